@@ -1,0 +1,433 @@
+//! The run's clock. Policy waits and simulated delays are *active* sleeps on it; request
+//! timeouts are *passive* deadlines on it.
+//!
+//! - `Clock::virtual_time(speed)` (sim mode): time is virtual and moves only through active
+//!   sleeps, taking 1/speed of the wall time (none at `Speed::Max`). Real loopback time does
+//!   not count, so a sim run emits the same `t_ms` at every speed. When an active sleep would
+//!   pass a passive deadline (a timeout), time stops at that deadline, the deadline fires and
+//!   the sleeper never wakes: in sim mode the only sleeper during a request is the simulator,
+//!   and a fired timeout means the client gave up on it. `stall()` is such a sleep of forever,
+//!   which is how the simulator plays "no byte until the client's timeout" instantly.
+//! - `Clock::real(speed)` (live mode): real time counts; policy waits take 1/speed of their
+//!   length and the skipped part is added, so `t_ms` still reads on the run's clock. Deadlines
+//!   are real timers.
+//!
+//! Network timeouts never use tokio's paused clock (it fires them early under real I/O).
+
+use futures::task::AtomicWaker;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// How fast the run's clock goes relative to the wall.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Speed {
+    /// X times faster than real time (1.0 = real time).
+    Times(f64),
+    /// No waiting at all.
+    Max,
+}
+
+impl Speed {
+    /// Parses "1", "10", "0.5", "10x", "max".
+    pub fn parse(text: &str) -> Result<Speed, String> {
+        let t = text.trim();
+        if t.eq_ignore_ascii_case("max") || t.eq_ignore_ascii_case("inf") {
+            return Ok(Speed::Max);
+        }
+        let t = t.trim_end_matches(['x', 'X']);
+        match t.parse::<f64>() {
+            Ok(v) if v > 0.0 && v.is_finite() => Ok(Speed::Times(v)),
+            _ => Err(format!("speed `{text}` must be a positive number or `max`")),
+        }
+    }
+
+    pub fn label(self) -> String {
+        match self {
+            Speed::Max => "max".into(),
+            Speed::Times(v) if (v - v.round()).abs() < 1e-9 => format!("{}x", v.round() as u64),
+            Speed::Times(v) => format!("{v}x"),
+        }
+    }
+
+    /// Wall time for a span of run time.
+    pub fn wall(self, run: Duration) -> Duration {
+        match self {
+            Speed::Max => Duration::ZERO,
+            Speed::Times(v) => run.div_f64(v),
+        }
+    }
+}
+
+/// The run's clock; cheap to clone (shared).
+#[derive(Clone)]
+pub struct Clock(Arc<Inner>);
+
+enum Inner {
+    Virtual(VirtualClock),
+    Real(RealClock),
+}
+
+impl Clock {
+    /// Sim mode: virtual time paced at `speed`.
+    pub fn virtual_time(speed: Speed) -> Clock {
+        Clock(Arc::new(Inner::Virtual(VirtualClock {
+            speed,
+            state: Mutex::new(VState::default()),
+        })))
+    }
+
+    /// Live mode: real time; waits scaled by `speed`.
+    pub fn real(speed: Speed) -> Clock {
+        Clock(Arc::new(Inner::Real(RealClock {
+            speed,
+            start: Instant::now(),
+            skipped_us: AtomicU64::new(0),
+        })))
+    }
+
+    pub fn speed(&self) -> Speed {
+        match &*self.0 {
+            Inner::Virtual(v) => v.speed,
+            Inner::Real(r) => r.speed,
+        }
+    }
+
+    /// Time since the run started, on the run's clock.
+    pub fn now(&self) -> Duration {
+        match &*self.0 {
+            Inner::Virtual(v) => v.now(),
+            Inner::Real(r) => {
+                r.start.elapsed() + Duration::from_micros(r.skipped_us.load(Ordering::Relaxed))
+            }
+        }
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        self.now().as_millis() as u64
+    }
+
+    /// An active sleep: a policy wait or a simulated delay.
+    pub async fn sleep(&self, d: Duration) {
+        match &*self.0 {
+            Inner::Virtual(v) => v.sleep(Some(d)).await,
+            Inner::Real(r) => {
+                let wall = r.speed.wall(d);
+                tokio::time::sleep(wall).await;
+                let skipped = d.saturating_sub(wall);
+                r.skipped_us
+                    .fetch_add(skipped.as_micros() as u64, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Never returns. On the virtual clock it first moves time to the next deadline (so the
+    /// client's timeout fires at once); on the real clock it just waits to be dropped.
+    pub async fn stall(&self) {
+        match &*self.0 {
+            Inner::Virtual(v) => v.sleep(None).await,
+            Inner::Real(_) => std::future::pending::<()>().await,
+        }
+    }
+
+    /// A passive deadline `d` from now: resolves when the run's clock passes it.
+    pub fn deadline(&self, d: Duration) -> Deadline {
+        match &*self.0 {
+            Inner::Virtual(_) => {
+                let at = self.now().saturating_add(d);
+                let fired = Arc::new(Fired::default());
+                let id = {
+                    let Inner::Virtual(v) = &*self.0 else {
+                        unreachable!()
+                    };
+                    let mut s = v.lock();
+                    s.next_id += 1;
+                    let id = s.next_id;
+                    s.deadlines.insert((at, id), fired.clone());
+                    id
+                };
+                Deadline::Virtual {
+                    clock: self.clone(),
+                    key: (at, id),
+                    fired,
+                }
+            }
+            Inner::Real(_) => Deadline::Real(Box::pin(tokio::time::sleep(d))),
+        }
+    }
+
+    /// Runs `fut` until it finishes or `d` passes on the run's clock (`None` = no limit).
+    pub async fn timeout<F: Future>(
+        &self,
+        d: Option<Duration>,
+        fut: F,
+    ) -> Result<F::Output, Elapsed> {
+        let Some(d) = d else { return Ok(fut.await) };
+        let deadline = self.deadline(d);
+        tokio::select! {
+            biased;
+            out = fut => Ok(out),
+            () = deadline => Err(Elapsed),
+        }
+    }
+}
+
+/// A deadline passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Elapsed;
+
+#[derive(Default)]
+pub struct Fired {
+    flag: AtomicBool,
+    waker: AtomicWaker,
+}
+
+/// A passive deadline; dropping it unregisters it.
+pub enum Deadline {
+    Virtual {
+        clock: Clock,
+        key: (Duration, u64),
+        fired: Arc<Fired>,
+    },
+    Real(Pin<Box<tokio::time::Sleep>>),
+}
+
+impl Future for Deadline {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        match self.get_mut() {
+            Deadline::Real(s) => s.as_mut().poll(cx),
+            Deadline::Virtual { fired, .. } => {
+                if fired.flag.load(Ordering::Acquire) {
+                    return Poll::Ready(());
+                }
+                // Register interest, then check again to close the race with `fire`.
+                fired.waker.register(cx.waker());
+                if fired.flag.load(Ordering::Acquire) {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        if let Deadline::Virtual { clock, key, .. } = self {
+            if let Inner::Virtual(v) = &*clock.0 {
+                v.lock().deadlines.remove(key);
+            }
+        }
+    }
+}
+
+struct RealClock {
+    speed: Speed,
+    start: Instant,
+    skipped_us: AtomicU64,
+}
+
+struct VirtualClock {
+    speed: Speed,
+    state: Mutex<VState>,
+}
+
+#[derive(Default)]
+struct VState {
+    now: Duration,
+    /// While a paced sleep runs: (wall start, run time at start, run time at end).
+    sleeping: Option<(Instant, Duration, Duration)>,
+    deadlines: BTreeMap<(Duration, u64), Arc<Fired>>,
+    next_id: u64,
+}
+
+impl VirtualClock {
+    fn lock(&self) -> MutexGuard<'_, VState> {
+        // A poisoned lock only means another task panicked mid-update; the state is plain data.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn now(&self) -> Duration {
+        let s = self.lock();
+        Self::interpolated(&s, self.speed)
+    }
+
+    fn interpolated(s: &VState, speed: Speed) -> Duration {
+        match (s.sleeping, speed) {
+            (Some((wall_start, from, until)), Speed::Times(x)) => {
+                let run = wall_start.elapsed().mul_f64(x);
+                (from + run).min(until)
+            }
+            _ => s.now,
+        }
+    }
+
+    /// `d = None` sleeps forever (a stall).
+    async fn sleep(&self, d: Option<Duration>) {
+        let target = {
+            let s = self.lock();
+            d.map(|d| s.now.saturating_add(d))
+        };
+        loop {
+            // Where this step ends: the target, or an earlier deadline that fires there.
+            let (from, end, fires) = {
+                let s = self.lock();
+                let next = s.deadlines.keys().next().copied();
+                match (next, target) {
+                    (Some(key), Some(t)) if key.0 <= t => (s.now, key.0, Some(key)),
+                    (Some(key), None) => (s.now, key.0, Some(key)),
+                    (_, Some(t)) => (s.now, t, None),
+                    (None, None) => (s.now, Duration::MAX, None),
+                }
+            };
+            if end == Duration::MAX {
+                std::future::pending::<()>().await;
+            }
+            if let Speed::Times(x) = self.speed {
+                let wall = end.saturating_sub(from).div_f64(x);
+                self.lock().sleeping = Some((Instant::now(), from, end));
+                let guard = SleepGuard { clock: self };
+                tokio::time::sleep(wall).await;
+                drop(guard);
+            }
+            let fired = {
+                let mut s = self.lock();
+                s.sleeping = None;
+                if end > s.now {
+                    s.now = end;
+                }
+                match fires {
+                    None => return,
+                    // None when the deadline was replaced meanwhile (an idle timer reset).
+                    Some(key) => s.deadlines.remove(&key),
+                }
+            };
+            if let Some(f) = fired {
+                f.flag.store(true, Ordering::Release);
+                f.waker.wake();
+                // The client gave up on the request this sleeper serves.
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+}
+
+/// Clears the paced-sleep marker if a sleep is dropped half-way (cancel), keeping the time
+/// reached so far.
+struct SleepGuard<'a> {
+    clock: &'a VirtualClock,
+}
+
+impl Drop for SleepGuard<'_> {
+    fn drop(&mut self) {
+        let mut s = self.clock.lock();
+        if s.sleeping.is_some() {
+            let reached = VirtualClock::interpolated(&s, self.clock.speed);
+            s.now = s.now.max(reached);
+            s.sleeping = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn virtual_max_sleeps_advance_instantly() {
+        let c = Clock::virtual_time(Speed::Max);
+        let wall = Instant::now();
+        c.sleep(Duration::from_secs(4)).await;
+        c.sleep(Duration::from_secs(8)).await;
+        assert_eq!(c.now(), Duration::from_secs(12));
+        assert!(wall.elapsed() < Duration::from_millis(500));
+    }
+
+    #[tokio::test]
+    async fn stall_fires_the_next_deadline_at_its_time() {
+        let c = Clock::virtual_time(Speed::Max);
+        c.sleep(Duration::from_secs(1)).await;
+        let staller = c.clone();
+        let server = tokio::spawn(async move { staller.stall().await });
+        let r = c
+            .timeout(Some(Duration::from_secs(60)), std::future::pending::<()>())
+            .await;
+        assert_eq!(r, Err(Elapsed));
+        assert_eq!(c.now(), Duration::from_secs(61));
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn a_sleep_past_a_deadline_stops_there() {
+        let c = Clock::virtual_time(Speed::Max);
+        let sim = c.clone();
+        // The "server" takes 5 s; the client allows 2 s.
+        let server = tokio::spawn(async move {
+            sim.sleep(Duration::from_secs(5)).await;
+            "late"
+        });
+        let r = c
+            .timeout(Some(Duration::from_secs(2)), async {
+                // Await the server's answer.
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            })
+            .await;
+        assert_eq!(r, Err(Elapsed));
+        assert_eq!(c.now(), Duration::from_secs(2));
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn a_sleep_before_a_deadline_does_not_fire_it() {
+        let c = Clock::virtual_time(Speed::Max);
+        let sim = c.clone();
+        let r = c
+            .timeout(Some(Duration::from_secs(2)), async move {
+                sim.sleep(Duration::from_secs(1)).await;
+                7
+            })
+            .await;
+        assert_eq!(r, Ok(7));
+        assert_eq!(c.now(), Duration::from_secs(1));
+        // The dropped deadline no longer bounds later sleeps.
+        c.sleep(Duration::from_secs(10)).await;
+        assert_eq!(c.now(), Duration::from_secs(11));
+    }
+
+    #[tokio::test]
+    async fn scaled_virtual_sleep_takes_a_fraction_of_wall_time() {
+        let c = Clock::virtual_time(Speed::Times(100.0));
+        let wall = Instant::now();
+        c.sleep(Duration::from_secs(2)).await; // 20 ms of wall time
+        let took = wall.elapsed();
+        assert!(took >= Duration::from_millis(19), "{took:?}");
+        assert_eq!(c.now(), Duration::from_secs(2));
+    }
+
+    #[tokio::test]
+    async fn real_clock_adds_the_skipped_part_of_waits() {
+        let c = Clock::real(Speed::Max);
+        c.sleep(Duration::from_secs(30)).await;
+        assert!(c.now() >= Duration::from_secs(30));
+        assert!(c.now() < Duration::from_secs(31));
+    }
+
+    #[test]
+    fn parses_speeds() {
+        assert_eq!(Speed::parse("max").unwrap(), Speed::Max);
+        assert_eq!(Speed::parse("10").unwrap(), Speed::Times(10.0));
+        assert_eq!(Speed::parse("10x").unwrap(), Speed::Times(10.0));
+        assert!(Speed::parse("0").is_err());
+        assert!(Speed::parse("fast").is_err());
+        assert_eq!(Speed::Times(10.0).label(), "10x");
+        assert_eq!(Speed::Max.label(), "max");
+    }
+}

@@ -1,0 +1,216 @@
+//! Error kinds (DESIGN §4, contract) and the classified error every attempt can end with.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The kind of a failure, as named in scenarios (`retry_on`, `reinsert`, `catch`) and events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    RateLimit,
+    Overloaded,
+    ServerError,
+    Timeout,
+    Connection,
+    StreamInterrupted,
+    Auth,
+    BadRequest,
+    ContextLength,
+    ContentFilter,
+    Validation,
+    ToolValidation,
+    RetryError,
+    FallbackError,
+    /// Matches every kind (only meaningful in `retry_on`, `reinsert`, `catch`).
+    Any,
+}
+
+impl ErrorKind {
+    pub const ALL: [ErrorKind; 15] = [
+        ErrorKind::RateLimit,
+        ErrorKind::Overloaded,
+        ErrorKind::ServerError,
+        ErrorKind::Timeout,
+        ErrorKind::Connection,
+        ErrorKind::StreamInterrupted,
+        ErrorKind::Auth,
+        ErrorKind::BadRequest,
+        ErrorKind::ContextLength,
+        ErrorKind::ContentFilter,
+        ErrorKind::Validation,
+        ErrorKind::ToolValidation,
+        ErrorKind::RetryError,
+        ErrorKind::FallbackError,
+        ErrorKind::Any,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::RateLimit => "rate_limit",
+            ErrorKind::Overloaded => "overloaded",
+            ErrorKind::ServerError => "server_error",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Connection => "connection",
+            ErrorKind::StreamInterrupted => "stream_interrupted",
+            ErrorKind::Auth => "auth",
+            ErrorKind::BadRequest => "bad_request",
+            ErrorKind::ContextLength => "context_length",
+            ErrorKind::ContentFilter => "content_filter",
+            ErrorKind::Validation => "validation",
+            ErrorKind::ToolValidation => "tool_validation",
+            ErrorKind::RetryError => "retry_error",
+            ErrorKind::FallbackError => "fallback_error",
+            ErrorKind::Any => "any",
+        }
+    }
+
+    /// True when a list of kinds (as written in a scenario) covers this kind.
+    pub fn is_in(self, kinds: &[ErrorKind]) -> bool {
+        kinds.iter().any(|k| *k == ErrorKind::Any || *k == self)
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A classified failure with the provider's detail kept (DESIGN §4).
+/// Serialized as the `{kind, message, status?, provider_type?, retry_after_ms?, request_id?}`
+/// object of the event stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallError {
+    pub kind: ErrorKind,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Which timeout fired (`connect`, `first_byte`, `idle`, `total`), for `timeout` errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    /// The last error inside a `retry_error`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<Box<CallError>>,
+    /// Every caught error inside a `fallback_error`, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<CallError>,
+}
+
+impl CallError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        CallError {
+            kind,
+            message: message.into(),
+            status: None,
+            provider_type: None,
+            retry_after_ms: None,
+            request_id: None,
+            timeout: None,
+            last_error: None,
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    pub fn with_provider_type(mut self, t: impl Into<String>) -> Self {
+        self.provider_type = Some(t.into());
+        self
+    }
+
+    pub fn with_retry_after_ms(mut self, ms: Option<u64>) -> Self {
+        self.retry_after_ms = ms;
+        self
+    }
+
+    pub fn with_request_id(mut self, id: Option<String>) -> Self {
+        self.request_id = id;
+        self
+    }
+
+    /// Tenacity's `RetryError`: the hop's retries ran out; carries the last attempt's error.
+    pub fn retry_error(attempts: u32, last: CallError) -> Self {
+        let mut e = CallError::new(
+            ErrorKind::RetryError,
+            format!(
+                "RetryError after {attempts} attempt(s); last error: {}",
+                last.summary()
+            ),
+        );
+        e.last_error = Some(Box::new(last));
+        e
+    }
+
+    /// Mirascope's `FallbackError`: every hop failed with a caught error.
+    pub fn fallback_error(caught: Vec<CallError>) -> Self {
+        let list: Vec<String> = caught.iter().map(CallError::summary).collect();
+        let mut e = CallError::new(
+            ErrorKind::FallbackError,
+            format!("FallbackError: every call failed: [{}]", list.join("; ")),
+        );
+        e.errors = caught;
+        e
+    }
+
+    /// `kind (status): message`, one line.
+    pub fn summary(&self) -> String {
+        match self.status {
+            Some(s) => format!("{} ({s}): {}", self.kind, self.message),
+            None => format!("{}: {}", self.kind, self.message),
+        }
+    }
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.summary())
+    }
+}
+
+impl std::error::Error for CallError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_covers_every_kind() {
+        for k in ErrorKind::ALL {
+            assert!(k.is_in(&[ErrorKind::Any]));
+        }
+        assert!(ErrorKind::RateLimit.is_in(&[ErrorKind::Timeout, ErrorKind::RateLimit]));
+        assert!(!ErrorKind::RateLimit.is_in(&[ErrorKind::Timeout]));
+        assert!(!ErrorKind::RateLimit.is_in(&[]));
+    }
+
+    #[test]
+    fn kind_names_round_trip_through_serde() {
+        for k in ErrorKind::ALL {
+            let json = serde_json::to_string(&k).unwrap();
+            assert_eq!(json, format!("\"{}\"", k.as_str()));
+            let back: ErrorKind = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, k);
+        }
+    }
+
+    #[test]
+    fn error_serializes_without_empty_fields() {
+        let e = CallError::new(ErrorKind::RateLimit, "slow down")
+            .with_status(429)
+            .with_retry_after_ms(Some(1000));
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"kind":"rate_limit","message":"slow down","status":429,"retry_after_ms":1000})
+        );
+    }
+}

@@ -1,0 +1,233 @@
+//! The planned schedule for the preview and `retrylab check`: the attempts and waits a hop
+//! makes when every attempt fails with a retryable error and no Retry-After, computed with
+//! the same decision code and seed as a run, plus each wait's jitter range and the worst case.
+
+use super::retry_on::{Decision, RetryPolicy, decide};
+use crate::error::{CallError, ErrorKind};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// Beyond this many attempts a hop's plan is cut and marked unbounded.
+pub const PLAN_LIMIT: u32 = 100;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    Attempt(u32),
+    /// Seconds, with the jitter range `(lo, hi)`.
+    Wait {
+        after_attempt: u32,
+        secs: f64,
+        lo: f64,
+        hi: f64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HopPlan {
+    pub steps: Vec<Step>,
+    pub attempts: u32,
+    pub total_wait: f64,
+    /// Sum of each wait's upper bound.
+    pub total_wait_max: f64,
+    /// How the hop ends when every attempt fails: `retry_error`, or the raw error when there
+    /// is no `[retry]` table.
+    pub ends_with: ErrorKind,
+    /// The stop never triggers within [`PLAN_LIMIT`] attempts (or there is no stop).
+    pub unbounded: bool,
+}
+
+/// The whole plan: one entry per hop (0 = primary).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    pub hops: Vec<HopPlan>,
+}
+
+impl Schedule {
+    /// Worst case across every hop: attempts (each one HTTP request).
+    pub fn worst_attempts(&self) -> u32 {
+        self.hops.iter().map(|h| h.attempts).sum()
+    }
+
+    pub fn worst_total_wait(&self) -> f64 {
+        self.hops.iter().map(|h| h.total_wait_max).sum()
+    }
+
+    pub fn unbounded(&self) -> bool {
+        self.hops.iter().any(|h| h.unbounded)
+    }
+}
+
+/// Plans one hop. `attempt_secs` is how long each failing attempt is assumed to take (it
+/// matters for delay-based stops).
+pub fn plan_hop(policy: Option<&RetryPolicy>, attempt_secs: f64) -> HopPlan {
+    let Some(policy) = policy else {
+        return HopPlan {
+            steps: vec![Step::Attempt(1)],
+            attempts: 1,
+            total_wait: 0.0,
+            total_wait_max: 0.0,
+            ends_with: ErrorKind::Any,
+            unbounded: false,
+        };
+    };
+    // An error the policy retries on.
+    let kind = policy
+        .retry_on
+        .iter()
+        .copied()
+        .find(|k| *k != ErrorKind::Any)
+        .unwrap_or(ErrorKind::ServerError);
+    let error = CallError::new(kind, "planned failure");
+    let mut rng = ChaCha8Rng::seed_from_u64(policy.seed);
+    let mut steps = Vec::new();
+    let mut elapsed = 0.0;
+    let (mut total, mut total_max) = (0.0, 0.0);
+    for attempt in 1..=PLAN_LIMIT {
+        steps.push(Step::Attempt(attempt));
+        elapsed += attempt_secs;
+        match decide(policy, attempt, elapsed, &error, &mut rng) {
+            Decision::Retry { wait, .. } => {
+                let (lo, hi) = policy
+                    .wait
+                    .as_ref()
+                    .map_or((0.0, 0.0), |w| w.range(attempt));
+                steps.push(Step::Wait {
+                    after_attempt: attempt,
+                    secs: wait.delay,
+                    lo,
+                    hi,
+                });
+                total += wait.delay;
+                total_max += hi.max(wait.delay);
+                elapsed += wait.delay;
+            }
+            Decision::Stop { .. } | Decision::Reraise { .. } => {
+                return HopPlan {
+                    steps,
+                    attempts: attempt,
+                    total_wait: total,
+                    total_wait_max: total_max,
+                    ends_with: ErrorKind::RetryError,
+                    unbounded: false,
+                };
+            }
+        }
+    }
+    HopPlan {
+        steps,
+        attempts: PLAN_LIMIT,
+        total_wait: total,
+        total_wait_max: total_max,
+        ends_with: ErrorKind::RetryError,
+        unbounded: true,
+    }
+}
+
+/// Plans every hop: `policies[0]` is the primary's.
+pub fn plan(policies: &[Option<RetryPolicy>], attempt_secs: f64) -> Schedule {
+    Schedule {
+        hops: policies
+            .iter()
+            .map(|p| plan_hop(p.as_ref(), attempt_secs))
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::wait::{ExponentialParams, RandomParams};
+    use crate::policy::{ReinsertMode, Secs, Stop, Wait};
+
+    fn basic() -> RetryPolicy {
+        RetryPolicy {
+            stop: Some(Stop::AfterAttempt(3)),
+            wait: Some(Wait::Exponential(ExponentialParams {
+                multiplier: 1.0,
+                exp_base: 2.0,
+                min: Secs(4.0),
+                max: Secs(10.0),
+            })),
+            retry_on: vec![ErrorKind::Any],
+            reinsert: vec![],
+            reinsert_mode: ReinsertMode::Template,
+            honor_retry_after: true,
+            retry_after_max: Secs(60.0),
+            seed: 0,
+        }
+    }
+
+    #[test]
+    fn mirascope_basic_plan() {
+        let h = plan_hop(Some(&basic()), 0.0);
+        assert_eq!(
+            h.steps,
+            vec![
+                Step::Attempt(1),
+                Step::Wait {
+                    after_attempt: 1,
+                    secs: 4.0,
+                    lo: 4.0,
+                    hi: 4.0
+                },
+                Step::Attempt(2),
+                Step::Wait {
+                    after_attempt: 2,
+                    secs: 4.0,
+                    lo: 4.0,
+                    hi: 4.0
+                },
+                Step::Attempt(3),
+            ]
+        );
+        assert_eq!(h.attempts, 3);
+        assert_eq!(h.total_wait, 8.0);
+        assert_eq!(h.ends_with, ErrorKind::RetryError);
+        assert!(!h.unbounded);
+    }
+
+    #[test]
+    fn no_retry_table_is_one_attempt() {
+        let h = plan_hop(None, 0.0);
+        assert_eq!(h.steps, vec![Step::Attempt(1)]);
+        assert_eq!(h.attempts, 1);
+    }
+
+    #[test]
+    fn no_stop_is_unbounded() {
+        let mut p = basic();
+        p.stop = None;
+        let h = plan_hop(Some(&p), 0.0);
+        assert!(h.unbounded);
+        assert_eq!(h.attempts, PLAN_LIMIT);
+    }
+
+    #[test]
+    fn delay_stop_counts_attempt_time() {
+        let mut p = basic();
+        p.stop = Some(Stop::AfterDelay(Secs(10.0)));
+        // attempts take 1 s: t=1 fail, wait 4 -> 5, t=6 fail, wait 4 -> 10, t=11 fail: stop.
+        let h = plan_hop(Some(&p), 1.0);
+        assert_eq!(h.attempts, 3);
+    }
+
+    #[test]
+    fn jitter_ranges_and_worst_case() {
+        let mut p = basic();
+        p.wait = Some(Wait::Random(RandomParams {
+            min: Secs(1.0),
+            max: Secs(3.0),
+        }));
+        let s = plan(&[Some(p.clone()), Some(p)], 0.0);
+        assert_eq!(s.worst_attempts(), 6);
+        assert_eq!(s.worst_total_wait(), 12.0);
+        for h in &s.hops {
+            for step in &h.steps {
+                if let Step::Wait { secs, lo, hi, .. } = step {
+                    assert_eq!((*lo, *hi), (1.0, 3.0));
+                    assert!(*secs >= 1.0 && *secs < 3.0);
+                }
+            }
+        }
+    }
+}

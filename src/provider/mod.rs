@@ -1,0 +1,105 @@
+//! HTTP clients for the two wire formats (one file each), SSE decoding and error
+//! classification into DESIGN §4 kinds. The same code talks to the simulator and to the real
+//! APIs. The policy is the only retry loop: these clients never retry.
+
+use crate::error::CallError;
+use crate::event::{HttpExchange, ToolCallRecord, Usage};
+use crate::scenario::types::ProviderKind;
+use std::time::Duration;
+
+/// A provider-neutral chat request; each wire file turns it into its own body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatRequest {
+    pub model: String,
+    pub system: Option<String>,
+    pub messages: Vec<Message>,
+    pub temperature: Option<f64>,
+    pub max_tokens: Option<u32>,
+    pub stream: bool,
+    pub tools: Vec<ToolDef>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    User,
+    Assistant,
+    /// A tool result answering `tool_call_id`.
+    Tool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub role: Role,
+    pub content: String,
+    /// Tool calls an assistant message made.
+    pub tool_calls: Vec<ToolCallRecord>,
+    /// For `Role::Tool`: which call this answers.
+    pub tool_call_id: Option<String>,
+}
+
+impl Message {
+    pub fn user(text: impl Into<String>) -> Message {
+        Message {
+            role: Role::User,
+            content: text.into(),
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+        }
+    }
+
+    pub fn assistant(text: impl Into<String>) -> Message {
+        Message {
+            role: Role::Assistant,
+            content: text.into(),
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolDef {
+    pub name: String,
+    pub description: String,
+    /// JSON schema of the arguments.
+    pub parameters: serde_json::Value,
+}
+
+/// Where to send a call and how to authenticate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoint {
+    pub kind: ProviderKind,
+    /// OpenAI convention includes `/v1`; Anthropic's does not (the client appends
+    /// `/v1/messages`).
+    pub base_url: String,
+    /// Never printed, traced or shown.
+    pub api_key: Option<String>,
+    pub headers: Vec<(String, String)>,
+}
+
+/// Timeouts on the run's clock; `None` = no limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Timeouts {
+    pub connect: Option<Duration>,
+    pub first_byte: Option<Duration>,
+    pub idle: Option<Duration>,
+    pub total: Option<Duration>,
+}
+
+/// A successful exchange.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChatResponse {
+    pub content: String,
+    pub tool_calls: Vec<ToolCallRecord>,
+    pub usage: Usage,
+    pub finish_reason: Option<String>,
+    pub exchange: HttpExchange,
+}
+
+/// A failed exchange: the classified error, and what arrived before it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptError {
+    pub error: CallError,
+    pub partial_output: String,
+    pub exchange: Option<HttpExchange>,
+}

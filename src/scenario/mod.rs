@@ -1,0 +1,6 @@
+//! The scenario file: serde types, loading with line/column errors, prompt rendering,
+//! built-in scenarios.
+
+pub mod types;
+
+pub use types::*;

@@ -1,0 +1,321 @@
+//! The scenario file (DESIGN §2, contract): serde types. Unknown keys are refused everywhere.
+
+use crate::error::ErrorKind;
+use crate::policy::{ReinsertMode, Secs, Stop, Wait};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub about: String,
+    pub prompt: PromptSpec,
+    pub call: CallSpec,
+    #[serde(default)]
+    pub retry: Option<RetrySpec>,
+    #[serde(default)]
+    pub fallback: Option<FallbackSpec>,
+    #[serde(default)]
+    pub response: Option<ResponseSpec>,
+    #[serde(default)]
+    pub tools: Vec<ToolSpec>,
+    #[serde(default)]
+    pub sim: SimSpec,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromptSpec {
+    /// minijinja; `errors` is defined (the reinserted error texts).
+    pub template: Spanned<String>,
+    #[serde(default)]
+    pub system: Option<Spanned<String>>,
+    #[serde(default)]
+    pub vars: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProviderKind {
+    Openai,
+    Anthropic,
+    OpenaiCompatible,
+}
+
+impl ProviderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Openai => "openai",
+            ProviderKind::Anthropic => "anthropic",
+            ProviderKind::OpenaiCompatible => "openai-compatible",
+        }
+    }
+}
+
+impl std::fmt::Display for ProviderKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallSpec {
+    pub provider: ProviderKind,
+    pub model: String,
+    #[serde(default)]
+    pub stream: bool,
+    #[serde(default)]
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    #[serde(default)]
+    pub temperature: Option<f64>,
+    #[serde(default)]
+    pub max_tokens: Option<u32>,
+    /// The whole attempt. Default 60 s.
+    #[serde(default)]
+    pub timeout: Option<Secs>,
+    #[serde(default)]
+    pub connect_timeout: Option<Secs>,
+    #[serde(default)]
+    pub first_byte_timeout: Option<Secs>,
+    /// Between stream events.
+    #[serde(default)]
+    pub idle_timeout: Option<Secs>,
+    /// Extra HTTP headers sent with every request of this call.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySpec {
+    /// No stop = retry forever (the UI warns).
+    #[serde(default)]
+    pub stop: Option<Stop>,
+    /// No wait = retry at once.
+    #[serde(default)]
+    pub wait: Option<Wait>,
+    /// Default: any.
+    #[serde(default)]
+    pub retry_on: Option<Vec<ErrorKind>>,
+    #[serde(default)]
+    pub reinsert: Vec<ErrorKind>,
+    #[serde(default)]
+    pub reinsert_mode: ReinsertMode,
+    #[serde(default = "default_true")]
+    pub honor_retry_after: bool,
+    /// Default 60 s.
+    #[serde(default)]
+    pub retry_after_max: Option<Secs>,
+    /// Seed for jitter; default 0.
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FallbackSpec {
+    /// Errors of the primary call that move on to the first hop.
+    pub catch: Vec<ErrorKind>,
+    #[serde(default)]
+    pub hops: Vec<HopSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HopSpec {
+    pub provider: ProviderKind,
+    pub model: String,
+    /// Errors of this hop that move on to the next hop.
+    pub catch: Vec<ErrorKind>,
+    /// This hop's own retry table; default: the scenario's `[retry]`.
+    #[serde(default)]
+    pub retry: Option<RetrySpec>,
+    #[serde(default)]
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseSpec {
+    #[serde(default)]
+    pub validators: Vec<ValidatorSpec>,
+}
+
+/// One validator, written as a one-key table: `{ uppercase = true }`, `{ regex = "^A" }`,
+/// `{ json = true }`, `{ json_schema = {...} }`, `{ max_chars = 200 }`, `{ one_of = [..] }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ValidatorSpec {
+    Uppercase(bool),
+    Regex(Spanned<String>),
+    Json(bool),
+    JsonSchema(Spanned<toml::Value>),
+    MaxChars(usize),
+    OneOf(Vec<String>),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolSpec {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// A JSON schema for the arguments.
+    pub parameters: Spanned<toml::Value>,
+    #[serde(default)]
+    pub cases: Vec<ToolCase>,
+    #[serde(default)]
+    pub default: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolCase {
+    pub when: BTreeMap<String, toml::Value>,
+    pub result: String,
+}
+
+/// What the simulator does in sim mode (ignored live).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SimSpec {
+    /// The answer to every request...
+    #[serde(default)]
+    pub reply: Option<String>,
+    /// ...or the i-th answer to the i-th request to a provider+model (the last repeats).
+    #[serde(default)]
+    pub replies: Vec<String>,
+    /// The i-th tool call to the i-th request that offers tools (the last repeats).
+    #[serde(default)]
+    pub tool_calls: Vec<SimToolCall>,
+    #[serde(default = "default_tokens_per_second")]
+    pub tokens_per_second: f64,
+    #[serde(default = "default_first_token_ms")]
+    pub first_token_ms: u64,
+    #[serde(default)]
+    pub faults: Vec<FaultSpec>,
+    /// Random faults: fault name -> probability per request.
+    #[serde(default)]
+    pub chaos: BTreeMap<FaultKind, f64>,
+    #[serde(default)]
+    pub seed: u64,
+}
+
+impl Default for SimSpec {
+    fn default() -> Self {
+        SimSpec {
+            reply: None,
+            replies: Vec::new(),
+            tool_calls: Vec::new(),
+            tokens_per_second: default_tokens_per_second(),
+            first_token_ms: default_first_token_ms(),
+            faults: Vec::new(),
+            chaos: BTreeMap::new(),
+            seed: 0,
+        }
+    }
+}
+
+fn default_tokens_per_second() -> f64 {
+    40.0
+}
+
+fn default_first_token_ms() -> u64 {
+    200
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SimToolCall {
+    pub name: String,
+    /// The arguments exactly as the model sends them (a JSON string, possibly broken).
+    pub args: String,
+}
+
+/// One scripted fault. A request takes the first entry that matches it and has uses left.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    #[serde(default)]
+    pub provider: Option<ProviderKind>,
+    #[serde(default)]
+    pub model: Option<String>,
+    pub fault: FaultKind,
+    /// How many requests this entry answers (default: unlimited when `on_requests` is set,
+    /// else 1).
+    #[serde(default)]
+    pub times: Option<u32>,
+    /// 1-based request numbers (per provider+model) this entry applies to.
+    #[serde(default)]
+    pub on_requests: Option<Vec<u32>>,
+    /// For rate_limit / overloaded: the Retry-After the server sends.
+    #[serde(default)]
+    pub retry_after: Option<Secs>,
+    /// How Retry-After is written: `seconds` (default), `ms` (`retry-after-ms`) or `date`.
+    #[serde(default)]
+    pub retry_after_format: Option<RetryAfterFormat>,
+    /// For cut_stream / malformed_stream / overloaded_in_stream: tokens sent before the fault.
+    #[serde(default)]
+    pub after_tokens: Option<u32>,
+    /// For slow_first_byte: how long before the first byte.
+    #[serde(default)]
+    pub delay: Option<Secs>,
+    /// Override the error message the server sends.
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetryAfterFormat {
+    Seconds,
+    Ms,
+    Date,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// 429 + Retry-After + the provider's error body.
+    RateLimit,
+    /// Anthropic 529 `overloaded_error` / OpenAI 503.
+    Overloaded,
+    /// 500.
+    ServerError,
+    /// No byte until the client's timeout.
+    Timeout,
+    /// The first byte comes after `delay`.
+    SlowFirstByte,
+    /// The connection is closed without a reply.
+    ConnectionReset,
+    /// The stream stops after `after_tokens` tokens, with no terminal event.
+    CutStream,
+    /// A frame that is not valid JSON after `after_tokens` tokens.
+    MalformedStream,
+    /// An error event inside the HTTP 200 stream after `after_tokens` tokens.
+    OverloadedInStream,
+    /// 401.
+    Auth,
+    /// 400.
+    BadRequest,
+    /// 400 with the provider's context-length error.
+    ContextLength,
+    /// A 502 with an HTML body, as proxies send.
+    Html,
+}
