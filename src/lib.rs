@@ -2,12 +2,18 @@
 //!
 //! Data flows one way: scenario → engine → events → (TUI | printer | trace).
 
+pub mod cli;
 pub mod engine;
 pub mod error;
 pub mod event;
 pub mod policy;
 pub mod provider;
 pub mod scenario;
+pub mod sim;
+pub mod tools;
+pub mod trace;
+pub mod tui;
+pub mod validate;
 
 pub use error::{CallError, ErrorKind};
 pub use event::{Event, TimedEvent};

@@ -1,1 +1,81 @@
-fn main() {}
+//! Parses the CLI (DESIGN §7) and dispatches; nothing else.
+
+use clap::{Parser, Subcommand};
+use retrylab::cli;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// A terminal playground for LLM call resilience: retries, back-off, error reinsertion and
+/// fallbacks, live, against a built-in simulator or the real APIs.
+#[derive(Parser)]
+#[command(name = "retrylab", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Open the playground on this scenario (a file or a built-in name).
+    scenario: Option<String>,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+struct RunArgs {
+    scenario: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario headless: a readable timeline, or JSON lines with --json.
+    Run(RunArgs),
+    /// Validate a scenario and print the planned attempts, waits and worst case.
+    Check {
+        /// A scenario file, or a built-in scenario's name.
+        scenario: String,
+    },
+    /// Replay a recorded run (a JSONL trace) in the playground, or print it.
+    Replay {
+        trace: PathBuf,
+        /// Print the timeline instead of opening the playground.
+        #[arg(long)]
+        print: bool,
+    },
+    /// Serve the simulator standalone for any client (OpenAI base URL http://ADDR/v1,
+    /// Anthropic base URL http://ADDR).
+    Sim {
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        addr: SocketAddr,
+        /// The scenario whose [sim] script to play (default: plain answers).
+        scenario: Option<String>,
+    },
+    /// List the built-in scenarios.
+    Scenarios,
+}
+
+fn main() -> ExitCode {
+    let args = Cli::parse();
+    match args.command {
+        Some(Command::Run(run)) => {
+            let _ = run;
+            cli::usage_error("run: not wired yet")
+        }
+        Some(Command::Check { scenario }) => cli::check::execute(&scenario),
+        Some(Command::Scenarios) => {
+            print!("{}", cli::scenarios::listing());
+            ExitCode::SUCCESS
+        }
+        Some(Command::Replay { trace, print }) => {
+            if print {
+                cli::replay::print(&trace)
+            } else {
+                cli::replay::print(&trace)
+            }
+        }
+        Some(Command::Sim { addr, scenario }) => {
+            let _ = (addr, scenario);
+            cli::usage_error("sim: not wired yet")
+        }
+        None => {
+            let _ = args.scenario;
+            cli::usage_error("the playground is not wired yet")
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! Runs a scenario: asks the policy what to do next, calls providers, validates, emits events.
 
 pub mod clock;
+pub mod run;
 
 pub use clock::{Clock, Speed};

@@ -103,3 +103,9 @@ pub struct AttemptError {
     pub partial_output: String,
     pub exchange: Option<HttpExchange>,
 }
+
+pub mod anthropic;
+pub mod classify;
+pub mod client;
+pub mod openai;
+pub mod sse;

@@ -1,0 +1,426 @@
+//! The readable timeline `retrylab run` prints (and `replay --print`): a function of the
+//! event stream only.
+
+use crate::error::CallError;
+use crate::event::{Event, Outcome, TimedEvent};
+use crate::policy::duration::format_secs;
+use std::io::Write;
+
+/// ANSI styles, or nothing under NO_COLOR / when not a terminal.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    color: bool,
+}
+
+impl Style {
+    pub fn new(color: bool) -> Style {
+        Style { color }
+    }
+
+    /// Colour when stdout is a terminal and NO_COLOR is unset.
+    pub fn detect() -> Style {
+        use std::io::IsTerminal;
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Style::new(!no_color && std::io::stdout().is_terminal())
+    }
+
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    pub fn ok(self, t: &str) -> String {
+        self.paint("32", t)
+    }
+    pub fn err(self, t: &str) -> String {
+        self.paint("31", t)
+    }
+    pub fn wait(self, t: &str) -> String {
+        self.paint("33", t)
+    }
+    pub fn hop(self, t: &str) -> String {
+        self.paint("35", t)
+    }
+    pub fn reinsert(self, t: &str) -> String {
+        self.paint("36", t)
+    }
+    pub fn muted(self, t: &str) -> String {
+        self.paint("2", t)
+    }
+    pub fn bold(self, t: &str) -> String {
+        self.paint("1", t)
+    }
+}
+
+/// Prints events as a timeline, one step per line; streamed text appears as it arrives.
+pub struct Printer<W: Write> {
+    out: W,
+    style: Style,
+    /// Inside a line of streamed text.
+    streaming: bool,
+}
+
+fn stamp(t_ms: u64) -> String {
+    format!("{:>9}", format!("{:.3}s", t_ms as f64 / 1000.0))
+}
+
+fn one_line(text: &str, max: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > max {
+        let cut: String = flat.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
+    } else {
+        flat
+    }
+}
+
+fn error_text(e: &CallError) -> String {
+    let mut s = e.kind.to_string();
+    if let Some(st) = e.status {
+        s.push_str(&format!(" ({st})"));
+    }
+    s.push_str(": ");
+    s.push_str(&one_line(&e.message, 100));
+    s
+}
+
+impl<W: Write> Printer<W> {
+    pub fn new(out: W, style: Style) -> Printer<W> {
+        Printer {
+            out,
+            style,
+            streaming: false,
+        }
+    }
+
+    pub fn out_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    fn end_stream(&mut self) -> std::io::Result<()> {
+        if self.streaming {
+            self.streaming = false;
+            writeln!(self.out)?;
+        }
+        Ok(())
+    }
+
+    pub fn on_event(&mut self, ev: &TimedEvent) -> std::io::Result<()> {
+        let st = self.style;
+        let t = st.muted(&stamp(ev.t_ms));
+        if !matches!(ev.event, Event::Delta { .. }) {
+            self.end_stream()?;
+        }
+        match &ev.event {
+            Event::RunStarted {
+                scenario,
+                mode,
+                speed,
+            } => {
+                writeln!(
+                    self.out,
+                    "{t}  {} {}  ({}, speed {speed})",
+                    st.bold("▶"),
+                    st.bold(scenario),
+                    mode.label()
+                )?;
+            }
+            Event::AttemptStarted {
+                hop,
+                attempt,
+                provider,
+                model,
+                ..
+            } => {
+                writeln!(
+                    self.out,
+                    "{t}  hop {hop} · attempt {attempt} → {provider}/{model}"
+                )?;
+            }
+            Event::Delta { text, .. } => {
+                if !self.streaming {
+                    write!(self.out, "{}  {}", " ".repeat(9), st.muted("» "))?;
+                    self.streaming = true;
+                }
+                write!(self.out, "{}", text.replace('\n', " "))?;
+                self.out.flush()?;
+            }
+            Event::ToolCall {
+                name, args, result, ..
+            } => {
+                writeln!(
+                    self.out,
+                    "{t}    ⚙ {name}({}) = {}",
+                    one_line(args, 60),
+                    one_line(result, 60)
+                )?;
+            }
+            Event::AttemptFailed {
+                error,
+                will_retry,
+                latency_ms,
+                why,
+                partial_output,
+                ..
+            } => {
+                let next = if *will_retry {
+                    "will retry"
+                } else {
+                    "no retry"
+                };
+                writeln!(
+                    self.out,
+                    "{t}    {} {}  {}",
+                    st.err("✗"),
+                    st.err(&error_text(error)),
+                    st.muted(&format!(
+                        "after {}, {next}",
+                        format_secs(*latency_ms as f64 / 1000.0)
+                    ))
+                )?;
+                if !partial_output.is_empty() {
+                    writeln!(
+                        self.out,
+                        "{}      partial: {}",
+                        " ".repeat(9),
+                        st.muted(&one_line(partial_output, 80))
+                    )?;
+                }
+                if !why.is_empty() {
+                    writeln!(self.out, "{}      why: {}", " ".repeat(9), st.muted(why))?;
+                }
+            }
+            Event::ErrorReinserted {
+                attempt, errors, ..
+            } => {
+                let last = errors.last().map(|e| one_line(e, 80)).unwrap_or_default();
+                writeln!(
+                    self.out,
+                    "{t}    {} into attempt {attempt} ({} so far): {last}",
+                    st.reinsert("↻ error reinserted"),
+                    errors.len()
+                )?;
+            }
+            Event::WaitStarted {
+                delay_ms,
+                strategy,
+                retry_after_ms,
+                computed_ms,
+                source,
+                ..
+            } => {
+                let from = match (source.as_str(), retry_after_ms) {
+                    ("retry_after", Some(ra)) => format!(
+                        "Retry-After {} > back-off {}",
+                        format_secs(*ra as f64 / 1000.0),
+                        format_secs(*computed_ms as f64 / 1000.0)
+                    ),
+                    (_, Some(ra)) => format!(
+                        "{strategy}; Retry-After {} was shorter",
+                        format_secs(*ra as f64 / 1000.0)
+                    ),
+                    _ => strategy.clone(),
+                };
+                writeln!(
+                    self.out,
+                    "{t}    {} {}  {}",
+                    st.wait("⏳ wait"),
+                    st.wait(&format_secs(*delay_ms as f64 / 1000.0)),
+                    st.muted(&format!("({from})"))
+                )?;
+            }
+            Event::WaitFinished { .. } => {}
+            Event::RetryExhausted {
+                attempts,
+                last_error,
+                ..
+            } => {
+                writeln!(
+                    self.out,
+                    "{t}    {} after {attempts} attempt(s); last: {}",
+                    st.err("retry_error"),
+                    error_text(last_error)
+                )?;
+            }
+            Event::FallbackHop {
+                hop,
+                from,
+                to,
+                caught,
+            } => {
+                writeln!(
+                    self.out,
+                    "{t}  {} {}/{} → {}/{} (hop {hop}), caught {}",
+                    st.hop("↪ fallback"),
+                    from.provider,
+                    from.model,
+                    to.provider,
+                    to.model,
+                    caught.kind
+                )?;
+            }
+            Event::AttemptSucceeded {
+                content,
+                latency_ms,
+                usage,
+                ..
+            } => {
+                writeln!(
+                    self.out,
+                    "{t}    {} {}  {}",
+                    st.ok("✓"),
+                    one_line(content, 100),
+                    st.muted(&format!(
+                        "in {}, {} in / {} out tokens",
+                        format_secs(*latency_ms as f64 / 1000.0),
+                        usage.input_tokens,
+                        usage.output_tokens
+                    ))
+                )?;
+            }
+            Event::RunFinished {
+                outcome,
+                content,
+                error,
+                caught,
+            } => {
+                let total = format_secs(ev.t_ms as f64 / 1000.0);
+                match outcome {
+                    Outcome::Ok => {
+                        writeln!(self.out, "{t}  {} in {total}", st.ok("■ ok"))?;
+                        if !caught.is_empty() {
+                            let kinds: Vec<String> =
+                                caught.iter().map(|c| c.kind.to_string()).collect();
+                            writeln!(
+                                self.out,
+                                "{}  caught on the way: {}",
+                                " ".repeat(9),
+                                kinds.join(", ")
+                            )?;
+                        }
+                        if let Some(c) = content {
+                            writeln!(self.out, "\n{c}")?;
+                        }
+                    }
+                    Outcome::Error => {
+                        let e = error.as_ref().map(error_text).unwrap_or_default();
+                        writeln!(self.out, "{t}  {} in {total}: {e}", st.err("■ error"))?;
+                        for (i, c) in caught.iter().enumerate() {
+                            writeln!(
+                                self.out,
+                                "{}  caught {}: {}",
+                                " ".repeat(9),
+                                i + 1,
+                                error_text(c)
+                            )?;
+                        }
+                    }
+                    Outcome::Cancelled => {
+                        writeln!(self.out, "{t}  {} after {total}", st.wait("■ cancelled"))?
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    fn ev(t_ms: u64, event: Event) -> TimedEvent {
+        TimedEvent { t_ms, event }
+    }
+
+    #[test]
+    fn prints_a_readable_plain_timeline() {
+        let mut p = Printer::new(Vec::new(), Style::new(false));
+        let events = vec![
+            ev(
+                0,
+                Event::AttemptStarted {
+                    hop: 0,
+                    attempt: 1,
+                    provider: "openai".into(),
+                    model: "gpt-4o-mini".into(),
+                    request: serde_json::json!({}),
+                    prompt: None,
+                },
+            ),
+            ev(
+                5,
+                Event::AttemptFailed {
+                    hop: 0,
+                    attempt: 1,
+                    error: CallError::new(ErrorKind::RateLimit, "slow down").with_status(429),
+                    partial_output: String::new(),
+                    will_retry: true,
+                    latency_ms: 5,
+                    why: "rate_limit is in retry_on".into(),
+                    response: None,
+                },
+            ),
+            ev(
+                5,
+                Event::WaitStarted {
+                    hop: 0,
+                    attempt: 1,
+                    delay_ms: 4000,
+                    strategy: "wait_exponential(multiplier=1)".into(),
+                    retry_after_ms: Some(1000),
+                    computed_ms: 4000,
+                    source: "backoff".into(),
+                },
+            ),
+            ev(
+                4005,
+                Event::Delta {
+                    hop: 0,
+                    attempt: 2,
+                    text: "Hel".into(),
+                },
+            ),
+            ev(
+                4006,
+                Event::Delta {
+                    hop: 0,
+                    attempt: 2,
+                    text: "lo".into(),
+                },
+            ),
+            ev(
+                4010,
+                Event::RunFinished {
+                    outcome: Outcome::Ok,
+                    content: Some("Hello".into()),
+                    error: None,
+                    caught: vec![],
+                },
+            ),
+        ];
+        for e in &events {
+            p.on_event(e).unwrap();
+        }
+        let out = String::from_utf8(p.into_inner()).unwrap();
+        assert!(
+            out.contains("hop 0 · attempt 1 → openai/gpt-4o-mini"),
+            "{out}"
+        );
+        assert!(out.contains("✗ rate_limit (429): slow down"), "{out}");
+        assert!(out.contains("why: rate_limit is in retry_on"), "{out}");
+        assert!(out.contains("⏳ wait 4 s"), "{out}");
+        assert!(out.contains("Retry-After 1 s was shorter"), "{out}");
+        assert!(out.contains("» Hello\n"), "{out}");
+        assert!(out.contains("■ ok in 4.01 s"), "{out}");
+        assert!(!out.contains('\x1b'), "no colour codes when colour is off");
+    }
+}
