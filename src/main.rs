@@ -17,15 +17,10 @@ struct Cli {
     scenario: Option<String>,
 }
 
-#[derive(Debug, Clone, clap::Args)]
-struct RunArgs {
-    scenario: String,
-}
-
 #[derive(Subcommand)]
 enum Command {
     /// Run a scenario headless: a readable timeline, or JSON lines with --json.
-    Run(RunArgs),
+    Run(cli::run::RunArgs),
     /// Validate a scenario and print the planned attempts, waits and worst case.
     Check {
         /// A scenario file, or a built-in scenario's name.
@@ -53,10 +48,7 @@ enum Command {
 fn main() -> ExitCode {
     let args = Cli::parse();
     match args.command {
-        Some(Command::Run(run)) => {
-            let _ = run;
-            cli::usage_error("run: not wired yet")
-        }
+        Some(Command::Run(run)) => cli::run::execute(&run),
         Some(Command::Check { scenario }) => cli::check::execute(&scenario),
         Some(Command::Scenarios) => {
             print!("{}", cli::scenarios::listing());
@@ -69,10 +61,7 @@ fn main() -> ExitCode {
                 cli::replay::print(&trace)
             }
         }
-        Some(Command::Sim { addr, scenario }) => {
-            let _ = (addr, scenario);
-            cli::usage_error("sim: not wired yet")
-        }
+        Some(Command::Sim { addr, scenario }) => cli::run::serve_sim(addr, scenario.as_deref()),
         None => {
             let _ = args.scenario;
             cli::usage_error("the playground is not wired yet")

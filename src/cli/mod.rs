@@ -5,6 +5,7 @@ use std::process::ExitCode;
 pub mod check;
 pub mod printer;
 pub mod replay;
+pub mod run;
 pub mod scenarios;
 pub mod sim;
 pub mod tui;

@@ -1,1 +1,126 @@
-//! (to be written)
+//! `retrylab sim`: the simulator standalone, for any other client (curl, the official SDKs).
+
+use crate::engine::{Clock, Speed};
+use crate::scenario::types::{ProviderKind, SimSpec};
+use crate::sim::SimServer;
+use anyhow::Context;
+use std::net::SocketAddr;
+
+/// Serves `spec` on `addr` in real time until Ctrl+C.
+pub async fn serve(addr: SocketAddr, spec: SimSpec, scenario_label: &str) -> anyhow::Result<()> {
+    let summary = summary(&spec);
+    let server = SimServer::start(addr, spec, Clock::real(Speed::Times(1.0)))
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    println!("retrylab simulator listening on {}", server.addr());
+    println!(
+        "  OpenAI            base URL: {}",
+        server.base_url(ProviderKind::Openai)
+    );
+    println!(
+        "  Anthropic         base URL: {}",
+        server.base_url(ProviderKind::Anthropic)
+    );
+    println!(
+        "  OpenAI-compatible base URL: {}",
+        server.base_url(ProviderKind::OpenaiCompatible)
+    );
+    println!("  script ({scenario_label}): {summary}");
+    println!("  any API key is accepted; Ctrl+C stops");
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot wait for Ctrl+C")?;
+    let total = server.total_requests();
+    println!(
+        "stopped after {total} request{}",
+        if total == 1 { "" } else { "s" }
+    );
+    Ok(())
+}
+
+/// One line describing the script: replies, tool calls, faults, chaos and pacing.
+pub fn summary(spec: &SimSpec) -> String {
+    let mut parts = Vec::new();
+    if !spec.replies.is_empty() {
+        parts.push(format!("{} scripted replies", spec.replies.len()));
+    } else if let Some(reply) = &spec.reply {
+        parts.push(format!("reply {:?}", clip(reply, 40)));
+    } else {
+        parts.push("default reply".to_string());
+    }
+    if !spec.tool_calls.is_empty() {
+        let names: Vec<&str> = spec.tool_calls.iter().map(|c| c.name.as_str()).collect();
+        parts.push(format!("tool calls [{}]", names.join(", ")));
+    }
+    if !spec.faults.is_empty() {
+        let faults: Vec<String> = spec
+            .faults
+            .iter()
+            .map(|f| {
+                let name = serde_json::to_value(f.fault)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                match (f.times, &f.on_requests) {
+                    (Some(t), _) => format!("{name}×{t}"),
+                    (None, Some(list)) => format!("{name}@{list:?}"),
+                    (None, None) => name,
+                }
+            })
+            .collect();
+        parts.push(format!("faults [{}]", faults.join(", ")));
+    }
+    if !spec.chaos.is_empty() {
+        let chaos: Vec<String> = spec
+            .chaos
+            .iter()
+            .map(|(k, p)| {
+                let name = serde_json::to_value(k)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                format!("{name} {p}")
+            })
+            .collect();
+        parts.push(format!("chaos [{}] seed {}", chaos.join(", "), spec.seed));
+    }
+    parts.push(format!(
+        "{} tok/s, first token {} ms",
+        spec.tokens_per_second, spec.first_token_ms
+    ));
+    parts.join("; ")
+}
+
+fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::types::{FaultKind, FaultSpec};
+    use crate::sim::script::bare_fault;
+
+    #[test]
+    fn summary_names_every_part_of_the_script() {
+        let spec = SimSpec {
+            reply: Some("42.".into()),
+            faults: vec![FaultSpec {
+                times: Some(3),
+                ..bare_fault(FaultKind::RateLimit)
+            }],
+            chaos: [(FaultKind::ServerError, 0.05)].into(),
+            seed: 7,
+            ..SimSpec::default()
+        };
+        assert_eq!(
+            summary(&spec),
+            "reply \"42.\"; faults [rate_limit×3]; chaos [server_error 0.05] seed 7; 40 tok/s, first token 200 ms"
+        );
+    }
+}

@@ -2,13 +2,25 @@
 //! follows each failure, wait on the run's clock, and emit every step as an event.
 //! It knows nothing of who listens.
 
-use super::clock::Speed;
-use crate::error::CallError;
-use crate::event::{Mode, Outcome, TimedEvent};
-use crate::policy::Secs;
-use crate::policy::retry_on::RetryPolicy;
-use crate::scenario::types::Scenario;
+use super::clock::{Clock, Speed};
+use crate::error::{CallError, ErrorKind};
+use crate::event::{Event, Mode, Outcome, Target, TimedEvent};
+use crate::policy::fallback::{FallbackDecision, FallbackPolicy, decide_after_hop};
+use crate::policy::retry_on::{Decision, RetryPolicy, decide};
+use crate::policy::{ReinsertMode, Secs};
+use crate::provider::{ChatRequest, Client, Endpoint, Message, Timeouts};
+use crate::scenario::render::render;
+use crate::scenario::types::{ProviderKind, Scenario};
+use crate::sim::SimServer;
+use crate::tools::Toolbox;
+use crate::validate::Validators;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
 
 /// Where events go. Send errors (nobody listening) are ignored: the run goes on.
 pub type EventSink = UnboundedSender<TimedEvent>;
@@ -46,4 +58,525 @@ pub fn hop_policies(s: &Scenario) -> Vec<Option<RetryPolicy>> {
         }
     }
     out
+}
+
+/// Provider, model and connection details of one hop.
+#[derive(Debug, Clone)]
+struct HopTarget {
+    provider: ProviderKind,
+    model: String,
+    base_url: Option<String>,
+    api_key_env: Option<String>,
+    headers: BTreeMap<String, String>,
+}
+
+impl HopTarget {
+    fn target(&self) -> Target {
+        Target {
+            provider: self.provider.as_str().into(),
+            model: self.model.clone(),
+        }
+    }
+}
+
+fn hop_targets(s: &Scenario) -> Vec<HopTarget> {
+    let mut out = vec![HopTarget {
+        provider: s.call.provider,
+        model: s.call.model.clone(),
+        base_url: s.call.base_url.clone(),
+        api_key_env: s.call.api_key_env.clone(),
+        headers: s.call.headers.clone(),
+    }];
+    if let Some(fb) = &s.fallback {
+        out.extend(fb.hops.iter().map(|h| HopTarget {
+            provider: h.provider,
+            model: h.model.clone(),
+            base_url: h.base_url.clone(),
+            api_key_env: h.api_key_env.clone(),
+            headers: h.headers.clone(),
+        }));
+    }
+    out
+}
+
+/// The default base URL of a provider, per its official SDK's convention.
+pub fn default_base_url(kind: ProviderKind) -> Option<&'static str> {
+    match kind {
+        ProviderKind::Openai => Some("https://api.openai.com/v1"),
+        ProviderKind::Anthropic => Some("https://api.anthropic.com"),
+        ProviderKind::OpenaiCompatible => None,
+    }
+}
+
+/// The environment variable a hop's key is read from in live mode.
+pub fn key_env(provider: ProviderKind, api_key_env: Option<&str>) -> Option<String> {
+    match (api_key_env, provider) {
+        (Some(v), _) => Some(v.to_string()),
+        (None, ProviderKind::Openai) => Some("OPENAI_API_KEY".into()),
+        (None, ProviderKind::Anthropic) => Some("ANTHROPIC_API_KEY".into()),
+        (None, ProviderKind::OpenaiCompatible) => None,
+    }
+}
+
+/// Stamps events with the run's clock and sends them.
+#[derive(Clone)]
+struct Emitter {
+    sink: EventSink,
+    clock: Clock,
+}
+
+impl Emitter {
+    fn emit(&self, event: Event) {
+        let _ = self.sink.send(TimedEvent {
+            t_ms: self.clock.now_ms(),
+            event,
+        });
+    }
+}
+
+/// Everything a run needs, prepared once before the first attempt.
+struct Prepared {
+    client: Client,
+    endpoints: Vec<Endpoint>,
+    toolbox: Toolbox,
+    validators: Validators,
+    timeouts: Timeouts,
+    policies: Vec<Option<RetryPolicy>>,
+    fallback: Option<FallbackPolicy>,
+    targets: Vec<HopTarget>,
+    /// Kept alive for the run.
+    _sim: Option<SimServer>,
+}
+
+/// A hop's end.
+enum HopEnd {
+    Ok(String),
+    Failed(CallError),
+    Cancelled,
+}
+
+/// Runs the scenario to its end, or until `cancel`; every step goes to `sink`, ending with
+/// `run_finished`. In sim mode the simulator is started in-process on loopback.
+pub async fn run(
+    scenario: Arc<Scenario>,
+    opts: RunOptions,
+    sink: EventSink,
+    cancel: CancellationToken,
+) -> RunSummary {
+    let clock = match opts.mode {
+        Mode::Sim => Clock::virtual_time(opts.speed),
+        Mode::Live => Clock::real(opts.speed),
+    };
+    run_with_clock(scenario, opts.mode, clock, sink, cancel).await
+}
+
+/// As [`run`], on a given clock (benches and tests share one).
+pub async fn run_with_clock(
+    scenario: Arc<Scenario>,
+    mode: Mode,
+    clock: Clock,
+    sink: EventSink,
+    cancel: CancellationToken,
+) -> RunSummary {
+    let em = Emitter {
+        sink,
+        clock: clock.clone(),
+    };
+    em.emit(Event::RunStarted {
+        scenario: scenario.name.clone(),
+        mode,
+        speed: clock.speed().label(),
+    });
+    let summary = match prepare(&scenario, mode, &clock).await {
+        Ok(prep) => run_hops(&scenario, &prep, &em, &cancel).await,
+        Err(error) => RunSummary {
+            outcome: Outcome::Error,
+            content: None,
+            error: Some(error),
+            caught: Vec::new(),
+        },
+    };
+    em.emit(Event::RunFinished {
+        outcome: summary.outcome,
+        content: summary.content.clone(),
+        error: summary.error.clone(),
+        caught: summary.caught.clone(),
+    });
+    summary
+}
+
+fn setup_error(message: String) -> CallError {
+    CallError::new(ErrorKind::BadRequest, message)
+}
+
+async fn prepare(s: &Scenario, mode: Mode, clock: &Clock) -> Result<Prepared, CallError> {
+    let client = Client::new()?;
+    let toolbox = Toolbox::compile(&s.tools).map_err(|e| setup_error(format!("tools: {e}")))?;
+    let validators =
+        Validators::compile(s.response.as_ref().map_or(&[][..], |r| &r.validators[..]))
+            .map_err(|e| setup_error(format!("response validators: {e}")))?;
+    let targets = hop_targets(s);
+    let sim = match mode {
+        Mode::Sim => {
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+            Some(
+                SimServer::start(addr, s.sim.clone(), clock.clone())
+                    .await
+                    .map_err(|e| {
+                        CallError::new(
+                            ErrorKind::Connection,
+                            format!("could not start the simulator: {e}"),
+                        )
+                    })?,
+            )
+        }
+        Mode::Live => None,
+    };
+    let mut endpoints = Vec::with_capacity(targets.len());
+    for t in &targets {
+        endpoints.push(endpoint_for(t, sim.as_ref())?);
+    }
+    let secs = |v: Option<Secs>| v.map(Secs::as_duration);
+    let timeouts = Timeouts {
+        connect: secs(s.call.connect_timeout),
+        first_byte: secs(s.call.first_byte_timeout),
+        idle: secs(s.call.idle_timeout),
+        total: Some(s.call.timeout.unwrap_or(DEFAULT_TIMEOUT).as_duration()),
+    };
+    Ok(Prepared {
+        client,
+        endpoints,
+        toolbox,
+        validators,
+        timeouts,
+        policies: hop_policies(s),
+        fallback: s.fallback.as_ref().map(FallbackPolicy::from_spec),
+        targets,
+        _sim: sim,
+    })
+}
+
+fn endpoint_for(t: &HopTarget, sim: Option<&SimServer>) -> Result<Endpoint, CallError> {
+    let headers: Vec<(String, String)> = t
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if let Some(sim) = sim {
+        return Ok(Endpoint {
+            kind: t.provider,
+            base_url: sim.base_url(t.provider),
+            // Not a secret: the simulator accepts any key.
+            api_key: Some("sim-key".into()),
+            headers,
+        });
+    }
+    let base_url = match (&t.base_url, default_base_url(t.provider)) {
+        (Some(u), _) => u.clone(),
+        (None, Some(u)) => u.to_string(),
+        (None, None) => {
+            return Err(setup_error(format!(
+                "provider `{}` needs a base_url (e.g. \"http://localhost:11434/v1\")",
+                t.provider
+            )));
+        }
+    };
+    let api_key = match key_env(t.provider, t.api_key_env.as_deref()) {
+        Some(var) => match std::env::var(&var) {
+            Ok(k) if !k.trim().is_empty() => Some(k),
+            _ if t.provider == ProviderKind::OpenaiCompatible && t.api_key_env.is_none() => None,
+            _ => {
+                return Err(CallError::new(
+                    ErrorKind::Auth,
+                    format!(
+                        "live mode needs {var} for {}/{}: set it in the environment",
+                        t.provider, t.model
+                    ),
+                ));
+            }
+        },
+        None => None,
+    };
+    Ok(Endpoint {
+        kind: t.provider,
+        base_url,
+        api_key,
+        headers,
+    })
+}
+
+async fn run_hops(
+    s: &Scenario,
+    prep: &Prepared,
+    em: &Emitter,
+    cancel: &CancellationToken,
+) -> RunSummary {
+    let mut caught: Vec<CallError> = Vec::new();
+    let mut hop: u32 = 0;
+    loop {
+        let end = run_hop(s, prep, hop, em, cancel).await;
+        let error = match end {
+            HopEnd::Ok(content) => {
+                return RunSummary {
+                    outcome: Outcome::Ok,
+                    content: Some(content),
+                    error: None,
+                    caught,
+                };
+            }
+            HopEnd::Cancelled => {
+                return RunSummary {
+                    outcome: Outcome::Cancelled,
+                    content: None,
+                    error: None,
+                    caught,
+                };
+            }
+            HopEnd::Failed(e) => e,
+        };
+        match decide_after_hop(prep.fallback.as_ref(), hop, &error) {
+            FallbackDecision::NextHop { hop: next, .. } => {
+                caught.push(error.clone());
+                let from = prep.targets[hop as usize].target();
+                let to = prep.targets[next as usize].target();
+                em.emit(Event::FallbackHop {
+                    hop: next,
+                    from,
+                    to,
+                    caught: error,
+                });
+                hop = next;
+            }
+            FallbackDecision::EndWith { .. } => {
+                return RunSummary {
+                    outcome: Outcome::Error,
+                    content: None,
+                    error: Some(error),
+                    caught,
+                };
+            }
+            FallbackDecision::FallbackError { .. } => {
+                caught.push(error);
+                return RunSummary {
+                    outcome: Outcome::Error,
+                    content: None,
+                    error: Some(CallError::fallback_error(caught.clone())),
+                    caught,
+                };
+            }
+        }
+    }
+}
+
+/// One attempt's failure, with what the Inspector needs.
+struct Failure {
+    error: CallError,
+    partial_output: String,
+    response: Option<crate::event::HttpExchange>,
+}
+
+async fn run_hop(
+    s: &Scenario,
+    prep: &Prepared,
+    hop: u32,
+    em: &Emitter,
+    cancel: &CancellationToken,
+) -> HopEnd {
+    let idx = hop as usize;
+    let target = &prep.targets[idx];
+    let endpoint = &prep.endpoints[idx];
+    let policy = prep.policies[idx].as_ref();
+    let mut rng = ChaCha8Rng::seed_from_u64(policy.map_or(0, |p| p.seed));
+    // Mirascope's `errors`: texts collected from failed attempts (template mode)...
+    let mut errors: Vec<String> = Vec::new();
+    // ...or, in reask mode, the conversation that follows the first prompt.
+    let mut reask: Vec<Message> = Vec::new();
+    let hop_start = em.clock.now();
+    let mut attempt: u32 = 1;
+    loop {
+        let rendered = match render(s, &errors) {
+            Ok(r) => r,
+            Err(e) => return HopEnd::Failed(setup_error(format!("prompt: {e}"))),
+        };
+        let mut messages = vec![Message::user(rendered.user.clone())];
+        messages.extend(reask.iter().cloned());
+        let request = ChatRequest {
+            model: target.model.clone(),
+            system: rendered.system,
+            messages,
+            temperature: s.call.temperature,
+            max_tokens: s.call.max_tokens,
+            stream: s.call.stream,
+            tools: prep.toolbox.defs(),
+        };
+        em.emit(Event::AttemptStarted {
+            hop,
+            attempt,
+            provider: target.provider.as_str().into(),
+            model: target.model.clone(),
+            request: Client::body(endpoint.kind, &request),
+            prompt: Some(rendered.user),
+        });
+        let started = em.clock.now();
+        let result = tokio::select! {
+            biased;
+            () = cancel.cancelled() => return HopEnd::Cancelled,
+            r = attempt_once(prep, endpoint, &request, hop, attempt, em) => r,
+        };
+        let latency_ms = ms(em.clock.now().saturating_sub(started));
+        let failure = match result {
+            Ok((content, resp)) => {
+                em.emit(Event::AttemptSucceeded {
+                    hop,
+                    attempt,
+                    content: content.clone(),
+                    usage: resp.usage,
+                    latency_ms,
+                    tool_calls: resp.tool_calls,
+                    response: Some(resp.exchange),
+                });
+                return HopEnd::Ok(content);
+            }
+            Err(f) => f,
+        };
+        let Some(policy) = policy else {
+            em.emit(Event::AttemptFailed {
+                hop,
+                attempt,
+                error: failure.error.clone(),
+                partial_output: failure.partial_output,
+                will_retry: false,
+                latency_ms,
+                why: "no [retry] table: a single attempt, the error goes on as is".into(),
+                response: failure.response,
+            });
+            return HopEnd::Failed(failure.error);
+        };
+        let elapsed = em.clock.now().saturating_sub(hop_start).as_secs_f64();
+        let decision = decide(policy, attempt, elapsed, &failure.error, &mut rng);
+        em.emit(Event::AttemptFailed {
+            hop,
+            attempt,
+            error: failure.error.clone(),
+            partial_output: failure.partial_output.clone(),
+            will_retry: matches!(decision, Decision::Retry { .. }),
+            latency_ms,
+            why: decision.why().to_string(),
+            response: failure.response,
+        });
+        let (wait, reinsert) = match decision {
+            Decision::Reraise { .. } => return HopEnd::Failed(failure.error),
+            Decision::Stop { .. } => {
+                em.emit(Event::RetryExhausted {
+                    hop,
+                    attempts: attempt,
+                    last_error: failure.error.clone(),
+                });
+                return HopEnd::Failed(CallError::retry_error(attempt, failure.error));
+            }
+            Decision::Retry { wait, reinsert, .. } => (wait, reinsert),
+        };
+        if reinsert {
+            let text = failure.error.message.clone();
+            match policy.reinsert_mode {
+                ReinsertMode::Template => errors.push(text),
+                ReinsertMode::Reask => {
+                    errors.push(text.clone());
+                    reask.push(Message::assistant(failure.partial_output.clone()));
+                    reask.push(Message::user(format!(
+                        "Your previous answer failed validation: {text}\nPlease answer again, fixing that."
+                    )));
+                }
+            }
+            em.emit(Event::ErrorReinserted {
+                hop,
+                attempt: attempt + 1,
+                errors: errors.clone(),
+            });
+        }
+        let delay = Secs(wait.delay);
+        em.emit(Event::WaitStarted {
+            hop,
+            attempt,
+            delay_ms: delay.as_ms(),
+            strategy: policy.strategy(),
+            retry_after_ms: wait.retry_after.map(|r| Secs(r).as_ms()),
+            computed_ms: Secs(wait.computed).as_ms(),
+            source: wait.source.as_str().into(),
+        });
+        tokio::select! {
+            biased;
+            () = cancel.cancelled() => return HopEnd::Cancelled,
+            () = em.clock.sleep(delay.as_duration()) => {}
+        }
+        em.emit(Event::WaitFinished { hop, attempt });
+        attempt = attempt.saturating_add(1);
+    }
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// One HTTP exchange, then tools and validation: the attempt's content, or why it failed.
+async fn attempt_once(
+    prep: &Prepared,
+    endpoint: &Endpoint,
+    request: &ChatRequest,
+    hop: u32,
+    attempt: u32,
+    em: &Emitter,
+) -> Result<(String, crate::provider::ChatResponse), Failure> {
+    let mut on_delta = |text: &str| {
+        em.emit(Event::Delta {
+            hop,
+            attempt,
+            text: text.to_string(),
+        });
+    };
+    let resp = prep
+        .client
+        .send(endpoint, request, &prep.timeouts, &em.clock, &mut on_delta)
+        .await
+        .map_err(|e| Failure {
+            error: e.error,
+            partial_output: e.partial_output,
+            response: e.exchange,
+        })?;
+    if !resp.tool_calls.is_empty() {
+        let mut results = Vec::with_capacity(resp.tool_calls.len());
+        for call in &resp.tool_calls {
+            match prep.toolbox.call(&call.name, &call.args) {
+                Ok(result) => {
+                    em.emit(Event::ToolCall {
+                        hop,
+                        attempt,
+                        name: call.name.clone(),
+                        args: call.args.clone(),
+                        result: result.clone(),
+                    });
+                    results.push(result);
+                }
+                Err(message) => {
+                    return Err(Failure {
+                        error: CallError::new(
+                            ErrorKind::ToolValidation,
+                            format!("{}: {message}", call.name),
+                        ),
+                        partial_output: format!("{}({})", call.name, call.args),
+                        response: Some(resp.exchange.clone()),
+                    });
+                }
+            }
+        }
+        return Ok((results.join("\n"), resp));
+    }
+    if let Err(message) = prep.validators.check(&resp.content) {
+        return Err(Failure {
+            error: CallError::new(ErrorKind::Validation, message),
+            partial_output: resp.content.clone(),
+            response: Some(resp.exchange.clone()),
+        });
+    }
+    Ok((resp.content.clone(), resp))
 }

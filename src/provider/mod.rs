@@ -109,3 +109,5 @@ pub mod classify;
 pub mod client;
 pub mod openai;
 pub mod sse;
+
+pub use client::Client;

@@ -1,55 +1,122 @@
-//! Loading scenario files with line/column errors and fix hints.
+//! Loading scenario files: TOML syntax, then serde (the types in `types.rs`), then semantic
+//! checks. Every error names `origin:line:column` (1-based) and gives a one-line fix hint.
+//!
+//! Positions come from toml's error spans, from the `Spanned` fields of the types, and for
+//! everything else from toml's spanned document tree: a semantic error names its key path
+//! (`sim.faults[2].times`) and the loader looks that value up in the tree (see
+//! [`locate`]); template errors are the template's first line plus the line inside it.
 
+pub(crate) mod checks;
+mod explain;
+pub mod locate;
+
+use super::render::to_file_error;
 use super::types::Scenario;
+use checks::Where;
+use locate::{line_col, path_at, span_of};
 use serde::Deserialize;
+use std::ops::Range;
+use std::path::Path;
+use toml::Spanned;
+use toml::de::DeTable;
 
 /// A scenario error at a place in its file.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{origin}:{line}:{column}: {message}\n  hint: {hint}")]
 pub struct ScenarioError {
+    /// The file path, or the built-in scenario's name.
     pub origin: String,
+    /// 1-based; 0 when there is no position (the file could not be read).
     pub line: usize,
     pub column: usize,
     pub message: String,
     pub hint: String,
 }
 
-/// TOML + serde + semantic checks.
+/// TOML + serde (types.rs) + semantic checks; `origin` names the file (or built-in name) in
+/// errors.
 pub fn parse(source: &str, origin: &str) -> Result<Scenario, ScenarioError> {
-    Scenario::deserialize(toml::de::Deserializer::parse(source).map_err(|e| err(origin, e))?)
-        .map_err(|e| err(origin, e))
+    parse_with_vars(source, origin, &[])
 }
 
-fn err(origin: &str, e: toml::de::Error) -> ScenarioError {
-    ScenarioError {
-        origin: origin.to_string(),
-        line: 1,
-        column: 1,
-        message: e.message().to_string(),
-        hint: String::new(),
-    }
+/// Like [`parse`], with `--var` overrides applied before the semantic checks, so a variable
+/// the file lacks but the command line gives is not an error.
+pub fn parse_with_vars(
+    source: &str,
+    origin: &str,
+    vars: &[(String, String)],
+) -> Result<Scenario, ScenarioError> {
+    let at = |span: Range<usize>, (message, hint): (String, String)| {
+        let (line, column) = line_col(source, span.start);
+        ScenarioError {
+            origin: origin.to_string(),
+            line,
+            column,
+            message,
+            hint,
+        }
+    };
+    let doc: Spanned<DeTable<'_>> = DeTable::parse(source)
+        .map_err(|e| at(e.span().unwrap_or(0..0), explain::syntax(e.message())))?;
+    let mut scenario =
+        Scenario::deserialize(toml::de::Deserializer::from(doc.clone())).map_err(|e| {
+            let span = e.span().unwrap_or(0..0);
+            let (path, on_key) = path_at(&doc, &span);
+            at(span, explain::serde(e.message(), &path, on_key))
+        })?;
+    apply_vars(&mut scenario, vars);
+    checks::check(&scenario).map_err(|problem| match problem.at {
+        Where::Path(path) => at(span_of(&doc, &path), (problem.message, problem.hint)),
+        Where::Span(span) => at(span, (problem.message, problem.hint)),
+        Where::Template(failure) => to_file_error(failure, &scenario, source, origin),
+    })?;
+    Ok(scenario)
 }
 
-/// Reads and parses a file; returns the scenario and its source text.
-pub fn load_path(path: &std::path::Path) -> Result<(Scenario, String), ScenarioError> {
+/// Reads and parses a file: (scenario, source text). I/O errors have line 0.
+pub fn load_path(path: &Path) -> Result<(Scenario, String), ScenarioError> {
+    load_path_with_vars(path, &[])
+}
+
+/// [`load_path`] with `--var` overrides (see [`parse_with_vars`]).
+pub fn load_path_with_vars(
+    path: &Path,
+    vars: &[(String, String)],
+) -> Result<(Scenario, String), ScenarioError> {
     let origin = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
         origin: origin.clone(),
         line: 0,
         column: 0,
         message: format!("cannot read the scenario: {e}"),
-        hint: "check the path".into(),
+        hint: "check the path, or run `retrylab scenarios` for the built-in names".into(),
     })?;
-    let s = parse(&text, &origin)?;
-    Ok((s, text))
+    let scenario = parse_with_vars(&text, &origin, vars)?;
+    Ok((scenario, text))
 }
 
-/// Parses `k=v` from `--var`.
+/// `k=v` from `--var`; the key must be a template variable name.
 pub fn parse_var(arg: &str) -> Result<(String, String), String> {
-    match arg.split_once('=') {
-        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
-        _ => Err(format!("`{arg}` is not k=v")),
+    let Some((key, value)) = arg.split_once('=') else {
+        return Err(format!(
+            "`--var {arg}` is not k=v; write e.g. --var question=\"Why?\""
+        ));
+    };
+    let key = key.trim();
+    let ok = key
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_')
+        && key.chars().all(|c| c.is_alphanumeric() || c == '_');
+    if !ok {
+        return Err(format!(
+            "`{key}` is not a variable name (letters, digits and _, not starting with a digit)"
+        ));
     }
+    if key == "errors" {
+        return Err("`errors` is reserved: it holds the reinserted error texts".into());
+    }
+    Ok((key.to_string(), value.to_string()))
 }
 
 /// Overrides `prompt.vars` (as strings).
@@ -59,5 +126,65 @@ pub fn apply_vars(scenario: &mut Scenario, vars: &[(String, String)]) {
             .prompt
             .vars
             .insert(k.clone(), toml::Value::String(v.clone()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OK: &str = "name = \"t\"\n[prompt]\ntemplate = \"Q: {{ q }}\"\nvars = { q = \"x\" }\n[call]\nprovider = \"openai\"\nmodel = \"m\"\n";
+
+    #[test]
+    fn parses_a_minimal_scenario() {
+        let s = parse(OK, "t.toml").unwrap();
+        assert_eq!(s.call.model, "m");
+    }
+
+    #[test]
+    fn error_display_names_file_line_column_and_hint() {
+        let src = OK.replace("model = \"m\"", "modle = \"m\"");
+        let e = parse(&src, "t.toml").unwrap_err();
+        assert_eq!((e.line, e.column), (7, 1));
+        assert_eq!(
+            e.to_string(),
+            format!("t.toml:7:1: {}\n  hint: {}", e.message, e.hint)
+        );
+        assert_eq!(e.message, "unknown key `modle`; did you mean `model`?");
+    }
+
+    #[test]
+    fn vars_override_and_can_supply_a_missing_variable() {
+        let src = OK.replace("vars = { q = \"x\" }\n", "");
+        let e = parse(&src, "t.toml").unwrap_err();
+        assert_eq!(e.message, "undefined variable `q` in the prompt template");
+        assert_eq!((e.line, e.column), (3, 19));
+        let vars = vec![parse_var("q=hello").unwrap()];
+        let s = parse_with_vars(&src, "t.toml", &vars).unwrap();
+        assert_eq!(s.prompt.vars["q"], toml::Value::String("hello".into()));
+        let mut s = parse(OK, "t.toml").unwrap();
+        apply_vars(
+            &mut s,
+            &[("q".into(), "y".into()), ("new".into(), "1".into())],
+        );
+        assert_eq!(s.prompt.vars["q"].as_str(), Some("y"));
+        assert_eq!(s.prompt.vars["new"].as_str(), Some("1"));
+    }
+
+    #[test]
+    fn parse_var_forms() {
+        assert_eq!(parse_var("a=b=c").unwrap(), ("a".into(), "b=c".into()));
+        assert_eq!(parse_var("a=").unwrap(), ("a".into(), String::new()));
+        assert!(parse_var("novalue").is_err());
+        assert!(parse_var("=x").is_err());
+        assert!(parse_var("1a=x").is_err());
+        assert!(parse_var("errors=x").is_err());
+    }
+
+    #[test]
+    fn unreadable_file_has_line_zero() {
+        let e = load_path(Path::new("/nonexistent/x.toml")).unwrap_err();
+        assert_eq!((e.line, e.column), (0, 0));
+        assert!(e.message.starts_with("cannot read the scenario"));
     }
 }

@@ -1,1 +1,119 @@
-//! (to be written)
+//! The simulator (DESIGN §6): a loopback HTTP server that speaks the OpenAI chat completions
+//! and Anthropic messages wire formats byte for byte and plays a scenario's `[sim]` script.
+//!
+//! Routes: `POST /v1/chat/completions` (provider `openai`), `POST /compat/v1/chat/completions`
+//! (`openai-compatible`), `POST /v1/messages` (`anthropic`). Any API key is accepted.
+//!
+//! Each request is counted per (provider, model), 1-based. The first `faults` entry that
+//! matches it and has uses left replaces the answer; else `chaos` may draw a fault; else the
+//! request gets `replies[i-1]` (the last repeats), `reply`, or a default sentence. Requests
+//! that offer tools get the next scripted `tool_calls` entry instead of text.
+//!
+//! All delays run on the run [`Clock`]: `first_token_ms` before the first token, then one
+//! token per `1/tokens_per_second`, and the end of the reply one token-time after the last
+//! token (a non-streaming reply arrives at that same moment). On a virtual clock the whole
+//! script plays instantly, and a `timeout` fault stalls until the client's deadline fires.
+
+pub mod anthropic;
+pub mod openai;
+pub mod script;
+mod server;
+pub mod tokens;
+pub mod wire;
+
+use crate::engine::Clock;
+use crate::scenario::types::{ProviderKind, SimSpec};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+
+/// A running simulator; dropping it stops serving (paced and stalled replies give up).
+pub struct SimServer {
+    addr: SocketAddr,
+    shared: Arc<server::Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SimServer {
+    /// Binds `addr` (port 0 = a free port) and serves in a tokio task.
+    pub async fn start(
+        addr: SocketAddr,
+        spec: SimSpec,
+        clock: Clock,
+    ) -> std::io::Result<SimServer> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(server::Shared::new(spec, clock));
+        let task = tokio::spawn(server::serve(listener, shared.clone()));
+        Ok(SimServer { addr, shared, task })
+    }
+
+    /// Where the server listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL each SDK expects: OpenAI `http://ADDR/v1`, Anthropic `http://ADDR`,
+    /// OpenAI-compatible `http://ADDR/compat/v1`.
+    pub fn base_url(&self, kind: ProviderKind) -> String {
+        base_url(self.addr, kind)
+    }
+
+    /// Requests served so far per (provider, model).
+    pub fn request_counts(&self) -> BTreeMap<(String, String), u32> {
+        self.shared.script().counts().clone()
+    }
+
+    /// Requests served so far, over every provider and model.
+    pub fn total_requests(&self) -> u32 {
+        self.shared.script().counts().values().sum()
+    }
+}
+
+impl Drop for SimServer {
+    fn drop(&mut self) {
+        self.shared.cancel.cancel();
+        self.task.abort();
+    }
+}
+
+/// The base URL of `kind` on a simulator at `addr`; an unspecified address (0.0.0.0, ::)
+/// becomes loopback, which is where a local client reaches it.
+pub fn base_url(addr: SocketAddr, kind: ProviderKind) -> String {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr.ip() {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        });
+    }
+    match kind {
+        ProviderKind::Openai => format!("http://{addr}/v1"),
+        ProviderKind::Anthropic => format!("http://{addr}"),
+        ProviderKind::OpenaiCompatible => format!("http://{addr}/compat/v1"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_follow_each_sdk() {
+        let a: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        assert_eq!(
+            base_url(a, ProviderKind::Openai),
+            "http://127.0.0.1:8080/v1"
+        );
+        assert_eq!(
+            base_url(a, ProviderKind::Anthropic),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            base_url(a, ProviderKind::OpenaiCompatible),
+            "http://127.0.0.1:8080/compat/v1"
+        );
+        let any: SocketAddr = "0.0.0.0:9".parse().unwrap();
+        assert_eq!(base_url(any, ProviderKind::Anthropic), "http://127.0.0.1:9");
+    }
+}

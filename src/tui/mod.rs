@@ -1,1 +1,11 @@
-//! (to be written)
+//! The playground (DESIGN §8): an interactive TUI over the engine.
+//!
+//! One [`app::App`] state changed only by [`app::App::update`] with a [`message::Message`];
+//! async work (engine runs, replay) only sends messages. The loop in [`runner`] selects over
+//! input, the run's events and a frame tick that exists only while something animates.
+
+pub mod keymap;
+pub mod output_buf;
+pub mod run_view;
+pub mod split;
+pub mod theme;

@@ -59,6 +59,10 @@ impl OutputBuf {
         } else {
             std::borrow::Cow::Borrowed(chunk)
         };
+        // The line that is last now may grow: its cached row count goes stale.
+        self.stale_from = self
+            .stale_from
+            .min(self.line_starts.len().saturating_sub(1));
         if self.line_starts.is_empty() || self.text.ends_with('\n') {
             self.line_starts.push(self.text.len());
         }
@@ -70,10 +74,6 @@ impl OutputBuf {
                 self.line_starts.push(next);
             }
         }
-        let last = self.line_starts.len().saturating_sub(1);
-        // The line that was last before this push may have grown.
-        self.stale_from = self.stale_from.min(self.wrap_rows.len().saturating_sub(1));
-        self.stale_from = self.stale_from.min(last);
     }
 
     /// Replaces the whole text (a non-streamed answer arriving at once).
@@ -163,10 +163,10 @@ pub fn wrap_line(line: &str, width: u16) -> Vec<(usize, usize)> {
     let mut start = 0;
     let mut cols = 0;
     let mut last_space: Option<usize> = None;
-    let mut iter = line.char_indices().peekable();
-    while let Some((i, c)) = iter.next() {
+    for (i, c) in line.char_indices() {
         let w = c.width().unwrap_or(0);
-        if cols + w > width && i > start {
+        // A loop: after a cut at a space the rest of the word may still not fit.
+        while cols + w > width && i > start {
             let cut = match last_space {
                 Some(sp) if sp > start => sp,
                 _ => i,
@@ -179,9 +179,6 @@ pub fn wrap_line(line: &str, width: u16) -> Vec<(usize, usize)> {
         cols += w;
         if c == ' ' {
             last_space = Some(i + 1);
-        }
-        if iter.peek().is_none() {
-            break;
         }
     }
     out.push((start, line.len()));
@@ -242,7 +239,9 @@ mod tests {
         // Growing the last line updates its count.
         b.push(" and a much longer tail");
         b.ensure_wrapped(10);
-        let all: usize = (0..b.line_count()).map(|i| wrap_line(b.line(i), 10).len()).sum();
+        let all: usize = (0..b.line_count())
+            .map(|i| wrap_line(b.line(i), 10).len())
+            .sum();
         assert_eq!(b.total_rows(), all);
     }
 

@@ -11,7 +11,7 @@ pub mod schema;
 use crate::scenario::types::ValidatorSpec;
 use regex::Regex;
 
-pub use schema::{compile_schema, describe_violations, toml_to_json};
+pub use schema::{Wording, compile_schema, describe_violations, toml_to_json};
 
 /// How much of the model's answer a failure message quotes.
 const QUOTE_CHARS: usize = 60;
@@ -127,8 +127,6 @@ impl Rule {
         }
     }
 }
-
-pub use schema::Wording;
 
 fn parse_json(content: &str) -> Result<serde_json::Value, String> {
     serde_json::from_str(content)

@@ -44,10 +44,20 @@ pub fn compile_schema(schema: &Json) -> Result<Validator, String> {
     }
     jsonschema::validator_for(schema).map_err(|e| {
         let at = e.instance_path().as_str();
-        if at.is_empty() {
-            format!("invalid JSON schema: {e}")
+        // The meta-schema says "not valid under any of the schemas listed in 'anyOf'" for a
+        // misspelt type; name the valid ones instead.
+        let why = if at.ends_with("/type") {
+            format!(
+                "{} is not a JSON type (array, boolean, integer, null, number, object, string)",
+                json_text(e.instance())
+            )
         } else {
-            format!("invalid JSON schema at {at}: {e}")
+            e.to_string()
+        };
+        if at.is_empty() {
+            format!("invalid JSON schema: {why}")
+        } else {
+            format!("invalid JSON schema at {at}: {why}")
         }
     })
 }
@@ -199,7 +209,7 @@ mod tests {
         );
         assert_eq!(
             say(json!({"title": "x", "year": "1990"})).unwrap(),
-            "argument `year` must be an integer or null, got \"1990\""
+            "argument `year` must be null or an integer, got \"1990\""
         );
         let both = say(json!({"titel": "x"})).unwrap();
         assert!(both.contains("missing required argument `title`"), "{both}");

@@ -1,0 +1,170 @@
+//! `retrylab run SCENARIO [--json] [--speed X] [--live] [--var k=v]...`
+
+use super::printer::{Printer, Style};
+use super::{EXIT_OK, EXIT_RUN_ERROR, usage_error};
+use crate::engine::Speed;
+use crate::engine::run::{RunOptions, run};
+use crate::event::{Mode, Outcome, TimedEvent};
+use crate::scenario::builtin::resolve;
+use crate::scenario::load::{apply_vars, parse_var};
+use crate::scenario::render::render;
+use crate::trace::{TraceWriter, traces_dir};
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// A scenario file, or a built-in scenario's name (`retrylab scenarios`).
+    pub scenario: String,
+    /// Print events as JSON lines instead of the timeline.
+    #[arg(long)]
+    pub json: bool,
+    /// How fast the run's clock goes: a number (1 = real time, 10 = ten times faster) or `max`.
+    #[arg(long, default_value = "1")]
+    pub speed: String,
+    /// Call the real APIs instead of the built-in simulator.
+    #[arg(long)]
+    pub live: bool,
+    /// Override a template variable: --var question="Why?".
+    #[arg(long = "var", value_name = "K=V")]
+    pub vars: Vec<String>,
+    /// Do not record the run as a trace.
+    #[arg(long)]
+    pub no_trace: bool,
+}
+
+pub fn execute(args: &RunArgs) -> ExitCode {
+    let mut resolved = match resolve(&args.scenario) {
+        Ok(r) => r,
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    let mut vars = Vec::new();
+    for v in &args.vars {
+        match parse_var(v) {
+            Ok(kv) => vars.push(kv),
+            Err(e) => return usage_error(&format!("--var {v}: {e}")),
+        }
+    }
+    apply_vars(&mut resolved.scenario, &vars);
+    if let Err(e) = render(&resolved.scenario, &[]) {
+        return usage_error(&e.to_string());
+    }
+    let speed = match Speed::parse(&args.speed) {
+        Ok(s) => s,
+        Err(e) => return usage_error(&format!("--speed: {e}")),
+    };
+    let opts = RunOptions {
+        mode: if args.live { Mode::Live } else { Mode::Sim },
+        speed,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_RUN_ERROR);
+        }
+    };
+    let trace = if args.no_trace {
+        None
+    } else {
+        traces_dir().and_then(|d| TraceWriter::create(&d, &resolved.scenario.name).ok())
+    };
+    let outcome = runtime.block_on(drive(Arc::new(resolved.scenario), opts, args.json, trace));
+    match outcome {
+        Outcome::Ok => ExitCode::from(EXIT_OK),
+        Outcome::Error | Outcome::Cancelled => ExitCode::from(EXIT_RUN_ERROR),
+    }
+}
+
+/// Runs the engine and feeds each event to the printer (or JSON) and the trace.
+async fn drive(
+    scenario: Arc<crate::scenario::Scenario>,
+    opts: RunOptions,
+    json: bool,
+    mut trace: Option<TraceWriter>,
+) -> Outcome {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<TimedEvent>();
+    let cancel = CancellationToken::new();
+    let engine = tokio::spawn(run(scenario, opts, tx, cancel.clone()));
+    let ctrl_c = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            ctrl_c.cancel();
+        }
+    });
+    let stdout = std::io::stdout();
+    let mut printer = Printer::new(stdout.lock(), Style::detect());
+    let mut out_ok = true;
+    while let Some(ev) = rx.recv().await {
+        if let Some(t) = trace.as_mut() {
+            if t.write(&ev).is_err() {
+                trace = None;
+            }
+        }
+        if out_ok {
+            let r = if json {
+                let out = printer_out(&mut printer);
+                writeln!(out, "{}", ev.to_json_line()).and_then(|()| out.flush())
+            } else {
+                printer.on_event(&ev)
+            };
+            // A closed pipe (e.g. `| head`) stops printing, not the run.
+            out_ok = r.is_ok();
+        }
+    }
+    if let Some(mut t) = trace {
+        let _ = t.flush();
+        if !json {
+            eprintln!("trace: {}", t.path().display());
+        }
+    }
+    match engine.await {
+        Ok(summary) => summary.outcome,
+        Err(e) => {
+            eprintln!("error: the run stopped unexpectedly: {e}");
+            Outcome::Error
+        }
+    }
+}
+
+fn printer_out<W: Write>(p: &mut Printer<W>) -> &mut W {
+    p.out_mut()
+}
+
+/// `retrylab sim [--addr] [SCENARIO]`: loads the scenario's `[sim]` script and serves it.
+pub fn serve_sim(addr: std::net::SocketAddr, scenario: Option<&str>) -> ExitCode {
+    let (spec, label) = match scenario {
+        Some(arg) => match resolve(arg) {
+            Ok(r) => (r.scenario.sim, r.origin),
+            Err(e) => return usage_error(&e.to_string()),
+        },
+        None => (
+            crate::scenario::SimSpec::default(),
+            "plain answers".to_string(),
+        ),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_RUN_ERROR);
+        }
+    };
+    match runtime.block_on(super::sim::serve(addr, spec, &label)) {
+        Ok(()) => ExitCode::from(EXIT_OK),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_RUN_ERROR)
+        }
+    }
+}

@@ -1,0 +1,316 @@
+//! Semantic checks after serde: what types alone cannot say. Each check returns the first
+//! problem as a key path (for the position) plus message and hint; `Spanned` values carry
+//! their own spans.
+//!
+//! Fault-field rule (errors, never warnings): `after_tokens` only on cut_stream,
+//! malformed_stream and overloaded_in_stream; `retry_after` and `retry_after_format` only on
+//! rate_limit and overloaded (and the format only with a `retry_after`); `delay` only on
+//! slow_first_byte. `times = 0`, an empty `on_requests` and request number 0 are refused.
+
+use super::locate::KeyPath;
+use crate::scenario::render::{TemplateFailure, render_parts};
+use crate::scenario::types::{FaultKind, FaultSpec, Scenario, ValidatorSpec};
+use crate::validate::{compile_schema, toml_to_json};
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+/// Where a problem is.
+pub enum Where {
+    /// A value's key path in the document.
+    Path(KeyPath),
+    /// A value's span (from a `Spanned` field).
+    Span(Range<usize>),
+    /// A position inside the prompt template or system.
+    Template(TemplateFailure),
+}
+
+/// A semantic problem.
+pub struct Problem {
+    pub at: Where,
+    pub message: String,
+    pub hint: String,
+}
+
+fn at(path: KeyPath, message: impl Into<String>, hint: impl Into<String>) -> Problem {
+    Problem {
+        at: Where::Path(path),
+        message: message.into(),
+        hint: hint.into(),
+    }
+}
+
+fn p() -> KeyPath {
+    KeyPath::new()
+}
+
+/// The error text the template is tried with besides the empty list, so loops over
+/// `errors` are checked too.
+const SAMPLE_ERROR: &str = "validation: expected uppercase, got 'example'";
+
+/// Runs every check in file order (roughly) and returns the first problem.
+pub fn check(s: &Scenario) -> Result<(), Problem> {
+    check_prompt(s)?;
+    check_call(s)?;
+    check_fallback(s)?;
+    check_validators(s)?;
+    check_tools(s)?;
+    check_sim(s)
+}
+
+fn check_prompt(s: &Scenario) -> Result<(), Problem> {
+    if s.prompt.vars.contains_key("errors") {
+        return Err(at(
+            p().key("prompt").key("vars").key("errors"),
+            "`errors` is reserved: it holds the reinserted error texts",
+            "rename the variable",
+        ));
+    }
+    for errors in [Vec::new(), vec![SAMPLE_ERROR.to_string()]] {
+        if let Err(f) = render_parts(s, &errors) {
+            let f = TemplateFailure {
+                message: if errors.is_empty() {
+                    f.message
+                } else {
+                    format!("{} (with one reinserted error)", f.message)
+                },
+                ..f
+            };
+            return Err(Problem {
+                at: Where::Template(f),
+                message: String::new(),
+                hint: String::new(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_call(s: &Scenario) -> Result<(), Problem> {
+    let call = p().key("call");
+    if s.call.model.trim().is_empty() {
+        return Err(at(
+            call.key("model"),
+            "`model` is empty",
+            "write the model name, e.g. model = \"gpt-4o-mini\"",
+        ));
+    }
+    let timeouts = [
+        ("timeout", s.call.timeout),
+        ("connect_timeout", s.call.connect_timeout),
+        ("first_byte_timeout", s.call.first_byte_timeout),
+        ("idle_timeout", s.call.idle_timeout),
+    ];
+    for (key, value) in timeouts {
+        if value.is_some_and(|v| v.0 <= 0.0) {
+            return Err(at(
+                call.clone().key(key),
+                format!("`{key}` must be greater than 0"),
+                format!("write e.g. {key} = \"30s\", or remove it for the default"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_fallback(s: &Scenario) -> Result<(), Problem> {
+    let Some(fb) = &s.fallback else {
+        return Ok(());
+    };
+    for (i, hop) in fb.hops.iter().enumerate() {
+        if hop.model.trim().is_empty() {
+            return Err(at(
+                p().key("fallback").key("hops").index(i).key("model"),
+                "`model` is empty",
+                "write the model name, e.g. model = \"claude-3-5-sonnet-latest\"",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_validators(s: &Scenario) -> Result<(), Problem> {
+    let Some(resp) = &s.response else {
+        return Ok(());
+    };
+    for (i, v) in resp.validators.iter().enumerate() {
+        let path = p().key("response").key("validators").index(i);
+        match v {
+            ValidatorSpec::Regex(re) => {
+                if let Err(e) = regex::Regex::new(re.get_ref()) {
+                    return Err(Problem {
+                        at: Where::Span(re.span()),
+                        message: format!("invalid regex: {}", last_line(&e.to_string())),
+                        hint: "escape special characters with \\ (in '...' literal strings a single \\ is enough)".into(),
+                    });
+                }
+            }
+            ValidatorSpec::JsonSchema(schema) => {
+                if let Err(e) = compile_schema(&toml_to_json(schema.get_ref())) {
+                    return Err(Problem {
+                        at: Where::Span(schema.span()),
+                        message: e,
+                        hint: "write a JSON schema as TOML, e.g. { type = \"object\", properties = { age = { type = \"integer\" } }, required = [\"age\"] }".into(),
+                    });
+                }
+            }
+            ValidatorSpec::OneOf(options) if options.is_empty() => {
+                return Err(at(
+                    path.key("one_of"),
+                    "`one_of` is empty: no answer could pass",
+                    "list the accepted answers, e.g. one_of = [\"yes\", \"no\"]",
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn check_tools(s: &Scenario) -> Result<(), Problem> {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, tool) in s.tools.iter().enumerate() {
+        let path = p().key("tools").index(i);
+        let name = tool.name.as_str();
+        let valid_name = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !valid_name {
+            return Err(at(
+                path.key("name"),
+                format!("invalid tool name `{name}`"),
+                "tool names are 1-64 characters of a-z, A-Z, 0-9, _ and - (the providers' rule)",
+            ));
+        }
+        if let Some(first) = seen.insert(name, i) {
+            return Err(at(
+                path.key("name"),
+                format!("duplicate tool name `{name}` (also tool {})", first + 1),
+                "give every [[tools]] entry its own name",
+            ));
+        }
+        let params = toml_to_json(tool.parameters.get_ref());
+        if !params.is_object() {
+            return Err(Problem {
+                at: Where::Span(tool.parameters.span()),
+                message: format!("`parameters` of tool `{name}` must be a table (a JSON schema)"),
+                hint: "write parameters = { type = \"object\", properties = { title = { type = \"string\" } } }".into(),
+            });
+        }
+        if let Err(e) = compile_schema(&params) {
+            return Err(Problem {
+                at: Where::Span(tool.parameters.span()),
+                message: format!("tool `{name}`: {e}"),
+                hint: "write a JSON schema as TOML, e.g. { type = \"object\", properties = { title = { type = \"string\" } }, required = [\"title\"] }".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_sim(s: &Scenario) -> Result<(), Problem> {
+    let sim = p().key("sim");
+    let tps = s.sim.tokens_per_second;
+    if !(tps.is_finite() && tps > 0.0) {
+        return Err(at(
+            sim.key("tokens_per_second"),
+            format!("`tokens_per_second` must be greater than 0, got {tps}"),
+            "write a pace such as tokens_per_second = 40",
+        ));
+    }
+    for (fault, prob) in &s.sim.chaos {
+        if !(0.0..=1.0).contains(prob) {
+            let name = fault_name(*fault);
+            return Err(at(
+                sim.clone().key("chaos").key(&name),
+                format!("chaos probability for `{name}` must be within 0..=1, got {prob}"),
+                format!("write a probability per request, e.g. {name} = 0.2"),
+            ));
+        }
+    }
+    for (i, f) in s.sim.faults.iter().enumerate() {
+        check_fault(f, sim.clone().key("faults").index(i))?;
+    }
+    Ok(())
+}
+
+fn check_fault(f: &FaultSpec, path: KeyPath) -> Result<(), Problem> {
+    use FaultKind::*;
+    let name = fault_name(f.fault);
+    if f.times == Some(0) {
+        return Err(at(
+            path.key("times"),
+            "`times = 0` would never fire",
+            "use times = 1 or more, or remove the fault",
+        ));
+    }
+    if let Some(reqs) = &f.on_requests {
+        if reqs.is_empty() {
+            return Err(at(
+                path.key("on_requests"),
+                "`on_requests` is empty: the fault would never fire",
+                "list 1-based request numbers, e.g. on_requests = [1, 3]",
+            ));
+        }
+        if reqs.contains(&0) {
+            return Err(at(
+                path.key("on_requests"),
+                "request numbers start at 1",
+                "list 1-based request numbers, e.g. on_requests = [1, 3]",
+            ));
+        }
+    }
+    let only = |field: &str, allowed: &str| -> Problem {
+        at(
+            path.clone().key(field),
+            format!("`{field}` does not apply to fault `{name}`"),
+            format!("`{field}` only applies to {allowed}; remove it"),
+        )
+    };
+    if f.after_tokens.is_some()
+        && !matches!(f.fault, CutStream | MalformedStream | OverloadedInStream)
+    {
+        return Err(only(
+            "after_tokens",
+            "cut_stream, malformed_stream and overloaded_in_stream",
+        ));
+    }
+    if f.retry_after.is_some() && !matches!(f.fault, RateLimit | Overloaded) {
+        return Err(only("retry_after", "rate_limit and overloaded"));
+    }
+    if f.retry_after_format.is_some() {
+        if !matches!(f.fault, RateLimit | Overloaded) {
+            return Err(only("retry_after_format", "rate_limit and overloaded"));
+        }
+        if f.retry_after.is_none() {
+            return Err(at(
+                path.key("retry_after_format"),
+                "`retry_after_format` without `retry_after`",
+                "add retry_after = \"1s\" (the value the server sends)",
+            ));
+        }
+    }
+    if f.delay.is_some() && f.fault != SlowFirstByte {
+        return Err(only("delay", "slow_first_byte"));
+    }
+    Ok(())
+}
+
+fn fault_name(f: FaultKind) -> String {
+    serde_json::to_value(f)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("{f:?}"))
+}
+
+/// Regex errors are multi-line pictures; the last line says what is wrong.
+fn last_line(text: &str) -> String {
+    text.lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or(text)
+        .trim_start_matches("error: ")
+        .to_string()
+}

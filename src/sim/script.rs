@@ -1,0 +1,360 @@
+//! The `[sim]` script: which fault or answer each request gets. Pure and deterministic for
+//! the same order of requests (chaos draws from a RNG seeded with `[sim].seed`).
+
+use crate::scenario::types::{FaultKind, FaultSpec, ProviderKind, SimSpec, SimToolCall};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+
+/// The text a request gets when the script sets neither `reply` nor `replies`.
+pub const DEFAULT_REPLY: &str = "This is a simulated reply from the retrylab simulator.";
+
+/// What one request gets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// 1-based over every request the server has seen (for ids).
+    pub global: u64,
+    /// 1-based per provider+model.
+    pub number: u32,
+    /// The fault that replaces (or breaks) the answer, if any.
+    pub fault: Option<FaultSpec>,
+    /// The answer (also what a stream fault sends part of).
+    pub content: Content,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Content {
+    Text(String),
+    ToolCall(SimToolCall),
+}
+
+/// The mutable side of the script: counters, fault uses and the chaos RNG.
+#[derive(Debug)]
+pub struct Script {
+    spec: SimSpec,
+    counts: BTreeMap<(String, String), u32>,
+    tool_counts: BTreeMap<(String, String), u32>,
+    fault_uses: Vec<u32>,
+    rng: ChaCha8Rng,
+    global: u64,
+}
+
+impl Script {
+    pub fn new(spec: SimSpec) -> Script {
+        Script {
+            rng: ChaCha8Rng::seed_from_u64(spec.seed),
+            fault_uses: vec![0; spec.faults.len()],
+            spec,
+            counts: BTreeMap::new(),
+            tool_counts: BTreeMap::new(),
+            global: 0,
+        }
+    }
+
+    pub fn spec(&self) -> &SimSpec {
+        &self.spec
+    }
+
+    /// Requests served so far per (provider, model).
+    pub fn counts(&self) -> &BTreeMap<(String, String), u32> {
+        &self.counts
+    }
+
+    /// Counts a request and decides what it gets.
+    pub fn next(&mut self, provider: ProviderKind, model: &str, offers_tools: bool) -> Decision {
+        self.global += 1;
+        let key = (provider.as_str().to_string(), model.to_string());
+        let number = bump(&mut self.counts, &key);
+        let tool_number = if offers_tools && !self.spec.tool_calls.is_empty() {
+            Some(bump(&mut self.tool_counts, &key))
+        } else {
+            None
+        };
+
+        let fault = self
+            .scripted_fault(provider, model, number)
+            .or_else(|| self.chaos_fault());
+
+        let content = match tool_number {
+            Some(n) => Content::ToolCall(nth_or_last(&self.spec.tool_calls, n).clone()),
+            None => Content::Text(self.reply_text(number)),
+        };
+        Decision {
+            global: self.global,
+            number,
+            fault,
+            content,
+        }
+    }
+
+    fn scripted_fault(
+        &mut self,
+        provider: ProviderKind,
+        model: &str,
+        number: u32,
+    ) -> Option<FaultSpec> {
+        let index = self.spec.faults.iter().enumerate().position(|(i, f)| {
+            f.provider.is_none_or(|p| p == provider)
+                && f.model.as_deref().is_none_or(|m| m == model)
+                && f.on_requests
+                    .as_ref()
+                    .is_none_or(|list| list.contains(&number))
+                && uses_left(f, self.fault_uses[i])
+        })?;
+        self.fault_uses[index] += 1;
+        Some(self.spec.faults[index].clone())
+    }
+
+    /// One uniform draw per request picks at most one fault, in the map's (stable) order.
+    fn chaos_fault(&mut self) -> Option<FaultSpec> {
+        if self.spec.chaos.is_empty() {
+            return None;
+        }
+        let draw: f64 = self.rng.random();
+        let mut edge = 0.0;
+        for (kind, p) in &self.spec.chaos {
+            if !(p.is_finite() && *p > 0.0) {
+                continue;
+            }
+            edge += p;
+            if draw < edge {
+                return Some(bare_fault(*kind));
+            }
+        }
+        None
+    }
+
+    fn reply_text(&self, number: u32) -> String {
+        if !self.spec.replies.is_empty() {
+            return nth_or_last(&self.spec.replies, number).clone();
+        }
+        self.spec
+            .reply
+            .clone()
+            .unwrap_or_else(|| DEFAULT_REPLY.to_string())
+    }
+}
+
+/// A fault with every parameter at its default (what chaos injects).
+pub fn bare_fault(fault: FaultKind) -> FaultSpec {
+    FaultSpec {
+        provider: None,
+        model: None,
+        fault,
+        times: None,
+        on_requests: None,
+        retry_after: None,
+        retry_after_format: None,
+        after_tokens: None,
+        delay: None,
+        message: None,
+    }
+}
+
+fn uses_left(f: &FaultSpec, used: u32) -> bool {
+    match (f.times, &f.on_requests) {
+        (Some(times), _) => used < times,
+        (None, Some(_)) => true,
+        (None, None) => used < 1,
+    }
+}
+
+fn bump(map: &mut BTreeMap<(String, String), u32>, key: &(String, String)) -> u32 {
+    let n = map.entry(key.clone()).or_insert(0);
+    *n += 1;
+    *n
+}
+
+/// `list[n-1]`, the last entry once `n` runs past the end. `list` must not be empty.
+fn nth_or_last<T>(list: &[T], n: u32) -> &T {
+    let i = (n as usize).saturating_sub(1).min(list.len() - 1);
+    &list[i]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ProviderKind::{Anthropic, Openai};
+
+    fn fault(kind: FaultKind) -> FaultSpec {
+        bare_fault(kind)
+    }
+
+    fn kinds(
+        script: &mut Script,
+        p: ProviderKind,
+        model: &str,
+        n: usize,
+    ) -> Vec<Option<FaultKind>> {
+        (0..n)
+            .map(|_| script.next(p, model, false).fault.map(|f| f.fault))
+            .collect()
+    }
+
+    #[test]
+    fn times_default_to_one_without_on_requests() {
+        let spec = SimSpec {
+            faults: vec![fault(FaultKind::RateLimit)],
+            ..SimSpec::default()
+        };
+        let mut s = Script::new(spec);
+        assert_eq!(
+            kinds(&mut s, Openai, "m", 3),
+            vec![Some(FaultKind::RateLimit), None, None]
+        );
+    }
+
+    #[test]
+    fn on_requests_is_unlimited_unless_times_is_set() {
+        let spec = SimSpec {
+            faults: vec![
+                FaultSpec {
+                    on_requests: Some(vec![1, 3]),
+                    ..fault(FaultKind::ServerError)
+                },
+                FaultSpec {
+                    on_requests: Some(vec![2, 4]),
+                    times: Some(1),
+                    ..fault(FaultKind::Auth)
+                },
+            ],
+            ..SimSpec::default()
+        };
+        let mut s = Script::new(spec);
+        assert_eq!(
+            kinds(&mut s, Openai, "m", 4),
+            vec![
+                Some(FaultKind::ServerError),
+                Some(FaultKind::Auth),
+                Some(FaultKind::ServerError),
+                None
+            ]
+        );
+        // Counted per provider+model: another model starts at request 1 again.
+        assert_eq!(
+            kinds(&mut s, Openai, "other", 1),
+            vec![Some(FaultKind::ServerError)]
+        );
+    }
+
+    #[test]
+    fn filters_on_provider_and_model_and_first_match_wins() {
+        let spec = SimSpec {
+            faults: vec![
+                FaultSpec {
+                    provider: Some(Anthropic),
+                    times: Some(5),
+                    ..fault(FaultKind::Overloaded)
+                },
+                FaultSpec {
+                    model: Some("a".into()),
+                    times: Some(2),
+                    ..fault(FaultKind::RateLimit)
+                },
+                fault(FaultKind::Html),
+            ],
+            ..SimSpec::default()
+        };
+        let mut s = Script::new(spec);
+        assert_eq!(
+            kinds(&mut s, Openai, "a", 3),
+            vec![
+                Some(FaultKind::RateLimit),
+                Some(FaultKind::RateLimit),
+                Some(FaultKind::Html)
+            ]
+        );
+        assert_eq!(
+            kinds(&mut s, Anthropic, "a", 1),
+            vec![Some(FaultKind::Overloaded)]
+        );
+        assert_eq!(s.counts()[&("openai".into(), "a".into())], 3);
+        assert_eq!(s.counts()[&("anthropic".into(), "a".into())], 1);
+    }
+
+    #[test]
+    fn replies_follow_the_request_number_and_the_last_repeats() {
+        let spec = SimSpec {
+            replies: vec!["one".into(), "two".into()],
+            ..SimSpec::default()
+        };
+        let mut s = Script::new(spec);
+        let texts: Vec<_> = (0..3).map(|_| s.next(Openai, "m", false).content).collect();
+        assert_eq!(
+            texts,
+            vec![
+                Content::Text("one".into()),
+                Content::Text("two".into()),
+                Content::Text("two".into())
+            ]
+        );
+        let mut plain = Script::new(SimSpec::default());
+        assert_eq!(
+            plain.next(Openai, "m", true).content,
+            Content::Text(DEFAULT_REPLY.into())
+        );
+    }
+
+    #[test]
+    fn tool_calls_only_answer_requests_that_offer_tools() {
+        let call = |args: &str| SimToolCall {
+            name: "f".into(),
+            args: args.into(),
+        };
+        let spec = SimSpec {
+            reply: Some("text".into()),
+            tool_calls: vec![call("1"), call("2")],
+            ..SimSpec::default()
+        };
+        let mut s = Script::new(spec);
+        assert_eq!(
+            s.next(Openai, "m", false).content,
+            Content::Text("text".into())
+        );
+        assert_eq!(
+            s.next(Openai, "m", true).content,
+            Content::ToolCall(call("1"))
+        );
+        assert_eq!(
+            s.next(Openai, "m", false).content,
+            Content::Text("text".into())
+        );
+        assert_eq!(
+            s.next(Openai, "m", true).content,
+            Content::ToolCall(call("2"))
+        );
+        assert_eq!(
+            s.next(Openai, "m", true).content,
+            Content::ToolCall(call("2"))
+        );
+    }
+
+    #[test]
+    fn chaos_is_deterministic_for_a_seed() {
+        let spec = SimSpec {
+            chaos: [(FaultKind::RateLimit, 0.3), (FaultKind::ServerError, 0.2)].into(),
+            seed: 7,
+            ..SimSpec::default()
+        };
+        let a = kinds(&mut Script::new(spec.clone()), Openai, "m", 200);
+        let b = kinds(&mut Script::new(spec.clone()), Openai, "m", 200);
+        assert_eq!(a, b);
+        let rate = a
+            .iter()
+            .filter(|k| **k == Some(FaultKind::RateLimit))
+            .count();
+        let server = a
+            .iter()
+            .filter(|k| **k == Some(FaultKind::ServerError))
+            .count();
+        assert!((35..=85).contains(&rate), "{rate}");
+        assert!((20..=60).contains(&server), "{server}");
+        let other = kinds(
+            &mut Script::new(SimSpec { seed: 8, ..spec }),
+            Openai,
+            "m",
+            200,
+        );
+        assert_ne!(a, other);
+    }
+}

@@ -1,0 +1,628 @@
+//! The HTTP side: routes, one handler that plays the script for each request, the paced SSE
+//! body, and a listener whose connections a handler can reset (no reply at all).
+
+use super::script::{Content, Script};
+use super::tokens::Pace;
+use super::wire::{Answer, ErrorReply, Meta, Request, StreamParts, retry_after_header};
+use super::{anthropic, openai};
+use crate::engine::Clock;
+use crate::scenario::types::{FaultKind, FaultSpec, ProviderKind, SimSpec};
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::connect_info::Connected;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use axum::routing::post;
+use axum::serve::{IncomingStream, Listener};
+use std::collections::VecDeque;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+
+/// `created` timestamps count from here (2026-01-01T00:00:00Z) plus the run clock, so a
+/// replayed script produces the same bytes.
+pub static INFLIGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+const SIM_EPOCH: u64 = 1_767_225_600;
+
+/// How long `slow_first_byte` waits when the fault sets no `delay`.
+const DEFAULT_SLOW_FIRST_BYTE: Duration = Duration::from_secs(5);
+
+/// Bodies up to this size are read (context-length demos send big prompts).
+const BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+/// State shared by every handler of one server.
+pub(super) struct Shared {
+    pub script: Mutex<Script>,
+    pub clock: Clock,
+    pub pace: Pace,
+    /// Cancelled when the server is dropped: every paced or stalled reply gives up.
+    pub cancel: CancellationToken,
+}
+
+impl Shared {
+    pub fn new(spec: SimSpec, clock: Clock) -> Shared {
+        Shared {
+            pace: Pace {
+                first_token: Duration::from_millis(spec.first_token_ms),
+                tokens_per_second: spec.tokens_per_second,
+            },
+            script: Mutex::new(Script::new(spec)),
+            clock,
+            cancel: CancellationToken::new(),
+        }
+    }
+
+    pub fn script(&self) -> MutexGuard<'_, Script> {
+        // A poisoned lock only means a handler panicked mid-update; the counters are plain data.
+        self.script
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// An active sleep on the run clock; false when the server is shutting down.
+    async fn pause(&self, d: Duration) -> bool {
+        if d.is_zero() {
+            return !self.cancel.is_cancelled();
+        }
+        tokio::select! {
+            () = self.clock.sleep(d) => true,
+            () = self.cancel.cancelled() => false,
+        }
+    }
+}
+
+/// Serves the router on `listener` until the returned future is dropped.
+pub(super) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+    let app = Router::new()
+        .route("/v1/chat/completions", post(openai_route))
+        .route("/compat/v1/chat/completions", post(compat_route))
+        .route("/v1/messages", post(anthropic_route))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(shared);
+    let listener = SimListener { inner: listener };
+    // axum's serve loop only ends on a listener error it cannot recover from.
+    let _ = axum::serve(listener, app.into_make_service_with_connect_info::<Conn>()).await;
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wire {
+    OpenAi,
+    Anthropic,
+}
+
+async fn openai_route(
+    State(s): State<Arc<Shared>>,
+    ConnectInfo(conn): ConnectInfo<Conn>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    handle(&s, ProviderKind::Openai, &conn, &headers, &body).await
+}
+
+async fn compat_route(
+    State(s): State<Arc<Shared>>,
+    ConnectInfo(conn): ConnectInfo<Conn>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    handle(&s, ProviderKind::OpenaiCompatible, &conn, &headers, &body).await
+}
+
+async fn anthropic_route(
+    State(s): State<Arc<Shared>>,
+    ConnectInfo(conn): ConnectInfo<Conn>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    handle(&s, ProviderKind::Anthropic, &conn, &headers, &body).await
+}
+
+async fn not_found(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    let body = format!(
+        "{{\n    \"error\": {{\n        \"message\": {},\n        \"type\": \"invalid_request_error\",\n        \"param\": null,\n        \"code\": null\n    }}\n}}\n",
+        super::wire::quote(&format!(
+            "Invalid URL ({method} {}). The simulator serves POST /v1/chat/completions, POST /compat/v1/chat/completions and POST /v1/messages.",
+            uri.path()
+        ))
+    );
+    let mut reply = ErrorReply::json(404, body);
+    reply.headers.clear();
+    error_response(Wire::OpenAi, &reply, "req_sim_not_found".into())
+}
+
+/// Plays the script for one request.
+async fn handle(
+    s: &Shared,
+    provider: ProviderKind,
+    conn: &Conn,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    struct G;
+    impl Drop for G {
+        fn drop(&mut self) {
+            INFLIGHT.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    INFLIGHT.fetch_add(1, Ordering::SeqCst);
+    let _g = G;
+    let wire = match provider {
+        ProviderKind::Anthropic => Wire::Anthropic,
+        _ => Wire::OpenAi,
+    };
+    let parsed = match wire {
+        Wire::OpenAi => openai::parse(body),
+        Wire::Anthropic => anthropic::parse(
+            headers
+                .get("anthropic-version")
+                .and_then(|v| v.to_str().ok()),
+            body,
+        ),
+    };
+    let req = match parsed {
+        Ok(r) => r,
+        Err(e) => return error_response(wire, &e, "req_sim_invalid".into()),
+    };
+    let decision = s.script().next(provider, &req.model, req.offers_tools);
+    let meta = Meta {
+        global: decision.global,
+        created: SIM_EPOCH + s.clock.now().as_secs(),
+        model: req.model.clone(),
+        input_tokens: req.input_tokens,
+    };
+    let request_id = match wire {
+        Wire::OpenAi => openai::request_id(&meta),
+        Wire::Anthropic => anthropic::request_id(&meta),
+    };
+    let answer = match &decision.content {
+        Content::Text(text) => Answer::text(text, req.max_tokens),
+        Content::ToolCall(call) => Answer::tool(&call.name, &call.args),
+    };
+    let reply = Reply {
+        wire,
+        req: &req,
+        meta: &meta,
+        answer: &answer,
+        request_id,
+    };
+
+    let Some(fault) = decision.fault else {
+        return reply.normal(s, None).await;
+    };
+    match fault.fault {
+        FaultKind::Timeout => {
+            // No byte until the client gives up; on the virtual clock that is at once.
+            tokio::select! {
+                () = s.clock.stall() => {}
+                () = s.cancel.cancelled() => {}
+            }
+            conn.reset()
+        }
+        FaultKind::ConnectionReset => conn.reset(),
+        FaultKind::SlowFirstByte => {
+            let delay = fault
+                .delay
+                .map_or(DEFAULT_SLOW_FIRST_BYTE, |d| d.as_duration());
+            if !s.pause(delay).await {
+                return conn.reset();
+            }
+            reply.normal(s, None).await
+        }
+        FaultKind::CutStream | FaultKind::MalformedStream if !req.stream => {
+            reply.truncated_body(s).await
+        }
+        FaultKind::CutStream | FaultKind::MalformedStream | FaultKind::OverloadedInStream
+            if req.stream =>
+        {
+            reply.normal(s, Some(&fault)).await
+        }
+        _ => {
+            let mut e = match wire {
+                Wire::OpenAi => openai::error(&fault, &req.model),
+                Wire::Anthropic => anthropic::error(&fault),
+            };
+            e.headers.extend(retry_after_header(&fault));
+            error_response(wire, &e, reply.request_id)
+        }
+    }
+}
+
+/// One answer being sent.
+struct Reply<'a> {
+    wire: Wire,
+    req: &'a Request,
+    meta: &'a Meta,
+    answer: &'a Answer,
+    request_id: String,
+}
+
+impl Reply<'_> {
+    /// The answer, streamed or whole; `broken` is a stream fault to play instead of the end.
+    async fn normal(self, s: &Shared, broken: Option<&FaultSpec>) -> Response {
+        if self.req.stream {
+            return self.stream(s, broken);
+        }
+        let n = self.answer.pieces().len();
+        let latency = s.pace.at(n);
+        if !s.pause(latency).await {
+            return Conn::gone();
+        }
+        let body = match self.wire {
+            Wire::OpenAi => openai::full_body(self.meta, self.answer),
+            Wire::Anthropic => anthropic::full_body(self.meta, self.answer),
+        };
+        let mut resp = self.response(StatusCode::OK, "application/json", Body::from(body));
+        if self.wire == Wire::OpenAi {
+            add_header(
+                &mut resp,
+                "openai-processing-ms",
+                &latency.as_millis().to_string(),
+            );
+        }
+        resp
+    }
+
+    /// A non-streaming reply whose JSON body stops half-way (the HTTP framing stays clean).
+    async fn truncated_body(self, s: &Shared) -> Response {
+        if !s.pause(s.pace.at(self.answer.pieces().len())).await {
+            return Conn::gone();
+        }
+        let mut body = match self.wire {
+            Wire::OpenAi => openai::full_body(self.meta, self.answer),
+            Wire::Anthropic => anthropic::full_body(self.meta, self.answer),
+        };
+        let mut cut = body.len() / 2;
+        while !body.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        body.truncate(cut);
+        self.response(StatusCode::OK, "application/json", Body::from(body))
+    }
+
+    fn stream(self, s: &Shared, broken: Option<&FaultSpec>) -> Response {
+        let parts = match self.wire {
+            Wire::OpenAi => openai::stream(self.meta, self.answer, self.req.include_usage),
+            Wire::Anthropic => anthropic::stream(self.meta, self.answer),
+        };
+        let n = parts.tokens.len();
+        let end = broken.map(|f| {
+            // Default: break half-way through the reply.
+            let k = f.after_tokens.map_or(n / 2, |k| k as usize);
+            let frame = match (f.fault, self.wire) {
+                (FaultKind::MalformedStream, Wire::OpenAi) => openai::malformed_frame(self.meta),
+                (FaultKind::MalformedStream, Wire::Anthropic) => anthropic::malformed_frame(),
+                (FaultKind::OverloadedInStream, Wire::OpenAi) => openai::stream_error(f),
+                (FaultKind::OverloadedInStream, Wire::Anthropic) => anthropic::stream_error(f),
+                _ => String::new(),
+            };
+            (k, frame)
+        });
+        let frames = schedule(parts, s.pace, end);
+        let body = Body::from_stream(paced(frames, s.clock.clone(), s.cancel.clone()));
+        let mut resp = self.response(StatusCode::OK, "text/event-stream; charset=utf-8", body);
+        add_header(&mut resp, "cache-control", "no-cache");
+        resp
+    }
+
+    fn response(&self, status: StatusCode, content_type: &str, body: Body) -> Response {
+        let mut resp = Response::new(body);
+        *resp.status_mut() = status;
+        add_header(&mut resp, header::CONTENT_TYPE.as_str(), content_type);
+        add_identity(self.wire, &mut resp, &self.request_id);
+        resp
+    }
+}
+
+/// The frames of a stream, each with its time from the start of the body. `end` = (tokens
+/// sent before the break, the frame that breaks it, "" for none); the break comes at the
+/// time the next token was due.
+pub(super) fn schedule(
+    parts: StreamParts,
+    pace: Pace,
+    end: Option<(usize, String)>,
+) -> VecDeque<(Duration, String)> {
+    let n = parts.tokens.len();
+    let limit = end.as_ref().map_or(n, |(k, _)| (*k).min(n));
+    let mut out = VecDeque::new();
+    for frame in parts.head {
+        out.push_back((pace.at(0), frame));
+    }
+    for (i, frame) in parts.tokens.into_iter().take(limit).enumerate() {
+        out.push_back((pace.at(i), frame));
+    }
+    match end {
+        None => {
+            for frame in parts.tail {
+                out.push_back((pace.at(n), frame));
+            }
+        }
+        // An empty frame is only a wait: the body ends when it is due.
+        Some((_, frame)) => out.push_back((pace.at(limit), frame)),
+    }
+    out
+}
+
+/// Plays scheduled frames on the run clock.
+fn paced(
+    frames: VecDeque<(Duration, String)>,
+    clock: Clock,
+    cancel: CancellationToken,
+) -> impl futures::Stream<Item = io::Result<Bytes>> + Send + 'static {
+    futures::stream::unfold(
+        (frames, Duration::ZERO, clock, cancel),
+        |(mut frames, mut at, clock, cancel)| async move {
+            while let Some((due, frame)) = frames.pop_front() {
+                let wait = due.saturating_sub(at);
+                if !wait.is_zero() {
+                    tokio::select! {
+                        () = clock.sleep(wait) => {}
+                        () = cancel.cancelled() => {
+                            let gone = io::Error::new(io::ErrorKind::ConnectionAborted, "simulator stopped");
+                            return Some((Err(gone), (VecDeque::new(), at, clock, cancel)));
+                        }
+                    }
+                    at = due;
+                }
+                if !frame.is_empty() {
+                    return Some((Ok(Bytes::from(frame)), (frames, at, clock, cancel)));
+                }
+            }
+            None
+        },
+    )
+}
+
+fn add_header(resp: &mut Response, name: &str, value: &str) {
+    if let (Ok(name), Ok(value)) = (
+        HeaderName::from_bytes(name.as_bytes()),
+        HeaderValue::from_str(value),
+    ) {
+        resp.headers_mut().append(name, value);
+    }
+}
+
+/// The identity headers each API sends with every reply.
+fn add_identity(wire: Wire, resp: &mut Response, request_id: &str) {
+    match wire {
+        Wire::OpenAi => {
+            add_header(resp, "x-request-id", request_id);
+            add_header(resp, "openai-organization", "org-sim");
+            add_header(resp, "openai-version", "2020-10-01");
+        }
+        Wire::Anthropic => {
+            add_header(resp, "request-id", request_id);
+            add_header(
+                resp,
+                "anthropic-organization-id",
+                "00000000-0000-4000-8000-000000000000",
+            );
+        }
+    }
+}
+
+fn error_response(wire: Wire, e: &ErrorReply, request_id: String) -> Response {
+    let mut resp = Response::new(Body::from(e.body.clone()));
+    *resp.status_mut() =
+        StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    add_header(&mut resp, header::CONTENT_TYPE.as_str(), e.content_type);
+    add_identity(wire, &mut resp, &request_id);
+    for (name, value) in &e.headers {
+        add_header(&mut resp, name, value);
+    }
+    resp
+}
+
+/// Accepts loopback connections, each wrapped so that a handler can reset it.
+struct SimListener {
+    inner: TcpListener,
+}
+
+/// A connection as handlers see it (axum's connect info).
+#[derive(Clone, Debug)]
+pub(super) struct Conn {
+    killed: Arc<AtomicBool>,
+}
+
+impl Conn {
+    /// Resets the connection: the reply this handler returns is never written; the client
+    /// sees the connection reset with no byte of a reply.
+    fn reset(&self) -> Response {
+        self.killed.store(true, Ordering::Release);
+        Conn::gone()
+    }
+
+    /// A placeholder reply for a connection that will not get one.
+    fn gone() -> Response {
+        let mut resp = Response::new(Body::empty());
+        *resp.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        resp
+    }
+}
+
+impl Connected<IncomingStream<'_, SimListener>> for Conn {
+    fn connect_info(stream: IncomingStream<'_, SimListener>) -> Self {
+        stream.remote_addr().clone()
+    }
+}
+
+impl Listener for SimListener {
+    type Io = SimIo;
+    type Addr = Conn;
+
+    async fn accept(&mut self) -> (SimIo, Conn) {
+        loop {
+            match self.inner.accept().await {
+                Ok((stream, _)) => {
+                    // Small SSE frames must go out at once, not wait for Nagle.
+                    let _ = stream.set_nodelay(true);
+                    let killed = Arc::new(AtomicBool::new(false));
+                    return (
+                        SimIo {
+                            inner: stream,
+                            killed: killed.clone(),
+                        },
+                        Conn { killed },
+                    );
+                }
+                // Out of file descriptors or similar: back off on real time (this is the
+                // machine's limit, not simulated time) and keep serving.
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Conn> {
+        self.inner.local_addr().map(|_| Conn {
+            killed: Arc::new(AtomicBool::new(false)),
+        })
+    }
+}
+
+/// A TCP stream that refuses all I/O once its connection is reset; dropping it then sends a
+/// TCP RST.
+pub(super) struct SimIo {
+    inner: TcpStream,
+    killed: Arc<AtomicBool>,
+}
+
+impl SimIo {
+    fn check(&self) -> io::Result<()> {
+        if self.killed.load(Ordering::Acquire) {
+            // Zero linger turns the close into a RST; if it fails the close is a plain FIN,
+            // which still ends the exchange with no reply.
+            let _ = self.inner.set_zero_linger();
+            return Err(io::ErrorKind::ConnectionReset.into());
+        }
+        Ok(())
+    }
+}
+
+impl AsyncRead for SimIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        this.check()?;
+        Pin::new(&mut this.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for SimIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        this.check()?;
+        Pin::new(&mut this.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        this.check()?;
+        Pin::new(&mut this.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        this.check()?;
+        Pin::new(&mut this.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        this.check()?;
+        Pin::new(&mut this.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn inflight_experiment() {
+        let clock = Clock::virtual_time(crate::engine::Speed::Max);
+        let spec: SimSpec =
+            toml::from_str("faults = [{ fault = \"timeout\", times = 5 }]").unwrap();
+        let server =
+            crate::sim::SimServer::start("127.0.0.1:0".parse().unwrap(), spec, clock.clone())
+                .await
+                .unwrap();
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        let url = format!("{}/chat/completions", server.base_url(ProviderKind::Openai));
+        let r = clock
+            .timeout(
+                Some(Duration::from_secs(3)),
+                http.post(&url)
+                    .body(r#"{"model":"m","messages":[]}"#)
+                    .send(),
+            )
+            .await;
+        assert!(r.is_err());
+        drop(http);
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        eprintln!(
+            "INFLIGHT after client gave up = {}",
+            INFLIGHT.load(Ordering::SeqCst)
+        );
+    }
+
+    #[test]
+    fn schedule_paces_tokens_and_breaks_at_the_next_slot() {
+        let parts = StreamParts {
+            head: vec!["h".into()],
+            tokens: vec!["a".into(), "b".into(), "c".into()],
+            tail: vec!["t".into()],
+        };
+        let pace = Pace {
+            first_token: Duration::from_millis(100),
+            tokens_per_second: 10.0,
+        };
+        let ms = |v: u64| Duration::from_millis(v);
+        let full: Vec<_> = schedule(parts.clone(), pace, None).into_iter().collect();
+        assert_eq!(
+            full,
+            vec![
+                (ms(100), "h".into()),
+                (ms(100), "a".into()),
+                (ms(200), "b".into()),
+                (ms(300), "c".into()),
+                (ms(400), "t".into())
+            ]
+        );
+        let cut: Vec<_> = schedule(parts, pace, Some((1, "E".into())))
+            .into_iter()
+            .collect();
+        assert_eq!(
+            cut,
+            vec![
+                (ms(100), "h".into()),
+                (ms(100), "a".into()),
+                (ms(200), "E".into())
+            ]
+        );
+    }
+}

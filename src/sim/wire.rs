@@ -1,0 +1,269 @@
+//! What the two wire formats share: the parsed request, the answer being sent, the parts of a
+//! stream, error replies and the Retry-After headers.
+
+use crate::scenario::types::{FaultKind, FaultSpec, RetryAfterFormat};
+use serde::Serialize;
+use std::time::{Duration, SystemTime};
+
+/// What the simulator needs from a request body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub model: String,
+    pub stream: bool,
+    /// OpenAI `stream_options.include_usage`.
+    pub include_usage: bool,
+    /// Tools offered and not switched off by `tool_choice`.
+    pub offers_tools: bool,
+    pub max_tokens: Option<u32>,
+    pub input_tokens: u64,
+}
+
+/// Per-response identity: ids come from `global`, the server-wide request number, so a
+/// replayed script produces the same bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Meta {
+    pub global: u64,
+    /// Unix seconds.
+    pub created: u64,
+    pub model: String,
+    pub input_tokens: u64,
+}
+
+/// The answer being sent, already split into word-sized pieces.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    Text {
+        pieces: Vec<String>,
+        /// Cut at the request's `max_tokens`.
+        truncated: bool,
+    },
+    Tool {
+        name: String,
+        /// Exactly as scripted (possibly not valid JSON).
+        args: String,
+        pieces: Vec<String>,
+    },
+}
+
+impl Answer {
+    pub fn text(text: &str, max_tokens: Option<u32>) -> Answer {
+        let mut pieces = super::tokens::split(text);
+        let limit = max_tokens.map_or(usize::MAX, |m| m as usize);
+        let truncated = pieces.len() > limit;
+        pieces.truncate(limit);
+        Answer::Text { pieces, truncated }
+    }
+
+    pub fn tool(name: &str, args: &str) -> Answer {
+        Answer::Tool {
+            name: name.to_string(),
+            args: args.to_string(),
+            pieces: super::tokens::split(args),
+        }
+    }
+
+    pub fn pieces(&self) -> &[String] {
+        match self {
+            Answer::Text { pieces, .. } | Answer::Tool { pieces, .. } => pieces,
+        }
+    }
+
+    pub fn output_tokens(&self) -> u64 {
+        self.pieces().len() as u64
+    }
+}
+
+/// A stream in three parts: `head` goes out with the first token, one frame per token, and
+/// `tail` (ending with the terminal event) when the reply is complete.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StreamParts {
+    pub head: Vec<String>,
+    pub tokens: Vec<String>,
+    pub tail: Vec<String>,
+}
+
+/// An HTTP error reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorReply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: String,
+}
+
+impl ErrorReply {
+    pub fn json(status: u16, body: String) -> ErrorReply {
+        ErrorReply {
+            status,
+            content_type: "application/json",
+            headers: Vec::new(),
+            body,
+        }
+    }
+}
+
+/// The page a proxy in front of the API sends when the upstream fails.
+pub const HTML_502: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>cloudflare</center>\r\n</body>\r\n</html>\r\n";
+
+pub fn html_reply() -> ErrorReply {
+    ErrorReply {
+        status: 502,
+        content_type: "text/html",
+        headers: Vec::new(),
+        body: HTML_502.to_string(),
+    }
+}
+
+/// The Retry-After a fault sends: rate_limit always (1 s unless set), overloaded only when
+/// `retry_after` is set, other faults never.
+pub fn retry_after(fault: &FaultSpec) -> Option<Duration> {
+    match (fault.fault, fault.retry_after) {
+        (FaultKind::RateLimit, None) => Some(Duration::from_secs(1)),
+        (FaultKind::RateLimit | FaultKind::Overloaded, Some(s)) => Some(s.as_duration()),
+        _ => None,
+    }
+}
+
+/// The Retry-After header of a fault, written in its `retry_after_format`.
+pub fn retry_after_header(fault: &FaultSpec) -> Option<(&'static str, String)> {
+    let delay = retry_after(fault)?;
+    Some(
+        match fault
+            .retry_after_format
+            .unwrap_or(RetryAfterFormat::Seconds)
+        {
+            RetryAfterFormat::Seconds => ("retry-after", seconds_text(delay)),
+            RetryAfterFormat::Ms => ("retry-after-ms", delay.as_millis().to_string()),
+            RetryAfterFormat::Date => {
+                // HTTP dates have whole seconds: round up so the client never waits too little.
+                let secs = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+                let at = SystemTime::now() + Duration::from_secs(secs.min(10 * 365 * 86_400));
+                ("retry-after", httpdate::fmt_http_date(at))
+            }
+        },
+    )
+}
+
+/// "1", "20", "1.5": seconds as servers write them.
+pub fn seconds_text(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        d.as_secs().to_string()
+    } else {
+        let text = format!("{:.3}", d.as_secs_f64());
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+/// "20s", "1.5s", "250ms": as OpenAI writes waits in its rate-limit message.
+pub fn short_duration(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{}s", seconds_text(d))
+    }
+}
+
+/// A JSON string literal (quotes and escapes included).
+pub fn quote(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string())
+}
+
+/// Compact JSON of plain data (cannot fail for the simulator's own types).
+pub fn compact<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// Pretty JSON with `indent` spaces per level.
+pub fn pretty<T: Serialize>(v: &T, indent: usize) -> String {
+    let spaces = vec![b' '; indent];
+    let mut out = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(&spaces);
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
+    if v.serialize(&mut ser).is_err() {
+        return String::new();
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Roughly how many tokens the prompt holds: the word count of every string in the values.
+pub fn count_words(values: &[Option<&serde_json::Value>]) -> u64 {
+    fn walk(v: &serde_json::Value) -> u64 {
+        match v {
+            serde_json::Value::String(s) => super::tokens::count(s),
+            serde_json::Value::Array(items) => items.iter().map(walk).sum(),
+            serde_json::Value::Object(map) => map.values().map(walk).sum(),
+            _ => 0,
+        }
+    }
+    values.iter().flatten().map(|v| walk(v)).sum::<u64>().max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Secs;
+    use crate::sim::script::bare_fault;
+
+    #[test]
+    fn retry_after_defaults_and_formats() {
+        let rl = bare_fault(FaultKind::RateLimit);
+        assert_eq!(retry_after_header(&rl), Some(("retry-after", "1".into())));
+        let ms = FaultSpec {
+            retry_after: Some(Secs(1.5)),
+            retry_after_format: Some(RetryAfterFormat::Ms),
+            ..rl.clone()
+        };
+        assert_eq!(
+            retry_after_header(&ms),
+            Some(("retry-after-ms", "1500".into()))
+        );
+        let frac = FaultSpec {
+            retry_after: Some(Secs(2.25)),
+            ..rl.clone()
+        };
+        assert_eq!(
+            retry_after_header(&frac),
+            Some(("retry-after", "2.25".into()))
+        );
+        let date = FaultSpec {
+            retry_after: Some(Secs(30.0)),
+            retry_after_format: Some(RetryAfterFormat::Date),
+            ..rl
+        };
+        let (name, value) = retry_after_header(&date).unwrap();
+        assert_eq!(name, "retry-after");
+        let at = httpdate::parse_http_date(&value).unwrap();
+        let ahead = at.duration_since(SystemTime::now()).unwrap();
+        assert!(ahead > Duration::from_secs(28) && ahead <= Duration::from_secs(31));
+        assert_eq!(retry_after_header(&bare_fault(FaultKind::Overloaded)), None);
+        assert_eq!(
+            retry_after_header(&bare_fault(FaultKind::ServerError)),
+            None
+        );
+    }
+
+    #[test]
+    fn answers_split_and_truncate() {
+        let a = Answer::text("one two three", Some(2));
+        assert_eq!(
+            a,
+            Answer::Text {
+                pieces: vec!["one".into(), " two".into()],
+                truncated: true
+            }
+        );
+        assert_eq!(a.output_tokens(), 2);
+        assert_eq!(short_duration(Duration::from_millis(250)), "250ms");
+        assert_eq!(short_duration(Duration::from_secs(20)), "20s");
+    }
+
+    #[test]
+    fn pretty_uses_the_given_indent() {
+        #[derive(Serialize)]
+        struct A {
+            a: u8,
+        }
+        assert_eq!(pretty(&A { a: 1 }, 4), "{\n    \"a\": 1\n}");
+        assert_eq!(pretty(&A { a: 1 }, 2), "{\n  \"a\": 1\n}");
+    }
+}

@@ -1,0 +1,395 @@
+//! The one action table: action → keys → description. It drives key handling, the status-bar
+//! hints and the F1 help, so the three never disagree (DESIGN §8 keys are a contract).
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Run,
+    Cancel,
+    Help,
+    FocusNext,
+    FocusPrev,
+    Save,
+    Open,
+    ToggleMode,
+    CycleSpeed,
+    CycleTheme,
+    Quit,
+    Undo,
+    Redo,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+}
+
+/// Where a binding applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Everywhere, even inside an editor (these keys never type text).
+    Global,
+    /// In an editor.
+    Editor,
+    /// In the Timeline, Output and Inspector panes (and lists in overlays).
+    View,
+}
+
+impl Scope {
+    pub fn title(self) -> &'static str {
+        match self {
+            Scope::Global => "Everywhere",
+            Scope::Editor => "In the editors (Prompt, Policy, Faults)",
+            Scope::View => "In Timeline, Output and Inspector",
+        }
+    }
+}
+
+/// A key with modifiers, as written in the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chord {
+    pub code: KeyCode,
+    pub mods: KeyModifiers,
+}
+
+const fn key(code: KeyCode) -> Chord {
+    Chord {
+        code,
+        mods: KeyModifiers::NONE,
+    }
+}
+
+const fn ctrl(c: char) -> Chord {
+    Chord {
+        code: KeyCode::Char(c),
+        mods: KeyModifiers::CONTROL,
+    }
+}
+
+impl Chord {
+    /// Matches a pressed key. Letters with Ctrl match either case (some terminals report
+    /// Shift); Shift+Tab arrives as BackTab with or without the Shift flag.
+    pub fn matches(&self, k: &KeyEvent) -> bool {
+        let relevant = KeyModifiers::CONTROL | KeyModifiers::ALT;
+        match (self.code, k.code) {
+            (KeyCode::BackTab, KeyCode::BackTab) => true,
+            (KeyCode::Char(a), KeyCode::Char(b)) => {
+                let same = if self.mods.contains(KeyModifiers::CONTROL) {
+                    a.eq_ignore_ascii_case(&b)
+                } else {
+                    a == b
+                };
+                same && (k.modifiers & relevant) == self.mods
+            }
+            (a, b) => a == b && (k.modifiers & relevant) == (self.mods & relevant),
+        }
+    }
+
+    pub fn label(&self) -> String {
+        let base = match self.code {
+            KeyCode::F(n) => format!("F{n}"),
+            KeyCode::Char(' ') => "Space".into(),
+            KeyCode::Char(c) => c.to_ascii_uppercase().to_string(),
+            KeyCode::BackTab => return "Shift+Tab".into(),
+            KeyCode::Tab => "Tab".into(),
+            KeyCode::Esc => "Esc".into(),
+            KeyCode::Enter => "Enter".into(),
+            KeyCode::Up => "↑".into(),
+            KeyCode::Down => "↓".into(),
+            KeyCode::PageUp => "PgUp".into(),
+            KeyCode::PageDown => "PgDn".into(),
+            KeyCode::Home => "Home".into(),
+            KeyCode::End => "End".into(),
+            other => format!("{other:?}"),
+        };
+        let mut s = String::new();
+        if self.mods.contains(KeyModifiers::CONTROL) {
+            s.push_str("Ctrl+");
+        }
+        if self.mods.contains(KeyModifiers::ALT) {
+            s.push_str("Alt+");
+        }
+        if self.mods.is_empty() {
+            if let KeyCode::Char(c) = self.code {
+                return c.to_string();
+            }
+        }
+        s + &base
+    }
+}
+
+pub struct Binding {
+    pub action: Action,
+    pub scope: Scope,
+    pub keys: &'static [Chord],
+    /// One or two words, for the status bar.
+    pub short: &'static str,
+    /// A sentence, for the help.
+    pub desc: &'static str,
+}
+
+impl Binding {
+    pub fn keys_label(&self) -> String {
+        self.keys
+            .iter()
+            .map(Chord::label)
+            .collect::<Vec<_>>()
+            .join(" / ")
+    }
+}
+
+/// THE table. Order = order in the help.
+pub const BINDINGS: &[Binding] = &[
+    Binding {
+        action: Action::Run,
+        scope: Scope::Global,
+        keys: &[key(KeyCode::F(5)), ctrl('r')],
+        short: "run",
+        desc: "Run the scenario (in replay: replay it again)",
+    },
+    Binding {
+        action: Action::Cancel,
+        scope: Scope::Global,
+        keys: &[key(KeyCode::Esc)],
+        short: "cancel",
+        desc: "Cancel the running call; close a dialog",
+    },
+    Binding {
+        action: Action::Help,
+        scope: Scope::Global,
+        keys: &[key(KeyCode::F(1))],
+        short: "help",
+        desc: "Show or hide this help",
+    },
+    Binding {
+        action: Action::FocusNext,
+        scope: Scope::Global,
+        keys: &[key(KeyCode::Tab)],
+        short: "next pane",
+        desc: "Move focus to the next pane",
+    },
+    Binding {
+        action: Action::FocusPrev,
+        scope: Scope::Global,
+        keys: &[key(KeyCode::BackTab)],
+        short: "prev pane",
+        desc: "Move focus to the previous pane",
+    },
+    Binding {
+        action: Action::Save,
+        scope: Scope::Global,
+        keys: &[ctrl('s')],
+        short: "save",
+        desc: "Save the scenario to your scenarios folder",
+    },
+    Binding {
+        action: Action::Open,
+        scope: Scope::Global,
+        keys: &[ctrl('o')],
+        short: "open",
+        desc: "Open a scenario: the built-ins and the ones you saved",
+    },
+    Binding {
+        action: Action::ToggleMode,
+        scope: Scope::Global,
+        keys: &[key(KeyCode::F(2))],
+        short: "sim/live",
+        desc: "Switch between the simulator (SIM) and the real APIs (LIVE)",
+    },
+    Binding {
+        action: Action::CycleSpeed,
+        scope: Scope::Global,
+        keys: &[key(KeyCode::F(3))],
+        short: "speed",
+        desc: "Cycle the run speed: 1x, 10x, 100x (waits and simulated delays)",
+    },
+    Binding {
+        action: Action::CycleTheme,
+        scope: Scope::Global,
+        keys: &[key(KeyCode::F(4))],
+        short: "theme",
+        desc: "Cycle the colour theme (dark, light, high-contrast, mono, yours)",
+    },
+    Binding {
+        action: Action::Quit,
+        scope: Scope::Global,
+        keys: &[ctrl('q'), ctrl('c')],
+        short: "quit",
+        desc: "Quit (asks first when there are unsaved edits)",
+    },
+    Binding {
+        action: Action::Undo,
+        scope: Scope::Editor,
+        keys: &[ctrl('z'), ctrl('u')],
+        short: "undo",
+        desc: "Undo the last edit",
+    },
+    Binding {
+        action: Action::Redo,
+        scope: Scope::Editor,
+        keys: &[ctrl('y')],
+        short: "redo",
+        desc: "Redo",
+    },
+    Binding {
+        action: Action::Up,
+        scope: Scope::View,
+        keys: &[key(KeyCode::Up), key(KeyCode::Char('k'))],
+        short: "select",
+        desc: "Select the previous row / scroll up",
+    },
+    Binding {
+        action: Action::Down,
+        scope: Scope::View,
+        keys: &[key(KeyCode::Down), key(KeyCode::Char('j'))],
+        short: "select",
+        desc: "Select the next row / scroll down",
+    },
+    Binding {
+        action: Action::PageUp,
+        scope: Scope::View,
+        keys: &[key(KeyCode::PageUp)],
+        short: "page",
+        desc: "Scroll a page up",
+    },
+    Binding {
+        action: Action::PageDown,
+        scope: Scope::View,
+        keys: &[key(KeyCode::PageDown)],
+        short: "page",
+        desc: "Scroll a page down",
+    },
+    Binding {
+        action: Action::Top,
+        scope: Scope::View,
+        keys: &[key(KeyCode::Home), key(KeyCode::Char('g'))],
+        short: "top",
+        desc: "Go to the first row",
+    },
+    Binding {
+        action: Action::Bottom,
+        scope: Scope::View,
+        keys: &[key(KeyCode::End), key(KeyCode::Char('G'))],
+        short: "follow",
+        desc: "Go to the newest row and follow the run again",
+    },
+];
+
+/// Other editing keys, handled by the editor widget itself (for the help only).
+pub const EDITOR_KEYS: &[(&str, &str)] = &[
+    ("arrows, Home/End, PgUp/PgDn", "move the cursor"),
+    ("Ctrl+A / Ctrl+E", "start / end of line"),
+    ("Ctrl+K / Ctrl+J", "delete to end / start of line"),
+    ("Ctrl+W / Alt+Backspace", "delete a word"),
+    ("paste (terminal)", "pastes as text (bracketed paste)"),
+];
+
+/// Mouse use (for the help only).
+pub const MOUSE: &[(&str, &str)] = &[
+    (
+        "click",
+        "focus a pane; select a timeline row; place the editor cursor",
+    ),
+    ("wheel", "scroll the pane under the pointer"),
+];
+
+pub fn binding(action: Action) -> Option<&'static Binding> {
+    BINDINGS.iter().find(|b| b.action == action)
+}
+
+/// The action a key triggers in `scopes` (first match in table order).
+pub fn lookup(k: &KeyEvent, scopes: &[Scope]) -> Option<Action> {
+    BINDINGS
+        .iter()
+        .filter(|b| scopes.contains(&b.scope))
+        .find(|b| b.keys.iter().any(|c| c.matches(k)))
+        .map(|b| b.action)
+}
+
+/// `F5 run`: the first key of an action and its short name, for the status bar.
+pub fn hint(action: Action) -> Option<(String, &'static str)> {
+    let b = binding(action)?;
+    Some((b.keys.first()?.label(), b.short))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn press(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, mods)
+    }
+
+    #[test]
+    fn contract_keys_map_to_their_actions() {
+        let g = [Scope::Global];
+        let cases = [
+            (KeyCode::F(5), KeyModifiers::NONE, Action::Run),
+            (KeyCode::Char('r'), KeyModifiers::CONTROL, Action::Run),
+            (KeyCode::Esc, KeyModifiers::NONE, Action::Cancel),
+            (KeyCode::F(1), KeyModifiers::NONE, Action::Help),
+            (KeyCode::Tab, KeyModifiers::NONE, Action::FocusNext),
+            (KeyCode::BackTab, KeyModifiers::SHIFT, Action::FocusPrev),
+            (KeyCode::Char('s'), KeyModifiers::CONTROL, Action::Save),
+            (KeyCode::Char('o'), KeyModifiers::CONTROL, Action::Open),
+            (KeyCode::F(2), KeyModifiers::NONE, Action::ToggleMode),
+            (KeyCode::F(3), KeyModifiers::NONE, Action::CycleSpeed),
+            (KeyCode::Char('q'), KeyModifiers::CONTROL, Action::Quit),
+            (
+                KeyCode::Char('Q'),
+                KeyModifiers::CONTROL | KeyModifiers::SHIFT,
+                Action::Quit,
+            ),
+        ];
+        for (code, mods, action) in cases {
+            assert_eq!(lookup(&press(code, mods), &g), Some(action), "{code:?}");
+        }
+        // Typing never triggers a global action.
+        assert_eq!(
+            lookup(&press(KeyCode::Char('r'), KeyModifiers::NONE), &g),
+            None
+        );
+        assert_eq!(
+            lookup(&press(KeyCode::Char('j'), KeyModifiers::NONE), &g),
+            None
+        );
+        let v = [Scope::View];
+        assert_eq!(
+            lookup(&press(KeyCode::Char('j'), KeyModifiers::NONE), &v),
+            Some(Action::Down)
+        );
+        assert_eq!(
+            lookup(&press(KeyCode::Char('G'), KeyModifiers::SHIFT), &v),
+            Some(Action::Bottom)
+        );
+        assert_eq!(
+            lookup(&press(KeyCode::Char('g'), KeyModifiers::NONE), &v),
+            Some(Action::Top)
+        );
+    }
+
+    #[test]
+    fn every_key_is_bound_once_per_scope() {
+        for (i, a) in BINDINGS.iter().enumerate() {
+            for b in &BINDINGS[i + 1..] {
+                let clash = a.keys.iter().any(|ka| b.keys.contains(ka));
+                let scopes_meet =
+                    a.scope == b.scope || a.scope == Scope::Global || b.scope == Scope::Global;
+                assert!(!(clash && scopes_meet), "{:?} and {:?}", a.action, b.action);
+            }
+        }
+    }
+
+    #[test]
+    fn labels_read_like_the_design() {
+        assert_eq!(binding(Action::Run).unwrap().keys_label(), "F5 / Ctrl+R");
+        assert_eq!(
+            binding(Action::FocusPrev).unwrap().keys_label(),
+            "Shift+Tab"
+        );
+        assert_eq!(binding(Action::Down).unwrap().keys_label(), "↓ / j");
+        assert_eq!(hint(Action::Quit), Some(("Ctrl+Q".into(), "quit")));
+    }
+}

@@ -1,0 +1,123 @@
+//! The F1 help, generated from the action table (plus the editor widget's own keys and the
+//! mouse), so it lists exactly the keys that work.
+
+use super::scroll_by;
+use crate::tui::keymap::{Action, BINDINGS, EDITOR_KEYS, MOUSE, Scope};
+use crate::tui::theme::{Meaning, Theme};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
+
+#[derive(Debug, Default)]
+pub struct HelpOverlay {
+    offset: usize,
+    lines: usize,
+    height: usize,
+}
+
+impl HelpOverlay {
+    pub fn on_action(&mut self, a: Action) {
+        let max = self.lines.saturating_sub(self.height);
+        let page = self.height.max(1) as i32;
+        self.offset = match a {
+            Action::Up => scroll_by(self.offset, -1, max),
+            Action::Down => scroll_by(self.offset, 1, max),
+            Action::PageUp => scroll_by(self.offset, -page, max),
+            Action::PageDown => scroll_by(self.offset, page, max),
+            Action::Top => 0,
+            Action::Bottom => max,
+            _ => self.offset,
+        };
+    }
+
+    pub fn on_scroll(&mut self, rows: i32) {
+        self.offset = scroll_by(self.offset, rows, self.lines.saturating_sub(self.height));
+    }
+
+    pub fn render(&mut self, frame: &mut Frame, screen: Rect, theme: &Theme) {
+        let lines = help_lines(theme);
+        let w = screen.width.saturating_sub(4).min(84);
+        let h = screen
+            .height
+            .saturating_sub(2)
+            .min(lines.len() as u16 + 2);
+        let area = Rect {
+            x: screen.x + (screen.width - w) / 2,
+            y: screen.y + (screen.height - h) / 2,
+            width: w,
+            height: h,
+        };
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_type(BorderType::Thick)
+            .border_style(theme.style(Meaning::Focus))
+            .title(Line::from(vec![
+                Span::styled(" Help ", theme.style(Meaning::Focus)),
+                Span::styled("F1 or Esc closes · ↑↓ scroll ", theme.style(Meaning::Muted)),
+            ]))
+            .style(theme.style(Meaning::Overlay));
+        let inner = block.inner(area);
+        self.lines = lines.len();
+        self.height = inner.height as usize;
+        self.offset = self.offset.min(self.lines.saturating_sub(self.height));
+        frame.render_widget(Clear, area);
+        frame.render_widget(block, area);
+        frame.render_widget(
+            Paragraph::new(lines).scroll((self.offset.min(u16::MAX as usize) as u16, 0)),
+            inner,
+        );
+    }
+}
+
+/// Every line of the help.
+pub fn help_lines(theme: &Theme) -> Vec<Line<'static>> {
+    let title = theme.style(Meaning::Title);
+    let key = theme.style(Meaning::Key);
+    let text = theme.style(Meaning::Text);
+    let muted = theme.style(Meaning::Muted);
+    let row = |k: String, d: String| {
+        Line::from(vec![
+            Span::styled(format!("  {k:<22} "), key),
+            Span::styled(d, text),
+        ])
+    };
+    let mut out = vec![Line::from(Span::styled(
+        "Edit the prompt, the policy and the faults on the left; F5 runs the call; the right \
+         side shows every attempt, wait, reinserted error and fallback as it happens.",
+        muted,
+    ))];
+    for scope in [Scope::Global, Scope::Editor, Scope::View] {
+        out.push(Line::default());
+        out.push(Line::from(Span::styled(scope.title(), title)));
+        for b in BINDINGS.iter().filter(|b| b.scope == scope) {
+            out.push(row(b.keys_label(), b.desc.to_string()));
+        }
+        if scope == Scope::Editor {
+            for (k, d) in EDITOR_KEYS {
+                out.push(row(k.to_string(), d.to_string()));
+            }
+        }
+    }
+    out.push(Line::default());
+    out.push(Line::from(Span::styled("Mouse", title)));
+    for (k, d) in MOUSE {
+        out.push(row(k.to_string(), d.to_string()));
+    }
+    out.push(Line::default());
+    out.push(Line::from(Span::styled("The timeline", title)));
+    for (sym, meaning, d) in [
+        ("✓ ✗ ⠋", Meaning::Attempt, "an attempt: succeeded, failed, running"),
+        ("⏳ ▕███░░▏", Meaning::Wait, "a back-off wait draining; its label says where it came from"),
+        ("↻", Meaning::Reinserted, "an error's text reinserted into the next attempt's prompt"),
+        ("⊘", Meaning::Error, "a hop's retries ran out (retry_error)"),
+        ("⤷", Meaning::Fallback, "a fallback to the next provider, naming the caught error"),
+        ("■", Meaning::Success, "the outcome of the run"),
+    ] {
+        out.push(Line::from(vec![
+            Span::styled(format!("  {sym:<22} "), theme.style(meaning)),
+            Span::styled(d.to_string(), text),
+        ]));
+    }
+    out
+}

@@ -1,0 +1,385 @@
+//! The Timeline: one row per attempt (✓ / ✗ / spinner, latency, error kind and status), each
+//! wait as a countdown bar labelled with where it came from, reinserted errors, fallback hops
+//! as arrows, and the outcome. Follows the newest row until the user moves the selection.
+
+use super::{Ctx, Pane, fit, one_line, pane_block, scroll_by};
+use crate::event::Outcome;
+use crate::policy::duration::format_secs;
+use crate::tui::keymap::Action;
+use crate::tui::run_view::{AttemptState, Row, RunView, WaitView};
+use crate::tui::theme::{Meaning, Theme};
+use ratatui::Frame;
+use ratatui::layout::{Position, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+pub const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+#[derive(Debug, Default)]
+pub struct TimelinePane {
+    selected: Option<usize>,
+    /// Follow the newest row (until the user moves the selection).
+    follow: bool,
+    offset: usize,
+    rows: usize,
+    inner: Rect,
+}
+
+impl TimelinePane {
+    pub fn new() -> Self {
+        TimelinePane {
+            follow: true,
+            ..Default::default()
+        }
+    }
+
+    /// A new run: select nothing and follow again.
+    pub fn reset(&mut self) {
+        *self = TimelinePane {
+            inner: self.inner,
+            ..TimelinePane::new()
+        };
+    }
+
+    /// Keeps the selection valid after rows arrive.
+    pub fn sync(&mut self, rows: usize) {
+        self.rows = rows;
+        if rows == 0 {
+            self.selected = None;
+        } else if self.follow {
+            self.selected = Some(rows - 1);
+        } else if let Some(s) = self.selected {
+            self.selected = Some(s.min(rows - 1));
+        }
+    }
+
+    pub fn selected(&self) -> Option<usize> {
+        self.selected
+    }
+
+    pub fn is_following(&self) -> bool {
+        self.follow
+    }
+
+    pub fn select(&mut self, row: usize) {
+        if self.rows == 0 {
+            return;
+        }
+        let row = row.min(self.rows - 1);
+        self.selected = Some(row);
+        self.follow = row + 1 == self.rows;
+    }
+
+    fn page(&self) -> usize {
+        (self.inner.height as usize).max(1)
+    }
+}
+
+impl Pane for TimelinePane {
+    fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
+        let theme = ctx.theme;
+        let run = ctx.run;
+        self.sync(run.rows.len());
+        let mut title = vec![Span::raw(" Timeline ")];
+        if !run.rows.is_empty() && !self.follow {
+            title.push(Span::styled(
+                "(End: follow) ",
+                theme.style(Meaning::Muted),
+            ));
+        }
+        let block = pane_block(Line::from(title), ctx.focused, theme);
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        self.inner = inner;
+        if inner.height == 0 {
+            return;
+        }
+        if run.rows.is_empty() {
+            frame.render_widget(Paragraph::new(empty_lines(theme)), inner);
+            return;
+        }
+        let h = inner.height as usize;
+        // Keep the selection on screen; when following, show the tail.
+        if let Some(s) = self.selected {
+            if s < self.offset {
+                self.offset = s;
+            } else if s >= self.offset + h {
+                self.offset = s + 1 - h;
+            }
+        }
+        self.offset = self.offset.min(run.rows.len().saturating_sub(h));
+        let width = inner.width as usize;
+        let lines: Vec<Line> = (self.offset..(self.offset + h).min(run.rows.len()))
+            .map(|i| {
+                let line = row_line(run, i, ctx, width.saturating_sub(1));
+                let sel = self.selected == Some(i);
+                let mark = if sel { "▌" } else { " " };
+                let mut spans = vec![Span::styled(mark, theme.style(Meaning::Focus))];
+                spans.extend(line.spans);
+                let l = Line::from(spans);
+                if sel && ctx.focused {
+                    l.patch_style(theme.style(Meaning::Selection))
+                } else {
+                    l
+                }
+            })
+            .collect();
+        frame.render_widget(Paragraph::new(lines), inner);
+    }
+
+    fn on_action(&mut self, action: Action, _ctx: &Ctx) -> bool {
+        if self.rows == 0 {
+            return false;
+        }
+        let cur = self.selected.unwrap_or(self.rows - 1);
+        let last = self.rows - 1;
+        let page = self.page() as i32;
+        let to = match action {
+            Action::Up => scroll_by(cur, -1, last),
+            Action::Down => scroll_by(cur, 1, last),
+            Action::PageUp => scroll_by(cur, -page, last),
+            Action::PageDown => scroll_by(cur, page, last),
+            Action::Top => 0,
+            Action::Bottom => last,
+            _ => return false,
+        };
+        self.select(to);
+        true
+    }
+
+    fn on_click(&mut self, x: u16, y: u16, _ctx: &Ctx) {
+        if self.inner.contains(Position { x, y }) {
+            let row = self.offset + (y - self.inner.y) as usize;
+            if row < self.rows {
+                self.select(row);
+            }
+        }
+    }
+
+    fn on_scroll(&mut self, rows: i32, _ctx: &Ctx) {
+        if self.rows == 0 {
+            return;
+        }
+        let cur = self.selected.unwrap_or(self.rows - 1);
+        self.select(scroll_by(cur, rows, self.rows - 1));
+    }
+
+    fn hints(&self) -> &'static [Action] {
+        &[Action::Down, Action::Bottom]
+    }
+}
+
+fn empty_lines(theme: &Theme) -> Vec<Line<'static>> {
+    let m = theme.style(Meaning::Muted);
+    vec![
+        Line::from(vec![
+            Span::styled("No run yet. Press ", m),
+            Span::styled("F5", theme.style(Meaning::Key)),
+            Span::styled(" to run the scenario.", m),
+        ]),
+        Line::default(),
+        Line::from(vec![
+            Span::styled("✓ ok ", theme.style(Meaning::Success)),
+            Span::styled("✗ failed ", theme.style(Meaning::Error)),
+            Span::styled("⏳ wait ", theme.style(Meaning::Wait)),
+            Span::styled("↻ reinserted ", theme.style(Meaning::Reinserted)),
+            Span::styled("⤷ fallback", theme.style(Meaning::Fallback)),
+        ]),
+    ]
+}
+
+fn hop_label(hop: u32) -> String {
+    if hop == 0 {
+        "primary".into()
+    } else {
+        format!("hop {hop}")
+    }
+}
+
+fn ms(ms: u64) -> String {
+    format_secs(ms as f64 / 1000.0)
+}
+
+/// The one line a timeline row draws (without the selection gutter).
+pub fn row_line(run: &RunView, i: usize, ctx: &Ctx, width: usize) -> Line<'static> {
+    let theme = ctx.theme;
+    let st = |m| theme.style(m);
+    let Some(row) = run.rows.get(i) else {
+        return Line::default();
+    };
+    match row {
+        Row::Attempt(ai) => {
+            let a = &run.attempts[*ai];
+            let (icon, icon_style) = match a.state {
+                AttemptState::Running => (
+                    SPINNER[ctx.tick % SPINNER.len()].to_string(),
+                    st(Meaning::Running),
+                ),
+                AttemptState::Failed => ("✗".into(), st(Meaning::Error)),
+                AttemptState::Succeeded => ("✓".into(), st(Meaning::Success)),
+                AttemptState::Abandoned => ("⊘".into(), st(Meaning::Muted)),
+            };
+            let latency = match (a.state, a.latency_ms) {
+                (AttemptState::Running, _) => {
+                    format!("{}…", ms(ctx.run_now_ms.saturating_sub(a.started_t)))
+                }
+                (_, Some(l)) => ms(l),
+                (_, None) => String::new(),
+            };
+            let mut spans = vec![
+                Span::styled(icon, icon_style),
+                Span::styled(
+                    format!(" {:<7} #{:<2} ", hop_label(a.hop), a.attempt),
+                    st(Meaning::Attempt),
+                ),
+                Span::styled(
+                    fit(&format!("{}/{}", a.provider, a.model), 34),
+                    st(Meaning::Text),
+                ),
+                Span::styled(format!("  {latency}"), st(Meaning::Muted)),
+            ];
+            if let Some(e) = &a.error {
+                let status = e.status.map(|s| format!(" {s}")).unwrap_or_default();
+                spans.push(Span::styled(
+                    format!("  {}{status}", e.kind),
+                    st(Meaning::Error),
+                ));
+            }
+            if !a.reinserted.is_empty() {
+                spans.push(Span::styled(
+                    format!("  ↻{}", a.reinserted.len()),
+                    st(Meaning::Reinserted),
+                ));
+            }
+            fit_spans(spans, width)
+        }
+        Row::Wait(wi) => wait_line(&run.waits[*wi], ctx, width),
+        Row::Reinserted {
+            attempt, errors, ..
+        } => {
+            let last = errors.last().map(|s| one_line(s)).unwrap_or_default();
+            fit_spans(
+                vec![
+                    Span::raw("  "),
+                    Span::styled(
+                        format!("↻ reinserted into #{attempt}: "),
+                        st(Meaning::Reinserted),
+                    ),
+                    Span::styled(format!("\"{last}\""), st(Meaning::Reinserted)),
+                ],
+                width,
+            )
+        }
+        Row::Exhausted {
+            hop,
+            attempts,
+            last_error,
+        } => fit_spans(
+            vec![
+                Span::raw("  "),
+                Span::styled(
+                    format!(
+                        "⊘ {} gave up after {attempts} attempt{}: retry_error (last: {})",
+                        hop_label(*hop),
+                        if *attempts == 1 { "" } else { "s" },
+                        last_error.kind
+                    ),
+                    st(Meaning::Error),
+                ),
+            ],
+            width,
+        ),
+        Row::Fallback { to, caught, .. } => fit_spans(
+            vec![
+                Span::raw("  "),
+                Span::styled(
+                    format!("⤷ fallback → {}/{}", to.provider, to.model),
+                    st(Meaning::Fallback),
+                ),
+                Span::styled(format!("  caught {}", caught.kind), st(Meaning::Muted)),
+            ],
+            width,
+        ),
+        Row::Outcome => {
+            let Some(f) = &run.finished else {
+                return Line::default();
+            };
+            let took = ms(f.t_ms);
+            let (text, style) = match f.outcome {
+                Outcome::Ok => (
+                    format!(
+                        "■ ok in {took}: \"{}\"",
+                        one_line(f.content.as_deref().unwrap_or(""))
+                    ),
+                    st(Meaning::Success),
+                ),
+                Outcome::Error => (
+                    format!(
+                        "■ error after {took}: {}",
+                        f.error
+                            .as_ref()
+                            .map(|e| one_line(&e.summary()))
+                            .unwrap_or_default()
+                    ),
+                    st(Meaning::Error),
+                ),
+                Outcome::Cancelled => (format!("■ cancelled after {took}"), st(Meaning::Warning)),
+            };
+            fit_spans(vec![Span::styled(text, style)], width)
+        }
+    }
+}
+
+/// `⏳ ▕██████░░░░▏ 2.4 s of 4 s  exponential(...) = 4 s`: the bar drains as the wait runs.
+fn wait_line(w: &WaitView, ctx: &Ctx, width: usize) -> Line<'static> {
+    let theme = ctx.theme;
+    let mut spans = vec![Span::raw("  "), Span::styled("⏳ ", theme.style(Meaning::Wait))];
+    if w.finished {
+        spans.push(Span::styled(
+            format!("waited {}  ", ms(w.delay_ms)),
+            theme.style(Meaning::Wait),
+        ));
+    } else {
+        let left = (w.start_t + w.delay_ms).saturating_sub(ctx.run_now_ms);
+        let cells = 12usize;
+        let full = if w.delay_ms == 0 {
+            0
+        } else {
+            ((left as f64 / w.delay_ms as f64) * cells as f64).ceil() as usize
+        }
+        .min(cells);
+        spans.push(Span::styled("▕", theme.style(Meaning::WaitTrack)));
+        spans.push(Span::styled("█".repeat(full), theme.style(Meaning::Wait)));
+        spans.push(Span::styled(
+            "░".repeat(cells - full),
+            theme.style(Meaning::WaitTrack),
+        ));
+        spans.push(Span::styled("▏", theme.style(Meaning::WaitTrack)));
+        spans.push(Span::styled(
+            format!(" {:.1} s of {}  ", left as f64 / 1000.0, ms(w.delay_ms)),
+            theme.style(Meaning::Wait),
+        ));
+    }
+    spans.push(Span::styled(w.label(), theme.style(Meaning::Muted)));
+    fit_spans(spans, width)
+}
+
+/// Cuts a line of spans to `width` columns.
+fn fit_spans(spans: Vec<Span<'static>>, width: usize) -> Line<'static> {
+    let mut out = Vec::new();
+    let mut used = 0;
+    for s in spans {
+        let w = s.width();
+        if used + w <= width {
+            used += w;
+            out.push(s);
+        } else {
+            let room = width.saturating_sub(used);
+            if room > 0 {
+                out.push(Span::styled(fit(&s.content, room), s.style));
+            }
+            break;
+        }
+    }
+    Line::from(out)
+}

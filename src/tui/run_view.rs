@@ -1,0 +1,763 @@
+//! What the live panes show, folded from the event stream alone (no engine types): attempts,
+//! waits, reinserted errors, fallback hops and the outcome, as timeline rows.
+
+use super::output_buf::OutputBuf;
+use crate::engine::clock::Speed;
+use crate::error::CallError;
+use crate::event::{Event, HttpExchange, Mode, Outcome, Target, TimedEvent, Usage};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptState {
+    Running,
+    Failed,
+    Succeeded,
+    /// The run ended (cancelled) while this attempt was in flight.
+    Abandoned,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolCallView {
+    pub name: String,
+    pub args: String,
+    pub result: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct AttemptView {
+    pub hop: u32,
+    pub attempt: u32,
+    pub provider: String,
+    pub model: String,
+    pub request: serde_json::Value,
+    pub prompt: Option<String>,
+    pub started_t: u64,
+    pub ended_t: Option<u64>,
+    pub state: AttemptState,
+    pub output: OutputBuf,
+    pub tool_calls: Vec<ToolCallView>,
+    pub error: Option<CallError>,
+    pub will_retry: bool,
+    pub latency_ms: Option<u64>,
+    pub why: String,
+    pub response: Option<HttpExchange>,
+    pub usage: Option<Usage>,
+    /// The error texts this attempt's request carries (error reinsertion).
+    pub reinserted: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaitView {
+    pub hop: u32,
+    pub attempt: u32,
+    pub start_t: u64,
+    pub delay_ms: u64,
+    pub strategy: String,
+    pub retry_after_ms: Option<u64>,
+    pub computed_ms: u64,
+    pub source: String,
+    pub finished: bool,
+}
+
+impl WaitView {
+    /// Where the wait came from, in words: the formula, or the server's Retry-After.
+    pub fn label(&self) -> String {
+        let secs = |ms: u64| crate::policy::duration::format_secs(ms as f64 / 1000.0);
+        if self.source == "retry_after" {
+            format!(
+                "Retry-After {} (back-off gave {})",
+                secs(self.retry_after_ms.unwrap_or(self.delay_ms)),
+                secs(self.computed_ms)
+            )
+        } else {
+            match self.retry_after_ms {
+                Some(ra) => format!(
+                    "{} = {} (Retry-After {} is shorter)",
+                    self.strategy,
+                    secs(self.computed_ms),
+                    secs(ra)
+                ),
+                None => format!("{} = {}", self.strategy, secs(self.delay_ms)),
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finished {
+    pub outcome: Outcome,
+    pub content: Option<String>,
+    pub error: Option<CallError>,
+    pub caught: Vec<CallError>,
+    pub t_ms: u64,
+}
+
+/// One timeline row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Row {
+    /// Index into `attempts`.
+    Attempt(usize),
+    /// Index into `waits`.
+    Wait(usize),
+    Reinserted {
+        hop: u32,
+        attempt: u32,
+        errors: Vec<String>,
+    },
+    Exhausted {
+        hop: u32,
+        attempts: u32,
+        last_error: CallError,
+    },
+    Fallback {
+        hop: u32,
+        from: Target,
+        to: Target,
+        caught: CallError,
+    },
+    Outcome,
+}
+
+/// The run as the panes see it.
+#[derive(Debug, Clone, Default)]
+pub struct RunView {
+    pub scenario: String,
+    pub mode: Option<Mode>,
+    pub speed: String,
+    pub attempts: Vec<AttemptView>,
+    pub waits: Vec<WaitView>,
+    pub rows: Vec<Row>,
+    pub finished: Option<Finished>,
+    /// The newest `t_ms` seen.
+    pub last_t: u64,
+    /// Bumped on every change, so panes can cache by it.
+    pub version: u64,
+}
+
+impl RunView {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty() && self.mode.is_none()
+    }
+
+    pub fn attempt_index(&self, hop: u32, attempt: u32) -> Option<usize> {
+        self.attempts
+            .iter()
+            .rposition(|a| a.hop == hop && a.attempt == attempt)
+    }
+
+    /// The attempt a row is about (the one that failed before a wait, the one that carries a
+    /// reinserted error, the last attempt of an exhausted hop...).
+    pub fn attempt_of_row(&self, row: usize) -> Option<usize> {
+        match self.rows.get(row)? {
+            Row::Attempt(i) => Some(*i),
+            Row::Wait(w) => {
+                let w = &self.waits[*w];
+                self.attempt_index(w.hop, w.attempt)
+            }
+            Row::Reinserted { hop, attempt, .. } => self
+                .attempt_index(*hop, *attempt)
+                .or_else(|| self.attempt_index(*hop, attempt.saturating_sub(1))),
+            Row::Exhausted { hop, attempts, .. } => self.attempt_index(*hop, *attempts),
+            Row::Fallback { .. } | Row::Outcome => self.final_attempt(),
+        }
+    }
+
+    /// The attempt that produced the answer, or else the newest one.
+    pub fn final_attempt(&self) -> Option<usize> {
+        self.attempts
+            .iter()
+            .rposition(|a| a.state == AttemptState::Succeeded)
+            .or_else(|| self.attempts.len().checked_sub(1))
+    }
+
+    pub fn active_wait(&self) -> Option<&WaitView> {
+        self.waits.last().filter(|w| !w.finished)
+    }
+
+    pub fn any_running(&self) -> bool {
+        self.finished.is_none()
+            && (self.active_wait().is_some()
+                || self
+                    .attempts
+                    .iter()
+                    .any(|a| a.state == AttemptState::Running))
+    }
+
+    pub fn apply(&mut self, ev: &TimedEvent) {
+        self.version += 1;
+        self.last_t = self.last_t.max(ev.t_ms);
+        let t = ev.t_ms;
+        match &ev.event {
+            Event::RunStarted {
+                scenario,
+                mode,
+                speed,
+            } => {
+                *self = RunView {
+                    scenario: scenario.clone(),
+                    mode: Some(*mode),
+                    speed: speed.clone(),
+                    version: self.version,
+                    last_t: t,
+                    ..RunView::default()
+                };
+            }
+            Event::AttemptStarted {
+                hop,
+                attempt,
+                provider,
+                model,
+                request,
+                prompt,
+            } => {
+                let reinserted = self
+                    .rows
+                    .iter()
+                    .rev()
+                    .find_map(|r| match r {
+                        Row::Reinserted {
+                            hop: h,
+                            attempt: a,
+                            errors,
+                        } if h == hop && a == attempt => Some(errors.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                self.attempts.push(AttemptView {
+                    hop: *hop,
+                    attempt: *attempt,
+                    provider: provider.clone(),
+                    model: model.clone(),
+                    request: request.clone(),
+                    prompt: prompt.clone(),
+                    started_t: t,
+                    ended_t: None,
+                    state: AttemptState::Running,
+                    output: OutputBuf::new(),
+                    tool_calls: Vec::new(),
+                    error: None,
+                    will_retry: false,
+                    latency_ms: None,
+                    why: String::new(),
+                    response: None,
+                    usage: None,
+                    reinserted,
+                });
+                self.rows.push(Row::Attempt(self.attempts.len() - 1));
+            }
+            Event::Delta { hop, attempt, text } => {
+                if let Some(a) = self.attempt_mut(*hop, *attempt) {
+                    a.output.push(text);
+                }
+            }
+            Event::ToolCall {
+                hop,
+                attempt,
+                name,
+                args,
+                result,
+            } => {
+                if let Some(a) = self.attempt_mut(*hop, *attempt) {
+                    a.tool_calls.push(ToolCallView {
+                        name: name.clone(),
+                        args: args.clone(),
+                        result: result.clone(),
+                    });
+                }
+            }
+            Event::AttemptFailed {
+                hop,
+                attempt,
+                error,
+                partial_output,
+                will_retry,
+                latency_ms,
+                why,
+                response,
+            } => {
+                if let Some(a) = self.attempt_mut(*hop, *attempt) {
+                    a.state = AttemptState::Failed;
+                    a.ended_t = Some(t);
+                    a.error = Some(error.clone());
+                    a.will_retry = *will_retry;
+                    a.latency_ms = Some(*latency_ms);
+                    a.why = why.clone();
+                    a.response = response.clone();
+                    if a.output.is_empty() && !partial_output.is_empty() {
+                        a.output.set(partial_output);
+                    }
+                }
+            }
+            Event::ErrorReinserted {
+                hop,
+                attempt,
+                errors,
+            } => {
+                if let Some(a) = self.attempt_mut(*hop, *attempt) {
+                    a.reinserted = errors.clone();
+                }
+                self.rows.push(Row::Reinserted {
+                    hop: *hop,
+                    attempt: *attempt,
+                    errors: errors.clone(),
+                });
+            }
+            Event::WaitStarted {
+                hop,
+                attempt,
+                delay_ms,
+                strategy,
+                retry_after_ms,
+                computed_ms,
+                source,
+            } => {
+                self.waits.push(WaitView {
+                    hop: *hop,
+                    attempt: *attempt,
+                    start_t: t,
+                    delay_ms: *delay_ms,
+                    strategy: strategy.clone(),
+                    retry_after_ms: *retry_after_ms,
+                    computed_ms: *computed_ms,
+                    source: source.clone(),
+                    finished: false,
+                });
+                self.rows.push(Row::Wait(self.waits.len() - 1));
+            }
+            Event::WaitFinished { hop, attempt } => {
+                if let Some(w) = self
+                    .waits
+                    .iter_mut()
+                    .rev()
+                    .find(|w| w.hop == *hop && w.attempt == *attempt)
+                {
+                    w.finished = true;
+                }
+            }
+            Event::RetryExhausted {
+                hop,
+                attempts,
+                last_error,
+            } => self.rows.push(Row::Exhausted {
+                hop: *hop,
+                attempts: *attempts,
+                last_error: last_error.clone(),
+            }),
+            Event::FallbackHop {
+                hop,
+                from,
+                to,
+                caught,
+            } => self.rows.push(Row::Fallback {
+                hop: *hop,
+                from: from.clone(),
+                to: to.clone(),
+                caught: caught.clone(),
+            }),
+            Event::AttemptSucceeded {
+                hop,
+                attempt,
+                content,
+                usage,
+                latency_ms,
+                tool_calls: _,
+                response,
+            } => {
+                if let Some(a) = self.attempt_mut(*hop, *attempt) {
+                    a.state = AttemptState::Succeeded;
+                    a.ended_t = Some(t);
+                    a.latency_ms = Some(*latency_ms);
+                    a.usage = Some(*usage);
+                    a.response = response.clone();
+                    if a.output.is_empty() {
+                        a.output.set(content);
+                    }
+                }
+            }
+            Event::RunFinished {
+                outcome,
+                content,
+                error,
+                caught,
+            } => {
+                for a in &mut self.attempts {
+                    if a.state == AttemptState::Running {
+                        a.state = AttemptState::Abandoned;
+                        a.ended_t = Some(t);
+                    }
+                }
+                for w in &mut self.waits {
+                    w.finished = true;
+                }
+                self.finished = Some(Finished {
+                    outcome: *outcome,
+                    content: content.clone(),
+                    error: error.clone(),
+                    caught: caught.clone(),
+                    t_ms: t,
+                });
+                self.rows.push(Row::Outcome);
+            }
+        }
+    }
+
+    fn attempt_mut(&mut self, hop: u32, attempt: u32) -> Option<&mut AttemptView> {
+        self.attempts
+            .iter_mut()
+            .rev()
+            .find(|a| a.hop == hop && a.attempt == attempt)
+    }
+}
+
+/// Estimates the run's clock between events so countdowns drain smoothly at the run speed:
+/// the newest event's `t_ms` plus the wall time since it, times the speed.
+#[derive(Debug, Clone, Copy)]
+pub struct RunClock {
+    anchor_t: u64,
+    anchor_wall: Instant,
+    speed: Speed,
+    running: bool,
+}
+
+impl RunClock {
+    pub fn new(speed: Speed, now: Instant) -> Self {
+        RunClock {
+            anchor_t: 0,
+            anchor_wall: now,
+            speed,
+            running: false,
+        }
+    }
+
+    pub fn start(&mut self, now: Instant) {
+        self.anchor_t = 0;
+        self.anchor_wall = now;
+        self.running = true;
+    }
+
+    pub fn stop(&mut self, now: Instant) {
+        self.anchor_t = self.now_ms(now);
+        self.anchor_wall = now;
+        self.running = false;
+    }
+
+    /// An event arrived at run time `t`: re-anchor (the estimate runs ahead while the run's
+    /// virtual clock stands still during a loopback request).
+    pub fn observe(&mut self, t: u64, now: Instant) {
+        self.anchor_t = t;
+        self.anchor_wall = now;
+    }
+
+    pub fn set_speed(&mut self, speed: Speed, now: Instant) {
+        self.anchor_t = self.now_ms(now);
+        self.anchor_wall = now;
+        self.speed = speed;
+    }
+
+    pub fn now_ms(&self, now: Instant) -> u64 {
+        if !self.running {
+            return self.anchor_t;
+        }
+        let wall = now.saturating_duration_since(self.anchor_wall);
+        let run = match self.speed {
+            Speed::Max => Duration::ZERO,
+            Speed::Times(x) => wall.mul_f64(x),
+        };
+        self.anchor_t + run.as_millis() as u64
+    }
+
+    /// Milliseconds left of a wait, on the estimated run clock.
+    pub fn remaining_ms(&self, w: &WaitView, now: Instant) -> u64 {
+        if w.finished {
+            return 0;
+        }
+        (w.start_t + w.delay_ms).saturating_sub(self.now_ms(now))
+    }
+}
+
+/// Hand-built event lists for pane, app and snapshot tests (also used by tests/ and benches/).
+#[doc(hidden)]
+pub mod fixtures {
+    use super::*;
+    use crate::error::ErrorKind;
+    use serde_json::json;
+
+    pub fn ev(t_ms: u64, event: Event) -> TimedEvent {
+        TimedEvent { t_ms, event }
+    }
+
+    fn rate_limited() -> CallError {
+        CallError::new(ErrorKind::RateLimit, "Rate limit reached for gpt-4o-mini")
+            .with_status(429)
+            .with_retry_after_ms(Some(1000))
+    }
+
+    fn request(text: &str) -> serde_json::Value {
+        json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}]})
+    }
+
+    /// Primary fails once with a rate limit, then waits (4 s): the state mid-wait.
+    pub fn mid_wait() -> Vec<TimedEvent> {
+        vec![
+            ev(
+                0,
+                Event::RunStarted {
+                    scenario: "Fallback with retries".into(),
+                    mode: Mode::Sim,
+                    speed: "1x".into(),
+                },
+            ),
+            ev(
+                0,
+                Event::AttemptStarted {
+                    hop: 0,
+                    attempt: 1,
+                    provider: "openai".into(),
+                    model: "gpt-4o-mini".into(),
+                    request: request("Answer this question: What is the meaning of life?"),
+                    prompt: None,
+                },
+            ),
+            ev(
+                12,
+                Event::AttemptFailed {
+                    hop: 0,
+                    attempt: 1,
+                    error: rate_limited(),
+                    partial_output: String::new(),
+                    will_retry: true,
+                    latency_ms: 12,
+                    why: "rate_limit is in retry_on; wait = max(exponential 4 s, retry-after 1 s) = 4 s; attempt 1 of 3".into(),
+                    response: Some(HttpExchange {
+                        url: "http://127.0.0.1:4000/v1/chat/completions".into(),
+                        status: Some(429),
+                        headers: vec![("retry-after".into(), "1".into())],
+                        body: r#"{"error":{"type":"rate_limit_exceeded","message":"Rate limit reached"}}"#.into(),
+                    }),
+                },
+            ),
+            ev(
+                12,
+                Event::ErrorReinserted {
+                    hop: 0,
+                    attempt: 2,
+                    errors: vec!["rate_limit (429): Rate limit reached for gpt-4o-mini".into()],
+                },
+            ),
+            ev(
+                12,
+                Event::WaitStarted {
+                    hop: 0,
+                    attempt: 1,
+                    delay_ms: 4000,
+                    strategy: "exponential(multiplier=1, min=4, max=10)".into(),
+                    retry_after_ms: Some(1000),
+                    computed_ms: 4000,
+                    source: "backoff".into(),
+                },
+            ),
+        ]
+    }
+
+    /// The whole fallback-with-retries run: three rate limits, then the hop answers.
+    pub fn full_fallback() -> Vec<TimedEvent> {
+        let mut v = mid_wait();
+        let mut t = 4012;
+        v.push(ev(t, Event::WaitFinished { hop: 0, attempt: 1 }));
+        for attempt in 2..=3u32 {
+            v.push(ev(
+                t,
+                Event::AttemptStarted {
+                    hop: 0,
+                    attempt,
+                    provider: "openai".into(),
+                    model: "gpt-4o-mini".into(),
+                    request: request(
+                        "Answer this question: What is the meaning of life?\nPrevious errors: rate_limit (429): Rate limit reached for gpt-4o-mini",
+                    ),
+                    prompt: None,
+                },
+            ));
+            t += 10;
+            v.push(ev(
+                t,
+                Event::AttemptFailed {
+                    hop: 0,
+                    attempt,
+                    error: rate_limited(),
+                    partial_output: String::new(),
+                    will_retry: attempt < 3,
+                    latency_ms: 10,
+                    why: format!("rate_limit is in retry_on; attempt {attempt} of 3"),
+                    response: None,
+                },
+            ));
+            if attempt < 3 {
+                v.push(ev(
+                    t,
+                    Event::WaitStarted {
+                        hop: 0,
+                        attempt,
+                        delay_ms: 4000,
+                        strategy: "exponential(multiplier=1, min=4, max=10)".into(),
+                        retry_after_ms: Some(1000),
+                        computed_ms: 4000,
+                        source: "backoff".into(),
+                    },
+                ));
+                t += 4000;
+                v.push(ev(t, Event::WaitFinished { hop: 0, attempt }));
+            }
+        }
+        let last = rate_limited();
+        let retry_error = CallError::retry_error(3, last.clone());
+        v.push(ev(
+            t,
+            Event::RetryExhausted {
+                hop: 0,
+                attempts: 3,
+                last_error: last,
+            },
+        ));
+        v.push(ev(
+            t,
+            Event::FallbackHop {
+                hop: 1,
+                from: Target {
+                    provider: "openai".into(),
+                    model: "gpt-4o-mini".into(),
+                },
+                to: Target {
+                    provider: "anthropic".into(),
+                    model: "claude-3-5-sonnet-latest".into(),
+                },
+                caught: retry_error.clone(),
+            },
+        ));
+        v.push(ev(
+            t,
+            Event::AttemptStarted {
+                hop: 1,
+                attempt: 1,
+                provider: "anthropic".into(),
+                model: "claude-3-5-sonnet-latest".into(),
+                request: json!({"model": "claude-3-5-sonnet-latest", "max_tokens": 1024,
+                    "messages": [{"role": "user", "content": [{"type": "text", "text": "Answer this question: What is the meaning of life?"}]}]}),
+                prompt: None,
+            },
+        ));
+        for w in ["The meaning ", "of life is ", "42."] {
+            t += 25;
+            v.push(ev(
+                t,
+                Event::Delta {
+                    hop: 1,
+                    attempt: 1,
+                    text: w.into(),
+                },
+            ));
+        }
+        v.push(ev(
+            t,
+            Event::AttemptSucceeded {
+                hop: 1,
+                attempt: 1,
+                content: "The meaning of life is 42.".into(),
+                usage: Usage {
+                    input_tokens: 14,
+                    output_tokens: 7,
+                },
+                latency_ms: 75,
+                tool_calls: vec![],
+                response: Some(HttpExchange {
+                    url: "http://127.0.0.1:4001/v1/messages".into(),
+                    status: Some(200),
+                    headers: vec![("content-type".into(), "text/event-stream".into())],
+                    body: String::new(),
+                }),
+            },
+        ));
+        v.push(ev(
+            t,
+            Event::RunFinished {
+                outcome: Outcome::Ok,
+                content: Some("The meaning of life is 42.".into()),
+                error: None,
+                caught: vec![retry_error],
+            },
+        ));
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::*;
+    use super::*;
+
+    #[test]
+    fn folds_a_fallback_run_into_rows() {
+        let mut v = RunView::new();
+        for e in full_fallback() {
+            v.apply(&e);
+        }
+        assert_eq!(v.attempts.len(), 4);
+        assert_eq!(v.waits.len(), 2);
+        assert!(v.waits.iter().all(|w| w.finished));
+        assert!(
+            v.rows
+                .iter()
+                .any(|r| matches!(r, Row::Fallback { hop: 1, .. }))
+        );
+        assert!(matches!(v.rows.last(), Some(Row::Outcome)));
+        let done = v.finished.as_ref().unwrap();
+        assert_eq!(done.outcome, Outcome::Ok);
+        let last = &v.attempts[3];
+        assert_eq!(last.output.as_str(), "The meaning of life is 42.");
+        assert_eq!(last.state, AttemptState::Succeeded);
+        assert_eq!(v.attempts[1].reinserted.len(), 1);
+        assert_eq!(v.final_attempt(), Some(3));
+        assert!(!v.any_running());
+    }
+
+    #[test]
+    fn wait_labels_name_their_source() {
+        let mut v = RunView::new();
+        for e in mid_wait() {
+            v.apply(&e);
+        }
+        let w = v.active_wait().unwrap();
+        assert_eq!(
+            w.label(),
+            "exponential(multiplier=1, min=4, max=10) = 4 s (Retry-After 1 s is shorter)"
+        );
+        let mut ra = w.clone();
+        ra.source = "retry_after".into();
+        ra.retry_after_ms = Some(30_000);
+        assert!(ra.label().starts_with("Retry-After 30 s"), "{}", ra.label());
+        assert!(v.any_running());
+    }
+
+    #[test]
+    fn run_clock_drains_waits_at_the_run_speed() {
+        let t0 = Instant::now();
+        let mut c = RunClock::new(Speed::Times(10.0), t0);
+        c.start(t0);
+        c.observe(12, t0);
+        let mut v = RunView::new();
+        for e in mid_wait() {
+            v.apply(&e);
+        }
+        let w = v.active_wait().unwrap().clone();
+        assert_eq!(c.remaining_ms(&w, t0), 4000);
+        // 100 ms of wall time at 10x is 1 s of run time.
+        assert_eq!(c.remaining_ms(&w, t0 + Duration::from_millis(100)), 3000);
+        assert_eq!(c.remaining_ms(&w, t0 + Duration::from_secs(5)), 0);
+        c.stop(t0 + Duration::from_millis(100));
+        assert_eq!(c.now_ms(t0 + Duration::from_secs(9)), 1012);
+    }
+}

@@ -1,0 +1,120 @@
+//! A run is cancellable at any point — in a request, in a stream, in a wait — and then ends
+//! with `run_finished` whose outcome is `cancelled`. The clock runs at real speed here but the
+//! waits are an hour long: each test cancels as soon as it sees the step it targets, so
+//! nothing waits for real.
+
+mod common;
+
+use common::scenario;
+use retrylab::engine::Speed;
+use retrylab::engine::run::{RunOptions, run};
+use retrylab::event::{Event, Mode, Outcome};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// Runs until `trigger` matches an event, cancels, and returns the names of every event.
+async fn cancel_when(source: &str, trigger: impl Fn(&Event) -> bool) -> Vec<String> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let cancel = CancellationToken::new();
+    let opts = RunOptions {
+        mode: Mode::Sim,
+        speed: Speed::Times(1.0),
+    };
+    let handle = tokio::spawn(run(Arc::new(scenario(source)), opts, tx, cancel.clone()));
+    let started = Instant::now();
+    let mut names = Vec::new();
+    while let Some(ev) = rx.recv().await {
+        names.push(ev.event.name().to_string());
+        if trigger(&ev.event) {
+            cancel.cancel();
+        }
+        if let Event::RunFinished { outcome, .. } = ev.event {
+            assert_eq!(outcome, Outcome::Cancelled);
+        }
+    }
+    let summary = handle.await.unwrap();
+    assert_eq!(summary.outcome, Outcome::Cancelled);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "cancel must be prompt"
+    );
+    names
+}
+
+#[tokio::test]
+async fn cancel_during_a_wait() {
+    let names = cancel_when(
+        r#"
+name = "w"
+[prompt]
+template = "hi"
+[call]
+provider = "openai"
+model = "m"
+[retry]
+stop = { after_attempt = 3 }
+wait = { fixed = "1h" }
+[sim]
+first_token_ms = 0
+faults = [{ fault = "server_error", times = 5 }]
+"#,
+        |e| matches!(e, Event::WaitStarted { .. }),
+    )
+    .await;
+    assert_eq!(
+        names,
+        [
+            "run_started",
+            "attempt_started",
+            "attempt_failed",
+            "wait_started",
+            "run_finished"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn cancel_during_a_stream() {
+    let names = cancel_when(
+        r#"
+name = "s"
+[prompt]
+template = "hi"
+[call]
+provider = "anthropic"
+model = "m"
+stream = true
+[sim]
+first_token_ms = 0
+tokens_per_second = 0.001
+reply = "one two three four"
+"#,
+        |e| matches!(e, Event::Delta { .. }),
+    )
+    .await;
+    assert_eq!(names.first().map(String::as_str), Some("run_started"));
+    assert!(names.contains(&"delta".to_string()), "{names:?}");
+    assert_eq!(names.last().map(String::as_str), Some("run_finished"));
+    assert!(!names.contains(&"attempt_succeeded".to_string()));
+}
+
+#[tokio::test]
+async fn cancel_during_a_request() {
+    let names = cancel_when(
+        r#"
+name = "r"
+[prompt]
+template = "hi"
+[call]
+provider = "openai"
+model = "m"
+timeout = "1h"
+[sim]
+faults = [{ fault = "timeout" }]
+"#,
+        |e| matches!(e, Event::AttemptStarted { .. }),
+    )
+    .await;
+    assert_eq!(names, ["run_started", "attempt_started", "run_finished"]);
+}
