@@ -225,6 +225,13 @@ default = "Unknown"
     }
 
     #[test]
+    fn shareable_across_tasks() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Toolbox>();
+        send_sync::<crate::validate::Validators>();
+    }
+
+    #[test]
     fn numbers_match_by_value() {
         assert!(same(&serde_json::json!(3), &serde_json::json!(3.0)));
         assert!(!same(&serde_json::json!(3), &serde_json::json!("3")));

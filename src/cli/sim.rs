@@ -61,11 +61,21 @@ pub fn summary(spec: &SimSpec) -> String {
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_string))
                     .unwrap_or_default();
-                match (f.times, &f.on_requests) {
-                    (Some(t), _) => format!("{name}×{t}"),
-                    (None, Some(list)) => format!("{name}@{list:?}"),
-                    (None, None) => name,
+                let target: Vec<&str> = [f.provider.map(ProviderKind::as_str), f.model.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                let mut text = name;
+                if !target.is_empty() {
+                    text.push_str(&format!("[{}]", target.join("/")));
                 }
+                if let Some(list) = &f.on_requests {
+                    text.push_str(&format!("@{list:?}"));
+                }
+                if let Some(t) = f.times {
+                    text.push_str(&format!("×{t}"));
+                }
+                text
             })
             .collect();
         parts.push(format!("faults [{}]", faults.join(", ")));
@@ -110,17 +120,25 @@ mod tests {
     fn summary_names_every_part_of_the_script() {
         let spec = SimSpec {
             reply: Some("42.".into()),
-            faults: vec![FaultSpec {
-                times: Some(3),
-                ..bare_fault(FaultKind::RateLimit)
-            }],
+            faults: vec![
+                FaultSpec {
+                    times: Some(3),
+                    ..bare_fault(FaultKind::RateLimit)
+                },
+                FaultSpec {
+                    provider: Some(ProviderKind::Openai),
+                    model: Some("gpt".into()),
+                    on_requests: Some(vec![1, 3]),
+                    ..bare_fault(FaultKind::Html)
+                },
+            ],
             chaos: [(FaultKind::ServerError, 0.05)].into(),
             seed: 7,
             ..SimSpec::default()
         };
         assert_eq!(
             summary(&spec),
-            "reply \"42.\"; faults [rate_limit×3]; chaos [server_error 0.05] seed 7; 40 tok/s, first token 200 ms"
+            "reply \"42.\"; faults [rate_limit×3, html[openai/gpt]@[1, 3]]; chaos [server_error 0.05] seed 7; 40 tok/s, first token 200 ms"
         );
     }
 }

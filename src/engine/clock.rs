@@ -13,6 +13,12 @@
 //!   are real timers.
 //!
 //! Network timeouts never use tokio's paused clock (it fires them early under real I/O).
+//!
+//! Stream frames are acknowledged: the simulator calls `frame_sent` for each frame it writes
+//! and the client `frame_received` for each one it parses (`settle` when an exchange ends).
+//! A virtual sleep first waits (briefly, in real time) until the client has caught up, so the
+//! simulator cannot race ahead of what the client has seen: deltas are stamped with the time
+//! they were sent, and an idle deadline is always reset before time passes it.
 
 use futures::task::AtomicWaker;
 use std::collections::BTreeMap;
@@ -22,6 +28,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
+use tokio::sync::Notify;
 
 /// How fast the run's clock goes relative to the wall.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -78,6 +85,7 @@ impl Clock {
         Clock(Arc::new(Inner::Virtual(VirtualClock {
             speed,
             state: Mutex::new(VState::default()),
+            acked: Notify::new(),
         })))
     }
 
@@ -131,6 +139,33 @@ impl Clock {
         match &*self.0 {
             Inner::Virtual(v) => v.sleep(None).await,
             Inner::Real(_) => std::future::pending::<()>().await,
+        }
+    }
+
+    /// Simulator: one stream frame written (virtual clock only; a no-op live).
+    pub fn frame_sent(&self) {
+        if let Inner::Virtual(v) = &*self.0 {
+            v.lock().unacked += 1;
+        }
+    }
+
+    /// Client: one stream frame parsed.
+    pub fn frame_received(&self) {
+        if let Inner::Virtual(v) = &*self.0 {
+            let mut s = v.lock();
+            s.unacked = s.unacked.saturating_sub(1);
+            if s.unacked == 0 {
+                drop(s);
+                v.acked.notify_waiters();
+            }
+        }
+    }
+
+    /// Client: an exchange started or ended; frames not yet acknowledged never will be.
+    pub fn settle(&self) {
+        if let Inner::Virtual(v) = &*self.0 {
+            v.lock().unacked = 0;
+            v.acked.notify_waiters();
         }
     }
 
@@ -236,7 +271,13 @@ struct RealClock {
 struct VirtualClock {
     speed: Speed,
     state: Mutex<VState>,
+    /// Woken when every sent frame has been acknowledged.
+    acked: Notify,
 }
+
+/// How long a sleep waits for the client to acknowledge frames before going on anyway (a
+/// client that stopped reading must not stall the clock).
+const ACK_PATIENCE: Duration = Duration::from_millis(50);
 
 #[derive(Default)]
 struct VState {
@@ -245,6 +286,8 @@ struct VState {
     sleeping: Option<(Instant, Duration, Duration)>,
     deadlines: BTreeMap<(Duration, u64), Arc<Fired>>,
     next_id: u64,
+    /// Stream frames sent and not yet parsed by the client.
+    unacked: u64,
 }
 
 impl VirtualClock {
@@ -270,8 +313,25 @@ impl VirtualClock {
         }
     }
 
+    /// Waits until the client has parsed every frame sent, for at most [`ACK_PATIENCE`].
+    async fn caught_up(&self) {
+        let wait = async {
+            loop {
+                let notified = self.acked.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if self.lock().unacked == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        let _ = tokio::time::timeout(ACK_PATIENCE, wait).await;
+    }
+
     /// `d = None` sleeps forever (a stall).
     async fn sleep(&self, d: Option<Duration>) {
+        self.caught_up().await;
         let target = {
             let s = self.lock();
             d.map(|d| s.now.saturating_add(d))
@@ -418,6 +478,36 @@ mod tests {
         c.sleep(Duration::from_secs(30)).await;
         assert!(c.now() >= Duration::from_secs(30));
         assert!(c.now() < Duration::from_secs(31));
+    }
+
+    #[tokio::test]
+    async fn a_sleep_waits_for_the_client_to_catch_up() {
+        let c = Clock::virtual_time(Speed::Max);
+        c.frame_sent();
+        let client = c.clone();
+        let reader = tokio::spawn(async move {
+            // The client parses the frame at run time 0, before the sender's next sleep.
+            let seen_at = client.now();
+            client.frame_received();
+            seen_at
+        });
+        c.sleep(Duration::from_secs(1)).await;
+        assert_eq!(reader.await.unwrap(), Duration::ZERO);
+        assert_eq!(c.now(), Duration::from_secs(1));
+    }
+
+    #[tokio::test]
+    async fn an_unread_frame_delays_a_sleep_only_briefly() {
+        let c = Clock::virtual_time(Speed::Max);
+        c.frame_sent();
+        let wall = Instant::now();
+        c.sleep(Duration::from_secs(1)).await;
+        assert!(wall.elapsed() >= ACK_PATIENCE);
+        c.settle();
+        let wall = Instant::now();
+        c.sleep(Duration::from_secs(1)).await;
+        assert!(wall.elapsed() < ACK_PATIENCE);
+        assert_eq!(c.now(), Duration::from_secs(2));
     }
 
     #[test]

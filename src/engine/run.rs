@@ -394,7 +394,12 @@ async fn run_hop(
     let hop_start = em.clock.now();
     let mut attempt: u32 = 1;
     loop {
-        let rendered = match render(s, &errors) {
+        // Reask mode keeps the prompt as written; the correction is in the conversation.
+        let template_errors = match policy.map(|p| p.reinsert_mode) {
+            Some(ReinsertMode::Reask) => &[][..],
+            _ => &errors[..],
+        };
+        let rendered = match render(s, template_errors) {
             Ok(r) => r,
             Err(e) => return HopEnd::Failed(setup_error(format!("prompt: {e}"))),
         };

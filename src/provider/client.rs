@@ -5,6 +5,10 @@
 //! Timeouts (`first_byte`, `idle`, `total`) are deadlines on the run's [`Clock`], so the
 //! simulator's virtual time drives them; only `connect` is real time (reqwest's).
 
+// `CallError` carries the provider detail by value (DESIGN §4); an attempt fails once, so
+// the size of its error costs nothing measurable.
+#![allow(clippy::result_large_err)]
+
 use super::classify::{self, TimeoutKind, fmt_duration, root_cause, timeout_error};
 use super::sse::{SseDecoder, Step};
 use super::{AttemptError, ChatRequest, ChatResponse, Endpoint, Timeouts, anthropic, openai};

@@ -4,8 +4,13 @@
 //! async work (engine runs, replay) only sends messages. The loop in [`runner`] selects over
 //! input, the run's events and a frame tick that exists only while something animates.
 
+pub mod app;
 pub mod keymap;
+pub mod message;
 pub mod output_buf;
+pub mod panes;
+pub mod persist;
 pub mod run_view;
 pub mod split;
+pub mod tasks;
 pub mod theme;

@@ -21,13 +21,19 @@ pub struct Paths {
 }
 
 impl Paths {
-    /// The user's real folders.
+    /// The user's real folders: `$RETRYLAB_CONFIG_DIR` or the platform config dir (e.g.
+    /// ~/.config/retrylab), and the data dir of `crate::trace` (`$RETRYLAB_DATA_DIR`).
     pub fn from_env() -> Paths {
-        let dirs = directories::ProjectDirs::from("", "", "retrylab");
+        let config = std::env::var_os("RETRYLAB_CONFIG_DIR")
+            .map(PathBuf::from)
+            .or_else(|| {
+                directories::ProjectDirs::from("", "", "retrylab")
+                    .map(|d| d.config_dir().to_path_buf())
+            });
         Paths {
-            scenarios: dirs.as_ref().map(|d| d.config_dir().join("scenarios")),
-            themes: dirs.as_ref().map(|d| d.config_dir().join("themes")),
-            drafts: dirs.as_ref().map(|d| d.data_dir().join("drafts")),
+            scenarios: config.as_ref().map(|d| d.join("scenarios")),
+            themes: config.as_ref().map(|d| d.join("themes")),
+            drafts: crate::trace::data_dir().map(|d| d.join("drafts")),
             traces: crate::trace::traces_dir(),
         }
     }
@@ -101,7 +107,10 @@ pub struct Draft {
 
 pub fn write_draft(dir: &Path, origin: &str, text: &str) -> io::Result<()> {
     let origin = origin.replace('\n', " ");
-    write_atomic(&dir.join(DRAFT_FILE), &format!("{DRAFT_MARK}{origin}\n{text}"))
+    write_atomic(
+        &dir.join(DRAFT_FILE),
+        &format!("{DRAFT_MARK}{origin}\n{text}"),
+    )
 }
 
 pub fn read_draft(dir: &Path) -> Option<Draft> {

@@ -121,10 +121,7 @@ impl Pane for EditorPane {
         };
         let mut title = vec![
             Span::raw(format!(" {name} ")),
-            Span::styled(
-                format!("{} ", self.subtitle()),
-                theme.style(Meaning::Muted),
-            ),
+            Span::styled(format!("{} ", self.subtitle()), theme.style(Meaning::Muted)),
         ];
         if let Some(e) = &self.error {
             title.push(Span::styled(

@@ -38,10 +38,7 @@ impl HelpOverlay {
     pub fn render(&mut self, frame: &mut Frame, screen: Rect, theme: &Theme) {
         let lines = help_lines(theme);
         let w = screen.width.saturating_sub(4).min(84);
-        let h = screen
-            .height
-            .saturating_sub(2)
-            .min(lines.len() as u16 + 2);
+        let h = screen.height.saturating_sub(2).min(lines.len() as u16 + 2);
         let area = Rect {
             x: screen.x + (screen.width - w) / 2,
             y: screen.y + (screen.height - h) / 2,
@@ -107,11 +104,27 @@ pub fn help_lines(theme: &Theme) -> Vec<Line<'static>> {
     out.push(Line::default());
     out.push(Line::from(Span::styled("The timeline", title)));
     for (sym, meaning, d) in [
-        ("✓ ✗ ⠋", Meaning::Attempt, "an attempt: succeeded, failed, running"),
-        ("⏳ ▕███░░▏", Meaning::Wait, "a back-off wait draining; its label says where it came from"),
-        ("↻", Meaning::Reinserted, "an error's text reinserted into the next attempt's prompt"),
+        (
+            "✓ ✗ ⠋",
+            Meaning::Attempt,
+            "an attempt: succeeded, failed, running",
+        ),
+        (
+            "⏳ ▕███░░▏",
+            Meaning::Wait,
+            "a back-off wait draining; its label says where it came from",
+        ),
+        (
+            "↻",
+            Meaning::Reinserted,
+            "an error's text reinserted into the next attempt's prompt",
+        ),
         ("⊘", Meaning::Error, "a hop's retries ran out (retry_error)"),
-        ("⤷", Meaning::Fallback, "a fallback to the next provider, naming the caught error"),
+        (
+            "⤷",
+            Meaning::Fallback,
+            "a fallback to the next provider, naming the caught error",
+        ),
         ("■", Meaning::Success, "the outcome of the run"),
     ] {
         out.push(Line::from(vec![

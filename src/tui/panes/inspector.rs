@@ -111,7 +111,12 @@ pub fn row_details(run: &RunView, row: usize, theme: &Theme) -> Vec<Line<'static
                 &format!("Wait after attempt #{} failed", w.attempt),
                 theme,
             ));
-            out.push(field("wait", ms(w.delay_ms), theme, theme.style(Meaning::Wait)));
+            out.push(field(
+                "wait",
+                ms(w.delay_ms),
+                theme,
+                theme.style(Meaning::Wait),
+            ));
             out.push(field("strategy", w.strategy.clone(), theme, text));
             out.push(field("formula", ms(w.computed_ms), theme, text));
             out.push(field(
@@ -136,7 +141,12 @@ pub fn row_details(run: &RunView, row: usize, theme: &Theme) -> Vec<Line<'static
                 let a = &run.attempts[a];
                 if !a.why.is_empty() {
                     out.push(Line::default());
-                    out.push(field("why", a.why.clone(), theme, theme.style(Meaning::Warning)));
+                    out.push(field(
+                        "why",
+                        a.why.clone(),
+                        theme,
+                        theme.style(Meaning::Warning),
+                    ));
                 }
             }
         }
@@ -223,7 +233,10 @@ pub fn row_details(run: &RunView, row: usize, theme: &Theme) -> Vec<Line<'static
             ));
             if let Some(c) = &f.content {
                 out.push(field("answer", String::new(), theme, text));
-                out.extend(c.lines().map(|l| Line::from(Span::styled(format!("  {l}"), text))));
+                out.extend(
+                    c.lines()
+                        .map(|l| Line::from(Span::styled(format!("  {l}"), text))),
+                );
             }
             if let Some(e) = &f.error {
                 error_lines("error", e, theme, &mut out);
@@ -269,11 +282,19 @@ fn attempt_details(a: &AttemptView, theme: &Theme, out: &mut Vec<Line<'static>>)
         format!("hop {}", a.hop)
     };
     out.push(heading(
-        &format!("Attempt #{} · {hop} · {}/{}", a.attempt, a.provider, a.model),
+        &format!(
+            "Attempt #{} · {hop} · {}/{}",
+            a.attempt, a.provider, a.model
+        ),
         theme,
     ));
     if !a.why.is_empty() {
-        out.push(field("why", a.why.clone(), theme, theme.style(Meaning::Warning)));
+        out.push(field(
+            "why",
+            a.why.clone(),
+            theme,
+            theme.style(Meaning::Warning),
+        ));
     }
     if let Some(e) = &a.error {
         error_lines("error", e, theme, out);
@@ -319,7 +340,12 @@ fn attempt_details(a: &AttemptView, theme: &Theme, out: &mut Vec<Line<'static>>)
         out.push(Line::from(Span::styled(format!("{role}:"), muted)));
         for l in content.lines() {
             let mut spans = vec![Span::raw("  ")];
-            spans.extend(highlight(l, &needles, text, theme.style(Meaning::ReinsertedText)));
+            spans.extend(highlight(
+                l,
+                &needles,
+                text,
+                theme.style(Meaning::ReinsertedText),
+            ));
             out.push(Line::from(spans));
         }
     }
@@ -433,7 +459,10 @@ fn content_text(v: &serde_json::Value) -> String {
                         p.get("input").map(|i| i.to_string()).unwrap_or_default()
                     )
                 } else if p.get("type").and_then(|t| t.as_str()) == Some("tool_result") {
-                    format!("→ {}", p.get("content").map(content_text).unwrap_or_default())
+                    format!(
+                        "→ {}",
+                        p.get("content").map(content_text).unwrap_or_default()
+                    )
                 } else {
                     p.to_string()
                 }

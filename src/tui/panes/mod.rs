@@ -92,11 +92,7 @@ pub trait Pane {
 }
 
 /// The frame around a pane: thick and in the focus style when focused.
-pub fn pane_block<'a>(
-    title: impl Into<Line<'a>>,
-    focused: bool,
-    theme: &Theme,
-) -> Block<'a> {
+pub fn pane_block<'a>(title: impl Into<Line<'a>>, focused: bool, theme: &Theme) -> Block<'a> {
     let (border, ty) = if focused {
         (theme.style(Meaning::Focus), BorderType::Thick)
     } else {

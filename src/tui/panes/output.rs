@@ -115,7 +115,12 @@ impl Pane for OutputPane {
                 Span::styled("⚙ ", theme.style(Meaning::Attempt)),
                 Span::styled(
                     fit(
-                        &format!("{}({}) → {}", t.name, one_line(&t.args), one_line(&t.result)),
+                        &format!(
+                            "{}({}) → {}",
+                            t.name,
+                            one_line(&t.args),
+                            one_line(&t.result)
+                        ),
                         w.saturating_sub(2),
                     ),
                     theme.style(Meaning::Text),
@@ -131,7 +136,10 @@ impl Pane for OutputPane {
         let text_h = (inner.height as usize).saturating_sub(head.len());
         self.total = a.output.total_rows();
         self.text_height = text_h;
-        let top = self.top.unwrap_or_else(|| self.max_top()).min(self.max_top());
+        let top = self
+            .top
+            .unwrap_or_else(|| self.max_top())
+            .min(self.max_top());
         let style = if a.state == AttemptState::Failed {
             theme.style(Meaning::Muted)
         } else {

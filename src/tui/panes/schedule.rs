@@ -83,10 +83,7 @@ impl Pane for SchedulePane {
         let inner = block.inner(area);
         frame.render_widget(block, area);
         let lines = match &self.preview {
-            Preview::Empty => vec![Line::from(Span::styled(
-                "…",
-                theme.style(Meaning::Muted),
-            ))],
+            Preview::Empty => vec![Line::from(Span::styled("…", theme.style(Meaning::Muted)))],
             Preview::Plan { schedule, targets } => plan_lines(schedule, targets, theme),
             Preview::Error(e) => {
                 let mut v = vec![Line::from(Span::styled(
@@ -121,9 +118,7 @@ fn wait_text(secs_v: f64, lo: f64, hi: f64) -> String {
 /// `1.5` without the unit, for the low end of a range.
 fn trim(v: f64) -> String {
     let s = secs(v);
-    s.trim_end_matches(" ms")
-        .trim_end_matches(" s")
-        .to_string()
+    s.trim_end_matches(" ms").trim_end_matches(" s").to_string()
 }
 
 fn hop_spans(h: &HopPlan, theme: &Theme) -> Vec<Span<'static>> {
@@ -142,9 +137,10 @@ fn hop_spans(h: &HopPlan, theme: &Theme) -> Vec<Span<'static>> {
         }
         match step {
             Step::Attempt(n) => spans.push(Span::styled(format!("#{n}"), att)),
-            Step::Wait { secs, lo, hi, .. } => {
-                spans.push(Span::styled(format!(" ─{}→ ", wait_text(*secs, *lo, *hi)), wait))
-            }
+            Step::Wait { secs, lo, hi, .. } => spans.push(Span::styled(
+                format!(" ─{}→ ", wait_text(*secs, *lo, *hi)),
+                wait,
+            )),
         }
     }
     if h.unbounded {

@@ -82,10 +82,7 @@ impl Pane for TimelinePane {
         self.sync(run.rows.len());
         let mut title = vec![Span::raw(" Timeline ")];
         if !run.rows.is_empty() && !self.follow {
-            title.push(Span::styled(
-                "(End: follow) ",
-                theme.style(Meaning::Muted),
-            ));
+            title.push(Span::styled("(End: follow) ", theme.style(Meaning::Muted)));
         }
         let block = pane_block(Line::from(title), ctx.focused, theme);
         let inner = block.inner(area);
@@ -333,7 +330,10 @@ pub fn row_line(run: &RunView, i: usize, ctx: &Ctx, width: usize) -> Line<'stati
 /// `⏳ ▕██████░░░░▏ 2.4 s of 4 s  exponential(...) = 4 s`: the bar drains as the wait runs.
 fn wait_line(w: &WaitView, ctx: &Ctx, width: usize) -> Line<'static> {
     let theme = ctx.theme;
-    let mut spans = vec![Span::raw("  "), Span::styled("⏳ ", theme.style(Meaning::Wait))];
+    let mut spans = vec![
+        Span::raw("  "),
+        Span::styled("⏳ ", theme.style(Meaning::Wait)),
+    ];
     if w.finished {
         spans.push(Span::styled(
             format!("waited {}  ", ms(w.delay_ms)),

@@ -1,0 +1,25 @@
+//! The only way anything changes the App: input, the run's events, async results, ticks.
+
+use crate::event::TimedEvent;
+use crate::tui::keymap::Action;
+use std::path::PathBuf;
+
+#[derive(Debug)]
+pub enum Message {
+    /// A terminal event (keys are presses only; the loop drops repeats and releases).
+    Input(crossterm::event::Event),
+    /// A batch of the current run's (or replay's) events, in order.
+    Engine(Vec<TimedEvent>),
+    /// The run or replay task ended.
+    RunDone {
+        id: u64,
+        /// Where its trace went, when it was written.
+        trace: Option<PathBuf>,
+        /// Something went wrong outside the run itself (the trace, a crashed task).
+        problem: Option<String>,
+    },
+    /// Time passed: animation frame, debounced re-parse, draft autosave, notice expiry.
+    Tick,
+    /// An action as if its key was pressed (tests, scripts).
+    Action(Action),
+}

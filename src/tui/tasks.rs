@@ -1,0 +1,125 @@
+//! The playground's async work: an engine run (teeing its events into a trace) and a trace
+//! replay at its recorded pace. Both only send: events on the run channel, then one
+//! [`Message::RunDone`].
+
+use super::message::Message;
+use crate::engine::clock::Speed;
+use crate::engine::run::{RunOptions, run};
+use crate::event::TimedEvent;
+use crate::scenario::types::Scenario;
+use crate::trace::TraceWriter;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+pub struct RunRequest {
+    pub id: u64,
+    pub scenario: Arc<Scenario>,
+    pub opts: RunOptions,
+    /// Where to write the trace (none: not recorded).
+    pub traces: Option<PathBuf>,
+    pub cancel: CancellationToken,
+    pub events: UnboundedSender<TimedEvent>,
+    pub msgs: UnboundedSender<Message>,
+}
+
+/// Runs the engine in its own task; every event is written to the trace, then forwarded.
+pub fn spawn_run(req: RunRequest) {
+    tokio::spawn(async move {
+        let RunRequest {
+            id,
+            scenario,
+            opts,
+            traces,
+            cancel,
+            events,
+            msgs,
+        } = req;
+        let mut problem = None;
+        let mut trace = match traces {
+            Some(dir) => match TraceWriter::create(&dir, &scenario.name) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    problem = Some(format!("run not recorded: {e}"));
+                    None
+                }
+            },
+            None => None,
+        };
+        let (sink, mut rx) = unbounded_channel();
+        let engine = tokio::spawn(run(scenario, opts, sink, cancel));
+        while let Some(ev) = rx.recv().await {
+            if let Some(w) = trace.as_mut() {
+                if let Err(e) = w.write(&ev) {
+                    problem = Some(format!("trace write failed: {e}"));
+                    trace = None;
+                }
+            }
+            // The UI may have moved on to another run; the trace still gets everything.
+            let _ = events.send(ev);
+        }
+        if let Err(e) = engine.await {
+            problem = Some(format!("the engine stopped unexpectedly: {e}"));
+        }
+        let path = trace.as_mut().and_then(|w| {
+            w.flush().ok()?;
+            Some(w.path().to_path_buf())
+        });
+        let _ = msgs.send(Message::RunDone {
+            id,
+            trace: path,
+            problem,
+        });
+    });
+}
+
+/// Plays recorded events at their `t_ms` pace, scaled by the (changeable) speed.
+pub fn spawn_replay(
+    id: u64,
+    recorded: Arc<Vec<TimedEvent>>,
+    mut speed: watch::Receiver<Speed>,
+    cancel: CancellationToken,
+    events: UnboundedSender<TimedEvent>,
+    msgs: UnboundedSender<Message>,
+) {
+    tokio::spawn(async move {
+        let mut prev_t = 0u64;
+        'events: for ev in recorded.iter() {
+            let mut left_ms = ev.t_ms.saturating_sub(prev_t) as f64;
+            while left_ms > 0.0 {
+                let Speed::Times(x) = *speed.borrow_and_update() else {
+                    break;
+                };
+                let wall = Duration::from_secs_f64(left_ms / 1000.0 / x);
+                let started = Instant::now();
+                tokio::select! {
+                    () = tokio::time::sleep(wall) => break,
+                    changed = speed.changed() => {
+                        if changed.is_err() {
+                            // Nobody can change the speed any more: finish this gap as is.
+                            tokio::time::sleep(wall.saturating_sub(started.elapsed())).await;
+                            break;
+                        }
+                        left_ms -= started.elapsed().as_secs_f64() * 1000.0 * x;
+                    }
+                    () = cancel.cancelled() => break 'events,
+                }
+            }
+            if cancel.is_cancelled() {
+                break;
+            }
+            prev_t = ev.t_ms;
+            if events.send(ev.clone()).is_err() {
+                break;
+            }
+        }
+        let _ = msgs.send(Message::RunDone {
+            id,
+            trace: None,
+            problem: None,
+        });
+    });
+}

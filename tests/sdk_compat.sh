@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The official openai and anthropic Python SDKs against the simulator (tests/sdk_compat.py).
+#
+# Skips (exit 0) when python3 is missing. Installs the SDKs with pip when they are not
+# importable (into a venv under target/ when plain pip is refused), starts the simulator on a
+# free port with tests/fixtures/sim/sdk_compat.toml, runs the script, stops the server.
+# Exits non-zero on any failure. Extra arguments go to the script (e.g. `-k anthropic`).
+#
+# The server is `retrylab sim` when the binary has that subcommand, else the example
+# `sim_serve`; set SIM_CMD to choose another command (it gets `--addr 127.0.0.1:0 SCENARIO`).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+scenario=tests/fixtures/sim/sdk_compat.toml
+fail() {
+    echo "sdk_compat: $*" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+}
+
+if ! command -v python3 >/dev/null 2>&1; then
+    echo "sdk_compat: python3 not found; skipped"
+    exit 0
+fi
+
+py=python3
+if ! python3 -c 'import openai, anthropic' >/dev/null 2>&1; then
+    if ! python3 -m pip install --quiet --disable-pip-version-check openai anthropic >/dev/null 2>&1 \
+        || ! python3 -c 'import openai, anthropic' >/dev/null 2>&1; then
+        venv=target/sdk-venv
+        if [ ! -x "$venv/bin/python" ]; then
+            python3 -m venv "$venv" || fail "cannot create a venv in $venv"
+        fi
+        py="$venv/bin/python"
+        if ! "$py" -c 'import openai, anthropic' >/dev/null 2>&1; then
+            "$py" -m pip install --quiet --disable-pip-version-check openai anthropic \
+                || fail "pip could not install openai and anthropic"
+        fi
+    fi
+fi
+
+if [ -n "${SIM_CMD:-}" ]; then
+    read -r -a server <<<"$SIM_CMD"
+else
+    cargo build --quiet --bin retrylab --example sim_serve || fail "cargo build failed"
+    if target/debug/retrylab sim --help >/dev/null 2>&1; then
+        server=(target/debug/retrylab sim)
+    else
+        server=(target/debug/examples/sim_serve)
+    fi
+fi
+
+log=$(mktemp)
+"${server[@]}" --addr 127.0.0.1:0 "$scenario" >"$log" 2>&1 &
+pid=$!
+cleanup() {
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    rm -f "$log"
+}
+trap cleanup EXIT
+
+addr=""
+for _ in $(seq 1 200); do
+    addr=$(sed -n 's/.*listening on \([0-9.]*:[0-9]*\).*/\1/p' "$log" | head -n 1)
+    [ -n "$addr" ] && break
+    if ! kill -0 "$pid" 2>/dev/null; then
+        cat "$log" >&2
+        fail "the simulator (${server[*]}) exited before listening"
+    fi
+    sleep 0.05
+done
+[ -n "$addr" ] || { cat "$log" >&2; fail "the simulator did not print its address"; }
+echo "sdk_compat: simulator ${server[*]} on $addr"
+
+# Loopback must never go through a proxy.
+export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}"
+export no_proxy="$NO_PROXY"
+"$py" tests/sdk_compat.py --addr "$addr" "$@"
+status=$?
+if ! kill -0 "$pid" 2>/dev/null; then
+    cat "$log" >&2
+    echo "sdk_compat: the simulator died during the run" >&2
+    status=1
+fi
+exit "$status"
