@@ -542,3 +542,15 @@ async fn compatible_servers_get_no_stream_options() {
     );
     assert!(o.request_json().get("stream_options").is_none());
 }
+
+#[tokio::test]
+async fn html_in_a_200_stream_reply_is_a_server_error() {
+    let o = play("openai_200_html_portal", true).await;
+    let e = &o.err().error;
+    assert_eq!(e.kind, ErrorKind::ServerError);
+    assert_eq!(e.status, Some(200));
+    assert_eq!(
+        e.message,
+        "HTTP 200 with an HTML body (a proxy error page?): Sign in to Hotel Wi-Fi"
+    );
+}

@@ -275,13 +275,15 @@ impl Call<'_> {
             return Err(classify::classify_http(status, &resp_headers, &text).into());
         }
 
-        let is_json = classify::header(&resp_headers, "content-type")
-            .is_some_and(|ct| ct.to_ascii_lowercase().contains("json"));
-        if req.stream && !is_json {
+        // JSON (an error body, or a server that ignores `stream`) or HTML (a captive portal)
+        // is read whole even when a stream was asked for.
+        let not_sse = classify::header(&resp_headers, "content-type").is_some_and(|ct| {
+            let ct = ct.to_ascii_lowercase();
+            ct.contains("json") || ct.contains("html")
+        });
+        if req.stream && !not_sse {
             return self.read_stream(&mut resp, &resp_headers, on_delta).await;
         }
-        // A plain reply (or a server that answered a stream request with JSON: an error
-        // body, or a server that ignores `stream`).
         self.watch.idle();
         let mut body = Vec::new();
         if let Err(fail) = self.read_all(&mut resp, &mut body).await {
