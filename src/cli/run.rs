@@ -5,9 +5,8 @@ use super::{EXIT_OK, EXIT_RUN_ERROR, usage_error};
 use crate::engine::Speed;
 use crate::engine::run::{RunOptions, run};
 use crate::event::{Mode, Outcome, TimedEvent};
-use crate::scenario::builtin::resolve;
-use crate::scenario::load::{apply_vars, parse_var};
-use crate::scenario::render::render;
+use crate::scenario::builtin::{resolve, resolve_with_vars};
+use crate::scenario::load::parse_var;
 use crate::trace::{TraceWriter, traces_dir};
 use std::io::Write;
 use std::process::ExitCode;
@@ -36,10 +35,6 @@ pub struct RunArgs {
 }
 
 pub fn execute(args: &RunArgs) -> ExitCode {
-    let mut resolved = match resolve(&args.scenario) {
-        Ok(r) => r,
-        Err(e) => return usage_error(&e.to_string()),
-    };
     let mut vars = Vec::new();
     for v in &args.vars {
         match parse_var(v) {
@@ -47,10 +42,10 @@ pub fn execute(args: &RunArgs) -> ExitCode {
             Err(e) => return usage_error(&format!("--var {v}: {e}")),
         }
     }
-    apply_vars(&mut resolved.scenario, &vars);
-    if let Err(e) = render(&resolved.scenario, &[]) {
-        return usage_error(&e.to_string());
-    }
+    let resolved = match resolve_with_vars(&args.scenario, &vars) {
+        Ok(r) => r,
+        Err(e) => return usage_error(&e.to_string()),
+    };
     let speed = match Speed::parse(&args.speed) {
         Ok(s) => s,
         Err(e) => return usage_error(&format!("--speed: {e}")),

@@ -1,1 +1,100 @@
-//! (to be written)
+//! `retrylab [SCENARIO]` (the playground) and `retrylab replay TRACE` (a recorded run in the
+//! playground).
+
+use super::usage_error;
+use crate::scenario::builtin;
+use crate::tui::app::{AppConfig, Origin, Start};
+use crate::tui::runner::{SessionStats, run_in_terminal};
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// Opens the playground: no argument = the built-in `fallback-with-retries`; else a path or a
+/// built-in name. A file that does not parse still opens, with its errors shown in place.
+pub fn run_playground(scenario_arg: Option<String>) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let start = match scenario_arg {
+        None => match builtin::find(builtin::DEFAULT) {
+            Some(b) => Start::Scenario {
+                text: b.source.to_string(),
+                origin: Origin::Builtin(b.name.to_string()),
+            },
+            None => return Ok(usage_error("the default built-in scenario is missing")),
+        },
+        Some(arg) => match resolve(&arg) {
+            Ok(s) => s,
+            Err(message) => return Ok(usage_error(&message)),
+        },
+    };
+    session(start, started)
+}
+
+/// Replays a trace in the playground at its recorded pace (F3 changes the speed, F5 replays
+/// it again).
+pub fn run_replay(trace: &Path) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let events = match crate::trace::read_trace(trace) {
+        Ok(e) => e,
+        Err(e) => return Ok(usage_error(&e.to_string())),
+    };
+    session(
+        Start::Replay {
+            events,
+            path: trace.to_path_buf(),
+        },
+        started,
+    )
+}
+
+/// SCENARIO as a path (read as text, parsed in the editors) or a built-in name.
+fn resolve(arg: &str) -> Result<Start, String> {
+    let path = Path::new(arg);
+    if path.is_file() {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        return Ok(Start::Scenario {
+            text,
+            origin: Origin::File(path.to_path_buf()),
+        });
+    }
+    if let Some(b) = builtin::find(arg) {
+        return Ok(Start::Scenario {
+            text: b.source.to_string(),
+            origin: Origin::Builtin(b.name.to_string()),
+        });
+    }
+    // Reuse the CLI's resolution for its message and "did you mean".
+    match builtin::resolve(arg) {
+        Ok(r) => Ok(Start::Scenario {
+            text: r.source,
+            origin: Origin::from_label(&r.origin),
+        }),
+        Err(e) => Err(format!("{}\n  hint: {}", e.message, e.hint)),
+    }
+}
+
+fn session(start: Start, started: Instant) -> anyhow::Result<ExitCode> {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Ok(usage_error(
+            "the playground needs a terminal; for headless runs use `retrylab run SCENARIO`",
+        ));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(run_in_terminal(AppConfig::from_env(), start, started));
+    // A cancelled run may still be closing its simulator: do not wait long for it.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    let stats: SessionStats = result?;
+    if std::env::var_os("RETRYLAB_TIMING").is_some() {
+        eprintln!(
+            "retrylab: first frame after {:.1} ms; {} frames; slowest frame {:.2} ms",
+            stats.first_frame.as_secs_f64() * 1000.0,
+            stats.frames,
+            stats.slowest_frame.as_secs_f64() * 1000.0
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

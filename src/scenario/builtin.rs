@@ -1,7 +1,9 @@
 //! Built-in scenarios: the six examples of the Mirascope retries page, then more demos.
 //! Embedded from assets/scenarios/ so the binary runs them by name, offline.
 
-use super::load::{ScenarioError, load_path, parse};
+#[cfg(test)]
+use super::load::parse;
+use super::load::{ScenarioError, load_path_with_vars, parse_with_vars};
 use super::types::Scenario;
 use std::path::Path;
 
@@ -56,9 +58,14 @@ pub struct Resolved {
 
 /// SCENARIO as the CLI takes it: an existing path, else a built-in name.
 pub fn resolve(arg: &str) -> Result<Resolved, ScenarioError> {
+    resolve_with_vars(arg, &[])
+}
+
+/// As [`resolve`], with `--var k=v` overrides applied before the template is checked.
+pub fn resolve_with_vars(arg: &str, vars: &[(String, String)]) -> Result<Resolved, ScenarioError> {
     let path = Path::new(arg);
     if path.exists() {
-        let (scenario, source) = load_path(path)?;
+        let (scenario, source) = load_path_with_vars(path, vars)?;
         return Ok(Resolved {
             scenario,
             source,
@@ -67,7 +74,7 @@ pub fn resolve(arg: &str) -> Result<Resolved, ScenarioError> {
     }
     if let Some(b) = find(arg) {
         let origin = format!("builtin:{}", b.name);
-        let scenario = parse(b.source, &origin)?;
+        let scenario = parse_with_vars(b.source, &origin, vars)?;
         return Ok(Resolved {
             scenario,
             source: b.source.to_string(),

@@ -99,7 +99,7 @@ impl Origin {
         }
     }
 
-    fn from_label(l: &str) -> Origin {
+    pub fn from_label(l: &str) -> Origin {
         match l.strip_prefix("builtin:") {
             Some(n) => Origin::Builtin(n.to_string()),
             None => Origin::File(PathBuf::from(l)),

@@ -11,6 +11,8 @@ pub mod output_buf;
 pub mod panes;
 pub mod persist;
 pub mod run_view;
+pub mod runner;
 pub mod split;
 pub mod tasks;
+pub mod terminal;
 pub mod theme;
