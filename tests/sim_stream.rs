@@ -25,6 +25,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 /// Compares `actual` with the fixture byte for byte.
+#[allow(clippy::unwrap_used)] // a test helper
 fn assert_fixture(name: &str, actual: &str) {
     let path = fixture(name);
     if std::env::var_os("UPDATE_SIM_FIXTURES").is_some() {
@@ -167,10 +168,10 @@ async fn pacing_advances_the_virtual_clock_by_first_token_plus_tokens_over_tps()
         assert_eq!(got.status, 200);
         assert_eq!(sim.clock.now() - before, expected, "{kind} stream={stream}");
     }
-    // A tool call paces its argument pieces the same way: 6 pieces.
+    // A tool call paces its argument pieces the same way: 8 pieces.
     let sim = start(spec(SCRIPT)).await;
     sim.send(Openai, &body(Openai, "m", true, true)).await;
-    assert_eq!(sim.clock.now(), Duration::from_millis(200 + 6 * 25));
+    assert_eq!(sim.clock.now(), Duration::from_millis(200 + 8 * 25));
 }
 
 /// No frame reaches the client before it is due. (At `Speed::Max` the server may run ahead of

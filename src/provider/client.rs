@@ -4,6 +4,8 @@
 //! No hidden retries: reqwest's retry policy is off, and each `send` is one HTTP request.
 //! Timeouts (`first_byte`, `idle`, `total`) are deadlines on the run's [`Clock`], so the
 //! simulator's virtual time drives them; only `connect` is real time (reqwest's).
+//! On the virtual clock each parsed stream event is acknowledged (`Clock::frame_received`),
+//! so the simulator never runs ahead of what the client has seen.
 
 // `CallError` carries the provider detail by value (DESIGN §4); an attempt fails once, so
 // the size of its error costs nothing measurable.
@@ -114,7 +116,10 @@ impl Client {
             raw: Vec::new(),
             events: 0,
         };
+        // Frames of an earlier exchange that were never parsed never will be.
+        clock.settle();
         let result = call.run(self, endpoint, req, on_delta).await;
+        clock.settle();
         let key = endpoint
             .api_key
             .as_deref()
@@ -375,11 +380,14 @@ impl Call<'_> {
             self.capture(&chunk);
             decoder.push(&chunk, &mut batch);
             for ev in batch.drain(..) {
-                // Reset the idle deadline before handing text on, so whoever reacts to a
-                // delta sees the new deadline.
+                // Reset the idle deadline before handing text on, and acknowledge the frame
+                // (virtual clock) only after: the simulator's clock may then move on, and
+                // must find the new deadline and the delta already stamped.
                 self.events += 1;
                 self.watch.idle();
-                match wire.event(&ev, headers, on_delta) {
+                let step = wire.event(&ev, headers, on_delta);
+                self.watch.clock.frame_received();
+                match step {
                     Ok(Step::Continue) => {}
                     Ok(Step::Done) => return Ok(wire.finish()),
                     Err(e) => return Err(wire.fail(e)),

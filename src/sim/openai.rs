@@ -454,7 +454,7 @@ mod tests {
     #[test]
     fn tool_streams_split_arguments() {
         let parts = stream(&meta(), &Answer::tool("f", r#"{"a": 1, "b": 2}"#), false);
-        assert_eq!(parts.tokens.len(), 4);
+        assert_eq!(parts.tokens.len(), 6);
         assert!(parts.head[0].contains(r#""tool_calls":[{"index":0,"id":"call_sim0000000000000001","type":"function","function":{"name":"f","arguments":""}}]"#));
         assert!(parts.tail[0].contains(r#""finish_reason":"tool_calls""#));
         assert_eq!(parts.tail.last().unwrap(), "data: [DONE]\n\n");

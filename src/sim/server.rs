@@ -341,7 +341,8 @@ pub(super) fn schedule(
     out
 }
 
-/// Plays scheduled frames on the run clock.
+/// Plays scheduled frames on the run clock, each acknowledged by the client before time
+/// moves on.
 fn paced(
     frames: VecDeque<(Duration, String)>,
     clock: Clock,
@@ -363,6 +364,11 @@ fn paced(
                     at = due;
                 }
                 if !frame.is_empty() {
+                    // One acknowledgement per SSE event, so the next sleep waits for the
+                    // client to have parsed it (see engine/clock.rs).
+                    for _ in 0..frame.matches("\n\n").count() {
+                        clock.frame_sent();
+                    }
                     return Some((Ok(Bytes::from(frame)), (frames, at, clock, cancel)));
                 }
             }

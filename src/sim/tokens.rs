@@ -28,6 +28,34 @@ pub fn split(text: &str) -> Vec<String> {
     out
 }
 
+/// Splits tool-call arguments into pieces the way a model streams them: at whitespace as
+/// [`split`] does, and also after `{`, `[`, `,`, `:` and before `}`, `]`, so that even compact
+/// JSON goes out in several deltas.
+pub fn split_json(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut seen_word = false;
+    for c in text.chars() {
+        let flush_before = (c.is_whitespace() && seen_word) || matches!(c, '}' | ']');
+        if flush_before && !current.is_empty() {
+            out.push(std::mem::take(&mut current));
+            seen_word = false;
+        }
+        if !c.is_whitespace() {
+            seen_word = true;
+        }
+        current.push(c);
+        if matches!(c, '{' | '[' | ',' | ':') {
+            out.push(std::mem::take(&mut current));
+            seen_word = false;
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
 /// How many word-sized tokens `text` holds (the simulator's usage unit).
 pub fn count(text: &str) -> u64 {
     let mut n = 0;
@@ -83,10 +111,34 @@ mod tests {
     }
 
     #[test]
-    fn split_json_args_into_several_pieces() {
-        let pieces = split(r#"{"title": "The Name of the Wind"}"#);
-        assert_eq!(pieces.len(), 6);
-        assert_eq!(pieces[0], r#"{"title":"#);
+    fn split_json_breaks_compact_json_too() {
+        let text = r#"{"title": "The Name of the Wind"}"#;
+        let pieces = split_json(text);
+        assert_eq!(
+            pieces,
+            vec![
+                "{",
+                r#""title":"#,
+                r#" "The"#,
+                " Name",
+                " of",
+                " the",
+                r#" Wind""#,
+                "}"
+            ]
+        );
+        assert_eq!(pieces.concat(), text);
+        let compact = r#"{"a":[1,2],"b":{}}"#;
+        let pieces = split_json(compact);
+        assert_eq!(pieces.concat(), compact);
+        assert_eq!(
+            pieces,
+            vec![
+                "{", r#""a":"#, "[", "1,", "2", "],", r#""b":"#, "{", "}", "}"
+            ]
+        );
+        assert_eq!(split_json("not json"), vec!["not", " json"]);
+        assert_eq!(split_json(""), Vec::<String>::new());
     }
 
     #[test]

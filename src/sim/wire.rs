@@ -58,7 +58,7 @@ impl Answer {
         Answer::Tool {
             name: name.to_string(),
             args: args.to_string(),
-            pieces: super::tokens::split(args),
+            pieces: super::tokens::split_json(args),
         }
     }
 

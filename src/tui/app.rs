@@ -297,6 +297,10 @@ impl App {
         self.needs_draw = true;
     }
 
+    pub fn frozen_time(&self) -> Option<Instant> {
+        self.frozen
+    }
+
     /// When the loop must wake up next without input: animation, re-parse, autosave, notice.
     pub fn next_deadline(&self) -> Option<Instant> {
         let now = self.now();
@@ -429,6 +433,16 @@ impl App {
             }
             Message::RunDone { id, trace, problem } => {
                 if self.active.as_ref().is_some_and(|a| a.id == id) {
+                    // Every event was sent before this message: take the rest first.
+                    let mut rest = Vec::new();
+                    if let Some(rx) = self.run_rx.as_mut() {
+                        while let Ok(ev) = rx.try_recv() {
+                            rest.push(ev);
+                        }
+                    }
+                    if !rest.is_empty() {
+                        self.update(Message::Engine(rest));
+                    }
                     self.active = None;
                     if self.run.finished.is_none() {
                         // A replay stopped early, or a run ended without its last event.
@@ -448,7 +462,12 @@ impl App {
                     match (problem, trace) {
                         (Some(p), _) => self.notify(p, Level::Warn),
                         (None, Some(path)) => {
-                            self.notify(format!("recorded: {}", path.display()), Level::Info)
+                            // The file name only: the status bar has little room.
+                            let name = path.file_name().map_or_else(
+                                || path.display().to_string(),
+                                |n| n.to_string_lossy().into_owned(),
+                            );
+                            self.notify(format!("recorded as {name}"), Level::Info)
                         }
                         (None, None) => {}
                     }
@@ -906,6 +925,13 @@ impl App {
         });
     }
 
+    /// Clears the run panes and starts the countdown clock as a run would, for events fed
+    /// in by hand with [`Message::Engine`] (tests, previews).
+    pub fn begin_external_run(&mut self) {
+        self.reset_run_view();
+        self.needs_draw = true;
+    }
+
     fn reset_run_view(&mut self) {
         self.run = RunView::new();
         self.timeline.reset();
@@ -1253,10 +1279,20 @@ impl App {
         let [left, right] =
             Layout::horizontal([Constraint::Percentage(left_pct), Constraint::Fill(1)]).areas(main);
         let sched_h = self.schedule.wanted_height().min(left.height / 3).max(3);
+        let focus = self.focus;
+        let w = |p: PaneId, w: u16| if focus == p { w * 2 } else { w };
+        let hs = share(
+            left.height.saturating_sub(sched_h),
+            &[
+                (4, w(PaneId::Prompt, 3)),
+                (5, w(PaneId::Policy, 5)),
+                (4, w(PaneId::Faults, 3)),
+            ],
+        );
         let [p, pol, f, s] = Layout::vertical([
-            weight(PaneId::Prompt, 2),
-            weight(PaneId::Policy, 5),
-            weight(PaneId::Faults, 3),
+            Constraint::Length(hs[0]),
+            Constraint::Length(hs[1]),
+            Constraint::Length(hs[2]),
             Constraint::Length(sched_h),
         ])
         .areas(left);
@@ -1349,7 +1385,7 @@ impl App {
                     .filter(|_| self.replay.is_some())
                     .unwrap_or(self.mode),
                 speed: self.speed,
-                running: self.active.is_some() && self.run.finished.is_none(),
+                running: self.run.mode.is_some() && self.run.finished.is_none(),
                 replay: self.replay.is_some(),
                 finished: self.run.finished.as_ref(),
                 notice: self.notice.as_ref().map(|n| (n.text.as_str(), n.level)),
@@ -1371,7 +1407,7 @@ impl App {
     /// The status-bar hints: run or cancel, help, the focused pane's own, then the rest.
     fn hints(&self) -> Vec<Action> {
         let mut v = Vec::new();
-        v.push(if self.active.is_some() {
+        v.push(if self.run.mode.is_some() && self.run.finished.is_none() {
             Action::Cancel
         } else {
             Action::Run
@@ -1394,6 +1430,31 @@ impl App {
         v.push(Action::Quit);
         v
     }
+}
+
+/// Splits `total` rows among panes given `(minimum, weight)`: minimums first (as far as they
+/// fit), the rest by weight; the last pane takes any rounding remainder.
+fn share(total: u16, panes: &[(u16, u16)]) -> Vec<u16> {
+    let mins: u16 = panes.iter().map(|p| p.0).sum();
+    if total < mins {
+        // Too small for the minimums: by weight alone.
+        let wsum: u32 = panes.iter().map(|p| u32::from(p.1)).sum::<u32>().max(1);
+        return panes
+            .iter()
+            .map(|p| (u32::from(total) * u32::from(p.1) / wsum) as u16)
+            .collect();
+    }
+    let spare = u32::from(total - mins);
+    let wsum: u32 = panes.iter().map(|p| u32::from(p.1)).sum::<u32>().max(1);
+    let mut out: Vec<u16> = panes
+        .iter()
+        .map(|p| p.0 + (spare * u32::from(p.1) / wsum) as u16)
+        .collect();
+    let used: u16 = out.iter().sum();
+    if let Some(last) = out.last_mut() {
+        *last += total.saturating_sub(used);
+    }
+    out
 }
 
 /// The environment variables live mode needs and that are not set (names only).
@@ -1422,4 +1483,17 @@ pub fn missing_keys(s: &Scenario) -> Vec<String> {
         .into_iter()
         .filter(|n| std::env::var_os(n).is_none_or(|v| v.is_empty()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::share;
+
+    #[test]
+    fn share_gives_minimums_then_weights() {
+        assert_eq!(share(30, &[(4, 3), (5, 10), (4, 3)]), vec![7, 15, 8]);
+        assert_eq!(share(13, &[(4, 3), (5, 10), (4, 3)]), vec![4, 5, 4]);
+        let tiny = share(6, &[(4, 1), (5, 1), (4, 1)]);
+        assert!(tiny.iter().sum::<u16>() <= 6);
+    }
 }

@@ -177,10 +177,14 @@ where
         self.frame();
     }
 
-    /// Lets the debounce timers fire now (re-parse, autosave), then draws.
+    /// Lets the debounce timers fire now (re-parse, draft autosave), then draws.
     pub fn settle(&mut self) {
-        self.app.reparse();
+        let frozen = self.app.frozen_time();
+        let now = frozen.unwrap_or_else(Instant::now);
+        self.app
+            .freeze_time(Some(now + Duration::from_millis(1500)));
         self.app.update(Message::Tick);
+        self.app.freeze_time(frozen);
         self.frame();
     }
 

@@ -52,14 +52,15 @@ pub fn transcript(events: &[TimedEvent]) -> Vec<String> {
             Event::Delta { hop, attempt, .. } => {
                 let mut text = String::new();
                 let mut n = 0;
+                let mut last = t;
                 while let Some(TimedEvent {
+                    t_ms,
                     event:
                         Event::Delta {
                             hop: h,
                             attempt: a,
                             text: piece,
                         },
-                    ..
                 }) = events.get(i)
                 {
                     if (h, a) != (hop, attempt) {
@@ -67,10 +68,11 @@ pub fn transcript(events: &[TimedEvent]) -> Vec<String> {
                     }
                     text.push_str(piece);
                     n += 1;
+                    last = *t_ms;
                     i += 1;
                 }
                 i -= 1;
-                format!("{t} delta {hop}/{attempt} x{n} {text:?}")
+                format!("{t}..{last} delta {hop}/{attempt} x{n} {text:?}")
             }
             Event::ToolCall {
                 hop,

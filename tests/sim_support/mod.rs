@@ -1,6 +1,7 @@
 //! Shared helpers of the simulator tests: a server on a virtual clock and a plain loopback
 //! HTTP client (deliberately not src/provider, so the simulator is tested on its own).
-#![allow(dead_code)]
+// Test helpers: a failed setup should fail the test loudly.
+#![allow(dead_code, clippy::unwrap_used)]
 
 use retrylab::engine::{Clock, Speed};
 use retrylab::scenario::types::{ProviderKind, SimSpec};

@@ -7,7 +7,7 @@ use crate::tui::theme::{Meaning, Theme};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
 #[derive(Debug, Default)]
 pub struct HelpOverlay {
@@ -37,8 +37,14 @@ impl HelpOverlay {
 
     pub fn render(&mut self, frame: &mut Frame, screen: Rect, theme: &Theme) {
         let lines = help_lines(theme);
-        let w = screen.width.saturating_sub(4).min(84);
-        let h = screen.height.saturating_sub(2).min(lines.len() as u16 + 2);
+        let w = screen.width.saturating_sub(4).min(96);
+        // Rows after wrapping at the popup's inner width.
+        let inner_w = usize::from(w.saturating_sub(2)).max(1);
+        let rows: usize = lines
+            .iter()
+            .map(|l| l.width().max(1).div_ceil(inner_w))
+            .sum();
+        let h = screen.height.saturating_sub(2).min(rows as u16 + 2);
         let area = Rect {
             x: screen.x + (screen.width - w) / 2,
             y: screen.y + (screen.height - h) / 2,
@@ -55,13 +61,15 @@ impl HelpOverlay {
             ]))
             .style(theme.style(Meaning::Overlay));
         let inner = block.inner(area);
-        self.lines = lines.len();
+        self.lines = rows;
         self.height = inner.height as usize;
         self.offset = self.offset.min(self.lines.saturating_sub(self.height));
         frame.render_widget(Clear, area);
         frame.render_widget(block, area);
         frame.render_widget(
-            Paragraph::new(lines).scroll((self.offset.min(u16::MAX as usize) as u16, 0)),
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .scroll((self.offset.min(u16::MAX as usize) as u16, 0)),
             inner,
         );
     }
@@ -73,12 +81,8 @@ pub fn help_lines(theme: &Theme) -> Vec<Line<'static>> {
     let key = theme.style(Meaning::Key);
     let text = theme.style(Meaning::Text);
     let muted = theme.style(Meaning::Muted);
-    let row = |k: String, d: String| {
-        Line::from(vec![
-            Span::styled(format!("  {k:<22} "), key),
-            Span::styled(d, text),
-        ])
-    };
+    let row =
+        |k: String, d: String| Line::from(vec![Span::styled(pad(&k), key), Span::styled(d, text)]);
     let mut out = vec![Line::from(Span::styled(
         "Edit the prompt, the policy and the faults on the left; F5 runs the call; the right \
          side shows every attempt, wait, reinserted error and fallback as it happens.",
@@ -128,9 +132,15 @@ pub fn help_lines(theme: &Theme) -> Vec<Line<'static>> {
         ("■", Meaning::Success, "the outcome of the run"),
     ] {
         out.push(Line::from(vec![
-            Span::styled(format!("  {sym:<22} "), theme.style(meaning)),
+            Span::styled(pad(sym), theme.style(meaning)),
             Span::styled(d.to_string(), text),
         ]));
     }
     out
+}
+
+/// `  key` padded to the key column by display width (some symbols are two columns wide).
+fn pad(k: &str) -> String {
+    let w = unicode_width::UnicodeWidthStr::width(k);
+    format!("  {k}{} ", " ".repeat(20usize.saturating_sub(w)))
 }

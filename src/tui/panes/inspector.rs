@@ -93,7 +93,7 @@ fn heading(text: &str, theme: &Theme) -> Line<'static> {
 
 fn field(name: &str, value: String, theme: &Theme, style: Style) -> Line<'static> {
     Line::from(vec![
-        Span::styled(format!("{name:<9}"), theme.style(Meaning::Muted)),
+        Span::styled(format!("{name:<10} "), theme.style(Meaning::Muted)),
         Span::styled(value, style),
     ])
 }
@@ -120,7 +120,7 @@ pub fn row_details(run: &RunView, row: usize, theme: &Theme) -> Vec<Line<'static
             out.push(field("strategy", w.strategy.clone(), theme, text));
             out.push(field("formula", ms(w.computed_ms), theme, text));
             out.push(field(
-                "retry-af",
+                "retry-after",
                 w.retry_after_ms.map_or("none sent".into(), ms),
                 theme,
                 text,
@@ -257,7 +257,7 @@ fn error_lines(name: &str, e: &CallError, theme: &Theme, out: &mut Vec<Line<'sta
         out.push(field("  type", t.clone(), theme, muted));
     }
     if let Some(r) = e.retry_after_ms {
-        out.push(field("  retry-af", ms(r), theme, muted));
+        out.push(field("  retry-after", ms(r), theme, muted));
     }
     if let Some(r) = &e.request_id {
         out.push(field("  req id", r.clone(), theme, muted));

@@ -84,7 +84,9 @@ impl Pane for SchedulePane {
         frame.render_widget(block, area);
         let lines = match &self.preview {
             Preview::Empty => vec![Line::from(Span::styled("…", theme.style(Meaning::Muted)))],
-            Preview::Plan { schedule, targets } => plan_lines(schedule, targets, theme),
+            Preview::Plan { schedule, targets } => {
+                plan_lines(schedule, targets, theme, inner.width as usize)
+            }
             Preview::Error(e) => {
                 let mut v = vec![Line::from(Span::styled(
                     format!("✗ {}", e.headline()),
@@ -99,7 +101,13 @@ impl Pane for SchedulePane {
                 v
             }
         };
-        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+        let p = Paragraph::new(lines);
+        let p = if matches!(self.preview, Preview::Error(_)) {
+            p.wrap(Wrap { trim: false })
+        } else {
+            p
+        };
+        frame.render_widget(p, inner);
     }
 }
 
@@ -159,7 +167,7 @@ fn hop_spans(h: &HopPlan, theme: &Theme) -> Vec<Span<'static>> {
     spans
 }
 
-fn plan_lines(s: &Schedule, targets: &[String], theme: &Theme) -> Vec<Line<'static>> {
+fn plan_lines(s: &Schedule, targets: &[String], theme: &Theme, width: usize) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     for (i, h) in s.hops.iter().enumerate() {
         let label = if i == 0 {
@@ -167,26 +175,30 @@ fn plan_lines(s: &Schedule, targets: &[String], theme: &Theme) -> Vec<Line<'stat
         } else {
             format!("hop {i}")
         };
-        let target = targets.get(i).cloned().unwrap_or_default();
+        // The provider only: the model is in the Policy editor, and rows must stay short.
+        let provider = targets
+            .get(i)
+            .and_then(|t| t.split('/').next())
+            .unwrap_or_default();
         let mut spans = vec![
             Span::styled(format!("{label:<7} "), theme.style(Meaning::Muted)),
-            Span::styled(format!("{target}: "), theme.style(Meaning::Text)),
+            Span::styled(format!("{provider:<9} "), theme.style(Meaning::Text)),
         ];
         spans.extend(hop_spans(h, theme));
         lines.push(Line::from(spans));
     }
     let attempts = s.worst_attempts();
+    let plural = if attempts == 1 { "" } else { "s" };
+    let wait = secs(s.worst_total_wait());
+    // Each attempt is one request; a narrow pane says it once.
+    let text = if width >= 50 {
+        format!("{attempts} attempt{plural} · {attempts} request{plural} · {wait} waiting")
+    } else {
+        format!("{attempts} request{plural} · {wait} waiting")
+    };
     let mut worst = vec![
         Span::styled("worst case ", theme.style(Meaning::Muted)),
-        Span::styled(
-            format!(
-                "{attempts} attempt{} · {attempts} request{} · {} waiting",
-                if attempts == 1 { "" } else { "s" },
-                if attempts == 1 { "" } else { "s" },
-                secs(s.worst_total_wait())
-            ),
-            theme.style(Meaning::Title),
-        ),
+        Span::styled(text, theme.style(Meaning::Title)),
     ];
     if s.unbounded() {
         worst.push(Span::styled(
@@ -194,6 +206,7 @@ fn plan_lines(s: &Schedule, targets: &[String], theme: &Theme) -> Vec<Line<'stat
             theme.style(Meaning::Warning),
         ));
     }
-    lines.push(Line::from(worst));
+    // The summary first: on a short pane it is what must stay visible.
+    lines.insert(0, Line::from(worst));
     lines
 }

@@ -56,9 +56,12 @@ pub fn render(frame: &mut Frame, area: Rect, s: &StatusInfo, theme: &Theme) {
         };
         left.push(Span::styled(t, theme.style(m)));
     }
+    // Leave room for the first hints (run/cancel, help) whatever the notice says.
+    let used: usize = left.iter().map(Span::width).sum();
+    let room = (area.width as usize).saturating_sub(used + 22).max(10);
     match s.notice {
         Some((text, level)) => left.push(Span::styled(
-            format!("│ {text} "),
+            format!("│ {} ", super::fit(text, room)),
             theme.style(match level {
                 Level::Info => Meaning::Text,
                 Level::Warn => Meaning::Warning,
@@ -67,7 +70,11 @@ pub fn render(frame: &mut Frame, area: Rect, s: &StatusInfo, theme: &Theme) {
         )),
         None => {
             left.push(Span::styled(
-                format!("│ {}{} ", s.title, if s.dirty { " ●" } else { "" }),
+                format!(
+                    "│ {}{} ",
+                    super::fit(s.title, room),
+                    if s.dirty { " ●" } else { "" }
+                ),
                 theme.style(Meaning::Muted),
             ));
         }

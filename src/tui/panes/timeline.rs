@@ -194,7 +194,11 @@ fn hop_label(hop: u32) -> String {
 }
 
 fn ms(ms: u64) -> String {
-    format_secs(ms as f64 / 1000.0)
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format_secs(ms as f64 / 1000.0)
+    }
 }
 
 /// The one line a timeline row draws (without the selection gutter).
@@ -223,17 +227,14 @@ pub fn row_line(run: &RunView, i: usize, ctx: &Ctx, width: usize) -> Line<'stati
                 (_, Some(l)) => ms(l),
                 (_, None) => String::new(),
             };
+            // What matters most first: narrow panes cut from the right.
             let mut spans = vec![
                 Span::styled(icon, icon_style),
                 Span::styled(
                     format!(" {:<7} #{:<2} ", hop_label(a.hop), a.attempt),
                     st(Meaning::Attempt),
                 ),
-                Span::styled(
-                    fit(&format!("{}/{}", a.provider, a.model), 34),
-                    st(Meaning::Text),
-                ),
-                Span::styled(format!("  {latency}"), st(Meaning::Muted)),
+                Span::styled(format!("{latency:>7}"), st(Meaning::Muted)),
             ];
             if let Some(e) = &a.error {
                 let status = e.status.map(|s| format!(" {s}")).unwrap_or_default();
@@ -248,6 +249,10 @@ pub fn row_line(run: &RunView, i: usize, ctx: &Ctx, width: usize) -> Line<'stati
                     st(Meaning::Reinserted),
                 ));
             }
+            spans.push(Span::styled(
+                format!("  {}/{}", a.provider, a.model),
+                st(Meaning::Muted),
+            ));
             fit_spans(spans, width)
         }
         Row::Wait(wi) => wait_line(&run.waits[*wi], ctx, width),

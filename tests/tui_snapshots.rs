@@ -1,0 +1,148 @@
+//! insta snapshots of the main screens on a TestBackend: idle, mid-run with a wait bar, after
+//! a fallback, the help overlay, a policy error. Run panes are fed hand-built events and the
+//! App's clock is frozen, so countdowns and spinners are deterministic.
+
+use crossterm::event::{KeyCode, KeyModifiers};
+use ratatui::backend::TestBackend;
+use retrylab::tui::app::{AppConfig, Origin, Start};
+use retrylab::tui::message::Message;
+use retrylab::tui::panes::PaneId;
+use retrylab::tui::run_view::fixtures;
+use retrylab::tui::runner::Playground;
+use std::time::{Duration, Instant};
+
+/// A copy of the built-in demo, so these screens do not change when the built-in does.
+const SCENARIO: &str = r#"name = "Fallback with retries"
+about = """Mirascope's last example: retry OpenAI on rate limits with exponential back-off \
+(3 attempts), then fall back to Anthropic on RetryError, with its own 3 attempts."""
+
+[prompt]
+template = "Answer this question: {{ question }}"
+vars = { question = "What is the meaning of life?" }
+
+[call]
+provider = "openai"
+model = "gpt-4o-mini"
+
+[retry]
+stop = { after_attempt = 3 }
+wait = { exponential = { multiplier = 1, min = 4, max = 10 } }
+retry_on = ["rate_limit"]
+honor_retry_after = true
+
+[fallback]
+catch = ["retry_error"]
+
+[[fallback.hops]]
+provider = "anthropic"
+model = "claude-3-5-sonnet-latest"
+catch = ["retry_error"]
+
+[sim]
+reply = "42, according to Douglas Adams; most philosophers prefer a longer answer."
+faults = [
+  { provider = "openai", fault = "rate_limit", retry_after = "1s", times = 3 },
+]
+"#;
+
+fn start() -> Start {
+    Start::Scenario {
+        text: SCENARIO.to_string(),
+        origin: Origin::Builtin("fallback-with-retries".into()),
+    }
+}
+
+fn playground(dir: &std::path::Path, w: u16, h: u16) -> Playground<TestBackend> {
+    let mut config = AppConfig::isolated(dir);
+    config.speed = retrylab::engine::Speed::Times(1.0);
+    let mut pg = Playground::new(TestBackend::new(w, h), config, start()).unwrap();
+    pg.draw().unwrap();
+    pg
+}
+
+#[test]
+fn idle() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pg = playground(dir.path(), 120, 36);
+    pg.draw().unwrap();
+    let s = pg.screen();
+    assert!(s.contains("No run yet. Press F5"));
+    assert!(s.contains("worst case 6 attempts · 6 requests · 16 s waiting"));
+    insta::assert_snapshot!("idle", s);
+}
+
+#[test]
+fn mid_run_with_a_wait_bar() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pg = playground(dir.path(), 120, 36);
+    let t0 = Instant::now();
+    pg.app.freeze_time(Some(t0));
+    pg.app.begin_external_run();
+    pg.app.update(Message::Engine(fixtures::mid_wait()));
+    // 1.5 s into the 4 s wait, at 1x.
+    pg.app.freeze_time(Some(t0 + Duration::from_millis(1500)));
+    pg.draw().unwrap();
+    let s = pg.screen();
+    assert!(s.contains("2.5 s of 4 s"), "{s}");
+    assert!(s.contains("▕████████░░░░▏"), "{s}");
+    assert!(s.contains("● running"), "{s}");
+    insta::assert_snapshot!("mid_run_wait_bar", s);
+}
+
+#[test]
+fn after_a_fallback() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pg = playground(dir.path(), 120, 40);
+    let t0 = Instant::now();
+    pg.app.freeze_time(Some(t0));
+    pg.app.begin_external_run();
+    pg.app.update(Message::Engine(fixtures::full_fallback()));
+    // Look at the fallback row in the Inspector.
+    pg.app.set_focus(PaneId::Timeline);
+    for _ in 0..2 {
+        pg.press(KeyCode::Up, KeyModifiers::NONE);
+    }
+    let s = pg.screen();
+    assert!(
+        s.contains("⤷ fallback → anthropic/claude-3-5-sonnet-latest"),
+        "{s}"
+    );
+    assert!(s.contains("Fallback to hop 1"), "{s}");
+    assert!(s.contains("■ ok in 8.107 s"), "{s}");
+    insta::assert_snapshot!("after_fallback", s);
+}
+
+#[test]
+fn help_overlay() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pg = playground(dir.path(), 100, 50);
+    pg.key(KeyCode::F(1));
+    let s = pg.screen();
+    for b in retrylab::tui::keymap::BINDINGS {
+        assert!(s.contains(b.desc), "help lacks {:?}", b.action);
+    }
+    insta::assert_snapshot!("help", s);
+    pg.key(KeyCode::Esc);
+    assert!(!pg.app.overlay_open());
+}
+
+#[test]
+fn policy_error_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pg = playground(dir.path(), 120, 36);
+    // Line 10 of the Policy editor is `stop = { after_attempt = 3 }`: break its key.
+    pg.app.set_focus(PaneId::Policy);
+    for _ in 0..9 {
+        pg.key(KeyCode::Down);
+    }
+    pg.key(KeyCode::Home);
+    pg.type_text("x");
+    pg.settle();
+    let err = pg.app.parse_error().expect("an error").clone();
+    assert_eq!(err.part, Some(retrylab::tui::split::Part::Policy));
+    assert_eq!(err.line, 10);
+    let s = pg.screen();
+    assert!(s.contains("✗ 10:"), "{s}");
+    assert!(s.contains("scenario error"), "{s}");
+    insta::assert_snapshot!("policy_error", s);
+}
