@@ -64,7 +64,7 @@ async fn f5_runs_the_demo_to_its_fallback_answer() {
         "{s}"
     );
     assert!(
-        s.contains("✓ hop 1   #1  anthropic/claude-3-5-sonnet-latest"),
+        s.contains("✓ hop 1   #1   475 ms  anthropic/claude-3-5-sonnet-latest"),
         "{s}"
     );
     assert!(s.contains("■ ok in 8.475 s"), "{s}");

@@ -65,8 +65,8 @@ pub struct ToolDef {
     pub parameters: serde_json::Value,
 }
 
-/// Where to send a call and how to authenticate.
-#[derive(Debug, Clone, PartialEq)]
+/// Where to send a call and how to authenticate. Its `Debug` never shows the key.
+#[derive(Clone, PartialEq)]
 pub struct Endpoint {
     pub kind: ProviderKind,
     /// OpenAI convention includes `/v1`; Anthropic's does not (the client appends
@@ -75,6 +75,42 @@ pub struct Endpoint {
     /// Never printed, traced or shown.
     pub api_key: Option<String>,
     pub headers: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("kind", &self.kind)
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(k, _)| k.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_key() {
+        let e = Endpoint {
+            kind: ProviderKind::Openai,
+            base_url: "http://x/v1".into(),
+            api_key: Some("sk-SENTINEL-123456".into()),
+            headers: vec![("x-secret".into(), "hdr-SENTINEL".into())],
+        };
+        let shown = format!("{e:?}");
+        assert!(!shown.contains("SENTINEL"), "{shown}");
+        assert!(shown.contains("[redacted]"));
+    }
 }
 
 /// Timeouts on the run's clock; `None` = no limit.
