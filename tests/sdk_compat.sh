@@ -6,8 +6,8 @@
 # free port with tests/fixtures/sim/sdk_compat.toml, runs the script, stops the server.
 # Exits non-zero on any failure. Extra arguments go to the script (e.g. `-k anthropic`).
 #
-# The server is `retrylab sim` when the binary has that subcommand, else the example
-# `sim_serve`; set SIM_CMD to choose another command (it gets `--addr 127.0.0.1:0 SCENARIO`).
+# The server is `retrylab sim`; set SIM_CMD to choose another command (it gets
+# `--addr 127.0.0.1:0 SCENARIO`).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,12 +42,8 @@ fi
 if [ -n "${SIM_CMD:-}" ]; then
     read -r -a server <<<"$SIM_CMD"
 else
-    cargo build --quiet --bin retrylab --example sim_serve || fail "cargo build failed"
-    if target/debug/retrylab sim --help >/dev/null 2>&1; then
-        server=(target/debug/retrylab sim)
-    else
-        server=(target/debug/examples/sim_serve)
-    fi
+    cargo build --quiet --bin retrylab || fail "cargo build failed"
+    server=(target/debug/retrylab sim)
 fi
 
 log=$(mktemp)

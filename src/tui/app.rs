@@ -460,7 +460,11 @@ impl App {
                     }
                     self.run_clock.stop(self.now());
                     match (problem, trace) {
-                        (Some(p), _) => self.notify(p, Level::Warn),
+                        (Some(p), _) => {
+                            // A crashed task may have printed over the screen.
+                            self.needs_clear = true;
+                            self.notify(p, Level::Warn);
+                        }
                         (None, Some(path)) => {
                             // The file name only: the status bar has little room.
                             let name = path.file_name().map_or_else(
@@ -941,12 +945,9 @@ impl App {
     }
 
     fn cancel(&mut self) {
-        match &self.active {
-            Some(a) => {
-                a.cancel.cancel();
-                self.notify("cancelling…", Level::Info);
-            }
-            None => {}
+        if let Some(a) = &self.active {
+            a.cancel.cancel();
+            self.notify("cancelling…", Level::Info);
         }
     }
 
@@ -1001,6 +1002,7 @@ impl App {
                     );
                 }
                 self.schedule.preview = Preview::Plan { schedule, targets };
+                self.timeline.about = s.about.split_whitespace().collect::<Vec<_>>().join(" ");
                 self.parsed = Ok(s);
             }
             Err(e) => {
@@ -1092,10 +1094,10 @@ impl App {
         if !self.dirty || self.replay.is_some() {
             return;
         }
-        if let Some(dir) = &self.paths.drafts {
-            if let Err(e) = persist::write_draft(dir, &self.origin.label(), &self.joined_text) {
-                self.notify(format!("draft not autosaved: {e}"), Level::Warn);
-            }
+        if let Some(dir) = &self.paths.drafts
+            && let Err(e) = persist::write_draft(dir, &self.origin.label(), &self.joined_text)
+        {
+            self.notify(format!("draft not autosaved: {e}"), Level::Warn);
         }
     }
 
@@ -1334,10 +1336,10 @@ impl App {
         self.timeline.sync(self.run.rows.len());
         let selected_row = self.timeline.selected();
         let selected_attempt = selected_row.and_then(|r| self.run.attempt_of_row(r));
-        if let (Some(i), Some(r)) = (selected_attempt, rects.get(PaneId::Output)) {
-            if let Some(a) = self.run.attempts.get_mut(i) {
-                a.output.ensure_wrapped(OutputPane::text_width(r));
-            }
+        if let (Some(i), Some(r)) = (selected_attempt, rects.get(PaneId::Output))
+            && let Some(a) = self.run.attempts.get_mut(i)
+        {
+            a.output.ensure_wrapped(OutputPane::text_width(r));
         }
         let tick = (now.saturating_duration_since(self.started).as_millis() / 80) as usize;
         let run_now_ms = self.run_clock.now_ms(now);
@@ -1467,10 +1469,10 @@ pub fn missing_keys(s: &Scenario) -> Vec<String> {
             // A local OpenAI-compatible server often needs no key.
             ProviderKind::OpenaiCompatible => None,
         });
-        if let Some(n) = name {
-            if !needed.contains(&n) {
-                needed.push(n);
-            }
+        if let Some(n) = name
+            && !needed.contains(&n)
+        {
+            needed.push(n);
         }
     };
     want(s.call.provider, s.call.api_key_env.as_ref());

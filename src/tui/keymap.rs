@@ -111,10 +111,10 @@ impl Chord {
         if self.mods.contains(KeyModifiers::ALT) {
             s.push_str("Alt+");
         }
-        if self.mods.is_empty() {
-            if let KeyCode::Char(c) = self.code {
-                return c.to_string();
-            }
+        if self.mods.is_empty()
+            && let KeyCode::Char(c) = self.code
+        {
+            return c.to_string();
         }
         s + &base
     }

@@ -149,11 +149,11 @@ fn header_lines(lines: &[&str]) -> Vec<(usize, Part)> {
     for (i, line) in lines.iter().enumerate() {
         if sc.depth == 0 && sc.in_ml.is_none() {
             let t = line.trim_start();
-            if t.starts_with('[') {
-                if let Some(name) = header_name(t) {
-                    out.push((i, part_of(&name)));
-                    continue;
-                }
+            if t.starts_with('[')
+                && let Some(name) = header_name(t)
+            {
+                out.push((i, part_of(&name)));
+                continue;
             }
         }
         sc.scan(line);

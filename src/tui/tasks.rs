@@ -52,11 +52,11 @@ pub fn spawn_run(req: RunRequest) {
         let (sink, mut rx) = unbounded_channel();
         let engine = tokio::spawn(run(scenario, opts, sink, cancel));
         while let Some(ev) = rx.recv().await {
-            if let Some(w) = trace.as_mut() {
-                if let Err(e) = w.write(&ev) {
-                    problem = Some(format!("trace write failed: {e}"));
-                    trace = None;
-                }
+            if let Some(w) = trace.as_mut()
+                && let Err(e) = w.write(&ev)
+            {
+                problem = Some(format!("trace write failed: {e}"));
+                trace = None;
             }
             // The UI may have moved on to another run; the trace still gets everything.
             let _ = events.send(ev);

@@ -12,7 +12,13 @@ use crossterm::{cursor, execute, queue};
 use ratatui::Terminal;
 use ratatui::backend::{CrosstermBackend, TestBackend};
 use std::io::{self, Stdout, Write};
-use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, Once};
+use std::thread::ThreadId;
+
+/// The terminal is in playground mode, entered from this thread.
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+static UI_THREAD: Mutex<Option<ThreadId>> = Mutex::new(None);
 
 /// A backend that can bracket a frame in a synchronized update (no tearing, no flicker).
 pub trait SyncUpdates {
@@ -49,13 +55,22 @@ pub fn restore() {
     );
 }
 
-/// Chains a panic hook that restores the terminal before the default report.
+/// Chains a panic hook that restores the terminal before the default report — for a panic
+/// of the UI thread only: a panicking engine task is caught by tokio and reported in the UI,
+/// which must keep its terminal.
 pub fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            restore();
+            let ui = UI_THREAD
+                .lock()
+                .map(|t| *t == Some(std::thread::current().id()))
+                .unwrap_or(true);
+            if ACTIVE.load(Ordering::SeqCst) && ui {
+                ACTIVE.store(false, Ordering::SeqCst);
+                restore();
+            }
             previous(info);
         }));
     });
@@ -67,7 +82,11 @@ pub struct TerminalGuard(());
 impl TerminalGuard {
     pub fn enter() -> io::Result<TerminalGuard> {
         install_panic_hook();
+        if let Ok(mut t) = UI_THREAD.lock() {
+            *t = Some(std::thread::current().id());
+        }
         enable_raw_mode()?;
+        ACTIVE.store(true, Ordering::SeqCst);
         let mut out = io::stdout();
         if let Err(e) = execute!(
             out,
@@ -76,6 +95,7 @@ impl TerminalGuard {
             EnableBracketedPaste,
             cursor::Hide
         ) {
+            ACTIVE.store(false, Ordering::SeqCst);
             restore();
             return Err(e);
         }
@@ -90,6 +110,7 @@ impl TerminalGuard {
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
+        ACTIVE.store(false, Ordering::SeqCst);
         restore();
     }
 }

@@ -136,25 +136,25 @@ impl Pane for EditorPane {
             return;
         }
         let mut text_rect = inner;
-        if let Some(e) = &self.error {
-            if inner.height >= 3 {
-                text_rect.height -= 1;
-                let msg = Rect {
-                    y: inner.y + inner.height - 1,
-                    height: 1,
-                    ..inner
-                };
-                frame.render_widget(
-                    Paragraph::new(Line::from(Span::styled(
-                        super::fit(
-                            &format!("✗ {}:{} {}", e.line, e.column.max(1), e.message),
-                            msg.width as usize,
-                        ),
-                        theme.style(Meaning::Error),
-                    ))),
-                    msg,
-                );
-            }
+        if let Some(e) = &self.error
+            && inner.height >= 3
+        {
+            text_rect.height -= 1;
+            let msg = Rect {
+                y: inner.y + inner.height - 1,
+                height: 1,
+                ..inner
+            };
+            frame.render_widget(
+                Paragraph::new(Line::from(Span::styled(
+                    super::fit(
+                        &format!("✗ {}:{} {}", e.line, e.column.max(1), e.message),
+                        msg.width as usize,
+                    ),
+                    theme.style(Meaning::Error),
+                ))),
+                msg,
+            );
         }
         self.ta.set_style(theme.style(Meaning::Text));
         self.ta

@@ -15,8 +15,11 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-/// A response body longer than this many lines is cut in the view.
+/// Longer texts are cut in the view (the Output pane has the whole answer).
 const BODY_LINES: usize = 60;
+const MESSAGE_LINES: usize = 200;
+/// Bodies above this size are shown raw, not re-parsed as JSON every frame.
+const PRETTY_MAX: usize = 64 * 1024;
 
 #[derive(Debug, Default)]
 pub struct InspectorPane {
@@ -233,10 +236,7 @@ pub fn row_details(run: &RunView, row: usize, theme: &Theme) -> Vec<Line<'static
             ));
             if let Some(c) = &f.content {
                 out.push(field("answer", String::new(), theme, text));
-                out.extend(
-                    c.lines()
-                        .map(|l| Line::from(Span::styled(format!("  {l}"), text))),
-                );
+                cut_lines(c, BODY_LINES, text, theme, &mut out);
             }
             if let Some(e) = &f.error {
                 error_lines("error", e, theme, &mut out);
@@ -338,7 +338,8 @@ fn attempt_details(a: &AttemptView, theme: &Theme, out: &mut Vec<Line<'static>>)
         .collect();
     for (role, content) in request_messages(&a.request) {
         out.push(Line::from(Span::styled(format!("{role}:"), muted)));
-        for l in content.lines() {
+        let total = content.lines().count();
+        for l in content.lines().take(MESSAGE_LINES) {
             let mut spans = vec![Span::raw("  ")];
             spans.extend(highlight(
                 l,
@@ -347,6 +348,12 @@ fn attempt_details(a: &AttemptView, theme: &Theme, out: &mut Vec<Line<'static>>)
                 theme.style(Meaning::ReinsertedText),
             ));
             out.push(Line::from(spans));
+        }
+        if total > MESSAGE_LINES {
+            out.push(Line::from(Span::styled(
+                format!("  … {} more lines", total - MESSAGE_LINES),
+                muted,
+            )));
         }
     }
     if let Some(tools) = a.request.get("tools").and_then(|t| t.as_array()) {
@@ -399,7 +406,24 @@ fn attempt_details(a: &AttemptView, theme: &Theme, out: &mut Vec<Line<'static>>)
     }
 }
 
+fn cut_lines(text: &str, max: usize, style: Style, theme: &Theme, out: &mut Vec<Line<'static>>) {
+    for (n, l) in text.lines().enumerate() {
+        if n == max {
+            let rest = text.lines().count() - max;
+            out.push(Line::from(Span::styled(
+                format!("  … {rest} more lines (the Output pane has them all)"),
+                theme.style(Meaning::Muted),
+            )));
+            return;
+        }
+        out.push(Line::from(Span::styled(format!("  {l}"), style)));
+    }
+}
+
 fn pretty_json(body: &str) -> Option<String> {
+    if body.len() > PRETTY_MAX {
+        return None;
+    }
     let v: serde_json::Value = serde_json::from_str(body.trim()).ok()?;
     serde_json::to_string_pretty(&v).ok()
 }

@@ -134,9 +134,12 @@ pub fn fit(s: &str, max: usize) -> String {
     out
 }
 
-/// One line of text with newlines shown as `⏎`, for one-row summaries.
+/// One line of text with newlines shown as `⏎`, for one-row summaries. Only the start of a
+/// long text is looked at (a row never shows more).
 pub fn one_line(s: &str) -> String {
-    s.trim().replace('\n', " ⏎ ")
+    let s = s.trim();
+    let end = s.char_indices().nth(400).map_or(s.len(), |(i, _)| i);
+    s[..end].replace('\n', " ⏎ ")
 }
 
 /// A line of spans with one style.

@@ -180,10 +180,16 @@ fn plan_lines(s: &Schedule, targets: &[String], theme: &Theme, width: usize) -> 
             .get(i)
             .and_then(|t| t.split('/').next())
             .unwrap_or_default();
-        let mut spans = vec![
-            Span::styled(format!("{label:<7} "), theme.style(Meaning::Muted)),
-            Span::styled(format!("{provider:<9} "), theme.style(Meaning::Text)),
-        ];
+        let mut spans = vec![Span::styled(
+            format!("{label:<7} "),
+            theme.style(Meaning::Muted),
+        )];
+        if width >= 50 {
+            spans.push(Span::styled(
+                format!("{provider:<9} "),
+                theme.style(Meaning::Text),
+            ));
+        }
         spans.extend(hop_spans(h, theme));
         lines.push(Line::from(spans));
     }
@@ -191,13 +197,21 @@ fn plan_lines(s: &Schedule, targets: &[String], theme: &Theme, width: usize) -> 
     let plural = if attempts == 1 { "" } else { "s" };
     let wait = secs(s.worst_total_wait());
     // Each attempt is one request; a narrow pane says it once.
-    let text = if width >= 50 {
-        format!("{attempts} attempt{plural} · {attempts} request{plural} · {wait} waiting")
+    let (label, text) = if width >= 50 {
+        (
+            "worst case ",
+            format!("{attempts} attempt{plural} · {attempts} request{plural} · {wait} waiting"),
+        )
+    } else if width >= 36 {
+        (
+            "worst case ",
+            format!("{attempts} request{plural} · {wait} waiting"),
+        )
     } else {
-        format!("{attempts} request{plural} · {wait} waiting")
+        ("worst ", format!("{attempts} req · {wait} wait"))
     };
     let mut worst = vec![
-        Span::styled("worst case ", theme.style(Meaning::Muted)),
+        Span::styled(label, theme.style(Meaning::Muted)),
         Span::styled(text, theme.style(Meaning::Title)),
     ];
     if s.unbounded() {

@@ -17,6 +17,8 @@ pub const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦"
 
 #[derive(Debug, Default)]
 pub struct TimelinePane {
+    /// The scenario's `about`, shown before the first run.
+    pub about: String,
     selected: Option<usize>,
     /// Follow the newest row (until the user moves the selection).
     follow: bool,
@@ -37,6 +39,7 @@ impl TimelinePane {
     pub fn reset(&mut self) {
         *self = TimelinePane {
             inner: self.inner,
+            about: std::mem::take(&mut self.about),
             ..TimelinePane::new()
         };
     }
@@ -92,7 +95,17 @@ impl Pane for TimelinePane {
             return;
         }
         if run.rows.is_empty() {
-            frame.render_widget(Paragraph::new(empty_lines(theme)), inner);
+            let mut lines = empty_lines(theme);
+            if !self.about.is_empty() {
+                lines.push(Line::default());
+                lines.extend(self.about.lines().map(|l| {
+                    Line::from(Span::styled(l.to_string(), theme.style(Meaning::Text)))
+                }));
+            }
+            frame.render_widget(
+                Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }),
+                inner,
+            );
             return;
         }
         let h = inner.height as usize;
