@@ -54,17 +54,17 @@ fn main() -> ExitCode {
             print!("{}", cli::scenarios::listing());
             ExitCode::SUCCESS
         }
-        Some(Command::Replay { trace, print }) => {
-            if print {
-                cli::replay::print(&trace)
-            } else {
-                cli::replay::print(&trace)
-            }
-        }
+        Some(Command::Replay { trace, print: true }) => cli::replay::print(&trace),
+        Some(Command::Replay {
+            trace,
+            print: false,
+        }) => report(cli::tui::run_replay(&trace)),
         Some(Command::Sim { addr, scenario }) => cli::run::serve_sim(addr, scenario.as_deref()),
-        None => {
-            let _ = args.scenario;
-            cli::usage_error("the playground is not wired yet")
-        }
+        None => report(cli::tui::run_playground(args.scenario)),
     }
+}
+
+/// The playground's own errors: one line on stderr, exit 2.
+fn report(result: anyhow::Result<ExitCode>) -> ExitCode {
+    result.unwrap_or_else(|e| cli::usage_error(&format!("{e:#}")))
 }

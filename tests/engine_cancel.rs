@@ -33,7 +33,7 @@ async fn cancel_when(source: &str, trigger: impl Fn(&Event) -> bool) -> Vec<Stri
             assert_eq!(outcome, Outcome::Cancelled);
         }
     }
-    let summary = handle.await.unwrap();
+    let summary = handle.await.expect("the run task ends");
     assert_eq!(summary.outcome, Outcome::Cancelled);
     assert!(
         started.elapsed() < Duration::from_secs(20),

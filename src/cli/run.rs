@@ -97,10 +97,10 @@ async fn drive(
     let mut printer = Printer::new(stdout.lock(), Style::detect());
     let mut out_ok = true;
     while let Some(ev) = rx.recv().await {
-        if let Some(t) = trace.as_mut() {
-            if t.write(&ev).is_err() {
-                trace = None;
-            }
+        if let Some(t) = trace.as_mut()
+            && t.write(&ev).is_err()
+        {
+            trace = None;
         }
         if out_ok {
             let r = if json {

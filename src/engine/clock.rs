@@ -254,10 +254,10 @@ impl Future for Deadline {
 
 impl Drop for Deadline {
     fn drop(&mut self) {
-        if let Deadline::Virtual { clock, key, .. } = self {
-            if let Inner::Virtual(v) = &*clock.0 {
-                v.lock().deadlines.remove(key);
-            }
+        if let Deadline::Virtual { clock, key, .. } = self
+            && let Inner::Virtual(v) = &*clock.0
+        {
+            v.lock().deadlines.remove(key);
         }
     }
 }

@@ -435,6 +435,8 @@ mod tests {
         let mut r2 = rng();
         for attempt in 1..=5 {
             let draw: f64 = r2.random();
+            // Tenacity's own expression, not `clamp`, on purpose.
+            #[allow(clippy::manual_clamp)]
             let expected = f64::max(0.0, f64::min(2f64.powi(attempt as i32 - 1) + draw, 5.0));
             assert_eq!(w.compute(attempt, &mut r1), expected);
         }

@@ -11,13 +11,13 @@ pub struct OutputBuf {
     text: String,
     /// Byte offset where each logical line starts (the first is 0 once text exists).
     line_starts: Vec<usize>,
-    /// Width the cache below was computed for (0 = not computed).
+    /// Width the rows below were computed for (0 = not computed).
     wrap_width: u16,
-    /// Visual rows per logical line at `wrap_width`.
-    wrap_rows: Vec<u32>,
-    /// Sum of `wrap_rows`.
-    total_rows: usize,
-    /// First logical line whose cached count may be stale (the last one grows on append).
+    /// Byte offset where each visual row starts, at `wrap_width`.
+    row_starts: Vec<usize>,
+    /// Index of each wrapped logical line's first row.
+    line_first_row: Vec<usize>,
+    /// First logical line whose rows may be stale (only the last line grows).
     stale_from: usize,
 }
 
@@ -59,7 +59,7 @@ impl OutputBuf {
         } else {
             std::borrow::Cow::Borrowed(chunk)
         };
-        // The line that is last now may grow: its cached row count goes stale.
+        // The line that is last now may grow: its rows go stale.
         self.stale_from = self
             .stale_from
             .min(self.line_starts.len().saturating_sub(1));
@@ -81,77 +81,70 @@ impl OutputBuf {
         *self = Self::from_text(text);
     }
 
-    fn line(&self, i: usize) -> &str {
+    /// Byte range of logical line `i`, without its newline.
+    fn line_range(&self, i: usize) -> (usize, usize) {
         let start = self.line_starts[i];
         let end = self
             .line_starts
             .get(i + 1)
             .map_or(self.text.len(), |&n| n - 1);
-        self.text[start..end].trim_end_matches('\n')
+        let end = if self.text[start..end].ends_with('\n') {
+            end - 1
+        } else {
+            end
+        };
+        (start, end)
     }
 
-    /// Brings the wrap cache up to date for `width`.
+    /// Brings the rows up to date for `width`: a width change re-wraps everything once;
+    /// otherwise only the last visual row of the growing line and the new lines are wrapped.
     pub fn ensure_wrapped(&mut self, width: u16) {
         let width = width.max(1);
         if width != self.wrap_width {
             self.wrap_width = width;
-            self.wrap_rows.clear();
-            self.total_rows = 0;
+            self.row_starts.clear();
+            self.line_first_row.clear();
             self.stale_from = 0;
         }
-        if self.stale_from < self.wrap_rows.len() {
-            for r in self.wrap_rows.drain(self.stale_from..) {
-                self.total_rows -= r as usize;
-            }
+        let k = self.stale_from.min(self.line_first_row.len());
+        if k < self.line_first_row.len() {
+            // Line k is the last wrapped line: resume at the start of its last row (greedy
+            // wrapping never changes rows that are already complete).
+            self.line_first_row.truncate(k + 1);
+            let resume = self.row_starts.pop().unwrap_or(self.line_starts[k]);
+            let (_, end) = self.line_range(k);
+            let rows = wrap_line(&self.text[resume..end], width);
+            self.row_starts
+                .extend(rows.iter().map(|&(s, _)| resume + s));
         }
-        for i in self.wrap_rows.len()..self.line_starts.len() {
-            let n = wrap_line(self.line(i), width).len() as u32;
-            self.wrap_rows.push(n);
-            self.total_rows += n as usize;
+        for i in self.line_first_row.len()..self.line_starts.len() {
+            self.line_first_row.push(self.row_starts.len());
+            let (start, end) = self.line_range(i);
+            let rows = wrap_line(&self.text[start..end], width);
+            self.row_starts.extend(rows.iter().map(|&(s, _)| start + s));
         }
         self.stale_from = self.line_starts.len();
     }
 
     /// Visual rows at the last [`ensure_wrapped`](Self::ensure_wrapped) width.
     pub fn total_rows(&self) -> usize {
-        self.total_rows
+        self.row_starts.len()
     }
 
-    /// The visual rows `top..top+height` at `width` (call `ensure_wrapped(width)` first).
+    /// The visual rows `top..top+height` (call `ensure_wrapped(width)` first).
     pub fn rows(&self, top: usize, height: usize) -> Vec<&str> {
-        let mut out = Vec::with_capacity(height);
-        if height == 0 || self.wrap_width == 0 {
-            return out;
-        }
-        // Find the logical line holding visual row `top`, walking from the nearer end.
-        let (mut line, mut row_at) = if top > self.total_rows / 2 {
-            let mut row = self.total_rows;
-            let mut i = self.wrap_rows.len();
-            while i > 0 && row > top {
-                i -= 1;
-                row -= self.wrap_rows[i] as usize;
-            }
-            (i, row)
-        } else {
-            let mut row = 0;
-            let mut i = 0;
-            while i < self.wrap_rows.len() && row + self.wrap_rows[i] as usize <= top {
-                row += self.wrap_rows[i] as usize;
-                i += 1;
-            }
-            (i, row)
-        };
-        while line < self.wrap_rows.len() && out.len() < height {
-            let text = self.line(line);
-            for (s, e) in wrap_line(text, self.wrap_width) {
-                if row_at >= top && out.len() < height {
-                    out.push(&text[s..e]);
-                }
-                row_at += 1;
-            }
-            line += 1;
-        }
-        out
+        let end = (top.saturating_add(height)).min(self.row_starts.len());
+        (top.min(end)..end)
+            .map(|r| {
+                let s = self.row_starts[r];
+                let e = self
+                    .row_starts
+                    .get(r + 1)
+                    .copied()
+                    .unwrap_or(self.text.len());
+                self.text[s..e].trim_end_matches('\n')
+            })
+            .collect()
     }
 }
 
@@ -239,10 +232,25 @@ mod tests {
         // Growing the last line updates its count.
         b.push(" and a much longer tail");
         b.ensure_wrapped(10);
-        let all: usize = (0..b.line_count())
-            .map(|i| wrap_line(b.line(i), 10).len())
-            .sum();
+        let all: usize = b.as_str().lines().map(|l| wrap_line(l, 10).len()).sum();
         assert_eq!(b.total_rows(), all);
+    }
+
+    #[test]
+    fn a_growing_long_line_wraps_incrementally_like_a_fresh_wrap() {
+        let mut grown = OutputBuf::new();
+        let words = "lorem ipsum dolor sit amet consectetur adipiscing elit ";
+        for i in 0..300 {
+            grown.push(&words[..(i % words.len()) + 1]);
+            grown.ensure_wrapped(17);
+        }
+        grown.push("\n\ntail");
+        grown.ensure_wrapped(17);
+        let mut fresh = OutputBuf::from_text(grown.as_str());
+        fresh.ensure_wrapped(17);
+        assert_eq!(grown.total_rows(), fresh.total_rows());
+        assert_eq!(grown.rows(0, usize::MAX), fresh.rows(0, usize::MAX));
+        assert_eq!(fresh.rows(fresh.total_rows() - 2, 5), vec!["", "tail"]);
     }
 
     #[test]

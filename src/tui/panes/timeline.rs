@@ -98,9 +98,11 @@ impl Pane for TimelinePane {
             let mut lines = empty_lines(theme);
             if !self.about.is_empty() {
                 lines.push(Line::default());
-                lines.extend(self.about.lines().map(|l| {
-                    Line::from(Span::styled(l.to_string(), theme.style(Meaning::Text)))
-                }));
+                lines.extend(
+                    self.about.lines().map(|l| {
+                        Line::from(Span::styled(l.to_string(), theme.style(Meaning::Text)))
+                    }),
+                );
             }
             frame.render_widget(
                 Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }),
