@@ -128,6 +128,12 @@ pub enum Event {
         why: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         response: Option<HttpExchange>,
+        /// What the attempt cost in dollars (`crate::cost`), when its model has a price.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cost_usd: Option<f64>,
+        /// Some of its tokens were estimated (no usage in the reply).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        cost_estimated: bool,
     },
     ErrorReinserted {
         hop: u32,
@@ -174,12 +180,24 @@ pub enum Event {
         tool_calls: Vec<ToolCallRecord>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         response: Option<HttpExchange>,
+        /// What the attempt cost in dollars (`crate::cost`), when its model has a price.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cost_usd: Option<f64>,
+        /// Some of its tokens were estimated (no usage in the reply).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        cost_estimated: bool,
     },
     RunFinished {
         outcome: Outcome,
         content: Option<String>,
         error: Option<CallError>,
         caught: Vec<CallError>,
+        /// The sum of every priced attempt's cost, failed ones included.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        total_cost_usd: Option<f64>,
+        /// Some of that sum was estimated.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        total_cost_estimated: bool,
     },
 }
 
@@ -255,11 +273,58 @@ mod tests {
                 content: None,
                 error: Some(CallError::new(ErrorKind::Auth, "bad key").with_status(401)),
                 caught: vec![],
+                total_cost_usd: None,
+                total_cost_estimated: false,
             },
         };
         let line = e.to_json_line();
         assert!(line.contains("\"outcome\":\"error\""));
+        assert!(
+            !line.contains("cost"),
+            "no cost fields when there is no cost: {line}"
+        );
         assert_eq!(TimedEvent::from_json_line(&line).unwrap(), e);
         assert_eq!(e.event.name(), "run_finished");
+    }
+
+    #[test]
+    fn cost_fields_are_optional_so_old_traces_parse() {
+        let old = r#"{"t_ms":9,"event":"attempt_succeeded","hop":0,"attempt":1,"content":"ok","usage":{"input_tokens":1,"output_tokens":2},"latency_ms":9}"#;
+        let ev = TimedEvent::from_json_line(old).unwrap();
+        assert!(matches!(
+            ev.event,
+            Event::AttemptSucceeded {
+                cost_usd: None,
+                cost_estimated: false,
+                ..
+            }
+        ));
+        let old = r#"{"t_ms":9,"event":"run_finished","outcome":"ok","content":"ok","error":null,"caught":[]}"#;
+        assert!(matches!(
+            TimedEvent::from_json_line(old).unwrap().event,
+            Event::RunFinished {
+                total_cost_usd: None,
+                ..
+            }
+        ));
+        let e = TimedEvent {
+            t_ms: 3,
+            event: Event::AttemptFailed {
+                hop: 0,
+                attempt: 2,
+                error: CallError::new(ErrorKind::StreamInterrupted, "cut"),
+                partial_output: "Patr".into(),
+                will_retry: true,
+                latency_ms: 3,
+                why: String::new(),
+                response: None,
+                cost_usd: Some(0.000012),
+                cost_estimated: true,
+            },
+        };
+        let v: serde_json::Value = serde_json::from_str(&e.to_json_line()).unwrap();
+        assert_eq!(v["cost_usd"], 0.000012);
+        assert_eq!(v["cost_estimated"], true);
+        assert_eq!(TimedEvent::from_json_line(&e.to_json_line()).unwrap(), e);
     }
 }

@@ -3,6 +3,8 @@
 //! Data flows one way: scenario → engine → events → (TUI | printer | trace).
 
 pub mod cli;
+pub mod config;
+pub mod cost;
 pub mod engine;
 pub mod error;
 pub mod event;

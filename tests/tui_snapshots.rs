@@ -4,6 +4,7 @@
 
 use crossterm::event::{KeyCode, KeyModifiers};
 use ratatui::backend::TestBackend;
+use ratatui::style::{Color, Modifier};
 use retrylab::tui::app::{AppConfig, Origin, Start};
 use retrylab::tui::message::Message;
 use retrylab::tui::panes::PaneId;
@@ -55,8 +56,8 @@ fn start() -> Start {
 fn playground(dir: &std::path::Path, w: u16, h: u16) -> Playground<TestBackend> {
     let mut config = AppConfig::isolated(dir);
     config.speed = retrylab::engine::Speed::Times(1.0);
-    let mut pg = Playground::new(TestBackend::new(w, h), config, start()).unwrap();
-    pg.draw().unwrap();
+    let mut pg = Playground::new(TestBackend::new(w, h), config, start()).expect("playground");
+    pg.draw().expect("draw");
     pg
 }
 
@@ -117,7 +118,8 @@ fn help_overlay() {
     let dir = tempfile::tempdir().unwrap();
     let mut pg = playground(dir.path(), 100, 50);
     pg.key(KeyCode::F(1));
-    let s = pg.screen();
+    // The "Your files" section names the (temporary) folders.
+    let s = pg.screen().replace(dir.path().to_str().unwrap(), "[tmp]");
     for b in retrylab::tui::keymap::BINDINGS {
         assert!(s.contains(b.desc), "help lacks {:?}", b.action);
     }
@@ -145,4 +147,48 @@ fn policy_error_in_place() {
     assert!(s.contains("✗ 10:"), "{s}");
     assert!(s.contains("scenario error"), "{s}");
     insta::assert_snapshot!("policy_error", s);
+}
+
+#[test]
+fn no_color_draws_without_any_colour() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = AppConfig::isolated(dir.path());
+    config.no_color = true;
+    let mut pg = Playground::new(TestBackend::new(100, 30), config, start()).unwrap();
+    pg.app.update(Message::Engine(fixtures::full_fallback()));
+    pg.draw().unwrap();
+    assert_eq!(pg.app.theme_name(), "mono");
+    let buf = pg.terminal.backend().buffer();
+    for cell in &buf.content {
+        assert_eq!(cell.fg, Color::Reset, "{cell:?}");
+        assert_eq!(cell.bg, Color::Reset, "{cell:?}");
+    }
+    // Focus and state still show, by modifiers: the focused border is bold.
+    assert!(
+        buf.content
+            .iter()
+            .any(|c| c.modifier.contains(Modifier::BOLD))
+    );
+}
+
+#[test]
+fn the_focused_pane_stands_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pg = playground(dir.path(), 100, 30);
+    pg.app.set_focus(PaneId::Timeline);
+    pg.draw().unwrap();
+    let s = pg.screen();
+    let timeline_x = s
+        .lines()
+        .next()
+        .unwrap()
+        .chars()
+        .position(|c| c == '┏')
+        .unwrap() as u16;
+    let buf = pg.terminal.backend().buffer();
+    let corner = &buf[(timeline_x, 0)];
+    assert_eq!(corner.symbol(), "┏");
+    assert_eq!(corner.fg, Color::Cyan);
+    // Only one pane has the thick frame.
+    assert_eq!(s.matches('┏').count(), 1, "{s}");
 }

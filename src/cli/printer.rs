@@ -1,7 +1,9 @@
 //! The readable timeline `retrylab run` prints (and `replay --print`): a function of the
 //! event stream only.
 
-use crate::error::CallError;
+use crate::config::HINT_SEP;
+use crate::cost::format_usd;
+use crate::error::{CallError, ErrorKind};
 use crate::event::{Event, Outcome, TimedEvent};
 use crate::policy::duration::format_secs;
 use std::io::Write;
@@ -77,14 +79,40 @@ fn one_line(text: &str, max: usize) -> String {
     }
 }
 
+/// `kind (status): message`, the message cut to one line; a hint on what to fix (live
+/// mode) is left to [`fix_of`].
 fn error_text(e: &CallError) -> String {
     let mut s = e.kind.to_string();
     if let Some(st) = e.status {
         s.push_str(&format!(" ({st})"));
     }
     s.push_str(": ");
-    s.push_str(&one_line(&e.message, 100));
+    let own = e.message.split(HINT_SEP).next().unwrap_or("");
+    s.push_str(&one_line(own, 100));
     s
+}
+
+/// What to fix, when the error's message carries it.
+fn fix_of(e: &CallError) -> Option<&str> {
+    e.message.split_once(HINT_SEP).map(|(_, fix)| fix)
+}
+
+/// What to fix for a run's final error: its own, or that of the last attempt it wraps.
+fn final_fix(e: &CallError) -> Option<&str> {
+    match e.kind {
+        // Its caught errors are listed, each with its own.
+        ErrorKind::FallbackError => None,
+        ErrorKind::RetryError => e.last_error.as_deref().and_then(fix_of),
+        _ => fix_of(e),
+    }
+}
+
+/// `, $0.000123` or `, ~$0.000123` (estimated), or nothing when unpriced.
+fn cost_text(usd: Option<f64>, estimated: bool) -> String {
+    match usd {
+        Some(c) => format!(", {}{}", if estimated { "~" } else { "" }, format_usd(c)),
+        None => String::new(),
+    }
 }
 
 impl<W: Write> Printer<W> {
@@ -168,6 +196,8 @@ impl<W: Write> Printer<W> {
                 latency_ms,
                 why,
                 partial_output,
+                cost_usd,
+                cost_estimated,
                 ..
             } => {
                 let next = if *will_retry {
@@ -181,10 +211,14 @@ impl<W: Write> Printer<W> {
                     st.err("✗"),
                     st.err(&error_text(error)),
                     st.muted(&format!(
-                        "after {}, {next}",
-                        format_secs(*latency_ms as f64 / 1000.0)
+                        "after {}{}, {next}",
+                        format_secs(*latency_ms as f64 / 1000.0),
+                        cost_text(*cost_usd, *cost_estimated)
                     ))
                 )?;
+                if let Some(fix) = fix_of(error) {
+                    writeln!(self.out, "{}      fix: {fix}", " ".repeat(9))?;
+                }
                 if !partial_output.is_empty() {
                     writeln!(
                         self.out,
@@ -270,6 +304,8 @@ impl<W: Write> Printer<W> {
                 content,
                 latency_ms,
                 usage,
+                cost_usd,
+                cost_estimated,
                 ..
             } => {
                 writeln!(
@@ -278,10 +314,11 @@ impl<W: Write> Printer<W> {
                     st.ok("✓"),
                     one_line(content, 100),
                     st.muted(&format!(
-                        "in {}, {} in / {} out tokens",
+                        "in {}, {} in / {} out tokens{}",
                         format_secs(*latency_ms as f64 / 1000.0),
                         usage.input_tokens,
-                        usage.output_tokens
+                        usage.output_tokens,
+                        cost_text(*cost_usd, *cost_estimated)
                     ))
                 )?;
             }
@@ -290,20 +327,32 @@ impl<W: Write> Printer<W> {
                 content,
                 error,
                 caught,
+                total_cost_usd,
+                total_cost_estimated,
             } => {
                 let total = format_secs(ev.t_ms as f64 / 1000.0);
+                let pad = " ".repeat(9);
+                let cost = total_cost_usd.map(|usd| {
+                    let (mark, note) = if *total_cost_estimated {
+                        ("~", " (partly estimated at ≈ 4 characters a token)")
+                    } else {
+                        ("", "")
+                    };
+                    st.muted(&format!(
+                        "cost {mark}{} for every attempt{note}",
+                        format_usd(usd)
+                    ))
+                });
                 match outcome {
                     Outcome::Ok => {
                         writeln!(self.out, "{t}  {} in {total}", st.ok("■ ok"))?;
+                        if let Some(c) = &cost {
+                            writeln!(self.out, "{pad}  {c}")?;
+                        }
                         if !caught.is_empty() {
                             let kinds: Vec<String> =
                                 caught.iter().map(|c| c.kind.to_string()).collect();
-                            writeln!(
-                                self.out,
-                                "{}  caught on the way: {}",
-                                " ".repeat(9),
-                                kinds.join(", ")
-                            )?;
+                            writeln!(self.out, "{pad}  caught on the way: {}", kinds.join(", "))?;
                         }
                         if let Some(c) = content {
                             writeln!(self.out, "\n{c}")?;
@@ -312,18 +361,24 @@ impl<W: Write> Printer<W> {
                     Outcome::Error => {
                         let e = error.as_ref().map(error_text).unwrap_or_default();
                         writeln!(self.out, "{t}  {} in {total}: {e}", st.err("■ error"))?;
+                        if let Some(fix) = error.as_ref().and_then(final_fix) {
+                            writeln!(self.out, "{pad}  fix: {fix}")?;
+                        }
+                        if let Some(c) = &cost {
+                            writeln!(self.out, "{pad}  {c}")?;
+                        }
                         for (i, c) in caught.iter().enumerate() {
-                            writeln!(
-                                self.out,
-                                "{}  caught {}: {}",
-                                " ".repeat(9),
-                                i + 1,
-                                error_text(c)
-                            )?;
+                            writeln!(self.out, "{pad}  caught {}: {}", i + 1, error_text(c))?;
+                            if let Some(fix) = final_fix(c) {
+                                writeln!(self.out, "{pad}    fix: {fix}")?;
+                            }
                         }
                     }
                     Outcome::Cancelled => {
-                        writeln!(self.out, "{t}  {} after {total}", st.wait("■ cancelled"))?
+                        writeln!(self.out, "{t}  {} after {total}", st.wait("■ cancelled"))?;
+                        if let Some(c) = &cost {
+                            writeln!(self.out, "{pad}  {c}")?;
+                        }
                     }
                 }
             }
@@ -367,6 +422,8 @@ mod tests {
                     latency_ms: 5,
                     why: "rate_limit is in retry_on".into(),
                     response: None,
+                    cost_usd: Some(0.0),
+                    cost_estimated: false,
                 },
             ),
             ev(
@@ -404,6 +461,8 @@ mod tests {
                     content: Some("Hello".into()),
                     error: None,
                     caught: vec![],
+                    total_cost_usd: Some(0.0000123),
+                    total_cost_estimated: true,
                 },
             ),
         ];
@@ -415,12 +474,97 @@ mod tests {
             out.contains("hop 0 · attempt 1 → openai/gpt-4o-mini"),
             "{out}"
         );
-        assert!(out.contains("✗ rate_limit (429): slow down"), "{out}");
+        assert!(
+            out.contains("✗ rate_limit (429): slow down  after 5 ms, $0, will retry"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "■ ok in 4.01 s\n           cost ~$0.000012 for every attempt (partly estimated"
+            ),
+            "{out}"
+        );
         assert!(out.contains("why: rate_limit is in retry_on"), "{out}");
         assert!(out.contains("⏳ wait 4 s"), "{out}");
         assert!(out.contains("Retry-After 1 s was shorter"), "{out}");
         assert!(out.contains("» Hello\n"), "{out}");
         assert!(out.contains("■ ok in 4.01 s"), "{out}");
         assert!(!out.contains('\x1b'), "no colour codes when colour is off");
+    }
+
+    #[test]
+    fn costs_and_fixes_are_shown() {
+        let mut p = Printer::new(Vec::new(), Style::new(false));
+        let auth = CallError::new(
+            ErrorKind::Auth,
+            format!("Incorrect API key provided{HINT_SEP}check OPENAI_API_KEY"),
+        )
+        .with_status(401);
+        let events = [
+            ev(
+                1,
+                Event::AttemptFailed {
+                    hop: 0,
+                    attempt: 1,
+                    error: auth.clone(),
+                    partial_output: String::new(),
+                    will_retry: false,
+                    latency_ms: 1,
+                    why: String::new(),
+                    response: None,
+                    cost_usd: None,
+                    cost_estimated: false,
+                },
+            ),
+            ev(
+                2,
+                Event::AttemptSucceeded {
+                    hop: 1,
+                    attempt: 1,
+                    content: "42".into(),
+                    usage: crate::event::Usage {
+                        input_tokens: 24,
+                        output_tokens: 9,
+                    },
+                    latency_ms: 1,
+                    tool_calls: vec![],
+                    response: None,
+                    cost_usd: Some(0.000009),
+                    cost_estimated: false,
+                },
+            ),
+            ev(
+                3,
+                Event::RunFinished {
+                    outcome: Outcome::Error,
+                    content: None,
+                    error: Some(CallError::retry_error(1, auth)),
+                    caught: vec![],
+                    total_cost_usd: Some(0.000009),
+                    total_cost_estimated: false,
+                },
+            ),
+        ];
+        for e in &events {
+            p.on_event(e).unwrap();
+        }
+        let out = String::from_utf8(p.into_inner()).unwrap();
+        assert!(
+            out.contains("✗ auth (401): Incorrect API key provided  after 1 ms, no retry\n"),
+            "{out}"
+        );
+        assert!(out.contains("      fix: check OPENAI_API_KEY\n"), "{out}");
+        assert!(out.contains("24 in / 9 out tokens, $0.000009"), "{out}");
+        assert!(
+            out.contains("last error: auth (401): Incorrect API key provided\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "  fix: check OPENAI_API_KEY\n           cost $0.000009 for every attempt\n"
+            ),
+            "{out}"
+        );
+        assert_eq!(out.matches("fix:").count(), 2, "{out}");
     }
 }

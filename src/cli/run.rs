@@ -54,6 +54,16 @@ pub fn execute(args: &RunArgs) -> ExitCode {
         mode: if args.live { Mode::Live } else { Mode::Sim },
         speed,
     };
+    let config = crate::config::Config::load();
+    crate::config::warn_once(&config);
+    if args.live {
+        // Before the run starts: no request, no trace, one line on what to set.
+        if let Err(e) = crate::engine::run::check_live_keys_with(&resolved.scenario, &config) {
+            eprintln!("error: {}", e.message);
+            eprintln!("hint: without --live the run uses the built-in simulator (no key needed)");
+            return std::process::ExitCode::from(super::EXIT_USAGE);
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -3,6 +3,8 @@
 //! It knows nothing of who listens.
 
 use super::clock::{Clock, Speed};
+use crate::config::{self, Config, KeyLookup, LiveTarget};
+use crate::cost::{self, FailedAt, PriceTable};
 use crate::error::{CallError, ErrorKind};
 use crate::event::{Event, Mode, Outcome, Target, TimedEvent};
 use crate::policy::fallback::{FallbackDecision, FallbackPolicy, decide_after_hop};
@@ -144,8 +146,117 @@ struct Prepared {
     policies: Vec<Option<RetryPolicy>>,
     fallback: Option<FallbackPolicy>,
     targets: Vec<HopTarget>,
+    /// Prices for each attempt's cost (sim mode too: what the run would cost live).
+    prices: PriceTable,
+    /// The cost of every attempt so far.
+    total: std::sync::Mutex<cost::Total>,
+    mode: Mode,
     /// Kept alive for the run.
     _sim: Option<SimServer>,
+}
+
+impl Prepared {
+    fn add_cost(&self, c: Option<cost::Cost>) {
+        // Plain data behind the lock; a poisoned lock is still consistent.
+        self.total
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .add(c);
+    }
+
+    fn total(&self) -> cost::Total {
+        *self
+            .total
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The keys this run sends (live), to scrub from anything a server echoes.
+    fn secrets(&self) -> Vec<&str> {
+        if self.mode != Mode::Live {
+            return Vec::new();
+        }
+        self.endpoints
+            .iter()
+            .filter_map(|e| e.api_key.as_deref())
+            .collect()
+    }
+
+    /// A failure as the events show it: no key in any part of it, and (live) what to fix
+    /// when the setup is the likely cause.
+    fn polish(&self, hop: usize, mut f: Failure) -> Failure {
+        let secrets = self.secrets();
+        if !secrets.is_empty() {
+            redact_error(&mut f.error, &secrets);
+            f.partial_output = config::redact(&f.partial_output, &secrets);
+            if let Some(x) = f.response.as_mut() {
+                redact_exchange(x, &secrets);
+            }
+        }
+        if self.mode == Mode::Live {
+            let t = &self.targets[hop];
+            let e = &self.endpoints[hop];
+            let key_var = e
+                .api_key
+                .as_ref()
+                .and_then(|_| key_env(t.provider, t.api_key_env.as_deref()));
+            let live = LiveTarget {
+                provider: t.provider,
+                model: &t.model,
+                base_url: &e.base_url,
+                key_var: key_var.as_deref(),
+            };
+            if let Some(hint) = config::fix_hint(&f.error, &live) {
+                f.error.message = format!("{}{}{hint}", f.error.message, config::HINT_SEP);
+            }
+        }
+        f
+    }
+
+    /// What a failed attempt cost: nothing when the server refused it or was never
+    /// reached; else its usage, or an estimate.
+    fn failed_cost(&self, hop: usize, req: &ChatRequest, f: &Failure) -> Option<cost::Cost> {
+        let status = f.response.as_ref().and_then(|x| x.status);
+        let processed = match status {
+            Some(s) => (200..300).contains(&s),
+            // A timeout after the request went out: the server may have worked on it.
+            None => {
+                f.error.kind == ErrorKind::Timeout && f.error.timeout.as_deref() != Some("connect")
+            }
+        };
+        let at = if processed {
+            FailedAt::Processed {
+                usage: f.usage,
+                partial_output: &f.partial_output,
+            }
+        } else {
+            FailedAt::Rejected
+        };
+        cost::failed(&self.prices, &self.targets[hop].model, req, at)
+    }
+}
+
+fn redact_error(e: &mut CallError, secrets: &[&str]) {
+    e.message = config::redact(&e.message, secrets);
+    for field in [&mut e.provider_type, &mut e.request_id] {
+        if let Some(v) = field.as_mut() {
+            *v = config::redact(v, secrets);
+        }
+    }
+    if let Some(last) = e.last_error.as_mut() {
+        redact_error(last, secrets);
+    }
+    for inner in &mut e.errors {
+        redact_error(inner, secrets);
+    }
+}
+
+fn redact_exchange(x: &mut crate::event::HttpExchange, secrets: &[&str]) {
+    x.url = config::redact(&x.url, secrets);
+    x.body = config::redact(&x.body, secrets);
+    for (_, v) in &mut x.headers {
+        *v = config::redact(v, secrets);
+    }
 }
 
 /// A hop's end.
@@ -187,20 +298,28 @@ pub async fn run_with_clock(
         mode,
         speed: clock.speed().label(),
     });
-    let summary = match prepare(&scenario, mode, &clock).await {
-        Ok(prep) => run_hops(&scenario, &prep, &em, &cancel).await,
-        Err(error) => RunSummary {
-            outcome: Outcome::Error,
-            content: None,
-            error: Some(error),
-            caught: Vec::new(),
-        },
+    let (summary, total) = match prepare(&scenario, mode, &clock).await {
+        Ok(prep) => {
+            let summary = run_hops(&scenario, &prep, &em, &cancel).await;
+            (summary, prep.total())
+        }
+        Err(error) => (
+            RunSummary {
+                outcome: Outcome::Error,
+                content: None,
+                error: Some(error),
+                caught: Vec::new(),
+            },
+            cost::Total::default(),
+        ),
     };
     em.emit(Event::RunFinished {
         outcome: summary.outcome,
         content: summary.content.clone(),
         error: summary.error.clone(),
         caught: summary.caught.clone(),
+        total_cost_usd: total.usd(),
+        total_cost_estimated: total.estimated(),
     });
     summary
 }
@@ -210,6 +329,7 @@ fn setup_error(message: String) -> CallError {
 }
 
 async fn prepare(s: &Scenario, mode: Mode, clock: &Clock) -> Result<Prepared, CallError> {
+    let cfg = config::current();
     let client = Client::new()?;
     let toolbox = Toolbox::compile(&s.tools).map_err(|e| setup_error(format!("tools: {e}")))?;
     let validators =
@@ -232,10 +352,10 @@ async fn prepare(s: &Scenario, mode: Mode, clock: &Clock) -> Result<Prepared, Ca
         }
         Mode::Live => None,
     };
-    let mut endpoints = Vec::with_capacity(targets.len());
-    for t in &targets {
-        endpoints.push(endpoint_for(t, sim.as_ref())?);
-    }
+    let endpoints = match &sim {
+        Some(sim) => targets.iter().map(|t| sim_endpoint(t, sim)).collect(),
+        None => live_endpoints(&targets, &cfg)?,
+    };
     let secs = |v: Option<Secs>| v.map(Secs::as_duration);
     let timeouts = Timeouts {
         connect: secs(s.call.connect_timeout),
@@ -252,50 +372,70 @@ async fn prepare(s: &Scenario, mode: Mode, clock: &Clock) -> Result<Prepared, Ca
         policies: hop_policies(s),
         fallback: s.fallback.as_ref().map(FallbackPolicy::from_spec),
         targets,
+        prices: cfg.prices(),
+        total: std::sync::Mutex::new(cost::Total::default()),
+        mode,
         _sim: sim,
     })
 }
 
-fn endpoint_for(t: &HopTarget, sim: Option<&SimServer>) -> Result<Endpoint, CallError> {
-    let headers: Vec<(String, String)> = t
-        .headers
+/// Why a hop cannot run live.
+enum Unready {
+    /// A setup problem, said in full.
+    Setup(CallError),
+    /// No key: the variable to set, and for which provider/model.
+    NoKey { var: String, what: String },
+}
+
+fn hop_headers(t: &HopTarget) -> Vec<(String, String)> {
+    t.headers
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    if let Some(sim) = sim {
-        return Ok(Endpoint {
-            kind: t.provider,
-            base_url: sim.base_url(t.provider),
-            // Not a secret: the simulator accepts any key.
-            api_key: Some("sim-key".into()),
-            headers,
-        });
+        .collect()
+}
+
+/// A hop's call in sim mode: the simulator, in the hop's wire format.
+fn sim_endpoint(t: &HopTarget, sim: &SimServer) -> Endpoint {
+    Endpoint {
+        kind: t.provider,
+        base_url: sim.base_url(t.provider),
+        // Not a secret: the simulator accepts any key.
+        api_key: Some("sim-key".into()),
+        headers: hop_headers(t),
     }
-    let base_url = match (&t.base_url, default_base_url(t.provider)) {
-        (Some(u), _) => u.clone(),
-        (None, Some(u)) => u.to_string(),
-        (None, None) => {
-            return Err(setup_error(format!(
-                "provider `{}` needs a base_url (e.g. \"http://localhost:11434/v1\")",
+}
+
+/// A hop's live call: its base URL (or the provider's default) and its key from the
+/// environment or `config.toml`; its own headers.
+fn endpoint_for(t: &HopTarget, hop: usize, cfg: &Config) -> Result<Endpoint, Unready> {
+    let headers = hop_headers(t);
+    let table = if hop == 0 {
+        "[call]".to_string()
+    } else {
+        format!("fallback hop {hop}")
+    };
+    let base_url = match (
+        t.base_url.as_deref().map(str::trim),
+        default_base_url(t.provider),
+    ) {
+        (Some(u), _) if !u.is_empty() => u.to_string(),
+        (_, Some(u)) => u.to_string(),
+        (_, None) => {
+            return Err(Unready::Setup(setup_error(format!(
+                "provider `{}` needs a base_url: add base_url = \"http://localhost:11434/v1\" (the server's OpenAI-style URL, ending in /v1) to {table}",
                 t.provider
-            )));
+            ))));
         }
     };
-    let api_key = match key_env(t.provider, t.api_key_env.as_deref()) {
-        Some(var) => match std::env::var(&var) {
-            Ok(k) if !k.trim().is_empty() => Some(k),
-            _ if t.provider == ProviderKind::OpenaiCompatible && t.api_key_env.is_none() => None,
-            _ => {
-                return Err(CallError::new(
-                    ErrorKind::Auth,
-                    format!(
-                        "live mode needs {var} for {}/{}: set it in the environment",
-                        t.provider, t.model
-                    ),
-                ));
-            }
-        },
-        None => None,
+    let api_key = match cfg.key(t.provider, t.api_key_env.as_deref()) {
+        KeyLookup::Found(k) => Some(k.expose().to_string()),
+        KeyLookup::NotNeeded => None,
+        KeyLookup::Missing { var } => {
+            return Err(Unready::NoKey {
+                var,
+                what: format!("{}/{}", t.provider, t.model),
+            });
+        }
     };
     Ok(Endpoint {
         kind: t.provider,
@@ -303,6 +443,66 @@ fn endpoint_for(t: &HopTarget, sim: Option<&SimServer>) -> Result<Endpoint, Call
         api_key,
         headers,
     })
+}
+
+/// Every hop's live endpoint, or one error naming every missing key (and where to put it).
+fn live_endpoints(targets: &[HopTarget], cfg: &Config) -> Result<Vec<Endpoint>, CallError> {
+    let mut endpoints = Vec::with_capacity(targets.len());
+    let mut missing: Vec<(String, Vec<String>)> = Vec::new();
+    for (hop, t) in targets.iter().enumerate() {
+        match endpoint_for(t, hop, cfg) {
+            Ok(e) => endpoints.push(e),
+            Err(Unready::Setup(e)) => return Err(e),
+            Err(Unready::NoKey { var, what }) => {
+                match missing.iter_mut().find(|(v, _)| *v == var) {
+                    Some((_, whats)) if !whats.contains(&what) => whats.push(what),
+                    Some(_) => {}
+                    None => missing.push((var, vec![what])),
+                }
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(endpoints);
+    }
+    let needs: Vec<String> = missing
+        .iter()
+        .map(|(var, whats)| format!("{var} (for {})", whats.join(", ")))
+        .collect();
+    let (them, it) = if missing.len() == 1 {
+        ("it", format!("{} = \"...\"", missing[0].0))
+    } else {
+        ("them", "them".to_string())
+    };
+    let mut message = format!(
+        "live mode needs {}: set {them} in the environment, or add {it} {}",
+        join_and(&needs),
+        cfg.keys_location()
+    );
+    if let Some(w) = cfg.warnings().first() {
+        message.push_str(&format!(" (note: {w})"));
+    }
+    Err(CallError::new(ErrorKind::Auth, message))
+}
+
+fn join_and(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// Whether `s` can run live: every hop has a base URL and its key (from the environment or
+/// `config.toml`). The error names each missing variable and the config alternative; no
+/// request is made. The TUI's F2 and `retrylab run --live` ask this before a live run.
+pub fn check_live_keys(s: &Scenario) -> Result<(), CallError> {
+    check_live_keys_with(s, &config::current())
+}
+
+/// [`check_live_keys`] against a given config.
+pub fn check_live_keys_with(s: &Scenario, cfg: &Config) -> Result<(), CallError> {
+    live_endpoints(&hop_targets(s), cfg).map(|_| ())
 }
 
 async fn run_hops(
@@ -373,6 +573,8 @@ struct Failure {
     error: CallError,
     partial_output: String,
     response: Option<crate::event::HttpExchange>,
+    /// The reply's usage, when a whole reply came (it then failed tools or validation).
+    usage: Option<crate::event::Usage>,
 }
 
 async fn run_hop(
@@ -430,7 +632,24 @@ async fn run_hop(
         };
         let latency_ms = ms(em.clock.now().saturating_sub(started));
         let failure = match result {
-            Ok((content, resp)) => {
+            Ok((content, mut resp)) => {
+                let mut reply = resp.content.clone();
+                for c in &resp.tool_calls {
+                    reply.push_str(&c.args);
+                }
+                let cost =
+                    cost::succeeded(&prep.prices, &target.model, &request, resp.usage, &reply);
+                prep.add_cost(cost);
+                let secrets = prep.secrets();
+                let content = if secrets.is_empty() {
+                    content
+                } else {
+                    redact_exchange(&mut resp.exchange, &secrets);
+                    for c in &mut resp.tool_calls {
+                        c.args = config::redact(&c.args, &secrets);
+                    }
+                    config::redact(&content, &secrets)
+                };
                 em.emit(Event::AttemptSucceeded {
                     hop,
                     attempt,
@@ -439,11 +658,15 @@ async fn run_hop(
                     latency_ms,
                     tool_calls: resp.tool_calls,
                     response: Some(resp.exchange),
+                    cost_usd: cost.map(|c| c.usd),
+                    cost_estimated: cost.is_some_and(|c| c.estimated),
                 });
                 return HopEnd::Ok(content);
             }
-            Err(f) => f,
+            Err(f) => prep.polish(idx, f),
         };
+        let cost = prep.failed_cost(idx, &request, &failure);
+        prep.add_cost(cost);
         let Some(policy) = policy else {
             em.emit(Event::AttemptFailed {
                 hop,
@@ -454,6 +677,8 @@ async fn run_hop(
                 latency_ms,
                 why: "no [retry] table: a single attempt, the error goes on as is".into(),
                 response: failure.response,
+                cost_usd: cost.map(|c| c.usd),
+                cost_estimated: cost.is_some_and(|c| c.estimated),
             });
             return HopEnd::Failed(failure.error);
         };
@@ -468,6 +693,8 @@ async fn run_hop(
             latency_ms,
             why: decision.why().to_string(),
             response: failure.response,
+            cost_usd: cost.map(|c| c.usd),
+            cost_estimated: cost.is_some_and(|c| c.estimated),
         });
         let (wait, reinsert) = match decision {
             Decision::Reraise { .. } => return HopEnd::Failed(failure.error),
@@ -532,11 +759,17 @@ async fn attempt_once(
     attempt: u32,
     em: &Emitter,
 ) -> Result<(String, crate::provider::ChatResponse), Failure> {
+    let secrets = prep.secrets();
     let mut on_delta = |text: &str| {
         em.emit(Event::Delta {
             hop,
             attempt,
-            text: text.to_string(),
+            // A key a hostile server streams back whole is scrubbed here too.
+            text: if secrets.is_empty() {
+                text.to_string()
+            } else {
+                config::redact(text, &secrets)
+            },
         });
     };
     let resp = prep
@@ -547,6 +780,7 @@ async fn attempt_once(
             error: e.error,
             partial_output: e.partial_output,
             response: e.exchange,
+            usage: None,
         })?;
     if !resp.tool_calls.is_empty() {
         let mut results = Vec::with_capacity(resp.tool_calls.len());
@@ -570,6 +804,7 @@ async fn attempt_once(
                         ),
                         partial_output: format!("{}({})", call.name, call.args),
                         response: Some(resp.exchange.clone()),
+                        usage: Some(resp.usage),
                     });
                 }
             }
@@ -581,6 +816,7 @@ async fn attempt_once(
             error: CallError::new(ErrorKind::Validation, message),
             partial_output: resp.content.clone(),
             response: Some(resp.exchange.clone()),
+            usage: Some(resp.usage),
         });
     }
     Ok((resp.content.clone(), resp))

@@ -17,11 +17,12 @@ use super::run_view::{RunClock, RunView};
 use super::split::{self, Part, Parts};
 use super::tasks::{self, RunRequest};
 use super::theme::{Meaning, Theme, ThemeSet};
+use crate::config::{Config, KeyLookup};
 use crate::engine::clock::Speed;
 use crate::engine::run::{RunOptions, hop_policies};
 use crate::event::{Event, Mode, Outcome, TimedEvent};
 use crate::policy::schedule::plan;
-use crate::scenario::types::{ProviderKind, Scenario};
+use crate::scenario::types::Scenario;
 use crossterm::event::{
     Event as TermEvent, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind,
 };
@@ -297,6 +298,11 @@ impl App {
         self.needs_draw = true;
     }
 
+    /// A sender for messages from outside (signals).
+    pub fn sender(&self) -> UnboundedSender<Message> {
+        self.msg_tx.clone()
+    }
+
     pub fn frozen_time(&self) -> Option<Instant> {
         self.frozen
     }
@@ -454,6 +460,8 @@ impl App {
                                 content: None,
                                 error: None,
                                 caught: Vec::new(),
+                                total_cost_usd: None,
+                                total_cost_estimated: false,
                             },
                         });
                         self.timeline.sync(self.run.rows.len());
@@ -480,6 +488,12 @@ impl App {
             }
             Message::Tick => self.on_tick(),
             Message::Action(a) => self.do_action(a),
+            Message::Terminate => {
+                if self.dirty {
+                    self.autosave_draft();
+                }
+                self.quit_now();
+            }
         }
     }
 
@@ -828,18 +842,21 @@ impl App {
                 return;
             }
         };
-        let missing = missing_keys(&scenario);
+        let cfg = crate::config::current();
+        let missing = missing_keys(&scenario, &cfg);
         if missing.is_empty() {
             self.mode = Mode::Live;
             self.notify(
-                "LIVE: real API calls with keys from the environment (never shown or recorded)",
+                "LIVE: real API calls; keys are never shown or recorded",
                 Level::Warn,
             );
         } else {
             self.notify(
                 format!(
-                    "live mode needs {} (not set); staying in SIM",
-                    missing.join(", ")
+                    "live mode needs {}: set {} in the environment or {}; staying in SIM",
+                    missing.join(", "),
+                    if missing.len() == 1 { "it" } else { "them" },
+                    cfg.keys_location()
                 ),
                 Level::Warn,
             );
@@ -1091,6 +1108,10 @@ impl App {
     }
 
     fn autosave_draft(&mut self) {
+        if self.reparse_due.is_some() {
+            // The joined text must include the latest keystrokes.
+            self.reparse();
+        }
         if !self.dirty || self.replay.is_some() {
             return;
         }
@@ -1398,7 +1419,21 @@ impl App {
             &self.theme,
         );
         match &mut self.overlay {
-            Some(Overlay::Help(h)) => h.render(frame, area, &self.theme),
+            Some(Overlay::Help(h)) => {
+                let show = |p: &Option<PathBuf>| {
+                    p.as_ref().map_or_else(
+                        || "(no home directory)".to_string(),
+                        |p| p.display().to_string(),
+                    )
+                };
+                let files = [
+                    ("saved scenarios", show(&self.paths.scenarios)),
+                    ("run traces", show(&self.paths.traces)),
+                    ("themes (*.toml)", show(&self.paths.themes)),
+                    ("autosaved draft", show(&self.paths.drafts)),
+                ];
+                h.render(frame, area, &self.theme, &files)
+            }
             Some(Overlay::Picker(p)) => p.render(frame, area, &self.theme),
             Some(Overlay::Confirm(c, _)) => c.render(frame, area, &self.theme),
             None => {}
@@ -1459,32 +1494,26 @@ fn share(total: u16, panes: &[(u16, u16)]) -> Vec<u16> {
     out
 }
 
-/// The environment variables live mode needs and that are not set (names only).
-pub fn missing_keys(s: &Scenario) -> Vec<String> {
-    let mut needed: Vec<String> = Vec::new();
-    let mut want = |provider: ProviderKind, env: Option<&String>| {
-        let name = env.cloned().or(match provider {
-            ProviderKind::Openai => Some("OPENAI_API_KEY".into()),
-            ProviderKind::Anthropic => Some("ANTHROPIC_API_KEY".into()),
-            // A local OpenAI-compatible server often needs no key.
-            ProviderKind::OpenaiCompatible => None,
-        });
-        if let Some(n) = name
-            && !needed.contains(&n)
-        {
-            needed.push(n);
-        }
-    };
-    want(s.call.provider, s.call.api_key_env.as_ref());
+/// The key variables live mode needs that neither the environment nor the config file has
+/// (names only; values are never read here beyond "is there one").
+pub fn missing_keys(s: &Scenario, cfg: &Config) -> Vec<String> {
+    let mut hops = vec![(s.call.provider, s.call.api_key_env.as_deref())];
     if let Some(fb) = &s.fallback {
-        for h in &fb.hops {
-            want(h.provider, h.api_key_env.as_ref());
+        hops.extend(
+            fb.hops
+                .iter()
+                .map(|h| (h.provider, h.api_key_env.as_deref())),
+        );
+    }
+    let mut missing: Vec<String> = Vec::new();
+    for (provider, env) in hops {
+        if let KeyLookup::Missing { var } = cfg.key(provider, env)
+            && !missing.contains(&var)
+        {
+            missing.push(var);
         }
     }
-    needed
-        .into_iter()
-        .filter(|n| std::env::var_os(n).is_none_or(|v| v.is_empty()))
-        .collect()
+    missing
 }
 
 #[cfg(test)]

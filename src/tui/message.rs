@@ -22,4 +22,6 @@ pub enum Message {
     Tick,
     /// An action as if its key was pressed (tests, scripts).
     Action(Action),
+    /// SIGTERM or SIGHUP: leave now, keeping unsaved edits as the draft.
+    Terminate,
 }

@@ -42,6 +42,10 @@ pub struct AttemptView {
     pub why: String,
     pub response: Option<HttpExchange>,
     pub usage: Option<Usage>,
+    /// What it cost in dollars, when the model has a price; `cost_estimated` when some
+    /// tokens were estimated.
+    pub cost_usd: Option<f64>,
+    pub cost_estimated: bool,
     /// The error texts this attempt's request carries (error reinsertion).
     pub reinserted: Vec<String>,
 }
@@ -90,6 +94,8 @@ pub struct Finished {
     pub error: Option<CallError>,
     pub caught: Vec<CallError>,
     pub t_ms: u64,
+    pub total_cost_usd: Option<f64>,
+    pub total_cost_estimated: bool,
 }
 
 /// One timeline row.
@@ -245,6 +251,8 @@ impl RunView {
                     why: String::new(),
                     response: None,
                     usage: None,
+                    cost_usd: None,
+                    cost_estimated: false,
                     reinserted,
                 });
                 self.rows.push(Row::Attempt(self.attempts.len() - 1));
@@ -278,9 +286,13 @@ impl RunView {
                 latency_ms,
                 why,
                 response,
+                cost_usd,
+                cost_estimated,
             } => {
                 if let Some(a) = self.attempt_mut(*hop, *attempt) {
                     a.state = AttemptState::Failed;
+                    a.cost_usd = *cost_usd;
+                    a.cost_estimated = *cost_estimated;
                     a.ended_t = Some(t);
                     a.error = Some(error.clone());
                     a.will_retry = *will_retry;
@@ -366,9 +378,13 @@ impl RunView {
                 latency_ms,
                 tool_calls: _,
                 response,
+                cost_usd,
+                cost_estimated,
             } => {
                 if let Some(a) = self.attempt_mut(*hop, *attempt) {
                     a.state = AttemptState::Succeeded;
+                    a.cost_usd = *cost_usd;
+                    a.cost_estimated = *cost_estimated;
                     a.ended_t = Some(t);
                     a.latency_ms = Some(*latency_ms);
                     a.usage = Some(*usage);
@@ -383,6 +399,8 @@ impl RunView {
                 content,
                 error,
                 caught,
+                total_cost_usd,
+                total_cost_estimated,
             } => {
                 for a in &mut self.attempts {
                     if a.state == AttemptState::Running {
@@ -399,6 +417,8 @@ impl RunView {
                     error: error.clone(),
                     caught: caught.clone(),
                     t_ms: t,
+                    total_cost_usd: *total_cost_usd,
+                    total_cost_estimated: *total_cost_estimated,
                 });
                 self.rows.push(Row::Outcome);
             }
@@ -538,6 +558,8 @@ pub mod fixtures {
                         headers: vec![("retry-after".into(), "1".into())],
                         body: r#"{"error":{"type":"rate_limit_exceeded","message":"Rate limit reached"}}"#.into(),
                     }),
+                    cost_usd: None,
+                    cost_estimated: false,
                 },
             ),
             ev(
@@ -594,6 +616,8 @@ pub mod fixtures {
                     latency_ms: 10,
                     why: format!("rate_limit is in retry_on; attempt {attempt} of 3"),
                     response: None,
+                    cost_usd: None,
+                    cost_estimated: false,
                 },
             ));
             if attempt < 3 {
@@ -679,6 +703,8 @@ pub mod fixtures {
                     headers: vec![("content-type".into(), "text/event-stream".into())],
                     body: String::new(),
                 }),
+                cost_usd: Some(0.000147),
+                cost_estimated: false,
             },
         ));
         v.push(ev(
@@ -688,6 +714,8 @@ pub mod fixtures {
                 content: Some("The meaning of life is 42.".into()),
                 error: None,
                 caught: vec![retry_error],
+                total_cost_usd: Some(0.000147),
+                total_cost_estimated: false,
             },
         ));
         v

@@ -268,6 +268,28 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
+/// SIGTERM and SIGHUP (a closed terminal, `kill`) end the session cleanly: the terminal is
+/// restored and unsaved edits stay as the draft.
+fn watch_signals(tx: tokio::sync::mpsc::UnboundedSender<Message>) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+        }
+        let _ = tx.send(Message::Terminate);
+    });
+    #[cfg(not(unix))]
+    drop(tx);
+}
+
 /// Timings of one session on the real terminal.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionStats {
@@ -297,6 +319,7 @@ pub async fn run_in_terminal(
     };
     pg.draw()?;
     let first_frame = started.elapsed();
+    watch_signals(pg.app.sender());
     let input = crossterm::event::EventStream::new();
     let result = pg.run(input).await;
     let stats = SessionStats {

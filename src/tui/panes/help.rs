@@ -35,8 +35,28 @@ impl HelpOverlay {
         self.offset = scroll_by(self.offset, rows, self.lines.saturating_sub(self.height));
     }
 
-    pub fn render(&mut self, frame: &mut Frame, screen: Rect, theme: &Theme) {
-        let lines = help_lines(theme);
+    /// `files`: `(what, where)` rows for the "Your files" section.
+    pub fn render(
+        &mut self,
+        frame: &mut Frame,
+        screen: Rect,
+        theme: &Theme,
+        files: &[(&str, String)],
+    ) {
+        let mut lines = help_lines(theme);
+        if !files.is_empty() {
+            lines.push(Line::default());
+            lines.push(Line::from(Span::styled(
+                "Your files",
+                theme.style(Meaning::Title),
+            )));
+            for (what, place) in files {
+                lines.push(Line::from(vec![
+                    Span::styled(pad(what), theme.style(Meaning::Key)),
+                    Span::styled(place.clone(), theme.style(Meaning::Text)),
+                ]));
+            }
+        }
         let w = screen.width.saturating_sub(4).min(96);
         // Rows after wrapping at the popup's inner width.
         let inner_w = usize::from(w.saturating_sub(2)).max(1);

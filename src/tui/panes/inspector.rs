@@ -228,6 +228,17 @@ pub fn row_details(run: &RunView, row: usize, theme: &Theme) -> Vec<Line<'static
             out.push(heading("Outcome", theme));
             out.push(field("result", word.to_string(), theme, style));
             out.push(field("took", ms(f.t_ms), theme, text));
+            if let Some(c) = f.total_cost_usd {
+                out.push(field(
+                    "cost",
+                    format!(
+                        "{} for every attempt, failed ones included",
+                        cost_text(c, f.total_cost_estimated)
+                    ),
+                    theme,
+                    text,
+                ));
+            }
             out.push(field(
                 "attempts",
                 run.attempts.len().to_string(),
@@ -315,6 +326,9 @@ fn attempt_details(a: &AttemptView, theme: &Theme, out: &mut Vec<Line<'static>>)
             theme,
             text,
         ));
+    }
+    if let Some(c) = a.cost_usd {
+        out.push(field("cost", cost_text(c, a.cost_estimated), theme, text));
     }
     // The request.
     out.push(Line::default());
@@ -417,6 +431,15 @@ fn cut_lines(text: &str, max: usize, style: Style, theme: &Theme, out: &mut Vec<
             return;
         }
         out.push(Line::from(Span::styled(format!("  {l}"), style)));
+    }
+}
+
+fn cost_text(usd: f64, estimated: bool) -> String {
+    let v = crate::cost::format_usd(usd);
+    if estimated {
+        format!("{v} (some tokens estimated)")
+    } else {
+        v
     }
 }
 
@@ -546,6 +569,35 @@ mod tests {
         let m = request_messages(&an);
         assert_eq!(m[0], ("system".into(), "sys".into()));
         assert_eq!(m[1], ("user".into(), "a\nb".into()));
+    }
+
+    #[test]
+    fn an_attempts_request_shows_its_reinserted_text_highlighted() {
+        let mut run = RunView::new();
+        for e in crate::tui::run_view::fixtures::full_fallback() {
+            run.apply(&e);
+        }
+        let theme = crate::tui::theme::ThemeSet::builtin().themes[0].clone();
+        let hi = theme.style(Meaning::ReinsertedText);
+        // Row 3 is primary attempt #2, which carries the first rate-limit error.
+        assert!(matches!(run.rows[3], Row::Attempt(1)));
+        let lines = row_details(&run, 3, &theme);
+        let marked: Vec<String> = lines
+            .iter()
+            .flat_map(|l| l.spans.iter())
+            .filter(|s| s.style == hi)
+            .map(|s| s.content.to_string())
+            .collect();
+        assert_eq!(
+            marked,
+            vec!["rate_limit (429): Rate limit reached for gpt-4o-mini"]
+        );
+        let text: String = lines.iter().map(|l| l.to_string() + "\n").collect();
+        assert!(
+            text.contains("why        rate_limit is in retry_on; attempt 2 of 3"),
+            "{text}"
+        );
+        assert!(text.contains("carries 1 reinserted error text"), "{text}");
     }
 
     #[test]

@@ -321,7 +321,10 @@ pub fn row_line(run: &RunView, i: usize, ctx: &Ctx, width: usize) -> Line<'stati
             let Some(f) = &run.finished else {
                 return Line::default();
             };
-            let took = ms(f.t_ms);
+            let took = match f.total_cost_usd {
+                Some(c) => format!("{} · {}", ms(f.t_ms), crate::cost::format_usd(c)),
+                None => ms(f.t_ms),
+            };
             let (text, style) = match f.outcome {
                 Outcome::Ok => (
                     format!(

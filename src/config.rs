@@ -1,0 +1,712 @@
+//! What live mode needs from the user beyond the scenario: API keys (environment first, then
+//! `config.toml`), prices that override the built-in table, and a line on what to fix when a
+//! live call fails because of the setup.
+//!
+//! `config.toml` lives in `$RETRYLAB_CONFIG_DIR`, else the platform config dir (e.g.
+//! `~/.config/retrylab`):
+//!
+//! ```toml
+//! [keys]
+//! openai = "sk-..."            # used for OPENAI_API_KEY when the environment lacks it
+//! anthropic = "sk-ant-..."     # likewise ANTHROPIC_API_KEY
+//! GROQ_API_KEY = "gsk_..."     # any variable a scenario names in `api_key_env`
+//!
+//! [prices."gpt-4o-mini"]       # dollars per million tokens; wins over the built-in table
+//! input_per_mtok = 0.15
+//! output_per_mtok = 0.60
+//! ```
+//!
+//! Keys never leave this module except as [`Secret`]s, whose `Debug` is redacted; nothing
+//! here quotes a value of the file in a message.
+
+use crate::cost::{Price, PriceTable};
+use crate::error::{CallError, ErrorKind};
+use crate::scenario::types::ProviderKind;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The file name inside the config dir.
+pub const FILE_NAME: &str = "config.toml";
+
+/// A config file larger than this is not read (it is not a retrylab config).
+const MAX_BYTES: u64 = 1 << 20;
+
+/// An API key. Its `Debug` never shows it, and it has no `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The key itself, for the one place that sends it (a request header).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// Where environment variables are read from.
+#[derive(Clone)]
+enum Env {
+    /// The process environment.
+    Process,
+    /// A fixed set (tests, and callers that must not see the real environment).
+    Fixed(BTreeMap<String, Secret>),
+}
+
+/// The user's configuration: keys, prices, and what was wrong with the file.
+#[derive(Clone)]
+pub struct Config {
+    path: Option<PathBuf>,
+    keys: BTreeMap<String, Secret>,
+    prices: BTreeMap<String, Price>,
+    warnings: Vec<String>,
+    env: Env,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("path", &self.path)
+            .field("keys", &self.keys.keys().collect::<Vec<_>>())
+            .field("prices", &self.prices)
+            .field("warnings", &self.warnings)
+            .field(
+                "env",
+                &match &self.env {
+                    Env::Process => "process",
+                    Env::Fixed(_) => "fixed",
+                },
+            )
+            .finish()
+    }
+}
+
+/// The config dir: `$RETRYLAB_CONFIG_DIR`, else the platform's (e.g. `~/.config/retrylab`).
+pub fn config_dir() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("RETRYLAB_CONFIG_DIR").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(d));
+    }
+    directories::ProjectDirs::from("", "", "retrylab").map(|p| p.config_dir().to_path_buf())
+}
+
+/// How a hop's key was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyLookup {
+    Found(Secret),
+    /// The hop sends no key (an OpenAI-compatible server without `api_key_env`).
+    NotNeeded,
+    /// Neither the environment nor the config file has `var`.
+    Missing {
+        var: String,
+    },
+}
+
+impl Config {
+    /// The user's config: `config.toml` in [`config_dir`] and the process environment.
+    /// Never fails: a missing file is an empty config, a broken one a warning.
+    pub fn load() -> Config {
+        match config_dir() {
+            Some(dir) => Config::load_from(&dir),
+            None => Config::empty(None),
+        }
+    }
+
+    /// `config.toml` in `dir` and the process environment.
+    pub fn load_from(dir: &Path) -> Config {
+        let path = dir.join(FILE_NAME);
+        let mut cfg = Config::empty(Some(path.clone()));
+        let meta = match std::fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return cfg,
+            Err(e) => {
+                cfg.warn(format!("cannot read {}: {e}", path.display()));
+                return cfg;
+            }
+        };
+        if meta.len() > MAX_BYTES {
+            cfg.warn(format!("{} is larger than 1 MiB; not read", path.display()));
+            return cfg;
+        }
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                cfg.warn(format!("cannot read {}: {e}", path.display()));
+                return cfg;
+            }
+        };
+        cfg.read_text(&text);
+        if !cfg.keys.is_empty() {
+            if let Some(w) = exposed_warning(&path, &meta) {
+                cfg.warn(w);
+            }
+        }
+        cfg
+    }
+
+    /// A config from `text` (as if it were `path`), with the process environment.
+    pub fn parse(text: &str, path: Option<PathBuf>) -> Config {
+        let mut cfg = Config::empty(path);
+        cfg.read_text(text);
+        cfg
+    }
+
+    /// No file and an empty environment: nothing the machine holds leaks in (tests).
+    pub fn isolated() -> Config {
+        let mut cfg = Config::empty(None);
+        cfg.env = Env::Fixed(BTreeMap::new());
+        cfg
+    }
+
+    fn empty(path: Option<PathBuf>) -> Config {
+        Config {
+            path,
+            keys: BTreeMap::new(),
+            prices: BTreeMap::new(),
+            warnings: Vec::new(),
+            env: Env::Process,
+        }
+    }
+
+    /// Reads environment variables from `vars` only, never the process environment.
+    pub fn with_env<I, K, V>(mut self, vars: I) -> Config
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let map = vars
+            .into_iter()
+            .map(|(k, v)| (k.into(), Secret::new(v)))
+            .collect();
+        self.env = Env::Fixed(map);
+        self
+    }
+
+    /// Adds a `[keys]` entry.
+    pub fn with_key(mut self, name: impl Into<String>, value: impl Into<String>) -> Config {
+        self.keys.insert(name.into(), Secret::new(value));
+        self
+    }
+
+    /// Adds a `[prices]` entry.
+    pub fn with_price(mut self, model: impl Into<String>, price: Price) -> Config {
+        self.prices.insert(model.into(), price);
+        self
+    }
+
+    /// Where `config.toml` is (or would be).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// What was wrong with the file; never quotes its values.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// The built-in prices with the user's on top.
+    pub fn prices(&self) -> PriceTable {
+        PriceTable::with_overrides(self.prices.clone())
+    }
+
+    /// The names under `[keys]` (never the values).
+    pub fn key_names(&self) -> Vec<&str> {
+        self.keys.keys().map(String::as_str).collect()
+    }
+
+    fn warn(&mut self, w: String) {
+        self.warnings.push(w);
+    }
+
+    fn env_var(&self, name: &str) -> Option<Secret> {
+        let v = match &self.env {
+            Env::Process => std::env::var(name).ok().map(Secret::new),
+            Env::Fixed(m) => m.get(name).cloned(),
+        };
+        v.filter(|s| !s.expose().trim().is_empty())
+    }
+
+    /// The key for a hop: the variable `engine::run::key_env` names, from the environment,
+    /// else `[keys].<variable>`, else (for a provider's own variable only)
+    /// `[keys].<provider>`.
+    pub fn key(&self, provider: ProviderKind, api_key_env: Option<&str>) -> KeyLookup {
+        let custom = api_key_env.map(str::trim).filter(|v| !v.is_empty());
+        let Some(var) = crate::engine::run::key_env(provider, custom) else {
+            return KeyLookup::NotNeeded;
+        };
+        if let Some(k) = self.env_var(&var) {
+            return KeyLookup::Found(k);
+        }
+        if let Some(k) = self.keys.get(&var) {
+            return KeyLookup::Found(k.clone());
+        }
+        // A key named for the provider goes only where the provider's own variable would:
+        // never to a server a scenario points at with its own `api_key_env`.
+        if custom.is_none() {
+            if let Some(k) = self.keys.get(provider.as_str()) {
+                return KeyLookup::Found(k.clone());
+            }
+        }
+        KeyLookup::Missing { var }
+    }
+
+    /// Where a missing key can go, for messages: `[keys] in /path/config.toml`.
+    pub fn keys_location(&self) -> String {
+        match &self.path {
+            Some(p) => format!("under [keys] in {}", p.display()),
+            None => format!(
+                "under [keys] in {FILE_NAME} in the retrylab config dir (or set RETRYLAB_CONFIG_DIR)"
+            ),
+        }
+    }
+
+    fn read_text(&mut self, text: &str) {
+        let shown = self
+            .path
+            .as_ref()
+            .map_or_else(|| FILE_NAME.to_string(), |p| p.display().to_string());
+        let table = match toml::from_str::<toml::Table>(text) {
+            Ok(t) => t,
+            Err(e) => {
+                let at = e
+                    .span()
+                    .map(|s| line_col(text, s.start))
+                    .map_or_else(String::new, |(l, c)| format!(" at line {l}, column {c}"));
+                // toml's message may quote the line (and so a key): keep it only when it
+                // holds nothing quoted.
+                let first = e.message().lines().next().unwrap_or("");
+                let what = first
+                    .split(['"', '\'', '`'])
+                    .next()
+                    .unwrap_or("")
+                    .trim_end_matches(|c: char| c == ',' || c == ':' || c.is_whitespace())
+                    .trim_end_matches(", expected")
+                    .trim_end_matches(" expected")
+                    .trim();
+                let what = if what.is_empty() {
+                    "not valid TOML"
+                } else {
+                    what
+                };
+                self.warn(format!("{shown}{at}: {what}; the file is ignored"));
+                return;
+            }
+        };
+        for (name, value) in table {
+            match (name.as_str(), value) {
+                ("keys", toml::Value::Table(keys)) => {
+                    for (k, v) in keys {
+                        match v {
+                            toml::Value::String(s) if !s.trim().is_empty() => {
+                                self.keys.insert(k, Secret::new(s.trim()));
+                            }
+                            toml::Value::String(_) => {}
+                            _ => {
+                                self.warn(format!("{shown}: [keys].{k} must be a string; ignored"))
+                            }
+                        }
+                    }
+                }
+                ("prices", toml::Value::Table(prices)) => {
+                    for (model, v) in prices {
+                        match price_of(&v) {
+                            Some(p) => {
+                                self.prices.insert(model, p);
+                            }
+                            None => self.warn(format!(
+                                "{shown}: [prices.\"{model}\"] needs input_per_mtok and output_per_mtok (dollars per million tokens, >= 0); ignored"
+                            )),
+                        }
+                    }
+                }
+                ("keys" | "prices", _) => {
+                    self.warn(format!("{shown}: `{name}` must be a table; ignored"));
+                }
+                (other, _) => self.warn(format!(
+                    "{shown}: unknown entry `{other}` ignored (known: [keys], [prices])"
+                )),
+            }
+        }
+    }
+}
+
+fn price_of(v: &toml::Value) -> Option<Price> {
+    let t = v.as_table()?;
+    let num = |k: &str| -> Option<f64> {
+        let n = match t.get(k)? {
+            toml::Value::Float(f) => *f,
+            toml::Value::Integer(i) => *i as f64,
+            _ => return None,
+        };
+        (n.is_finite() && n >= 0.0).then_some(n)
+    };
+    Some(Price::new(num("input_per_mtok")?, num("output_per_mtok")?))
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset.min(text.len())).unwrap_or("");
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// A warning when a file holding keys can be read by group or others.
+#[cfg(unix)]
+fn exposed_warning(path: &Path, meta: &std::fs::Metadata) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = meta.permissions().mode() & 0o777;
+    (mode & 0o044 != 0).then(|| {
+        format!(
+            "{} holds API keys and is readable by other users (mode {mode:03o}); run: chmod 600 {}",
+            path.display(),
+            path.display()
+        )
+    })
+}
+
+#[cfg(not(unix))]
+fn exposed_warning(_path: &Path, _meta: &std::fs::Metadata) -> Option<String> {
+    None
+}
+
+/// Prints `cfg`'s warnings to stderr, the first time it is called in this process.
+pub fn warn_once(cfg: &Config) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        for w in cfg.warnings() {
+            eprintln!("warning: {w}");
+        }
+    });
+}
+
+tokio::task_local! {
+    static SCOPED: Arc<Config>;
+}
+
+/// Runs `fut` with `cfg` as the config every [`current`] inside it sees (the engine's
+/// `prepare` reads keys and prices through [`current`]). Tests use it to stay off the
+/// machine's environment and files.
+pub async fn scope<F: Future>(cfg: Config, fut: F) -> F::Output {
+    SCOPED.scope(Arc::new(cfg), fut).await
+}
+
+/// The scoped config (see [`scope`]), else [`Config::load`].
+pub fn current() -> Arc<Config> {
+    SCOPED
+        .try_with(Arc::clone)
+        .unwrap_or_else(|_| Arc::new(Config::load()))
+}
+
+/// `text` with every secret (of 8 characters or more) replaced by `[redacted]`.
+pub fn redact(text: &str, secrets: &[&str]) -> String {
+    let mut out = text.to_string();
+    for s in secrets.iter().filter(|s| s.len() >= 8) {
+        if out.contains(*s) {
+            out = out.replace(*s, "[redacted]");
+        }
+    }
+    out
+}
+
+/// Separates an error's own message from what to fix (the printer shows them apart).
+pub const HINT_SEP: &str = " — to fix: ";
+
+/// What a hop's live call went to, for [`fix_hint`].
+#[derive(Debug, Clone, Copy)]
+pub struct LiveTarget<'a> {
+    pub provider: ProviderKind,
+    pub model: &'a str,
+    pub base_url: &'a str,
+    /// The variable the key came from, when the hop sends one.
+    pub key_var: Option<&'a str>,
+}
+
+/// What to fix when a live call failed because of the setup (key, model, URL, proxy,
+/// timeouts), or `None` when the error is the server's own (rate limits, outages).
+pub fn fix_hint(e: &CallError, t: &LiveTarget<'_>) -> Option<String> {
+    let msg = e.message.to_ascii_lowercase();
+    let html = msg.contains("html body") || msg.contains("html page");
+    let hint = match e.kind {
+        ErrorKind::Auth => match t.key_var {
+            Some(var) => format!(
+                "the server refused the key: check {var} (or its entry under [keys] in config.toml) holds a valid key for {}",
+                t.base_url
+            ),
+            None => format!(
+                "{} wants a key: set api_key_env to the variable that holds it",
+                t.base_url
+            ),
+        },
+        ErrorKind::BadRequest if e.status == Some(404) && !html => {
+            let named_model = e
+                .provider_type
+                .as_deref()
+                .is_some_and(|p| p.contains("model") || p == "not_found_error")
+                || msg.contains("model");
+            if named_model {
+                format!(
+                    "check model = \"{}\": the server has no such model (or this key cannot use it)",
+                    t.model
+                )
+            } else {
+                format!(
+                    "check base_url = \"{}\" and model = \"{}\" ({})",
+                    t.base_url,
+                    t.model,
+                    url_convention(t.provider)
+                )
+            }
+        }
+        _ if html => format!(
+            "an HTML page answered instead of the API (a proxy, a captive portal, or a wrong base_url): check base_url = \"{}\" and any HTTPS_PROXY",
+            t.base_url
+        ),
+        ErrorKind::Connection if e.status.is_none() && msg.contains("cannot connect") => {
+            format!(
+                "nothing answers at {}: check base_url, and that the server is running",
+                t.base_url
+            )
+        }
+        ErrorKind::StreamInterrupted if msg.contains("connection") || msg.contains("ended") => {
+            "the connection closed mid-stream (often a proxy or load balancer): add stream_interrupted to retry_on, or raise the proxy's timeouts".to_string()
+        }
+        ErrorKind::Timeout => match e.timeout.as_deref() {
+            Some(which) => format!(
+                "raise {} in [call] if the server is just slow",
+                if which == "total" {
+                    "timeout".to_string()
+                } else {
+                    format!("{which}_timeout")
+                }
+            ),
+            None => return None,
+        },
+        _ => return None,
+    };
+    Some(hint)
+}
+
+fn url_convention(p: ProviderKind) -> &'static str {
+    match p {
+        ProviderKind::Anthropic => "Anthropic's base_url has no /v1: the client adds /v1/messages",
+        ProviderKind::Openai | ProviderKind::OpenaiCompatible => {
+            "an OpenAI-style base_url ends in /v1: the client adds /chat/completions"
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SENTINEL: &str = "sk-SENTINEL-config-0123456789";
+
+    #[test]
+    fn keys_come_from_the_environment_then_the_file() {
+        let cfg = Config::parse(
+            &format!("[keys]\nopenai = \"{SENTINEL}\"\nGROQ_API_KEY = \"gsk-file-0123456789\"\n"),
+            None,
+        )
+        .with_env([("OPENAI_API_KEY", "sk-env-0123456789")]);
+        let openai = |c: &Config| c.key(ProviderKind::Openai, None);
+        assert_eq!(
+            openai(&cfg),
+            KeyLookup::Found(Secret::new("sk-env-0123456789"))
+        );
+        let cfg = cfg.with_env(Vec::<(String, String)>::new());
+        assert_eq!(openai(&cfg), KeyLookup::Found(Secret::new(SENTINEL)));
+        // A scenario's own variable: the environment or [keys].<var>, never [keys].openai.
+        assert_eq!(
+            cfg.key(ProviderKind::OpenaiCompatible, Some("GROQ_API_KEY")),
+            KeyLookup::Found(Secret::new("gsk-file-0123456789"))
+        );
+        assert_eq!(
+            cfg.key(ProviderKind::Openai, Some("OTHER_KEY")),
+            KeyLookup::Missing {
+                var: "OTHER_KEY".into()
+            }
+        );
+        assert_eq!(
+            cfg.key(ProviderKind::Anthropic, None),
+            KeyLookup::Missing {
+                var: "ANTHROPIC_API_KEY".into()
+            }
+        );
+        assert_eq!(
+            cfg.key(ProviderKind::OpenaiCompatible, Some(" ")),
+            KeyLookup::NotNeeded
+        );
+        // An empty variable counts as unset.
+        let cfg = Config::isolated().with_env([("OPENAI_API_KEY", "  ")]);
+        assert!(matches!(openai(&cfg), KeyLookup::Missing { .. }));
+    }
+
+    #[test]
+    fn prices_override_the_builtin_table() {
+        let cfg = Config::parse(
+            "[prices.\"gpt-4o-mini\"]\ninput_per_mtok = 1\noutput_per_mtok = 2.5\n[prices.\"llama3\"]\ninput_per_mtok = 0.0\noutput_per_mtok = 0.0\n",
+            None,
+        );
+        assert!(cfg.warnings().is_empty(), "{:?}", cfg.warnings());
+        let t = cfg.prices();
+        assert_eq!(t.price("gpt-4o-mini"), Some(Price::new(1.0, 2.5)));
+        assert_eq!(t.price("llama3"), Some(Price::new(0.0, 0.0)));
+        assert_eq!(t.price("gpt-4o"), Some(Price::new(2.5, 10.0)));
+    }
+
+    #[test]
+    fn problems_are_warnings_that_never_quote_values() {
+        let cases = [
+            (format!("[keys]\nopenai = \"{SENTINEL}"), "at line 2"),
+            (format!("keys = \"{SENTINEL}\""), "`keys` must be a table"),
+            (
+                format!("[keys]\nopenai = [\"{SENTINEL}\"]"),
+                "[keys].openai must be a string",
+            ),
+            (
+                format!("[prices.\"gpt-4o\"]\ninput_per_mtok = \"{SENTINEL}\""),
+                "needs input_per_mtok and output_per_mtok",
+            ),
+            (
+                "[prices.\"m\"]\ninput_per_mtok = -1\noutput_per_mtok = 1".into(),
+                ">= 0",
+            ),
+            (
+                format!("[key]\nopenai = \"{SENTINEL}\""),
+                "unknown entry `key`",
+            ),
+            (format!("{SENTINEL} = 1\n=\n"), "config.toml"),
+        ];
+        for (text, want) in cases {
+            let cfg = Config::parse(&text, None);
+            let w = cfg.warnings().join("\n");
+            assert!(w.contains(want), "{text:?}: {w}");
+            assert!(!w.contains("SENTINEL"), "{text:?}: {w}");
+            assert!(
+                cfg.key_names().is_empty() || text.contains("[key]\n"),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_a_key() {
+        let cfg = Config::parse(&format!("[keys]\nopenai = \"{SENTINEL}\""), None)
+            .with_env([("OPENAI_API_KEY", SENTINEL)])
+            .with_key("x", SENTINEL);
+        let shown = format!(
+            "{cfg:?} {:?} {:?}",
+            cfg.key(ProviderKind::Openai, None),
+            Secret::new(SENTINEL)
+        );
+        assert!(!shown.contains("SENTINEL"), "{shown}");
+        assert!(shown.contains("openai"), "{shown}");
+    }
+
+    #[test]
+    fn files_load_from_the_dir_and_warn_when_others_can_read_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = Config::load_from(dir.path());
+        assert!(missing.warnings().is_empty());
+        assert!(missing.key_names().is_empty());
+        assert_eq!(missing.path(), Some(dir.path().join(FILE_NAME).as_path()));
+        let path = dir.path().join(FILE_NAME);
+        std::fs::write(&path, format!("[keys]\nanthropic = \"{SENTINEL}\"\n")).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let cfg = Config::load_from(dir.path());
+            assert_eq!(cfg.key_names(), vec!["anthropic"]);
+            let w = cfg.warnings().join("\n");
+            assert!(w.contains("readable by other users (mode 644)"), "{w}");
+            assert!(w.contains("chmod 600"), "{w}");
+            assert!(!w.contains("SENTINEL"));
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+            assert!(Config::load_from(dir.path()).warnings().is_empty());
+            // Prices alone are no secret.
+            std::fs::write(
+                &path,
+                "[prices.m]\ninput_per_mtok = 1\noutput_per_mtok = 1\n",
+            )
+            .unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            assert!(Config::load_from(dir.path()).warnings().is_empty());
+        }
+    }
+
+    #[test]
+    fn redact_replaces_long_secrets_only() {
+        assert_eq!(
+            redact(&format!("bad key {SENTINEL}!"), &[SENTINEL]),
+            "bad key [redacted]!"
+        );
+        assert_eq!(redact("a sim key", &["sim"]), "a sim key");
+    }
+
+    #[tokio::test]
+    async fn scoped_config_is_current_inside_the_scope() {
+        let cfg = Config::isolated().with_key("openai", SENTINEL);
+        let names = scope(cfg, async { current().key_names().len() }).await;
+        assert_eq!(names, 1);
+    }
+
+    #[test]
+    fn hints_say_what_to_fix() {
+        let t = LiveTarget {
+            provider: ProviderKind::Openai,
+            model: "gpt-4o-mini",
+            base_url: "https://api.openai.com/v1",
+            key_var: Some("OPENAI_API_KEY"),
+        };
+        let auth = CallError::new(ErrorKind::Auth, "Incorrect API key provided").with_status(401);
+        assert!(
+            fix_hint(&auth, &t)
+                .unwrap()
+                .contains("check OPENAI_API_KEY")
+        );
+        let model = CallError::new(
+            ErrorKind::BadRequest,
+            "The model `gpt-9` does not exist or you do not have access to it.",
+        )
+        .with_status(404)
+        .with_provider_type("model_not_found");
+        assert!(
+            fix_hint(&model, &t)
+                .unwrap()
+                .starts_with("check model = \"gpt-4o-mini\"")
+        );
+        let path = CallError::new(ErrorKind::BadRequest, "HTTP 404: Not Found").with_status(404);
+        assert!(fix_hint(&path, &t).unwrap().contains("ends in /v1"));
+        let refused = CallError::new(
+            ErrorKind::Connection,
+            "cannot connect to 127.0.0.1:9: Connection refused (os error 111)",
+        );
+        assert!(fix_hint(&refused, &t).unwrap().contains("check base_url"));
+        let html = CallError::new(
+            ErrorKind::ServerError,
+            "HTTP 502 with an HTML body (a proxy error page?): 502 Bad Gateway",
+        )
+        .with_status(502);
+        assert!(fix_hint(&html, &t).unwrap().contains("HTTPS_PROXY"));
+        let rl = CallError::new(ErrorKind::RateLimit, "slow down").with_status(429);
+        assert_eq!(fix_hint(&rl, &t), None);
+        let mut idle = CallError::new(ErrorKind::Timeout, "idle timeout (200ms)");
+        idle.timeout = Some("idle".into());
+        assert!(fix_hint(&idle, &t).unwrap().contains("raise idle_timeout"));
+        let open = LiveTarget { key_var: None, ..t };
+        assert!(fix_hint(&auth, &open).unwrap().contains("set api_key_env"));
+    }
+}
