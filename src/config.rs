@@ -146,10 +146,10 @@ impl Config {
             }
         };
         cfg.read_text(&text);
-        if !cfg.keys.is_empty() {
-            if let Some(w) = exposed_warning(&path, &meta) {
-                cfg.warn(w);
-            }
+        if !cfg.keys.is_empty()
+            && let Some(w) = exposed_warning(&path, &meta)
+        {
+            cfg.warn(w);
         }
         cfg
     }
@@ -253,10 +253,10 @@ impl Config {
         }
         // A key named for the provider goes only where the provider's own variable would:
         // never to a server a scenario points at with its own `api_key_env`.
-        if custom.is_none() {
-            if let Some(k) = self.keys.get(provider.as_str()) {
-                return KeyLookup::Found(k.clone());
-            }
+        if custom.is_none()
+            && let Some(k) = self.keys.get(provider.as_str())
+        {
+            return KeyLookup::Found(k.clone());
         }
         KeyLookup::Missing { var }
     }

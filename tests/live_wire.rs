@@ -379,7 +379,10 @@ async fn a_reset_mid_stream_and_an_error_event_inside_a_200_stream() {
         "{}",
         e[0].message
     );
-    assert!(e[0].message.contains(" — to fix: the connection closed mid-stream"));
+    assert!(
+        e[0].message
+            .contains(" — to fix: the connection closed mid-stream")
+    );
     assert_eq!(
         e[1].message,
         "The server had an error while processing your request. Sorry about that!"
@@ -442,7 +445,11 @@ async fn compatible_servers_get_no_key_and_no_stream_options() {
     let live = run_live(&scenario, &server, config()).await;
     assert_eq!(live.summary.outcome, retrylab::event::Outcome::Ok);
     let r = &server.requests()[0];
-    assert_eq!(r.header("authorization"), None, "no api_key_env: no key sent");
+    assert_eq!(
+        r.header("authorization"),
+        None,
+        "no api_key_env: no key sent"
+    );
     assert_eq!(r.json().get("stream_options"), None);
     // The stream still reports usage; the price table knows the model.
     assert!(

@@ -2,7 +2,7 @@
 //! worst case.
 
 use super::{EXIT_OK, usage_error};
-use crate::engine::run::hop_policies;
+use crate::engine::run::{hop_labels, hop_policies};
 use crate::policy::duration::format_secs;
 use crate::policy::schedule::{Schedule, Step, plan};
 use crate::scenario::Scenario;
@@ -56,14 +56,7 @@ pub fn report(s: &Scenario, origin: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "ok: {origin} — {}", s.name);
     let _ = writeln!(out, "planned, if every attempt fails (no Retry-After):");
-    let mut targets = vec![format!("{}/{}", s.call.provider, s.call.model)];
-    if let Some(fb) = &s.fallback {
-        targets.extend(
-            fb.hops
-                .iter()
-                .map(|h| format!("{}/{}", h.provider, h.model)),
-        );
-    }
+    let targets = hop_labels(s);
     for (i, hop) in schedule.hops.iter().enumerate() {
         let label = if i == 0 {
             "primary".to_string()

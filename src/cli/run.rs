@@ -64,16 +64,8 @@ pub fn execute(args: &RunArgs) -> ExitCode {
             return std::process::ExitCode::from(super::EXIT_USAGE);
         }
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_RUN_ERROR);
-        }
+    let Some(runtime) = runtime() else {
+        return ExitCode::from(EXIT_RUN_ERROR);
     };
     let trace = if args.no_trace {
         None
@@ -154,22 +146,29 @@ pub fn serve_sim(addr: std::net::SocketAddr, scenario: Option<&str>) -> ExitCode
             "plain answers".to_string(),
         ),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_RUN_ERROR);
-        }
+    let Some(runtime) = runtime() else {
+        return ExitCode::from(EXIT_RUN_ERROR);
     };
     match runtime.block_on(super::sim::serve(addr, spec, &label)) {
         Ok(()) => ExitCode::from(EXIT_OK),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(EXIT_RUN_ERROR)
+        }
+    }
+}
+
+/// The async runtime of a headless command; `None` (after saying why) when it cannot start.
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => Some(r),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            None
         }
     }
 }

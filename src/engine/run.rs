@@ -62,6 +62,14 @@ pub fn hop_policies(s: &Scenario) -> Vec<Option<RetryPolicy>> {
     out
 }
 
+/// `provider/model` of each hop (index 0 = primary), for plans and labels.
+pub fn hop_labels(s: &Scenario) -> Vec<String> {
+    hop_targets(s)
+        .iter()
+        .map(|t| format!("{}/{}", t.provider, t.model))
+        .collect()
+}
+
 /// Provider, model and connection details of one hop.
 #[derive(Debug, Clone)]
 struct HopTarget {

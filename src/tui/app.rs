@@ -1010,14 +1010,7 @@ impl App {
             Ok(s) => {
                 let s = Arc::new(s);
                 let schedule = plan(&hop_policies(&s), 0.0);
-                let mut targets = vec![format!("{}/{}", s.call.provider, s.call.model)];
-                if let Some(fb) = &s.fallback {
-                    targets.extend(
-                        fb.hops
-                            .iter()
-                            .map(|h| format!("{}/{}", h.provider, h.model)),
-                    );
-                }
+                let targets = crate::engine::run::hop_labels(&s);
                 self.schedule.preview = Preview::Plan { schedule, targets };
                 self.timeline.about = s.about.split_whitespace().collect::<Vec<_>>().join(" ");
                 self.parsed = Ok(s);
