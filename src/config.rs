@@ -420,6 +420,68 @@ pub fn redact(text: &str, secrets: &[&str]) -> String {
     out
 }
 
+/// Scrubs keys from streamed text that arrives in pieces: a key split across pieces is
+/// caught by holding back any tail that could be the start of one until the next piece (or
+/// [`StreamRedactor::finish`]) settles it.
+pub struct StreamRedactor<'a> {
+    secrets: Vec<&'a str>,
+    held: String,
+}
+
+impl fmt::Debug for StreamRedactor<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Both the keys and the held text (the start of a key) stay unshown.
+        f.debug_struct("StreamRedactor")
+            .field("secrets", &self.secrets.len())
+            .field("held", &self.held.len())
+            .finish()
+    }
+}
+
+impl<'a> StreamRedactor<'a> {
+    pub fn new(secrets: &[&'a str]) -> StreamRedactor<'a> {
+        StreamRedactor {
+            secrets: secrets.iter().copied().filter(|s| s.len() >= 8).collect(),
+            held: String::new(),
+        }
+    }
+
+    /// What of `piece` (and what was held) can be shown now.
+    pub fn push(&mut self, piece: &str) -> String {
+        if self.secrets.is_empty() {
+            return piece.to_string();
+        }
+        self.held.push_str(piece);
+        let mut shown = redact(&self.held, &self.secrets);
+        let keep = self
+            .secrets
+            .iter()
+            .map(|k| key_start_at_end(&shown, k))
+            .max()
+            .unwrap_or(0);
+        self.held = shown.split_off(shown.len() - keep);
+        shown
+    }
+
+    /// What is still held, at the end of the stream.
+    pub fn finish(self) -> String {
+        self.held
+    }
+}
+
+/// The length of the longest tail of `text` that is a proper start of `key`.
+fn key_start_at_end(text: &str, key: &str) -> usize {
+    let most = text.len().min(key.len().saturating_sub(1));
+    (1..=most)
+        .rev()
+        .find(|&n| {
+            key.is_char_boundary(n)
+                && text.is_char_boundary(text.len() - n)
+                && text.ends_with(&key[..n])
+        })
+        .unwrap_or(0)
+}
+
 /// Separates an error's own message from what to fix (the printer shows them apart).
 pub const HINT_SEP: &str = " — to fix: ";
 
@@ -654,6 +716,40 @@ mod tests {
             "bad key [redacted]!"
         );
         assert_eq!(redact("a sim key", &["sim"]), "a sim key");
+    }
+
+    #[test]
+    fn a_key_split_across_stream_pieces_is_still_scrubbed() {
+        let key = "sk-SENTINEL-0123456789";
+        let text = format!("Your key is {key}, see? {key}");
+        // Every way of cutting the text into two, three and one-byte pieces.
+        let bytes = text.as_bytes();
+        let mut cuts: Vec<Vec<usize>> = (1..bytes.len()).map(|i| vec![i]).collect();
+        cuts.extend((1..bytes.len()).flat_map(|i| (i + 1..bytes.len()).map(move |j| vec![i, j])));
+        cuts.push((1..bytes.len()).collect());
+        for cut in cuts {
+            let mut r = StreamRedactor::new(&[key]);
+            let mut shown = Vec::new();
+            let mut from = 0;
+            for &to in cut.iter().chain([bytes.len()].iter()) {
+                shown.push(r.push(&text[from..to]));
+                from = to;
+            }
+            shown.push(r.finish());
+            let joined = shown.concat();
+            assert_eq!(joined, "Your key is [redacted], see? [redacted]", "{cut:?}");
+            assert!(
+                shown.iter().all(|p| !p.contains("SENTINEL")),
+                "{cut:?}: {shown:?}"
+            );
+        }
+        let mut r = StreamRedactor::new(&[key]);
+        r.push("sk-SENT");
+        assert!(!format!("{r:?}").contains("SENT"), "{r:?}");
+        // Without keys, pieces pass through untouched.
+        let mut r = StreamRedactor::new(&["sim"]);
+        assert_eq!(r.push("s"), "s");
+        assert_eq!(r.finish(), "");
     }
 
     #[tokio::test]

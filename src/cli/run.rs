@@ -61,7 +61,7 @@ pub fn execute(args: &RunArgs) -> ExitCode {
         if let Err(e) = crate::engine::run::check_live_keys_with(&resolved.scenario, &config) {
             eprintln!("error: {}", e.message);
             eprintln!("hint: without --live the run uses the built-in simulator (no key needed)");
-            return std::process::ExitCode::from(super::EXIT_USAGE);
+            return ExitCode::from(super::EXIT_USAGE);
         }
     }
     let Some(runtime) = runtime() else {

@@ -244,6 +244,25 @@ impl Prepared {
     }
 }
 
+/// When the reply's text carried a key, its raw body may hold it in pieces (split across
+/// stream frames, or JSON-escaped) that no scrub can find: the body is withheld.
+fn withhold_echoed_keys(
+    sent: &mut Result<crate::provider::ChatResponse, crate::provider::AttemptError>,
+    secrets: &[&str],
+) {
+    let holds = |t: &str| secrets.iter().any(|k| k.len() >= 8 && t.contains(k));
+    let exchange = match sent {
+        Ok(r) if holds(&r.content) || r.tool_calls.iter().any(|c| holds(&c.args)) => {
+            Some(&mut r.exchange)
+        }
+        Err(e) if holds(&e.partial_output) => e.exchange.as_mut(),
+        _ => None,
+    };
+    if let Some(x) = exchange {
+        x.body = "[withheld: the reply carried an API key]".into();
+    }
+}
+
 fn redact_error(e: &mut CallError, secrets: &[&str]) {
     e.message = config::redact(&e.message, secrets);
     for field in [&mut e.provider_type, &mut e.request_id] {
@@ -767,29 +786,27 @@ async fn attempt_once(
     attempt: u32,
     em: &Emitter,
 ) -> Result<(String, crate::provider::ChatResponse), Failure> {
+    // Live, a key a server streams back is scrubbed, even split across deltas.
     let secrets = prep.secrets();
-    let mut on_delta = |text: &str| {
-        em.emit(Event::Delta {
-            hop,
-            attempt,
-            // A key a hostile server streams back whole is scrubbed here too.
-            text: if secrets.is_empty() {
-                text.to_string()
-            } else {
-                config::redact(text, &secrets)
-            },
-        });
+    let mut scrub = config::StreamRedactor::new(&secrets);
+    let delta = |text: String| {
+        if !text.is_empty() {
+            em.emit(Event::Delta { hop, attempt, text });
+        }
     };
-    let resp = prep
+    let mut on_delta = |text: &str| delta(scrub.push(text));
+    let mut sent = prep
         .client
         .send(endpoint, request, &prep.timeouts, &em.clock, &mut on_delta)
-        .await
-        .map_err(|e| Failure {
-            error: e.error,
-            partial_output: e.partial_output,
-            response: e.exchange,
-            usage: None,
-        })?;
+        .await;
+    delta(scrub.finish());
+    withhold_echoed_keys(&mut sent, &secrets);
+    let resp = sent.map_err(|e| Failure {
+        error: e.error,
+        partial_output: e.partial_output,
+        response: e.exchange,
+        usage: None,
+    })?;
     if !resp.tool_calls.is_empty() {
         let mut results = Vec::with_capacity(resp.tool_calls.len());
         for call in &resp.tool_calls {

@@ -18,20 +18,23 @@ impl Secs {
         Secs(ms as f64 / 1000.0)
     }
 
-    /// Whole milliseconds, rounded; infinite saturates.
+    /// Whole milliseconds, rounded; too long (or infinite) saturates, NaN and negatives are 0
+    /// (as in [`Secs::as_duration`]).
     pub fn as_ms(self) -> u64 {
-        if !self.0.is_finite() {
-            return u64::MAX;
+        if self.0.is_nan() {
+            return 0;
         }
+        // `as` saturates: infinity and anything past u64::MAX ms give u64::MAX.
         (self.0.max(0.0) * 1000.0).round() as u64
     }
 
+    /// A std `Duration`; beyond what it holds (about 5.8e11 years, or infinite) it saturates
+    /// at `Duration::MAX` instead of panicking; NaN and negatives are zero.
     pub fn as_duration(self) -> Duration {
-        if self.0.is_finite() {
-            Duration::from_secs_f64(self.0.max(0.0))
-        } else {
-            Duration::MAX
+        if self.0.is_nan() {
+            return Duration::ZERO;
         }
+        Duration::try_from_secs_f64(self.0.max(0.0)).unwrap_or(Duration::MAX)
     }
 
     /// "4 s", "250 ms", "1.5 s", "inf": for people.
@@ -192,5 +195,19 @@ mod tests {
         assert_eq!(Secs::INF.human(), "inf");
         assert_eq!(Secs(0.0).human(), "0 s");
         assert_eq!(Secs(4.0).as_ms(), 4000);
+    }
+
+    #[test]
+    fn durations_beyond_what_duration_holds_saturate() {
+        // A scenario may say `timeout = 1e30` or `wait = { fixed = 1e20 }`.
+        assert_eq!(Secs(1e20).as_duration(), Duration::MAX);
+        assert_eq!(Secs(1e300).as_duration(), Duration::MAX);
+        assert_eq!(Secs::INF.as_duration(), Duration::MAX);
+        assert_eq!(Secs(f64::NAN).as_duration(), Duration::ZERO);
+        assert_eq!(Secs(-3.0).as_duration(), Duration::ZERO);
+        assert_eq!(Secs(1e-300).as_duration(), Duration::ZERO);
+        assert_eq!(Secs(1.5).as_duration(), Duration::from_millis(1500));
+        assert_eq!(Secs(1e20).as_ms(), u64::MAX);
+        assert_eq!(Secs(f64::NAN).as_ms(), 0);
     }
 }

@@ -184,8 +184,16 @@ fn failure(
     e: minijinja::Error,
     missing: Vec<String>,
 ) -> TemplateFailure {
-    let range = e.range().filter(|r| r.end <= text.len());
-    let snippet = range.as_ref().map(|r| text[r.clone()].trim().to_string());
+    // minijinja's range may start or end inside a multi-byte character: widen it to whole
+    // characters.
+    let range = e
+        .range()
+        .filter(|r| r.start <= r.end && r.end <= text.len())
+        .map(|r| char_floor(text, r.start)..char_ceil(text, r.end));
+    let snippet = range
+        .as_ref()
+        .and_then(|r| text.get(r.clone()))
+        .map(|s| s.trim().to_string());
     // Globals (range, dict, namespace...) are not variables the user must supply.
     let missing: Vec<String> = missing
         .into_iter()
@@ -241,6 +249,20 @@ fn failure(
         message,
         hint,
     }
+}
+
+fn char_floor(text: &str, mut i: usize) -> usize {
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn char_ceil(text: &str, mut i: usize) -> usize {
+    while !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
 }
 
 fn is_ident(c: char) -> bool {
@@ -301,5 +323,18 @@ mod tests {
         assert_eq!(e.origin, "[prompt] template");
         assert_eq!(e.line, 2);
         assert!(e.message.contains("undefined value"), "{e}");
+    }
+
+    #[test]
+    fn a_non_ascii_char_inside_an_expression_is_an_error_not_a_panic() {
+        // minijinja's error range may end inside a multi-byte character.
+        for template in ["Recommend a {{ geénre }} book", "{{ t😀opic }}", "{{ genre é}}"] {
+            let src = format!(
+                "name = \"t\"\n[prompt]\ntemplate = \"{template}\"\nvars = {{ genre = \"x\", topic = \"y\" }}\n[call]\nprovider = \"openai\"\nmodel = \"m\"\n"
+            );
+            let e = parse(&src, "t.toml").unwrap_err();
+            assert_eq!(e.line, 3, "{e}");
+            assert!(!e.hint.is_empty(), "{e}");
+        }
     }
 }

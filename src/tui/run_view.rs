@@ -64,6 +64,12 @@ pub struct WaitView {
 }
 
 impl WaitView {
+    /// When the wait ends on the run's clock; an endless wait (`delay_ms = u64::MAX`) never
+    /// does, so this saturates.
+    pub fn end_t(&self) -> u64 {
+        self.start_t.saturating_add(self.delay_ms)
+    }
+
     /// Where the wait came from, in words: the formula, or the server's Retry-After.
     pub fn label(&self) -> String {
         let secs = |ms: u64| crate::policy::duration::format_secs(ms as f64 / 1000.0);
@@ -487,7 +493,8 @@ impl RunClock {
             Speed::Max => Duration::ZERO,
             Speed::Times(x) => wall.mul_f64(x),
         };
-        self.anchor_t + run.as_millis() as u64
+        let run_ms = u64::try_from(run.as_millis()).unwrap_or(u64::MAX);
+        self.anchor_t.saturating_add(run_ms)
     }
 
     /// Milliseconds left of a wait, on the estimated run clock.
@@ -495,7 +502,7 @@ impl RunClock {
         if w.finished {
             return 0;
         }
-        (w.start_t + w.delay_ms).saturating_sub(self.now_ms(now))
+        w.end_t().saturating_sub(self.now_ms(now))
     }
 }
 
@@ -787,5 +794,24 @@ mod tests {
         assert_eq!(c.remaining_ms(&w, t0 + Duration::from_secs(5)), 0);
         c.stop(t0 + Duration::from_millis(100));
         assert_eq!(c.now_ms(t0 + Duration::from_secs(9)), 1012);
+    }
+
+    #[test]
+    fn endless_waits_and_huge_times_saturate() {
+        // An infinite wait arrives as delay_ms = u64::MAX; a crafted trace may say anything.
+        let t0 = Instant::now();
+        let mut c = RunClock::new(Speed::Times(100.0), t0);
+        c.start(t0);
+        let mut v = RunView::new();
+        for e in mid_wait() {
+            v.apply(&e);
+        }
+        let mut w = v.active_wait().unwrap().clone();
+        w.delay_ms = u64::MAX;
+        assert_eq!(w.end_t(), u64::MAX);
+        assert_eq!(c.remaining_ms(&w, t0), u64::MAX);
+        c.observe(u64::MAX - 5, t0);
+        assert_eq!(c.now_ms(t0 + Duration::from_secs(3600)), u64::MAX);
+        assert_eq!(c.remaining_ms(&w, t0 + Duration::from_secs(1)), 0);
     }
 }

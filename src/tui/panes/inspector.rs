@@ -136,7 +136,7 @@ pub fn row_details(run: &RunView, row: usize, theme: &Theme) -> Vec<Line<'static
             out.push(field("set by", source, theme, text));
             out.push(field(
                 "window",
-                format!("{} → {}", ms(w.start_t), ms(w.start_t + w.delay_ms)),
+                format!("{} → {}", ms(w.start_t), ms(w.end_t())),
                 theme,
                 text,
             ));

@@ -363,7 +363,7 @@ fn wait_line(w: &WaitView, ctx: &Ctx, width: usize) -> Line<'static> {
             theme.style(Meaning::Wait),
         ));
     } else {
-        let left = (w.start_t + w.delay_ms).saturating_sub(ctx.run_now_ms);
+        let left = w.end_t().saturating_sub(ctx.run_now_ms);
         let cells = 12usize;
         let full = if w.delay_ms == 0 {
             0

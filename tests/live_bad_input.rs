@@ -1,0 +1,269 @@
+//! Live mode against what a wrong setup gets back: a wrong key, a model that does not exist,
+//! a base URL nobody answers at, an HTML page, a wrong path, a proxy that closes the stream.
+//! Each ends as a classified error whose message says what to fix; nothing panics.
+
+#[path = "fixtures/live/mod.rs"]
+mod live;
+
+use live::harness::{Live, assert_transcript, config, run_live, run_live_at};
+use live::server::{Step, closed_port, cut, play, serve};
+use retrylab::ErrorKind;
+use retrylab::config::HINT_SEP;
+use retrylab::event::Outcome;
+
+/// A single attempt (no `[retry]`): the error goes on as is.
+const OPENAI: &str = r#"
+name = "bad input"
+[prompt]
+template = "Who wrote The Name of the Wind?"
+[call]
+provider = "openai"
+model = "gpt-4o-minii"
+base_url = "{base}/v1"
+stream = true
+"#;
+
+const ANTHROPIC: &str = r#"
+name = "bad input"
+[prompt]
+template = "Who wrote The Name of the Wind?"
+[call]
+provider = "anthropic"
+model = "claude-3-5-sonet-latest"
+base_url = "{base}"
+"#;
+
+/// The run's final error, split into what happened and what to fix.
+fn final_error(live: &Live) -> (ErrorKind, Option<u16>, String, String) {
+    assert_eq!(live.summary.outcome, Outcome::Error);
+    let e = live.summary.error.clone().expect("an error");
+    let (what, fix) = e
+        .message
+        .split_once(HINT_SEP)
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        .unwrap_or_else(|| panic!("no fix in {:?}", e.message));
+    (e.kind, e.status, what, fix)
+}
+
+#[tokio::test]
+async fn a_wrong_key_is_auth_and_names_the_variable() {
+    let server = serve(vec![play("openai_401")]).await;
+    let live = run_live(OPENAI, &server, config()).await;
+    assert_transcript(
+        &live,
+        &[
+            "run_started Live",
+            "attempt_started 0/1 openai/gpt-4o-minii",
+            "attempt_failed 0/1 auth(401) retry=false",
+            "run_finished Error auth",
+        ],
+    );
+    let (kind, status, what, fix) = final_error(&live);
+    assert_eq!((kind, status), (ErrorKind::Auth, Some(401)));
+    assert!(
+        what.starts_with("Incorrect API key provided: sk-proj-****"),
+        "{what}"
+    );
+    assert_eq!(
+        fix,
+        format!(
+            "the server refused the key: check OPENAI_API_KEY (or its entry under [keys] in config.toml) holds a valid key for {}/v1",
+            server.base
+        )
+    );
+
+    let server = serve(vec![play("anthropic_401")]).await;
+    let live = run_live(ANTHROPIC, &server, config()).await;
+    let (kind, status, what, fix) = final_error(&live);
+    assert_eq!((kind, status), (ErrorKind::Auth, Some(401)));
+    assert_eq!(what, "invalid x-api-key");
+    assert!(fix.contains("check ANTHROPIC_API_KEY"), "{fix}");
+}
+
+#[tokio::test]
+async fn a_model_that_does_not_exist_is_a_bad_request_naming_the_model() {
+    let server = serve(vec![play("openai_404_model")]).await;
+    let live = run_live(OPENAI, &server, config()).await;
+    let (kind, status, what, fix) = final_error(&live);
+    assert_eq!((kind, status), (ErrorKind::BadRequest, Some(404)));
+    assert_eq!(
+        what,
+        "The model `gpt-4o-minii` does not exist or you do not have access to it."
+    );
+    assert_eq!(
+        fix,
+        "check model = \"gpt-4o-minii\": the server has no such model (or this key cannot use it)"
+    );
+    // An unknown model has no price: no cost is claimed.
+    assert_eq!(
+        live.transcript().last().map(String::as_str),
+        Some("run_finished Error bad_request")
+    );
+
+    let server = serve(vec![play("anthropic_404_model")]).await;
+    let live = run_live(ANTHROPIC, &server, config()).await;
+    let (kind, status, what, fix) = final_error(&live);
+    assert_eq!((kind, status), (ErrorKind::BadRequest, Some(404)));
+    assert_eq!(what, "model: claude-3-5-sonet-latest");
+    assert!(
+        fix.starts_with("check model = \"claude-3-5-sonet-latest\""),
+        "{fix}"
+    );
+    assert_eq!(
+        live.summary
+            .error
+            .as_ref()
+            .unwrap()
+            .provider_type
+            .as_deref(),
+        Some("not_found_error")
+    );
+}
+
+#[tokio::test]
+async fn a_base_url_nobody_answers_at_is_a_connection_error() {
+    let base = closed_port().await;
+    let live = run_live_at(OPENAI, &base, None, config()).await;
+    assert_transcript(
+        &live,
+        &[
+            "run_started Live",
+            "attempt_started 0/1 openai/gpt-4o-minii",
+            "attempt_failed 0/1 connection retry=false",
+            "run_finished Error connection",
+        ],
+    );
+    let (kind, status, what, fix) = final_error(&live);
+    assert_eq!((kind, status), (ErrorKind::Connection, None));
+    let host = base.trim_start_matches("http://");
+    assert!(
+        what.starts_with(&format!("cannot connect to {host}: ")),
+        "{what}"
+    );
+    assert!(what.to_lowercase().contains("refused"), "{what}");
+    assert_eq!(
+        fix,
+        format!("nothing answers at {base}/v1: check base_url, and that the server is running")
+    );
+}
+
+#[tokio::test]
+async fn an_html_page_is_a_server_error_pointing_at_the_proxy() {
+    // A captive portal answering 200 with HTML, then a proxy's 502 page.
+    for (fixture, status) in [("openai_200_html_portal", 200), ("openai_502_html", 502)] {
+        let server = serve(vec![play(fixture)]).await;
+        let live = run_live(OPENAI, &server, config()).await;
+        let (kind, got_status, what, fix) = final_error(&live);
+        assert_eq!(
+            (kind, got_status),
+            (ErrorKind::ServerError, Some(status)),
+            "{fixture}"
+        );
+        assert!(what.contains("HTML"), "{fixture}: {what}");
+        assert!(
+            fix.starts_with("an HTML page answered instead of the API (a proxy, a captive portal, or a wrong base_url): check base_url = \""),
+            "{fixture}: {fix}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_path_on_a_compatible_server_points_at_the_v1_convention() {
+    let scenario = OPENAI
+        .replace("provider = \"openai\"", "provider = \"openai-compatible\"")
+        .replace("{base}/v1", "{base}")
+        .replace("gpt-4o-minii", "llama3.1:8b");
+    let server = serve(vec![play("compat_404_path")]).await;
+    let live = run_live(&scenario, &server, config()).await;
+    let (kind, status, what, fix) = final_error(&live);
+    assert_eq!((kind, status), (ErrorKind::BadRequest, Some(404)));
+    assert_eq!(what, "HTTP 404: 404 page not found");
+    assert_eq!(
+        fix,
+        format!(
+            "check base_url = \"{}\" and model = \"llama3.1:8b\" (an OpenAI-style base_url ends in /v1: the client adds /chat/completions)",
+            server.base
+        )
+    );
+    assert_eq!(server.requests()[0].line, "POST /chat/completions HTTP/1.1");
+}
+
+#[tokio::test]
+async fn a_proxy_that_closes_the_stream_is_interrupted() {
+    // Mid-stream: the socket closes inside the chunked body.
+    let server = serve(vec![cut(
+        "openai_stream",
+        2,
+        vec![Step::WaitDelta, Step::Close],
+    )])
+    .await;
+    let live = run_live(
+        &OPENAI.replace("gpt-4o-minii", "gpt-4o-mini"),
+        &server,
+        config(),
+    )
+    .await;
+    assert_transcript(
+        &live,
+        &[
+            "run_started Live",
+            "attempt_started 0/1 openai/gpt-4o-mini",
+            "delta 0/1 x1 \"Patrick\"",
+            // 8 tokens in, 2 out (estimated), at 0.15 and 0.60 dollars per million.
+            "attempt_failed 0/1 stream_interrupted retry=false partial=\"Patrick\" ~$0.0000024",
+            "run_finished Error stream_interrupted ~$0.0000024",
+        ],
+    );
+    let (_, _, what, fix) = final_error(&live);
+    assert!(
+        what.starts_with("the connection broke mid-stream after 2 events: "),
+        "{what}"
+    );
+    assert!(fix.starts_with("the connection closed mid-stream"), "{fix}");
+
+    // Cleanly, but before `[DONE]`: what the official SDKs wrongly accept.
+    let server = serve(vec![play("openai_stream_no_done")]).await;
+    let live = run_live(OPENAI, &server, config()).await;
+    let (kind, status, what, fix) = final_error(&live);
+    assert_eq!((kind, status), (ErrorKind::StreamInterrupted, Some(200)));
+    assert!(
+        what.starts_with("the stream ended without `data: [DONE]` after "),
+        "{what}"
+    );
+    assert!(fix.contains("add stream_interrupted to retry_on"), "{fix}");
+}
+
+#[tokio::test]
+async fn a_missing_key_stops_the_run_before_any_request() {
+    let server = serve(vec![]).await;
+    let live = run_live(OPENAI, &server, retrylab::config::Config::isolated()).await;
+    assert_transcript(&live, &["run_started Live", "run_finished Error auth"]);
+    let e = live.summary.error.clone().unwrap();
+    assert_eq!(
+        e.message,
+        "live mode needs OPENAI_API_KEY (for openai/gpt-4o-minii): set it in the environment, or add OPENAI_API_KEY = \"...\" under [keys] in config.toml in the retrylab config dir (or set RETRYLAB_CONFIG_DIR)"
+    );
+    assert!(server.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out_on_first_byte() {
+    let scenario = OPENAI.replace(
+        "stream = true",
+        "stream = true\nfirst_byte_timeout = \"150ms\"\ntimeout = \"5s\"",
+    );
+    let server = serve(vec![live::server::Reply::Steps(vec![Step::Stall])]).await;
+    let live = run_live(&scenario, &server, config()).await;
+    let (kind, status, what, fix) = final_error(&live);
+    assert_eq!((kind, status), (ErrorKind::Timeout, None));
+    assert_eq!(what, "first_byte timeout (150ms): no response");
+    assert_eq!(
+        fix,
+        "raise first_byte_timeout in [call] if the server is just slow"
+    );
+    assert_eq!(
+        live.summary.error.as_ref().unwrap().timeout.as_deref(),
+        Some("first_byte")
+    );
+    assert!(live.wall.as_millis() >= 150, "{:?}", live.wall);
+}
