@@ -3,22 +3,26 @@
 //! It knows nothing of who listens.
 
 use super::clock::{Clock, Speed};
-use crate::config::{self, Config, KeyLookup, LiveTarget};
+use super::endpoints::{HopTarget, hop_targets, live_endpoints, sim_endpoint};
+pub use super::endpoints::{
+    check_live_keys, check_live_keys_with, default_base_url, hop_labels, key_env,
+};
+use super::redact::{redact_error, redact_exchange, withhold_echoed_keys};
+use crate::config::{self, LiveTarget};
 use crate::cost::{self, FailedAt, PriceTable};
 use crate::error::{CallError, ErrorKind};
-use crate::event::{Event, Mode, Outcome, Target, TimedEvent};
+use crate::event::{Event, Mode, Outcome, TimedEvent};
 use crate::policy::fallback::{FallbackDecision, FallbackPolicy, decide_after_hop};
 use crate::policy::retry_on::{Decision, RetryPolicy, decide};
 use crate::policy::{ReinsertMode, Secs};
 use crate::provider::{ChatRequest, Client, Endpoint, Message, Timeouts};
 use crate::scenario::render::render;
-use crate::scenario::types::{ProviderKind, Scenario};
+use crate::scenario::types::Scenario;
 use crate::sim::SimServer;
 use crate::tools::Toolbox;
 use crate::validate::Validators;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
@@ -60,72 +64,6 @@ pub fn hop_policies(s: &Scenario) -> Vec<Option<RetryPolicy>> {
         }
     }
     out
-}
-
-/// `provider/model` of each hop (index 0 = primary), for plans and labels.
-pub fn hop_labels(s: &Scenario) -> Vec<String> {
-    hop_targets(s)
-        .iter()
-        .map(|t| format!("{}/{}", t.provider, t.model))
-        .collect()
-}
-
-/// Provider, model and connection details of one hop.
-#[derive(Debug, Clone)]
-struct HopTarget {
-    provider: ProviderKind,
-    model: String,
-    base_url: Option<String>,
-    api_key_env: Option<String>,
-    headers: BTreeMap<String, String>,
-}
-
-impl HopTarget {
-    fn target(&self) -> Target {
-        Target {
-            provider: self.provider.as_str().into(),
-            model: self.model.clone(),
-        }
-    }
-}
-
-fn hop_targets(s: &Scenario) -> Vec<HopTarget> {
-    let mut out = vec![HopTarget {
-        provider: s.call.provider,
-        model: s.call.model.clone(),
-        base_url: s.call.base_url.clone(),
-        api_key_env: s.call.api_key_env.clone(),
-        headers: s.call.headers.clone(),
-    }];
-    if let Some(fb) = &s.fallback {
-        out.extend(fb.hops.iter().map(|h| HopTarget {
-            provider: h.provider,
-            model: h.model.clone(),
-            base_url: h.base_url.clone(),
-            api_key_env: h.api_key_env.clone(),
-            headers: h.headers.clone(),
-        }));
-    }
-    out
-}
-
-/// The default base URL of a provider, per its official SDK's convention.
-pub fn default_base_url(kind: ProviderKind) -> Option<&'static str> {
-    match kind {
-        ProviderKind::Openai => Some("https://api.openai.com/v1"),
-        ProviderKind::Anthropic => Some("https://api.anthropic.com"),
-        ProviderKind::OpenaiCompatible => None,
-    }
-}
-
-/// The environment variable a hop's key is read from in live mode.
-pub fn key_env(provider: ProviderKind, api_key_env: Option<&str>) -> Option<String> {
-    match (api_key_env, provider) {
-        (Some(v), _) => Some(v.to_string()),
-        (None, ProviderKind::Openai) => Some("OPENAI_API_KEY".into()),
-        (None, ProviderKind::Anthropic) => Some("ANTHROPIC_API_KEY".into()),
-        (None, ProviderKind::OpenaiCompatible) => None,
-    }
 }
 
 /// Stamps events with the run's clock and sends them.
@@ -244,48 +182,6 @@ impl Prepared {
     }
 }
 
-/// When the reply's text carried a key, its raw body may hold it in pieces (split across
-/// stream frames, or JSON-escaped) that no scrub can find: the body is withheld.
-fn withhold_echoed_keys(
-    sent: &mut Result<crate::provider::ChatResponse, crate::provider::AttemptError>,
-    secrets: &[&str],
-) {
-    let holds = |t: &str| secrets.iter().any(|k| k.len() >= 8 && t.contains(k));
-    let exchange = match sent {
-        Ok(r) if holds(&r.content) || r.tool_calls.iter().any(|c| holds(&c.args)) => {
-            Some(&mut r.exchange)
-        }
-        Err(e) if holds(&e.partial_output) => e.exchange.as_mut(),
-        _ => None,
-    };
-    if let Some(x) = exchange {
-        x.body = "[withheld: the reply carried an API key]".into();
-    }
-}
-
-fn redact_error(e: &mut CallError, secrets: &[&str]) {
-    e.message = config::redact(&e.message, secrets);
-    for field in [&mut e.provider_type, &mut e.request_id] {
-        if let Some(v) = field.as_mut() {
-            *v = config::redact(v, secrets);
-        }
-    }
-    if let Some(last) = e.last_error.as_mut() {
-        redact_error(last, secrets);
-    }
-    for inner in &mut e.errors {
-        redact_error(inner, secrets);
-    }
-}
-
-fn redact_exchange(x: &mut crate::event::HttpExchange, secrets: &[&str]) {
-    x.url = config::redact(&x.url, secrets);
-    x.body = config::redact(&x.body, secrets);
-    for (_, v) in &mut x.headers {
-        *v = config::redact(v, secrets);
-    }
-}
-
 /// A hop's end.
 enum HopEnd {
     Ok(String),
@@ -351,7 +247,7 @@ pub async fn run_with_clock(
     summary
 }
 
-fn setup_error(message: String) -> CallError {
+pub(super) fn setup_error(message: String) -> CallError {
     CallError::new(ErrorKind::BadRequest, message)
 }
 
@@ -404,132 +300,6 @@ async fn prepare(s: &Scenario, mode: Mode, clock: &Clock) -> Result<Prepared, Ca
         mode,
         _sim: sim,
     })
-}
-
-/// Why a hop cannot run live.
-enum Unready {
-    /// A setup problem, said in full.
-    Setup(CallError),
-    /// No key: the variable to set, and for which provider/model.
-    NoKey { var: String, what: String },
-}
-
-fn hop_headers(t: &HopTarget) -> Vec<(String, String)> {
-    t.headers
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
-}
-
-/// A hop's call in sim mode: the simulator, in the hop's wire format.
-fn sim_endpoint(t: &HopTarget, sim: &SimServer) -> Endpoint {
-    Endpoint {
-        kind: t.provider,
-        base_url: sim.base_url(t.provider),
-        // Not a secret: the simulator accepts any key.
-        api_key: Some("sim-key".into()),
-        headers: hop_headers(t),
-    }
-}
-
-/// A hop's live call: its base URL (or the provider's default) and its key from the
-/// environment or `config.toml`; its own headers.
-fn endpoint_for(t: &HopTarget, hop: usize, cfg: &Config) -> Result<Endpoint, Unready> {
-    let headers = hop_headers(t);
-    let table = if hop == 0 {
-        "[call]".to_string()
-    } else {
-        format!("fallback hop {hop}")
-    };
-    let base_url = match (
-        t.base_url.as_deref().map(str::trim),
-        default_base_url(t.provider),
-    ) {
-        (Some(u), _) if !u.is_empty() => u.to_string(),
-        (_, Some(u)) => u.to_string(),
-        (_, None) => {
-            return Err(Unready::Setup(setup_error(format!(
-                "provider `{}` needs a base_url: add base_url = \"http://localhost:11434/v1\" (the server's OpenAI-style URL, ending in /v1) to {table}",
-                t.provider
-            ))));
-        }
-    };
-    let api_key = match cfg.key(t.provider, t.api_key_env.as_deref()) {
-        KeyLookup::Found(k) => Some(k.expose().to_string()),
-        KeyLookup::NotNeeded => None,
-        KeyLookup::Missing { var } => {
-            return Err(Unready::NoKey {
-                var,
-                what: format!("{}/{}", t.provider, t.model),
-            });
-        }
-    };
-    Ok(Endpoint {
-        kind: t.provider,
-        base_url,
-        api_key,
-        headers,
-    })
-}
-
-/// Every hop's live endpoint, or one error naming every missing key (and where to put it).
-fn live_endpoints(targets: &[HopTarget], cfg: &Config) -> Result<Vec<Endpoint>, CallError> {
-    let mut endpoints = Vec::with_capacity(targets.len());
-    let mut missing: Vec<(String, Vec<String>)> = Vec::new();
-    for (hop, t) in targets.iter().enumerate() {
-        match endpoint_for(t, hop, cfg) {
-            Ok(e) => endpoints.push(e),
-            Err(Unready::Setup(e)) => return Err(e),
-            Err(Unready::NoKey { var, what }) => {
-                match missing.iter_mut().find(|(v, _)| *v == var) {
-                    Some((_, whats)) if !whats.contains(&what) => whats.push(what),
-                    Some(_) => {}
-                    None => missing.push((var, vec![what])),
-                }
-            }
-        }
-    }
-    if missing.is_empty() {
-        return Ok(endpoints);
-    }
-    let needs: Vec<String> = missing
-        .iter()
-        .map(|(var, whats)| format!("{var} (for {})", whats.join(", ")))
-        .collect();
-    let (them, it) = if missing.len() == 1 {
-        ("it", format!("{} = \"...\"", missing[0].0))
-    } else {
-        ("them", "them".to_string())
-    };
-    let mut message = format!(
-        "live mode needs {}: set {them} in the environment, or add {it} {}",
-        join_and(&needs),
-        cfg.keys_location()
-    );
-    if let Some(w) = cfg.warnings().first() {
-        message.push_str(&format!(" (note: {w})"));
-    }
-    Err(CallError::new(ErrorKind::Auth, message))
-}
-
-fn join_and(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
-    }
-}
-
-/// Whether `s` can run live: every hop has a base URL and its key (from the environment or
-/// `config.toml`). The error names each missing variable and the config alternative; no
-/// request is made. The TUI's F2 and `retrylab run --live` ask this before a live run.
-pub fn check_live_keys(s: &Scenario) -> Result<(), CallError> {
-    check_live_keys_with(s, &config::current())
-}
-
-/// [`check_live_keys`] against a given config.
-pub fn check_live_keys_with(s: &Scenario, cfg: &Config) -> Result<(), CallError> {
-    live_endpoints(&hop_targets(s), cfg).map(|_| ())
 }
 
 async fn run_hops(

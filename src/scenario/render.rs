@@ -328,7 +328,11 @@ mod tests {
     #[test]
     fn a_non_ascii_char_inside_an_expression_is_an_error_not_a_panic() {
         // minijinja's error range may end inside a multi-byte character.
-        for template in ["Recommend a {{ geénre }} book", "{{ t😀opic }}", "{{ genre é}}"] {
+        for template in [
+            "Recommend a {{ geénre }} book",
+            "{{ t😀opic }}",
+            "{{ genre é}}",
+        ] {
             let src = format!(
                 "name = \"t\"\n[prompt]\ntemplate = \"{template}\"\nvars = {{ genre = \"x\", topic = \"y\" }}\n[call]\nprovider = \"openai\"\nmodel = \"m\"\n"
             );

@@ -9,7 +9,8 @@
 
 use super::locate::KeyPath;
 use crate::scenario::render::{TemplateFailure, render_parts};
-use crate::scenario::types::{FaultKind, FaultSpec, Scenario, ValidatorSpec};
+use crate::policy::Wait;
+use crate::scenario::types::{FaultKind, FaultSpec, RetrySpec, Scenario, ValidatorSpec};
 use crate::validate::{compile_schema, toml_to_json};
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -51,6 +52,7 @@ const SAMPLE_ERROR: &str = "validation: expected uppercase, got 'example'";
 pub fn check(s: &Scenario) -> Result<(), Problem> {
     check_prompt(s)?;
     check_call(s)?;
+    check_retry(s)?;
     check_fallback(s)?;
     check_validators(s)?;
     check_tools(s)?;
@@ -110,6 +112,84 @@ fn check_call(s: &Scenario) -> Result<(), Problem> {
         }
     }
     Ok(())
+}
+
+/// Every retry table: the primary's and each hop's own.
+fn check_retry(s: &Scenario) -> Result<(), Problem> {
+    let mut tables: Vec<(KeyPath, &RetrySpec)> = Vec::new();
+    if let Some(r) = &s.retry {
+        tables.push((p().key("retry"), r));
+    }
+    if let Some(fb) = &s.fallback {
+        for (i, hop) in fb.hops.iter().enumerate() {
+            if let Some(r) = &hop.retry {
+                tables.push((p().key("fallback").key("hops").index(i).key("retry"), r));
+            }
+        }
+    }
+    for (path, r) in tables {
+        if let Some(w) = &r.wait {
+            check_wait(w, path.key("wait"))?;
+        }
+    }
+    Ok(())
+}
+
+/// A wait whose own term is infinite never ends: the run would hang until cancelled.
+/// (`max = "inf"` is Tenacity's default and fine: it only bounds the other terms.)
+fn check_wait(w: &Wait, path: KeyPath) -> Result<(), Problem> {
+    let endless = |variant: &str, key: Option<&str>| {
+        let (place, name) = match key {
+            Some(k) => (path.clone().key(variant).key(k), format!("{variant}.{k}")),
+            None => (path.clone().key(variant), variant.to_string()),
+        };
+        Err(at(
+            place,
+            format!("`{name}` is infinite: this wait never ends"),
+            "give a finite number of seconds (e.g. \"30s\"); to bound a growing wait use max = \"60s\"",
+        ))
+    };
+    let inf = |v: f64| !v.is_finite();
+    match w {
+        Wait::Fixed(v) if inf(v.0) => endless("fixed", None),
+        Wait::Random(r) if inf(r.min.0) => endless("random", Some("min")),
+        Wait::Random(r) if inf(r.max.0) => endless("random", Some("max")),
+        Wait::Exponential(e) | Wait::RandomExponential(e) => {
+            let variant = if matches!(w, Wait::Exponential(_)) {
+                "exponential"
+            } else {
+                "random_exponential"
+            };
+            if inf(e.multiplier) {
+                endless(variant, Some("multiplier"))
+            } else if inf(e.exp_base) {
+                endless(variant, Some("exp_base"))
+            } else if inf(e.min.0) {
+                endless(variant, Some("min"))
+            } else {
+                Ok(())
+            }
+        }
+        Wait::ExponentialJitter(j) if inf(j.initial.0) => {
+            endless("exponential_jitter", Some("initial"))
+        }
+        Wait::ExponentialJitter(j) if inf(j.exp_base) => {
+            endless("exponential_jitter", Some("exp_base"))
+        }
+        Wait::ExponentialJitter(j) if inf(j.jitter.0) => {
+            endless("exponential_jitter", Some("jitter"))
+        }
+        Wait::Incrementing(i) if inf(i.start.0) => endless("incrementing", Some("start")),
+        Wait::Incrementing(i) if inf(i.increment.0) => endless("incrementing", Some("increment")),
+        Wait::Chain(list) | Wait::Sum(list) => {
+            let variant = if matches!(w, Wait::Chain(_)) { "chain" } else { "sum" };
+            for (i, inner) in list.iter().enumerate() {
+                check_wait(inner, path.clone().key(variant).index(i))?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 fn check_fallback(s: &Scenario) -> Result<(), Problem> {
@@ -313,4 +393,52 @@ fn last_line(text: &str) -> String {
         .unwrap_or(text)
         .trim_start_matches("error: ")
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::load::parse;
+
+    fn with_retry(retry: &str) -> String {
+        format!(
+            "name = \"t\"\n[prompt]\ntemplate = \"Q\"\n[call]\nprovider = \"openai\"\nmodel = \"m\"\n[retry]\nstop = {{ after_attempt = 3 }}\n{retry}\n"
+        )
+    }
+
+    #[test]
+    fn a_wait_that_can_never_end_is_refused_where_it_is_written() {
+        for (wait, key) in [
+            ("wait = { fixed = \"inf\" }", "fixed"),
+            ("wait = { fixed = inf }", "fixed"),
+            ("wait = { random = { max = \"inf\" } }", "max"),
+            ("wait = { incrementing = { increment = \"inf\" } }", "increment"),
+            ("wait = { exponential_jitter = { jitter = \"inf\" } }", "jitter"),
+            ("wait = { exponential = { multiplier = inf } }", "multiplier"),
+            ("wait = { exponential = { min = \"inf\" } }", "min"),
+            ("wait = { chain = [{ fixed = 1 }, { fixed = \"inf\" }] }", "fixed"),
+        ] {
+            let src = with_retry(wait);
+            let e = parse(&src, "t.toml").unwrap_err();
+            assert_eq!(e.line, 9, "{wait}: {e}");
+            assert!(e.message.contains("never ends"), "{wait}: {e}");
+            assert!(e.message.contains(key), "{wait}: {e}");
+            assert!(e.hint.contains("max"), "{wait}: {e}");
+        }
+        // An unbounded `max` is Tenacity's default, and fine.
+        for ok in [
+            "wait = { exponential = { multiplier = 1, max = \"inf\" } }",
+            "wait = { exponential_jitter = { max = \"inf\" } }",
+            "wait = { fixed = 1e6 }",
+        ] {
+            parse(&with_retry(ok), "t.toml").unwrap();
+        }
+        // Hops' own retry tables are checked too.
+        let src = format!(
+            "{}[fallback]\ncatch = [\"any\"]\n[[fallback.hops]]\nprovider = \"anthropic\"\nmodel = \"c\"\ncatch = [\"any\"]\nretry = {{ wait = {{ fixed = \"inf\" }} }}\n",
+            with_retry("")
+        );
+        let e = parse(&src, "t.toml").unwrap_err();
+        assert_eq!(e.line, 16, "{e}");
+        assert!(e.message.contains("never ends"), "{e}");
+    }
 }
