@@ -39,6 +39,9 @@ pub fn traces_dir() -> Option<PathBuf> {
     data_dir().map(|d| d.join("traces"))
 }
 
+/// The longest scenario slug in a trace file name (ASCII, so also bytes).
+const SLUG_MAX: usize = 60;
+
 /// Writes one run's events as they come.
 pub struct TraceWriter {
     path: PathBuf,
@@ -67,6 +70,11 @@ impl TraceWriter {
             .filter(|p| !p.is_empty())
             .collect::<Vec<_>>()
             .join("-");
+        // File names are limited (255 bytes on most file systems): keep the slug short.
+        let slug = match slug.char_indices().nth(SLUG_MAX) {
+            Some((cut, _)) => slug[..cut].trim_end_matches('-').to_string(),
+            None => slug,
+        };
         let slug = if slug.is_empty() {
             "run".to_string()
         } else {
@@ -109,19 +117,24 @@ pub fn read_trace(path: &Path) -> Result<Vec<TimedEvent>, TraceError> {
         source,
     })?;
     let mut events = Vec::new();
-    for (i, line) in BufReader::new(file).lines().enumerate() {
+    for (i, line) in BufReader::new(file).split(b'\n').enumerate() {
         let line = line.map_err(|source| TraceError::Io {
             path: shown.clone(),
             source,
         })?;
+        let bad = |message: String| TraceError::Parse {
+            path: shown.clone(),
+            line: i + 1,
+            message,
+        };
+        // Bytes first, so a line that is not UTF-8 is named like any other bad line.
+        let line = std::str::from_utf8(&line).map_err(|e| bad(format!("not UTF-8 text ({e})")))?;
         if line.trim().is_empty() {
             continue;
         }
-        let ev = TimedEvent::from_json_line(&line).map_err(|e| TraceError::Parse {
-            path: shown.clone(),
-            line: i + 1,
-            message: e.to_string(),
-        })?;
+        // serde repeats a wrong value whole: a crafted line could make a huge message.
+        let ev = TimedEvent::from_json_line(line)
+            .map_err(|e| bad(crate::provider::classify::snippet(&e.to_string())))?;
         events.push(ev);
     }
     if events.is_empty() {
@@ -134,6 +147,47 @@ pub fn read_trace(path: &Path) -> Result<Vec<TimedEvent>, TraceError> {
 mod tests {
     use super::*;
     use crate::event::{Event, Mode};
+
+    #[test]
+    fn bad_lines_are_named_and_quoted_short() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = TimedEvent {
+            t_ms: 0,
+            event: Event::RunStarted {
+                scenario: "x".into(),
+                mode: Mode::Sim,
+                speed: "1x".into(),
+            },
+        }
+        .to_json_line();
+        // Not UTF-8 on line 2: the line is named, as for any other bad line.
+        let path = dir.path().join("binary.jsonl");
+        std::fs::write(&path, [good.as_bytes(), b"\n{\"t_ms\": 1\xff}\n"].concat()).unwrap();
+        match read_trace(&path) {
+            Err(TraceError::Parse { line, message, .. }) => {
+                assert_eq!(line, 2);
+                assert!(message.contains("UTF-8"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // A huge wrong value is not repeated whole in the message.
+        let path = dir.path().join("huge.jsonl");
+        let huge = format!("{{\"t_ms\": \"{}\"}}\n", "x".repeat(1 << 20));
+        std::fs::write(&path, huge).unwrap();
+        let e = read_trace(&path).unwrap_err();
+        assert!(e.to_string().len() < 1_000, "{} bytes", e.to_string().len());
+    }
+
+    #[test]
+    fn a_very_long_scenario_name_still_gives_a_trace_file() {
+        // File names are limited (255 bytes on most file systems).
+        let dir = tempfile::tempdir().unwrap();
+        let name = "Retry ".repeat(100);
+        let w = TraceWriter::create(dir.path(), &name).unwrap();
+        let file = w.path().file_name().unwrap().to_string_lossy().into_owned();
+        assert!(file.len() < 120, "{file}");
+        assert!(file.contains("retry-retry"), "{file}");
+    }
 
     #[test]
     fn writes_and_reads_back() {

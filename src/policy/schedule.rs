@@ -70,13 +70,20 @@ pub fn plan_hop(policy: Option<&RetryPolicy>, attempt_secs: f64) -> HopPlan {
             unbounded: false,
         };
     };
-    // An error the policy retries on.
-    let kind = policy
-        .retry_on
-        .iter()
-        .copied()
-        .find(|k| *k != ErrorKind::Any)
-        .unwrap_or(ErrorKind::ServerError);
+    // An error an attempt can fail with that the policy retries on; when it retries none
+    // (`retry_on = []`, or only run-level kinds), any attempt error is re-raised as is.
+    let attempt_kind =
+        |k: &ErrorKind| !matches!(k, ErrorKind::RetryError | ErrorKind::FallbackError);
+    let kind = if ErrorKind::ServerError.is_in(&policy.retry_on) {
+        ErrorKind::ServerError
+    } else {
+        policy
+            .retry_on
+            .iter()
+            .copied()
+            .find(attempt_kind)
+            .unwrap_or(ErrorKind::ServerError)
+    };
     let error = CallError::new(kind, "planned failure");
     let mut rng = ChaCha8Rng::seed_from_u64(policy.seed);
     let mut steps = Vec::new();
@@ -101,13 +108,24 @@ pub fn plan_hop(policy: Option<&RetryPolicy>, attempt_secs: f64) -> HopPlan {
                 total_max += hi.max(wait.delay);
                 elapsed += wait.delay;
             }
-            Decision::Stop { .. } | Decision::Reraise { .. } => {
+            Decision::Stop { .. } => {
                 return HopPlan {
                     steps,
                     attempts: attempt,
                     total_wait: total,
                     total_wait_max: total_max,
                     ends_with: ErrorKind::RetryError,
+                    unbounded: false,
+                };
+            }
+            Decision::Reraise { .. } => {
+                return HopPlan {
+                    steps,
+                    attempts: attempt,
+                    total_wait: total,
+                    total_wait_max: total_max,
+                    // The attempt's own error, as without a [retry] table.
+                    ends_with: ErrorKind::Any,
                     unbounded: false,
                 };
             }
@@ -184,6 +202,29 @@ mod tests {
         assert_eq!(h.total_wait, 8.0);
         assert_eq!(h.ends_with, ErrorKind::RetryError);
         assert!(!h.unbounded);
+    }
+
+    #[test]
+    fn a_policy_that_retries_nothing_plans_one_attempt_ending_with_the_error_itself() {
+        // Tenacity re-raises an error its predicate does not retry: no retry_error. With
+        // `retry_on = []` (or only run-level kinds, which no attempt fails with) every
+        // attempt error is re-raised at once.
+        for retry_on in [
+            vec![],
+            vec![ErrorKind::RetryError],
+            vec![ErrorKind::FallbackError],
+        ] {
+            let mut p = basic();
+            p.retry_on = retry_on.clone();
+            let h = plan_hop(Some(&p), 0.0);
+            assert_eq!(h.steps, vec![Step::Attempt(1)], "{retry_on:?}");
+            assert_eq!(h.attempts, 1);
+            assert_ne!(h.ends_with, ErrorKind::RetryError, "{retry_on:?}");
+        }
+        // A concrete kind is planned as retried.
+        let mut p = basic();
+        p.retry_on = vec![ErrorKind::RetryError, ErrorKind::RateLimit];
+        assert_eq!(plan_hop(Some(&p), 0.0).attempts, 3);
     }
 
     #[test]

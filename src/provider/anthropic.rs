@@ -143,7 +143,10 @@ pub fn parse_reply(body: &[u8], headers: &[(String, String)]) -> Result<ChatResp
     let r: Reply = serde_json::from_value(v).map_err(|e| {
         CallError::new(
             ErrorKind::ServerError,
-            format!("HTTP 200 reply is not a message ({e})"),
+            format!(
+                "HTTP 200 reply is not a message ({})",
+                super::classify::serde_reason(&e)
+            ),
         )
         .with_status(200)
     })?;

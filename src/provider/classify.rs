@@ -79,7 +79,11 @@ pub fn reply_json(body: &[u8]) -> Result<Value, CallError> {
         let message = if t.is_empty() || looks_like_html(t) {
             describe_body(200, t)
         } else {
-            format!("HTTP 200 reply is not valid JSON ({e}): `{}`", snippet(t))
+            format!(
+                "HTTP 200 reply is not valid JSON ({}): `{}`",
+                serde_reason(&e),
+                snippet(t)
+            )
         };
         CallError::new(ErrorKind::ServerError, message).with_status(200)
     })
@@ -165,7 +169,7 @@ impl ErrorDetail {
     /// Reads `{"error": {...}}` (OpenAI, Anthropic), `{"error": "text"}`, `{"message": …}`
     /// and `{"detail": …}` (FastAPI-style servers).
     fn from_value(v: &Value) -> ErrorDetail {
-        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(printable);
         let err = v.get("error");
         let (message, type_, code) = match err {
             Some(Value::Object(_)) => {
@@ -176,10 +180,10 @@ impl ErrorDetail {
                     text(e.get("code")),
                 )
             }
-            Some(Value::String(s)) => (Some(s.clone()), None, None),
+            Some(Value::String(s)) => (Some(printable(s)), None, None),
             _ => {
                 let detail = match v.get("detail") {
-                    Some(Value::String(s)) => Some(s.clone()),
+                    Some(Value::String(s)) => Some(printable(s)),
                     Some(d @ (Value::Array(_) | Value::Object(_))) => Some(snippet(&d.to_string())),
                     _ => None,
                 };
@@ -287,9 +291,30 @@ fn strip_tags(s: &str) -> String {
     out
 }
 
-/// One line, at most [`SNIPPET`] characters.
+/// Why serde refused a document, quoted short: its "invalid type" errors repeat the
+/// offending value, which a hostile or broken server can make megabytes long.
+pub fn serde_reason(e: &serde_json::Error) -> String {
+    snippet(&e.to_string())
+}
+
+/// Server text made safe to print: control characters (ESC, BEL, NUL, C1...) would act on
+/// a terminal that shows the message (`retrylab run` prints it), so they become U+FFFD.
+/// Newlines and tabs stay.
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                char::REPLACEMENT_CHARACTER
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// One printable line, at most [`SNIPPET`] characters.
 pub fn snippet(s: &str) -> String {
-    let one_line = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let one_line = printable(&s.split_whitespace().collect::<Vec<_>>().join(" "));
     if one_line.chars().count() <= SNIPPET {
         one_line
     } else {
@@ -402,6 +427,55 @@ pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_from_a_server_never_reach_the_message() {
+        // ESC and BEL would act on a terminal that prints the message (`retrylab run`).
+        let nasty = r"boom\u001b]0;pwned\u0007\u001b[2J\u0000 done\u009b";
+        let body =
+            format!("{{\"error\": {{\"message\": \"{nasty}\", \"type\": \"server_error\"}}}}");
+        let e = classify_http(500, &[], &body);
+        assert!(
+            !e.message.chars().any(|c| c.is_control()),
+            "{:?}",
+            e.message
+        );
+        assert!(e.message.starts_with("boom"), "{:?}", e.message);
+        let e = classify_http(502, &[], "oops \u{1b}[31mred\u{7}");
+        assert!(
+            !e.message.chars().any(|c| c.is_control()),
+            "{:?}",
+            e.message
+        );
+        let v: Value = serde_json::from_str(&body).unwrap();
+        let e = classify_error_event(&v, &[]);
+        assert!(
+            !e.message.chars().any(|c| c.is_control()),
+            "{:?}",
+            e.message
+        );
+        let e = classify_http(401, &[], "<html><title>Login \u{1b}[2J</title></html>");
+        assert!(
+            !e.message.chars().any(|c| c.is_control()),
+            "{:?}",
+            e.message
+        );
+        for body in [
+            "{\"error\": \"plain \\u001b[2J\"}",
+            "{\"detail\": \"fastapi \\u0007\"}",
+            "{\"message\": \"top \\u001b\"}",
+        ] {
+            let e = classify_http(500, &[], body);
+            assert!(
+                !e.message.chars().any(|c| c.is_control()),
+                "{body}: {:?}",
+                e.message
+            );
+        }
+        // Lines of a multi-line message stay lines.
+        let e = classify_http(400, &[], r#"{"error": {"message": "a\nb\tc"}}"#);
+        assert_eq!(e.message, "a\nb\tc");
+    }
 
     fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs

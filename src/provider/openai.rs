@@ -155,7 +155,10 @@ pub fn parse_reply(body: &[u8], headers: &[(String, String)]) -> Result<ChatResp
     let c: Completion = serde_json::from_value(v).map_err(|e| {
         CallError::new(
             ErrorKind::ServerError,
-            format!("HTTP 200 reply is not a chat completion ({e})"),
+            format!(
+                "HTTP 200 reply is not a chat completion ({})",
+                super::classify::serde_reason(&e)
+            ),
         )
         .with_status(200)
     })?;
@@ -362,7 +365,11 @@ pub(crate) fn malformed(
 ) -> CallError {
     CallError::new(
         ErrorKind::StreamInterrupted,
-        format!("malformed stream frame ({e}): `{}`", snippet(data)),
+        format!(
+            "malformed stream frame ({}): `{}`",
+            super::classify::serde_reason(e),
+            snippet(data)
+        ),
     )
     .with_status(200)
     .with_request_id(super::classify::request_id(headers))
@@ -508,6 +515,27 @@ mod tests {
             data: s.into(),
             id: None,
         }
+    }
+
+    #[test]
+    fn a_huge_wrong_value_is_quoted_short() {
+        // serde's "invalid type" error repeats the value: a 1 MB string must not become a
+        // 1 MB error message in every event, trace and pane.
+        let huge = format!("\"{}\"", "x".repeat(1 << 20));
+        let e = StreamState::new()
+            .event(&data(&huge), &[], &mut |_| {})
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::StreamInterrupted);
+        assert!(e.message.chars().count() < 600, "{}", e.message.len());
+        let body = format!("{{\"choices\": {huge}}}");
+        let e = parse_reply(body.as_bytes(), &[]).unwrap_err();
+        assert!(e.message.chars().count() < 600, "{}", e.message.len());
+        let e = crate::provider::anthropic::parse_reply(
+            format!("{{\"content\": {huge}}}").as_bytes(),
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.message.chars().count() < 600, "{}", e.message.len());
     }
 
     #[test]

@@ -84,6 +84,7 @@ pub(super) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
         .route("/compat/v1/chat/completions", post(compat_route))
         .route("/v1/messages", post(anthropic_route))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(shared);
     let listener = SimListener { inner: listener };
@@ -135,6 +136,21 @@ async fn not_found(method: axum::http::Method, uri: axum::http::Uri) -> Response
     let mut reply = ErrorReply::json(404, body);
     reply.headers.clear();
     error_response(Wire::OpenAi, &reply, "req_sim_not_found".into())
+}
+
+/// A known path asked with another method than POST (a client calling GET, say): the same
+/// clear JSON error as an unknown path, not an empty 405.
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    let body = format!(
+        "{{\n    \"error\": {{\n        \"message\": {},\n        \"type\": \"invalid_request_error\",\n        \"param\": null,\n        \"code\": null\n    }}\n}}\n",
+        super::wire::quote(&format!(
+            "Method {method} is not allowed on {}: the simulator's endpoints take POST.",
+            uri.path()
+        ))
+    );
+    let mut reply = ErrorReply::json(405, body);
+    reply.headers.clear();
+    error_response(Wire::OpenAi, &reply, "req_sim_method".into())
 }
 
 /// Plays the script for one request.
@@ -555,6 +571,30 @@ impl AsyncWrite for SimIo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_wrong_method_is_refused_with_a_message() {
+        let sim = crate::sim::SimServer::start(
+            "127.0.0.1:0".parse().unwrap(),
+            SimSpec::default(),
+            Clock::real(crate::engine::Speed::Max),
+        )
+        .await
+        .unwrap();
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        for (method, path) in [
+            (reqwest::Method::GET, "/v1/messages"),
+            (reqwest::Method::DELETE, "/v1/chat/completions"),
+            (reqwest::Method::PUT, "/compat/v1/chat/completions"),
+        ] {
+            let url = format!("http://{}{path}", sim.addr());
+            let resp = http.request(method.clone(), &url).send().await.unwrap();
+            assert_eq!(resp.status().as_u16(), 405, "{method} {path}");
+            let v: serde_json::Value = resp.json().await.unwrap();
+            let msg = v["error"]["message"].as_str().unwrap_or_default();
+            assert!(msg.contains(method.as_str()) && msg.contains("POST"), "{v}");
+        }
+    }
 
     #[test]
     fn schedule_paces_tokens_and_breaks_at_the_next_slot() {

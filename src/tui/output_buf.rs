@@ -19,6 +19,8 @@ pub struct OutputBuf {
     line_first_row: Vec<usize>,
     /// First logical line whose rows may be stale (only the last line grows).
     stale_from: usize,
+    /// The last chunk ended in CR (kept as a newline): a LF opening the next one is its pair.
+    ends_in_cr: bool,
 }
 
 impl OutputBuf {
@@ -50,6 +52,15 @@ impl OutputBuf {
     }
 
     pub fn push(&mut self, chunk: &str) {
+        if chunk.is_empty() {
+            return;
+        }
+        // A CRLF split across two deltas is one line break.
+        let chunk = match chunk.strip_prefix('\n') {
+            Some(rest) if self.ends_in_cr => rest,
+            _ => chunk,
+        };
+        self.ends_in_cr = chunk.ends_with('\r');
         if chunk.is_empty() {
             return;
         }
@@ -251,6 +262,18 @@ mod tests {
         assert_eq!(grown.total_rows(), fresh.total_rows());
         assert_eq!(grown.rows(0, usize::MAX), fresh.rows(0, usize::MAX));
         assert_eq!(fresh.rows(fresh.total_rows() - 2, 5), vec!["", "tail"]);
+    }
+
+    #[test]
+    fn a_crlf_split_across_deltas_is_one_newline() {
+        let mut b = OutputBuf::new();
+        for piece in [
+            "one\r", "\ntwo\r", "\r\n", "three\r", "", "\n", "\n", "four",
+        ] {
+            b.push(piece);
+        }
+        assert_eq!(b.as_str(), "one\ntwo\n\nthree\n\nfour");
+        assert_eq!(b.line_count(), 6);
     }
 
     #[test]

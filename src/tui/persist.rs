@@ -61,6 +61,9 @@ pub fn write_atomic(path: &Path, text: &str) -> io::Result<()> {
     })
 }
 
+/// The longest slug, in bytes: file names are limited (255 bytes on most file systems).
+const SLUG_MAX_BYTES: usize = 80;
+
 /// A file name from a scenario name: `Fallback with retries` → `fallback-with-retries`.
 pub fn slug(name: &str) -> String {
     let mut out = String::new();
@@ -70,6 +73,15 @@ pub fn slug(name: &str) -> String {
         } else if !out.ends_with('-') && !out.is_empty() {
             out.push('-');
         }
+    }
+    // Leave room for "-2.toml" and the draft's suffixes.
+    let mut out = out.as_str();
+    if out.len() > SLUG_MAX_BYTES {
+        let mut cut = SLUG_MAX_BYTES;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out = &out[..cut];
     }
     let out = out.trim_end_matches('-').to_string();
     if out.is_empty() {
@@ -133,6 +145,14 @@ pub fn clear_draft(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slugs_of_long_names_fit_a_file_name() {
+        let s = slug(&"Ünïcödé retry ".repeat(60));
+        assert!(s.len() <= 80, "{} bytes", s.len());
+        assert!(s.starts_with("ünïcödé-retry-"), "{s}");
+        assert!(!s.ends_with('-'), "{s}");
+    }
 
     #[test]
     fn slugs_are_file_names() {

@@ -29,18 +29,19 @@ pub struct AttemptView {
     pub attempt: u32,
     pub provider: String,
     pub model: String,
-    pub request: serde_json::Value,
+    pub request: RequestJson,
     pub prompt: Option<String>,
     pub started_t: u64,
     pub ended_t: Option<u64>,
     pub state: AttemptState,
     pub output: OutputBuf,
     pub tool_calls: Vec<ToolCallView>,
-    pub error: Option<CallError>,
+    // Boxed: most attempts have neither, and a run may keep tens of thousands of attempts.
+    pub error: Option<Box<CallError>>,
     pub will_retry: bool,
     pub latency_ms: Option<u64>,
     pub why: String,
-    pub response: Option<HttpExchange>,
+    pub response: Option<Box<HttpExchange>>,
     pub usage: Option<Usage>,
     /// What it cost in dollars, when the model has a price; `cost_estimated` when some
     /// tokens were estimated.
@@ -48,6 +49,43 @@ pub struct AttemptView {
     pub cost_estimated: bool,
     /// The error texts this attempt's request carries (error reinsertion).
     pub reinserted: Vec<String>,
+}
+
+/// A request body kept as its compact JSON text: a parsed `serde_json::Value` costs several
+/// times that (a B-tree node per object), and a run that retries without end keeps one per
+/// attempt. A retry that sends the same body shares the text. The Inspector parses the
+/// selected one when it draws.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestJson(std::sync::Arc<str>);
+
+impl RequestJson {
+    pub fn new(v: &serde_json::Value) -> Self {
+        RequestJson(v.to_string().into())
+    }
+
+    /// `v`'s text, sharing `prev`'s allocation when it is the same.
+    pub fn new_like(v: &serde_json::Value, prev: Option<&RequestJson>) -> Self {
+        let text = v.to_string();
+        match prev {
+            Some(p) if *p.0 == *text => p.clone(),
+            _ => RequestJson(text.into()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The body as JSON (`Null` if the text does not parse back, e.g. past serde's depth).
+    pub fn value(&self) -> serde_json::Value {
+        serde_json::from_str(&self.0).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl std::fmt::Display for RequestJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -116,16 +154,17 @@ pub enum Row {
         attempt: u32,
         errors: Vec<String>,
     },
+    // Rare rows box their payload, so every row stays small.
     Exhausted {
         hop: u32,
         attempts: u32,
-        last_error: CallError,
+        last_error: Box<CallError>,
     },
     Fallback {
         hop: u32,
-        from: Target,
-        to: Target,
-        caught: CallError,
+        from: Box<Target>,
+        to: Box<Target>,
+        caught: Box<CallError>,
     },
     Outcome,
 }
@@ -226,10 +265,14 @@ impl RunView {
                 request,
                 prompt,
             } => {
+                // The engine announces a reinsertion after the previous attempt failed and
+                // before this one starts: look back only that far, so a run of thousands of
+                // attempts folds in linear time.
                 let reinserted = self
                     .rows
                     .iter()
                     .rev()
+                    .take_while(|r| !matches!(r, Row::Attempt(_)))
                     .find_map(|r| match r {
                         Row::Reinserted {
                             hop: h,
@@ -244,7 +287,10 @@ impl RunView {
                     attempt: *attempt,
                     provider: provider.clone(),
                     model: model.clone(),
-                    request: request.clone(),
+                    request: RequestJson::new_like(
+                        request,
+                        self.attempts.last().map(|a| &a.request),
+                    ),
                     prompt: prompt.clone(),
                     started_t: t,
                     ended_t: None,
@@ -300,11 +346,11 @@ impl RunView {
                     a.cost_usd = *cost_usd;
                     a.cost_estimated = *cost_estimated;
                     a.ended_t = Some(t);
-                    a.error = Some(error.clone());
+                    a.error = Some(Box::new(error.clone()));
                     a.will_retry = *will_retry;
                     a.latency_ms = Some(*latency_ms);
                     a.why = why.clone();
-                    a.response = response.clone();
+                    a.response = response.clone().map(Box::new);
                     if a.output.is_empty() && !partial_output.is_empty() {
                         a.output.set(partial_output);
                     }
@@ -363,7 +409,7 @@ impl RunView {
             } => self.rows.push(Row::Exhausted {
                 hop: *hop,
                 attempts: *attempts,
-                last_error: last_error.clone(),
+                last_error: Box::new(last_error.clone()),
             }),
             Event::FallbackHop {
                 hop,
@@ -372,9 +418,9 @@ impl RunView {
                 caught,
             } => self.rows.push(Row::Fallback {
                 hop: *hop,
-                from: from.clone(),
-                to: to.clone(),
-                caught: caught.clone(),
+                from: Box::new(from.clone()),
+                to: Box::new(to.clone()),
+                caught: Box::new(caught.clone()),
             }),
             Event::AttemptSucceeded {
                 hop,
@@ -394,7 +440,7 @@ impl RunView {
                     a.ended_t = Some(t);
                     a.latency_ms = Some(*latency_ms);
                     a.usage = Some(*usage);
-                    a.response = response.clone();
+                    a.response = response.clone().map(Box::new);
                     if a.output.is_empty() {
                         a.output.set(content);
                     }
@@ -813,5 +859,22 @@ mod tests {
         c.observe(u64::MAX - 5, t0);
         assert_eq!(c.now_ms(t0 + Duration::from_secs(3600)), u64::MAX);
         assert_eq!(c.remaining_ms(&w, t0 + Duration::from_secs(1)), 0);
+    }
+
+    #[test]
+    fn retries_with_the_same_body_share_its_text() {
+        let mut v = RunView::new();
+        for e in full_fallback() {
+            v.apply(&e);
+        }
+        let (a2, a3) = (&v.attempts[1].request, &v.attempts[2].request);
+        assert_eq!(a2, a3);
+        assert!(std::sync::Arc::ptr_eq(&a2.0, &a3.0), "one text for both");
+        assert_ne!(v.attempts[0].request, *a2);
+        assert_eq!(
+            v.attempts[3].request.value()["model"],
+            "claude-3-5-sonnet-latest"
+        );
+        assert!(v.attempts[3].request.to_string().starts_with('{'));
     }
 }

@@ -8,8 +8,9 @@
 //! slow_first_byte. `times = 0`, an empty `on_requests` and request number 0 are refused.
 
 use super::locate::KeyPath;
-use crate::scenario::render::{TemplateFailure, render_parts};
+use crate::error::ErrorKind;
 use crate::policy::Wait;
+use crate::scenario::render::{TemplateFailure, render_parts};
 use crate::scenario::types::{FaultKind, FaultSpec, RetrySpec, Scenario, ValidatorSpec};
 use crate::validate::{compile_schema, toml_to_json};
 use std::collections::BTreeMap;
@@ -128,6 +129,25 @@ fn check_retry(s: &Scenario) -> Result<(), Problem> {
         }
     }
     for (path, r) in tables {
+        let lists = [
+            ("retry_on", r.retry_on.as_deref().unwrap_or(&[])),
+            ("reinsert", &r.reinsert[..]),
+        ];
+        for (key, kinds) in lists {
+            if let Some(i) = kinds
+                .iter()
+                .position(|k| matches!(k, ErrorKind::RetryError | ErrorKind::FallbackError))
+            {
+                return Err(at(
+                    path.clone().key(key).index(i),
+                    format!(
+                        "`{}` in `{key}`: an attempt never fails with it (it is how a hop or the run ends)",
+                        kinds[i]
+                    ),
+                    "list the kinds attempts fail with (rate_limit, timeout, validation, ...); to act on a hop that gave up, use catch = [\"retry_error\"] in [fallback]",
+                ));
+            }
+        }
         if let Some(w) = &r.wait {
             check_wait(w, path.key("wait"))?;
         }
@@ -182,7 +202,11 @@ fn check_wait(w: &Wait, path: KeyPath) -> Result<(), Problem> {
         Wait::Incrementing(i) if inf(i.start.0) => endless("incrementing", Some("start")),
         Wait::Incrementing(i) if inf(i.increment.0) => endless("incrementing", Some("increment")),
         Wait::Chain(list) | Wait::Sum(list) => {
-            let variant = if matches!(w, Wait::Chain(_)) { "chain" } else { "sum" };
+            let variant = if matches!(w, Wait::Chain(_)) {
+                "chain"
+            } else {
+                "sum"
+            };
             for (i, inner) in list.iter().enumerate() {
                 check_wait(inner, path.clone().key(variant).index(i))?;
             }
@@ -399,6 +423,27 @@ fn last_line(text: &str) -> String {
 mod tests {
     use crate::scenario::load::parse;
 
+    #[test]
+    fn run_level_kinds_in_retry_on_or_reinsert_are_refused() {
+        // No attempt fails with retry_error or fallback_error: listing them retries nothing.
+        for (line, key) in [
+            ("retry_on = [\"rate_limit\", \"retry_error\"]", "retry_on"),
+            ("retry_on = [\"fallback_error\"]", "retry_on"),
+            ("reinsert = [\"retry_error\"]", "reinsert"),
+        ] {
+            let e = parse(&with_retry(line), "t.toml").unwrap_err();
+            assert_eq!(e.line, 9, "{line}: {e}");
+            assert!(e.message.contains("never fails with"), "{line}: {e}");
+            assert!(e.message.contains(key), "{line}: {e}");
+            assert!(e.hint.contains("[fallback]"), "{line}: {e}");
+        }
+        parse(
+            &with_retry("retry_on = [\"any\"]\nreinsert = [\"validation\"]"),
+            "t.toml",
+        )
+        .unwrap();
+    }
+
     fn with_retry(retry: &str) -> String {
         format!(
             "name = \"t\"\n[prompt]\ntemplate = \"Q\"\n[call]\nprovider = \"openai\"\nmodel = \"m\"\n[retry]\nstop = {{ after_attempt = 3 }}\n{retry}\n"
@@ -411,11 +456,23 @@ mod tests {
             ("wait = { fixed = \"inf\" }", "fixed"),
             ("wait = { fixed = inf }", "fixed"),
             ("wait = { random = { max = \"inf\" } }", "max"),
-            ("wait = { incrementing = { increment = \"inf\" } }", "increment"),
-            ("wait = { exponential_jitter = { jitter = \"inf\" } }", "jitter"),
-            ("wait = { exponential = { multiplier = inf } }", "multiplier"),
+            (
+                "wait = { incrementing = { increment = \"inf\" } }",
+                "increment",
+            ),
+            (
+                "wait = { exponential_jitter = { jitter = \"inf\" } }",
+                "jitter",
+            ),
+            (
+                "wait = { exponential = { multiplier = inf } }",
+                "multiplier",
+            ),
             ("wait = { exponential = { min = \"inf\" } }", "min"),
-            ("wait = { chain = [{ fixed = 1 }, { fixed = \"inf\" }] }", "fixed"),
+            (
+                "wait = { chain = [{ fixed = 1 }, { fixed = \"inf\" }] }",
+                "fixed",
+            ),
         ] {
             let src = with_retry(wait);
             let e = parse(&src, "t.toml").unwrap_err();

@@ -350,7 +350,8 @@ fn attempt_details(a: &AttemptView, theme: &Theme, out: &mut Vec<Line<'static>>)
         .map(str::trim)
         .filter(|l| l.len() >= 4)
         .collect();
-    for (role, content) in request_messages(&a.request) {
+    let request = a.request.value();
+    for (role, content) in request_messages(&request) {
         out.push(Line::from(Span::styled(format!("{role}:"), muted)));
         let total = content.lines().count();
         for l in content.lines().take(MESSAGE_LINES) {
@@ -370,7 +371,7 @@ fn attempt_details(a: &AttemptView, theme: &Theme, out: &mut Vec<Line<'static>>)
             )));
         }
     }
-    if let Some(tools) = a.request.get("tools").and_then(|t| t.as_array()) {
+    if let Some(tools) = request.get("tools").and_then(|t| t.as_array()) {
         let names: Vec<String> = tools
             .iter()
             .filter_map(|t| {
