@@ -491,7 +491,6 @@ for c in cases:
 /// `attempt_started` with the last request and `attempt_failed` with a `bad_request` error),
 /// then decide as usual.
 #[tokio::test]
-#[ignore = "engine/run.rs: a late template failure skips the announced attempt and the policy"]
 async fn a_template_that_fails_late_is_a_failed_attempt() {
     let s = common::scenario(
         r#"

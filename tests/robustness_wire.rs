@@ -659,7 +659,7 @@ async fn the_client_survives_mangled_replies_from_a_server() {
 
 // ----- what reaches the user's terminal in headless mode -----
 
-/// FOR THE LEAD (src/cli/printer.rs is not this reviewer's to edit): `retrylab run` (and
+/// `retrylab run` (and
 /// `replay --print`) writes streamed text, tool arguments and results and partial output to
 /// the terminal as they came. A live server, a model asked to, or a crafted trace can send
 /// ESC/BEL sequences: `ESC]52;c;…BEL` writes the user's clipboard in many terminals, `ESC[2J`
@@ -668,7 +668,6 @@ async fn the_client_survives_mangled_replies_from_a_server() {
 /// the same to everything else it prints (e.g. map `c.is_control() && c != '\n'` to U+FFFD).
 /// `--json` is safe (serde escapes control characters).
 #[test]
-#[ignore = "src/cli/printer.rs prints control characters from the event stream as they came"]
 fn the_headless_printer_never_writes_control_characters() {
     use retrylab::cli::printer::{Printer, Style};
     use retrylab::event::TimedEvent;

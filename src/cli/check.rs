@@ -3,6 +3,7 @@
 
 use super::{EXIT_OK, usage_error};
 use crate::engine::run::{hop_labels, hop_policies};
+use crate::error::ErrorKind;
 use crate::policy::duration::format_secs;
 use crate::policy::schedule::{Schedule, Step, plan};
 use crate::scenario::Scenario;
@@ -63,9 +64,10 @@ pub fn report(s: &Scenario, origin: &str) -> String {
         } else {
             format!("hop {i}")
         };
-        let ends = match &policies[i] {
-            Some(_) => "retry_error".to_string(),
-            None => "the error as is (no [retry])".to_string(),
+        let ends = match (&policies[i], hop.ends_with) {
+            (_, ErrorKind::RetryError) => "retry_error".to_string(),
+            (Some(_), _) => "the error as is (retry_on retries nothing)".to_string(),
+            (None, _) => "the error as is (no [retry])".to_string(),
         };
         let _ = writeln!(
             out,
@@ -135,6 +137,20 @@ mod tests {
         );
         assert!(
             r.contains("worst case: 6 attempts, 6 HTTP requests, 16 s of waiting"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn a_policy_that_retries_nothing_ends_with_the_error_itself() {
+        let s = parse(
+            "name = \"x\"\n[prompt]\ntemplate = \"hi\"\n[call]\nprovider = \"openai\"\nmodel = \"m\"\n[retry]\nstop = { after_attempt = 3 }\nretry_on = []\n",
+            "x",
+        )
+        .unwrap();
+        let r = report(&s, "x");
+        assert!(
+            r.contains("attempt 1, then the error as is (retry_on retries nothing)"),
             "{r}"
         );
     }

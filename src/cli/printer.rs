@@ -69,8 +69,14 @@ fn stamp(t_ms: u64) -> String {
     format!("{:>9}", format!("{:.3}s", t_ms as f64 / 1000.0))
 }
 
+/// Text from a server or a trace, safe for a terminal: ESC, BEL and other control
+/// characters (clipboard writes, screen clears, titles) become U+FFFD.
+fn safe(text: &str) -> String {
+    crate::provider::classify::printable(text).replace('\t', " ")
+}
+
 fn one_line(text: &str, max: usize) -> String {
-    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat: String = safe(text).split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() > max {
         let cut: String = flat.chars().take(max.saturating_sub(1)).collect();
         format!("{cut}…")
@@ -177,7 +183,7 @@ impl<W: Write> Printer<W> {
                     write!(self.out, "{}  {}", " ".repeat(9), st.muted("» "))?;
                     self.streaming = true;
                 }
-                write!(self.out, "{}", text.replace('\n', " "))?;
+                write!(self.out, "{}", safe(&text.replace('\n', " ")))?;
                 self.out.flush()?;
             }
             Event::ToolCall {
@@ -228,7 +234,12 @@ impl<W: Write> Printer<W> {
                     )?;
                 }
                 if !why.is_empty() {
-                    writeln!(self.out, "{}      why: {}", " ".repeat(9), st.muted(why))?;
+                    writeln!(
+                        self.out,
+                        "{}      why: {}",
+                        " ".repeat(9),
+                        st.muted(&safe(why))
+                    )?;
                 }
             }
             Event::ErrorReinserted {
@@ -355,7 +366,7 @@ impl<W: Write> Printer<W> {
                             writeln!(self.out, "{pad}  caught on the way: {}", kinds.join(", "))?;
                         }
                         if let Some(c) = content {
-                            writeln!(self.out, "\n{c}")?;
+                            writeln!(self.out, "\n{}", safe(c))?;
                         }
                     }
                     Outcome::Error => {

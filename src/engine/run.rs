@@ -398,34 +398,32 @@ async fn run_hop(
             Some(ReinsertMode::Reask) => &[][..],
             _ => &errors[..],
         };
-        let rendered = match render(s, template_errors) {
-            Ok(r) => r,
-            Err(e) => return HopEnd::Failed(setup_error(format!("prompt: {e}"))),
-        };
-        let mut messages = vec![Message::user(rendered.user.clone())];
-        messages.extend(reask.iter().cloned());
-        let request = ChatRequest {
-            model: target.model.clone(),
-            system: rendered.system,
-            messages,
-            temperature: s.call.temperature,
-            max_tokens: s.call.max_tokens,
-            stream: s.call.stream,
-            tools: prep.toolbox.defs(),
-        };
+        // A template that fails to render (say, once errors were reinserted) fails this
+        // attempt, as it would inside Mirascope's retried call.
+        let built = build_request(s, prep, idx, template_errors, &reask);
         em.emit(Event::AttemptStarted {
             hop,
             attempt,
             provider: target.provider.as_str().into(),
             model: target.model.clone(),
-            request: Client::body(endpoint.kind, &request),
-            prompt: Some(rendered.user),
+            request: built.as_ref().map_or(serde_json::Value::Null, |(r, _)| {
+                Client::body(endpoint.kind, r)
+            }),
+            prompt: built.as_ref().ok().map(|(_, prompt)| prompt.clone()),
         });
         let started = em.clock.now();
-        let result = tokio::select! {
-            biased;
-            () = cancel.cancelled() => return HopEnd::Cancelled,
-            r = attempt_once(prep, endpoint, &request, hop, attempt, em) => r,
+        let result = match &built {
+            Ok((request, _)) => tokio::select! {
+                biased;
+                () = cancel.cancelled() => return HopEnd::Cancelled,
+                r = attempt_once(prep, endpoint, request, hop, attempt, em) => r,
+            },
+            Err(error) => Err(Failure {
+                error: error.clone(),
+                partial_output: String::new(),
+                response: None,
+                usage: None,
+            }),
         };
         let latency_ms = ms(em.clock.now().saturating_sub(started));
         let failure = match result {
@@ -434,8 +432,9 @@ async fn run_hop(
                 for c in &resp.tool_calls {
                     reply.push_str(&c.args);
                 }
-                let cost =
-                    cost::succeeded(&prep.prices, &target.model, &request, resp.usage, &reply);
+                let cost = built.as_ref().ok().and_then(|(request, _)| {
+                    cost::succeeded(&prep.prices, &target.model, request, resp.usage, &reply)
+                });
                 prep.add_cost(cost);
                 let secrets = prep.secrets();
                 let content = if secrets.is_empty() {
@@ -462,7 +461,10 @@ async fn run_hop(
             }
             Err(f) => prep.polish(idx, f),
         };
-        let cost = prep.failed_cost(idx, &request, &failure);
+        let cost = built
+            .as_ref()
+            .ok()
+            .and_then(|(request, _)| prep.failed_cost(idx, request, &failure));
         prep.add_cost(cost);
         let Some(policy) = policy else {
             em.emit(Event::AttemptFailed {
@@ -541,6 +543,30 @@ async fn run_hop(
         em.emit(Event::WaitFinished { hop, attempt });
         attempt = attempt.saturating_add(1);
     }
+}
+
+/// The attempt's request and its rendered prompt, or why the prompt cannot be rendered.
+fn build_request(
+    s: &Scenario,
+    prep: &Prepared,
+    hop: usize,
+    template_errors: &[String],
+    reask: &[Message],
+) -> Result<(ChatRequest, String), CallError> {
+    let rendered = render(s, template_errors)
+        .map_err(|e| setup_error(format!("the prompt template failed to render: {e}")))?;
+    let mut messages = vec![Message::user(rendered.user.clone())];
+    messages.extend(reask.iter().cloned());
+    let request = ChatRequest {
+        model: prep.targets[hop].model.clone(),
+        system: rendered.system,
+        messages,
+        temperature: s.call.temperature,
+        max_tokens: s.call.max_tokens,
+        stream: s.call.stream,
+        tools: prep.toolbox.defs(),
+    };
+    Ok((request, rendered.user))
 }
 
 fn ms(d: Duration) -> u64 {
