@@ -403,8 +403,10 @@ async fn f2_says_which_keys_live_mode_is_missing() {
     assert_eq!(pg.app.mode(), Mode::Sim);
     let notice = pg.app.notice().unwrap();
     assert!(
+        // The same words as `retrylab run --live`.
         notice.starts_with(
-            "live mode needs RETRYLAB_TEST_NO_SUCH_KEY_A, RETRYLAB_TEST_NO_SUCH_KEY_B: set them"
+            "live mode needs RETRYLAB_TEST_NO_SUCH_KEY_A (for openai/gpt-4o-mini) and \
+             RETRYLAB_TEST_NO_SUCH_KEY_B (for anthropic/claude-3-5-sonnet-latest): set them"
         ),
         "{notice}"
     );

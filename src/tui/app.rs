@@ -17,7 +17,6 @@ use super::run_view::{RunClock, RunView};
 use super::split::{self, Part, Parts};
 use super::tasks::{self, RunRequest};
 use super::theme::{Meaning, Theme, ThemeSet};
-use crate::config::{Config, KeyLookup};
 use crate::engine::clock::Speed;
 use crate::engine::run::{RunOptions, hop_policies};
 use crate::event::{Event, Mode, Outcome, TimedEvent};
@@ -842,24 +841,22 @@ impl App {
                 return;
             }
         };
+        // The same check (and message) as `retrylab run --live`: every hop's key and base URL.
         let cfg = crate::config::current();
-        let missing = missing_keys(&scenario, &cfg);
-        if missing.is_empty() {
-            self.mode = Mode::Live;
-            self.notify(
-                "LIVE: real API calls; keys are never shown or recorded",
-                Level::Warn,
-            );
-        } else {
-            self.notify(
-                format!(
-                    "live mode needs {}: set {} in the environment or {}; staying in SIM",
-                    missing.join(", "),
-                    if missing.len() == 1 { "it" } else { "them" },
-                    cfg.keys_location()
-                ),
-                Level::Warn,
-            );
+        match crate::engine::run::check_live_keys_with(&scenario, &cfg) {
+            Ok(()) => {
+                self.mode = Mode::Live;
+                let note = cfg
+                    .warnings()
+                    .first()
+                    .map(|w| format!(" (note: {w})"))
+                    .unwrap_or_default();
+                self.notify(
+                    format!("LIVE: real API calls; keys are never shown or recorded{note}"),
+                    Level::Warn,
+                );
+            }
+            Err(e) => self.notify(format!("{}; staying in SIM", e.message), Level::Warn),
         }
     }
 
@@ -1485,28 +1482,6 @@ fn share(total: u16, panes: &[(u16, u16)]) -> Vec<u16> {
         *last += total.saturating_sub(used);
     }
     out
-}
-
-/// The key variables live mode needs that neither the environment nor the config file has
-/// (names only; values are never read here beyond "is there one").
-pub fn missing_keys(s: &Scenario, cfg: &Config) -> Vec<String> {
-    let mut hops = vec![(s.call.provider, s.call.api_key_env.as_deref())];
-    if let Some(fb) = &s.fallback {
-        hops.extend(
-            fb.hops
-                .iter()
-                .map(|h| (h.provider, h.api_key_env.as_deref())),
-        );
-    }
-    let mut missing: Vec<String> = Vec::new();
-    for (provider, env) in hops {
-        if let KeyLookup::Missing { var } = cfg.key(provider, env)
-            && !missing.contains(&var)
-        {
-            missing.push(var);
-        }
-    }
-    missing
 }
 
 #[cfg(test)]
