@@ -31,7 +31,7 @@ fn run_prints_a_timeline_and_exits_0() {
     );
     assert!(stdout.contains("⏳ wait 4 s"), "{stdout}");
     assert!(stdout.contains("↪ fallback openai/gpt-4o-mini → anthropic/claude-3-5-sonnet-latest (hop 1), caught retry_error"), "{stdout}");
-    assert!(stdout.contains("■ ok in 8.475 s"), "{stdout}");
+    assert!(stdout.contains("■ ok in 8.925 s"), "{stdout}");
     assert!(!stdout.contains('\x1b'), "NO_COLOR is honoured");
     // The run was recorded, and replays to the same timeline.
     let traces: Vec<_> = std::fs::read_dir(dir.path().join("traces"))

@@ -67,7 +67,7 @@ async fn f5_runs_the_demo_to_its_fallback_answer() {
         s.contains("✓ hop 1   #1   475 ms  anthropic/claude-3-5-sonnet-latest"),
         "{s}"
     );
-    assert!(s.contains("■ ok in 8.475 s"), "{s}");
+    assert!(s.contains("■ ok in 8.925 s"), "{s}");
     assert!(s.contains("42, according to Douglas Adams"), "{s}");
     assert!(s.contains("✓ ok"), "{s}");
     assert!(s.contains("recorded as "), "{s}");
@@ -556,14 +556,14 @@ async fn a_recorded_run_replays_the_same_timeline() {
     let s = rp.screen();
     assert!(s.contains("replay"), "{s}");
     assert!(s.contains("⤷ fallback → anthropic"), "{s}");
-    assert!(s.contains("■ ok in 8.475 s"), "{s}");
+    assert!(s.contains("■ ok in 8.925 s"), "{s}");
     assert_eq!(
         rp.app.run_view().version as usize,
         n,
         "every recorded event was applied once"
     );
     let ok_line = original.iter().find(|l| l.contains("■ ok")).unwrap();
-    assert!(ok_line.contains("8.475 s"));
+    assert!(ok_line.contains("8.925 s"));
     // F5 replays it again; editing keys are inert in a replay.
     rp.key(KeyCode::F(5));
     assert!(rp.run_until(finished, LONG).await);

@@ -206,6 +206,9 @@ pub struct SimSpec {
     pub tokens_per_second: f64,
     #[serde(default = "default_first_token_ms")]
     pub first_token_ms: u64,
+    /// How long an error reply (an HTTP error status, a reset) takes to come back.
+    #[serde(default)]
+    pub error_ms: u64,
     #[serde(default)]
     pub faults: Vec<FaultSpec>,
     /// Random faults: fault name -> probability per request.
@@ -223,6 +226,7 @@ impl Default for SimSpec {
             tool_calls: Vec::new(),
             tokens_per_second: default_tokens_per_second(),
             first_token_ms: default_first_token_ms(),
+            error_ms: 0,
             faults: Vec::new(),
             chaos: BTreeMap::new(),
             seed: 0,

@@ -65,6 +65,11 @@ impl Shared {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// How long an error reply takes (`[sim].error_ms`).
+    fn error_delay(&self) -> Duration {
+        Duration::from_millis(self.script().spec().error_ms)
+    }
+
     /// An active sleep on the run clock; false when the server is shutting down.
     async fn pause(&self, d: Duration) -> bool {
         if d.is_zero() {
@@ -213,7 +218,10 @@ async fn handle(
             }
             conn.reset()
         }
-        FaultKind::ConnectionReset => conn.reset(),
+        FaultKind::ConnectionReset => {
+            s.pause(s.error_delay()).await;
+            conn.reset()
+        }
         FaultKind::SlowFirstByte => {
             let delay = fault
                 .delay
@@ -232,6 +240,9 @@ async fn handle(
             reply.normal(s, Some(&fault)).await
         }
         _ => {
+            if !s.pause(s.error_delay()).await {
+                return conn.reset();
+            }
             let mut e = match wire {
                 Wire::OpenAi => openai::error(&fault, &req.model),
                 Wire::Anthropic => anthropic::error(&fault),
