@@ -238,8 +238,9 @@ fn a_hundred_thousand_events_stay_under_fifty_megabytes() {
         stream_growth < 50 << 20,
         "a long stream grew RSS by {stream_growth} bytes"
     );
+    // Only the newest attempts keep their response (run_view::DETAIL_KEPT): 30 MB here.
     assert!(
-        retry_growth < 50 << 20,
+        retry_growth < 40 << 20,
         "endless retries grew RSS by {retry_growth} bytes"
     );
     // 25,000 attempts must not cost quadratic time to fold (debug build, generous).

@@ -49,7 +49,13 @@ pub struct AttemptView {
     pub cost_estimated: bool,
     /// The error texts this attempt's request carries (error reinsertion).
     pub reinserted: Vec<String>,
+    /// Its response was let go to bound memory (see [`DETAIL_KEPT`]).
+    pub detail_dropped: bool,
 }
+
+/// Only the newest this many attempts keep their response (headers and body): a run that
+/// retries without end must not grow without bound.
+pub const DETAIL_KEPT: usize = 1_000;
 
 /// A request body kept as its compact JSON text: a parsed `serde_json::Value` costs several
 /// times that (a B-tree node per object), and a run that retries without end keeps one per
@@ -306,8 +312,18 @@ impl RunView {
                     cost_usd: None,
                     cost_estimated: false,
                     reinserted,
+                    detail_dropped: false,
                 });
                 self.rows.push(Row::Attempt(self.attempts.len() - 1));
+                if let Some(old) = self
+                    .attempts
+                    .len()
+                    .checked_sub(DETAIL_KEPT + 1)
+                    .and_then(|i| self.attempts.get_mut(i))
+                    && old.response.take().is_some()
+                {
+                    old.detail_dropped = true;
+                }
             }
             Event::Delta { hop, attempt, text } => {
                 if let Some(a) = self.attempt_mut(*hop, *attempt) {
@@ -859,6 +875,54 @@ mod tests {
         c.observe(u64::MAX - 5, t0);
         assert_eq!(c.now_ms(t0 + Duration::from_secs(3600)), u64::MAX);
         assert_eq!(c.remaining_ms(&w, t0 + Duration::from_secs(1)), 0);
+    }
+
+    #[test]
+    fn only_the_newest_attempts_keep_their_response() {
+        use crate::error::{CallError, ErrorKind};
+        let mut v = RunView::new();
+        let n = DETAIL_KEPT as u32 + 5;
+        for attempt in 1..=n {
+            let t = u64::from(attempt);
+            v.apply(&TimedEvent {
+                t_ms: t,
+                event: Event::AttemptStarted {
+                    hop: 0,
+                    attempt,
+                    provider: "openai".into(),
+                    model: "m".into(),
+                    request: serde_json::json!({"model": "m"}),
+                    prompt: None,
+                },
+            });
+            v.apply(&TimedEvent {
+                t_ms: t,
+                event: Event::AttemptFailed {
+                    hop: 0,
+                    attempt,
+                    error: CallError::new(ErrorKind::RateLimit, "slow down").with_status(429),
+                    partial_output: String::new(),
+                    will_retry: true,
+                    latency_ms: 0,
+                    why: String::new(),
+                    response: Some(HttpExchange {
+                        url: "http://x".into(),
+                        status: Some(429),
+                        headers: vec![("retry-after".into(), "1".into())],
+                        body: "{}".into(),
+                    }),
+                    cost_usd: None,
+                    cost_estimated: false,
+                },
+            });
+        }
+        let dropped = v.attempts.iter().filter(|a| a.detail_dropped).count();
+        // Exactly the newest DETAIL_KEPT keep theirs.
+        assert_eq!(dropped, n as usize - DETAIL_KEPT);
+        assert!(v.attempts[..dropped].iter().all(|a| a.response.is_none()));
+        assert!(v.attempts[dropped..].iter().all(|a| a.response.is_some()));
+        // What the timeline shows stays: the error of every attempt.
+        assert!(v.attempts.iter().all(|a| a.error.is_some()));
     }
 
     #[test]

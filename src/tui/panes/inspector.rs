@@ -384,6 +384,16 @@ fn attempt_details(a: &AttemptView, theme: &Theme, out: &mut Vec<Line<'static>>)
         out.push(field("tools", names.join(", "), theme, text));
     }
     // The response.
+    if a.detail_dropped {
+        out.push(Line::default());
+        out.push(Line::from(Span::styled(
+            format!(
+                "Response let go to bound memory: only the newest {} attempts keep theirs",
+                crate::tui::run_view::DETAIL_KEPT
+            ),
+            muted,
+        )));
+    }
     if let Some(r) = &a.response {
         out.push(Line::default());
         let status = r.status.map_or("no status".into(), |s| s.to_string());
