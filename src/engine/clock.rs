@@ -172,22 +172,20 @@ impl Clock {
     /// A passive deadline `d` from now: resolves when the run's clock passes it.
     pub fn deadline(&self, d: Duration) -> Deadline {
         match &*self.0 {
-            Inner::Virtual(_) => {
-                let at = self.now().saturating_add(d);
+            Inner::Virtual(v) => {
                 let fired = Arc::new(Fired::default());
-                let id = {
-                    let Inner::Virtual(v) = &*self.0 else {
-                        unreachable!()
-                    };
+                let key = {
                     let mut s = v.lock();
+                    // Measured from the time reached so far, mid-sleep included.
+                    let at = VirtualClock::interpolated(&s, v.speed).saturating_add(d);
                     s.next_id += 1;
-                    let id = s.next_id;
-                    s.deadlines.insert((at, id), fired.clone());
-                    id
+                    let key = (at, s.next_id);
+                    s.deadlines.insert(key, fired.clone());
+                    key
                 };
                 Deadline::Virtual {
                     clock: self.clone(),
-                    key: (at, id),
+                    key,
                     fired,
                 }
             }
