@@ -106,7 +106,7 @@ async fn drive(
         }
         if out_ok {
             let r = if json {
-                let out = printer_out(&mut printer);
+                let out = printer.out_mut();
                 writeln!(out, "{}", ev.to_json_line()).and_then(|()| out.flush())
             } else {
                 printer.on_event(&ev)
@@ -128,10 +128,6 @@ async fn drive(
             Outcome::Error
         }
     }
-}
-
-fn printer_out<W: Write>(p: &mut Printer<W>) -> &mut W {
-    p.out_mut()
 }
 
 /// `retrylab sim [--addr] [SCENARIO]`: loads the scenario's `[sim]` script and serves it.
