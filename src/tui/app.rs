@@ -12,7 +12,7 @@ use super::panes::schedule::{PlacedError, Preview, SchedulePane};
 use super::panes::status::{self, Level, StatusInfo};
 use super::panes::timeline::TimelinePane;
 use super::panes::{Ctx, Pane, PaneId};
-use super::persist::{self, Draft, Paths};
+use super::persist::{self, DeadDraft, DraftSlot, Paths};
 use super::run_view::{RunClock, RunView};
 use super::split::{self, Part, Parts};
 use super::tasks::{self, RunRequest};
@@ -45,6 +45,20 @@ const DRAFT_AFTER: Duration = Duration::from_millis(1000);
 /// Animation frame period while something moves (a countdown, a spinner).
 pub const ANIMATION_FRAME: Duration = Duration::from_millis(50);
 const SPEEDS: [f64; 3] = [1.0, 10.0, 100.0];
+/// The restore dialog lists at most this many drafts (keys 1-9).
+const MAX_OFFERED_DRAFTS: usize = 9;
+
+/// The offered draft a key restores: `r` for a lone draft, `1`-`9` in a list.
+fn draft_choice(k: char, offered: usize) -> Option<usize> {
+    match (k, offered) {
+        ('r', 1) => Some(0),
+        (k, n) if n > 1 => k
+            .to_digit(10)
+            .and_then(|d| (d as usize).checked_sub(1))
+            .filter(|i| *i < n),
+        _ => None,
+    }
+}
 
 /// How the playground starts.
 pub struct AppConfig {
@@ -56,6 +70,8 @@ pub struct AppConfig {
     pub theme: Option<String>,
     /// Offer back a draft left by a crash.
     pub offer_draft: bool,
+    /// A warning to show at start (e.g. a replay that was not read whole).
+    pub notice: Option<String>,
 }
 
 impl AppConfig {
@@ -68,6 +84,7 @@ impl AppConfig {
             no_color: super::theme::no_color_requested(),
             theme: std::env::var("RETRYLAB_THEME").ok(),
             offer_draft: true,
+            notice: None,
         }
     }
 
@@ -80,6 +97,7 @@ impl AppConfig {
             no_color: false,
             theme: None,
             offer_draft: false,
+            notice: None,
         }
     }
 }
@@ -118,11 +136,12 @@ pub enum Start {
 }
 
 /// What a confirm dialog decides about.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 enum Pending {
     Quit,
     Open(PickItem),
-    Draft(Draft),
+    /// Drafts of ended instances, newest first (claimed while the dialog is open).
+    Drafts(Vec<DeadDraft>),
 }
 
 enum Overlay {
@@ -184,6 +203,8 @@ pub struct App {
     parsed: Result<Arc<Scenario>, PlacedError>,
     reparse_due: Option<Instant>,
     draft_due: Option<Instant>,
+    /// This instance's own draft file (none: no data dir).
+    draft: Option<DraftSlot>,
     // The run.
     run: RunView,
     run_clock: RunClock,
@@ -240,6 +261,7 @@ impl App {
             }),
             reparse_due: None,
             draft_due: None,
+            draft: config.paths.drafts.as_deref().map(DraftSlot::new),
             run: RunView::new(),
             run_clock: RunClock::new(config.speed, now),
             active: None,
@@ -268,6 +290,9 @@ impl App {
         };
         if let Some(e) = theme_errors.first() {
             app.notify(format!("theme ignored: {e}"), Level::Warn);
+        }
+        if let Some(n) = config.notice {
+            app.notify(n, Level::Warn);
         }
         match start {
             Start::Scenario { text, origin } => {
@@ -468,8 +493,11 @@ impl App {
                     self.run_clock.stop(self.now());
                     match (problem, trace) {
                         (Some(p), _) => {
-                            // A crashed task may have printed over the screen.
-                            self.needs_clear = true;
+                            // A crashed task may have printed over the screen; a trace
+                            // that could not be written printed nothing.
+                            if p.starts_with("the engine stopped") {
+                                self.needs_clear = true;
+                            }
                             self.notify(p, Level::Warn);
                         }
                         (None, Some(path)) => {
@@ -682,11 +710,26 @@ impl App {
                     _ => None,
                 };
                 if action == Some(Action::Cancel) {
-                    if let Pending::Draft(_) = pending {
-                        self.notify("draft kept; it is offered again next time", Level::Info);
+                    if let Pending::Drafts(_) = pending {
+                        // Dropping the claims lets the next start offer them again.
+                        self.notify("drafts kept; they are offered again next time", Level::Info);
                     }
                     return;
                 }
+                let pending = match pending {
+                    Pending::Drafts(drafts) => {
+                        match ch {
+                            Some('d') => self.discard_dead_drafts(drafts),
+                            Some(k) if draft_choice(k, drafts.len()).is_some() => {
+                                let i = draft_choice(k, drafts.len()).unwrap_or(0);
+                                self.restore_draft(drafts, i);
+                            }
+                            _ => self.overlay = Some(Overlay::Confirm(c, Pending::Drafts(drafts))),
+                        }
+                        return;
+                    }
+                    other => other,
+                };
                 match (ch, &pending) {
                     (Some('s'), Pending::Quit) => {
                         if self.save() {
@@ -700,14 +743,6 @@ impl App {
                     (Some('d'), Pending::Open(item)) => {
                         let item = item.clone();
                         self.open_item(&item);
-                    }
-                    (Some('r'), Pending::Draft(d)) => {
-                        let d = d.clone();
-                        self.restore_draft(d);
-                    }
-                    (Some('d'), Pending::Draft(_)) => {
-                        self.discard_draft();
-                        self.notify("draft discarded", Level::Info);
                     }
                     _ => self.overlay = Some(Overlay::Confirm(c, pending)),
                 }
@@ -1105,61 +1140,134 @@ impl App {
         if !self.dirty || self.replay.is_some() {
             return;
         }
-        if let Some(dir) = &self.paths.drafts
-            && let Err(e) = persist::write_draft(dir, &self.origin.label(), &self.joined_text)
-        {
-            self.notify(format!("draft not autosaved: {e}"), Level::Warn);
+        self.write_own_draft();
+    }
+
+    fn write_own_draft(&mut self) -> bool {
+        let Some(slot) = self.draft.as_mut() else {
+            return false;
+        };
+        match slot.write(&self.origin.label(), &self.joined_text) {
+            Ok(()) => true,
+            Err(e) => {
+                self.notify(format!("draft not autosaved: {e}"), Level::Warn);
+                false
+            }
         }
+    }
+
+    /// This instance's own draft file, when it has written one (tests, help).
+    pub fn draft_path(&self) -> Option<PathBuf> {
+        self.draft.as_ref().map(DraftSlot::path)
     }
 
     fn discard_draft(&mut self) {
         self.draft_due = None;
-        if let Some(dir) = &self.paths.drafts {
-            persist::clear_draft(dir);
+        if let Some(slot) = self.draft.as_mut() {
+            slot.clear();
         }
     }
 
+    /// Offers the drafts that ended instances left; a live instance's draft is never seen.
     fn offer_draft(&mut self) {
-        let Some(d) = self.paths.drafts.as_deref().and_then(persist::read_draft) else {
+        let Some(dir) = self.paths.drafts.as_deref() else {
             return;
         };
-        if d.text == self.joined_text {
-            self.discard_draft();
+        let mut drafts = Vec::new();
+        for d in persist::dead_drafts(dir) {
+            if d.draft.text == self.joined_text {
+                // Nothing in it that is not open already.
+                d.remove();
+            } else {
+                drafts.push(d);
+            }
+        }
+        // One dialog line each; older ones wait for the next start.
+        drafts.truncate(MAX_OFFERED_DRAFTS);
+        if drafts.is_empty() {
             return;
         }
-        let when = d
-            .saved_at
-            .and_then(|t| t.elapsed().ok())
-            .map(|e| {
+        let ago = |d: &DeadDraft| {
+            d.draft
+                .saved_at
+                .and_then(|t| t.elapsed().ok())
+                .map(|e| {
+                    format!(
+                        " {} ago",
+                        crate::policy::duration::format_secs(e.as_secs() as f64)
+                    )
+                })
+                .unwrap_or_default()
+        };
+        let (title, body, mut choices) = if let [d] = drafts.as_slice() {
+            (
+                "Unsaved draft found".to_string(),
                 format!(
-                    " {} ago",
-                    crate::policy::duration::format_secs(e.as_secs() as f64)
-                )
-            })
-            .unwrap_or_default();
+                    "retrylab stopped{} with unsaved edits to {}. Restore them?",
+                    ago(d),
+                    d.draft.origin
+                ),
+                vec![('r', "restore the draft into the editors".to_string())],
+            )
+        } else {
+            let choices = drafts
+                .iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    let k = char::from_digit(i as u32 + 1, 10).unwrap_or('?');
+                    (k, format!("restore {}, saved{}", d.draft.origin, ago(d)))
+                })
+                .collect();
+            (
+                format!("{} unsaved drafts found", drafts.len()),
+                "retrylab instances that are no longer running left unsaved edits. Restore one?"
+                    .to_string(),
+                choices,
+            )
+        };
+        let all = if drafts.len() > 1 {
+            " (all of them)"
+        } else {
+            ""
+        };
+        choices.push(('d', format!("discard{all} and keep what is open")));
         self.overlay = Some(Overlay::Confirm(
             Confirm {
-                title: "Unsaved draft found".into(),
-                body: format!(
-                    "retrylab stopped{when} with unsaved edits to {}. Restore them?",
-                    d.origin
-                ),
-                choices: vec![
-                    ('r', "restore the draft into the editors".into()),
-                    ('d', "discard it and keep what is open".into()),
-                ],
+                title,
+                body,
+                choices,
             },
-            Pending::Draft(d),
+            Pending::Drafts(drafts),
         ));
     }
 
-    fn restore_draft(&mut self, d: Draft) {
-        let text = d.text.clone();
-        self.load(&text, Origin::from_label(&d.origin));
-        // Restored edits are still unsaved.
+    /// Restores the `i`-th offered draft; the others stay for the next start.
+    fn restore_draft(&mut self, mut drafts: Vec<DeadDraft>, i: usize) {
+        let d = drafts.swap_remove(i);
+        drop(drafts);
+        let text = d.draft.text.clone();
+        self.load(&text, Origin::from_label(&d.draft.origin));
+        // Restored edits are still unsaved: they become this instance's draft at once, and
+        // only then is the dead instance's copy removed.
         self.saved_text = String::new();
         self.dirty = true;
+        if self.write_own_draft() || self.draft.is_none() {
+            d.remove();
+        }
         self.notify("draft restored: Ctrl+S saves it", Level::Info);
+    }
+
+    fn discard_dead_drafts(&mut self, drafts: Vec<DeadDraft>) {
+        let n = drafts.len();
+        drafts.into_iter().for_each(DeadDraft::remove);
+        self.notify(
+            if n == 1 {
+                "draft discarded".to_string()
+            } else {
+                format!("{n} drafts discarded")
+            },
+            Level::Info,
+        );
     }
 
     fn open_picker(&mut self) {
