@@ -34,18 +34,24 @@ pub fn run_playground(scenario_arg: Option<String>) -> anyhow::Result<ExitCode> 
 /// it again).
 pub fn run_replay(trace: &Path) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let events = match crate::trace::read_trace(trace) {
-        Ok(e) => e,
+    // The playground keeps the replay in memory (F5 plays it again): bounded.
+    let read = match crate::trace::read_trace_bounded(trace, REPLAY_MAX_BYTES) {
+        Ok(r) => r,
         Err(e) => return Ok(usage_error(&e.to_string())),
     };
-    session(
+    let notice = (!read.notes.is_empty()).then(|| read.notes.join("; "));
+    session_with(
         Start::Replay {
-            events,
+            events: read.events,
             path: trace.to_path_buf(),
         },
         started,
+        notice,
     )
 }
+
+/// The most trace text the playground's replay holds (the rest is `replay --print`'s).
+const REPLAY_MAX_BYTES: u64 = 128 << 20;
 
 /// SCENARIO as a path (read as text, parsed in the editors) or a built-in name.
 fn resolve(arg: &str) -> Result<Start, String> {
@@ -75,6 +81,14 @@ fn resolve(arg: &str) -> Result<Start, String> {
 }
 
 fn session(start: Start, started: Instant) -> anyhow::Result<ExitCode> {
+    session_with(start, started, None)
+}
+
+fn session_with(
+    start: Start,
+    started: Instant,
+    notice: Option<String>,
+) -> anyhow::Result<ExitCode> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Ok(usage_error(
             "the playground needs a terminal; for headless runs use `retrylab run SCENARIO`",
@@ -84,7 +98,9 @@ fn session(start: Start, started: Instant) -> anyhow::Result<ExitCode> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let result = runtime.block_on(run_in_terminal(AppConfig::from_env(), start, started));
+    let mut config = AppConfig::from_env();
+    config.notice = notice;
+    let result = runtime.block_on(run_in_terminal(config, start, started));
     // A cancelled run may still be closing its simulator: do not wait long for it.
     runtime.shutdown_timeout(Duration::from_millis(500));
     let stats: SessionStats = result?;
@@ -96,5 +112,9 @@ fn session(start: Start, started: Instant) -> anyhow::Result<ExitCode> {
             stats.slowest_frame.as_secs_f64() * 1000.0
         );
     }
-    Ok(ExitCode::SUCCESS)
+    // Ended by a signal: the shell's convention, 128 + its number.
+    Ok(match stats.signal {
+        Some(n) => ExitCode::from(u8::try_from(128 + n).unwrap_or(1)),
+        None => ExitCode::SUCCESS,
+    })
 }

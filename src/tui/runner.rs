@@ -13,6 +13,7 @@ use crossterm::event::{
 use futures::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::{Backend, TestBackend};
+use ratatui::layout::Rect;
 use std::io;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -22,14 +23,33 @@ pub const MIN_FRAME: Duration = Duration::from_millis(16);
 /// Events taken from the run channel per wake-up.
 const BATCH: usize = 1024;
 
+/// What a signal asks of the loop (see [`watch_signals`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignalAction {
+    /// A terminating signal (its number): save the draft, restore the terminal, exit.
+    Terminate(i32),
+    /// SIGTSTP: give the terminal back, then stop.
+    Suspend,
+    /// SIGCONT: take the terminal again and repaint everything.
+    Continue,
+}
+
 pub struct Playground<B: Backend + SyncUpdates> {
     pub app: App,
     pub terminal: Terminal<B>,
     msgs: UnboundedReceiver<Message>,
+    signals: Option<UnboundedReceiver<SignalAction>>,
+    /// Stops the process after a suspend (SIGSTOP to itself; nothing in tests).
+    stop_self: fn(),
     last_frame: Option<Instant>,
     /// Frames drawn, and the slowest one (render + flush).
     pub frames: u64,
     pub slowest_frame: Duration,
+    /// The terminating signal that ended the session.
+    pub terminated_by: Option<i32>,
+    /// Times the terminal was given back and taken again (suspend / continue).
+    pub suspends: u64,
+    pub resumes: u64,
 }
 
 impl<B> Playground<B>
@@ -44,9 +64,14 @@ where
             app,
             terminal,
             msgs,
+            signals: None,
+            stop_self: || {},
             last_frame: None,
             frames: 0,
             slowest_frame: Duration::ZERO,
+            terminated_by: None,
+            suspends: 0,
+            resumes: 0,
         })
     }
 
@@ -54,7 +79,7 @@ where
     pub fn draw(&mut self) -> anyhow::Result<()> {
         let started = Instant::now();
         if self.app.needs_clear {
-            self.terminal.clear()?;
+            self.repaint_all()?;
             self.app.needs_clear = false;
         }
         self.terminal.backend_mut().begin_frame()?;
@@ -66,6 +91,45 @@ where
         self.frames += 1;
         self.last_frame = Some(Instant::now());
         Ok(())
+    }
+
+    /// Clears the screen and makes the next frame draw every cell. Never `Terminal::clear`:
+    /// it asks the terminal for the cursor position, and while the input stream runs the
+    /// answer is swallowed by it (the query fails after 2 s and would end the session).
+    /// `resize` to the current size clears and resets the back buffer without asking.
+    fn repaint_all(&mut self) -> anyhow::Result<()> {
+        let size = self.terminal.size()?;
+        self.terminal
+            .resize(Rect::new(0, 0, size.width, size.height))?;
+        self.app.needs_draw = true;
+        Ok(())
+    }
+
+    /// Acts on a signal: see [`SignalAction`].
+    pub fn on_signal(&mut self, s: SignalAction) -> anyhow::Result<()> {
+        match s {
+            SignalAction::Terminate(n) => {
+                self.terminated_by = Some(n);
+                self.app.update(Message::Terminate);
+            }
+            SignalAction::Suspend => {
+                // Best effort: a terminal that fails here is no reason not to stop.
+                let _ = self.terminal.backend_mut().suspend();
+                self.suspends += 1;
+                (self.stop_self)();
+                // Here again after SIGCONT.
+                self.resume()?;
+            }
+            SignalAction::Continue => self.resume()?,
+        }
+        Ok(())
+    }
+
+    fn resume(&mut self) -> anyhow::Result<()> {
+        self.terminal.backend_mut().resume()?;
+        self.resumes += 1;
+        self.repaint_all()?;
+        self.draw()
     }
 
     /// Runs until the user quits or the input ends.
@@ -102,6 +166,7 @@ where
                     }
                 }
                 Some(m) = self.msgs.recv() => self.app.update(m),
+                Some(s) = recv_signal(&mut self.signals) => self.on_signal(s)?,
                 () = sleep_until(deadline) => self.app.update(Message::Tick),
             }
         }
@@ -261,6 +326,13 @@ async fn recv_events(
     }
 }
 
+async fn recv_signal(rx: &mut Option<UnboundedReceiver<SignalAction>>) -> Option<SignalAction> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d.into()).await,
@@ -268,26 +340,71 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
-/// SIGTERM and SIGHUP (a closed terminal, `kill`) end the session cleanly: the terminal is
-/// restored and unsaved edits stay as the draft.
-fn watch_signals(tx: tokio::sync::mpsc::UnboundedSender<Message>) {
-    #[cfg(unix)]
-    tokio::spawn(async move {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut hup)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::hangup()),
-        ) else {
-            return;
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = hup.recv() => {}
-        }
-        let _ = tx.send(Message::Terminate);
-    });
-    #[cfg(not(unix))]
-    drop(tx);
+/// Signals whose default action ends the process: each ends the session cleanly instead
+/// (draft saved, terminal restored). Ctrl+C, Ctrl+\\ and Ctrl+Z are keys in raw mode, so
+/// these come from `kill`, a closed terminal (SIGHUP) or a timer.
+#[cfg(unix)]
+const TERMINATING: &[i32] = {
+    use signal_hook::consts::*;
+    &[
+        SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGXCPU,
+    ]
+};
+
+/// After a terminating signal the loop has this long to save and leave; then (or at a
+/// second signal) the terminal is restored and the process exits anyway (a UI thread stuck
+/// in some computation must not keep a dead session on screen).
+#[cfg(unix)]
+const GRACE: Duration = Duration::from_secs(3);
+
+/// Listens for signals on a thread of its own (not the runtime's: it must work when the
+/// UI thread is stuck) and forwards what they ask to the loop.
+#[cfg(unix)]
+fn watch_signals(tx: tokio::sync::mpsc::UnboundedSender<SignalAction>) -> io::Result<()> {
+    use signal_hook::consts::{SIGCONT, SIGTSTP, SIGXFSZ};
+    let mut all = TERMINATING.to_vec();
+    // SIGXFSZ (a trace past the file size limit) is caught only so that it does not kill
+    // the process: the write then fails with EFBIG and shows as a trace notice.
+    all.extend([SIGTSTP, SIGCONT, SIGXFSZ]);
+    let mut signals = signal_hook::iterator::Signals::new(&all)?;
+    std::thread::Builder::new()
+        .name("retrylab-signals".into())
+        .spawn(move || {
+            let mut terminating = false;
+            for n in signals.forever() {
+                let action = match n {
+                    SIGTSTP => SignalAction::Suspend,
+                    SIGCONT => SignalAction::Continue,
+                    SIGXFSZ => continue,
+                    n if terminating => exit_now(n),
+                    n => {
+                        terminating = true;
+                        std::thread::spawn(move || {
+                            std::thread::sleep(GRACE);
+                            exit_now(n);
+                        });
+                        SignalAction::Terminate(n)
+                    }
+                };
+                if tx.send(action).is_err() {
+                    return;
+                }
+            }
+        })?;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn exit_now(signal: i32) -> ! {
+    super::terminal::restore();
+    std::process::exit(128 + signal)
+}
+
+/// SIGSTOP to ourselves: cannot be caught, and unlike SIGTSTP it stops an orphaned
+/// process group too (a shell without job control).
+#[cfg(unix)]
+fn stop_self() {
+    let _ = signal_hook::low_level::raise(signal_hook::consts::SIGSTOP);
 }
 
 /// Timings of one session on the real terminal.
@@ -297,6 +414,8 @@ pub struct SessionStats {
     pub first_frame: Duration,
     pub frames: u64,
     pub slowest_frame: Duration,
+    /// The terminating signal that ended it, if one did (exit code 128 + it).
+    pub signal: Option<i32>,
 }
 
 /// Runs the playground on the real terminal until the user quits; the terminal is restored
@@ -306,26 +425,30 @@ pub async fn run_in_terminal(
     start: Start,
     started: Instant,
 ) -> anyhow::Result<SessionStats> {
+    // Listening first: a signal that comes while the terminal is being set up still finds
+    // a handler, and waits in the channel for the loop.
+    let (sig_tx, sig_rx) = tokio::sync::mpsc::unbounded_channel();
+    #[cfg(unix)]
+    watch_signals(sig_tx)?;
+    #[cfg(not(unix))]
+    drop(sig_tx);
     let guard = TerminalGuard::enter()?;
-    let terminal = guard.terminal()?;
-    let (app, msgs) = App::new(config, start);
-    let mut pg = Playground {
-        app,
-        terminal,
-        msgs,
-        last_frame: None,
-        frames: 0,
-        slowest_frame: Duration::ZERO,
-    };
+    let backend = ratatui::backend::CrosstermBackend::new(io::stdout());
+    let mut pg = Playground::new(backend, config, start)?;
+    pg.signals = Some(sig_rx);
+    #[cfg(unix)]
+    {
+        pg.stop_self = stop_self;
+    }
     pg.draw()?;
     let first_frame = started.elapsed();
-    watch_signals(pg.app.sender());
     let input = crossterm::event::EventStream::new();
     let result = pg.run(input).await;
     let stats = SessionStats {
         first_frame,
         frames: pg.frames,
         slowest_frame: pg.slowest_frame,
+        signal: pg.terminated_by,
     };
     drop(pg);
     drop(guard);

@@ -20,12 +20,21 @@ use std::thread::ThreadId;
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 static UI_THREAD: Mutex<Option<ThreadId>> = Mutex::new(None);
 
-/// A backend that can bracket a frame in a synchronized update (no tearing, no flicker).
+/// A backend that can bracket a frame in a synchronized update (no tearing, no flicker),
+/// and give the terminal back while the process is stopped (Ctrl+Z, SIGTSTP).
 pub trait SyncUpdates {
     fn begin_frame(&mut self) -> io::Result<()> {
         Ok(())
     }
     fn end_frame(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+    /// Before the process stops: cooked mode, main screen, mouse and paste off, cursor on.
+    fn suspend(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+    /// After it continues: playground mode again (the caller then repaints everything).
+    fn resume(&mut self) -> io::Result<()> {
         Ok(())
     }
 }
@@ -37,15 +46,33 @@ impl<W: Write> SyncUpdates for CrosstermBackend<W> {
     fn end_frame(&mut self) -> io::Result<()> {
         execute!(self, EndSynchronizedUpdate)
     }
+    fn suspend(&mut self) -> io::Result<()> {
+        ACTIVE.store(false, Ordering::SeqCst);
+        leave(self)
+    }
+    fn resume(&mut self) -> io::Result<()> {
+        enter(self)?;
+        ACTIVE.store(true, Ordering::SeqCst);
+        Ok(())
+    }
 }
 
-impl SyncUpdates for TestBackend {}
+/// Playground mode on `out`: raw mode, alternate screen, mouse, bracketed paste.
+fn enter(out: &mut impl Write) -> io::Result<()> {
+    enable_raw_mode()?;
+    execute!(
+        out,
+        EnterAlternateScreen,
+        EnableMouseCapture,
+        EnableBracketedPaste,
+        cursor::Hide
+    )
+}
 
-/// Puts the terminal back as it was. Safe to call more than once.
-pub fn restore() {
-    let _ = disable_raw_mode();
-    let mut out = io::stdout();
-    let _ = execute!(
+/// Everything [`enter`] did, undone; every step is tried even when one fails.
+fn leave(out: &mut impl Write) -> io::Result<()> {
+    let raw = disable_raw_mode();
+    let screen = execute!(
         out,
         EndSynchronizedUpdate,
         DisableBracketedPaste,
@@ -53,6 +80,14 @@ pub fn restore() {
         LeaveAlternateScreen,
         cursor::Show
     );
+    raw.and(screen)
+}
+
+impl SyncUpdates for TestBackend {}
+
+/// Puts the terminal back as it was. Safe to call more than once.
+pub fn restore() {
+    let _ = leave(&mut io::stdout());
 }
 
 /// Chains a panic hook that restores the terminal before the default report — for a panic
@@ -85,16 +120,8 @@ impl TerminalGuard {
         if let Ok(mut t) = UI_THREAD.lock() {
             *t = Some(std::thread::current().id());
         }
-        enable_raw_mode()?;
         ACTIVE.store(true, Ordering::SeqCst);
-        let mut out = io::stdout();
-        if let Err(e) = execute!(
-            out,
-            EnterAlternateScreen,
-            EnableMouseCapture,
-            EnableBracketedPaste,
-            cursor::Hide
-        ) {
+        if let Err(e) = enter(&mut io::stdout()) {
             ACTIVE.store(false, Ordering::SeqCst);
             restore();
             return Err(e);
