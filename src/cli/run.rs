@@ -70,7 +70,14 @@ pub fn execute(args: &RunArgs) -> ExitCode {
     let trace = if args.no_trace {
         None
     } else {
-        traces_dir().and_then(|d| TraceWriter::create(&d, &resolved.scenario.name).ok())
+        // Not recording is no reason not to run: one line on why, and what to do.
+        traces_dir().and_then(|d| match TraceWriter::create(&d, &resolved.scenario.name) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                eprintln!("warning: {}", crate::trace::create_warning(&d, &e));
+                None
+            }
+        })
     };
     let outcome = runtime.block_on(drive(Arc::new(resolved.scenario), opts, args.json, trace));
     match outcome {
@@ -99,9 +106,13 @@ async fn drive(
     let mut printer = Printer::new(stdout.lock(), Style::detect());
     let mut out_ok = true;
     while let Some(ev) = rx.recv().await {
+        // Flushed when the queue runs dry: a killed run loses only its last moments.
         if let Some(t) = trace.as_mut()
-            && t.write(&ev).is_err()
+            && let Err(e) = t
+                .write(&ev)
+                .and_then(|()| if rx.is_empty() { t.flush() } else { Ok(()) })
         {
+            eprintln!("warning: {}", crate::trace::write_warning(t.path(), &e));
             trace = None;
         }
         if out_ok {
@@ -116,8 +127,9 @@ async fn drive(
         }
     }
     if let Some(mut t) = trace {
-        let _ = t.flush();
-        if !json {
+        if let Err(e) = t.flush() {
+            eprintln!("warning: {}", crate::trace::write_warning(t.path(), &e));
+        } else if !json {
             eprintln!("trace: {}", t.path().display());
         }
     }

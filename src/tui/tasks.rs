@@ -43,7 +43,10 @@ pub fn spawn_run(req: RunRequest) {
             Some(dir) => match TraceWriter::create(&dir, &scenario.name) {
                 Ok(w) => Some(w),
                 Err(e) => {
-                    problem = Some(format!("run not recorded: {e}"));
+                    problem = Some(format!(
+                        "run not recorded: cannot create a trace in {}: {e}",
+                        dir.display()
+                    ));
                     None
                 }
             },
@@ -52,10 +55,13 @@ pub fn spawn_run(req: RunRequest) {
         let (sink, mut rx) = unbounded_channel();
         let engine = tokio::spawn(run(scenario, opts, sink, cancel));
         while let Some(ev) = rx.recv().await {
+            // Flushed when the queue runs dry: a killed run loses only its last moments.
             if let Some(w) = trace.as_mut()
-                && let Err(e) = w.write(&ev)
+                && let Err(e) = w
+                    .write(&ev)
+                    .and_then(|()| if rx.is_empty() { w.flush() } else { Ok(()) })
             {
-                problem = Some(format!("trace write failed: {e}"));
+                problem = Some(format!("run not recorded past this point: {e}"));
                 trace = None;
             }
             // The UI may have moved on to another run; the trace still gets everything.
