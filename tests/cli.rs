@@ -261,3 +261,248 @@ fn var_can_supply_a_variable_the_file_lacks() {
     assert_eq!(given.status.code(), Some(0));
     assert!(text(&given.stdout).contains("Tell me about cats"));
 }
+
+// ----- traces: created or not, killed runs, truncated and huge traces (issue 7: 8, 13) -----
+
+/// A tmpfs of `size` at `dir` (root only): a real full or read-only disk. None elsewhere.
+#[cfg(target_os = "linux")]
+struct Tmpfs(std::path::PathBuf);
+
+#[cfg(target_os = "linux")]
+impl Tmpfs {
+    fn mount(dir: &Path, opts: &str) -> Option<Tmpfs> {
+        use std::os::unix::fs::MetadataExt;
+        if !std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0) {
+            eprintln!("skipped: mounting a tmpfs needs root");
+            return None;
+        }
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", opts, "tmpfs"])
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "root could not mount a tmpfs");
+        Some(Tmpfs(dir.to_path_buf()))
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_run_says_when_its_trace_cannot_be_created_and_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    // The data dir is a file: no trace folder can be made (as in a read-only dir).
+    let data = dir.path().join("data");
+    std::fs::write(&data, "").unwrap();
+    let out = retrylab(&["run", "fallback-with-retries", "--speed", "max"], &data);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(text(&out.stdout).contains("■ ok in 8.925 s"));
+    let warning: Vec<&str> = stderr.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(warning.len(), 1, "{stderr}");
+    assert!(
+        warning[0].starts_with("warning: the run is not recorded: cannot create a trace in "),
+        "{stderr}"
+    );
+    assert!(
+        warning[0].contains("set RETRYLAB_DATA_DIR to a writable folder, or pass --no-trace"),
+        "{stderr}"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_run_says_when_its_trace_cannot_be_written_and_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    // A 4 KiB disk, smaller than the run's trace.
+    let Some(_fs) = Tmpfs::mount(dir.path(), "size=4k") else {
+        return;
+    };
+    let out = retrylab(
+        &["run", "fallback-with-retries", "--speed", "max"],
+        dir.path(),
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(text(&out.stdout).contains("■ ok in 8.925 s"));
+    let warning: Vec<&str> = stderr.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(warning.len(), 1, "{stderr}");
+    assert!(warning[0].starts_with("warning: the trace "), "{stderr}");
+    assert!(warning[0].contains("No space left on device"), "{stderr}");
+    assert!(warning[0].contains("free some space"), "{stderr}");
+    // What did reach the disk is whole lines only, and replays.
+    let trace = std::fs::read_dir(dir.path().join("traces"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let events = retrylab::trace::read_trace(&trace).unwrap();
+    assert!(!events.is_empty());
+}
+
+#[test]
+fn a_run_killed_with_sigkill_leaves_the_events_so_far() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    // At real speed the demo waits 4 s after its first failure: kill it there.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_retrylab"))
+        .args(["run", "fallback-with-retries", "--json"])
+        .env("RETRYLAB_DATA_DIR", dir.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut printed = 0;
+    let mut line = String::new();
+    while !line.contains("\"wait_started\"") {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "the run ended early");
+        printed += 1;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let trace = std::fs::read_dir(dir.path().join("traces"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let events = retrylab::trace::read_trace(&trace).unwrap();
+    assert_eq!(
+        events.len(),
+        printed,
+        "every event printed was in the trace"
+    );
+    assert_eq!(events.last().unwrap().event.name(), "wait_started");
+}
+
+/// A trace of `events` events, the last line cut in the middle.
+fn cut_trace(dir: &Path) -> (std::path::PathBuf, usize) {
+    let out = retrylab(&["run", "basic-retry", "--speed", "max"], dir);
+    assert_eq!(out.status.code(), Some(0));
+    let trace = std::fs::read_dir(dir.join("traces"))
+        .expect("test setup")
+        .next()
+        .expect("test setup")
+        .expect("test setup")
+        .path();
+    let full = std::fs::read_to_string(&trace).expect("test setup");
+    let lines = full.lines().count();
+    let cut = full.len() - full.lines().last().expect("test setup").len() / 2 - 1;
+    let path = dir.join("cut.jsonl");
+    std::fs::write(&path, &full[..cut]).expect("test setup");
+    (path, lines - 1)
+}
+
+#[test]
+fn replay_plays_the_complete_lines_of_a_truncated_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, complete) = cut_trace(dir.path());
+    let out = retrylab(&["replay", path.to_str().unwrap(), "--print"], dir.path());
+    let stderr = text(&out.stderr);
+    // No run_finished: the run did not end in the trace.
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        text(&out.stdout).contains("hop 0 · attempt 1"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        stderr.trim_end(),
+        format!("warning: the trace ends after line {complete}: incomplete line ignored")
+    );
+}
+
+/// Peak RSS (VmHWM, KiB) of a child, polled until it exits.
+#[cfg(target_os = "linux")]
+fn peak_rss_kib(mut child: std::process::Child) -> (u64, std::process::ExitStatus) {
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    loop {
+        if let Ok(s) = std::fs::read_to_string(&status_path)
+            && let Some(l) = s.lines().find(|l| l.starts_with("VmHWM:"))
+        {
+            let kib: u64 = l
+                .split_whitespace()
+                .nth(1)
+                .expect("test setup")
+                .parse()
+                .expect("test setup");
+            peak = peak.max(kib);
+        }
+        if let Some(status) = child.try_wait().expect("test setup") {
+            return (peak, status);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn replay_print_streams_a_big_trace_in_bounded_memory() {
+    use retrylab::event::{Event, Mode, TimedEvent};
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.jsonl");
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let ev = |t_ms, event| TimedEvent { t_ms, event }.to_json_line() + "\n";
+    let started = Event::RunStarted {
+        scenario: "big".into(),
+        mode: Mode::Sim,
+        speed: "max".into(),
+    };
+    w.write_all(ev(0, started).as_bytes()).unwrap();
+    let chunk = "streamed text ".repeat(7_000); // ~100 KB a line
+    let delta = ev(
+        1,
+        Event::Delta {
+            hop: 0,
+            attempt: 1,
+            text: chunk,
+        },
+    );
+    for _ in 0..1_000 {
+        w.write_all(delta.as_bytes()).unwrap(); // ~100 MB in all
+    }
+    drop(w);
+    let child = Command::new(env!("CARGO_BIN_EXE_retrylab"))
+        .args(["replay", path.to_str().unwrap(), "--print"])
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (peak_kib, status) = peak_rss_kib(child);
+    assert_eq!(status.code(), Some(1), "no run_finished: exit 1");
+    assert!(
+        peak_kib < 40_000,
+        "peak RSS {peak_kib} KiB for a 100 MB trace"
+    );
+}
+
+#[test]
+fn replay_reports_a_line_too_long_without_buffering_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.jsonl");
+    let mut f = std::fs::File::create(&path).unwrap();
+    use std::io::Write;
+    // 80 MiB on one line, no newline anywhere.
+    let block = vec![b'x'; 1 << 20];
+    for _ in 0..80 {
+        f.write_all(&block).unwrap();
+    }
+    drop(f);
+    let out = retrylab(&["replay", path.to_str().unwrap(), "--print"], dir.path());
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(":1: the line is longer than 64 MiB"),
+        "{stderr}"
+    );
+}

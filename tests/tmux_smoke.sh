@@ -2,7 +2,10 @@
 # The playground in a real terminal (tmux): start the built binary on the default demo, press
 # F3 (speed 10x) and F5 (run), wait, check the screen shows the attempts, the fallback hop and
 # the answer, quit with Ctrl+Q and check the terminal came back (main screen, cooked mode,
-# cursor shown, mouse reporting off). Prints `N passed, N failed`; exits 1 on any failure.
+# cursor shown, mouse reporting off). Then: a data dir where no trace can be written (a notice,
+# the app goes on); each terminating signal (the terminal comes back cooked, mouse off, the
+# edits kept as a draft); SIGTSTP / SIGCONT (cooked while stopped, raw and redrawn after).
+# Prints `N passed, N failed`; exits 1 on any failure.
 #
 # RETRYLAB_BIN overrides the binary (default: target/debug/retrylab, built when missing).
 set -uo pipefail
@@ -22,10 +25,17 @@ fail() { failed=$((failed + 1)); echo "FAIL $1"; }
 tmp=$(mktemp -d)
 sock="retrylab-smoke-$$"
 t() { tmux -L "$sock" "$@"; }
-cleanup() { t kill-server >/dev/null 2>&1; rm -rf "$tmp"; }
+cleanup() {
+  t kill-server >/dev/null 2>&1
+  if [ -n "${ro_mounted:-}" ]; then umount "$tmp/ro" 2>/dev/null; fi
+  rm -rf "$tmp"
+}
 trap cleanup EXIT
 
 screen() { t capture-pane -p -t smoke; }
+# The tty's modes as one word a line (`icanon` or `-icanon`, `echo` or `-echo`, ...).
+tty_modes() { stty -F "$(t display -p -t smoke '#{pane_tty}')" -a | tr ' ;' '\n\n'; }
+mouse_flags() { t display -p -t smoke '#{mouse_any_flag}#{mouse_button_flag}#{mouse_standard_flag}'; }
 # wait_for TEXT SECONDS: poll the screen until it shows TEXT.
 wait_for() {
   local deadline=$((SECONDS + $2))
@@ -39,17 +49,27 @@ expect() { # expect NAME TEXT [SECONDS]
   if wait_for "$2" "${3:-5}"; then ok "$1"; else fail "$1 (no \"$2\" on screen)"; fi
 }
 
-# The binary runs in a shell that reports how it left the terminal once it exits.
-cat >"$tmp/inner.sh" <<INNER
+# start DATA_DIR: the binary in a fresh session, in a shell that reports how it left the
+# terminal once it exits; its pid goes to $tmp/pid.
+start() {
+  t kill-server >/dev/null 2>&1
+  rm -f "$tmp/pid"
+  cat >"$tmp/inner.sh" <<INNER
 export LANG=C.UTF-8 TERM=xterm-256color RETRYLAB_TIMING=1
-export RETRYLAB_CONFIG_DIR="$tmp/config" RETRYLAB_DATA_DIR="$tmp/data"
-"$BIN"
+export RETRYLAB_CONFIG_DIR="$tmp/config" RETRYLAB_DATA_DIR="$1"
+sh -c 'echo \$\$ >"$tmp/pid"; exec "$BIN"'
 echo "EXITED \$?"
 stty -a | tr ' ;' '\n\n' | grep -x -- '-\?icanon'
+stty -a | tr ' ;' '\n\n' | grep -x -- '-\?echo'
+echo "REPORTED"
 sleep 60
 INNER
+  t -f /dev/null new-session -d -s smoke -x 120 -y 40 "sh '$tmp/inner.sh'"
+}
+pid() { cat "$tmp/pid" 2>/dev/null; }
+
 start_ns=$(date +%s%N)
-t -f /dev/null new-session -d -s smoke -x 120 -y 40 "sh '$tmp/inner.sh'"
+start "$tmp/data"
 
 expect "first frame shows the editors and the timeline" "No run yet. Press F5" 10
 first_ms=$((($(date +%s%N) - start_ns) / 1000000))
@@ -70,6 +90,7 @@ if ls "$tmp"/data/traces/*.jsonl >/dev/null 2>&1; then ok "the run was recorded 
 
 t send-keys -t smoke C-q
 expect "Ctrl+Q quits with exit code 0" "EXITED 0" 5
+wait_for REPORTED 5
 s=$(screen)
 if grep -qx "icanon" <<<"$s"; then ok "the tty is back in cooked mode"; else fail "the tty stayed raw"; fi
 if [ "$(t display -p -t smoke '#{alternate_on}')" = "0" ]; then ok "back on the main screen"; else fail "still on the alternate screen"; fi
@@ -81,6 +102,82 @@ else
 fi
 timing=$(grep -o "first frame after [0-9.]* ms" <<<"$s" || true)
 [ -n "$timing" ] && echo "     ($timing, measured inside the binary)"
+
+
+# ----- a data dir where no trace can be written: a notice, and the app goes on -----
+mkdir -p "$tmp/ro"
+if mount -t tmpfs -o ro,size=1m tmpfs "$tmp/ro" 2>/dev/null; then
+  ro_mounted=1
+  nodata="$tmp/ro" # read-only: as root, only a read-only mount refuses writes
+else
+  : >"$tmp/nodata" # not root: a file where the data dir should be
+  nodata="$tmp/nodata"
+fi
+start "$nodata"
+expect "starts with a data dir that cannot be written" "No run yet. Press F5" 10
+t send-keys -t smoke F3 F3 F5
+expect "an unwritable trace is a notice in the status bar" "run not recorded" 20
+expect "the run itself still finishes" "■ ok" 20
+if kill -0 "$(pid)" 2>/dev/null; then ok "the app is still running"; else fail "the app quit"; fi
+t send-keys -t smoke C-q
+expect "it quits on Ctrl+Q, exit code 0" "EXITED 0" 5
+
+# ----- terminating signals: terminal restored, edits kept as a draft -----
+for sig in INT QUIT USR1 ALRM TERM HUP; do
+  rm -rf "$tmp/sigdata"
+  start "$tmp/sigdata"
+  if ! wait_for "No run yet. Press F5" 10; then fail "SIG$sig: no first frame"; continue; fi
+  t send-keys -t smoke -l "# edited before SIG$sig"
+  t send-keys -t smoke Enter
+  wait_for "# edited before SIG$sig" 3
+  # At once, before the 1 s autosave: the signal itself must save the draft.
+  kill -s "$sig" "$(pid)"
+  code=$((128 + $(kill -l "$sig")))
+  expect "SIG$sig: exits with code $code" "EXITED $code" 5
+  wait_for REPORTED 5
+  s=$(screen)
+  if grep -qx "icanon" <<<"$s" && grep -qx "echo" <<<"$s"; then
+    ok "SIG$sig: the tty is back in cooked mode (icanon echo)"
+  else
+    fail "SIG$sig: the tty stayed raw"
+  fi
+  if [ "$(mouse_flags)" = "000" ]; then ok "SIG$sig: mouse reporting is off"; else fail "SIG$sig: mouse reporting left on"; fi
+  if [ "$(t display -p -t smoke '#{alternate_on}')" = "0" ]; then ok "SIG$sig: back on the main screen"; else fail "SIG$sig: still on the alternate screen"; fi
+  if grep -qs "# edited before SIG$sig" "$tmp"/sigdata/drafts/*.toml; then
+    ok "SIG$sig: the edits are kept as a draft"
+  else
+    fail "SIG$sig: no draft with the edits"
+  fi
+done
+
+# ----- SIGTSTP / SIGCONT: cooked while stopped; raw, mouse on and redrawn after -----
+rm -rf "$tmp/sigdata"
+start "$tmp/sigdata"
+expect "starts for the stop/continue test" "No run yet. Press F5" 10
+kill -s TSTP "$(pid)"
+stopped=no
+for _ in $(seq 50); do
+  if [ "$(awk '{print $3}' "/proc/$(pid)/stat" 2>/dev/null)" = "T" ]; then stopped=yes; break; fi
+  sleep 0.1
+done
+if [ $stopped = yes ]; then ok "SIGTSTP stops the process"; else fail "SIGTSTP did not stop the process"; fi
+m=$(tty_modes)
+if grep -qx "icanon" <<<"$m" && grep -qx "echo" <<<"$m"; then ok "while stopped the tty is cooked"; else fail "stopped with the tty raw"; fi
+if [ "$(mouse_flags)" = "000" ]; then ok "while stopped mouse reporting is off"; else fail "stopped with mouse reporting on"; fi
+if [ "$(t display -p -t smoke '#{alternate_on}')" = "0" ]; then ok "while stopped the main screen shows"; else fail "stopped on the alternate screen"; fi
+t send-keys -t smoke C-l # what a shell might draw meanwhile; gone after the redraw
+kill -s CONT "$(pid)"
+expect "after SIGCONT the playground is drawn again" "No run yet. Press F5" 5
+m=$(tty_modes)
+if grep -qx -- "-icanon" <<<"$m" && grep -qx -- "-echo" <<<"$m"; then ok "after SIGCONT the tty is raw again"; else fail "after SIGCONT the tty is cooked"; fi
+if [ "$(mouse_flags)" != "000" ]; then ok "after SIGCONT mouse reporting is on again"; else fail "after SIGCONT mouse reporting is off"; fi
+if [ "$(t display -p -t smoke '#{alternate_on}')" = "1" ]; then ok "after SIGCONT the alternate screen is back"; else fail "after SIGCONT still on the main screen"; fi
+t send-keys -t smoke F1
+expect "after SIGCONT keys work (F1 opens help)" "Ctrl+Q" 3
+t send-keys -t smoke Escape
+sleep 0.2 # ESC and a key at once read as Alt+key
+t send-keys -t smoke C-q
+expect "and Ctrl+Q quits with exit code 0" "EXITED 0" 5
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -309,7 +309,10 @@ async fn a_draft_left_by_a_crash_is_offered_back() {
     let drafts = dir.path().join("drafts");
     let b = retrylab::scenario::builtin::find("basic-retry").unwrap();
     let edited = b.source.replace("[call]", "# crashed edit\n[call]");
-    persist::write_draft(&drafts, "builtin:basic-retry", &edited).unwrap();
+    // An instance that wrote its draft and died.
+    persist::DraftSlot::new(&drafts)
+        .write("builtin:basic-retry", &edited)
+        .unwrap();
     let mut config = AppConfig::isolated(dir.path());
     config.offer_draft = true;
     let mut pg = playground_with(config, 100, 30, builtin("fallback-with-retries"));
@@ -327,9 +330,10 @@ async fn a_draft_left_by_a_crash_is_offered_back() {
             .iter()
             .any(|l| l == "# crashed edit")
     );
-    // Edits autosave the draft again; a clean quit after saving removes it.
+    // The restored edits are this instance's draft; saving removes it.
+    assert_eq!(draft_texts(dir.path()).len(), 1);
     pg.ctrl('s');
-    assert!(persist::read_draft(&drafts).is_none());
+    assert!(draft_texts(dir.path()).is_empty());
 }
 
 #[tokio::test]
@@ -339,9 +343,10 @@ async fn edits_autosave_a_draft() {
     pg.app.set_focus(PaneId::Policy);
     pg.type_text("# typed\n");
     pg.settle();
-    let d = persist::read_draft(&dir.path().join("drafts")).unwrap();
-    assert_eq!(d.origin, "builtin:basic-retry");
-    assert!(d.text.contains("# typed"));
+    let drafts = draft_texts(dir.path());
+    assert_eq!(drafts.len(), 1);
+    assert!(drafts[0].starts_with("# retrylab draft of: builtin:basic-retry\n"));
+    assert!(drafts[0].contains("# typed"));
 }
 
 #[tokio::test]
@@ -579,6 +584,365 @@ async fn sigterm_quits_at_once_and_keeps_the_edits_as_a_draft() {
     pg.type_text("# unsaved\n");
     pg.app.update(retrylab::tui::message::Message::Terminate);
     assert!(pg.app.should_quit);
-    let d = persist::read_draft(&dir.path().join("drafts")).unwrap();
-    assert!(d.text.contains("# unsaved"));
+    let drafts = draft_texts(dir.path());
+    assert_eq!(drafts.len(), 1);
+    assert!(drafts[0].contains("# unsaved"));
+}
+
+// ----- saving, drafts, traces that cannot be written (issue 7: 4, 5, 6) -----
+
+/// The texts of the drafts in `<dir>/drafts`, sorted.
+fn draft_texts(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir.join("drafts")) else {
+        return Vec::new();
+    };
+    let mut v: Vec<String> = entries
+        .map(|e| e.expect("test setup").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .map(|p| std::fs::read_to_string(p).expect("test setup"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn offering(dir: &Path, start: Start) -> Playground<TestBackend> {
+    let mut config = AppConfig::isolated(dir);
+    config.offer_draft = true;
+    playground_with(config, 120, 40, start)
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn ctrl_s_keeps_a_private_files_mode_and_writes_through_its_symlink() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    let src = retrylab::scenario::builtin::find("basic-retry")
+        .unwrap()
+        .source;
+    std::fs::write(real.join("s.toml"), src).unwrap();
+    std::fs::set_permissions(real.join("s.toml"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let link = dir.path().join("link.toml");
+    std::os::unix::fs::symlink("real/s.toml", &link).unwrap();
+    let mut pg = playground(
+        dir.path(),
+        Start::Scenario {
+            text: src.to_string(),
+            origin: Origin::File(link.clone()),
+        },
+    );
+    pg.app.set_focus(PaneId::Policy);
+    pg.type_text("# saved through the link\n");
+    pg.ctrl('s');
+    assert!(!pg.app.is_dirty(), "{:?}", pg.app.notice());
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let saved = std::fs::read_to_string(real.join("s.toml")).unwrap();
+    assert!(saved.contains("# saved through the link"), "{saved}");
+    let mode = std::fs::metadata(real.join("s.toml"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o7777, 0o600);
+    // No temporary file is left anywhere.
+    let names = |d: &Path| {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&real), vec!["s.toml"]);
+    assert_eq!(names(dir.path()), vec!["link.toml", "real"]);
+}
+
+#[tokio::test]
+async fn a_second_instance_neither_offers_nor_deletes_a_live_instances_draft() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = playground(dir.path(), builtin("basic-retry"));
+    first.app.set_focus(PaneId::Policy);
+    first.type_text("# first instance\n");
+    first.settle();
+    assert_eq!(draft_texts(dir.path()).len(), 1);
+    // A second playground opens (and would offer drafts), then quits cleanly.
+    let mut second = offering(dir.path(), builtin("fallback-with-retries"));
+    assert!(
+        !second.screen().contains("Unsaved draft found"),
+        "{}",
+        second.screen()
+    );
+    second.ctrl('q');
+    assert!(second.app.should_quit);
+    drop(second);
+    let drafts = draft_texts(dir.path());
+    assert_eq!(drafts.len(), 1, "the live instance's draft is kept");
+    assert!(drafts[0].contains("# first instance"));
+    // The first one dies without cleaning up: now its draft is offered.
+    drop(first);
+    let mut third = offering(dir.path(), builtin("fallback-with-retries"));
+    assert!(
+        third.screen().contains("Unsaved draft found"),
+        "{}",
+        third.screen()
+    );
+    third.key(KeyCode::Char('r'));
+    assert_eq!(third.app.origin(), &Origin::Builtin("basic-retry".into()));
+    assert!(
+        third
+            .app
+            .editor_lines(Part::Policy)
+            .iter()
+            .any(|l| l == "# first instance")
+    );
+    // The restored edits are this instance's draft now; the dead one's is gone.
+    let drafts = draft_texts(dir.path());
+    assert_eq!(drafts.len(), 1, "{drafts:?}");
+    assert!(drafts[0].contains("# first instance"));
+}
+
+#[tokio::test]
+async fn the_restore_prompt_lists_every_dead_instances_draft() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, edit) in [("basic-retry", "# one\n"), ("chaos", "# two\n")] {
+        let mut pg = playground(dir.path(), builtin(name));
+        pg.app.set_focus(PaneId::Policy);
+        pg.type_text(edit);
+        pg.settle();
+        // Each drops without a clean quit: a crash.
+    }
+    assert_eq!(draft_texts(dir.path()).len(), 2);
+    let mut pg = offering(dir.path(), builtin("fallback-with-retries"));
+    let s = pg.screen();
+    assert!(s.contains("2 unsaved drafts found"), "{s}");
+    assert!(s.contains("builtin:basic-retry"), "{s}");
+    assert!(s.contains("builtin:chaos"), "{s}");
+    // The list is newest first: 1 is chaos.
+    pg.key(KeyCode::Char('1'));
+    assert_eq!(pg.app.origin(), &Origin::Builtin("chaos".into()));
+    assert!(
+        pg.app
+            .editor_lines(Part::Policy)
+            .iter()
+            .any(|l| l == "# two")
+    );
+    // Quitting without saving drops the restored edits (and their draft).
+    pg.ctrl('q');
+    pg.key(KeyCode::Char('q'));
+    assert!(pg.app.should_quit);
+    drop(pg);
+    // The other one is offered again next time; `d` discards it.
+    let mut pg = offering(dir.path(), builtin("fallback-with-retries"));
+    let s = pg.screen();
+    assert!(s.contains("Unsaved draft found"), "{s}");
+    assert!(s.contains("builtin:basic-retry"), "{s}");
+    assert!(!s.contains("builtin:chaos"), "{s}");
+    pg.key(KeyCode::Char('d'));
+    assert!(!pg.app.is_dirty());
+    assert_eq!(pg.app.notice(), Some("draft discarded"));
+    assert!(draft_texts(dir.path()).is_empty());
+}
+
+/// Run only as the child of the two-process test below: edits, autosaves a draft, says
+/// READY, and lives until its stdin closes (or it is killed).
+#[tokio::test]
+#[ignore = "a helper process of another test"]
+async fn draft_holder_process() {
+    let Some(dir) = std::env::var_os("RETRYLAB_TEST_DRAFT_HOLDER") else {
+        return;
+    };
+    let mut pg = playground(Path::new(&dir), builtin("basic-retry"));
+    pg.app.set_focus(PaneId::Policy);
+    pg.type_text("# other process\n");
+    pg.settle();
+    println!("READY");
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+}
+
+#[tokio::test]
+async fn a_draft_of_another_live_process_is_left_alone_until_it_dies() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "draft_holder_process",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("RETRYLAB_TEST_DRAFT_HOLDER", dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("READY") {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "the child ended early"
+        );
+    }
+    let mut pg = offering(dir.path(), builtin("fallback-with-retries"));
+    assert!(
+        !pg.screen().contains("Unsaved draft found"),
+        "{}",
+        pg.screen()
+    );
+    pg.ctrl('q');
+    drop(pg);
+    assert_eq!(
+        draft_texts(dir.path()).len(),
+        1,
+        "the live process's draft is kept"
+    );
+    // kill -9: no clean-up at all, yet its draft is now known to be orphaned.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let pg = offering(dir.path(), builtin("fallback-with-retries"));
+    let s = pg.screen();
+    assert!(s.contains("Unsaved draft found"), "{s}");
+    assert!(s.contains("builtin:basic-retry"), "{s}");
+}
+
+/// A terminal as it is under a running input reader: a cursor-position query never gets
+/// its answer (the reader swallows it), which crossterm reports as an error. Every frame's
+/// text is shared, so the test's input can wait for what the screen shows.
+struct NoCursorQuery {
+    inner: TestBackend,
+    screen: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl ratatui::backend::Backend for NoCursorQuery {
+    type Error = std::io::Error;
+    fn draw<'a, I>(&mut self, content: I) -> std::io::Result<()>
+    where
+        I: Iterator<Item = (u16, u16, &'a ratatui::buffer::Cell)>,
+    {
+        let _ = self.inner.draw(content);
+        let buf = self.inner.buffer();
+        let text: String = buf.content().iter().map(|c| c.symbol()).collect();
+        *self.screen.lock().expect("test setup") = text;
+        Ok(())
+    }
+    fn hide_cursor(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn show_cursor(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn get_cursor_position(&mut self) -> std::io::Result<ratatui::layout::Position> {
+        Err(std::io::Error::other(
+            "The cursor position could not be read within a normal duration",
+        ))
+    }
+    fn set_cursor_position<P: Into<ratatui::layout::Position>>(
+        &mut self,
+        p: P,
+    ) -> std::io::Result<()> {
+        let _ = self.inner.set_cursor_position(p);
+        Ok(())
+    }
+    fn clear(&mut self) -> std::io::Result<()> {
+        let _ = self.inner.clear();
+        Ok(())
+    }
+    fn clear_region(&mut self, t: ratatui::backend::ClearType) -> std::io::Result<()> {
+        let _ = self.inner.clear_region(t);
+        Ok(())
+    }
+    fn size(&self) -> std::io::Result<ratatui::layout::Size> {
+        Ok(self.inner.size().expect("test setup"))
+    }
+    fn window_size(&mut self) -> std::io::Result<ratatui::backend::WindowSize> {
+        Ok(self.inner.window_size().expect("test setup"))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl retrylab::tui::terminal::SyncUpdates for NoCursorQuery {}
+
+/// Input for the real loop: F5, then (once the screen shows `until`, at most 20 s later)
+/// Ctrl+Q.
+fn run_then_quit(
+    screen: std::sync::Arc<std::sync::Mutex<String>>,
+    until: &'static str,
+) -> impl futures::Stream<Item = std::io::Result<crossterm::event::Event>> + Unpin {
+    use crossterm::event::{Event as TermEvent, KeyEvent};
+    Box::pin(futures::stream::unfold(0, move |step| {
+        let screen = screen.clone();
+        async move {
+            let ev = match step {
+                0 => KeyEvent::new(KeyCode::F(5), KeyModifiers::NONE),
+                1 => {
+                    let end = tokio::time::Instant::now() + Duration::from_secs(20);
+                    while !screen.lock().expect("test setup").contains(until)
+                        && tokio::time::Instant::now() < end
+                    {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL)
+                }
+                _ => return None,
+            };
+            Some((Ok(TermEvent::Key(ev)), step + 1))
+        }
+    }))
+}
+
+#[tokio::test]
+async fn a_trace_that_cannot_be_written_is_a_notice_and_the_app_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    // The data dir is a file: no trace folder can be made in it (like a read-only dir).
+    let data = dir.path().join("data");
+    std::fs::write(&data, "").unwrap();
+    let mut config = AppConfig::isolated(dir.path());
+    config.paths.traces = Some(data.join("traces"));
+    let screen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let backend = NoCursorQuery {
+        inner: TestBackend::new(120, 40),
+        screen: screen.clone(),
+    };
+    let mut pg = Playground::new(backend, config, builtin("basic-retry")).unwrap();
+    let input = run_then_quit(screen.clone(), "run not recorded");
+    let ended = tokio::time::timeout(LONG, pg.run(input)).await;
+    assert!(matches!(ended, Ok(Ok(()))), "the loop ended with {ended:?}");
+    assert!(pg.app.should_quit, "it ended by Ctrl+Q, not by the failure");
+    let s = screen.lock().unwrap().clone();
+    assert!(s.contains("run not recorded"), "{s}");
+    assert!(pg.app.run_view().finished.is_some());
+}
+
+#[tokio::test]
+async fn signals_suspend_continue_and_terminate_the_session() {
+    use retrylab::tui::runner::SignalAction;
+    let dir = tempfile::tempdir().unwrap();
+    let mut pg = playground(dir.path(), builtin("basic-retry"));
+    let frames = pg.frames;
+    // SIGTSTP: the terminal is given back, then taken again and drawn whole.
+    pg.on_signal(SignalAction::Suspend).unwrap();
+    assert_eq!((pg.suspends, pg.resumes), (1, 1));
+    assert_eq!(pg.frames, frames + 1, "one full frame after continuing");
+    assert!(pg.screen().contains("No run yet. Press F5"));
+    // A SIGCONT without a SIGTSTP of ours (kill -STOP, then -CONT): the same repaint.
+    pg.on_signal(SignalAction::Continue).unwrap();
+    assert_eq!((pg.suspends, pg.resumes), (1, 2));
+    // A terminating signal: the edits are kept as a draft, the session ends with it.
+    pg.app.set_focus(PaneId::Policy);
+    pg.type_text("# before SIGUSR1\n");
+    pg.on_signal(SignalAction::Terminate(10)).unwrap();
+    assert!(pg.app.should_quit);
+    assert_eq!(pg.terminated_by, Some(10));
+    let drafts = draft_texts(dir.path());
+    assert_eq!(drafts.len(), 1);
+    assert!(drafts[0].contains("# before SIGUSR1"));
 }
