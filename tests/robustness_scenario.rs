@@ -540,3 +540,95 @@ async fn extreme_values_that_load_run_without_a_panic_and_cancel_cleanly() {
         problems.join("\n\n")
     );
 }
+
+// ----- files that are not small regular files: refused, never read without bound -----
+
+/// Runs `f` on another thread; a hang fails the test instead of hanging it.
+fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(secs))
+        .expect("the read hung (or grew) instead of being refused")
+}
+
+fn mkfifo(path: &Path) -> bool {
+    std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn special_and_huge_files_are_refused_as_scenarios() {
+    use retrylab::scenario::load::load_path;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo.toml");
+    let big = dir.path().join("big.toml");
+    // 100 MB, sparse: nothing is written, but a reader would have to read it all.
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(100 << 20)
+        .unwrap();
+    let mut cases = vec![
+        (
+            "/dev/zero".into(),
+            "not a regular file (a character device)",
+        ),
+        (dir.path().to_path_buf(), "not a regular file (a directory)"),
+        (big, "larger than 1 MiB (104857600 bytes)"),
+    ];
+    if mkfifo(&fifo) {
+        cases.push((fifo, "not a regular file (a FIFO)"));
+    } else {
+        eprintln!("mkfifo is not available: the FIFO case is skipped");
+    }
+    for (path, want) in cases {
+        let shown = path.display().to_string();
+        let e = within(5, move || load_path(&path).unwrap_err());
+        assert_eq!((e.line, e.column), (0, 0), "{shown}: {e}");
+        assert!(e.message.contains(want), "{shown}: {e}");
+        assert!(e.message.starts_with("cannot read the scenario"), "{e}");
+        assert_eq!(e.origin, shown);
+    }
+    // A file of exactly the cap still loads as far as its text goes (then fails as TOML).
+    let edge = dir.path().join("edge.toml");
+    std::fs::write(&edge, "#".repeat(1 << 20)).unwrap();
+    let e = load_path(&edge).unwrap_err();
+    assert!(e.message.contains("missing required"), "{e}");
+}
+
+#[test]
+fn a_config_that_is_a_fifo_or_a_device_is_a_warning_not_a_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    if !mkfifo(&dir.path().join("config.toml")) {
+        eprintln!("mkfifo is not available: skipped");
+        return;
+    }
+    let d = dir.path().to_path_buf();
+    let cfg = within(5, move || retrylab::config::Config::load_from(&d));
+    assert_eq!(cfg.warnings().len(), 1, "{:?}", cfg.warnings());
+    assert!(
+        cfg.warnings()[0].contains("not a regular file (a FIFO)"),
+        "{:?}",
+        cfg.warnings()
+    );
+}
+
+#[test]
+fn a_theme_that_is_a_fifo_is_reported_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    if !mkfifo(&dir.path().join("dark.toml")) {
+        eprintln!("mkfifo is not available: skipped");
+        return;
+    }
+    let d = dir.path().to_path_buf();
+    let errors = within(5, move || retrylab::tui::theme::ThemeSet::load(Some(&d)).1);
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].message.contains("not a regular file (a FIFO)"),
+        "{}",
+        errors[0].message
+    );
+}
