@@ -632,3 +632,64 @@ fn a_theme_that_is_a_fifo_is_reported_not_read() {
         errors[0].message
     );
 }
+
+// ----- waits beyond the longest one: clamped at run time, so `--speed max` never stalls -----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wait_that_grows_past_the_longest_is_clamped_and_the_run_ends() {
+    // 2^(attempt-1) s passes 30 days at attempt 23 and overflows f64 at attempt 1025.
+    let src = "name = \"grow\"\n[prompt]\ntemplate = \"Q\"\n[call]\nprovider = \"openai\"\nmodel = \"m\"\n[retry]\nstop = { after_attempt = 1100 }\nwait = { exponential = { multiplier = 1, max = \"inf\" } }\n[sim]\nfaults = [{ fault = \"server_error\", times = 1099 }]\n";
+    let scenario = parse(src, "grow.toml").unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let opts = RunOptions {
+        mode: Mode::Sim,
+        speed: Speed::Max,
+    };
+    let task = tokio::spawn(run(Arc::new(scenario), opts, tx, CancellationToken::new()));
+    let summary = tokio::time::timeout(Duration::from_secs(60), task)
+        .await
+        .expect("the run stalled on a saturated wait")
+        .unwrap();
+    assert_eq!(summary.outcome, Outcome::Ok);
+    let mut delays = Vec::new();
+    let mut last_t = 0;
+    while let Ok(ev) = rx.try_recv() {
+        last_t = ev.t_ms;
+        if let Event::WaitStarted { delay_ms, .. } = ev.event {
+            delays.push(delay_ms);
+        }
+    }
+    const DAYS_30_MS: u64 = 30 * 86_400_000;
+    assert_eq!(delays.len(), 1099);
+    assert_eq!(delays[21], 2_097_152_000);
+    assert_eq!(delays[22], DAYS_30_MS, "2^22 s (48 days) is clamped");
+    assert!(delays[22..].iter().all(|d| *d == DAYS_30_MS));
+    // The run's clock holds it all: the sum of every wait plus the attempts' time.
+    let total: u64 = delays.iter().sum();
+    assert!(last_t >= total, "{last_t} < {total}");
+}
+
+#[test]
+fn speeds_out_of_range_are_usage_errors_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    for speed in ["1e300", "1e-300", "1e7", "0.0001", "-1", "nan", "0"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_retrylab"))
+            .args([
+                "run",
+                "basic-retry",
+                "--no-trace",
+                &format!("--speed={speed}"),
+            ])
+            .env("HOME", dir.path())
+            .env("XDG_DATA_HOME", dir.path())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--speed {speed}: {err}");
+        assert!(!err.contains("panicked"), "--speed {speed}: {err}");
+        assert!(
+            err.contains("between 0.001 and 1000000, or `max`"),
+            "--speed {speed}: {err}"
+        );
+    }
+}

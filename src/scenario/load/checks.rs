@@ -9,7 +9,8 @@
 
 use super::locate::KeyPath;
 use crate::error::ErrorKind;
-use crate::policy::Wait;
+use crate::policy::duration::{MAX_WAIT, MAX_WAIT_DAYS};
+use crate::policy::{Secs, Stop, Wait};
 use crate::scenario::render::{TemplateFailure, render_parts};
 use crate::scenario::types::{FaultKind, FaultSpec, RetrySpec, Scenario, ValidatorSpec};
 use crate::validate::{compile_schema, toml_to_json};
@@ -149,10 +150,117 @@ fn check_retry(s: &Scenario) -> Result<(), Problem> {
             }
         }
         if let Some(w) = &r.wait {
-            check_wait(w, path.key("wait"))?;
+            check_wait(w, path.clone().key("wait"))?;
+            check_wait_length(w, path.clone().key("wait"))?;
+        }
+        if let Some(stop) = &r.stop {
+            check_stop(stop, path.key("stop"))?;
         }
     }
     Ok(())
+}
+
+fn too_long(place: KeyPath, name: &str, what: &str) -> Problem {
+    at(
+        place,
+        format!("`{name}` {what} longer than {MAX_WAIT_DAYS} days"),
+        format!(
+            "retrylab waits at most {MAX_WAIT_DAYS} days; write a shorter one, e.g. \"30s\" (bound a growing wait with max = \"60s\")"
+        ),
+    )
+}
+
+/// A finite wait beyond [`MAX_WAIT`] is refused where it is written (an infinite one is
+/// [`check_wait`]'s). Bounds (`max`) may be larger: a wait that grows past the longest one
+/// at run time is clamped to it.
+fn check_wait_length(w: &Wait, path: KeyPath) -> Result<(), Problem> {
+    let long = |v: f64| v.is_finite() && Secs(v).beyond_max_wait();
+    let param = |variant: &str, key: &str| {
+        Err(too_long(
+            path.clone().key(variant).key(key),
+            key,
+            "is a wait",
+        ))
+    };
+    match w {
+        Wait::Fixed(v) if long(v.0) => Err(too_long(path.key("fixed"), "fixed", "is a wait")),
+        Wait::Random(r) if long(r.min.0) => param("random", "min"),
+        Wait::Random(r) if long(r.max.0) => param("random", "max"),
+        Wait::Exponential(e) | Wait::RandomExponential(e) => {
+            let variant = if matches!(w, Wait::Exponential(_)) {
+                "exponential"
+            } else {
+                "random_exponential"
+            };
+            // The first wait is `multiplier` seconds (exp_base^0), clamped to [min, max].
+            if long(e.min.0) {
+                param(variant, "min")
+            } else if long(e.multiplier) && e.max.0 > MAX_WAIT.0 {
+                param(variant, "multiplier")
+            } else {
+                Ok(())
+            }
+        }
+        Wait::ExponentialJitter(j) if long(j.initial.0) && j.max.0 > MAX_WAIT.0 => {
+            param("exponential_jitter", "initial")
+        }
+        Wait::ExponentialJitter(j) if long(j.jitter.0) && j.max.0 > MAX_WAIT.0 => {
+            param("exponential_jitter", "jitter")
+        }
+        Wait::Incrementing(i) if long(i.start.0) && i.max.0 > MAX_WAIT.0 => {
+            param("incrementing", "start")
+        }
+        Wait::Chain(list) => {
+            for (i, inner) in list.iter().enumerate() {
+                check_wait_length(inner, path.clone().key("chain").index(i))?;
+            }
+            Ok(())
+        }
+        Wait::Sum(list) => {
+            for (i, inner) in list.iter().enumerate() {
+                check_wait_length(inner, path.clone().key("sum").index(i))?;
+            }
+            // Each term may be fine and the total not: the first wait is knowable here.
+            if Secs(w.range(1).1).beyond_max_wait() {
+                return Err(too_long(path.key("sum"), "sum", "adds up to a wait"));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A stop delay beyond [`MAX_WAIT`] is a typo or a wish for "never": say so.
+fn check_stop(stop: &Stop, path: KeyPath) -> Result<(), Problem> {
+    let check = |key: &str, d: Secs| {
+        if d.0.is_finite() && d.beyond_max_wait() {
+            return Err(at(
+                path.clone().key(key),
+                format!(
+                    "`{key}` is longer than {MAX_WAIT_DAYS} days ({})",
+                    d.human()
+                ),
+                format!("write at most {MAX_WAIT_DAYS} days, or \"inf\" for no time limit"),
+            ));
+        }
+        Ok(())
+    };
+    match stop {
+        Stop::AfterDelay(d) => check("after_delay", *d),
+        Stop::BeforeDelay(d) => check("before_delay", *d),
+        Stop::AfterAttempt(_) => Ok(()),
+        Stop::Any(list) | Stop::All(list) => {
+            let key = if matches!(stop, Stop::Any(_)) {
+                "any"
+            } else {
+                "all"
+            };
+            for (i, inner) in list.iter().enumerate() {
+                check_stop(inner, path.clone().key(key).index(i))?;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// A wait whose own term is infinite never ends: the run would hang until cancelled.
@@ -397,6 +505,11 @@ fn check_fault(f: &FaultSpec, path: KeyPath) -> Result<(), Problem> {
     }
     if f.delay.is_some() && f.fault != SlowFirstByte {
         return Err(only("delay", "slow_first_byte"));
+    }
+    for (key, v) in [("retry_after", f.retry_after), ("delay", f.delay)] {
+        if v.is_some_and(Secs::beyond_max_wait) {
+            return Err(too_long(path.clone().key(key), key, "is a wait"));
+        }
     }
     Ok(())
 }
