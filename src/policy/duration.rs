@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize, Serializer};
 use std::fmt;
 use std::time::Duration;
 
+/// The message for `nan` where a duration goes (serde's own path read "must not be negative").
+pub const NAN_DURATION: &str = "a duration is not a number (nan)";
+
 /// Seconds as f64, the unit Tenacity computes in. May be infinite (no bound).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
 pub struct Secs(pub f64);
@@ -81,7 +84,10 @@ impl Secs {
             }
         };
         let v = n * scale;
-        if v < 0.0 || v.is_nan() {
+        if v.is_nan() {
+            return Err(format!("duration `{text}`: {NAN_DURATION}"));
+        }
+        if v < 0.0 {
             return Err(format!("duration `{text}` must not be negative"));
         }
         Ok(Secs(v))
@@ -169,7 +175,10 @@ impl<'de> Deserialize<'de> for Secs {
                 Ok(Secs(v as f64))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Secs, E> {
-                if v < 0.0 || v.is_nan() {
+                if v.is_nan() {
+                    return Err(E::custom(NAN_DURATION));
+                }
+                if v < 0.0 {
                     return Err(E::custom("a duration must not be negative"));
                 }
                 Ok(Secs(v))

@@ -113,6 +113,93 @@ fn check_call(s: &Scenario) -> Result<(), Problem> {
             ));
         }
     }
+    // A non-finite temperature would go out as JSON null.
+    if let Some(t) = s.call.temperature.filter(|t| !t.is_finite()) {
+        return Err(at(
+            call.key("temperature"),
+            format!(
+                "`temperature` must be a finite number, found {}",
+                if t.is_nan() {
+                    "nan"
+                } else if t > 0.0 {
+                    "inf"
+                } else {
+                    "-inf"
+                }
+            ),
+            "write e.g. temperature = 0.7, or remove it for the provider's default",
+        ));
+    }
+    check_endpoint(s.call.base_url.as_deref(), &s.call.headers, &call)?;
+    if let Some(fb) = &s.fallback {
+        for (i, hop) in fb.hops.iter().enumerate() {
+            let path = p().key("fallback").key("hops").index(i);
+            check_endpoint(hop.base_url.as_deref(), &hop.headers, &path)?;
+        }
+    }
+    Ok(())
+}
+
+/// What would fail only when the request is built: a `base_url` that is not an http(s) URL,
+/// a header name or value HTTP cannot carry.
+fn check_endpoint(
+    base_url: Option<&str>,
+    headers: &BTreeMap<String, String>,
+    table: &KeyPath,
+) -> Result<(), Problem> {
+    const URL_HINT: &str = "write the API's base URL, e.g. base_url = \"http://127.0.0.1:8080/v1\" or \"https://api.openai.com/v1\"";
+    if let Some(url) = base_url {
+        let place = table.clone().key("base_url");
+        match reqwest::Url::parse(url.trim()) {
+            Err(e) => {
+                return Err(at(
+                    place,
+                    format!("`base_url` is not a URL ({e}): `{url}`"),
+                    URL_HINT,
+                ));
+            }
+            Ok(u) if !matches!(u.scheme(), "http" | "https") => {
+                return Err(at(
+                    place,
+                    format!(
+                        "`base_url` must start with http:// or https://, found `{}`",
+                        u.scheme()
+                    ),
+                    URL_HINT,
+                ));
+            }
+            Ok(u) if u.host_str().is_none_or(str::is_empty) => {
+                return Err(at(
+                    place,
+                    format!("`base_url` has no host: `{url}`"),
+                    URL_HINT,
+                ));
+            }
+            Ok(_) => {}
+        }
+    }
+    for (name, value) in headers {
+        let place = table.clone().key("headers").key(name);
+        // As the client sends them: trimmed.
+        if reqwest::header::HeaderName::from_bytes(name.trim().as_bytes()).is_err() {
+            return Err(at(
+                place,
+                format!("header name `{}` is not valid", name.escape_debug()),
+                "a header name is letters, digits and - (e.g. \"x-request-source\"), without spaces or colons",
+            ));
+        }
+        if reqwest::header::HeaderValue::from_str(value.trim()).is_err() {
+            let what = match value.trim().chars().find(|c| c.is_control()) {
+                Some(c) => format!("a control character ({})", c.escape_unicode()),
+                None => "a non-ASCII character".into(),
+            };
+            return Err(at(
+                place,
+                format!("header `{name}` has {what} in its value"),
+                "remove newlines, control and non-ASCII characters from the value; an HTTP header cannot carry them",
+            ));
+        }
+    }
     Ok(())
 }
 
