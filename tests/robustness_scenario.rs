@@ -693,3 +693,76 @@ fn speeds_out_of_range_are_usage_errors_not_panics() {
         );
     }
 }
+
+// ----- templates that would run for ever or grow without end: a bounded error -----
+
+#[test]
+fn exponential_templates_fail_fast_with_a_place() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "{% macro f(n) %}{% if n > 0 %}{{ f(n-1) }}{{ f(n-1) }}{% endif %}{% endmacro %}{{ f(15) }}",
+            "more than 50000 steps",
+        ),
+        (
+            "{% for a in range(100000) %}{% for b in range(100000) %}{{ a }}{% endfor %}{% endfor %}",
+            "",
+        ),
+        (
+            "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}",
+            "more than 50000 steps",
+        ),
+        // (26 doublings, 64 MiB, so that the test ends even where the guard is missing.)
+        (
+            "{% set ns = namespace(s=\"x\") %}{% for i in range(26) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
+            "can grow without bound",
+        ),
+        (
+            "{% set ns = namespace(s=\"x\") %}{% for i in range(26) %}{% set ns.s = ns.s + ns.s %}{% endfor %}",
+            "can grow without bound",
+        ),
+        (
+            "{% set ns = namespace(s=\"x\") %}{% for i in range(26) %}{% set ns.s = [ns.s, ns.s]|join %}{% endfor %}",
+            "can grow without bound",
+        ),
+        (
+            "{% set ns = namespace(a=\"x\", b=\"x\") %}{% for i in range(26) %}{% set ns.a, ns.b = ns.b, ns.a ~ ns.b %}{% endfor %}",
+            "can grow without bound",
+        ),
+        (
+            "{% set s = \"x\" %}{% set s = s ~ s %}{% set s = s ~ s %}{% set s = s * 2 %}",
+            "can grow without bound",
+        ),
+        (
+            "{% macro f(n) %}{% if n > 0 %}{% set x = f(n-1) %}{{ x }}{{ x }}{% endif %}{% if n == 0 %}x{% endif %}{% endmacro %}{{ f(400) }}",
+            "",
+        ),
+        ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", ""),
+    ];
+    for (template, want) in cases {
+        let src = format!(
+            "name = \"t\"\n[prompt]\ntemplate = '''{template}'''\n[call]\nprovider = \"openai\"\nmodel = \"m\"\n"
+        );
+        let shown = template.to_string();
+        let started = Instant::now();
+        let e = within(20, move || parse(&src, "t.toml").unwrap_err());
+        let took = started.elapsed();
+        assert_eq!(e.line, 3, "{shown}: {e}");
+        assert!(e.column >= 13, "{shown}: {e}");
+        assert!(e.message.contains(want), "{shown}: {e}");
+        assert!(!e.hint.is_empty() && !e.message.contains('\n'), "{e}");
+        eprintln!("{took:?} for {shown}");
+        assert!(took < Duration::from_secs(2), "{shown}: {took:?}");
+    }
+    // What prompts do stays fine: counters, filters on other values, loops that emit.
+    for ok in [
+        "{% set ns = namespace(n=0) %}{% for e in errors %}{% set ns.n = ns.n + 1 %}{{ e }}{% endfor %}{{ ns.n }}",
+        "{% set sep = \"; \" %}{% set all = errors|join(sep) %}{{ all }}{{ \"=\" * 40 }}",
+        "{% for i in range(1000) %}{{ i }},{% endfor %}",
+        "{% set x = \"a ~ a\" %}{% set y = x|upper %}{{ y }}",
+    ] {
+        let src = format!(
+            "name = \"t\"\n[prompt]\ntemplate = '''{ok}'''\n[call]\nprovider = \"openai\"\nmodel = \"m\"\n"
+        );
+        parse(&src, "t.toml").unwrap_or_else(|e| panic!("{ok}: {e}"));
+    }
+}

@@ -8,10 +8,11 @@
 //! slow_first_byte. `times = 0`, an empty `on_requests` and request number 0 are refused.
 
 use super::locate::KeyPath;
+use super::locate::line_col;
 use crate::error::ErrorKind;
 use crate::policy::duration::{MAX_WAIT, MAX_WAIT_DAYS};
 use crate::policy::{Secs, Stop, Wait};
-use crate::scenario::render::{TemplateFailure, render_parts};
+use crate::scenario::render::{Part, TemplateFailure, render_parts, self_feeding_set};
 use crate::scenario::types::{FaultKind, FaultSpec, RetrySpec, Scenario, ValidatorSpec};
 use crate::validate::{compile_schema, toml_to_json};
 use std::collections::BTreeMap;
@@ -68,6 +69,30 @@ fn check_prompt(s: &Scenario) -> Result<(), Problem> {
             "`errors` is reserved: it holds the reinserted error texts",
             "rename the variable",
         ));
+    }
+    // Before rendering: a value that feeds on itself may double past any memory.
+    let parts = [
+        (Part::Template, Some(s.prompt.template.get_ref())),
+        (Part::System, s.prompt.system.as_ref().map(|t| t.get_ref())),
+    ];
+    for (part, text) in parts {
+        let Some(text) = text else { continue };
+        if let Some((offset, name)) = self_feeding_set(text) {
+            let (line, column) = line_col(text, offset);
+            return Err(Problem {
+                at: Where::Template(TemplateFailure {
+                    part,
+                    line,
+                    column,
+                    message: format!(
+                        "this `{{% set %}}` builds a value from `{name}`, itself set: repeated or in a loop it can grow without bound"
+                    ),
+                    hint: "emit the pieces with {{ }} inside the loop instead of accumulating a string (a prompt is at most 1 MiB)".into(),
+                }),
+                message: String::new(),
+                hint: String::new(),
+            });
+        }
     }
     for errors in [Vec::new(), vec![SAMPLE_ERROR.to_string()]] {
         if let Err(f) = render_parts(s, &errors) {
