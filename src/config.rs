@@ -138,7 +138,7 @@ impl Config {
             cfg.warn(format!("{} is larger than 1 MiB; not read", path.display()));
             return cfg;
         }
-        let text = match std::fs::read_to_string(&path) {
+        let text = match crate::scenario::userfile::read_user_file(&path, MAX_BYTES) {
             Ok(t) => t,
             Err(e) => {
                 cfg.warn(format!("cannot read {}: {e}", path.display()));

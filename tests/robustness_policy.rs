@@ -539,3 +539,72 @@ reply = "Patrick Rothfuss"
         "the policy decides how the hop ends"
     );
 }
+
+/// A wait past the longest one (30 days) is clamped at run time, and says so; below it the
+/// numbers are Tenacity's, untouched (the cross-checks above).
+#[test]
+fn waits_beyond_the_longest_are_clamped_and_explained() {
+    use retrylab::policy::duration::MAX_WAIT;
+    let policy = |wait: &str, retry_after_max: Secs| RetryPolicy {
+        stop: None,
+        wait: Some(parse_wait(wait)),
+        retry_on: vec![ErrorKind::Any],
+        reinsert: vec![],
+        reinsert_mode: ReinsertMode::Template,
+        honor_retry_after: true,
+        retry_after_max,
+        seed: 0,
+    };
+    let plain = CallError::new(ErrorKind::ServerError, "x");
+    let mut huge_ra = CallError::new(ErrorKind::RateLimit, "x");
+    huge_ra.retry_after_ms = Some(u64::MAX);
+    let cases = [
+        // exponential at attempt 1000 (2^999 s) and past f64 (inf), unbounded max
+        (
+            "{ exponential = { multiplier = 1 } }",
+            1000,
+            &plain,
+            Secs::INF,
+        ),
+        (
+            "{ exponential = { multiplier = 1 } }",
+            5000,
+            &plain,
+            Secs::INF,
+        ),
+        (
+            "{ exponential_jitter = { initial = 1 } }",
+            2000,
+            &plain,
+            Secs::INF,
+        ),
+        (
+            "{ incrementing = { increment = 86400 } }",
+            40,
+            &plain,
+            Secs::INF,
+        ),
+        // a server asking for 584 million years, nothing capping it
+        ("{ fixed = 1 }", 1, &huge_ra, Secs::INF),
+    ];
+    for (wait, attempt, error, ra_max) in cases {
+        let p = policy(wait, ra_max);
+        let d = decide(&p, attempt, 0.0, error, &mut FixedRng(1 << 63));
+        let Decision::Retry { wait: w, .. } = d else {
+            panic!("{wait}: {d:?}")
+        };
+        assert_eq!(w.delay, MAX_WAIT.0, "{wait} at {attempt}");
+        assert!(
+            w.text.ends_with("clamped to 30 days (the longest wait)"),
+            "{}",
+            w.text
+        );
+    }
+    // Just below the bound: untouched.
+    let p = policy("{ incrementing = { increment = 86400 } }", Secs::INF);
+    let Decision::Retry { wait: w, .. } = decide(&p, 30, 0.0, &plain, &mut FixedRng(0)) else {
+        panic!()
+    };
+    assert_eq!(w.delay, 29.0 * 86400.0);
+    assert!(!w.text.contains("clamped"));
+}

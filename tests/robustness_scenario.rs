@@ -540,3 +540,229 @@ async fn extreme_values_that_load_run_without_a_panic_and_cancel_cleanly() {
         problems.join("\n\n")
     );
 }
+
+// ----- files that are not small regular files: refused, never read without bound -----
+
+/// Runs `f` on another thread; a hang fails the test instead of hanging it.
+fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(secs))
+        .expect("the read hung (or grew) instead of being refused")
+}
+
+fn mkfifo(path: &Path) -> bool {
+    std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn special_and_huge_files_are_refused_as_scenarios() {
+    use retrylab::scenario::load::load_path;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo.toml");
+    let big = dir.path().join("big.toml");
+    // 100 MB, sparse: nothing is written, but a reader would have to read it all.
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(100 << 20)
+        .unwrap();
+    let mut cases = vec![
+        (
+            "/dev/zero".into(),
+            "not a regular file (a character device)",
+        ),
+        (dir.path().to_path_buf(), "not a regular file (a directory)"),
+        (big, "larger than 1 MiB (104857600 bytes)"),
+    ];
+    if mkfifo(&fifo) {
+        cases.push((fifo, "not a regular file (a FIFO)"));
+    } else {
+        eprintln!("mkfifo is not available: the FIFO case is skipped");
+    }
+    for (path, want) in cases {
+        let shown = path.display().to_string();
+        let e = within(5, move || load_path(&path).unwrap_err());
+        assert_eq!((e.line, e.column), (0, 0), "{shown}: {e}");
+        assert!(e.message.contains(want), "{shown}: {e}");
+        assert!(e.message.starts_with("cannot read the scenario"), "{e}");
+        assert_eq!(e.origin, shown);
+    }
+    // A file of exactly the cap still loads as far as its text goes (then fails as TOML).
+    let edge = dir.path().join("edge.toml");
+    std::fs::write(&edge, "#".repeat(1 << 20)).unwrap();
+    let e = load_path(&edge).unwrap_err();
+    assert!(e.message.contains("missing required"), "{e}");
+}
+
+#[test]
+fn a_config_that_is_a_fifo_or_a_device_is_a_warning_not_a_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    if !mkfifo(&dir.path().join("config.toml")) {
+        eprintln!("mkfifo is not available: skipped");
+        return;
+    }
+    let d = dir.path().to_path_buf();
+    let cfg = within(5, move || retrylab::config::Config::load_from(&d));
+    assert_eq!(cfg.warnings().len(), 1, "{:?}", cfg.warnings());
+    assert!(
+        cfg.warnings()[0].contains("not a regular file (a FIFO)"),
+        "{:?}",
+        cfg.warnings()
+    );
+}
+
+#[test]
+fn a_theme_that_is_a_fifo_is_reported_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    if !mkfifo(&dir.path().join("dark.toml")) {
+        eprintln!("mkfifo is not available: skipped");
+        return;
+    }
+    let d = dir.path().to_path_buf();
+    let errors = within(5, move || retrylab::tui::theme::ThemeSet::load(Some(&d)).1);
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].message.contains("not a regular file (a FIFO)"),
+        "{}",
+        errors[0].message
+    );
+}
+
+// ----- waits beyond the longest one: clamped at run time, so `--speed max` never stalls -----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wait_that_grows_past_the_longest_is_clamped_and_the_run_ends() {
+    // 2^(attempt-1) s passes 30 days at attempt 23 and overflows f64 at attempt 1025.
+    let src = "name = \"grow\"\n[prompt]\ntemplate = \"Q\"\n[call]\nprovider = \"openai\"\nmodel = \"m\"\n[retry]\nstop = { after_attempt = 1100 }\nwait = { exponential = { multiplier = 1, max = \"inf\" } }\n[sim]\nfaults = [{ fault = \"server_error\", times = 1099 }]\n";
+    let scenario = parse(src, "grow.toml").unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let opts = RunOptions {
+        mode: Mode::Sim,
+        speed: Speed::Max,
+    };
+    let task = tokio::spawn(run(Arc::new(scenario), opts, tx, CancellationToken::new()));
+    let summary = tokio::time::timeout(Duration::from_secs(60), task)
+        .await
+        .expect("the run stalled on a saturated wait")
+        .unwrap();
+    assert_eq!(summary.outcome, Outcome::Ok);
+    let mut delays = Vec::new();
+    let mut last_t = 0;
+    while let Ok(ev) = rx.try_recv() {
+        last_t = ev.t_ms;
+        if let Event::WaitStarted { delay_ms, .. } = ev.event {
+            delays.push(delay_ms);
+        }
+    }
+    const DAYS_30_MS: u64 = 30 * 86_400_000;
+    assert_eq!(delays.len(), 1099);
+    assert_eq!(delays[21], 2_097_152_000);
+    assert_eq!(delays[22], DAYS_30_MS, "2^22 s (48 days) is clamped");
+    assert!(delays[22..].iter().all(|d| *d == DAYS_30_MS));
+    // The run's clock holds it all: the sum of every wait plus the attempts' time.
+    let total: u64 = delays.iter().sum();
+    assert!(last_t >= total, "{last_t} < {total}");
+}
+
+#[test]
+fn speeds_out_of_range_are_usage_errors_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    for speed in ["1e300", "1e-300", "1e7", "0.0001", "-1", "nan", "0"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_retrylab"))
+            .args([
+                "run",
+                "basic-retry",
+                "--no-trace",
+                &format!("--speed={speed}"),
+            ])
+            .env("HOME", dir.path())
+            .env("XDG_DATA_HOME", dir.path())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--speed {speed}: {err}");
+        assert!(!err.contains("panicked"), "--speed {speed}: {err}");
+        assert!(
+            err.contains("between 0.001 and 1000000, or `max`"),
+            "--speed {speed}: {err}"
+        );
+    }
+}
+
+// ----- templates that would run for ever or grow without end: a bounded error -----
+
+#[test]
+fn exponential_templates_fail_fast_with_a_place() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "{% macro f(n) %}{% if n > 0 %}{{ f(n-1) }}{{ f(n-1) }}{% endif %}{% endmacro %}{{ f(15) }}",
+            "more than 50000 steps",
+        ),
+        (
+            "{% for a in range(100000) %}{% for b in range(100000) %}{{ a }}{% endfor %}{% endfor %}",
+            "",
+        ),
+        (
+            "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}",
+            "more than 50000 steps",
+        ),
+        // (26 doublings, 64 MiB, so that the test ends even where the guard is missing.)
+        (
+            "{% set ns = namespace(s=\"x\") %}{% for i in range(26) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
+            "can grow without bound",
+        ),
+        (
+            "{% set ns = namespace(s=\"x\") %}{% for i in range(26) %}{% set ns.s = ns.s + ns.s %}{% endfor %}",
+            "can grow without bound",
+        ),
+        (
+            "{% set ns = namespace(s=\"x\") %}{% for i in range(26) %}{% set ns.s = [ns.s, ns.s]|join %}{% endfor %}",
+            "can grow without bound",
+        ),
+        (
+            "{% set ns = namespace(a=\"x\", b=\"x\") %}{% for i in range(26) %}{% set ns.a, ns.b = ns.b, ns.a ~ ns.b %}{% endfor %}",
+            "can grow without bound",
+        ),
+        (
+            "{% set s = \"x\" %}{% set s = s ~ s %}{% set s = s ~ s %}{% set s = s * 2 %}",
+            "can grow without bound",
+        ),
+        (
+            "{% macro f(n) %}{% if n > 0 %}{% set x = f(n-1) %}{{ x }}{{ x }}{% endif %}{% if n == 0 %}x{% endif %}{% endmacro %}{{ f(400) }}",
+            "",
+        ),
+        ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", ""),
+    ];
+    for (template, want) in cases {
+        let src = format!(
+            "name = \"t\"\n[prompt]\ntemplate = '''{template}'''\n[call]\nprovider = \"openai\"\nmodel = \"m\"\n"
+        );
+        let shown = template.to_string();
+        let started = Instant::now();
+        let e = within(20, move || parse(&src, "t.toml").unwrap_err());
+        let took = started.elapsed();
+        assert_eq!(e.line, 3, "{shown}: {e}");
+        assert!(e.column >= 13, "{shown}: {e}");
+        assert!(e.message.contains(want), "{shown}: {e}");
+        assert!(!e.hint.is_empty() && !e.message.contains('\n'), "{e}");
+        eprintln!("{took:?} for {shown}");
+        assert!(took < Duration::from_secs(2), "{shown}: {took:?}");
+    }
+    // What prompts do stays fine: counters, filters on other values, loops that emit.
+    for ok in [
+        "{% set ns = namespace(n=0) %}{% for e in errors %}{% set ns.n = ns.n + 1 %}{{ e }}{% endfor %}{{ ns.n }}",
+        "{% set sep = \"; \" %}{% set all = errors|join(sep) %}{{ all }}{{ \"=\" * 40 }}",
+        "{% for i in range(1000) %}{{ i }},{% endfor %}",
+        "{% set x = \"a ~ a\" %}{% set y = x|upper %}{{ y }}",
+    ] {
+        let src = format!(
+            "name = \"t\"\n[prompt]\ntemplate = '''{ok}'''\n[call]\nprovider = \"openai\"\nmodel = \"m\"\n"
+        );
+        parse(&src, "t.toml").unwrap_or_else(|e| panic!("{ok}: {e}"));
+    }
+}

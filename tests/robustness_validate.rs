@@ -220,3 +220,78 @@ fn hostile_schemas_and_patterns_load_or_fail_cleanly() {
         );
     }
 }
+
+// ----- `uppercase` is Python's str.isupper() (the Mirascope page's `assert v.isupper()`) -----
+
+/// Strings where a naive `s == s.upper()` and `str.isupper()` disagree, plus ordinary ones.
+const UPPER_CASES: &[(&str, bool)] = &[
+    ("PATRICK ROTHFUSS", true),
+    ("Patrick Rothfuss", false),
+    ("42.", false),
+    ("", false),
+    ("   ", false),
+    ("!?", false),
+    ("A", true),
+    ("A1!", true),
+    ("ǅ", false),
+    ("Aǅ", false),
+    ("ǄA", true),
+    ("ß", false),
+    ("SSß", false),
+    ("ΣΑΣ", true),
+    ("日本", false),
+    ("日本A", true),
+    ("ᾈ", false),
+    ("Ⅻ", true),
+    ("ⓐ", false),
+    ("Ⓐ", true),
+    ("ABCdef", false),
+    ("É\u{301}", true),
+    ("ªA", false),
+];
+
+#[test]
+fn uppercase_is_python_isupper() {
+    let v = retrylab::validate::Validators::compile(&[
+        retrylab::scenario::types::ValidatorSpec::Uppercase(true),
+    ])
+    .unwrap();
+    for (text, want) in UPPER_CASES {
+        assert_eq!(v.check(text).is_ok(), *want, "{text:?}");
+    }
+    assert_eq!(
+        v.check("42."),
+        Err("expected uppercase, got '42.' (no cased letter)".into())
+    );
+    // Cross-check against the real thing when python3 is installed.
+    let texts: Vec<&str> = UPPER_CASES.iter().map(|(t, _)| *t).collect();
+    let script = "import json,sys\nfor s in json.load(sys.stdin): print(s.isupper())";
+    let child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        eprintln!("python3 is not installed: the isupper cross-check is skipped");
+        return;
+    };
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(serde_json::to_string(&texts).unwrap().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let python: Vec<bool> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l == "True")
+        .collect();
+    let ours: Vec<bool> = UPPER_CASES.iter().map(|(_, w)| *w).collect();
+    assert_eq!(
+        python, ours,
+        "the table above disagrees with Python for {texts:?}"
+    );
+}

@@ -57,8 +57,11 @@ const REPLAY_MAX_BYTES: u64 = 128 << 20;
 fn resolve(arg: &str) -> Result<Start, String> {
     let path = Path::new(arg);
     if path.is_file() {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = crate::scenario::userfile::read_user_file(
+            path,
+            crate::scenario::userfile::MAX_USER_FILE,
+        )
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         return Ok(Start::Scenario {
             text,
             origin: Origin::File(path.to_path_buf()),

@@ -40,7 +40,12 @@ pub enum Speed {
 }
 
 impl Speed {
-    /// Parses "1", "10", "0.5", "10x", "max".
+    /// The slowest and fastest finite speeds: beyond them wall times stop fitting a
+    /// `Duration` (1e-300 made a 1 s wait 1e300 s, a panic) or round to nothing (use `max`).
+    pub const MIN: f64 = 0.001;
+    pub const MAX: f64 = 1_000_000.0;
+
+    /// Parses "1", "10", "0.5", "10x", "max"; a number must lie within [MIN, MAX].
     pub fn parse(text: &str) -> Result<Speed, String> {
         let t = text.trim();
         if t.eq_ignore_ascii_case("max") || t.eq_ignore_ascii_case("inf") {
@@ -48,8 +53,12 @@ impl Speed {
         }
         let t = t.trim_end_matches(['x', 'X']);
         match t.parse::<f64>() {
-            Ok(v) if v > 0.0 && v.is_finite() => Ok(Speed::Times(v)),
-            _ => Err(format!("speed `{text}` must be a positive number or `max`")),
+            Ok(v) if (Self::MIN..=Self::MAX).contains(&v) => Ok(Speed::Times(v)),
+            _ => Err(format!(
+                "speed `{text}` must be a number between {} and {}, or `max` (no waiting)",
+                Self::MIN,
+                Self::MAX
+            )),
         }
     }
 
@@ -515,6 +524,17 @@ mod tests {
         assert_eq!(Speed::parse("10x").unwrap(), Speed::Times(10.0));
         assert!(Speed::parse("0").is_err());
         assert!(Speed::parse("fast").is_err());
+        assert_eq!(Speed::parse("0.001").unwrap(), Speed::Times(0.001));
+        assert_eq!(Speed::parse("1e6").unwrap(), Speed::Times(1e6));
+        for bad in [
+            "1e300", "1e-300", "1000001", "0.0009", "-1", "nan", "inf x", "",
+        ] {
+            let e = Speed::parse(bad).unwrap_err();
+            assert!(
+                e.contains("between 0.001 and 1000000, or `max`"),
+                "{bad}: {e}"
+            );
+        }
         assert_eq!(Speed::Times(10.0).label(), "10x");
         assert_eq!(Speed::Max.label(), "max");
     }

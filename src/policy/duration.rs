@@ -6,13 +6,29 @@ use serde::{Deserialize, Serialize, Serializer};
 use std::fmt;
 use std::time::Duration;
 
+/// The message for `nan` where a duration goes (serde's own path read "must not be negative").
+pub const NAN_DURATION: &str = "a duration is not a number (nan)";
+
 /// Seconds as f64, the unit Tenacity computes in. May be infinite (no bound).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
 pub struct Secs(pub f64);
 
+/// The longest wait retrylab sleeps: 30 days. Longer waits written in a scenario are refused
+/// at load; a wait that only grows past it at run time (exponential at attempt 1000 with
+/// `max = "inf"`, a server's Retry-After with `retry_after_max = "inf"`) is clamped to it, so
+/// the run's clock never saturates (which `--speed max` would take for a stall).
+pub const MAX_WAIT: Secs = Secs(MAX_WAIT_DAYS * 86_400.0);
+/// [`MAX_WAIT`] in days, for messages.
+pub const MAX_WAIT_DAYS: f64 = 30.0;
+
 impl Secs {
     pub const INF: Secs = Secs(f64::INFINITY);
     pub const ZERO: Secs = Secs(0.0);
+
+    /// True for a finite or infinite value beyond [`MAX_WAIT`].
+    pub fn beyond_max_wait(self) -> bool {
+        self.0 > MAX_WAIT.0
+    }
 
     pub fn from_ms(ms: u64) -> Secs {
         Secs(ms as f64 / 1000.0)
@@ -68,7 +84,10 @@ impl Secs {
             }
         };
         let v = n * scale;
-        if v < 0.0 || v.is_nan() {
+        if v.is_nan() {
+            return Err(format!("duration `{text}`: {NAN_DURATION}"));
+        }
+        if v < 0.0 {
             return Err(format!("duration `{text}` must not be negative"));
         }
         Ok(Secs(v))
@@ -86,6 +105,19 @@ pub fn format_secs(s: f64) -> String {
             return format!("{} ms", ms.round() as u64);
         }
         return format!("{ms:.1} ms");
+    }
+    // Days from two on; past a million days the digits mean nothing: "1e300 s".
+    if s >= 1e6 * 86_400.0 {
+        return format!("{s:e} s");
+    }
+    if s >= 2.0 * 86_400.0 {
+        let days = s / 86_400.0;
+        let d = (days * 10.0).round() / 10.0;
+        return if (d - d.round()).abs() < 1e-9 {
+            format!("{} days", d.round() as u64)
+        } else {
+            format!("{d:.1} days")
+        };
     }
     if s >= 120.0 {
         let m = (s / 60.0).floor();
@@ -143,7 +175,10 @@ impl<'de> Deserialize<'de> for Secs {
                 Ok(Secs(v as f64))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Secs, E> {
-                if v < 0.0 || v.is_nan() {
+                if v.is_nan() {
+                    return Err(E::custom(NAN_DURATION));
+                }
+                if v < 0.0 {
                     return Err(E::custom("a duration must not be negative"));
                 }
                 Ok(Secs(v))
@@ -192,6 +227,9 @@ mod tests {
         assert_eq!(Secs(0.25).human(), "250 ms");
         assert_eq!(Secs(1.5).human(), "1.5 s");
         assert_eq!(Secs(300.0).human(), "5 min");
+        assert_eq!(MAX_WAIT.human(), "30 days");
+        assert_eq!(Secs(2_097_152.0).human(), "24.3 days");
+        assert_eq!(Secs(1e300).human(), "1e300 s");
         assert_eq!(Secs::INF.human(), "inf");
         assert_eq!(Secs(0.0).human(), "0 s");
         assert_eq!(Secs(4.0).as_ms(), 4000);

@@ -1,7 +1,7 @@
 //! One decision after a failed attempt, in Tenacity's order: the retry predicate
 //! (`retry_on`), then the wait (with Retry-After), then the stop check.
 
-use super::{ReinsertMode, Secs, Stop, Wait, stop::StopState};
+use super::{ReinsertMode, Secs, Stop, Wait, duration::MAX_WAIT, stop::StopState};
 use crate::error::{CallError, ErrorKind};
 use crate::scenario::types::RetrySpec;
 use rand::Rng;
@@ -115,8 +115,27 @@ impl Decision {
     }
 }
 
-/// The wait after `attempt` failed with `error`: the formula, then Retry-After on top.
+/// The wait after `attempt` failed with `error`: the formula, then Retry-After on top; a
+/// wait beyond [`MAX_WAIT`] is clamped to it (and says so).
 pub fn compute_wait<R: Rng + ?Sized>(
+    policy: &RetryPolicy,
+    attempt: u32,
+    error: &CallError,
+    rng: &mut R,
+) -> WaitDecision {
+    let mut w = unclamped_wait(policy, attempt, error, rng);
+    if Secs(w.delay).beyond_max_wait() || w.delay.is_nan() {
+        w.text = format!(
+            "{}, clamped to {} (the longest wait)",
+            w.text,
+            MAX_WAIT.human()
+        );
+        w.delay = if w.delay.is_nan() { 0.0 } else { MAX_WAIT.0 };
+    }
+    w
+}
+
+fn unclamped_wait<R: Rng + ?Sized>(
     policy: &RetryPolicy,
     attempt: u32,
     error: &CallError,

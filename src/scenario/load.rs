@@ -12,6 +12,7 @@ pub mod locate;
 
 use super::render::to_file_error;
 use super::types::Scenario;
+use super::userfile::{MAX_USER_FILE, read_user_file};
 use checks::Where;
 use locate::{line_col, path_at, span_of};
 use serde::Deserialize;
@@ -84,7 +85,7 @@ pub fn load_path_with_vars(
     vars: &[(String, String)],
 ) -> Result<(Scenario, String), ScenarioError> {
     let origin = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+    let text = read_user_file(path, MAX_USER_FILE).map_err(|e| ScenarioError {
         origin: origin.clone(),
         line: 0,
         column: 0,

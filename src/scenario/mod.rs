@@ -1,9 +1,10 @@
 //! The scenario file: serde types, loading with line/column errors, prompt rendering,
-//! built-in scenarios.
+//! built-in scenarios, bounded reading of user files.
 
 pub mod builtin;
 pub mod load;
 pub mod render;
 pub mod types;
+pub mod userfile;
 
 pub use types::*;

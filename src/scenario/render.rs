@@ -14,6 +14,8 @@ use crate::validate::toml_to_json;
 use minijinja::{Environment, ErrorKind as JinjaKind, UndefinedBehavior, Value};
 use std::collections::BTreeMap;
 use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use toml::Spanned;
 
 /// The rendered prompt of one attempt.
@@ -125,13 +127,61 @@ fn content_start(source: &str, span: &Range<usize>) -> usize {
     span.start + skip
 }
 
+/// Instructions one render of a part may run: thousands of times what a prompt needs, and
+/// bounded well under a frame (see [`MAX_RENDERED`]); a breach is an error naming the place.
+pub const TEMPLATE_FUEL: u64 = 50_000;
+/// The most a part may emit (captures, macro output and `{{ }}` included): 1 MiB.
+pub const MAX_RENDERED: usize = 1 << 20;
+/// Macro and recursive-loop nesting.
+const RECURSION_LIMIT: usize = 100;
+/// How a render that emitted too much is told apart from minijinja's own errors.
+const TOO_LARGE: &str = "retrylab: output cap";
+
+/// A writer that refuses bytes past [`MAX_RENDERED`] (the template's own text included).
+struct Capped(Vec<u8>);
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > MAX_RENDERED {
+            return Err(std::io::Error::other(TOO_LARGE));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The environment every render uses: strict, with fuel, a recursion limit, and every
+/// emitted value counted (captures included), so no template runs or grows without bound.
+fn bounded_env() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_fuel(Some(TEMPLATE_FUEL));
+    env.set_recursion_limit(RECURSION_LIMIT);
+    let emitted = Arc::new(AtomicUsize::new(0));
+    env.set_formatter(move |out, state, value| {
+        let n = value
+            .as_str()
+            .map_or_else(|| value.to_string().len(), str::len);
+        if emitted.fetch_add(n, Ordering::Relaxed) + n > MAX_RENDERED {
+            return Err(minijinja::Error::new(
+                JinjaKind::InvalidOperation,
+                TOO_LARGE,
+            ));
+        }
+        minijinja::escape_formatter(out, state, value)
+    });
+    env
+}
+
 /// Renders both parts, or says where in which template it failed.
 pub(crate) fn render_parts(
     scenario: &Scenario,
     errors: &[String],
 ) -> Result<RenderedPrompt, TemplateFailure> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    let env = bounded_env();
     let mut ctx: BTreeMap<&str, Value> = scenario
         .prompt
         .vars
@@ -165,7 +215,8 @@ fn render_one(
     let tmpl = env
         .template_from_named_str(part.key(), text)
         .map_err(|e| fail(e, Vec::new()))?;
-    tmpl.render(ctx).map_err(|e| {
+    let mut out = Capped(Vec::new());
+    tmpl.render_captured_to(ctx, &mut out).map_err(|e| {
         let mut missing: Vec<String> = tmpl
             .undeclared_variables(false)
             .into_iter()
@@ -173,7 +224,9 @@ fn render_one(
             .collect();
         missing.sort();
         fail(e, missing)
-    })
+    })?;
+    // Only whole strings and values go in: the bytes are UTF-8.
+    Ok(String::from_utf8_lossy(&out.0).into_owned())
 }
 
 /// Words a minijinja error; `missing` are the template's variables the context lacks.
@@ -200,7 +253,31 @@ fn failure(
         .filter(|m| !env.globals().any(|(g, _)| g == m))
         .collect();
     let which = format!("the prompt {}", part.key());
-    let (message, hint, at) = if e.kind() == JinjaKind::UndefinedError {
+    let detail = e.detail().unwrap_or_default();
+    let too_large = detail.contains(TOO_LARGE) || e.kind() == JinjaKind::WriteFailure;
+    let (message, hint, at) = if e.kind() == JinjaKind::OutOfFuel {
+        (
+            format!(
+                "{which} did more than {TEMPLATE_FUEL} steps: is it recursive, or are its loops nested too deep?"
+            ),
+            "bound loops and macro recursion: the prompt is rendered before every attempt".into(),
+            range.clone().map(|r| r.start),
+        )
+    } else if too_large {
+        (
+            format!("{which} renders more than {} MiB", MAX_RENDERED >> 20),
+            "a prompt is at most 1 MiB: bound the loops and repetitions that build it".into(),
+            range.clone().map(|r| r.start),
+        )
+    } else if detail.contains("recursion limit") {
+        (
+            format!(
+                "{which} nests macro calls or recursive loops too deep (over {RECURSION_LIMIT} frames)"
+            ),
+            "a macro that calls itself needs a condition that ends it within a few levels".into(),
+            range.clone().map(|r| r.start),
+        )
+    } else if e.kind() == JinjaKind::UndefinedError {
         // Strict mode names no variable: find the one the failing expression uses.
         let name = missing
             .iter()
@@ -249,6 +326,206 @@ fn failure(
         message,
         hint,
     }
+}
+
+/// Filters whose output is no longer than their input (or bounded by their arguments).
+const NON_GROWING_FILTERS: &[&str] = &[
+    "length",
+    "count",
+    "int",
+    "float",
+    "abs",
+    "round",
+    "lower",
+    "upper",
+    "trim",
+    "capitalize",
+    "title",
+    "first",
+    "last",
+    "min",
+    "max",
+    "sum",
+    "bool",
+    "default",
+    "d",
+    "safe",
+];
+
+/// A `{% set %}` that builds a value from a value some `{% set %}` assigns, with an operator
+/// or filter that can grow it (`~`, `+`, `*`, `|join`...): in a loop (through a namespace) or
+/// repeated, it doubles without bound, and neither fuel nor the output cap can see it (the
+/// value is never emitted). Returns (byte offset of the block, the name it feeds on).
+/// A chain of more growing sets that read other sets' values (`b = a ~ a`, `c = b ~ b`...)
+/// than this is refused too: each link may double.
+const MAX_CHAINED_SETS: usize = 8;
+
+pub(crate) fn self_feeding_set(text: &str) -> Option<(usize, String)> {
+    let sets = set_blocks(text);
+    let targets: Vec<&str> = sets
+        .iter()
+        .flat_map(|s| s.targets.iter().copied())
+        .collect();
+    let mut chained = 0;
+    for set in &sets {
+        let code = blank_strings(set.expr);
+        let grows = code.contains('~')
+            || code.contains('*')
+            || has_string_plus(&code)
+            || filters(&code).any(|f| !NON_GROWING_FILTERS.contains(&f));
+        if !grows {
+            continue;
+        }
+        // Its own target (a namespace carries it across loop iterations): it feeds on itself.
+        if let Some(name) = idents(&code).find(|i| set.targets.contains(i)) {
+            return Some((set.at, name.to_string()));
+        }
+        if let Some(name) = idents(&code).find(|i| targets.contains(i)) {
+            chained += 1;
+            if chained > MAX_CHAINED_SETS {
+                return Some((set.at, name.to_string()));
+            }
+        }
+    }
+    None
+}
+
+struct SetBlock<'a> {
+    at: usize,
+    targets: Vec<&'a str>,
+    expr: &'a str,
+}
+
+/// Every `{% set a, b = expr %}` (not the block form, whose value is emitted output).
+fn set_blocks(text: &str) -> Vec<SetBlock<'_>> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(open) = text[from..].find("{%").map(|i| from + i) {
+        let body_start = open + 2;
+        let Some(close) = block_end(text, body_start) else {
+            break;
+        };
+        from = close + 2;
+        let body = text[body_start..close]
+            .trim_start_matches(['-', '+'])
+            .trim_end_matches(['-', '+'])
+            .trim();
+        if body.starts_with("raw") {
+            match text[from..].find("endraw") {
+                Some(i) => from += i,
+                None => break,
+            }
+            continue;
+        }
+        let Some(rest) = body
+            .strip_prefix("set")
+            .filter(|r| r.starts_with(char::is_whitespace))
+        else {
+            continue;
+        };
+        let Some((lhs, expr)) = rest.split_once('=') else {
+            continue;
+        };
+        let targets = lhs
+            .split(',')
+            .map(|t| t.trim().split('.').next().unwrap_or_default().trim())
+            .filter(|t| !t.is_empty())
+            .collect();
+        out.push(SetBlock {
+            at: open,
+            targets,
+            expr,
+        });
+    }
+    out
+}
+
+/// Where a `{% ... %}` block closes (`%}` outside string literals).
+fn block_end(text: &str, from: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut quote: Option<u8> = None;
+    let mut i = from;
+    while i + 1 < bytes.len() {
+        let b = bytes[i];
+        match quote {
+            Some(_) if b == b'\\' => i += 1,
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None if b == b'"' || b == b'\'' => quote = Some(b),
+            None if b == b'%' && bytes[i + 1] == b'}' => return Some(i),
+            None => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The expression with every string literal's content replaced by spaces.
+fn blank_strings(expr: &str) -> String {
+    let mut out = String::with_capacity(expr.len());
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in expr.chars() {
+        match quote {
+            Some(_) if escaped => escaped = false,
+            Some(_) if c == '\\' => escaped = true,
+            Some(q) if c == q => quote = None,
+            Some(_) => {
+                out.push(' ');
+                continue;
+            }
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None => {}
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `+` that may join strings: not one with a number on either side (`ns.n + 1`).
+fn has_string_plus(code: &str) -> bool {
+    let chars: Vec<char> = code.chars().collect();
+    chars.iter().enumerate().any(|(i, c)| {
+        *c == '+' && {
+            let next = chars[i + 1..].iter().find(|c| !c.is_whitespace());
+            let prev = chars[..i].iter().rev().find(|c| !c.is_whitespace());
+            !(next.is_some_and(char::is_ascii_digit) || prev.is_some_and(char::is_ascii_digit))
+        }
+    })
+}
+
+/// Names used as filters (`| name`).
+fn filters(code: &str) -> impl Iterator<Item = &str> {
+    code.split('|').skip(1).filter_map(|rest| {
+        let rest = rest.trim_start();
+        let end = rest.find(|c: char| !is_ident(c)).unwrap_or(rest.len());
+        (end > 0).then(|| &rest[..end])
+    })
+}
+
+/// Variable names read by the expression (not attributes after `.`, nor filter names).
+fn idents(code: &str) -> impl Iterator<Item = &str> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in code
+        .char_indices()
+        .chain(std::iter::once((code.len(), ' ')))
+    {
+        match (start, is_ident(c)) {
+            (None, true) => start = Some(i),
+            (Some(s), false) => {
+                let before = code[..s].trim_end().chars().next_back();
+                let word = &code[s..i];
+                let numeric = word.starts_with(|c: char| c.is_ascii_digit());
+                if !numeric && !matches!(before, Some('.') | Some('|')) {
+                    out.push(word);
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    out.into_iter()
 }
 
 fn char_floor(text: &str, mut i: usize) -> usize {

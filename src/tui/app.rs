@@ -1334,7 +1334,10 @@ impl App {
                 }
                 None => self.notify(format!("no built-in named {name}"), Level::Error),
             },
-            PickItem::Saved { path } => match std::fs::read_to_string(path) {
+            PickItem::Saved { path } => match crate::scenario::userfile::read_user_file(
+                path,
+                crate::scenario::userfile::MAX_USER_FILE,
+            ) {
                 Ok(text) => {
                     self.load(&text, Origin::File(path.clone()));
                     self.discard_draft();

@@ -3,6 +3,7 @@
 //! embedded; files in the user's config dir overlay them key by key. A meaning a theme leaves
 //! out falls back to a related one, so new meanings never break old themes.
 
+use crate::scenario::userfile::{MAX_USER_FILE, read_user_file};
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -258,7 +259,7 @@ impl ThemeSet {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let origin = path.display().to_string();
-            let parsed = std::fs::read_to_string(&path)
+            let parsed = read_user_file(&path, MAX_USER_FILE)
                 .map_err(|e| ThemeError {
                     origin: origin.clone(),
                     message: e.to_string(),

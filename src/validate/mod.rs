@@ -74,14 +74,15 @@ impl Validators {
 impl Rule {
     fn check(&self, content: &str) -> Result<(), String> {
         match self {
-            // Python's `v == v.upper()`: text without letters passes.
-            Rule::Uppercase => {
-                if content.to_uppercase() == content {
-                    Ok(())
-                } else {
-                    Err(format!("expected uppercase, got {}", quote(content)))
-                }
-            }
+            // Python's `str.isupper()` (Mirascope's `assert v.isupper()`): "42." fails.
+            Rule::Uppercase => match is_upper(content) {
+                Some(true) => Ok(()),
+                Some(false) => Err(format!("expected uppercase, got {}", quote(content))),
+                None => Err(format!(
+                    "expected uppercase, got {} (no cased letter)",
+                    quote(content)
+                )),
+            },
             // `is_match` searches anywhere; anchor with ^ and $ for a whole-answer match.
             Rule::Regex(re) => {
                 if re.is_match(content) {
@@ -126,6 +127,27 @@ impl Rule {
             }
         }
     }
+}
+
+/// Python's `str.isupper()`: no lowercase or titlecase character and at least one uppercase
+/// one. `None` when the text has no cased character at all (also false in Python).
+fn is_upper(text: &str) -> Option<bool> {
+    let mut cased = false;
+    for c in text.chars() {
+        if c.is_lowercase() || is_titlecase(c) {
+            return Some(false);
+        }
+        cased |= c.is_uppercase();
+    }
+    cased.then_some(true)
+}
+
+/// Unicode category Lt (std has no such test): the 31 titlecase letters, such as 'ǅ'.
+fn is_titlecase(c: char) -> bool {
+    matches!(c,
+        '\u{01C5}' | '\u{01C8}' | '\u{01CB}' | '\u{01F2}'
+        | '\u{1F88}'..='\u{1F8F}' | '\u{1F98}'..='\u{1F9F}' | '\u{1FA8}'..='\u{1FAF}'
+        | '\u{1FBC}' | '\u{1FCC}' | '\u{1FFC}')
 }
 
 fn parse_json(content: &str) -> Result<serde_json::Value, String> {
@@ -183,7 +205,10 @@ mod tests {
     fn uppercase() {
         let v = one("{ uppercase = true }");
         assert_eq!(v.check("PATRICK ROTHFUSS"), Ok(()));
-        assert_eq!(v.check("42."), Ok(()));
+        assert!(
+            v.check("42.").is_err(),
+            "no cased letter: Python's isupper() is false"
+        );
         assert_eq!(
             v.check("Patrick Rothfuss"),
             Err("expected uppercase, got 'Patrick Rothfuss'".into())

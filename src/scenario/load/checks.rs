@@ -8,9 +8,11 @@
 //! slow_first_byte. `times = 0`, an empty `on_requests` and request number 0 are refused.
 
 use super::locate::KeyPath;
+use super::locate::line_col;
 use crate::error::ErrorKind;
-use crate::policy::Wait;
-use crate::scenario::render::{TemplateFailure, render_parts};
+use crate::policy::duration::{MAX_WAIT, MAX_WAIT_DAYS};
+use crate::policy::{Secs, Stop, Wait};
+use crate::scenario::render::{Part, TemplateFailure, render_parts, self_feeding_set};
 use crate::scenario::types::{FaultKind, FaultSpec, RetrySpec, Scenario, ValidatorSpec};
 use crate::validate::{compile_schema, toml_to_json};
 use std::collections::BTreeMap;
@@ -68,6 +70,30 @@ fn check_prompt(s: &Scenario) -> Result<(), Problem> {
             "rename the variable",
         ));
     }
+    // Before rendering: a value that feeds on itself may double past any memory.
+    let parts = [
+        (Part::Template, Some(s.prompt.template.get_ref())),
+        (Part::System, s.prompt.system.as_ref().map(|t| t.get_ref())),
+    ];
+    for (part, text) in parts {
+        let Some(text) = text else { continue };
+        if let Some((offset, name)) = self_feeding_set(text) {
+            let (line, column) = line_col(text, offset);
+            return Err(Problem {
+                at: Where::Template(TemplateFailure {
+                    part,
+                    line,
+                    column,
+                    message: format!(
+                        "this `{{% set %}}` builds a value from `{name}`, itself set: repeated or in a loop it can grow without bound"
+                    ),
+                    hint: "emit the pieces with {{ }} inside the loop instead of accumulating a string (a prompt is at most 1 MiB)".into(),
+                }),
+                message: String::new(),
+                hint: String::new(),
+            });
+        }
+    }
     for errors in [Vec::new(), vec![SAMPLE_ERROR.to_string()]] {
         if let Err(f) = render_parts(s, &errors) {
             let f = TemplateFailure {
@@ -112,6 +138,93 @@ fn check_call(s: &Scenario) -> Result<(), Problem> {
             ));
         }
     }
+    // A non-finite temperature would go out as JSON null.
+    if let Some(t) = s.call.temperature.filter(|t| !t.is_finite()) {
+        return Err(at(
+            call.key("temperature"),
+            format!(
+                "`temperature` must be a finite number, found {}",
+                if t.is_nan() {
+                    "nan"
+                } else if t > 0.0 {
+                    "inf"
+                } else {
+                    "-inf"
+                }
+            ),
+            "write e.g. temperature = 0.7, or remove it for the provider's default",
+        ));
+    }
+    check_endpoint(s.call.base_url.as_deref(), &s.call.headers, &call)?;
+    if let Some(fb) = &s.fallback {
+        for (i, hop) in fb.hops.iter().enumerate() {
+            let path = p().key("fallback").key("hops").index(i);
+            check_endpoint(hop.base_url.as_deref(), &hop.headers, &path)?;
+        }
+    }
+    Ok(())
+}
+
+/// What would fail only when the request is built: a `base_url` that is not an http(s) URL,
+/// a header name or value HTTP cannot carry.
+fn check_endpoint(
+    base_url: Option<&str>,
+    headers: &BTreeMap<String, String>,
+    table: &KeyPath,
+) -> Result<(), Problem> {
+    const URL_HINT: &str = "write the API's base URL, e.g. base_url = \"http://127.0.0.1:8080/v1\" or \"https://api.openai.com/v1\"";
+    if let Some(url) = base_url {
+        let place = table.clone().key("base_url");
+        match reqwest::Url::parse(url.trim()) {
+            Err(e) => {
+                return Err(at(
+                    place,
+                    format!("`base_url` is not a URL ({e}): `{url}`"),
+                    URL_HINT,
+                ));
+            }
+            Ok(u) if !matches!(u.scheme(), "http" | "https") => {
+                return Err(at(
+                    place,
+                    format!(
+                        "`base_url` must start with http:// or https://, found `{}`",
+                        u.scheme()
+                    ),
+                    URL_HINT,
+                ));
+            }
+            Ok(u) if u.host_str().is_none_or(str::is_empty) => {
+                return Err(at(
+                    place,
+                    format!("`base_url` has no host: `{url}`"),
+                    URL_HINT,
+                ));
+            }
+            Ok(_) => {}
+        }
+    }
+    for (name, value) in headers {
+        let place = table.clone().key("headers").key(name);
+        // As the client sends them: trimmed.
+        if reqwest::header::HeaderName::from_bytes(name.trim().as_bytes()).is_err() {
+            return Err(at(
+                place,
+                format!("header name `{}` is not valid", name.escape_debug()),
+                "a header name is letters, digits and - (e.g. \"x-request-source\"), without spaces or colons",
+            ));
+        }
+        if reqwest::header::HeaderValue::from_str(value.trim()).is_err() {
+            let what = match value.trim().chars().find(|c| c.is_control()) {
+                Some(c) => format!("a control character ({})", c.escape_unicode()),
+                None => "a non-ASCII character".into(),
+            };
+            return Err(at(
+                place,
+                format!("header `{name}` has {what} in its value"),
+                "remove newlines, control and non-ASCII characters from the value; an HTTP header cannot carry them",
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -149,10 +262,117 @@ fn check_retry(s: &Scenario) -> Result<(), Problem> {
             }
         }
         if let Some(w) = &r.wait {
-            check_wait(w, path.key("wait"))?;
+            check_wait(w, path.clone().key("wait"))?;
+            check_wait_length(w, path.clone().key("wait"))?;
+        }
+        if let Some(stop) = &r.stop {
+            check_stop(stop, path.key("stop"))?;
         }
     }
     Ok(())
+}
+
+fn too_long(place: KeyPath, name: &str, what: &str) -> Problem {
+    at(
+        place,
+        format!("`{name}` {what} longer than {MAX_WAIT_DAYS} days"),
+        format!(
+            "retrylab waits at most {MAX_WAIT_DAYS} days; write a shorter one, e.g. \"30s\" (bound a growing wait with max = \"60s\")"
+        ),
+    )
+}
+
+/// A finite wait beyond [`MAX_WAIT`] is refused where it is written (an infinite one is
+/// [`check_wait`]'s). Bounds (`max`) may be larger: a wait that grows past the longest one
+/// at run time is clamped to it.
+fn check_wait_length(w: &Wait, path: KeyPath) -> Result<(), Problem> {
+    let long = |v: f64| v.is_finite() && Secs(v).beyond_max_wait();
+    let param = |variant: &str, key: &str| {
+        Err(too_long(
+            path.clone().key(variant).key(key),
+            key,
+            "is a wait",
+        ))
+    };
+    match w {
+        Wait::Fixed(v) if long(v.0) => Err(too_long(path.key("fixed"), "fixed", "is a wait")),
+        Wait::Random(r) if long(r.min.0) => param("random", "min"),
+        Wait::Random(r) if long(r.max.0) => param("random", "max"),
+        Wait::Exponential(e) | Wait::RandomExponential(e) => {
+            let variant = if matches!(w, Wait::Exponential(_)) {
+                "exponential"
+            } else {
+                "random_exponential"
+            };
+            // The first wait is `multiplier` seconds (exp_base^0), clamped to [min, max].
+            if long(e.min.0) {
+                param(variant, "min")
+            } else if long(e.multiplier) && e.max.0 > MAX_WAIT.0 {
+                param(variant, "multiplier")
+            } else {
+                Ok(())
+            }
+        }
+        Wait::ExponentialJitter(j) if long(j.initial.0) && j.max.0 > MAX_WAIT.0 => {
+            param("exponential_jitter", "initial")
+        }
+        Wait::ExponentialJitter(j) if long(j.jitter.0) && j.max.0 > MAX_WAIT.0 => {
+            param("exponential_jitter", "jitter")
+        }
+        Wait::Incrementing(i) if long(i.start.0) && i.max.0 > MAX_WAIT.0 => {
+            param("incrementing", "start")
+        }
+        Wait::Chain(list) => {
+            for (i, inner) in list.iter().enumerate() {
+                check_wait_length(inner, path.clone().key("chain").index(i))?;
+            }
+            Ok(())
+        }
+        Wait::Sum(list) => {
+            for (i, inner) in list.iter().enumerate() {
+                check_wait_length(inner, path.clone().key("sum").index(i))?;
+            }
+            // Each term may be fine and the total not: the first wait is knowable here.
+            if Secs(w.range(1).1).beyond_max_wait() {
+                return Err(too_long(path.key("sum"), "sum", "adds up to a wait"));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A stop delay beyond [`MAX_WAIT`] is a typo or a wish for "never": say so.
+fn check_stop(stop: &Stop, path: KeyPath) -> Result<(), Problem> {
+    let check = |key: &str, d: Secs| {
+        if d.0.is_finite() && d.beyond_max_wait() {
+            return Err(at(
+                path.clone().key(key),
+                format!(
+                    "`{key}` is longer than {MAX_WAIT_DAYS} days ({})",
+                    d.human()
+                ),
+                format!("write at most {MAX_WAIT_DAYS} days, or \"inf\" for no time limit"),
+            ));
+        }
+        Ok(())
+    };
+    match stop {
+        Stop::AfterDelay(d) => check("after_delay", *d),
+        Stop::BeforeDelay(d) => check("before_delay", *d),
+        Stop::AfterAttempt(_) => Ok(()),
+        Stop::Any(list) | Stop::All(list) => {
+            let key = if matches!(stop, Stop::Any(_)) {
+                "any"
+            } else {
+                "all"
+            };
+            for (i, inner) in list.iter().enumerate() {
+                check_stop(inner, path.clone().key(key).index(i))?;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// A wait whose own term is infinite never ends: the run would hang until cancelled.
@@ -397,6 +617,11 @@ fn check_fault(f: &FaultSpec, path: KeyPath) -> Result<(), Problem> {
     }
     if f.delay.is_some() && f.fault != SlowFirstByte {
         return Err(only("delay", "slow_first_byte"));
+    }
+    for (key, v) in [("retry_after", f.retry_after), ("delay", f.delay)] {
+        if v.is_some_and(Secs::beyond_max_wait) {
+            return Err(too_long(path.clone().key(key), key, "is a wait"));
+        }
     }
     Ok(())
 }

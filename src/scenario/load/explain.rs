@@ -58,6 +58,9 @@ pub fn serde(message: &str, path: &KeyPath, on_key: bool) -> (String, String) {
     }
     if let Some(rest) = message.strip_prefix("invalid value: ") {
         let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, "?"));
+        if let Some(words) = out_of_range(found, expected, key) {
+            return words;
+        }
         return (
             format!(
                 "invalid value for `{key}`: expected {}, found {found}",
@@ -76,6 +79,12 @@ pub fn serde(message: &str, path: &KeyPath, on_key: bool) -> (String, String) {
     }
     if message.starts_with("wanted string or table") {
         return one_key_table(path, "is not a table");
+    }
+    if message.contains(crate::policy::duration::NAN_DURATION) {
+        return (
+            format!("`{key}` is not a number (nan)"),
+            "write seconds (4, 0.25) or a string like \"250ms\", \"4s\", \"2m\"".into(),
+        );
     }
     if message.contains("duration") {
         return (
@@ -308,6 +317,34 @@ fn expected_after(message: &str, names: &[String]) -> Vec<String> {
         return Vec::new();
     }
     names.iter().skip(1).cloned().collect()
+}
+
+/// An integer outside its type's range ("integer `4294967296`, expected u32"): say which end.
+fn out_of_range(found: &str, expected: &str, key: &str) -> Option<(String, String)> {
+    let n: i128 = found
+        .strip_prefix("integer `")?
+        .strip_suffix('`')?
+        .parse()
+        .ok()?;
+    let (lo, hi): (i128, i128) = match expected.trim() {
+        "u8" => (0, u8::MAX.into()),
+        "u16" => (0, u16::MAX.into()),
+        "u32" => (0, u32::MAX.into()),
+        "u64" | "usize" => (0, u64::MAX.into()),
+        "i32" => (i32::MIN.into(), i32::MAX.into()),
+        "i64" | "isize" => (i64::MIN.into(), i64::MAX.into()),
+        _ => return None,
+    };
+    let hint = format!("write a whole number from {lo} to {hi}");
+    if n < 0 && lo == 0 {
+        Some((format!("`{key}` must not be negative, found {n}"), hint))
+    } else if n > hi {
+        Some((format!("`{key}` is too large: {n} (at most {hi})"), hint))
+    } else if n < lo {
+        Some((format!("`{key}` is too small: {n} (at least {lo})"), hint))
+    } else {
+        None
+    }
 }
 
 /// serde's expectation, in words.
