@@ -737,6 +737,31 @@ fn exponential_templates_fail_fast_with_a_place() {
             "",
         ),
         ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", ""),
+        // String repetition: 100 MB per `*`, one instruction each, never emitted.
+        (
+            "{% for i in range(40) %}{% set y = \"x\" * 99999999 %}{% endfor %}",
+            "may repeat a string",
+        ),
+        (
+            "{% set s = \"x\" %}{% for i in range(40) %}{% set y = s * 99999999 %}{% endfor %}",
+            "may repeat a string",
+        ),
+        (
+            "{% for e in errors %}{% for i in range(40) %}{% set y = 99999999 * e %}{% endfor %}{% endfor %}",
+            "may repeat a string",
+        ),
+        (
+            "{% set ns = namespace(s=\"x\") %}{% for i in range(40) %}{% set y = ns.s * 99999999 %}{% endfor %}",
+            "may repeat a string",
+        ),
+        (
+            "{% for i in range(40) %}{% set y = (\"x\" ~ i) * 99999999 %}{% endfor %}",
+            "may repeat a string",
+        ),
+        (
+            "{% for i in range(40) %}{% set y = \"xy\" * 5001 %}{% endfor %}",
+            "may repeat a string",
+        ),
     ];
     for (template, want) in cases {
         let src = format!(
@@ -759,6 +784,9 @@ fn exponential_templates_fail_fast_with_a_place() {
         "{% set sep = \"; \" %}{% set all = errors|join(sep) %}{{ all }}{{ \"=\" * 40 }}",
         "{% for i in range(1000) %}{{ i }},{% endfor %}",
         "{% set x = \"a ~ a\" %}{% set y = x|upper %}{{ y }}",
+        // Arithmetic and short rulers stay fine.
+        "{% for i in range(3) %}{{ i * 2 }}{{ 2*i }}{% endfor %}{{ 3 * 4 }}{{ 2 ** 10 }}{{ 0.5 * 3 }}",
+        "{{ '-' * 72 }}{{ 20*'=' }}{{ \"xy\" * 5000 }}",
     ] {
         let src = format!(
             "name = \"t\"\n[prompt]\ntemplate = '''{ok}'''\n[call]\nprovider = \"openai\"\nmodel = \"m\"\n"

@@ -390,6 +390,205 @@ pub(crate) fn self_feeding_set(text: &str) -> Option<(usize, String)> {
     None
 }
 
+/// A `*` that may repeat a string or a list: minijinja builds up to 100 MB per `"x" * n`, in
+/// one instruction that neither fuel nor the output cap sees, so a loop of them runs for
+/// minutes. `*` is allowed between numbers only: number literals, the scenario's numeric
+/// `vars` (`numeric_var`) and the variables of `range(..)` loops. Returns the `*`'s offset.
+pub(crate) fn repeating_product(text: &str, numeric_var: &dyn Fn(&str) -> bool) -> Option<usize> {
+    let blocks = code_blocks(text);
+    let mut counters: Vec<&str> = Vec::new();
+    for (_, code) in &blocks {
+        let body = code.trim_matches(['-', '+']).trim();
+        if let Some(rest) = body.strip_prefix("for")
+            && let Some((targets, source)) = rest.split_once(" in ")
+            && source.trim_start().starts_with("range(")
+        {
+            counters.extend(targets.split(',').map(str::trim));
+        }
+    }
+    let number = |name: &str| numeric_var(name) || counters.contains(&name);
+    for (at, code) in blocks {
+        let code = blank_strings(code);
+        let bytes = code.as_bytes();
+        for (i, _) in code.match_indices('*') {
+            let pow = bytes.get(i + 1) == Some(&b'*') || (i > 0 && bytes[i - 1] == b'*');
+            if pow {
+                continue;
+            }
+            let (before, after) = (&code[..i], &code[i + 1..]);
+            let numbers = left_is_number(before, &number) && right_is_number(after, &number);
+            if !numbers && !short_literal_repeat(before, after) {
+                return Some(at + 2 + i);
+            }
+        }
+    }
+    None
+}
+
+/// The most a `"lit" * n` of literals may build (a ruler of `=` is fine, a megabyte is not).
+const MAX_LITERAL_REPEAT: usize = 10_000;
+
+/// `"=" * 40` or `40 * "="`: a string literal times an integer literal, small enough.
+/// (`before`/`after` come from [`blank_strings`]: a literal's content is spaces.)
+fn short_literal_repeat(before: &str, after: &str) -> bool {
+    let literal_len = |side: &str, at_end: bool| -> Option<usize> {
+        let side = if at_end {
+            side.trim_end()
+        } else {
+            side.trim_start()
+        };
+        let q = if at_end {
+            side.chars().next_back()?
+        } else {
+            side.chars().next()?
+        };
+        if q != '"' && q != '\'' {
+            return None;
+        }
+        let inner = if at_end {
+            &side[..side.len() - 1]
+        } else {
+            &side[1..]
+        };
+        let len = if at_end {
+            inner.chars().rev().take_while(|&c| c != q).count()
+        } else {
+            inner.chars().take_while(|&c| c != q).count()
+        };
+        Some(len)
+    };
+    let integer = |side: &str, at_end: bool| -> Option<usize> {
+        let side = side.trim();
+        let digits: String = if at_end {
+            let d: Vec<char> = side
+                .chars()
+                .rev()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            let before = side[..side.len() - d.len()].trim_end().chars().next_back();
+            if matches!(before, Some('.' | '|')) || before.is_some_and(is_ident) {
+                return None;
+            }
+            d.into_iter().rev().collect()
+        } else {
+            let d: String = side.chars().take_while(char::is_ascii_digit).collect();
+            let next = side[d.len()..].trim_start().chars().next();
+            if matches!(next, Some('.' | '(' | '[')) || next.is_some_and(is_ident) {
+                return None;
+            }
+            d
+        };
+        digits.parse().ok()
+    };
+    let product = match (literal_len(before, true), integer(after, false)) {
+        (Some(len), Some(n)) => Some((len, n)),
+        _ => integer(before, true)
+            .zip(literal_len(after, false))
+            .map(|(n, len)| (len, n)),
+    };
+    product.is_some_and(|(len, n)| len.saturating_mul(n) <= MAX_LITERAL_REPEAT)
+}
+
+/// The operand that ends `before` is a number literal or a numeric name.
+fn left_is_number(before: &str, number: &dyn Fn(&str) -> bool) -> bool {
+    let before = before.trim_end();
+    let start = before
+        .char_indices()
+        .rev()
+        .take_while(|&(_, c)| is_ident(c) || c == '.')
+        .last()
+        .map_or(before.len(), |(i, _)| i);
+    let token = &before[start..];
+    let after_dot_or_pipe = matches!(
+        before[..start].trim_end().chars().next_back(),
+        Some('.' | '|')
+    );
+    !token.is_empty() && !after_dot_or_pipe && is_number_token(token, number)
+}
+
+/// The operand that starts `after` is a number literal or a numeric name (a filter may follow).
+fn right_is_number(after: &str, number: &dyn Fn(&str) -> bool) -> bool {
+    let after = after
+        .trim_start()
+        .trim_start_matches(['-', '+'])
+        .trim_start();
+    let end = after
+        .find(|c: char| !(is_ident(c) || c == '.'))
+        .unwrap_or(after.len());
+    let token = &after[..end];
+    let called_or_indexed = matches!(after[end..].trim_start().chars().next(), Some('(' | '['));
+    !token.is_empty() && !called_or_indexed && is_number_token(token, number)
+}
+
+/// `12`, `0.5` or a numeric name (not an attribute: `ns.s` may hold a string).
+fn is_number_token(token: &str, number: &dyn Fn(&str) -> bool) -> bool {
+    if token.starts_with(|c: char| c.is_ascii_digit()) {
+        token
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == '_')
+    } else {
+        !token.contains('.') && number(token)
+    }
+}
+
+/// Every `{{ .. }}` and `{% .. %}` (offset of the opening, the code inside), comments and
+/// raw blocks skipped.
+fn code_blocks(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(open) = text[from..].find('{').map(|i| from + i) {
+        let close = match text.as_bytes().get(open + 1) {
+            Some(b'{') => b'}',
+            Some(b'%') => b'%',
+            Some(b'#') => {
+                match text[open + 2..].find("#}") {
+                    Some(i) => from = open + 2 + i + 2,
+                    None => break,
+                }
+                continue;
+            }
+            _ => {
+                from = open + 1;
+                continue;
+            }
+        };
+        let Some(end) = closing(text, open + 2, close) else {
+            break;
+        };
+        let code = &text[open + 2..end];
+        from = end + 2;
+        if close == b'%' && code.trim_matches(['-', '+']).trim().starts_with("raw") {
+            match text[from..].find("endraw") {
+                Some(i) => from += i,
+                None => break,
+            }
+            continue;
+        }
+        out.push((open, code));
+    }
+    out
+}
+
+/// Where a block closes: `close` then `}`, outside string literals.
+fn closing(text: &str, from: usize, close: u8) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut quote: Option<u8> = None;
+    let mut i = from;
+    while i + 1 < bytes.len() {
+        let b = bytes[i];
+        match quote {
+            Some(_) if b == b'\\' => i += 1,
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None if b == b'"' || b == b'\'' => quote = Some(b),
+            None if b == close && bytes[i + 1] == b'}' => return Some(i),
+            None => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 struct SetBlock<'a> {
     at: usize,
     targets: Vec<&'a str>,
@@ -442,22 +641,7 @@ fn set_blocks(text: &str) -> Vec<SetBlock<'_>> {
 
 /// Where a `{% ... %}` block closes (`%}` outside string literals).
 fn block_end(text: &str, from: usize) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let mut quote: Option<u8> = None;
-    let mut i = from;
-    while i + 1 < bytes.len() {
-        let b = bytes[i];
-        match quote {
-            Some(_) if b == b'\\' => i += 1,
-            Some(q) if b == q => quote = None,
-            Some(_) => {}
-            None if b == b'"' || b == b'\'' => quote = Some(b),
-            None if b == b'%' && bytes[i + 1] == b'}' => return Some(i),
-            None => {}
-        }
-        i += 1;
-    }
-    None
+    closing(text, from, b'%')
 }
 
 /// The expression with every string literal's content replaced by spaces.
@@ -560,6 +744,35 @@ fn contains_word(text: &str, word: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn star_takes_numbers_only_or_a_short_literal_ruler() {
+        let numeric = |n: &str| n == "n";
+        let refused = |t: &str| repeating_product(t, &numeric);
+        for ok in [
+            "{{ n * 2 }}{{ 2 * n|int }}",
+            "{% for i, j in range(3) %}{{ i * j }}{% endfor %}",
+            "{{ 1.5 * 2 }}{{ 2 ** 8 }}{{ n**2 }}",
+            "{{ '*' }}{# a * b #}{% raw %}{{ s * 9 }}{% endraw %}",
+            "{{ '=' * 40 }}{{ 3 * \"ab\" }}",
+            "a * b outside any block",
+        ] {
+            assert_eq!(refused(ok), None, "{ok}");
+        }
+        for (bad, at) in [
+            ("{{ s * 2 }}", 5),
+            ("x{{ n * s }}", 6),
+            ("{{ n * f(2) }}", 5),
+            ("{{ n * xs[0] }}", 5),
+            ("{{ ns.n * 2 }}", 8),
+            ("{{ s|length * 2 }}", 12),
+            ("{{ '=' * 10001 }}", 7),
+            ("{{ '=' * n }}", 7),
+            ("{% set y = ('x' ~ 'y') * 3 %}", 23),
+        ] {
+            assert_eq!(refused(bad), Some(at), "{bad}");
+        }
+    }
     use super::*;
     use crate::scenario::load::parse;
 

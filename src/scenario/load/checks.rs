@@ -12,7 +12,9 @@ use super::locate::line_col;
 use crate::error::ErrorKind;
 use crate::policy::duration::{MAX_WAIT, MAX_WAIT_DAYS};
 use crate::policy::{Secs, Stop, Wait};
-use crate::scenario::render::{Part, TemplateFailure, render_parts, self_feeding_set};
+use crate::scenario::render::{
+    Part, TemplateFailure, render_parts, repeating_product, self_feeding_set,
+};
 use crate::scenario::types::{FaultKind, FaultSpec, RetrySpec, Scenario, ValidatorSpec};
 use crate::validate::{compile_schema, toml_to_json};
 use std::collections::BTreeMap;
@@ -88,6 +90,29 @@ fn check_prompt(s: &Scenario) -> Result<(), Problem> {
                         "this `{{% set %}}` builds a value from `{name}`, itself set: repeated or in a loop it can grow without bound"
                     ),
                     hint: "emit the pieces with {{ }} inside the loop instead of accumulating a string (a prompt is at most 1 MiB)".into(),
+                }),
+                message: String::new(),
+                hint: String::new(),
+            });
+        }
+    }
+    let numeric_var = |name: &str| {
+        s.prompt
+            .vars
+            .get(name)
+            .is_some_and(|v| v.is_integer() || v.is_float())
+    };
+    for (part, text) in parts {
+        let Some(text) = text else { continue };
+        if let Some(offset) = repeating_product(text, &numeric_var) {
+            let (line, column) = line_col(text, offset);
+            return Err(Problem {
+                at: Where::Template(TemplateFailure {
+                    part,
+                    line,
+                    column,
+                    message: "this `*` may repeat a string or a list (up to 100 MB at a time, unseen by the step limit)".into(),
+                    hint: "multiply numbers only (number literals, numeric vars, range loop variables); to repeat text, loop: {% for i in range(n) %}..{% endfor %}".into(),
                 }),
                 message: String::new(),
                 hint: String::new(),
