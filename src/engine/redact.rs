@@ -113,6 +113,9 @@ impl Secrets {
         for key in &self.keys {
             fragments(s, key, &mut out);
             // A start of the key before a cut mark, or at the end of a cut text.
+            if !cut && !s.contains(CUT_MARK) {
+                continue;
+            }
             let ends = s
                 .match_indices(CUT_MARK)
                 .map(|(i, _)| i)
@@ -131,6 +134,10 @@ impl Secrets {
 /// Pushes every run of `key` in `s` that is the whole key or at least [`FRAGMENT`] bytes.
 fn fragments(s: &str, key: &str, out: &mut Vec<(usize, usize)>) {
     let (sb, kb) = (s.as_bytes(), key.as_bytes());
+    // Too short to hold one (most streamed deltas): nothing to search.
+    if sb.len() < FRAGMENT.min(kb.len()) {
+        return;
+    }
     if kb.len() < FRAGMENT {
         out.extend(s.match_indices(key).map(|(i, _)| (i, i + key.len())));
         return;

@@ -214,8 +214,10 @@ pub async fn run_with_clock(
     sink: EventSink,
     cancel: CancellationToken,
 ) -> RunSummary {
+    // Read once: the keys to scrub are known before the first event.
+    let cfg = config::current();
     let secrets = match mode {
-        Mode::Live => Secrets::new(live_secrets(&hop_targets(&scenario), &config::current())),
+        Mode::Live => Secrets::new(live_secrets(&hop_targets(&scenario), &cfg)),
         Mode::Sim => Secrets::default(),
     };
     let em = Emitter {
@@ -228,7 +230,7 @@ pub async fn run_with_clock(
         mode,
         speed: clock.speed().label(),
     });
-    let (mut summary, total) = match prepare(&scenario, mode, &clock).await {
+    let (mut summary, total) = match prepare(&scenario, mode, &clock, &cfg).await {
         Ok(prep) => {
             let summary = run_hops(&scenario, &prep, &em, &cancel).await;
             (summary, prep.total())
@@ -262,8 +264,12 @@ pub(super) fn setup_error(message: String) -> CallError {
     CallError::new(ErrorKind::BadRequest, message)
 }
 
-async fn prepare(s: &Scenario, mode: Mode, clock: &Clock) -> Result<Prepared, CallError> {
-    let cfg = config::current();
+async fn prepare(
+    s: &Scenario,
+    mode: Mode,
+    clock: &Clock,
+    cfg: &config::Config,
+) -> Result<Prepared, CallError> {
     let client = Client::new()?;
     let toolbox = Toolbox::compile(&s.tools).map_err(|e| setup_error(format!("tools: {e}")))?;
     let validators =
@@ -288,7 +294,7 @@ async fn prepare(s: &Scenario, mode: Mode, clock: &Clock) -> Result<Prepared, Ca
     };
     let endpoints = match &sim {
         Some(sim) => targets.iter().map(|t| sim_endpoint(t, sim)).collect(),
-        None => live_endpoints(&targets, &cfg)?,
+        None => live_endpoints(&targets, cfg)?,
     };
     let secs = |v: Option<Secs>| v.map(Secs::as_duration);
     let timeouts = Timeouts {
