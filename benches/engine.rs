@@ -49,7 +49,7 @@ fn bench(c: &mut Criterion) {
         b.to_async(&rt).iter(|| {
             let scenario = scenario.clone();
             async move {
-                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+                let (tx, mut rx) = retrylab::engine::run::event_channel();
                 let drain = tokio::spawn(async move {
                     let mut n = 0u64;
                     while rx.recv().await.is_some() {

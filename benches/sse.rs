@@ -3,6 +3,8 @@
 //! to the reassembled reply (JSON frames parsed, text and tool-call deltas accumulated).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use retrylab::engine::redact::{Secrets, redact_event};
+use retrylab::event::Event;
 use retrylab::provider::openai::StreamState;
 use retrylab::provider::sse::{SseDecoder, Step};
 use std::hint::black_box;
@@ -93,6 +95,27 @@ fn bench(c: &mut Criterion) {
             }
             assert!(done);
             black_box(s.finish())
+        })
+    });
+    g.finish();
+
+    // The per-event cost of live mode's redaction (engine::redact), which runs on every
+    // streamed delta: one key, token-sized deltas.
+    let secrets = Secrets::new(["sk-proj-SENTINEL-0123456789abcdefghijklmnopqrstuvwxyz"]);
+    let words = [" The", " quick", " brown", " fox", "\\n", " caf\u{e9}", "."];
+    let mut g = c.benchmark_group("redact");
+    g.throughput(Throughput::Elements(1000));
+    g.bench_function("delta_events_x1000", |b| {
+        b.iter(|| {
+            for i in 0..1000 {
+                let mut ev = Event::Delta {
+                    hop: 0,
+                    attempt: 1,
+                    text: words[i % words.len()].to_string(),
+                };
+                redact_event(&mut ev, &secrets);
+                black_box(&ev);
+            }
         })
     });
     g.finish();

@@ -20,6 +20,7 @@
 //! here quotes a value of the file in a message.
 
 use crate::cost::{Price, PriceTable};
+use crate::engine::redact::{Secrets, key_start_at_end};
 use crate::error::{CallError, ErrorKind};
 use crate::scenario::types::ProviderKind;
 use std::collections::BTreeMap;
@@ -110,6 +111,30 @@ pub enum KeyLookup {
     Missing {
         var: String,
     },
+    /// The key found cannot be sent (a control or non-ASCII character): `message` says
+    /// where it came from and what is wrong, never the value.
+    Invalid {
+        var: String,
+        message: String,
+    },
+}
+
+/// Why a key cannot go into a header, with where the bad character is; `None` when it can.
+fn key_problem(key: &str) -> Option<String> {
+    let (at, c) = key
+        .chars()
+        .enumerate()
+        .find(|(_, c)| !(c.is_ascii_graphic() || *c == ' '))?;
+    let what = if c.is_control() {
+        "a control character"
+    } else {
+        "a character outside printable ASCII"
+    };
+    Some(format!(
+        "holds {what} (character {} of {}): an API key is printable ASCII; set it again without it",
+        at + 1,
+        key.chars().count()
+    ))
 }
 
 impl Config {
@@ -195,7 +220,8 @@ impl Config {
 
     /// Adds a `[keys]` entry.
     pub fn with_key(mut self, name: impl Into<String>, value: impl Into<String>) -> Config {
-        self.keys.insert(name.into(), Secret::new(value));
+        let value: String = value.into();
+        self.keys.insert(name.into(), Secret::new(value.trim()));
         self
     }
 
@@ -229,12 +255,31 @@ impl Config {
         self.warnings.push(w);
     }
 
-    fn env_var(&self, name: &str) -> Option<Secret> {
+    /// A variable's value, trimmed (a key pasted with a trailing newline or space would be
+    /// sent with it); `None` when unset or blank; `Err` when it is not UTF-8.
+    fn env_var(&self, name: &str) -> Result<Option<Secret>, ()> {
         let v = match &self.env {
-            Env::Process => std::env::var(name).ok().map(Secret::new),
-            Env::Fixed(m) => m.get(name).cloned(),
+            Env::Process => match std::env::var(name) {
+                Ok(v) => Some(v),
+                Err(std::env::VarError::NotPresent) => None,
+                Err(std::env::VarError::NotUnicode(_)) => return Err(()),
+            },
+            Env::Fixed(m) => m.get(name).map(|s| s.expose().to_owned()),
         };
-        v.filter(|s| !s.expose().trim().is_empty())
+        Ok(v.map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .map(Secret::new))
+    }
+
+    /// A key from `source` (the variable, or its `[keys]` entry), checked.
+    fn found(var: &str, source: String, key: Secret) -> KeyLookup {
+        match key_problem(key.expose()) {
+            None => KeyLookup::Found(key),
+            Some(p) => KeyLookup::Invalid {
+                var: var.to_owned(),
+                message: format!("{source} {p}"),
+            },
+        }
     }
 
     /// The key for a hop: the variable `engine::run::key_env` names, from the environment,
@@ -245,20 +290,36 @@ impl Config {
         let Some(var) = crate::engine::run::key_env(provider, custom) else {
             return KeyLookup::NotNeeded;
         };
-        if let Some(k) = self.env_var(&var) {
-            return KeyLookup::Found(k);
+        match self.env_var(&var) {
+            Ok(Some(k)) => return Config::found(&var, format!("the variable {var}"), k),
+            Ok(None) => {}
+            Err(()) => {
+                return KeyLookup::Invalid {
+                    message: format!(
+                        "the variable {var} is not valid UTF-8: an API key is printable ASCII; set it again"
+                    ),
+                    var,
+                };
+            }
         }
+        let entry = |name: &str| format!("[keys].{name} in {}", self.shown_path());
         if let Some(k) = self.keys.get(&var) {
-            return KeyLookup::Found(k.clone());
+            return Config::found(&var, entry(&var), k.clone());
         }
         // A key named for the provider goes only where the provider's own variable would:
         // never to a server a scenario points at with its own `api_key_env`.
         if custom.is_none()
             && let Some(k) = self.keys.get(provider.as_str())
         {
-            return KeyLookup::Found(k.clone());
+            return Config::found(&var, entry(provider.as_str()), k.clone());
         }
         KeyLookup::Missing { var }
+    }
+
+    fn shown_path(&self) -> String {
+        self.path
+            .as_ref()
+            .map_or_else(|| FILE_NAME.to_string(), |p| p.display().to_string())
     }
 
     /// Where a missing key can go, for messages: `[keys] in /path/config.toml`.
@@ -409,39 +470,34 @@ pub fn current() -> Arc<Config> {
         .unwrap_or_else(|_| Arc::new(Config::load()))
 }
 
-/// `text` with every secret (of 8 characters or more) replaced by `[redacted]`.
+/// `text` with every secret (of 8 characters or more) replaced by `[redacted]` (and any
+/// long piece of one, or a JSON-escaped one: see `engine::redact`).
 pub fn redact(text: &str, secrets: &[&str]) -> String {
-    let mut out = text.to_string();
-    for s in secrets.iter().filter(|s| s.len() >= 8) {
-        if out.contains(*s) {
-            out = out.replace(*s, "[redacted]");
-        }
-    }
-    out
+    Secrets::new(secrets.iter().copied()).redact(text)
 }
 
 /// Scrubs keys from streamed text that arrives in pieces: a key split across pieces is
 /// caught by holding back any tail that could be the start of one until the next piece (or
 /// [`StreamRedactor::finish`]) settles it.
-pub struct StreamRedactor<'a> {
-    secrets: Vec<&'a str>,
+pub struct StreamRedactor {
+    secrets: Secrets,
     held: String,
 }
 
-impl fmt::Debug for StreamRedactor<'_> {
+impl fmt::Debug for StreamRedactor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Both the keys and the held text (the start of a key) stay unshown.
         f.debug_struct("StreamRedactor")
-            .field("secrets", &self.secrets.len())
+            .field("secrets", &self.secrets.keys().count())
             .field("held", &self.held.len())
             .finish()
     }
 }
 
-impl<'a> StreamRedactor<'a> {
-    pub fn new(secrets: &[&'a str]) -> StreamRedactor<'a> {
+impl StreamRedactor {
+    pub fn new(secrets: &[&str]) -> StreamRedactor {
         StreamRedactor {
-            secrets: secrets.iter().copied().filter(|s| s.len() >= 8).collect(),
+            secrets: Secrets::new(secrets.iter().copied()),
             held: String::new(),
         }
     }
@@ -452,14 +508,16 @@ impl<'a> StreamRedactor<'a> {
             return piece.to_string();
         }
         self.held.push_str(piece);
-        let mut shown = redact(&self.held, &self.secrets);
+        // Hold back a tail that may be a key's start; what comes before it is settled.
         let keep = self
             .secrets
-            .iter()
-            .map(|k| key_start_at_end(&shown, k))
+            .keys()
+            .map(|k| key_start_at_end(&self.held, k))
             .max()
             .unwrap_or(0);
-        self.held = shown.split_off(shown.len() - keep);
+        let tail = self.held.split_off(self.held.len() - keep);
+        let shown = self.secrets.redact(&self.held);
+        self.held = tail;
         shown
     }
 
@@ -467,19 +525,13 @@ impl<'a> StreamRedactor<'a> {
     pub fn finish(self) -> String {
         self.held
     }
-}
 
-/// The length of the longest tail of `text` that is a proper start of `key`.
-fn key_start_at_end(text: &str, key: &str) -> usize {
-    let most = text.len().min(key.len().saturating_sub(1));
-    (1..=most)
-        .rev()
-        .find(|&n| {
-            key.is_char_boundary(n)
-                && text.is_char_boundary(text.len() - n)
-                && text.ends_with(&key[..n])
-        })
-        .unwrap_or(0)
+    /// What is still held, when the stream broke: a start of a key there is cut, so it is
+    /// redacted.
+    pub fn finish_cut(mut self) -> String {
+        self.secrets.scrub_cut(&mut self.held);
+        self.held
+    }
 }
 
 /// Separates an error's own message from what to fix (the printer shows them apart).

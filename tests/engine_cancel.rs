@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 /// Runs until `trigger` matches an event, cancels, and returns the names of every event.
 async fn cancel_when(source: &str, trigger: impl Fn(&Event) -> bool) -> Vec<String> {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, mut rx) = retrylab::engine::run::event_channel();
     let cancel = CancellationToken::new();
     let opts = RunOptions {
         mode: Mode::Sim,
@@ -117,4 +117,75 @@ faults = [{ fault = "timeout" }]
     )
     .await;
     assert_eq!(names, ["run_started", "attempt_started", "run_finished"]);
+}
+
+// ---- issue 7: an endless fast stream and a consumer that lags ----
+
+#[path = "fixtures/live/mod.rs"]
+mod live;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_fast_stream_stays_bounded_and_cancels_at_once_whatever_is_queued() {
+    use live::server::{Reply, Step, openai_frame, serve, stream_head};
+    use retrylab::engine::sink::CAPACITY;
+    let frames = openai_frame(r#"{"content":"ab"}"#).repeat(64);
+    let server = serve(vec![Reply::Steps(vec![
+        Step::Write(stream_head("")),
+        Step::Repeat(frames.into_bytes()),
+    ])])
+    .await;
+    let source = r#"
+name = "endless"
+[prompt]
+template = "hi"
+[call]
+provider = "openai"
+model = "gpt-4o-mini"
+base_url = "{base}/v1"
+stream = true
+"#
+    .replace("{base}", &server.base);
+    let (tx, mut rx) = retrylab::engine::run::event_channel();
+    let cancel = CancellationToken::new();
+    let opts = RunOptions {
+        mode: Mode::Live,
+        speed: Speed::Max,
+    };
+    let engine = tokio::spawn(retrylab::config::scope(
+        live::harness::config(),
+        run(Arc::new(scenario(&source)), opts, tx, cancel.clone()),
+    ));
+    // The consumer reads nothing for a while; the stream runs at full speed.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let queued = rx.len();
+    assert!(
+        queued <= CAPACITY + 2,
+        "{queued} events queued for a lagging consumer"
+    );
+    let cancelled = Instant::now();
+    cancel.cancel();
+    let (mut text, mut events) = (0usize, 0usize);
+    let mut last = None;
+    while let Some(ev) = rx.recv().await {
+        events += 1;
+        if let Event::Delta { text: t, .. } = &ev.event {
+            text += t.len();
+        }
+        last = Some(ev.event);
+    }
+    let took = cancelled.elapsed();
+    assert!(took < Duration::from_millis(500), "cancel took {took:?}");
+    assert!(
+        matches!(
+            last,
+            Some(Event::RunFinished {
+                outcome: Outcome::Cancelled,
+                ..
+            })
+        ),
+        "{last:?}"
+    );
+    // Deltas were merged, not lost: far more text than delta events.
+    assert!(text > 4 * events, "{text} bytes in {events} events");
+    assert_eq!(engine.await.unwrap().outcome, Outcome::Cancelled);
 }

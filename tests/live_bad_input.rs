@@ -267,3 +267,122 @@ async fn a_server_that_never_answers_times_out_on_first_byte() {
     );
     assert!(live.wall.as_millis() >= 150, "{:?}", live.wall);
 }
+
+// ---- issue 7: hostile streams are bounded in size ----
+
+use live::server::{Reply, gzip_bomb, openai_frame, stream_head};
+
+const STREAM_CAPPED: &str = r#"
+name = "endless"
+[prompt]
+template = "hi"
+[call]
+provider = "openai"
+model = "gpt-4o-mini"
+base_url = "{base}/v1"
+stream = true
+max_answer_bytes = 65536
+"#;
+
+/// A 200 stream: `head_extra` header lines, `first` bytes, then `repeat` forever.
+fn endless(head_extra: &str, first: Vec<u8>, repeat: Vec<u8>) -> Reply {
+    Reply::Steps(vec![
+        Step::Write(stream_head(head_extra)),
+        Step::Write(first),
+        Step::Repeat(repeat),
+    ])
+}
+
+fn only_error(live: &Live) -> retrylab::CallError {
+    let errors = live.errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    errors[0].clone()
+}
+
+#[tokio::test]
+async fn an_endless_stream_of_tiny_deltas_stops_at_max_answer_bytes() {
+    let frames = openai_frame(r#"{"content":"ab"}"#).repeat(64);
+    let server = serve(vec![endless("", Vec::new(), frames.into_bytes())]).await;
+    let live = run_live(STREAM_CAPPED, &server, config()).await;
+    let e = only_error(&live);
+    assert_eq!(e.kind, ErrorKind::ServerError, "{e:?}");
+    assert_eq!(e.status, Some(200));
+    assert_eq!(
+        e.message,
+        "the streamed answer passed 64 KiB (max_answer_bytes) after 32769 events: stopped reading"
+    );
+    let text: usize = live
+        .events
+        .iter()
+        .map(|e| match &e.event {
+            retrylab::event::Event::Delta { text, .. } => text.len(),
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(text, 65538);
+}
+
+#[tokio::test]
+async fn a_line_without_end_stops_at_16_mib_as_stream_interrupted() {
+    // `data: xxxx…` for ever: a 200 MB line, and more.
+    let server = serve(vec![endless(
+        "",
+        b"data: ".to_vec(),
+        vec![b'x'; 256 * 1024],
+    )])
+    .await;
+    let live = run_live(
+        &STREAM_CAPPED.replace("65536", "1073741824"),
+        &server,
+        config(),
+    )
+    .await;
+    let e = only_error(&live);
+    assert_eq!(e.kind, ErrorKind::StreamInterrupted, "{e:?}");
+    assert_eq!(
+        e.message,
+        "a stream line grew past 16 MiB without ending (after 0 events): stopped reading"
+    );
+}
+
+fn gzipped(body: Vec<u8>) -> Reply {
+    Reply::Steps(vec![
+        Step::Write(stream_head("content-encoding: gzip\r\n")),
+        Step::Write(body),
+        Step::Stall,
+    ])
+}
+
+#[tokio::test]
+async fn a_gzip_bomb_line_stops_at_the_line_cap() {
+    // 1.6 MB on the wire that inflate to one 258 MB line.
+    let server = serve(vec![gzipped(gzip_bomb(b"data: x", 1, 1_000_000))]).await;
+    // A stream cap (128 x 1 MiB) above the line cap.
+    let live = run_live(
+        &STREAM_CAPPED.replace("65536", "1048576"),
+        &server,
+        config(),
+    )
+    .await;
+    let e = only_error(&live);
+    assert_eq!(e.kind, ErrorKind::StreamInterrupted, "{e:?}");
+    assert_eq!(
+        e.message,
+        "a stream line grew past 16 MiB without ending (after 0 events): stopped reading"
+    );
+}
+
+#[tokio::test]
+async fn a_gzip_bomb_of_keep_alives_stops_at_the_stream_cap() {
+    // ...or 258 MB of keep-alive comments: a stream that grows nothing and never ends.
+    let server = serve(vec![gzipped(gzip_bomb(b": ping\n\n", 8, 1_000_000))]).await;
+    let live = run_live(STREAM_CAPPED, &server, config()).await;
+    let e = only_error(&live);
+    assert_eq!(e.kind, ErrorKind::StreamInterrupted, "{e:?}");
+    assert!(
+        e.message
+            .starts_with("the stream passed 8 MiB (decompressed) without ending, after 0 events"),
+        "{}",
+        e.message
+    );
+}

@@ -336,3 +336,57 @@ async fn a_config_file_others_can_read_is_warned_about_once() {
     );
     assert_no_leak(&out, &d);
 }
+
+/// Sends SIGINT to `pid`, as Ctrl+C does.
+fn interrupt(pid: u32) {
+    let ok = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -INT {pid}");
+}
+
+#[tokio::test]
+async fn a_second_ctrl_c_exits_at_once_even_when_the_output_is_stuck() {
+    use live::server::{Step, openai_frame, stream_head};
+    let frames = openai_frame(r#"{"content":"ab"}"#).repeat(64);
+    let server = serve(vec![Reply::Steps(vec![
+        Step::Write(stream_head("")),
+        Step::Repeat(frames.into_bytes()),
+    ])])
+    .await;
+    let d = dirs(
+        "name = \"endless\"\n[prompt]\ntemplate = \"hi\"\n[call]\nprovider = \"openai\"\nmodel = \"gpt-4o-mini\"\nbase_url = \"{base}/v1\"\nstream = true\n",
+        &server.base,
+    );
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_retrylab"))
+        .args(["run", "--live", "--no-trace"])
+        .arg(&d.scenario)
+        .env("RETRYLAB_CONFIG_DIR", &d.config)
+        .env("RETRYLAB_DATA_DIR", &d.data)
+        .env("NO_COLOR", "1")
+        .env("OPENAI_API_KEY", ENV_KEY)
+        // Nobody reads stdout: once the pipe is full, every write blocks.
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let pid = child.id().unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    interrupt(pid);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the first Ctrl+C cannot end a run whose output is stuck"
+    );
+    let sent = std::time::Instant::now();
+    interrupt(pid);
+    let status = tokio::time::timeout(std::time::Duration::from_secs(2), child.wait())
+        .await
+        .expect("a second Ctrl+C exits within 2 s")
+        .unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(sent.elapsed() < std::time::Duration::from_millis(500));
+}

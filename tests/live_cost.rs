@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 async fn sim(name: &str, cfg: Config) -> Vec<TimedEvent> {
     let scenario = Arc::new(resolve(name).expect("a built-in scenario").scenario);
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, mut rx) = retrylab::engine::run::event_channel();
     let opts = RunOptions {
         mode: Mode::Sim,
         speed: Speed::Max,

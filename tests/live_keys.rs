@@ -215,3 +215,285 @@ fn nothing_that_holds_a_key_shows_it_in_debug() {
     assert!(!shown.contains(KEY), "{shown}");
     assert!(shown.contains("[redacted]"), "{shown}");
 }
+
+// ---- issue 7: a hostile server echoes the key back in every shape it can ----
+
+use live::harness::{Live, config};
+use live::server::{Reply, Step, from_request, openai_frame, stream_head};
+use retrylab::event::Event;
+
+const STREAM_TOOL: &str = r#"
+name = "echo"
+[prompt]
+template = "Who wrote The Name of the Wind?"
+[call]
+provider = "openai"
+model = "gpt-4o-mini"
+base_url = "{base}/v1"
+stream = true
+
+[[tools]]
+name = "lookup"
+description = "Look a title up"
+parameters = { type = "object", properties = { title = { type = "string" } }, required = ["title"] }
+default = "Unknown"
+"#;
+
+/// `s` with every `\uXXXX` escape decoded (once more than JSON decoding does: an
+/// escaped key inside a string shows as the key).
+fn decode_escapes(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("\\u") {
+        out.push_str(&rest[..i]);
+        let hex = rest.get(i + 2..i + 6).unwrap_or("");
+        match u32::from_str_radix(hex, 16).ok().and_then(char::from_u32) {
+            Some(c) if hex.len() == 4 => {
+                out.push(c);
+                rest = &rest[i + 6..];
+            }
+            _ => {
+                out.push('\\');
+                rest = &rest[i + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Every event as JSON, raw and with escapes decoded.
+fn all_text(live: &Live) -> String {
+    let lines: Vec<String> = live.events.iter().map(|e| e.to_json_line()).collect();
+    let raw = lines.join("\n");
+    // JSON doubles the backslash of an escape held in a string: undo that first.
+    let decoded = decode_escapes(&raw.replace("\\\\", "\\"));
+    format!("{raw}\n{decoded}")
+}
+
+/// No 8-byte piece of `key` anywhere in the events (decoded or not).
+fn assert_no_piece_of(live: &Live, key: &str) {
+    let all = all_text(live);
+    for w in key.as_bytes().windows(8) {
+        let w = String::from_utf8_lossy(w);
+        assert!(!all.contains(w.as_ref()), "{w:?} of the key leaked:\n{all}");
+    }
+}
+
+/// A 200 event stream (chunk per event) built from `frames`.
+fn sse_reply(frames: Vec<String>, tail: Vec<Step>) -> Reply {
+    let mut steps = vec![Step::Write(stream_head(""))];
+    steps.extend(frames.into_iter().map(|f| Step::Write(f.into_bytes())));
+    steps.extend(tail);
+    Reply::Steps(steps)
+}
+
+/// Tool-call argument frames carrying `args` in `piece`-byte pieces.
+fn tool_frames(args: &str, piece: usize) -> Vec<String> {
+    let mut frames = vec![openai_frame(
+        r#"{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"lookup","arguments":""}}]}"#,
+    )];
+    for p in args.as_bytes().chunks(piece) {
+        let p = serde_json::Value::String(String::from_utf8_lossy(p).into_owned()).to_string();
+        frames.push(openai_frame(&format!(
+            r#"{{"tool_calls":[{{"index":0,"function":{{"arguments":{p}}}}}]}}"#
+        )));
+    }
+    frames
+}
+
+#[tokio::test]
+async fn a_key_echoed_in_streamed_tool_call_arguments_shows_nowhere() {
+    let mut frames = tool_frames(&format!("{{\"title\":\"{KEY}\"}}"), 5);
+    frames.push(openai_frame(r#"{}"#).replace("null}]", "\"tool_calls\"}]"));
+    frames.push("data: [DONE]\n\n".into());
+    let server = serve(vec![sse_reply(frames, vec![])]).await;
+    let live = run_live(STREAM_TOOL, &server, config()).await;
+    assert_eq!(live.summary.outcome, Outcome::Ok, "{:?}", live.summary);
+    let args: Vec<&str> = live
+        .events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::ToolCall { args, .. } => Some(args.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(args, vec!["{\"title\":\"[redacted]\"}"]);
+    // The raw body held the key in pieces: withheld.
+    assert_eq!(
+        live.exchanges()[0].body,
+        "[withheld: the reply carried an API key]"
+    );
+    assert_no_piece_of(&live, KEY);
+}
+
+#[tokio::test]
+async fn a_key_in_plain_tool_call_arguments_json_escaped_shows_nowhere() {
+    let escaped: String = KEY
+        .chars()
+        .map(|c| format!("\\\\u{:04x}", c as u32))
+        .collect();
+    let body = format!(
+        r#"{{"id":"c","object":"chat.completion","choices":[{{"index":0,"message":{{"role":"assistant","content":null,"tool_calls":[{{"id":"call_1","type":"function","function":{{"name":"lookup","arguments":"{{\"title\":\"{escaped}\"}}"}}}}]}},"finish_reason":"tool_calls"}}],"usage":{{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}}}"#
+    );
+    let server = serve(vec![from_request(move |_| {
+        format!("HTTP/1.1 200 OK\ncontent-type: application/json\n\n{body}")
+    })])
+    .await;
+    let live = run_live(
+        &STREAM_TOOL.replace("stream = true", "stream = false"),
+        &server,
+        config(),
+    )
+    .await;
+    assert_eq!(live.summary.outcome, Outcome::Ok, "{:?}", live.summary);
+    assert_no_piece_of(&live, KEY);
+}
+
+#[tokio::test]
+async fn a_key_cut_by_the_snippet_or_json_escaped_in_an_error_body_shows_nowhere() {
+    let escaped: String = KEY
+        .chars()
+        .map(|c| format!("\\u{:04x}", c as u32))
+        .collect();
+    let server = serve(vec![
+        // Plain text: the message quotes 200 characters, the cut falls inside the key.
+        from_request(|r| {
+            let pad = "x".repeat(200 - 17);
+            format!(
+                "HTTP/1.1 500 Internal Server Error\ncontent-type: text/plain\n\n{pad} {}",
+                r.key().unwrap()
+            )
+        }),
+        // JSON-escaped in the error message.
+        from_request(move |_| {
+            format!(
+                "HTTP/1.1 401 Unauthorized\ncontent-type: application/json\n\n{{\"error\":{{\"message\":\"Incorrect API key provided: {escaped}\",\"type\":\"invalid_request_error\"}}}}"
+            )
+        }),
+    ])
+    .await;
+    let source = r#"
+name = "echo"
+[prompt]
+template = "hi"
+[call]
+provider = "openai"
+model = "gpt-4o-mini"
+base_url = "{base}/v1"
+[retry]
+stop = { after_attempt = 2 }
+"#;
+    let live = run_live(source, &server, config()).await;
+    let errors = live.errors();
+    assert_eq!(errors.len(), 2);
+    assert!(
+        // Redacted before the snippet cut it: the message ends with the mark, whole.
+        errors[0].message.ends_with("x [redacted]"),
+        "{}",
+        errors[0].message
+    );
+    assert!(
+        errors[1]
+            .message
+            .starts_with("Incorrect API key provided: [redacted]"),
+        "{}",
+        errors[1].message
+    );
+    assert!(
+        live.exchanges()[1].body.contains("provided: [redacted]\""),
+        "{}",
+        live.exchanges()[1].body
+    );
+    assert_no_piece_of(&live, KEY);
+}
+
+#[tokio::test]
+async fn a_stream_that_breaks_inside_a_key_shows_none_of_it() {
+    // The text carries most of the key, then the connection drops.
+    let frames = vec![
+        openai_frame(r#"{"role":"assistant","content":"Your key: "}"#),
+        openai_frame(&format!(r#"{{"content":"{}"}}"#, &KEY[..14])),
+        openai_frame(&format!(r#"{{"content":"{}"}}"#, &KEY[14..30])),
+    ];
+    let server = serve(vec![sse_reply(frames, vec![Step::Reset])]).await;
+    let live = run_live(
+        STREAM_TOOL.split("[[tools]]").next().unwrap(),
+        &server,
+        config(),
+    )
+    .await;
+    let e = &live.errors()[0];
+    assert_eq!(e.kind, ErrorKind::StreamInterrupted, "{e:?}");
+    let Some(Event::AttemptFailed { partial_output, .. }) = live
+        .events
+        .iter()
+        .map(|e| &e.event)
+        .find(|e| matches!(e, Event::AttemptFailed { .. }))
+    else {
+        panic!()
+    };
+    assert_eq!(partial_output, "Your key: [redacted]");
+    assert_no_piece_of(&live, KEY);
+}
+
+#[tokio::test]
+async fn a_key_with_trailing_whitespace_is_trimmed_sent_bare_and_never_echoed() {
+    let server = serve(vec![from_request(|r| {
+        format!(
+            "HTTP/1.1 401 Unauthorized\ncontent-type: application/json\n\n{{\"error\":{{\"message\":\"bad key {}\",\"type\":\"invalid_request_error\"}}}}",
+            r.key().unwrap()
+        )
+    })])
+    .await;
+    let cfg = Config::isolated().with_env([("OPENAI_API_KEY", format!("{KEY}  \t"))]);
+    let source = r#"
+name = "ws"
+[prompt]
+template = "hi"
+[call]
+provider = "openai"
+model = "gpt-4o-mini"
+base_url = "{base}/v1"
+"#;
+    let live = run_live(source, &server, cfg).await;
+    assert_eq!(
+        server.requests()[0].header("authorization"),
+        Some(format!("Bearer {KEY}").as_str())
+    );
+    assert!(
+        live.errors()[0].message.starts_with("bad key [redacted]"),
+        "{}",
+        live.errors()[0].message
+    );
+    assert_no_piece_of(&live, KEY);
+}
+
+#[test]
+fn a_key_holding_a_control_character_is_refused_by_name_never_by_value() {
+    let source = r#"
+name = "ctl"
+[prompt]
+template = "hi"
+[call]
+provider = "openai"
+model = "gpt-4o-mini"
+"#;
+    let bad = format!("{}\u{7}{}", &KEY[..10], &KEY[10..]);
+    let cfg = Config::isolated().with_env([("OPENAI_API_KEY", bad.clone())]);
+    assert_eq!(
+        check(source, &cfg).unwrap_err(),
+        "the variable OPENAI_API_KEY holds a control character (character 11 of 39): an API key is printable ASCII; set it again without it"
+    );
+    let cfg = Config::parse(
+        &format!("[keys]\nopenai = \"{}\\u001b{}\"\n", &KEY[..3], &KEY[3..]),
+        None,
+    );
+    let cfg = cfg.with_env(Vec::<(String, String)>::new());
+    let msg = check(source, &cfg).unwrap_err();
+    assert_eq!(
+        msg,
+        "[keys].openai in config.toml holds a control character (character 4 of 39): an API key is printable ASCII; set it again without it"
+    );
+    assert!(!msg.contains("SENTINEL"));
+}

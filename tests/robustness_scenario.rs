@@ -479,7 +479,7 @@ async fn extreme_values_that_load_run_without_a_panic_and_cancel_cleanly() {
             };
             loaded += 1;
             let cancel = CancellationToken::new();
-            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let (tx, mut rx) = retrylab::engine::run::event_channel();
             let opts = RunOptions {
                 mode: Mode::Sim,
                 speed: Speed::Max,

@@ -3,8 +3,8 @@
 use super::printer::{Printer, Style};
 use super::{EXIT_OK, EXIT_RUN_ERROR, usage_error};
 use crate::engine::Speed;
-use crate::engine::run::{RunOptions, run};
-use crate::event::{Mode, Outcome, TimedEvent};
+use crate::engine::run::{RunOptions, event_channel, run};
+use crate::event::{Event, Mode, Outcome};
 use crate::scenario::builtin::{resolve, resolve_with_vars};
 use crate::scenario::load::parse_var;
 use crate::trace::{TraceWriter, traces_dir};
@@ -86,6 +86,9 @@ pub fn execute(args: &RunArgs) -> ExitCode {
     }
 }
 
+/// The exit status after a second Ctrl+C (128 + SIGINT, as a shell reports it).
+const EXIT_INTERRUPTED: i32 = 130;
+
 /// Runs the engine and feeds each event to the printer (or JSON) and the trace.
 async fn drive(
     scenario: Arc<crate::scenario::Scenario>,
@@ -93,13 +96,18 @@ async fn drive(
     json: bool,
     mut trace: Option<TraceWriter>,
 ) -> Outcome {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<TimedEvent>();
+    let (tx, mut rx) = event_channel();
     let cancel = CancellationToken::new();
     let engine = tokio::spawn(run(scenario, opts, tx, cancel.clone()));
     let ctrl_c = cancel.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             ctrl_c.cancel();
+            // A second Ctrl+C leaves at once, whatever is still running or queued.
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("interrupted");
+                std::process::exit(EXIT_INTERRUPTED);
+            }
         }
     });
     let stdout = std::io::stdout();
@@ -115,7 +123,9 @@ async fn drive(
             eprintln!("warning: {}", crate::trace::write_warning(t.path(), &e));
             trace = None;
         }
-        if out_ok {
+        // Cancelled: text still queued is traced, not printed, so the run ends now.
+        let skip = cancel.is_cancelled() && matches!(ev.event, Event::Delta { .. });
+        if out_ok && !skip {
             let r = if json {
                 let out = printer.out_mut();
                 writeln!(out, "{}", ev.to_json_line()).and_then(|()| out.flush())

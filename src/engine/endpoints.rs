@@ -127,6 +127,9 @@ fn endpoint_for(t: &HopTarget, hop: usize, cfg: &Config) -> Result<Endpoint, Unr
     let api_key = match cfg.key(t.provider, t.api_key_env.as_deref()) {
         KeyLookup::Found(k) => Some(k.expose().to_string()),
         KeyLookup::NotNeeded => None,
+        KeyLookup::Invalid { message, .. } => {
+            return Err(Unready::Setup(CallError::new(ErrorKind::Auth, message)));
+        }
         KeyLookup::Missing { var } => {
             return Err(Unready::NoKey {
                 var,
@@ -140,6 +143,18 @@ fn endpoint_for(t: &HopTarget, hop: usize, cfg: &Config) -> Result<Endpoint, Unr
         api_key,
         headers,
     })
+}
+
+/// The keys live mode would send for `targets` (none in sim mode), to scrub from every
+/// event of the run, the first one included.
+pub(super) fn live_secrets(targets: &[HopTarget], cfg: &Config) -> Vec<String> {
+    targets
+        .iter()
+        .filter_map(|t| match cfg.key(t.provider, t.api_key_env.as_deref()) {
+            KeyLookup::Found(k) => Some(k.expose().to_owned()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Every hop's live endpoint, or one error naming every missing key (and where to put it).

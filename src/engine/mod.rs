@@ -2,7 +2,8 @@
 
 pub mod clock;
 pub mod endpoints;
-mod redact;
+pub mod redact;
 pub mod run;
+pub mod sink;
 
 pub use clock::{Clock, Speed};

@@ -1,46 +1,778 @@
-//! Keys never leave the run: scrubbing what a server echoed back (errors, bodies, headers).
+//! Keys never leave the run. One function, [`redact_event`], scrubs every string of every
+//! event where events leave the engine (the `Emitter`), so a field added later is covered
+//! too (the walk destructures each variant in full: a new field does not compile until it
+//! is walked).
+//!
+//! What counts as a key in a string (for each key of 8 bytes or more):
+//! - the key itself, and any run of 16 bytes or more of it (a key cut at any point, or
+//!   split so that one piece is long);
+//! - a start of the key (4 bytes or more) just before a cut: the `…` a snippet ends with,
+//!   or the end of a text known to be cut (a capped body, the partial output of a broken
+//!   stream);
+//! - any of these in JSON-escaped form (`\u0073\u006b…`), decoded first.
+//!
+//! When a key turns up in what an attempt assembled from a reply (text, tool-call
+//! arguments, an error), the raw body of that reply is withheld: it may hold the key in
+//! pieces too small to recognise (one per stream frame).
 
-use crate::config;
 use crate::error::CallError;
+use crate::event::{Event, HttpExchange, Target, TimedEvent, ToolCallRecord};
 
-/// When the reply's text carried a key, its raw body may hold it in pieces (split across
-/// stream frames, or JSON-escaped) that no scrub can find: the body is withheld.
-pub(super) fn withhold_echoed_keys(
-    sent: &mut Result<crate::provider::ChatResponse, crate::provider::AttemptError>,
-    secrets: &[&str],
-) {
-    let holds = |t: &str| secrets.iter().any(|k| k.len() >= 8 && t.contains(k));
-    let exchange = match sent {
-        Ok(r) if holds(&r.content) || r.tool_calls.iter().any(|c| holds(&c.args)) => {
-            Some(&mut r.exchange)
+/// A run of this many bytes of a key is redacted wherever it appears.
+const FRAGMENT: usize = 16;
+/// A key's start this long is redacted just before a cut.
+const CUT_PREFIX: usize = 4;
+/// Keys shorter than this are not secrets (the simulator's `sim-key`).
+const MIN_KEY: usize = 8;
+/// Where a text was cut (`provider::classify::snippet` and others end with it).
+const CUT_MARK: char = '…';
+const REDACTED: &str = "[redacted]";
+/// What an exchange body becomes when the reply carried a key in pieces.
+pub const WITHHELD: &str = "[withheld: the reply carried an API key]";
+
+/// The keys of a run, to scrub from everything it shows.
+#[derive(Clone, Default)]
+pub struct Secrets {
+    keys: Vec<String>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secrets({} keys)", self.keys.len())
+    }
+}
+
+impl Secrets {
+    pub fn new<S: AsRef<str>>(keys: impl IntoIterator<Item = S>) -> Secrets {
+        let mut keys: Vec<String> = keys
+            .into_iter()
+            .map(|k| k.as_ref().to_owned())
+            .filter(|k| k.len() >= MIN_KEY)
+            .collect();
+        keys.sort();
+        keys.dedup();
+        Secrets { keys }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().map(String::as_str)
+    }
+
+    /// Scrubs `s` in place; true when it held a key.
+    pub fn scrub(&self, s: &mut String) -> bool {
+        self.scrub_as(s, false)
+    }
+
+    /// As [`Secrets::scrub`] for a text that was cut at its end: a start of a key there
+    /// goes too.
+    pub fn scrub_cut(&self, s: &mut String) -> bool {
+        self.scrub_as(s, true)
+    }
+
+    /// `text` scrubbed.
+    pub fn redact(&self, text: &str) -> String {
+        let mut s = text.to_owned();
+        self.scrub(&mut s);
+        s
+    }
+
+    fn scrub_as(&self, s: &mut String, cut: bool) -> bool {
+        if self.keys.is_empty() || s.len() < CUT_PREFIX {
+            return false;
         }
-        Err(e) if holds(&e.partial_output) => e.exchange.as_mut(),
-        _ => None,
+        let mut hit = false;
+        let ranges = self.find(s, cut);
+        if !ranges.is_empty() {
+            *s = replace_ranges(s, &ranges);
+            hit = true;
+        }
+        // JSON-escaped keys: find them in the decoded text, redact their raw spans.
+        if s.contains('\\')
+            && let Some((decoded, map)) = unescape(s)
+        {
+            let ranges: Vec<(usize, usize)> = self
+                .find(&decoded, cut)
+                .into_iter()
+                .map(|(a, b)| (map[a], map[b]))
+                .collect();
+            if !ranges.is_empty() {
+                *s = replace_ranges(s, &ranges);
+                hit = true;
+            }
+        }
+        hit
+    }
+
+    /// Byte ranges of `s` (merged, sorted, on char boundaries) that hold a key.
+    fn find(&self, s: &str, cut: bool) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for key in &self.keys {
+            fragments(s, key, &mut out);
+            // A start of the key before a cut mark, or at the end of a cut text.
+            if !cut && !s.contains(CUT_MARK) {
+                continue;
+            }
+            let ends = s
+                .match_indices(CUT_MARK)
+                .map(|(i, _)| i)
+                .chain(cut.then_some(s.len()));
+            for end in ends {
+                let n = key_start_at_end(&s[..end], key);
+                if n >= CUT_PREFIX {
+                    out.push((end - n, end));
+                }
+            }
+        }
+        merge(s, out)
+    }
+}
+
+/// Pushes every run of `key` in `s` that is the whole key or at least [`FRAGMENT`] bytes.
+fn fragments(s: &str, key: &str, out: &mut Vec<(usize, usize)>) {
+    let (sb, kb) = (s.as_bytes(), key.as_bytes());
+    // Too short to hold one (most streamed deltas): nothing to search.
+    if sb.len() < FRAGMENT.min(kb.len()) {
+        return;
+    }
+    if kb.len() < FRAGMENT {
+        out.extend(s.match_indices(key).map(|(i, _)| (i, i + key.len())));
+        return;
+    }
+    // Any run of FRAGMENT bytes holds one of these aligned 8-byte blocks whole: find the
+    // blocks, then grow each hit as far as the key matches on both sides.
+    const BLOCK: usize = 8;
+    let mut offsets: Vec<usize> = (0..=kb.len() - BLOCK).step_by(BLOCK).collect();
+    if offsets.last() != Some(&(kb.len() - BLOCK)) {
+        offsets.push(kb.len() - BLOCK);
+    }
+    for b in offsets {
+        let Ok(block) = std::str::from_utf8(&kb[b..b + BLOCK]) else {
+            continue;
+        };
+        for (p, _) in s.match_indices(block) {
+            let left = (1..=b.min(p))
+                .take_while(|&l| sb[p - l] == kb[b - l])
+                .last()
+                .unwrap_or(0);
+            let room = (kb.len() - b - BLOCK).min(sb.len() - p - BLOCK);
+            let right = (1..=room)
+                .take_while(|&r| sb[p + BLOCK + r - 1] == kb[b + BLOCK + r - 1])
+                .last()
+                .unwrap_or(0);
+            if left + BLOCK + right >= FRAGMENT {
+                out.push((p - left, p + BLOCK + right));
+            }
+        }
+    }
+}
+
+/// Sorted, merged ranges widened to char boundaries.
+fn merge(s: &str, mut ranges: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+    ranges.sort_unstable();
+    let mut out: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
+    for (mut a, mut b) in ranges {
+        while !s.is_char_boundary(a) {
+            a -= 1;
+        }
+        while !s.is_char_boundary(b) {
+            b += 1;
+        }
+        match out.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    out
+}
+
+fn replace_ranges(s: &str, ranges: &[(usize, usize)]) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut at = 0;
+    for &(a, b) in ranges {
+        if a < at {
+            continue;
+        }
+        out.push_str(&s[at..a]);
+        out.push_str(REDACTED);
+        at = b;
+    }
+    out.push_str(&s[at..]);
+    out
+}
+
+/// The length of the longest tail of `text` that is a proper start of `key`.
+pub(crate) fn key_start_at_end(text: &str, key: &str) -> usize {
+    let most = text.len().min(key.len().saturating_sub(1));
+    (1..=most)
+        .rev()
+        .find(|&n| {
+            key.is_char_boundary(n)
+                && text.is_char_boundary(text.len() - n)
+                && text.ends_with(&key[..n])
+        })
+        .unwrap_or(0)
+}
+
+/// `s` with JSON string escapes decoded, and for each byte of the decoded text the offset
+/// of its source in `s` (one more entry: `s.len()`). `None` when nothing was escaped.
+fn unescape(s: &str) -> Option<(String, Vec<usize>)> {
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut map = Vec::with_capacity(s.len() + 1);
+    let mut any = false;
+    let mut i = 0;
+    let hex4 = |at: usize| -> Option<u32> {
+        let h = s.get(at..at + 4)?;
+        u32::from_str_radix(h, 16)
+            .ok()
+            .filter(|_| h.bytes().all(|c| c.is_ascii_hexdigit()))
     };
-    if let Some(x) = exchange {
-        x.body = "[withheld: the reply carried an API key]".into();
-    }
-}
-
-pub(super) fn redact_error(e: &mut CallError, secrets: &[&str]) {
-    e.message = config::redact(&e.message, secrets);
-    for field in [&mut e.provider_type, &mut e.request_id] {
-        if let Some(v) = field.as_mut() {
-            *v = config::redact(v, secrets);
+    while i < b.len() {
+        let (c, len) = if b[i] == b'\\' && i + 1 < b.len() {
+            match b[i + 1] {
+                b'"' => (Some('"'), 2),
+                b'\\' => (Some('\\'), 2),
+                b'/' => (Some('/'), 2),
+                b'n' => (Some('\n'), 2),
+                b't' => (Some('\t'), 2),
+                b'r' => (Some('\r'), 2),
+                b'b' => (Some('\u{8}'), 2),
+                b'f' => (Some('\u{c}'), 2),
+                b'u' => match hex4(i + 2) {
+                    Some(hi @ 0xD800..=0xDBFF)
+                        if b.get(i + 6) == Some(&b'\\') && b.get(i + 7) == Some(&b'u') =>
+                    {
+                        match hex4(i + 8) {
+                            Some(lo @ 0xDC00..=0xDFFF) => (
+                                char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)),
+                                12,
+                            ),
+                            _ => (Some(char::REPLACEMENT_CHARACTER), 6),
+                        }
+                    }
+                    Some(u) => (
+                        Some(char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER)),
+                        6,
+                    ),
+                    None => (None, 1),
+                },
+                _ => (None, 1),
+            }
+        } else {
+            (None, 1)
+        };
+        match c {
+            Some(c) => {
+                any = true;
+                for _ in 0..c.len_utf8() {
+                    map.push(i);
+                }
+                out.push(c);
+                i += len;
+            }
+            None => {
+                // A plain character, copied whole.
+                let ch_len = s[i..].chars().next().map_or(1, char::len_utf8);
+                for _ in 0..ch_len {
+                    map.push(i);
+                }
+                out.push_str(&s[i..i + ch_len]);
+                i += ch_len;
+            }
         }
     }
-    if let Some(last) = e.last_error.as_mut() {
-        redact_error(last, secrets);
-    }
-    for inner in &mut e.errors {
-        redact_error(inner, secrets);
+    map.push(s.len());
+    any.then_some((out, map))
+}
+
+/// Something that holds strings a key could hide in.
+pub(crate) trait Scrub {
+    /// Scrubs every string in place; true when any held a key.
+    fn scrub(&mut self, s: &Secrets) -> bool;
+}
+
+impl Scrub for String {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        s.scrub(self)
     }
 }
 
-pub(super) fn redact_exchange(x: &mut crate::event::HttpExchange, secrets: &[&str]) {
-    x.url = config::redact(&x.url, secrets);
-    x.body = config::redact(&x.body, secrets);
-    for (_, v) in &mut x.headers {
-        *v = config::redact(v, secrets);
+impl<T: Scrub> Scrub for Option<T> {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        self.as_mut().is_some_and(|v| v.scrub(s))
+    }
+}
+
+impl<T: Scrub> Scrub for Vec<T> {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        self.iter_mut().fold(false, |hit, v| v.scrub(s) | hit)
+    }
+}
+
+impl<T: Scrub> Scrub for Box<T> {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        (**self).scrub(s)
+    }
+}
+
+impl<A: Scrub, B: Scrub> Scrub for (A, B) {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        self.0.scrub(s) | self.1.scrub(s)
+    }
+}
+
+impl Scrub for serde_json::Value {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        use serde_json::Value;
+        match self {
+            Value::String(v) => v.scrub(s),
+            Value::Array(a) => a.scrub(s),
+            Value::Object(m) => {
+                let mut hit = false;
+                // Object keys too: rebuild the map only when one holds a key.
+                if m.keys().any(|k| s.redact(k) != *k) {
+                    let old = std::mem::take(m);
+                    for (k, v) in old {
+                        m.insert(s.redact(&k), v);
+                    }
+                    hit = true;
+                }
+                m.values_mut().fold(hit, |hit, v| v.scrub(s) | hit)
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => false,
+        }
+    }
+}
+
+impl Scrub for CallError {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        let CallError {
+            kind: _,
+            message,
+            status: _,
+            provider_type,
+            retry_after_ms: _,
+            request_id,
+            timeout,
+            last_error,
+            errors,
+        } = self;
+        message.scrub(s)
+            | provider_type.scrub(s)
+            | request_id.scrub(s)
+            | timeout.scrub(s)
+            | last_error.scrub(s)
+            | errors.scrub(s)
+    }
+}
+
+impl Scrub for HttpExchange {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        let HttpExchange {
+            url,
+            status: _,
+            headers,
+            body,
+        } = self;
+        let hit = url.scrub(s) | headers.scrub(s);
+        // A body is capped: a key may be cut at its end.
+        let cut = body.len() >= crate::provider::client::EXCHANGE_BODY_CAP - 3;
+        hit | s.scrub_as(body, cut)
+    }
+}
+
+impl Scrub for ToolCallRecord {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        let ToolCallRecord { id, name, args } = self;
+        id.scrub(s) | name.scrub(s) | args.scrub(s)
+    }
+}
+
+impl Scrub for Target {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        let Target { provider, model } = self;
+        provider.scrub(s) | model.scrub(s)
+    }
+}
+
+/// The reply of an attempt whose assembled parts held a key: its raw body goes.
+fn withhold(response: &mut Option<HttpExchange>, assembled_hit: bool) {
+    if let Some(x) = response.as_mut()
+        && assembled_hit
+        && !x.body.is_empty()
+    {
+        x.body = WITHHELD.into();
+    }
+}
+
+/// Scrubs a failed attempt's error, partial output (cut where the attempt failed) and
+/// reply, withholding the raw body when the rest held a key.
+pub(crate) fn redact_failure(
+    error: &mut CallError,
+    partial_output: &mut String,
+    response: &mut Option<HttpExchange>,
+    s: &Secrets,
+) {
+    if s.is_empty() {
+        return;
+    }
+    let hit = error.scrub(s) | s.scrub_cut(partial_output);
+    response.scrub(s);
+    withhold(response, hit);
+}
+
+/// Scrubs every string of `ev` (see the module docs).
+pub fn redact_event(ev: &mut Event, s: &Secrets) {
+    if s.is_empty() {
+        return;
+    }
+    match ev {
+        Event::RunStarted {
+            scenario,
+            mode: _,
+            speed,
+        } => {
+            scenario.scrub(s);
+            speed.scrub(s);
+        }
+        Event::AttemptStarted {
+            hop: _,
+            attempt: _,
+            provider,
+            model,
+            request,
+            prompt,
+        } => {
+            provider.scrub(s);
+            model.scrub(s);
+            request.scrub(s);
+            prompt.scrub(s);
+        }
+        Event::Delta {
+            hop: _,
+            attempt: _,
+            text,
+        } => {
+            text.scrub(s);
+        }
+        Event::ToolCall {
+            hop: _,
+            attempt: _,
+            name,
+            args,
+            result,
+        } => {
+            name.scrub(s);
+            args.scrub(s);
+            result.scrub(s);
+        }
+        Event::AttemptFailed {
+            hop: _,
+            attempt: _,
+            error,
+            partial_output,
+            will_retry: _,
+            latency_ms: _,
+            why,
+            response,
+            cost_usd: _,
+            cost_estimated: _,
+        } => {
+            redact_failure(error, partial_output, response, s);
+            why.scrub(s);
+        }
+        Event::ErrorReinserted {
+            hop: _,
+            attempt: _,
+            errors,
+        } => {
+            errors.scrub(s);
+        }
+        Event::WaitStarted {
+            hop: _,
+            attempt: _,
+            delay_ms: _,
+            strategy,
+            retry_after_ms: _,
+            computed_ms: _,
+            source,
+        } => {
+            strategy.scrub(s);
+            source.scrub(s);
+        }
+        Event::WaitFinished { hop: _, attempt: _ } => {}
+        Event::RetryExhausted {
+            hop: _,
+            attempts: _,
+            last_error,
+        } => {
+            last_error.scrub(s);
+        }
+        Event::FallbackHop {
+            hop: _,
+            from,
+            to,
+            caught,
+        } => {
+            from.scrub(s);
+            to.scrub(s);
+            caught.scrub(s);
+        }
+        Event::AttemptSucceeded {
+            hop: _,
+            attempt: _,
+            content,
+            usage: _,
+            latency_ms: _,
+            tool_calls,
+            response,
+            cost_usd: _,
+            cost_estimated: _,
+        } => {
+            let hit = content.scrub(s) | tool_calls.scrub(s);
+            response.scrub(s);
+            withhold(response, hit);
+        }
+        Event::RunFinished {
+            outcome: _,
+            content,
+            error,
+            caught,
+            total_cost_usd: _,
+            total_cost_estimated: _,
+        } => {
+            content.scrub(s);
+            error.scrub(s);
+            caught.scrub(s);
+        }
+    }
+}
+
+/// [`redact_event`] on a stamped event.
+pub fn redact_timed(ev: &mut TimedEvent, s: &Secrets) {
+    redact_event(&mut ev.event, s);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    const KEY: &str = "sk-live-test-SENTINEL-0123456789abcdef";
+
+    fn secrets() -> Secrets {
+        Secrets::new([KEY, "short"])
+    }
+
+    #[test]
+    fn whole_keys_fragments_and_escaped_keys_go() {
+        let s = secrets();
+        assert_eq!(s.redact(&format!("a {KEY} b")), "a [redacted] b");
+        // A long enough piece of the key, anywhere.
+        assert_eq!(s.redact(&format!("x{}y", &KEY[5..25])), "x[redacted]y");
+        // Shorter pieces are ordinary text.
+        assert_eq!(s.redact(&KEY[5..19]), &KEY[5..19]);
+        // JSON-escaped, in full or in part.
+        let escaped: String = KEY
+            .chars()
+            .map(|c| format!("\\u{:04x}", c as u32))
+            .collect();
+        assert_eq!(
+            s.redact(&format!("{{\"k\":\"{escaped}\"}}")),
+            "{\"k\":\"[redacted]\"}"
+        );
+        let head: String = KEY[..30]
+            .chars()
+            .map(|c| format!("\\u{:04x}", c as u32))
+            .collect();
+        assert_eq!(s.redact(&format!("{head}{}", &KEY[30..])), "[redacted]");
+        // Keys under 8 bytes are not secrets.
+        assert_eq!(s.redact("short"), "short");
+        assert_eq!(s.redact("caf\u{e9} \\u00e9 \\"), "caf\u{e9} \\u00e9 \\");
+    }
+
+    #[test]
+    fn a_key_cut_at_a_snippet_or_a_cap_goes() {
+        let s = secrets();
+        // Cut by a snippet, any length of 4 bytes or more.
+        for n in 4..KEY.len() {
+            let cut = format!("bad key {}…", &KEY[..n]);
+            assert_eq!(s.redact(&cut), "bad key [redacted]…", "{n}");
+        }
+        assert_eq!(s.redact("ok sk-…"), "ok sk-…");
+        // A text known to be cut.
+        let mut t = format!("body {}", &KEY[..6]);
+        assert!(s.scrub_cut(&mut t));
+        assert_eq!(t, "body [redacted]");
+        let mut t = format!("body {}", &KEY[..6]);
+        assert!(!s.scrub(&mut t));
+    }
+
+    #[test]
+    fn every_event_is_scrubbed_everywhere() {
+        let s = secrets();
+        let err = || {
+            let mut e = CallError::new(ErrorKind::Auth, format!("bad {KEY}"));
+            e.provider_type = Some(KEY.into());
+            e.request_id = Some(KEY.into());
+            e.last_error = Some(Box::new(CallError::new(ErrorKind::Auth, KEY)));
+            e.errors = vec![CallError::new(ErrorKind::Auth, KEY)];
+            e
+        };
+        let x = || HttpExchange {
+            url: format!("http://h/?k={KEY}"),
+            status: Some(200),
+            headers: vec![(KEY.into(), KEY.into())],
+            body: format!("{{\"a\":\"{KEY}\"}}"),
+        };
+        let k = || KEY.to_string();
+        let events = vec![
+            Event::RunStarted {
+                scenario: k(),
+                mode: crate::event::Mode::Live,
+                speed: k(),
+            },
+            Event::AttemptStarted {
+                hop: 0,
+                attempt: 1,
+                provider: k(),
+                model: k(),
+                request: serde_json::json!({ KEY: [KEY, {"m": KEY}] }),
+                prompt: Some(k()),
+            },
+            Event::Delta {
+                hop: 0,
+                attempt: 1,
+                text: k(),
+            },
+            Event::ToolCall {
+                hop: 0,
+                attempt: 1,
+                name: k(),
+                args: k(),
+                result: k(),
+            },
+            Event::AttemptFailed {
+                hop: 0,
+                attempt: 1,
+                error: err(),
+                partial_output: k(),
+                will_retry: true,
+                latency_ms: 1,
+                why: k(),
+                response: Some(x()),
+                cost_usd: None,
+                cost_estimated: false,
+            },
+            Event::ErrorReinserted {
+                hop: 0,
+                attempt: 1,
+                errors: vec![k()],
+            },
+            Event::WaitStarted {
+                hop: 0,
+                attempt: 1,
+                delay_ms: 1,
+                strategy: k(),
+                retry_after_ms: None,
+                computed_ms: 1,
+                source: k(),
+            },
+            Event::RetryExhausted {
+                hop: 0,
+                attempts: 1,
+                last_error: err(),
+            },
+            Event::FallbackHop {
+                hop: 1,
+                from: Target {
+                    provider: k(),
+                    model: k(),
+                },
+                to: Target {
+                    provider: k(),
+                    model: k(),
+                },
+                caught: err(),
+            },
+            Event::AttemptSucceeded {
+                hop: 0,
+                attempt: 1,
+                content: k(),
+                usage: Default::default(),
+                latency_ms: 1,
+                tool_calls: vec![ToolCallRecord {
+                    id: k(),
+                    name: k(),
+                    args: k(),
+                }],
+                response: Some(x()),
+                cost_usd: None,
+                cost_estimated: false,
+            },
+            Event::RunFinished {
+                outcome: crate::event::Outcome::Error,
+                content: Some(k()),
+                error: Some(err()),
+                caught: vec![err()],
+                total_cost_usd: None,
+                total_cost_estimated: false,
+            },
+        ];
+        for mut ev in events {
+            redact_event(&mut ev, &s);
+            let line = TimedEvent { t_ms: 0, event: ev }.to_json_line();
+            assert!(!line.contains("SENTINEL"), "{line}");
+            assert!(line.contains("[redacted]"), "{line}");
+        }
+    }
+
+    #[test]
+    fn an_assembled_key_withholds_the_raw_body() {
+        let s = secrets();
+        // The body holds the key in frame-sized pieces no scrub can recognise.
+        let body: String = KEY
+            .as_bytes()
+            .chunks(4)
+            .map(|c| {
+                format!(
+                    "data: {{\"a\":\"{}\"}}\n\n",
+                    std::str::from_utf8(c).unwrap()
+                )
+            })
+            .collect();
+        let mut ev = Event::AttemptSucceeded {
+            hop: 0,
+            attempt: 1,
+            content: String::new(),
+            usage: Default::default(),
+            latency_ms: 1,
+            tool_calls: vec![ToolCallRecord {
+                id: "call_1".into(),
+                name: "lookup".into(),
+                args: format!("{{\"q\":\"{KEY}\"}}"),
+            }],
+            response: Some(HttpExchange {
+                body,
+                ..HttpExchange::default()
+            }),
+            cost_usd: None,
+            cost_estimated: false,
+        };
+        redact_event(&mut ev, &s);
+        let Event::AttemptSucceeded {
+            response: Some(x),
+            tool_calls,
+            ..
+        } = &ev
+        else {
+            panic!()
+        };
+        assert_eq!(x.body, WITHHELD);
+        assert_eq!(tool_calls[0].args, "{\"q\":\"[redacted]\"}");
     }
 }

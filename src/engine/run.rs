@@ -3,11 +3,12 @@
 //! It knows nothing of who listens.
 
 use super::clock::{Clock, Speed};
-use super::endpoints::{HopTarget, hop_targets, live_endpoints, sim_endpoint};
+use super::endpoints::{HopTarget, hop_targets, live_endpoints, live_secrets, sim_endpoint};
 pub use super::endpoints::{
     check_live_keys, check_live_keys_with, default_base_url, hop_labels, key_env,
 };
-use super::redact::{redact_error, redact_exchange, withhold_echoed_keys};
+use super::redact::{Scrub, Secrets, redact_event, redact_failure};
+pub use super::sink::{EventSink, EventStream, event_channel};
 use crate::config::{self, LiveTarget};
 use crate::cost::{self, FailedAt, PriceTable};
 use crate::error::{CallError, ErrorKind};
@@ -15,6 +16,7 @@ use crate::event::{Event, Mode, Outcome, TimedEvent};
 use crate::policy::fallback::{FallbackDecision, FallbackPolicy, decide_after_hop};
 use crate::policy::retry_on::{Decision, RetryPolicy, decide};
 use crate::policy::{ReinsertMode, Secs};
+use crate::provider::client::ReplyLimits;
 use crate::provider::{ChatRequest, Client, Endpoint, Message, Timeouts};
 use crate::scenario::render::render;
 use crate::scenario::types::Scenario;
@@ -25,11 +27,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
-
-/// Where events go. Send errors (nobody listening) are ignored: the run goes on.
-pub type EventSink = UnboundedSender<TimedEvent>;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RunOptions {
@@ -66,15 +64,19 @@ pub fn hop_policies(s: &Scenario) -> Vec<Option<RetryPolicy>> {
     out
 }
 
-/// Stamps events with the run's clock and sends them.
+/// Stamps events with the run's clock, scrubs every key out of them, and sends them: the
+/// one place events leave the engine. Send errors (nobody listening) are ignored: the run
+/// goes on.
 #[derive(Clone)]
 struct Emitter {
     sink: EventSink,
     clock: Clock,
+    secrets: Arc<Secrets>,
 }
 
 impl Emitter {
-    fn emit(&self, event: Event) {
+    fn emit(&self, mut event: Event) {
+        redact_event(&mut event, &self.secrets);
         let _ = self.sink.send(TimedEvent {
             t_ms: self.clock.now_ms(),
             event,
@@ -89,6 +91,7 @@ struct Prepared {
     toolbox: Toolbox,
     validators: Validators,
     timeouts: Timeouts,
+    limits: ReplyLimits,
     policies: Vec<Option<RetryPolicy>>,
     fallback: Option<FallbackPolicy>,
     targets: Vec<HopTarget>,
@@ -128,17 +131,16 @@ impl Prepared {
             .collect()
     }
 
-    /// A failure as the events show it: no key in any part of it, and (live) what to fix
-    /// when the setup is the likely cause.
-    fn polish(&self, hop: usize, mut f: Failure) -> Failure {
-        let secrets = self.secrets();
-        if !secrets.is_empty() {
-            redact_error(&mut f.error, &secrets);
-            f.partial_output = config::redact(&f.partial_output, &secrets);
-            if let Some(x) = f.response.as_mut() {
-                redact_exchange(x, &secrets);
-            }
-        }
+    /// A failure as the events show it: no key in any part of it (so none is reinserted
+    /// into the next request either), and (live) what to fix when the setup is the likely
+    /// cause.
+    fn polish(&self, hop: usize, mut f: Failure, secrets: &Secrets) -> Failure {
+        redact_failure(
+            &mut f.error,
+            &mut f.partial_output,
+            &mut f.response,
+            secrets,
+        );
         if self.mode == Mode::Live {
             let t = &self.targets[hop];
             let e = &self.endpoints[hop];
@@ -212,16 +214,23 @@ pub async fn run_with_clock(
     sink: EventSink,
     cancel: CancellationToken,
 ) -> RunSummary {
+    // Read once: the keys to scrub are known before the first event.
+    let cfg = config::current();
+    let secrets = match mode {
+        Mode::Live => Secrets::new(live_secrets(&hop_targets(&scenario), &cfg)),
+        Mode::Sim => Secrets::default(),
+    };
     let em = Emitter {
         sink,
         clock: clock.clone(),
+        secrets: Arc::new(secrets),
     };
     em.emit(Event::RunStarted {
         scenario: scenario.name.clone(),
         mode,
         speed: clock.speed().label(),
     });
-    let (summary, total) = match prepare(&scenario, mode, &clock).await {
+    let (mut summary, total) = match prepare(&scenario, mode, &clock, &cfg).await {
         Ok(prep) => {
             let summary = run_hops(&scenario, &prep, &em, &cancel).await;
             (summary, prep.total())
@@ -236,6 +245,10 @@ pub async fn run_with_clock(
             cost::Total::default(),
         ),
     };
+    // Callers may show the summary too.
+    summary.content.scrub(&em.secrets);
+    summary.error.scrub(&em.secrets);
+    summary.caught.scrub(&em.secrets);
     em.emit(Event::RunFinished {
         outcome: summary.outcome,
         content: summary.content.clone(),
@@ -251,8 +264,12 @@ pub(super) fn setup_error(message: String) -> CallError {
     CallError::new(ErrorKind::BadRequest, message)
 }
 
-async fn prepare(s: &Scenario, mode: Mode, clock: &Clock) -> Result<Prepared, CallError> {
-    let cfg = config::current();
+async fn prepare(
+    s: &Scenario,
+    mode: Mode,
+    clock: &Clock,
+    cfg: &config::Config,
+) -> Result<Prepared, CallError> {
     let client = Client::new()?;
     let toolbox = Toolbox::compile(&s.tools).map_err(|e| setup_error(format!("tools: {e}")))?;
     let validators =
@@ -277,7 +294,7 @@ async fn prepare(s: &Scenario, mode: Mode, clock: &Clock) -> Result<Prepared, Ca
     };
     let endpoints = match &sim {
         Some(sim) => targets.iter().map(|t| sim_endpoint(t, sim)).collect(),
-        None => live_endpoints(&targets, &cfg)?,
+        None => live_endpoints(&targets, cfg)?,
     };
     let secs = |v: Option<Secs>| v.map(Secs::as_duration);
     let timeouts = Timeouts {
@@ -286,12 +303,19 @@ async fn prepare(s: &Scenario, mode: Mode, clock: &Clock) -> Result<Prepared, Ca
         idle: secs(s.call.idle_timeout),
         total: Some(s.call.timeout.unwrap_or(DEFAULT_TIMEOUT).as_duration()),
     };
+    let limits = s
+        .call
+        .max_answer_bytes
+        .map_or_else(ReplyLimits::default, |n| {
+            ReplyLimits::with_answer(usize::try_from(n).unwrap_or(usize::MAX))
+        });
     Ok(Prepared {
         client,
         endpoints,
         toolbox,
         validators,
         timeouts,
+        limits,
         policies: hop_policies(s),
         fallback: s.fallback.as_ref().map(FallbackPolicy::from_spec),
         targets,
@@ -427,7 +451,7 @@ async fn run_hop(
         };
         let latency_ms = ms(em.clock.now().saturating_sub(started));
         let failure = match result {
-            Ok((content, mut resp)) => {
+            Ok((content, resp)) => {
                 let mut reply = resp.content.clone();
                 for c in &resp.tool_calls {
                     reply.push_str(&c.args);
@@ -436,16 +460,6 @@ async fn run_hop(
                     cost::succeeded(&prep.prices, &target.model, request, resp.usage, &reply)
                 });
                 prep.add_cost(cost);
-                let secrets = prep.secrets();
-                let content = if secrets.is_empty() {
-                    content
-                } else {
-                    redact_exchange(&mut resp.exchange, &secrets);
-                    for c in &mut resp.tool_calls {
-                        c.args = config::redact(&c.args, &secrets);
-                    }
-                    config::redact(&content, &secrets)
-                };
                 em.emit(Event::AttemptSucceeded {
                     hop,
                     attempt,
@@ -459,7 +473,7 @@ async fn run_hop(
                 });
                 return HopEnd::Ok(content);
             }
-            Err(f) => prep.polish(idx, f),
+            Err(f) => prep.polish(idx, f, &em.secrets),
         };
         let cost = built
             .as_ref()
@@ -591,12 +605,23 @@ async fn attempt_once(
         }
     };
     let mut on_delta = |text: &str| delta(scrub.push(text));
-    let mut sent = prep
+    let sent = prep
         .client
-        .send(endpoint, request, &prep.timeouts, &em.clock, &mut on_delta)
+        .send_with(
+            endpoint,
+            request,
+            &prep.timeouts,
+            prep.limits,
+            &em.clock,
+            &mut on_delta,
+        )
         .await;
-    delta(scrub.finish());
-    withhold_echoed_keys(&mut sent, &secrets);
+    // A stream that broke may have broken inside a key: what was held back stays hidden.
+    delta(if sent.is_ok() {
+        scrub.finish()
+    } else {
+        scrub.finish_cut()
+    });
     let resp = sent.map_err(|e| Failure {
         error: e.error,
         partial_output: e.partial_output,

@@ -247,6 +247,8 @@ pub struct StreamState {
     tools: BTreeMap<u32, ToolCallRecord>,
     usage: Usage,
     stop_reason: Option<String>,
+    /// Bytes of text and tool-call arguments so far (the answer's size, for its cap).
+    answer_bytes: usize,
 }
 
 impl StreamState {
@@ -260,6 +262,11 @@ impl StreamState {
     /// The text so far (the partial output when the stream breaks).
     pub fn content(&self) -> &str {
         &self.content
+    }
+
+    /// Bytes of text and tool-call arguments so far.
+    pub fn answer_bytes(&self) -> usize {
+        self.answer_bytes
     }
 
     /// Handles one event; `on_delta` gets each piece of text.
@@ -295,6 +302,7 @@ impl StreamState {
                 Some(b) => {
                     if let Some(text) = b.text.filter(|t| !t.is_empty()) {
                         self.content.push_str(&text);
+                        self.answer_bytes += text.len();
                         on_delta(&text);
                     }
                 }
@@ -308,6 +316,7 @@ impl StreamState {
                     Some("text_delta") => {
                         if let Some(text) = d.text.filter(|t| !t.is_empty()) {
                             self.content.push_str(&text);
+                            self.answer_bytes += text.len();
                             on_delta(&text);
                         }
                     }
@@ -316,6 +325,7 @@ impl StreamState {
                             (self.tools.get_mut(&f.index), d.partial_json)
                         {
                             t.args.push_str(&json);
+                            self.answer_bytes += json.len();
                         }
                     }
                     // thinking, signature, citations: not part of the answer.

@@ -15,6 +15,7 @@ use super::classify::{self, TimeoutKind, fmt_duration, root_cause, timeout_error
 use super::sse::{SseDecoder, Step};
 use super::{AttemptError, ChatRequest, ChatResponse, Endpoint, Timeouts, anthropic, openai};
 use crate::engine::clock::{Clock, Deadline};
+use crate::engine::redact::Secrets;
 use crate::error::{CallError, ErrorKind};
 use crate::event::HttpExchange;
 use crate::scenario::types::ProviderKind;
@@ -27,12 +28,54 @@ use std::time::Duration;
 /// How much of a reply body an [`HttpExchange`] keeps.
 pub const EXCHANGE_BODY_CAP: usize = 64 * 1024;
 
-/// A plain reply larger than this is refused rather than buffered.
+/// An error reply's body is read up to this much (the status already decides its kind).
 const MAX_REPLY_BYTES: usize = 32 << 20;
 
-/// Keys shorter than this are not scrubbed from messages (a dummy key like `sim` would
-/// mangle ordinary words).
-const MIN_SCRUB_LEN: usize = 8;
+/// How large a reply an attempt accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplyLimits {
+    /// The answer: a plain reply's body, or a stream's text plus tool-call arguments
+    /// (`[call].max_answer_bytes`). Passing it fails the attempt as `server_error`, as a
+    /// server that never stops answering is at fault (and a retry may get a sane answer).
+    pub max_answer_bytes: usize,
+    /// Everything a stream may carry, decompressed, framing included (a stream of keep-alive
+    /// comments or of empty deltas grows nothing but never ends). Passing it is
+    /// `stream_interrupted`.
+    pub max_stream_bytes: usize,
+}
+
+impl ReplyLimits {
+    /// Default answer cap: 32 MiB.
+    pub const DEFAULT_ANSWER: usize = 32 << 20;
+    /// A stream may carry this many times its answer cap: SSE framing around token-sized
+    /// deltas is 40-60 bytes per byte of text, so the answer cap is the one that fires.
+    pub const STREAM_PER_ANSWER: usize = 128;
+
+    /// Limits for an answer cap of `bytes`.
+    pub fn with_answer(bytes: usize) -> ReplyLimits {
+        ReplyLimits {
+            max_answer_bytes: bytes,
+            max_stream_bytes: bytes.saturating_mul(Self::STREAM_PER_ANSWER),
+        }
+    }
+}
+
+impl Default for ReplyLimits {
+    fn default() -> ReplyLimits {
+        ReplyLimits::with_answer(Self::DEFAULT_ANSWER)
+    }
+}
+
+/// A size in words: `32 MiB`, `64 KiB`, `100 bytes`.
+fn fmt_bytes(n: usize) -> String {
+    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
+        format!("{} MiB", n >> 20)
+    } else if n >= 1 << 10 && n.is_multiple_of(1 << 10) {
+        format!("{} KiB", n >> 10)
+    } else {
+        format!("{n} bytes")
+    }
+}
 
 /// The wire client for every provider; cheap to clone (shared connection pools).
 #[derive(Clone)]
@@ -105,9 +148,34 @@ impl Client {
         clock: &Clock,
         on_delta: &mut (dyn FnMut(&str) + Send),
     ) -> Result<ChatResponse, AttemptError> {
+        self.send_with(
+            endpoint,
+            req,
+            timeouts,
+            ReplyLimits::default(),
+            clock,
+            on_delta,
+        )
+        .await
+    }
+
+    /// [`Client::send`] under given reply size limits.
+    pub async fn send_with(
+        &self,
+        endpoint: &Endpoint,
+        req: &ChatRequest,
+        timeouts: &Timeouts,
+        limits: ReplyLimits,
+        clock: &Clock,
+        on_delta: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<ChatResponse, AttemptError> {
+        // The key, to scrub from anything the server sends back before it is cut or quoted.
+        let secrets = Secrets::new(endpoint.api_key.as_deref());
         let mut call = Call {
             kind: endpoint.kind,
             timeouts,
+            limits,
+            secrets,
             watch: Watch::new(clock, timeouts),
             exchange: HttpExchange {
                 url: Client::url(endpoint),
@@ -120,22 +188,18 @@ impl Client {
         clock.settle();
         let result = call.run(self, endpoint, req, on_delta).await;
         clock.settle();
-        let key = endpoint
-            .api_key
-            .as_deref()
-            .filter(|k| k.len() >= MIN_SCRUB_LEN);
         let mut exchange = call.exchange;
         exchange.body = capped_text(&call.raw);
-        scrub_exchange(&mut exchange, key);
+        // The body is cut at its cap: a key may be cut there too.
+        let cut = call.raw.len() >= EXCHANGE_BODY_CAP;
+        scrub_exchange(&mut exchange, &call.secrets, cut);
         match result {
             Ok(mut r) => {
                 r.exchange = exchange;
                 Ok(r)
             }
             Err(Failure { mut error, partial }) => {
-                if let Some(k) = key {
-                    error.message = error.message.replace(k, "[redacted]");
-                }
+                call.secrets.scrub(&mut error.message);
                 Err(AttemptError {
                     error,
                     partial_output: partial,
@@ -221,6 +285,9 @@ impl From<CallError> for Failure {
 struct Call<'a> {
     kind: ProviderKind,
     timeouts: &'a Timeouts,
+    limits: ReplyLimits,
+    /// The endpoint's key.
+    secrets: Secrets,
     watch: Watch<'a>,
     exchange: HttpExchange,
     /// The first [`EXCHANGE_BODY_CAP`] bytes of the reply body.
@@ -275,8 +342,11 @@ impl Call<'_> {
             // Classify on whatever part of the body arrives: the status decides the kind.
             self.watch.idle();
             let mut body = Vec::new();
-            let _ = self.read_all(&mut resp, &mut body).await;
-            let text = String::from_utf8_lossy(&body);
+            let _ = self.read_all(&mut resp, &mut body, MAX_REPLY_BYTES).await;
+            // Scrubbed before classifying: its message quotes a snippet of the body, which
+            // could cut a key where no scrub would find it.
+            let mut text = String::from_utf8_lossy(&body).into_owned();
+            self.secrets.scrub(&mut text);
             return Err(classify::classify_http(status, &resp_headers, &text).into());
         }
 
@@ -291,7 +361,8 @@ impl Call<'_> {
         }
         self.watch.idle();
         let mut body = Vec::new();
-        if let Err(fail) = self.read_all(&mut resp, &mut body).await {
+        let cap = self.limits.max_answer_bytes;
+        if let Err(fail) = self.read_all(&mut resp, &mut body, cap).await {
             return Err(match fail {
                 ReadFail::Timeout(which) => self.timed_out(which, "the reply body stalled"),
                 ReadFail::Io(cause) => CallError::new(
@@ -301,7 +372,10 @@ impl Call<'_> {
                 .with_status(status),
                 ReadFail::TooLarge => CallError::new(
                     ErrorKind::ServerError,
-                    format!("the reply is larger than {} MiB", MAX_REPLY_BYTES >> 20),
+                    format!(
+                        "the reply is larger than {} (max_answer_bytes): stopped reading",
+                        fmt_bytes(cap)
+                    ),
                 )
                 .with_status(status),
             }
@@ -321,12 +395,13 @@ impl Call<'_> {
         &mut self,
         resp: &mut reqwest::Response,
         out: &mut Vec<u8>,
+        cap: usize,
     ) -> Result<(), ReadFail> {
         loop {
             match self.watch.race(resp.chunk()).await {
                 Ok(Ok(Some(chunk))) => {
                     self.capture(&chunk);
-                    if out.len() + chunk.len() > MAX_REPLY_BYTES {
+                    if out.len() + chunk.len() > cap {
                         return Err(ReadFail::TooLarge);
                     }
                     out.extend_from_slice(&chunk);
@@ -348,6 +423,9 @@ impl Call<'_> {
         let mut wire = Wire::new(self.kind);
         let mut decoder = SseDecoder::new();
         let mut batch = Vec::new();
+        // Decompressed bytes so far: a small gzip'd stream can inflate without end.
+        let mut streamed = 0usize;
+        let limits = self.limits;
         loop {
             let chunk = match self.watch.race(resp.chunk()).await {
                 Ok(Ok(Some(chunk))) => chunk,
@@ -378,6 +456,14 @@ impl Call<'_> {
                 }
             };
             self.capture(&chunk);
+            streamed = streamed.saturating_add(chunk.len());
+            if streamed > limits.max_stream_bytes {
+                return Err(wire.fail(self.too_much(format!(
+                    "the stream passed {} (decompressed) without ending, after {}: stopped reading",
+                    fmt_bytes(limits.max_stream_bytes),
+                    plural(self.events, "event")
+                ))));
+            }
             decoder.push(&chunk, &mut batch);
             for ev in batch.drain(..) {
                 // Reset the idle deadline before handing text on, and acknowledge the frame
@@ -392,6 +478,21 @@ impl Call<'_> {
                     Ok(Step::Done) => return Ok(wire.finish()),
                     Err(e) => return Err(wire.fail(e)),
                 }
+                if wire.answer_bytes() > limits.max_answer_bytes {
+                    let mut e = self.too_much(format!(
+                        "the streamed answer passed {} (max_answer_bytes) after {}: stopped reading",
+                        fmt_bytes(limits.max_answer_bytes),
+                        plural(self.events, "event")
+                    ));
+                    e.kind = ErrorKind::ServerError;
+                    return Err(wire.fail(e));
+                }
+            }
+            if let Some(why) = decoder.overflow() {
+                return Err(wire.fail(self.too_much(format!(
+                    "{why} without ending (after {}): stopped reading",
+                    plural(self.events, "event")
+                ))));
             }
         }
         if let Some(ev) = decoder.finish() {
@@ -413,6 +514,13 @@ impl Call<'_> {
         .with_status(200)
         .with_request_id(classify::request_id(headers));
         Err(wire.fail(e))
+    }
+
+    /// A stream that passed a size bound.
+    fn too_much(&self, message: String) -> CallError {
+        let mut e = CallError::new(ErrorKind::StreamInterrupted, message);
+        e.status = self.exchange.status;
+        e
     }
 
     fn capture(&mut self, chunk: &[u8]) {
@@ -499,6 +607,13 @@ impl Wire {
         match self {
             Wire::OpenAi(s) => s.event(ev, headers, on_delta),
             Wire::Anthropic(s) => s.event(ev, headers, on_delta),
+        }
+    }
+
+    fn answer_bytes(&self) -> usize {
+        match self {
+            Wire::OpenAi(s) => s.answer_bytes(),
+            Wire::Anthropic(s) => s.answer_bytes(),
         }
     }
 
@@ -657,15 +772,16 @@ fn capped_text(raw: &[u8]) -> String {
     }
 }
 
-fn scrub_exchange(x: &mut HttpExchange, key: Option<&str>) {
-    let Some(k) = key else { return };
-    if x.body.contains(k) {
-        x.body = x.body.replace(k, "[redacted]");
+/// The key out of a reply's record: body (raw or JSON-escaped, and cut at its cap) and
+/// header values.
+fn scrub_exchange(x: &mut HttpExchange, secrets: &Secrets, cut: bool) {
+    if cut {
+        secrets.scrub_cut(&mut x.body);
+    } else {
+        secrets.scrub(&mut x.body);
     }
     for (_, v) in &mut x.headers {
-        if v.contains(k) {
-            *v = v.replace(k, "[redacted]");
-        }
+        secrets.scrub(v);
     }
 }
 
@@ -771,7 +887,7 @@ mod tests {
             headers: vec![("echo".into(), "sk-test-0123456789".into())],
             status: None,
         };
-        scrub_exchange(&mut x, Some("sk-test-0123456789"));
+        scrub_exchange(&mut x, &Secrets::new(["sk-test-0123456789"]), false);
         assert_eq!(x.body, "key=[redacted]");
         assert_eq!(x.headers[0].1, "[redacted]");
     }

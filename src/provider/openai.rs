@@ -266,6 +266,8 @@ pub struct StreamState {
     tools: BTreeMap<u32, ToolCallRecord>,
     usage: Usage,
     finish_reason: Option<String>,
+    /// Bytes of text and tool-call arguments so far (the answer's size, for its cap).
+    answer_bytes: usize,
 }
 
 impl StreamState {
@@ -276,6 +278,11 @@ impl StreamState {
     /// The text so far (the partial output when the stream breaks).
     pub fn content(&self) -> &str {
         &self.content
+    }
+
+    /// Bytes of text and tool-call arguments so far.
+    pub fn answer_bytes(&self) -> usize {
+        self.answer_bytes
     }
 
     /// What is missing when the stream ends early.
@@ -308,6 +315,7 @@ impl StreamState {
             if let Some(delta) = choice.delta {
                 if let Some(text) = delta.content.filter(|t| !t.is_empty()) {
                     self.content.push_str(&text);
+                    self.answer_bytes += text.len();
                     on_delta(&text);
                 }
                 for t in delta.tool_calls.into_iter().flatten() {
@@ -325,6 +333,7 @@ impl StreamState {
                         }
                         if let Some(args) = f.arguments {
                             entry.args.push_str(&args);
+                            self.answer_bytes += args.len();
                         }
                     }
                 }

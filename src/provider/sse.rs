@@ -4,6 +4,10 @@
 //!
 //! Bytes go in as they come off the socket, split anywhere (even inside a CRLF or a UTF-8
 //! sequence); whole events come out. Bytes of a complete line are scanned once.
+//!
+//! Bounded: a line or an event longer than [`MAX_EVENT_BYTES`] (a server that never ends a
+//! line, or a small gzip'd stream that inflates to one) stops the decoder: it drops what it
+//! holds, ignores further input, and [`SseDecoder::overflow`] says why.
 
 /// One dispatched event.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,6 +31,29 @@ pub enum Step {
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// The largest line or event (its `data` lines joined) the decoder holds. Real events are
+/// small, but one may carry a whole tool call's arguments: the bound is generous.
+pub const MAX_EVENT_BYTES: usize = 16 << 20;
+
+/// Why the decoder stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overflow {
+    /// A line grew past [`MAX_EVENT_BYTES`] without ending.
+    Line,
+    /// An event's data grew past [`MAX_EVENT_BYTES`] without a blank line.
+    Event,
+}
+
+impl std::fmt::Display for Overflow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = match self {
+            Overflow::Line => "a stream line",
+            Overflow::Event => "a stream event",
+        };
+        write!(f, "{what} grew past {} MiB", MAX_EVENT_BYTES >> 20)
+    }
+}
+
 /// Incremental decoder: [`SseDecoder::push`] bytes, collect events; [`SseDecoder::finish`]
 /// at end of stream.
 #[derive(Debug, Default)]
@@ -43,6 +70,8 @@ pub struct SseDecoder {
     /// Each data line followed by `\n`; empty = no data field seen.
     data: Vec<u8>,
     id: Option<String>,
+    /// Set once a bound was passed; input is ignored from then on.
+    overflow: Option<Overflow>,
 }
 
 impl SseDecoder {
@@ -50,8 +79,24 @@ impl SseDecoder {
         SseDecoder::default()
     }
 
+    /// Why the decoder stopped, once a line or an event passed [`MAX_EVENT_BYTES`].
+    pub fn overflow(&self) -> Option<Overflow> {
+        self.overflow
+    }
+
+    /// Stops: frees what is held and ignores further input.
+    fn stop(&mut self, why: Overflow) {
+        self.overflow = Some(why);
+        self.buf = Vec::new();
+        self.data = Vec::new();
+        self.scanned = 0;
+    }
+
     /// Feeds bytes; appends every event they complete to `out`.
     pub fn push(&mut self, mut chunk: &[u8], out: &mut Vec<SseEvent>) {
+        if self.overflow.is_some() {
+            return;
+        }
         if !self.bom_done {
             // The BOM itself may arrive split, so hold bytes until it is decided.
             self.buf.extend_from_slice(chunk);
@@ -83,12 +128,20 @@ impl SseDecoder {
             self.buf.drain(..used);
         }
         self.scanned = self.buf.len();
+        if self.overflow.is_some() {
+            self.buf = Vec::new();
+        } else if self.buf.len() > MAX_EVENT_BYTES {
+            self.stop(Overflow::Line);
+        }
     }
 
     /// End of stream: dispatches an event whose lines were complete but which lacked the
     /// closing blank line (lenient: the spec drops it, but some servers omit the last blank
     /// line). An unterminated trailing line is discarded as cut off.
     pub fn finish(&mut self) -> Option<SseEvent> {
+        if self.overflow.is_some() {
+            return None;
+        }
         self.buf.clear();
         self.scanned = 0;
         let mut out = Vec::new();
@@ -102,7 +155,15 @@ impl SseDecoder {
         let mut start = 0;
         while let Some(off) = data[from..].iter().position(|&b| b == b'\n' || b == b'\r') {
             let end = from + off;
+            if end - start > MAX_EVENT_BYTES {
+                self.stop(Overflow::Line);
+                return data.len();
+            }
             self.line(&data[start..end], out);
+            if self.data.len() > MAX_EVENT_BYTES {
+                self.stop(Overflow::Event);
+                return data.len();
+            }
             let mut next = end + 1;
             if data[end] == b'\r' {
                 if next < data.len() {
@@ -290,6 +351,45 @@ mod tests {
     #[test]
     fn empty_data_field_dispatches_an_empty_event() {
         every_split(b"data\n\ndata:\n\n", &[ev("", ""), ev("", "")]);
+    }
+
+    #[test]
+    fn a_line_or_an_event_past_the_bound_stops_the_decoder() {
+        // A line that never ends, fed in socket-sized pieces: held up to the bound only.
+        let mut d = SseDecoder::new();
+        let mut out = Vec::new();
+        d.push(b"data: {\"a\":1}\n\ndata: ", &mut out);
+        let piece = vec![b'x'; 64 * 1024];
+        let mut fed = 0;
+        while d.overflow().is_none() {
+            d.push(&piece, &mut out);
+            fed += piece.len();
+            assert!(fed <= MAX_EVENT_BYTES + piece.len(), "never stopped");
+        }
+        assert_eq!(d.overflow(), Some(Overflow::Line));
+        assert!(d.buf.capacity() == 0 && d.data.capacity() == 0);
+        d.push(b"\n\ndata: y\n\n", &mut out);
+        assert_eq!(d.finish(), None);
+        assert_eq!(out, vec![ev("", "{\"a\":1}")]);
+        // A whole line past the bound inside one chunk.
+        let mut big = b"data: ".to_vec();
+        big.extend(std::iter::repeat_n(b'y', MAX_EVENT_BYTES + 1));
+        big.extend_from_slice(b"\n\n");
+        let mut d = SseDecoder::new();
+        d.push(&big, &mut out);
+        assert_eq!(d.overflow(), Some(Overflow::Line));
+        // Many short data lines that never dispatch.
+        let mut d = SseDecoder::new();
+        let lines = b"data: 0123456789abcdef0123456789abcdef\n".repeat(8 * 1024);
+        while d.overflow().is_none() {
+            d.push(&lines, &mut out);
+        }
+        assert_eq!(d.overflow(), Some(Overflow::Event));
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            Overflow::Event.to_string(),
+            "a stream event grew past 16 MiB"
+        );
     }
 
     #[test]

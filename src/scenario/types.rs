@@ -89,6 +89,11 @@ pub struct CallSpec {
     /// Extra HTTP headers sent with every request of this call.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// The largest answer an attempt accepts, in bytes (streamed text plus tool-call
+    /// arguments, or a plain reply's body). Default 32 MiB; a bigger one fails the attempt
+    /// as `server_error`.
+    #[serde(default)]
+    pub max_answer_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]

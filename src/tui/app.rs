@@ -18,6 +18,7 @@ use super::split::{self, Part, Parts};
 use super::tasks::{self, RunRequest};
 use super::theme::{Meaning, Theme, ThemeSet};
 use crate::engine::clock::Speed;
+use crate::engine::run::{EventStream, event_channel};
 use crate::engine::run::{RunOptions, hop_policies};
 use crate::event::{Event, Mode, Outcome, TimedEvent};
 use crate::policy::schedule::plan;
@@ -211,7 +212,7 @@ pub struct App {
     active: Option<Active>,
     next_id: u64,
     /// The current run's events; the loop receives from it.
-    pub(crate) run_rx: Option<UnboundedReceiver<TimedEvent>>,
+    pub(crate) run_rx: Option<EventStream>,
     replay: Option<(Arc<Vec<TimedEvent>>, PathBuf)>,
     mode: Mode,
     speed: Speed,
@@ -928,7 +929,7 @@ impl App {
         self.next_id += 1;
         let id = self.next_id;
         let cancel = CancellationToken::new();
-        let (tx, rx) = unbounded_channel();
+        let (tx, rx) = event_channel();
         self.run_rx = Some(rx);
         self.reset_run_view();
         tasks::spawn_run(RunRequest {
@@ -959,7 +960,7 @@ impl App {
         self.next_id += 1;
         let id = self.next_id;
         let cancel = CancellationToken::new();
-        let (tx, rx) = unbounded_channel();
+        let (tx, rx) = event_channel();
         let (speed_tx, speed_rx) = watch::channel(self.speed);
         self.run_rx = Some(rx);
         self.reset_run_view();

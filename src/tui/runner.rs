@@ -317,7 +317,7 @@ impl Playground<TestBackend> {
 
 /// Receives a batch of run events; pends forever when there is no run channel.
 async fn recv_events(
-    rx: &mut Option<UnboundedReceiver<TimedEvent>>,
+    rx: &mut Option<crate::engine::run::EventStream>,
     batch: &mut Vec<TimedEvent>,
 ) -> usize {
     match rx {

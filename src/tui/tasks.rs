@@ -4,14 +4,14 @@
 
 use super::message::Message;
 use crate::engine::clock::Speed;
-use crate::engine::run::{RunOptions, run};
+use crate::engine::run::{EventSink, RunOptions, event_channel, run};
 use crate::event::TimedEvent;
 use crate::scenario::types::Scenario;
 use crate::trace::TraceWriter;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -22,7 +22,8 @@ pub struct RunRequest {
     /// Where to write the trace (none: not recorded).
     pub traces: Option<PathBuf>,
     pub cancel: CancellationToken,
-    pub events: UnboundedSender<TimedEvent>,
+    /// Bounded: when the UI lags, deltas merge (`engine::sink`).
+    pub events: EventSink,
     pub msgs: UnboundedSender<Message>,
 }
 
@@ -52,7 +53,7 @@ pub fn spawn_run(req: RunRequest) {
             },
             None => None,
         };
-        let (sink, mut rx) = unbounded_channel();
+        let (sink, mut rx) = event_channel();
         let engine = tokio::spawn(run(scenario, opts, sink, cancel));
         while let Some(ev) = rx.recv().await {
             // Flushed when the queue runs dry: a killed run loses only its last moments.
@@ -88,7 +89,7 @@ pub fn spawn_replay(
     recorded: Arc<Vec<TimedEvent>>,
     mut speed: watch::Receiver<Speed>,
     cancel: CancellationToken,
-    events: UnboundedSender<TimedEvent>,
+    events: EventSink,
     msgs: UnboundedSender<Message>,
 ) {
     tokio::spawn(async move {

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 /// Runs `scenario` in sim mode at `Speed::Max` (no real waiting) and collects every event.
 pub async fn run_sim(scenario: Scenario) -> (RunSummary, Vec<TimedEvent>) {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, mut rx) = retrylab::engine::run::event_channel();
     let opts = RunOptions {
         mode: Mode::Sim,
         speed: Speed::Max,
