@@ -640,7 +640,7 @@ async fn a_wait_that_grows_past_the_longest_is_clamped_and_the_run_ends() {
     // 2^(attempt-1) s passes 30 days at attempt 23 and overflows f64 at attempt 1025.
     let src = "name = \"grow\"\n[prompt]\ntemplate = \"Q\"\n[call]\nprovider = \"openai\"\nmodel = \"m\"\n[retry]\nstop = { after_attempt = 1100 }\nwait = { exponential = { multiplier = 1, max = \"inf\" } }\n[sim]\nfaults = [{ fault = \"server_error\", times = 1099 }]\n";
     let scenario = parse(src, "grow.toml").unwrap();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, mut rx) = retrylab::engine::run::event_channel();
     let opts = RunOptions {
         mode: Mode::Sim,
         speed: Speed::Max,
