@@ -34,6 +34,9 @@ pub struct RunArgs {
     pub no_trace: bool,
 }
 
+/// What `--speed` means live: nothing (a wait the server asked for is never shortened).
+const LIVE_SPEED_NOTE: &str = "note: --speed does not apply in live mode: waits are real (the server's Retry-After and the back-off take their full time)";
+
 pub fn execute(args: &RunArgs) -> ExitCode {
     let mut vars = Vec::new();
     for v in &args.vars {
@@ -50,6 +53,9 @@ pub fn execute(args: &RunArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return usage_error(&format!("--speed: {e}")),
     };
+    if args.live && speed != Speed::Times(1.0) {
+        eprintln!("{LIVE_SPEED_NOTE}");
+    }
     let opts = RunOptions {
         mode: if args.live { Mode::Live } else { Mode::Sim },
         speed,
