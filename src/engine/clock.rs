@@ -125,7 +125,10 @@ impl Clock {
             Inner::Virtual(v) => v.sleep(Some(d)).await,
             Inner::Real(r) => {
                 let wall = r.speed.wall(d);
-                tokio::time::sleep(wall).await;
+                // A zero wait never touches tokio's timer (it rounds up to its 1 ms tick).
+                if !wall.is_zero() {
+                    tokio::time::sleep(wall).await;
+                }
                 let skipped = d.saturating_sub(wall);
                 r.skipped_us
                     .fetch_add(skipped.as_micros() as u64, Ordering::Relaxed);
@@ -277,11 +280,20 @@ struct VirtualClock {
 /// client that stopped reading must not stall the clock).
 const ACK_PATIENCE: Duration = Duration::from_millis(50);
 
+/// How far behind its wall schedule a paced sleep may start and still be paced against it
+/// (catching up); further behind (a stalled reader, a slow machine), pacing restarts from now
+/// rather than rushing through the backlog.
+const PACE_SLACK: Duration = Duration::from_millis(100);
+
 #[derive(Default)]
 struct VState {
     now: Duration,
     /// While a paced sleep runs: (wall start, run time at start, run time at end).
     sleeping: Option<(Instant, Duration, Duration)>,
+    /// Where the last paced sleep was due to end: (wall instant, run time). A sleep starting
+    /// at that run time is paced from that instant, not from when it starts, so each wake-up's
+    /// overshoot (and the work between sleeps) is absorbed instead of adding up.
+    paced_to: Option<(Instant, Duration)>,
     deadlines: BTreeMap<(Duration, u64), Arc<Fired>>,
     next_id: u64,
     /// Stream frames sent and not yet parsed by the client.
@@ -327,6 +339,19 @@ impl VirtualClock {
         let _ = tokio::time::timeout(ACK_PATIENCE, wait).await;
     }
 
+    /// The wall instant a paced step from run time `from` to `end` is due, marking the step
+    /// as sleeping: from the last step's due instant when this one continues it, else now.
+    fn pace_from(&self, from: Duration, end: Duration, x: f64) -> Instant {
+        let now = Instant::now();
+        let mut s = self.lock();
+        let start = match s.paced_to {
+            Some((at, run)) if run == from && now.saturating_duration_since(at) <= PACE_SLACK => at,
+            _ => now,
+        };
+        s.sleeping = Some((start, from, end));
+        start + end.saturating_sub(from).div_f64(x)
+    }
+
     /// `d = None` sleeps forever (a stall).
     async fn sleep(&self, d: Option<Duration>) {
         self.caught_up().await;
@@ -350,11 +375,15 @@ impl VirtualClock {
                 std::future::pending::<()>().await;
             }
             if let Speed::Times(x) = self.speed {
-                let wall = end.saturating_sub(from).div_f64(x);
-                self.lock().sleeping = Some((Instant::now(), from, end));
-                let guard = SleepGuard { clock: self };
-                tokio::time::sleep(wall).await;
-                drop(guard);
+                let due = self.pace_from(from, end, x);
+                // Due already (behind schedule, or a zero step): no trip through the timer,
+                // so every frame that is due goes out at this wake-up.
+                if due > Instant::now() {
+                    let guard = SleepGuard { clock: self };
+                    tokio::time::sleep_until(due.into()).await;
+                    drop(guard);
+                }
+                self.lock().paced_to = Some((due, end));
             }
             let fired = {
                 let mut s = self.lock();
@@ -391,6 +420,8 @@ impl Drop for SleepGuard<'_> {
             let reached = VirtualClock::interpolated(&s, self.clock.speed);
             s.now = s.now.max(reached);
             s.sleeping = None;
+            // Cut short: the next sleep is paced from when it starts.
+            s.paced_to = None;
         }
     }
 }
