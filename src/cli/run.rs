@@ -85,6 +85,9 @@ pub fn execute(args: &RunArgs) -> ExitCode {
     }
 }
 
+/// The most events printed between two flushes of stdout.
+const DRAIN_MAX: usize = 4096;
+
 /// Runs the engine and feeds each event to the printer (or JSON) and the trace.
 async fn drive(
     scenario: Arc<crate::scenario::Scenario>,
@@ -102,24 +105,43 @@ async fn drive(
         }
     });
     let stdout = std::io::stdout();
-    let mut printer = Printer::new(stdout.lock(), Style::detect());
+    // Buffered: flushed once the queue is empty, not per event (a fast stream prints in large
+    // writes; a slow one still shows each piece as it arrives).
+    let out = std::io::BufWriter::with_capacity(64 << 10, stdout.lock());
+    let mut printer = Printer::new(out, Style::detect());
     let mut out_ok = true;
-    while let Some(ev) = rx.recv().await {
-        if let Some(t) = trace.as_mut()
-            && t.write(&ev).is_err()
-        {
-            trace = None;
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        let mut handled = 0usize;
+        while let Some(ev) = next {
+            if let Some(t) = trace.as_mut()
+                && t.write(&ev).is_err()
+            {
+                trace = None;
+            }
+            if out_ok {
+                let r = if json {
+                    writeln!(printer.out_mut(), "{}", ev.to_json_line())
+                } else {
+                    printer.on_event(&ev)
+                };
+                // A closed pipe (e.g. `| head`) stops printing, not the run.
+                out_ok = r.is_ok();
+            }
+            handled += 1;
+            // Drain what is already queued; flush at least every DRAIN_MAX events.
+            next = if handled < DRAIN_MAX {
+                rx.try_recv().ok()
+            } else {
+                None
+            };
         }
         if out_ok {
-            let r = if json {
-                let out = printer.out_mut();
-                writeln!(out, "{}", ev.to_json_line()).and_then(|()| out.flush())
-            } else {
-                printer.on_event(&ev)
-            };
-            // A closed pipe (e.g. `| head`) stops printing, not the run.
-            out_ok = r.is_ok();
+            out_ok = printer.flush().is_ok();
         }
+    }
+    if out_ok {
+        let _ = printer.flush();
     }
     if let Some(mut t) = trace {
         let _ = t.flush();
