@@ -805,6 +805,35 @@ mod tests {
     }
 
     #[test]
+    fn plain_http_to_loopback_never_loads_tls_roots() {
+        let f = |u: &str| {
+            let f = Flavor::of(&reqwest::Url::parse(u).unwrap(), None);
+            (f.direct, f.tls)
+        };
+        // The simulator: no proxy, no TLS roots.
+        assert_eq!(f("http://127.0.0.1:8787/v1"), (true, false));
+        assert_eq!(f("http://localhost:11434/v1"), (true, false));
+        assert_eq!(f("http://[::1]:8080/v1"), (true, false));
+        assert_eq!(f("https://localhost:8443/v1"), (true, true));
+        // Elsewhere: the system proxy (which may be https), so the roots.
+        assert_eq!(f("https://api.openai.com/v1"), (false, true));
+        assert_eq!(f("http://10.0.0.5:11434/v1"), (false, true));
+        // Built on first use, once per flavour.
+        let c = Client::new().unwrap();
+        let url = reqwest::Url::parse("http://127.0.0.1:9/v1").unwrap();
+        c.http_for(&url, None).unwrap();
+        c.http_for(&url, None).unwrap();
+        c.http_for(&url, Some(Duration::from_secs(1))).unwrap();
+        assert_eq!(c.inner.built.lock().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn no_kernel_timeout_undercuts_connect_timeout() {
+        // reqwest's default TCP_USER_TIMEOUT (30 s) also capped connects (issue 7 #15).
+        assert_eq!(TCP_USER_TIMEOUT, None);
+    }
+
+    #[test]
     fn debug_output_holds_no_key() {
         let c = Client::new().unwrap();
         assert_eq!(format!("{c:?}"), "Client { .. }");
