@@ -260,3 +260,42 @@ async fn real_time_streams_take_their_nominal_time() {
         );
     }
 }
+
+/// `retrylab sim` paces on the real clock: its streams take their nominal time too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_clock_streams_take_their_nominal_time() {
+    use retrylab::engine::{Clock, Speed};
+    let reply = vec!["word"; 400].join(" ");
+    let spec = spec(&format!(
+        "reply = \"{reply}\"\ntokens_per_second = 2000\nfirst_token_ms = 0\n"
+    ));
+    let server = retrylab::sim::SimServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        spec,
+        Clock::real(Speed::Times(1.0)),
+    )
+    .await
+    .unwrap();
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let url = format!("{}/chat/completions", server.base_url(Openai));
+    let started = std::time::Instant::now();
+    let text = http
+        .post(url)
+        .json(&body(Openai, "m", true, false))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(
+        text.matches("\"content\":\"").count(),
+        401,
+        "400 words and the role frame"
+    );
+    assert!(
+        took >= Duration::from_millis(190) && took <= Duration::from_millis(210),
+        "400 tokens at 2000/s took {took:?}"
+    );
+}
