@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Whole-process numbers of the CLI (issue 7), from the repository root:
 #  - start-up: `retrylab run basic-retry --speed max`, 50 runs, mean and min wall time;
-#  - streaming: a scenario whose one reply streams WORDS words (default 300,000) with no
-#    pacing, printed to /dev/null and through a pipe: MB/s of printed text and of SSE bytes
-#    on the wire (the same stream fetched from `retrylab sim` with curl).
+#  - streaming: `run --live` of one reply of MB megabytes of SSE (default 100; short text
+#    deltas, as benches/sse.rs) from a loopback server (benches/python/sse_server.py),
+#    printed to /dev/null and through a pipe: MB/s of SSE, end to end.
 # RETRYLAB_BIN=path measures another build instead of building this one.
 set -euo pipefail
 if [ -z "${RETRYLAB_BIN:-}" ]; then cargo build --release --quiet --bin retrylab; fi
 bin=${RETRYLAB_BIN:-target/release/retrylab}
-words=${WORDS:-300000}
+mb=${MB:-100}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"; [ -n "${spid:-}" ] && kill "$spid" 2>/dev/null' EXIT
 
@@ -23,45 +23,34 @@ for _ in range(50):
 print(f"start-up (run basic-retry --speed max, 50 runs): mean {1000*sum(runs)/len(runs):.2f} ms, min {1000*min(runs):.2f} ms")
 PY
 
-python3 - "$words" >"$tmp/big.toml" <<'PY'
-import sys
-n = int(sys.argv[1])
-words = " ".join(f"w{i % 1000:03d}xyzzy" for i in range(n))
-print(f'''name = "big stream"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 benches/python/sse_server.py "$port" "$mb" >"$tmp/size" &
+spid=$!
+for _ in $(seq 100); do [ -s "$tmp/size" ] && break; sleep 0.1; done
+cat >"$tmp/big.toml" <<TOML
+name = "big stream"
 [prompt]
 template = "Write a lot."
 [call]
-provider = "openai"
+provider = "openai-compatible"
 model = "gpt-4o-mini"
+base_url = "http://127.0.0.1:$port/v1"
 stream = true
-[sim]
-reply = "{words}"
-first_token_ms = 0
-tokens_per_second = 0
-''')
-PY
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$bin" sim --addr "127.0.0.1:$port" "$tmp/big.toml" >/dev/null 2>&1 &
-spid=$!
-for _ in $(seq 50); do
-    curl -s -o /dev/null -X POST "http://127.0.0.1:$port/v1/chat/completions" -d '{}' && break
-    sleep 0.1
-done
-wire=$(curl -s -X POST "http://127.0.0.1:$port/v1/chat/completions" -H 'content-type: application/json' \
-    -d '{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Write a lot."}]}' | wc -c)
-printed=$("$bin" run "$tmp/big.toml" --speed max --no-trace | wc -c)
-python3 - "$bin" "$tmp/big.toml" "$wire" "$printed" <<'PY'
+timeout = "600s"
+TOML
+python3 - "$bin" "$tmp/big.toml" "$(cat "$tmp/size")" <<'PY'
 import subprocess, sys, time
-bin, scen, wire, printed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-def best(cmd, shell=False):
+bin, scen, wire = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def best(cmd):
     out = []
     for _ in range(3):
         t = time.perf_counter()
-        subprocess.run(cmd, shell=shell, check=True)
+        subprocess.run(cmd, shell=True, check=True)
         out.append(time.perf_counter() - t)
     return min(out)
-null = best(f"'{bin}' run '{scen}' --speed max --no-trace >/dev/null", shell=True)
-pipe = best(f"'{bin}' run '{scen}' --speed max --no-trace | cat >/dev/null", shell=True)
-for name, s in (("to /dev/null", null), ("to a pipe", pipe)):
-    print(f"streaming {name}: {s*1000:.0f} ms; {printed/s/1e6:.0f} MB/s printed, {wire/s/1e6:.0f} MB/s of SSE")
+run = f"'{bin}' run '{scen}' --live --no-trace"
+for name, cmd in (("to /dev/null", f"{run} >/dev/null"), ("to a pipe", f"{run} | cat >/dev/null"),
+                  ("--json to a pipe", f"{run} --json | cat >/dev/null")):
+    s = best(cmd)
+    print(f"streaming {name}: {s*1000:.0f} ms for {wire/1e6:.0f} MB of SSE: {wire/s/1e6:.0f} MB/s")
 PY
