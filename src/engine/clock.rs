@@ -61,13 +61,25 @@ impl Speed {
         }
     }
 
-    /// Wall time for a span of run time.
+    /// Wall time for a span of run time (saturating: a huge span never panics).
     pub fn wall(self, run: Duration) -> Duration {
         match self {
             Speed::Max => Duration::ZERO,
-            Speed::Times(v) => run.div_f64(v),
+            Speed::Times(v) => scaled(run, v),
         }
     }
+}
+
+/// `d / x`, saturating at `Duration::MAX` (`Duration::div_f64` panics past it).
+fn scaled(d: Duration, x: f64) -> Duration {
+    Duration::try_from_secs_f64(d.as_secs_f64() / x).unwrap_or(Duration::MAX)
+}
+
+/// `at + d`, or about a century on when that overflows (a wait that long never ends).
+fn instant_after(at: Instant, d: Duration) -> Instant {
+    at.checked_add(d)
+        .or_else(|| at.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+        .unwrap_or(at)
 }
 
 /// The run's clock; cheap to clone (shared).
@@ -316,7 +328,7 @@ impl VirtualClock {
     fn interpolated(s: &VState, speed: Speed) -> Duration {
         match (s.sleeping, speed) {
             (Some((wall_start, from, until)), Speed::Times(x)) => {
-                let run = wall_start.elapsed().mul_f64(x);
+                let run = scaled(wall_start.elapsed(), 1.0 / x);
                 (from + run).min(until)
             }
             _ => s.now,
@@ -349,7 +361,7 @@ impl VirtualClock {
             _ => now,
         };
         s.sleeping = Some((start, from, end));
-        start + end.saturating_sub(from).div_f64(x)
+        instant_after(start, scaled(end.saturating_sub(from), x))
     }
 
     /// `d = None` sleeps forever (a stall).
@@ -537,6 +549,53 @@ mod tests {
         c.sleep(Duration::from_secs(1)).await;
         assert!(wall.elapsed() < ACK_PATIENCE);
         assert_eq!(c.now(), Duration::from_secs(2));
+    }
+
+    #[tokio::test]
+    async fn zero_waits_skip_the_timer() {
+        // tokio's timer rounds a zero sleep up to its 1 ms tick: 200 of them took ~220 ms.
+        let c = Clock::real(Speed::Times(1.0));
+        let wall = Instant::now();
+        for _ in 0..200 {
+            c.sleep(Duration::ZERO).await;
+        }
+        assert!(
+            wall.elapsed() < Duration::from_millis(50),
+            "{:?}",
+            wall.elapsed()
+        );
+        let v = Clock::virtual_time(Speed::Times(1.0));
+        let wall = Instant::now();
+        for _ in 0..200 {
+            v.sleep(Duration::ZERO).await;
+        }
+        assert!(
+            wall.elapsed() < Duration::from_millis(50),
+            "{:?}",
+            wall.elapsed()
+        );
+        assert_eq!(v.now(), Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn paced_sleeps_do_not_add_up_their_overshoots() {
+        // 100 sleeps of 0.5 ms at speed 1: 50 ms, not 100 x (0.5 ms + a timer tick).
+        let c = Clock::virtual_time(Speed::Times(1.0));
+        let wall = Instant::now();
+        for _ in 0..100 {
+            c.sleep(Duration::from_micros(500)).await;
+        }
+        let took = wall.elapsed();
+        assert!(took >= Duration::from_millis(49), "{took:?}");
+        assert!(took < Duration::from_millis(80), "{took:?}"); // was >= 100 ms
+        assert_eq!(c.now(), Duration::from_millis(50));
+    }
+
+    #[test]
+    fn huge_spans_saturate_instead_of_panicking() {
+        assert_eq!(Speed::Times(0.5).wall(Duration::MAX), Duration::MAX);
+        let now = Instant::now();
+        assert!(instant_after(now, Duration::MAX) > now);
     }
 
     #[test]
