@@ -1,6 +1,10 @@
 //! Live mode against what a wrong setup gets back: a wrong key, a model that does not exist,
-//! a base URL nobody answers at, an HTML page, a wrong path, a proxy that closes the stream.
+//! a base URL nobody answers at, an HTML page, a wrong path, a proxy that closes the stream,
+//! a redirect (never followed), a connect that hangs (a black-holed route).
 //! Each ends as a classified error whose message says what to fix; nothing panics.
+
+// Test support: a failed setup step should fail the test loudly.
+#![allow(clippy::unwrap_used)]
 
 #[path = "fixtures/live/mod.rs"]
 mod live;

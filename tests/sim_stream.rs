@@ -213,6 +213,7 @@ async fn slow_first_byte_delays_everything_by_its_delay() {
     assert_eq!(sim.clock.now(), Duration::from_millis(8000 + 300));
 }
 
+#[allow(clippy::unwrap_used)] // a test helper
 /// Wall time from `attempt_started` to `attempt_succeeded` of a sim run at `--speed 1`
 /// streaming `tokens` words at `tps` tokens per second, first token at once.
 async fn real_time_stream(tokens: usize, tps: u32) -> Duration {
@@ -263,6 +264,7 @@ async fn real_time_streams_take_their_nominal_time() {
 
 /// `retrylab sim` paces on the real clock: its streams take their nominal time too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::unwrap_used)] // a test
 async fn real_clock_streams_take_their_nominal_time() {
     use retrylab::engine::{Clock, Speed};
     let reply = vec!["word"; 400].join(" ");
