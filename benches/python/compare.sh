@@ -22,7 +22,9 @@ python3 -c "print(f'ratio: {float(\"$py_s\") / max(float(\"$rust_s\"), 1e-9):.1f
 # Live mode (issue 7): 1,000 retried attempts, no wait, against a third-party loopback server
 # (llmock answering every request 500), three ways: curl's keep-alive loop (one process, one
 # connection, the floor), retrylab --live, and Mirascope + Tenacity.
-# Needs: pip install llmock. Skipped when llmock is not installed.
+# Needs: pip install llmock. Skipped when llmock is not installed. Measured here (2 busy
+# cores): curl 0.32-0.36 s, retrylab 0.36-0.42 s (was 1.73 s: a zero wait cost a timer tick),
+# Mirascope + Tenacity 1.92-1.94 s: retrylab within 1.15-1.26x of curl, 4.7-5.4x the Python.
 if ! command -v llmock >/dev/null; then
     echo "live: llmock not installed (pip install llmock); skipped"
     exit 0
