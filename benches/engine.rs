@@ -3,9 +3,13 @@
 //! `raw_1000_requests`: the same 1,000 loopback HTTP exchanges through the wire client alone.
 //! The difference divided by 1,000 is the engine's own cost per attempt (policy decision,
 //! prompt rendering, events).
+//! `live_1000_attempts_no_wait`: the same 1,000 attempts in live mode (real clock, zero waits)
+//! against a loopback server (the simulator, started on its own): the path a live retry
+//! loop takes, timer and connection pool included.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use retrylab::engine::run::{RunOptions, run};
+use retrylab::config::{self, Config};
+use retrylab::engine::run::{RunOptions, run, run_with_clock};
 use retrylab::engine::{Clock, Speed};
 use retrylab::event::{Mode, Outcome};
 use retrylab::provider::{ChatRequest, Client, Endpoint, Message, Timeouts};
@@ -32,6 +36,21 @@ retry_on = ["server_error"]
 reply = "ok"
 first_token_ms = 0
 faults = [{ fault = "server_error", times = 999 }]
+"#;
+
+/// The same 1,000 attempts live, against `{base}` (a loopback server playing `[sim]` above).
+const LIVE: &str = r#"
+name = "thousand live"
+[prompt]
+template = "Attempt {{ n }}"
+vars = { n = 1 }
+[call]
+provider = "openai-compatible"
+model = "gpt-4o-mini"
+base_url = "{base}"
+[retry]
+stop = { after_attempt = 1000 }
+retry_on = ["server_error"]
 "#;
 
 fn bench(c: &mut Criterion) {
@@ -64,6 +83,35 @@ fn bench(c: &mut Criterion) {
                 let summary = run(scenario, opts, tx, CancellationToken::new()).await;
                 assert_eq!(summary.outcome, Outcome::Ok);
                 drain.await.expect("drain")
+            }
+        });
+    });
+    group.bench_function("live_1000_attempts_no_wait", |b| {
+        b.to_async(&rt).iter(|| {
+            let spec = scenario.sim.clone();
+            async move {
+                let sim = SimServer::start(
+                    ([127, 0, 0, 1], 0).into(),
+                    spec,
+                    Clock::virtual_time(Speed::Max),
+                )
+                .await
+                .expect("sim");
+                // No `wait`: Tenacity's wait_none, so every retry goes at once.
+                let text = LIVE.replace("{base}", &sim.base_url(ProviderKind::OpenaiCompatible));
+                let live = Arc::new(parse(&text, "bench-live").expect("live scenario"));
+                let (tx, mut rx) = retrylab::engine::run::event_channel();
+                let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+                let run = run_with_clock(
+                    live,
+                    Mode::Live,
+                    Clock::real(Speed::Times(1.0)),
+                    tx,
+                    CancellationToken::new(),
+                );
+                let summary = config::scope(Config::isolated(), run).await;
+                assert_eq!(summary.outcome, Outcome::Ok);
+                drain.await.expect("drain");
             }
         });
     });

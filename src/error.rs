@@ -15,6 +15,9 @@ pub enum ErrorKind {
     StreamInterrupted,
     Auth,
     BadRequest,
+    /// A 3xx reply: API calls never follow redirects (the key must not travel to the
+    /// Location, and a 302/303 would turn the POST into a body-less GET).
+    Redirect,
     ContextLength,
     ContentFilter,
     Validation,
@@ -26,7 +29,7 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 15] = [
+    pub const ALL: [ErrorKind; 16] = [
         ErrorKind::RateLimit,
         ErrorKind::Overloaded,
         ErrorKind::ServerError,
@@ -35,6 +38,7 @@ impl ErrorKind {
         ErrorKind::StreamInterrupted,
         ErrorKind::Auth,
         ErrorKind::BadRequest,
+        ErrorKind::Redirect,
         ErrorKind::ContextLength,
         ErrorKind::ContentFilter,
         ErrorKind::Validation,
@@ -54,6 +58,7 @@ impl ErrorKind {
             ErrorKind::StreamInterrupted => "stream_interrupted",
             ErrorKind::Auth => "auth",
             ErrorKind::BadRequest => "bad_request",
+            ErrorKind::Redirect => "redirect",
             ErrorKind::ContextLength => "context_length",
             ErrorKind::ContentFilter => "content_filter",
             ErrorKind::Validation => "validation",

@@ -1,6 +1,10 @@
 //! Live mode against what a wrong setup gets back: a wrong key, a model that does not exist,
-//! a base URL nobody answers at, an HTML page, a wrong path, a proxy that closes the stream.
+//! a base URL nobody answers at, an HTML page, a wrong path, a proxy that closes the stream,
+//! a redirect (never followed), a connect that hangs (a black-holed route).
 //! Each ends as a classified error whose message says what to fix; nothing panics.
+
+// Test support: a failed setup step should fail the test loudly.
+#![allow(clippy::unwrap_used)]
 
 #[path = "fixtures/live/mod.rs"]
 mod live;
@@ -385,4 +389,147 @@ async fn a_gzip_bomb_of_keep_alives_stops_at_the_stream_cap() {
         "{}",
         e.message
     );
+}
+
+/// A listener that only counts the connections it gets (and never answers them).
+async fn counting_listener() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", l.local_addr().unwrap());
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = hits.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = l.accept().await {
+            seen.fetch_add(1, Ordering::SeqCst);
+            held.push(sock);
+        }
+    });
+    (base, hits)
+}
+
+#[tokio::test]
+async fn a_redirect_is_never_followed_and_nothing_reaches_its_location() {
+    use std::sync::atomic::Ordering;
+    let (elsewhere, hits) = counting_listener().await;
+    // Both wire formats, each with a custom header that must not travel either.
+    let openai = OPENAI.replace(
+        "stream = true",
+        "stream = true\ntimeout = \"500ms\"\nheaders = { x-tenant = \"tenant-secret-1\" }",
+    );
+    let anthropic = ANTHROPIC.replace(
+        "base_url = \"{base}\"",
+        "base_url = \"{base}\"\ntimeout = \"500ms\"\nheaders = { x-tenant = \"tenant-secret-1\" }",
+    );
+    for status in [301, 302, 307, 308] {
+        for (scenario, path) in [
+            (&openai, "/v1/chat/completions"),
+            (&anthropic, "/v1/messages"),
+        ] {
+            let location = format!("{elsewhere}{path}?via={status}");
+            let reply = format!(
+                "HTTP/1.1 {status} Moved\nlocation: {location}\ncontent-type: text/html\n\n<a href=\"{location}\">moved</a>"
+            );
+            let server = serve(vec![live::server::Reply::Steps(live::server::steps_of(
+                &reply,
+            ))])
+            .await;
+            let live = run_live(scenario, &server, config()).await;
+            let e = live.summary.error.clone().expect("an error");
+            assert_eq!(
+                (e.kind, e.status),
+                (ErrorKind::Redirect, Some(status)),
+                "{e:?}"
+            );
+            assert_eq!(
+                e.message,
+                format!(
+                    "the server redirected to {location} (HTTP {status}): retrylab never follows redirects for API calls; set base_url to the final address"
+                )
+            );
+            assert_eq!(server.requests().len(), 1);
+            assert!(server.requests()[0].line.starts_with("POST "));
+            assert_eq!(
+                server.requests()[0].header("x-tenant"),
+                Some("tenant-secret-1")
+            );
+        }
+    }
+    // Give a follow-up connection time to show up, were one made.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "a connection reached the Location"
+    );
+}
+
+#[tokio::test]
+async fn a_relative_or_missing_location_is_still_a_redirect_error() {
+    for (head, want) in [
+        (
+            "location: /v2/chat/completions\n",
+            "the server redirected to {base}/v2/chat/completions (HTTP 302): retrylab never follows redirects for API calls; set base_url to the final address",
+        ),
+        (
+            "",
+            "the server answered HTTP 302 (a redirect) without a Location: retrylab never follows redirects for API calls; set base_url to the final address",
+        ),
+    ] {
+        let reply = format!("HTTP/1.1 302 Found\n{head}content-type: text/plain\n\nmoved");
+        let server = serve(vec![live::server::Reply::Steps(live::server::steps_of(
+            &reply,
+        ))])
+        .await;
+        let live = run_live(OPENAI, &server, config()).await;
+        let e = live.summary.error.clone().expect("an error");
+        assert_eq!((e.kind, e.status), (ErrorKind::Redirect, Some(302)));
+        assert_eq!(e.message, want.replace("{base}", &server.base));
+    }
+}
+
+/// A listener whose accept queue is full (backlog 0, one connection queued, never
+/// accepted): the kernel drops further SYNs, so a connect hangs as on a black-holed route.
+async fn black_hole() -> (String, Vec<tokio::net::TcpStream>, tokio::net::TcpListener) {
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = sock.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut queued = Vec::new();
+    // The queue holds backlog + 1; connects beyond it hang (kept in flight by timeouts).
+    queued.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    for _ in 0..2 {
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_millis(20),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await;
+    }
+    (format!("http://{addr}"), queued, listener)
+}
+
+#[tokio::test]
+async fn a_black_holed_connect_fails_at_connect_timeout_saying_so() {
+    let (base, _queued, _listener) = black_hole().await;
+    let scenario = OPENAI.replace(
+        "stream = true",
+        "stream = true\nconnect_timeout = \"300ms\"\ntimeout = \"5s\"",
+    );
+    let live = run_live_at(&scenario, &base, None, config()).await;
+    let (kind, status, what, fix) = final_error(&live);
+    assert_eq!((kind, status), (ErrorKind::Timeout, None));
+    let host = base.trim_start_matches("http://");
+    assert_eq!(
+        what,
+        format!("connect timeout (300ms): no connection to {host}")
+    );
+    assert_eq!(
+        fix,
+        "raise connect_timeout in [call] if the server is just slow"
+    );
+    assert_eq!(
+        live.summary.error.as_ref().unwrap().timeout.as_deref(),
+        Some("connect")
+    );
+    assert!(live.wall.as_millis() >= 300, "{:?}", live.wall);
 }

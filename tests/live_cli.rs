@@ -130,6 +130,8 @@ stream = true
 stop = { after_attempt = 3 }
 wait = { fixed = "10ms" }
 retry_on = ["rate_limit", "auth", "server_error"]
+# Live waits are real (`--speed` does not apply): keep the 429's 1.5 s Retry-After short.
+retry_after_max = "10ms"
 [fallback]
 catch = ["retry_error"]
 [[fallback.hops]]
@@ -389,4 +391,59 @@ async fn a_second_ctrl_c_exits_at_once_even_when_the_output_is_stuck() {
         .unwrap();
     assert_eq!(status.code(), Some(130));
     assert!(sent.elapsed() < std::time::Duration::from_millis(500));
+}
+
+const RETRY_AFTER: &str = r#"
+name = "retry-after live"
+[prompt]
+template = "Who wrote The Name of the Wind?"
+[call]
+provider = "openai"
+model = "gpt-4o-mini"
+base_url = "{base}/v1"
+[retry]
+stop = { after_attempt = 2 }
+wait = { fixed = "10ms" }
+retry_on = ["rate_limit"]
+honor_retry_after = true
+"#;
+
+/// Live waits are real: `--speed max` skips nothing the server asked for (a 429 with
+/// `retry-after: 0.75` means 750 ms before the next request), and the CLI says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_speed_max_still_waits_what_the_server_asked() {
+    let server = serve(vec![
+        play("openai_429_retry_after_float"),
+        play("openai_plain"),
+    ])
+    .await;
+    let d = dirs(RETRY_AFTER, &server.base);
+    let path = d.scenario.to_str().unwrap().to_owned();
+    let started = std::time::Instant::now();
+    let out = retrylab(
+        &[
+            "run",
+            &path,
+            "--live",
+            "--speed",
+            "max",
+            "--json",
+            "--no-trace",
+        ],
+        &d,
+        Some(ENV_KEY),
+    )
+    .await;
+    let wall = started.elapsed();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert_eq!(server.requests().len(), 2);
+    assert!(wall >= std::time::Duration::from_millis(750), "{wall:?}");
+    assert_eq!(
+        text(&out.stderr),
+        "note: --speed does not apply in live mode: waits are real (the server's Retry-After and the back-off take their full time)\n"
+    );
+    // The run says the speed it ran at.
+    let first: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(first["speed"], "1x");
 }

@@ -212,3 +212,92 @@ async fn slow_first_byte_delays_everything_by_its_delay() {
     assert_eq!(got.status, 200);
     assert_eq!(sim.clock.now(), Duration::from_millis(8000 + 300));
 }
+
+#[allow(clippy::unwrap_used)] // a test helper
+/// Wall time from `attempt_started` to `attempt_succeeded` of a sim run at `--speed 1`
+/// streaming `tokens` words at `tps` tokens per second, first token at once.
+async fn real_time_stream(tokens: usize, tps: u32) -> Duration {
+    use retrylab::engine::Speed;
+    use retrylab::engine::run::{RunOptions, run};
+    use retrylab::event::{Event, Mode};
+    let reply = vec!["word"; tokens].join(" ");
+    let text = format!(
+        "name = \"pace\"\n[prompt]\ntemplate = \"x\"\n[call]\nprovider = \"openai\"\nmodel = \"gpt-4o-mini\"\nstream = true\n[sim]\nreply = \"{reply}\"\ntokens_per_second = {tps}\nfirst_token_ms = 0\n"
+    );
+    let scenario =
+        std::sync::Arc::new(retrylab::scenario::load::parse(&text, "pace.toml").unwrap());
+    let (tx, mut rx) = retrylab::engine::run::event_channel();
+    let opts = RunOptions {
+        mode: Mode::Sim,
+        speed: Speed::Times(1.0),
+    };
+    let engine = tokio::spawn(run(scenario, opts, tx, Default::default()));
+    let (mut started, mut done, mut deltas) = (None, None, 0);
+    while let Some(ev) = rx.recv().await {
+        match ev.event {
+            Event::AttemptStarted { .. } => started = Some(std::time::Instant::now()),
+            Event::Delta { .. } => deltas += 1,
+            Event::AttemptSucceeded { .. } => done = Some(std::time::Instant::now()),
+            _ => {}
+        }
+    }
+    engine.await.unwrap();
+    assert_eq!(deltas, tokens);
+    done.unwrap() - started.unwrap()
+}
+
+/// A stream scripted at N tokens/s takes its nominal time at `--speed 1` (within 5 %): the
+/// simulator paces against the stream's start, so timer overshoots never add up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_time_streams_take_their_nominal_time() {
+    for (tokens, tps) in [(400, 2000), (40, 200)] {
+        let took = real_time_stream(tokens, tps).await;
+        let nominal = Duration::from_secs_f64(tokens as f64 / f64::from(tps));
+        let lo = nominal.mul_f64(0.95);
+        let hi = nominal.mul_f64(1.05);
+        assert!(
+            took >= lo && took <= hi,
+            "{tokens} tokens at {tps}/s took {took:?}; nominal {nominal:?}"
+        );
+    }
+}
+
+/// `retrylab sim` paces on the real clock: its streams take their nominal time too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::unwrap_used)] // a test
+async fn real_clock_streams_take_their_nominal_time() {
+    use retrylab::engine::{Clock, Speed};
+    let reply = vec!["word"; 400].join(" ");
+    let spec = spec(&format!(
+        "reply = \"{reply}\"\ntokens_per_second = 2000\nfirst_token_ms = 0\n"
+    ));
+    let server = retrylab::sim::SimServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        spec,
+        Clock::real(Speed::Times(1.0)),
+    )
+    .await
+    .unwrap();
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let url = format!("{}/chat/completions", server.base_url(Openai));
+    let started = std::time::Instant::now();
+    let text = http
+        .post(url)
+        .json(&body(Openai, "m", true, false))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(
+        text.matches("\"content\":\"").count(),
+        401,
+        "400 words and the role frame"
+    );
+    assert!(
+        took >= Duration::from_millis(190) && took <= Duration::from_millis(210),
+        "400 tokens at 2000/s took {took:?}"
+    );
+}

@@ -146,12 +146,33 @@ impl<W: Write> Printer<W> {
         Ok(())
     }
 
+    /// Writes what is buffered. The printer never flushes on its own: the caller flushes when
+    /// no event is queued, so a fast stream goes out in large writes.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+
+    /// Streamed text, as is when nothing in it needs replacing (the common case: no
+    /// allocation, no timestamp).
+    fn delta(&mut self, text: &str) -> std::io::Result<()> {
+        if !self.streaming {
+            write!(self.out, "{}  {}", " ".repeat(9), self.style.muted("» "))?;
+            self.streaming = true;
+        }
+        if text.chars().any(char::is_control) {
+            write!(self.out, "{}", safe(&text.replace('\n', " ")))
+        } else {
+            self.out.write_all(text.as_bytes())
+        }
+    }
+
     pub fn on_event(&mut self, ev: &TimedEvent) -> std::io::Result<()> {
+        if let Event::Delta { text, .. } = &ev.event {
+            return self.delta(text);
+        }
         let st = self.style;
         let t = st.muted(&stamp(ev.t_ms));
-        if !matches!(ev.event, Event::Delta { .. }) {
-            self.end_stream()?;
-        }
+        self.end_stream()?;
         match &ev.event {
             Event::RunStarted {
                 scenario,
@@ -178,14 +199,8 @@ impl<W: Write> Printer<W> {
                     "{t}  hop {hop} · attempt {attempt} → {provider}/{model}"
                 )?;
             }
-            Event::Delta { text, .. } => {
-                if !self.streaming {
-                    write!(self.out, "{}  {}", " ".repeat(9), st.muted("» "))?;
-                    self.streaming = true;
-                }
-                write!(self.out, "{}", safe(&text.replace('\n', " ")))?;
-                self.out.flush()?;
-            }
+            // Handled above.
+            Event::Delta { .. } => {}
             Event::ToolCall {
                 name, args, result, ..
             } => {
@@ -405,6 +420,54 @@ mod tests {
 
     fn ev(t_ms: u64, event: Event) -> TimedEvent {
         TimedEvent { t_ms, event }
+    }
+
+    /// Counts flushes, keeps what is written.
+    #[derive(Default)]
+    struct Flushes {
+        out: Vec<u8>,
+        flushes: usize,
+    }
+
+    impl Write for Flushes {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.out.extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.flushes += 1;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn streamed_text_is_never_flushed_per_delta_and_control_characters_still_go() {
+        let mut p = Printer::new(Flushes::default(), Style::new(false));
+        let delta = |text: &str| {
+            ev(
+                5,
+                Event::Delta {
+                    hop: 0,
+                    attempt: 1,
+                    text: text.into(),
+                },
+            )
+        };
+        for _ in 0..1000 {
+            p.on_event(&delta(" word")).unwrap();
+        }
+        p.on_event(&delta("a\nb\tc\u{1b}[2J")).unwrap();
+        let w = p.into_inner();
+        assert_eq!(w.flushes, 0, "the caller flushes, once the queue is empty");
+        let text = String::from_utf8(w.out).unwrap();
+        assert_eq!(
+            text,
+            format!(
+                "{}» {}a b c\u{fffd}[2J",
+                " ".repeat(11),
+                " word".repeat(1000)
+            )
+        );
     }
 
     #[test]

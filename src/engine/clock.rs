@@ -70,13 +70,25 @@ impl Speed {
         }
     }
 
-    /// Wall time for a span of run time.
+    /// Wall time for a span of run time (saturating: a huge span never panics).
     pub fn wall(self, run: Duration) -> Duration {
         match self {
             Speed::Max => Duration::ZERO,
-            Speed::Times(v) => run.div_f64(v),
+            Speed::Times(v) => scaled(run, v),
         }
     }
+}
+
+/// `d / x`, saturating at `Duration::MAX` (`Duration::div_f64` panics past it).
+fn scaled(d: Duration, x: f64) -> Duration {
+    Duration::try_from_secs_f64(d.as_secs_f64() / x).unwrap_or(Duration::MAX)
+}
+
+/// `at + d`, or about a century on when that overflows (a wait that long never ends).
+fn instant_after(at: Instant, d: Duration) -> Instant {
+    at.checked_add(d)
+        .or_else(|| at.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+        .unwrap_or(at)
 }
 
 /// The run's clock; cheap to clone (shared).
@@ -134,7 +146,10 @@ impl Clock {
             Inner::Virtual(v) => v.sleep(Some(d)).await,
             Inner::Real(r) => {
                 let wall = r.speed.wall(d);
-                tokio::time::sleep(wall).await;
+                // A zero wait never touches tokio's timer (it rounds up to its 1 ms tick).
+                if !wall.is_zero() {
+                    tokio::time::sleep(wall).await;
+                }
                 let skipped = d.saturating_sub(wall);
                 r.skipped_us
                     .fetch_add(skipped.as_micros() as u64, Ordering::Relaxed);
@@ -286,11 +301,20 @@ struct VirtualClock {
 /// client that stopped reading must not stall the clock).
 const ACK_PATIENCE: Duration = Duration::from_millis(50);
 
+/// How far behind its wall schedule a paced sleep may start and still be paced against it
+/// (catching up); further behind (a stalled reader, a slow machine), pacing restarts from now
+/// rather than rushing through the backlog.
+const PACE_SLACK: Duration = Duration::from_millis(100);
+
 #[derive(Default)]
 struct VState {
     now: Duration,
     /// While a paced sleep runs: (wall start, run time at start, run time at end).
     sleeping: Option<(Instant, Duration, Duration)>,
+    /// Where the last paced sleep was due to end: (wall instant, run time). A sleep starting
+    /// at that run time is paced from that instant, not from when it starts, so each wake-up's
+    /// overshoot (and the work between sleeps) is absorbed instead of adding up.
+    paced_to: Option<(Instant, Duration)>,
     deadlines: BTreeMap<(Duration, u64), Arc<Fired>>,
     next_id: u64,
     /// Stream frames sent and not yet parsed by the client.
@@ -313,7 +337,7 @@ impl VirtualClock {
     fn interpolated(s: &VState, speed: Speed) -> Duration {
         match (s.sleeping, speed) {
             (Some((wall_start, from, until)), Speed::Times(x)) => {
-                let run = wall_start.elapsed().mul_f64(x);
+                let run = scaled(wall_start.elapsed(), 1.0 / x);
                 (from + run).min(until)
             }
             _ => s.now,
@@ -334,6 +358,19 @@ impl VirtualClock {
             }
         };
         let _ = tokio::time::timeout(ACK_PATIENCE, wait).await;
+    }
+
+    /// The wall instant a paced step from run time `from` to `end` is due, marking the step
+    /// as sleeping: from the last step's due instant when this one continues it, else now.
+    fn pace_from(&self, from: Duration, end: Duration, x: f64) -> Instant {
+        let now = Instant::now();
+        let mut s = self.lock();
+        let start = match s.paced_to {
+            Some((at, run)) if run == from && now.saturating_duration_since(at) <= PACE_SLACK => at,
+            _ => now,
+        };
+        s.sleeping = Some((start, from, end));
+        instant_after(start, scaled(end.saturating_sub(from), x))
     }
 
     /// `d = None` sleeps forever (a stall).
@@ -359,11 +396,15 @@ impl VirtualClock {
                 std::future::pending::<()>().await;
             }
             if let Speed::Times(x) = self.speed {
-                let wall = end.saturating_sub(from).div_f64(x);
-                self.lock().sleeping = Some((Instant::now(), from, end));
-                let guard = SleepGuard { clock: self };
-                tokio::time::sleep(wall).await;
-                drop(guard);
+                let due = self.pace_from(from, end, x);
+                // Due already (behind schedule, or a zero step): no trip through the timer,
+                // so every frame that is due goes out at this wake-up.
+                if due > Instant::now() {
+                    let guard = SleepGuard { clock: self };
+                    tokio::time::sleep_until(due.into()).await;
+                    drop(guard);
+                }
+                self.lock().paced_to = Some((due, end));
             }
             let fired = {
                 let mut s = self.lock();
@@ -400,6 +441,8 @@ impl Drop for SleepGuard<'_> {
             let reached = VirtualClock::interpolated(&s, self.clock.speed);
             s.now = s.now.max(reached);
             s.sleeping = None;
+            // Cut short: the next sleep is paced from when it starts.
+            s.paced_to = None;
         }
     }
 }
@@ -515,6 +558,53 @@ mod tests {
         c.sleep(Duration::from_secs(1)).await;
         assert!(wall.elapsed() < ACK_PATIENCE);
         assert_eq!(c.now(), Duration::from_secs(2));
+    }
+
+    #[tokio::test]
+    async fn zero_waits_skip_the_timer() {
+        // tokio's timer rounds a zero sleep up to its 1 ms tick: 200 of them took ~220 ms.
+        let c = Clock::real(Speed::Times(1.0));
+        let wall = Instant::now();
+        for _ in 0..200 {
+            c.sleep(Duration::ZERO).await;
+        }
+        assert!(
+            wall.elapsed() < Duration::from_millis(50),
+            "{:?}",
+            wall.elapsed()
+        );
+        let v = Clock::virtual_time(Speed::Times(1.0));
+        let wall = Instant::now();
+        for _ in 0..200 {
+            v.sleep(Duration::ZERO).await;
+        }
+        assert!(
+            wall.elapsed() < Duration::from_millis(50),
+            "{:?}",
+            wall.elapsed()
+        );
+        assert_eq!(v.now(), Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn paced_sleeps_do_not_add_up_their_overshoots() {
+        // 100 sleeps of 0.5 ms at speed 1: 50 ms, not 100 x (0.5 ms + a timer tick).
+        let c = Clock::virtual_time(Speed::Times(1.0));
+        let wall = Instant::now();
+        for _ in 0..100 {
+            c.sleep(Duration::from_micros(500)).await;
+        }
+        let took = wall.elapsed();
+        assert!(took >= Duration::from_millis(49), "{took:?}");
+        assert!(took < Duration::from_millis(80), "{took:?}"); // was >= 100 ms
+        assert_eq!(c.now(), Duration::from_millis(50));
+    }
+
+    #[test]
+    fn huge_spans_saturate_instead_of_panicking() {
+        assert_eq!(Speed::Times(0.5).wall(Duration::MAX), Duration::MAX);
+        let now = Instant::now();
+        assert!(instant_after(now, Duration::MAX) > now);
     }
 
     #[test]

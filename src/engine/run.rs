@@ -201,7 +201,10 @@ pub async fn run(
 ) -> RunSummary {
     let clock = match opts.mode {
         Mode::Sim => Clock::virtual_time(opts.speed),
-        Mode::Live => Clock::real(opts.speed),
+        // Live waits are real: the server asked for them (Retry-After), so no speed
+        // compresses them; `opts.speed` applies to sim mode only. (Tests that must skip live
+        // waits pass `Clock::real(Speed::Max)` to `run_with_clock`.)
+        Mode::Live => Clock::real(Speed::Times(1.0)),
     };
     run_with_clock(scenario, opts.mode, clock, sink, cancel).await
 }

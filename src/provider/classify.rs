@@ -89,6 +89,32 @@ pub fn reply_json(body: &[u8]) -> Result<Value, CallError> {
     })
 }
 
+/// The longest Location a redirect error quotes; a longer one is described, not cut (a cut
+/// could keep most of a key a hostile server put in it).
+const MAX_LOCATION: usize = 2048;
+
+/// A 3xx reply. API calls never follow redirects: the key and the custom headers would go
+/// to the Location, and a 301/302/303 would turn the POST into a body-less GET.
+/// `location` is the Location header, already resolved against the request URL.
+pub fn redirect_error(status: u16, location: Option<&str>) -> CallError {
+    const WHY: &str =
+        "retrylab never follows redirects for API calls; set base_url to the final address";
+    let message = match location {
+        Some(l) if l.len() <= MAX_LOCATION => {
+            format!(
+                "the server redirected to {} (HTTP {status}): {WHY}",
+                printable(l)
+            )
+        }
+        Some(l) => format!(
+            "the server redirected (HTTP {status}) to a Location of {} bytes: {WHY}",
+            l.len()
+        ),
+        None => format!("the server answered HTTP {status} (a redirect) without a Location: {WHY}"),
+    };
+    CallError::new(ErrorKind::Redirect, message).with_status(status)
+}
+
 /// The kind a status code gives before the body is read (DESIGN §4).
 pub fn kind_for_status(status: u16) -> ErrorKind {
     match status {
@@ -99,6 +125,7 @@ pub fn kind_for_status(status: u16) -> ErrorKind {
         409 => ErrorKind::ServerError,
         401 | 403 => ErrorKind::Auth,
         400..=499 => ErrorKind::BadRequest,
+        300..=399 => ErrorKind::Redirect,
         _ => ErrorKind::ServerError,
     }
 }

@@ -83,15 +83,32 @@ pub struct Client {
     inner: Arc<Pools>,
 }
 
-struct Pools {
-    /// Through the system proxy (live APIs).
-    proxied: reqwest::Client,
-    /// Never through a proxy (the loopback simulator).
-    direct: reqwest::Client,
-    /// Clients with a connect timeout, built on first use: (direct, timeout, client).
-    with_connect: Mutex<Vec<(bool, Duration, reqwest::Client)>>,
+/// What a reqwest client is set up for; each is built on first use, so a run against the
+/// loopback simulator never loads the system's TLS roots (most of start-up time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Flavor {
+    /// Never through a proxy (loopback hosts); else the system proxy applies.
+    direct: bool,
+    /// Loads the TLS roots: https URLs, and anything through a proxy (which may be https).
+    tls: bool,
+    connect: Option<Duration>,
 }
 
+impl Flavor {
+    fn of(url: &reqwest::Url, connect: Option<Duration>) -> Flavor {
+        let direct = is_loopback(url);
+        Flavor {
+            direct,
+            tls: !direct || url.scheme() != "http",
+            connect,
+        }
+    }
+}
+
+struct Pools {
+    /// One client per flavour used so far (a handful at most).
+    built: Mutex<Vec<(Flavor, reqwest::Client)>>,
+}
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Client { .. }")
@@ -99,14 +116,12 @@ impl fmt::Debug for Client {
 }
 
 impl Client {
-    /// A client with no retries, gzip, HTTP/1.1 and HTTP/2 (ALPN), and no total timeout of
-    /// its own.
+    /// A client with no retries, no redirects, gzip, HTTP/1.1 and HTTP/2 (ALPN), and no
+    /// total timeout of its own. Connection pools are set up on first use.
     pub fn new() -> Result<Client, CallError> {
         Ok(Client {
             inner: Arc::new(Pools {
-                proxied: build(false, None)?,
-                direct: build(true, None)?,
-                with_connect: Mutex::new(Vec::new()),
+                built: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -214,39 +229,46 @@ impl Client {
         url: &reqwest::Url,
         connect: Option<Duration>,
     ) -> Result<reqwest::Client, CallError> {
-        let direct = is_loopback(url);
-        let Some(d) = connect else {
-            return Ok(if direct {
-                self.inner.direct.clone()
-            } else {
-                self.inner.proxied.clone()
-            });
-        };
+        let flavor = Flavor::of(url, connect);
         // Plain data behind the lock; a poisoned lock is still consistent.
-        let mut cache = self
+        let mut built = self
             .inner
-            .with_connect
+            .built
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((_, _, c)) = cache.iter().find(|(dir, t, _)| *dir == direct && *t == d) {
+        if let Some((_, c)) = built.iter().find(|(f, _)| *f == flavor) {
             return Ok(c.clone());
         }
-        let c = build(direct, Some(d))?;
-        cache.push((direct, d, c.clone()));
+        let c = build(flavor)?;
+        built.push((flavor, c.clone()));
         Ok(c)
     }
 }
 
-fn build(direct: bool, connect: Option<Duration>) -> Result<reqwest::Client, CallError> {
+/// The kernel's `TCP_USER_TIMEOUT` for our sockets: none. reqwest sets 30 s by default,
+/// which also caps a connect: a black-holed connect then failed at 30 s whatever
+/// `connect_timeout` said. Our own deadlines (`connect_timeout`, and `first_byte`, `idle`,
+/// `total` on the run clock) bound every phase instead.
+const TCP_USER_TIMEOUT: Option<Duration> = None;
+
+fn build(flavor: Flavor) -> Result<reqwest::Client, CallError> {
     let mut b = reqwest::Client::builder()
         .retry(reqwest::retry::never())
+        // An LLM API never needs a redirect; following one would carry the key and the
+        // custom headers to the Location (see the 3xx path in `Call::run`).
+        .redirect(reqwest::redirect::Policy::none())
         .gzip(true)
         .user_agent(concat!("retrylab/", env!("CARGO_PKG_VERSION")))
-        .pool_idle_timeout(Duration::from_secs(60));
-    if direct {
+        .pool_idle_timeout(Duration::from_secs(60))
+        .tcp_user_timeout(TCP_USER_TIMEOUT);
+    if flavor.direct {
         b = b.no_proxy();
     }
-    if let Some(d) = connect {
+    if !flavor.tls {
+        // Plain http to loopback: no TLS roots to load (an https URL gets the other flavour).
+        b = b.tls_certs_only(Vec::new());
+    }
+    if let Some(d) = flavor.connect {
         b = b.connect_timeout(d);
     }
     b.build().map_err(|e| {
@@ -319,9 +341,10 @@ impl Call<'_> {
             )
         })?;
         let send = http.post(url.clone()).headers(headers).body(body).send();
+        let sent_at = std::time::Instant::now();
         let mut resp = match self.watch.race(send).await {
             Ok(Ok(r)) => r,
-            Ok(Err(e)) => return Err(self.send_error(&e, &url).into()),
+            Ok(Err(e)) => return Err(self.send_error(&e, &url, sent_at.elapsed()).into()),
             Err(which) => return Err(self.timed_out(which, "no response").into()),
         };
         let status = resp.status().as_u16();
@@ -337,6 +360,14 @@ impl Call<'_> {
             .collect();
         self.exchange.status = Some(status);
         self.exchange.headers = resp_headers.clone();
+
+        if resp.status().is_redirection() {
+            // Never followed (the client's redirect policy is `none`): nothing goes to the
+            // Location. Named in full, resolved against the request URL.
+            let location = classify::header(&resp_headers, "location")
+                .map(|l| url.join(l).map_or_else(|_| l.to_owned(), String::from));
+            return Err(classify::redirect_error(status, location.as_deref()).into());
+        }
 
         if !resp.status().is_success() {
             // Classify on whatever part of the body arrives: the status decides the kind.
@@ -534,7 +565,8 @@ impl Call<'_> {
         e
     }
 
-    fn send_error(&self, e: &reqwest::Error, url: &reqwest::Url) -> CallError {
+    /// `waited`: real time from the send to the failure (a connect timeout is real time).
+    fn send_error(&self, e: &reqwest::Error, url: &reqwest::Url, waited: Duration) -> CallError {
         let cause = root_cause(e);
         let host = match (url.host_str(), url.port_or_known_default()) {
             (Some(h), Some(p)) => format!("{h}:{p}"),
@@ -547,18 +579,37 @@ impl Call<'_> {
                 format!("cannot build the request: {cause}"),
             )
         } else if e.is_connect() && e.is_timeout() {
-            timeout_error(
-                TimeoutKind::Connect,
-                self.timeouts.connect,
-                &format!("no connection to {host}"),
-            )
+            // Ours fired only if its time has come; else the operating system gave up first
+            // (the message must not claim a limit that did not fire).
+            let ours = self
+                .timeouts
+                .connect
+                .is_some_and(|d| waited + Duration::from_millis(10) >= d);
+            if ours {
+                timeout_error(
+                    TimeoutKind::Connect,
+                    self.timeouts.connect,
+                    &format!("no connection to {host}"),
+                )
+            } else {
+                let mut t = CallError::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "connect timeout (the operating system's, after {}): no connection to {host}: {cause}",
+                        fmt_duration(waited)
+                    ),
+                );
+                t.timeout = Some(TimeoutKind::Connect.as_str().to_owned());
+                t
+            }
         } else if e.is_connect() {
             CallError::new(
                 ErrorKind::Connection,
                 format!("cannot connect to {host}: {cause}"),
             )
         } else if e.is_redirect() {
-            CallError::new(ErrorKind::BadRequest, format!("redirect failed: {cause}"))
+            // Unreachable with `Policy::none()`; kept so a policy change cannot mislabel it.
+            CallError::new(ErrorKind::Redirect, format!("redirect failed: {cause}"))
         } else {
             CallError::new(
                 ErrorKind::Connection,
@@ -867,6 +918,35 @@ mod tests {
         let err = request_headers(&e, false).unwrap_err();
         assert!(!err.message.contains("secret-"), "{}", err.message);
         assert!(!err.message.contains("break"), "{}", err.message);
+    }
+
+    #[test]
+    fn plain_http_to_loopback_never_loads_tls_roots() {
+        let f = |u: &str| {
+            let f = Flavor::of(&reqwest::Url::parse(u).unwrap(), None);
+            (f.direct, f.tls)
+        };
+        // The simulator: no proxy, no TLS roots.
+        assert_eq!(f("http://127.0.0.1:8787/v1"), (true, false));
+        assert_eq!(f("http://localhost:11434/v1"), (true, false));
+        assert_eq!(f("http://[::1]:8080/v1"), (true, false));
+        assert_eq!(f("https://localhost:8443/v1"), (true, true));
+        // Elsewhere: the system proxy (which may be https), so the roots.
+        assert_eq!(f("https://api.openai.com/v1"), (false, true));
+        assert_eq!(f("http://10.0.0.5:11434/v1"), (false, true));
+        // Built on first use, once per flavour.
+        let c = Client::new().unwrap();
+        let url = reqwest::Url::parse("http://127.0.0.1:9/v1").unwrap();
+        c.http_for(&url, None).unwrap();
+        c.http_for(&url, None).unwrap();
+        c.http_for(&url, Some(Duration::from_secs(1))).unwrap();
+        assert_eq!(c.inner.built.lock().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn no_kernel_timeout_undercuts_connect_timeout() {
+        // reqwest's default TCP_USER_TIMEOUT (30 s) also capped connects (issue 7 #15).
+        assert_eq!(TCP_USER_TIMEOUT, None);
     }
 
     #[test]

@@ -369,26 +369,30 @@ pub(super) fn schedule(
 }
 
 /// Plays scheduled frames on the run clock, each acknowledged by the client before time
-/// moves on.
+/// moves on. Frame times count from the stream's start (the first poll) and each wait is to
+/// that absolute time, so a late wake-up (timer resolution, a busy machine) is made up at the
+/// next frame instead of adding up, and every frame already due goes out at once.
 fn paced(
     frames: VecDeque<(Duration, String)>,
     clock: Clock,
     cancel: CancellationToken,
 ) -> impl futures::Stream<Item = io::Result<Bytes>> + Send + 'static {
     futures::stream::unfold(
-        (frames, Duration::ZERO, clock, cancel),
-        |(mut frames, mut at, clock, cancel)| async move {
+        (frames, None::<Duration>, clock, cancel),
+        |(mut frames, start, clock, cancel)| async move {
+            let start = start.unwrap_or_else(|| clock.now());
             while let Some((due, frame)) = frames.pop_front() {
-                let wait = due.saturating_sub(at);
+                // On the virtual clock `now` moves only by these sleeps, so this is exactly
+                // the step from the previous frame (run times stay as scheduled).
+                let wait = start.saturating_add(due).saturating_sub(clock.now());
                 if !wait.is_zero() {
                     tokio::select! {
                         () = clock.sleep(wait) => {}
                         () = cancel.cancelled() => {
                             let gone = io::Error::new(io::ErrorKind::ConnectionAborted, "simulator stopped");
-                            return Some((Err(gone), (VecDeque::new(), at, clock, cancel)));
+                            return Some((Err(gone), (VecDeque::new(), Some(start), clock, cancel)));
                         }
                     }
-                    at = due;
                 }
                 if !frame.is_empty() {
                     // One acknowledgement per SSE event, so the next sleep waits for the
@@ -396,7 +400,7 @@ fn paced(
                     for _ in 0..frame.matches("\n\n").count() {
                         clock.frame_sent();
                     }
-                    return Some((Ok(Bytes::from(frame)), (frames, at, clock, cancel)));
+                    return Some((Ok(Bytes::from(frame)), (frames, Some(start), clock, cancel)));
                 }
             }
             None
