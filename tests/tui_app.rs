@@ -419,6 +419,30 @@ async fn f2_says_which_keys_live_mode_is_missing() {
     assert!(pg.screen().contains(" SIM "));
 }
 
+/// Live waits are real (`run` never compresses them): the footer and F3 say so rather than
+/// show a speed the run does not go at.
+#[tokio::test]
+async fn live_mode_shows_1x_and_f3_says_it_applies_in_sim() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = AppConfig {
+        mode: Mode::Live,
+        ..AppConfig::isolated(dir.path())
+    };
+    let mut pg = playground_with(config, 120, 40, builtin("basic-retry"));
+    assert_eq!(pg.app.speed(), Speed::Max);
+    let s = pg.screen();
+    assert!(s.contains(" LIVE  1x "), "{s}");
+    pg.key(KeyCode::F(3));
+    assert_eq!(pg.app.speed().label(), "1x");
+    pg.key(KeyCode::F(3));
+    assert_eq!(
+        pg.app.notice(),
+        Some("speed 10x: applies in SIM mode (live waits are real)")
+    );
+    pg.draw().unwrap();
+    assert!(pg.screen().contains(" LIVE  1x "), "{}", pg.screen());
+}
+
 #[tokio::test]
 async fn f3_cycles_speed_and_f4_cycles_theme() {
     let dir = tempfile::tempdir().unwrap();

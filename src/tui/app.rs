@@ -818,6 +818,16 @@ impl App {
         }
     }
 
+    /// The speed runs go at: the chosen one, except live, where waits are real (a server's
+    /// Retry-After is never compressed); a replay always follows the chosen one.
+    fn effective_speed(&self) -> Speed {
+        if self.mode == Mode::Live && self.replay.is_none() {
+            Speed::Times(1.0)
+        } else {
+            self.speed
+        }
+    }
+
     fn cycle_speed(&mut self) {
         let next = match self.speed {
             Speed::Times(x) => SPEEDS
@@ -835,6 +845,13 @@ impl App {
                 self.run_clock.set_speed(self.speed, now);
                 self.notify(format!("replay speed {}", self.speed.label()), Level::Info);
             }
+            None if self.effective_speed() != self.speed => self.notify(
+                format!(
+                    "speed {}: applies in SIM mode (live waits are real)",
+                    self.speed.label()
+                ),
+                Level::Info,
+            ),
             None if self.active.is_some() => self.notify(
                 format!("speed {}: applies to the next run", self.speed.label()),
                 Level::Info,
@@ -937,7 +954,7 @@ impl App {
             scenario,
             opts: RunOptions {
                 mode: self.mode,
-                speed: self.speed,
+                speed: self.effective_speed(),
             },
             traces: self.paths.traces.clone(),
             cancel: cancel.clone(),
@@ -990,7 +1007,7 @@ impl App {
         self.run = RunView::new();
         self.timeline.reset();
         let now = self.now();
-        self.run_clock = RunClock::new(self.speed, now);
+        self.run_clock = RunClock::new(self.effective_speed(), now);
         self.run_clock.start(now);
     }
 
@@ -1509,7 +1526,7 @@ impl App {
                     .mode
                     .filter(|_| self.replay.is_some())
                     .unwrap_or(self.mode),
-                speed: self.speed,
+                speed: self.effective_speed(),
                 running: self.run.mode.is_some() && self.run.finished.is_none(),
                 replay: self.replay.is_some(),
                 finished: self.run.finished.as_ref(),
