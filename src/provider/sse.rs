@@ -153,7 +153,7 @@ impl SseDecoder {
     /// `from`; returns how many bytes were consumed.
     fn lines(&mut self, data: &[u8], mut from: usize, out: &mut Vec<SseEvent>) -> usize {
         let mut start = 0;
-        while let Some(off) = data[from..].iter().position(|&b| b == b'\n' || b == b'\r') {
+        while let Some(off) = memchr::memchr2(b'\n', b'\r', &data[from..]) {
             let end = from + off;
             if end - start > MAX_EVENT_BYTES {
                 self.stop(Overflow::Line);
@@ -188,7 +188,7 @@ impl SseDecoder {
         if first == b':' {
             return;
         }
-        let (name, value) = match line.iter().position(|&b| b == b':') {
+        let (name, value) = match memchr::memchr(b':', line) {
             Some(i) => {
                 let v = &line[i + 1..];
                 (&line[..i], v.strip_prefix(b" ").unwrap_or(v))
@@ -221,10 +221,19 @@ impl SseDecoder {
         out.push(SseEvent {
             event: std::mem::take(&mut self.event),
             // Copy out so the data buffer keeps its capacity for the next event.
-            data: String::from_utf8_lossy(&self.data).into_owned(),
+            data: utf8_lossy(&self.data),
             id: self.id.take(),
         });
         self.data.clear();
+    }
+}
+
+/// The bytes as text, invalid sequences replaced: validating first is several times faster
+/// than `from_utf8_lossy` on the valid text streams almost always are.
+fn utf8_lossy(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
     }
 }
 
@@ -239,6 +248,15 @@ pub fn decode_all(bytes: &[u8]) -> Vec<SseEvent> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn invalid_utf8_in_data_is_replaced_not_dropped() {
+        let ev = decode_all(b"data: caf\xc3\xa9 \xff\xfe ok\n\n");
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0].data, "caf\u{e9} \u{fffd}\u{fffd} ok");
+        let ev = decode_all("data: h\u{e9}llo \u{1f600}\r\n\r\n".as_bytes());
+        assert_eq!(ev[0].data, "h\u{e9}llo \u{1f600}");
+    }
     use super::*;
 
     fn ev(event: &str, data: &str) -> SseEvent {
