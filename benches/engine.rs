@@ -8,9 +8,9 @@
 //! loop takes, timer and connection pool included.
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use retrylab::clock::{Clock, Speed};
 use retrylab::config::{self, Config};
 use retrylab::engine::run::{RunOptions, run, run_with_clock};
-use retrylab::engine::{Clock, Speed};
 use retrylab::event::{Mode, Outcome};
 use retrylab::provider::{ChatRequest, Client, Endpoint, Message, Timeouts};
 use retrylab::scenario::ProviderKind;

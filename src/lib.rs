@@ -3,6 +3,7 @@
 //! Data flows one way: scenario → engine → events → (TUI | printer | trace).
 
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod cost;
 pub mod engine;

@@ -6,7 +6,7 @@
 mod common;
 
 use common::scenario;
-use retrylab::engine::Speed;
+use retrylab::clock::Speed;
 use retrylab::engine::run::{RunOptions, run};
 use retrylab::event::{Event, Mode, Outcome};
 use std::sync::Arc;

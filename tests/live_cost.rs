@@ -1,9 +1,9 @@
 //! Cost per attempt and per run: the same prices in sim mode (what the run would cost live),
 //! user prices from config winning over the built-in table, failed attempts included.
 
+use retrylab::clock::Speed;
 use retrylab::config::{self, Config};
 use retrylab::cost::Price;
-use retrylab::engine::Speed;
 use retrylab::engine::run::{RunOptions, run};
 use retrylab::event::{Event, Mode, TimedEvent};
 use retrylab::scenario::builtin::resolve;

@@ -12,7 +12,7 @@ mod common;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use retrylab::engine::Speed;
+use retrylab::clock::Speed;
 use retrylab::engine::run::{RunOptions, run};
 use retrylab::event::{Event, Mode, Outcome};
 use retrylab::scenario::load::{ScenarioError, parse};

@@ -2,7 +2,7 @@
 
 use super::printer::{Printer, Style};
 use super::{EXIT_OK, EXIT_RUN_ERROR, usage_error};
-use crate::engine::Speed;
+use crate::clock::Speed;
 use crate::engine::run::{RunOptions, event_channel, run};
 use crate::event::{Event, Mode, Outcome};
 use crate::scenario::builtin::{resolve, resolve_with_vars};

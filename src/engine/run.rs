@@ -2,13 +2,13 @@
 //! follows each failure, wait on the run's clock, and emit every step as an event.
 //! It knows nothing of who listens.
 
-use super::clock::{Clock, Speed};
 use super::endpoints::{HopTarget, hop_targets, live_endpoints, live_secrets, sim_endpoint};
 pub use super::endpoints::{
     check_live_keys, check_live_keys_with, default_base_url, hop_labels, key_env,
 };
 use super::redact::{Scrub, Secrets, redact_event, redact_failure};
 pub use super::sink::{EventSink, EventStream, event_channel};
+use crate::clock::{Clock, Speed};
 use crate::config::{self, LiveTarget};
 use crate::cost::{self, FailedAt, PriceTable};
 use crate::error::{CallError, ErrorKind};

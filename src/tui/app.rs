@@ -17,7 +17,7 @@ use super::run_view::{RunClock, RunView};
 use super::split::{self, Part, Parts};
 use super::tasks::{self, RunRequest};
 use super::theme::{Meaning, Theme, ThemeSet};
-use crate::engine::clock::Speed;
+use crate::clock::Speed;
 use crate::engine::run::{EventStream, event_channel};
 use crate::engine::run::{RunOptions, hop_policies};
 use crate::event::{Event, Mode, Outcome, TimedEvent};

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use retrylab::engine::Speed;
+use retrylab::clock::Speed;
 use retrylab::engine::run::{RunOptions, RunSummary, run};
 use retrylab::event::{Event, Mode, TimedEvent};
 use retrylab::scenario::Scenario;
