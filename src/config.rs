@@ -20,8 +20,8 @@
 //! here quotes a value of the file in a message.
 
 use crate::cost::{Price, PriceTable};
-use crate::engine::redact::{Secrets, key_start_at_end};
 use crate::error::{CallError, ErrorKind};
+use crate::provider::redact::{Secrets, key_start_at_end};
 use crate::scenario::types::ProviderKind;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -282,12 +282,12 @@ impl Config {
         }
     }
 
-    /// The key for a hop: the variable `engine::run::key_env` names, from the environment,
+    /// The key for a hop: the variable `provider::key_env` names, from the environment,
     /// else `[keys].<variable>`, else (for a provider's own variable only)
     /// `[keys].<provider>`.
     pub fn key(&self, provider: ProviderKind, api_key_env: Option<&str>) -> KeyLookup {
         let custom = api_key_env.map(str::trim).filter(|v| !v.is_empty());
-        let Some(var) = crate::engine::run::key_env(provider, custom) else {
+        let Some(var) = crate::provider::key_env(provider, custom) else {
             return KeyLookup::NotNeeded;
         };
         match self.env_var(&var) {
@@ -471,7 +471,7 @@ pub fn current() -> Arc<Config> {
 }
 
 /// `text` with every secret (of 8 characters or more) replaced by `[redacted]` (and any
-/// long piece of one, or a JSON-escaped one: see `engine::redact`).
+/// long piece of one, or a JSON-escaped one: see `provider::redact`).
 pub fn redact(text: &str, secrets: &[&str]) -> String {
     Secrets::new(secrets.iter().copied()).redact(text)
 }

@@ -3,10 +3,7 @@
 //! It knows nothing of who listens.
 
 use super::endpoints::{HopTarget, hop_targets, live_endpoints, live_secrets, sim_endpoint};
-pub use super::endpoints::{
-    check_live_keys, check_live_keys_with, default_base_url, hop_labels, key_env,
-};
-use super::redact::{Scrub, Secrets, redact_event, redact_failure};
+pub use super::endpoints::{check_live_keys, check_live_keys_with, hop_labels};
 pub use super::sink::{EventSink, EventStream, event_channel};
 use crate::clock::{Clock, Speed};
 use crate::config::{self, LiveTarget};
@@ -17,7 +14,8 @@ use crate::policy::fallback::{FallbackDecision, FallbackPolicy, decide_after_hop
 use crate::policy::retry_on::{Decision, RetryPolicy, decide};
 use crate::policy::{ReinsertMode, Secs};
 use crate::provider::client::ReplyLimits;
-use crate::provider::{ChatRequest, Client, Endpoint, Message, Timeouts};
+use crate::provider::redact::{Scrub, Secrets, redact_event, redact_failure};
+use crate::provider::{ChatRequest, Client, Endpoint, Message, Timeouts, key_env};
 use crate::scenario::render::render;
 use crate::scenario::types::Scenario;
 use crate::sim::SimServer;

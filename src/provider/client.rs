@@ -15,9 +15,9 @@ use super::classify::{self, TimeoutKind, fmt_duration, root_cause, timeout_error
 use super::sse::{SseDecoder, Step};
 use super::{AttemptError, ChatRequest, ChatResponse, Endpoint, Timeouts, anthropic, openai};
 use crate::clock::{Clock, Deadline};
-use crate::engine::redact::Secrets;
 use crate::error::{CallError, ErrorKind};
 use crate::event::HttpExchange;
+use crate::provider::redact::Secrets;
 use crate::scenario::types::ProviderKind;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use std::fmt;
