@@ -16,6 +16,7 @@ use crate::policy::{ReinsertMode, Secs};
 use crate::provider::client::ReplyLimits;
 use crate::provider::redact::{Scrub, Secrets, redact_event, redact_failure};
 use crate::provider::{ChatRequest, Client, Endpoint, Message, Timeouts, key_env};
+use crate::scenario::plan::{fallback_policy, hop_policies};
 use crate::scenario::render::render;
 use crate::scenario::types::Scenario;
 use crate::sim::SimServer;
@@ -44,23 +45,6 @@ pub struct RunSummary {
 
 /// The default whole-attempt timeout when `[call].timeout` is not set.
 pub const DEFAULT_TIMEOUT: Secs = Secs(60.0);
-
-/// One retry policy per hop (index 0 = primary): a hop's own `retry`, else `[retry]`.
-pub fn hop_policies(s: &Scenario) -> Vec<Option<RetryPolicy>> {
-    let primary = s.retry.as_ref().map(RetryPolicy::from_spec);
-    let mut out = vec![primary.clone()];
-    if let Some(fb) = &s.fallback {
-        for hop in &fb.hops {
-            out.push(
-                hop.retry
-                    .as_ref()
-                    .map(RetryPolicy::from_spec)
-                    .or_else(|| primary.clone()),
-            );
-        }
-    }
-    out
-}
 
 /// Stamps events with the run's clock, scrubs every key out of them, and sends them: the
 /// one place events leave the engine. Send errors (nobody listening) are ignored: the run
@@ -318,7 +302,7 @@ async fn prepare(
         timeouts,
         limits,
         policies: hop_policies(s),
-        fallback: s.fallback.as_ref().map(FallbackPolicy::from_spec),
+        fallback: s.fallback.as_ref().map(fallback_policy),
         targets,
         prices: cfg.prices(),
         total: std::sync::Mutex::new(cost::Total::default()),

@@ -18,10 +18,11 @@ use super::split::{self, Part, Parts};
 use super::tasks::{self, RunRequest};
 use super::theme::{Meaning, Theme, ThemeSet};
 use crate::clock::Speed;
+use crate::engine::run::RunOptions;
 use crate::engine::run::{EventStream, event_channel};
-use crate::engine::run::{RunOptions, hop_policies};
 use crate::event::{Event, Mode, Outcome, TimedEvent};
 use crate::policy::schedule::plan;
+use crate::scenario::plan::hop_policies;
 use crate::scenario::types::Scenario;
 use crossterm::event::{
     Event as TermEvent, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind,
