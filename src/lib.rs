@@ -18,5 +18,8 @@ pub mod trace;
 pub mod tui;
 pub mod validate;
 
+#[cfg(test)]
+mod architecture;
+
 pub use error::{CallError, ErrorKind};
 pub use event::{Event, TimedEvent};
