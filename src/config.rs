@@ -25,9 +25,7 @@ use crate::provider::redact::{Secrets, key_start_at_end};
 use crate::scenario::types::ProviderKind;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// The file name inside the config dir.
 pub const FILE_NAME: &str = "config.toml";
@@ -452,24 +450,6 @@ pub fn warn_once(cfg: &Config) {
     });
 }
 
-tokio::task_local! {
-    static SCOPED: Arc<Config>;
-}
-
-/// Runs `fut` with `cfg` as the config every [`current`] inside it sees (the engine's
-/// `prepare` reads keys and prices through [`current`]). Tests use it to stay off the
-/// machine's environment and files.
-pub async fn scope<F: Future>(cfg: Config, fut: F) -> F::Output {
-    SCOPED.scope(Arc::new(cfg), fut).await
-}
-
-/// The scoped config (see [`scope`]), else [`Config::load`].
-pub fn current() -> Arc<Config> {
-    SCOPED
-        .try_with(Arc::clone)
-        .unwrap_or_else(|_| Arc::new(Config::load()))
-}
-
 /// `text` with every secret (of 8 characters or more) replaced by `[redacted]` (and any
 /// long piece of one, or a JSON-escaped one: see `provider::redact`).
 pub fn redact(text: &str, secrets: &[&str]) -> String {
@@ -802,13 +782,6 @@ mod tests {
         let mut r = StreamRedactor::new(&["sim"]);
         assert_eq!(r.push("s"), "s");
         assert_eq!(r.finish(), "");
-    }
-
-    #[tokio::test]
-    async fn scoped_config_is_current_inside_the_scope() {
-        let cfg = Config::isolated().with_key("openai", SENTINEL);
-        let names = scope(cfg, async { current().key_names().len() }).await;
-        assert_eq!(names, 1);
     }
 
     #[test]

@@ -230,6 +230,7 @@ async fn real_time_stream(tokens: usize, tps: u32) -> Duration {
     let opts = RunOptions {
         mode: Mode::Sim,
         speed: Speed::Times(1.0),
+        config: std::sync::Arc::new(retrylab::config::Config::load()),
     };
     let engine = tokio::spawn(run(scenario, opts, tx, Default::default()));
     let (mut started, mut done, mut deltas) = (None, None, 0);

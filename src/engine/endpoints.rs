@@ -2,7 +2,7 @@
 //! live (the real endpoint, its key from the environment or `config.toml`).
 
 use super::run::setup_error;
-use crate::config::{self, Config, KeyLookup};
+use crate::config::{Config, KeyLookup};
 use crate::error::{CallError, ErrorKind};
 use crate::event::Target;
 use crate::provider::{Endpoint, default_base_url};
@@ -193,7 +193,7 @@ fn join_and(items: &[String]) -> String {
 /// `config.toml`). The error names each missing variable and the config alternative; no
 /// request is made. The TUI's F2 and `retrylab run --live` ask this before a live run.
 pub fn check_live_keys(s: &Scenario) -> Result<(), CallError> {
-    check_live_keys_with(s, &config::current())
+    check_live_keys_with(s, &Config::load())
 }
 
 /// [`check_live_keys`] against a given config.

@@ -6,7 +6,7 @@ use super::endpoints::{HopTarget, hop_targets, live_endpoints, live_secrets, sim
 pub use super::endpoints::{check_live_keys, check_live_keys_with, hop_labels};
 pub use super::sink::{EventSink, EventStream, event_channel};
 use crate::clock::{Clock, Speed};
-use crate::config::{self, LiveTarget};
+use crate::config::{self, Config, LiveTarget};
 use crate::cost::{self, FailedAt, PriceTable};
 use crate::error::{CallError, ErrorKind};
 use crate::event::{Event, Mode, Outcome, TimedEvent};
@@ -28,10 +28,13 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct RunOptions {
     pub mode: Mode,
     pub speed: Speed,
+    /// Keys and prices: the engine reads no config of its own (the caller loads it once;
+    /// tests pass `Config::isolated()`).
+    pub config: Arc<Config>,
 }
 
 /// How a run ended (the same facts as its `run_finished` event).
@@ -188,19 +191,19 @@ pub async fn run(
         // waits pass `Clock::real(Speed::Max)` to `run_with_clock`.)
         Mode::Live => Clock::real(Speed::Times(1.0)),
     };
-    run_with_clock(scenario, opts.mode, clock, sink, cancel).await
+    run_with_clock(scenario, opts.mode, opts.config, clock, sink, cancel).await
 }
 
 /// As [`run`], on a given clock (benches and tests share one).
 pub async fn run_with_clock(
     scenario: Arc<Scenario>,
     mode: Mode,
+    cfg: Arc<Config>,
     clock: Clock,
     sink: EventSink,
     cancel: CancellationToken,
 ) -> RunSummary {
-    // Read once: the keys to scrub are known before the first event.
-    let cfg = config::current();
+    // The keys to scrub are known before the first event.
     let secrets = match mode {
         Mode::Live => Secrets::new(live_secrets(&hop_targets(&scenario), &cfg)),
         Mode::Sim => Secrets::default(),
@@ -253,7 +256,7 @@ async fn prepare(
     s: &Scenario,
     mode: Mode,
     clock: &Clock,
-    cfg: &config::Config,
+    cfg: &Config,
 ) -> Result<Prepared, CallError> {
     let client = Client::new()?;
     let toolbox = Toolbox::compile(&s.tools).map_err(|e| setup_error(format!("tools: {e}")))?;

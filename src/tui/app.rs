@@ -896,7 +896,7 @@ impl App {
             }
         };
         // The same check (and message) as `retrylab run --live`: every hop's key and base URL.
-        let cfg = crate::config::current();
+        let cfg = crate::config::Config::load();
         match crate::engine::run::check_live_keys_with(&scenario, &cfg) {
             Ok(()) => {
                 self.mode = Mode::Live;
@@ -956,6 +956,7 @@ impl App {
             opts: RunOptions {
                 mode: self.mode,
                 speed: self.effective_speed(),
+                config: Arc::new(crate::config::Config::load()),
             },
             traces: self.paths.traces.clone(),
             cancel: cancel.clone(),

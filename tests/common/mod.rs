@@ -17,6 +17,7 @@ pub async fn run_sim(scenario: Scenario) -> (RunSummary, Vec<TimedEvent>) {
     let opts = RunOptions {
         mode: Mode::Sim,
         speed: Speed::Max,
+        config: Arc::new(retrylab::config::Config::load()),
     };
     let summary = run(Arc::new(scenario), opts, tx, CancellationToken::new()).await;
     let mut events = Vec::new();
