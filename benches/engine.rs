@@ -8,9 +8,9 @@
 //! loop takes, timer and connection pool included.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use retrylab::config::{self, Config};
+use retrylab::clock::{Clock, Speed};
+use retrylab::config::Config;
 use retrylab::engine::run::{RunOptions, run, run_with_clock};
-use retrylab::engine::{Clock, Speed};
 use retrylab::event::{Mode, Outcome};
 use retrylab::provider::{ChatRequest, Client, Endpoint, Message, Timeouts};
 use retrylab::scenario::ProviderKind;
@@ -79,6 +79,7 @@ fn bench(c: &mut Criterion) {
                 let opts = RunOptions {
                     mode: Mode::Sim,
                     speed: Speed::Max,
+                    config: Arc::new(retrylab::config::Config::load()),
                 };
                 let summary = run(scenario, opts, tx, CancellationToken::new()).await;
                 assert_eq!(summary.outcome, Outcome::Ok);
@@ -105,11 +106,12 @@ fn bench(c: &mut Criterion) {
                 let run = run_with_clock(
                     live,
                     Mode::Live,
+                    Arc::new(Config::isolated()),
                     Clock::real(Speed::Times(1.0)),
                     tx,
                     CancellationToken::new(),
                 );
-                let summary = config::scope(Config::isolated(), run).await;
+                let summary = run.await;
                 assert_eq!(summary.outcome, Outcome::Ok);
                 drain.await.expect("drain");
             }

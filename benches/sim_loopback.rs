@@ -3,7 +3,7 @@
 //! plain reply, a streamed reply and a fault.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use retrylab::engine::{Clock, Speed};
+use retrylab::clock::{Clock, Speed};
 use retrylab::scenario::types::{ProviderKind, SimSpec};
 use retrylab::sim::SimServer;
 use serde_json::json;

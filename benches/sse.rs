@@ -3,9 +3,9 @@
 //! to the reassembled reply (JSON frames parsed, text and tool-call deltas accumulated).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use retrylab::engine::redact::{Secrets, redact_event};
 use retrylab::event::Event;
 use retrylab::provider::openai::StreamState;
+use retrylab::provider::redact::{Secrets, redact_event};
 use retrylab::provider::sse::{SseDecoder, Step};
 use std::hint::black_box;
 
@@ -99,7 +99,7 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
-    // The per-event cost of live mode's redaction (engine::redact), which runs on every
+    // The per-event cost of live mode's redaction (provider::redact), which runs on every
     // streamed delta: one key, token-sized deltas.
     let secrets = Secrets::new(["sk-proj-SENTINEL-0123456789abcdefghijklmnopqrstuvwxyz"]);
     let words = [" The", " quick", " brown", " fox", "\\n", " caf\u{e9}", "."];

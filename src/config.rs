@@ -20,14 +20,12 @@
 //! here quotes a value of the file in a message.
 
 use crate::cost::{Price, PriceTable};
-use crate::engine::redact::{Secrets, key_start_at_end};
 use crate::error::{CallError, ErrorKind};
+use crate::provider::redact::{Secrets, key_start_at_end};
 use crate::scenario::types::ProviderKind;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// The file name inside the config dir.
 pub const FILE_NAME: &str = "config.toml";
@@ -282,12 +280,12 @@ impl Config {
         }
     }
 
-    /// The key for a hop: the variable `engine::run::key_env` names, from the environment,
+    /// The key for a hop: the variable `provider::key_env` names, from the environment,
     /// else `[keys].<variable>`, else (for a provider's own variable only)
     /// `[keys].<provider>`.
     pub fn key(&self, provider: ProviderKind, api_key_env: Option<&str>) -> KeyLookup {
         let custom = api_key_env.map(str::trim).filter(|v| !v.is_empty());
-        let Some(var) = crate::engine::run::key_env(provider, custom) else {
+        let Some(var) = crate::provider::key_env(provider, custom) else {
             return KeyLookup::NotNeeded;
         };
         match self.env_var(&var) {
@@ -452,26 +450,8 @@ pub fn warn_once(cfg: &Config) {
     });
 }
 
-tokio::task_local! {
-    static SCOPED: Arc<Config>;
-}
-
-/// Runs `fut` with `cfg` as the config every [`current`] inside it sees (the engine's
-/// `prepare` reads keys and prices through [`current`]). Tests use it to stay off the
-/// machine's environment and files.
-pub async fn scope<F: Future>(cfg: Config, fut: F) -> F::Output {
-    SCOPED.scope(Arc::new(cfg), fut).await
-}
-
-/// The scoped config (see [`scope`]), else [`Config::load`].
-pub fn current() -> Arc<Config> {
-    SCOPED
-        .try_with(Arc::clone)
-        .unwrap_or_else(|_| Arc::new(Config::load()))
-}
-
 /// `text` with every secret (of 8 characters or more) replaced by `[redacted]` (and any
-/// long piece of one, or a JSON-escaped one: see `engine::redact`).
+/// long piece of one, or a JSON-escaped one: see `provider::redact`).
 pub fn redact(text: &str, secrets: &[&str]) -> String {
     Secrets::new(secrets.iter().copied()).redact(text)
 }
@@ -802,13 +782,6 @@ mod tests {
         let mut r = StreamRedactor::new(&["sim"]);
         assert_eq!(r.push("s"), "s");
         assert_eq!(r.finish(), "");
-    }
-
-    #[tokio::test]
-    async fn scoped_config_is_current_inside_the_scope() {
-        let cfg = Config::isolated().with_key("openai", SENTINEL);
-        let names = scope(cfg, async { current().key_names().len() }).await;
-        assert_eq!(names, 1);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! Data flows one way: scenario → engine → events → (TUI | printer | trace).
 
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod cost;
 pub mod engine;
@@ -16,6 +17,9 @@ pub mod tools;
 pub mod trace;
 pub mod tui;
 pub mod validate;
+
+#[cfg(test)]
+mod architecture;
 
 pub use error::{CallError, ErrorKind};
 pub use event::{Event, TimedEvent};

@@ -6,7 +6,7 @@
 mod common;
 
 use common::scenario;
-use retrylab::engine::Speed;
+use retrylab::clock::Speed;
 use retrylab::engine::run::{RunOptions, run};
 use retrylab::event::{Event, Mode, Outcome};
 use std::sync::Arc;
@@ -20,6 +20,7 @@ async fn cancel_when(source: &str, trigger: impl Fn(&Event) -> bool) -> Vec<Stri
     let opts = RunOptions {
         mode: Mode::Sim,
         speed: Speed::Times(1.0),
+        config: Arc::new(retrylab::config::Config::load()),
     };
     let handle = tokio::spawn(run(Arc::new(scenario(source)), opts, tx, cancel.clone()));
     let started = Instant::now();
@@ -150,11 +151,9 @@ stream = true
     let opts = RunOptions {
         mode: Mode::Live,
         speed: Speed::Max,
+        config: Arc::new(live::harness::config()),
     };
-    let engine = tokio::spawn(retrylab::config::scope(
-        live::harness::config(),
-        run(Arc::new(scenario(&source)), opts, tx, cancel.clone()),
-    ));
+    let engine = tokio::spawn(run(Arc::new(scenario(&source)), opts, tx, cancel.clone()));
     // The consumer reads nothing for a while; the stream runs at full speed.
     tokio::time::sleep(Duration::from_millis(400)).await;
     let queued = rx.len();

@@ -1,9 +1,9 @@
 //! Cost per attempt and per run: the same prices in sim mode (what the run would cost live),
 //! user prices from config winning over the built-in table, failed attempts included.
 
-use retrylab::config::{self, Config};
+use retrylab::clock::Speed;
+use retrylab::config::Config;
 use retrylab::cost::Price;
-use retrylab::engine::Speed;
 use retrylab::engine::run::{RunOptions, run};
 use retrylab::event::{Event, Mode, TimedEvent};
 use retrylab::scenario::builtin::resolve;
@@ -16,8 +16,9 @@ async fn sim(name: &str, cfg: Config) -> Vec<TimedEvent> {
     let opts = RunOptions {
         mode: Mode::Sim,
         speed: Speed::Max,
+        config: Arc::new(cfg),
     };
-    config::scope(cfg, run(scenario, opts, tx, CancellationToken::new())).await;
+    run(scenario, opts, tx, CancellationToken::new()).await;
     let mut events = Vec::new();
     while let Ok(e) = rx.try_recv() {
         events.push(e);

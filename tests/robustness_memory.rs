@@ -11,7 +11,7 @@
 #![allow(clippy::unwrap_used)]
 
 use ratatui::backend::TestBackend;
-use retrylab::engine::Speed;
+use retrylab::clock::Speed;
 use retrylab::event::TimedEvent;
 use retrylab::tui::app::{AppConfig, Origin, Start};
 use retrylab::tui::message::Message;

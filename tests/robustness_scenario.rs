@@ -12,7 +12,7 @@ mod common;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use retrylab::engine::Speed;
+use retrylab::clock::Speed;
 use retrylab::engine::run::{RunOptions, run};
 use retrylab::event::{Event, Mode, Outcome};
 use retrylab::scenario::load::{ScenarioError, parse};
@@ -483,6 +483,7 @@ async fn extreme_values_that_load_run_without_a_panic_and_cancel_cleanly() {
             let opts = RunOptions {
                 mode: Mode::Sim,
                 speed: Speed::Max,
+                config: Arc::new(retrylab::config::Config::load()),
             };
             let mut task = tokio::spawn(run(Arc::new(scenario), opts, tx, cancel.clone()));
             let summary = match tokio::time::timeout(Duration::from_millis(500), &mut task).await {
@@ -644,6 +645,7 @@ async fn a_wait_that_grows_past_the_longest_is_clamped_and_the_run_ends() {
     let opts = RunOptions {
         mode: Mode::Sim,
         speed: Speed::Max,
+        config: Arc::new(retrylab::config::Config::load()),
     };
     let task = tokio::spawn(run(Arc::new(scenario), opts, tx, CancellationToken::new()));
     let summary = tokio::time::timeout(Duration::from_secs(60), task)

@@ -9,7 +9,7 @@
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use retrylab::engine::{Clock, Speed};
+use retrylab::clock::{Clock, Speed};
 use retrylab::scenario::load::parse;
 use retrylab::scenario::types::ProviderKind;
 use retrylab::sim::SimServer;

@@ -17,7 +17,7 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use ratatui::backend::TestBackend;
-use retrylab::engine::Speed;
+use retrylab::clock::Speed;
 use retrylab::event::{Mode, TimedEvent};
 use retrylab::tui::app::{App, AppConfig, Origin, Start};
 use retrylab::tui::message::Message;

@@ -3,7 +3,7 @@
 
 mod sim_support;
 
-use retrylab::engine::clock::Elapsed;
+use retrylab::clock::Elapsed;
 use retrylab::scenario::types::ProviderKind::{self, Anthropic, Openai, OpenaiCompatible};
 use sim_support::{Sim, spec, start};
 use std::time::Duration;

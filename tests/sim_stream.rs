@@ -217,7 +217,7 @@ async fn slow_first_byte_delays_everything_by_its_delay() {
 /// Wall time from `attempt_started` to `attempt_succeeded` of a sim run at `--speed 1`
 /// streaming `tokens` words at `tps` tokens per second, first token at once.
 async fn real_time_stream(tokens: usize, tps: u32) -> Duration {
-    use retrylab::engine::Speed;
+    use retrylab::clock::Speed;
     use retrylab::engine::run::{RunOptions, run};
     use retrylab::event::{Event, Mode};
     let reply = vec!["word"; tokens].join(" ");
@@ -230,6 +230,7 @@ async fn real_time_stream(tokens: usize, tps: u32) -> Duration {
     let opts = RunOptions {
         mode: Mode::Sim,
         speed: Speed::Times(1.0),
+        config: std::sync::Arc::new(retrylab::config::Config::load()),
     };
     let engine = tokio::spawn(run(scenario, opts, tx, Default::default()));
     let (mut started, mut done, mut deltas) = (None, None, 0);
@@ -266,7 +267,7 @@ async fn real_time_streams_take_their_nominal_time() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[allow(clippy::unwrap_used)] // a test
 async fn real_clock_streams_take_their_nominal_time() {
-    use retrylab::engine::{Clock, Speed};
+    use retrylab::clock::{Clock, Speed};
     let reply = vec!["word"; 400].join(" ");
     let spec = spec(&format!(
         "reply = \"{reply}\"\ntokens_per_second = 2000\nfirst_token_ms = 0\n"

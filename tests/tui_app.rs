@@ -4,7 +4,7 @@
 
 use crossterm::event::{KeyCode, KeyModifiers, MouseEventKind};
 use ratatui::backend::TestBackend;
-use retrylab::engine::Speed;
+use retrylab::clock::Speed;
 use retrylab::event::{Event, Mode, Outcome};
 use retrylab::tui::app::{App, AppConfig, Origin, Start};
 use retrylab::tui::panes::PaneId;

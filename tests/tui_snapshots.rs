@@ -55,7 +55,7 @@ fn start() -> Start {
 
 fn playground(dir: &std::path::Path, w: u16, h: u16) -> Playground<TestBackend> {
     let mut config = AppConfig::isolated(dir);
-    config.speed = retrylab::engine::Speed::Times(1.0);
+    config.speed = retrylab::clock::Speed::Times(1.0);
     let mut pg = Playground::new(TestBackend::new(w, h), config, start()).expect("playground");
     pg.draw().expect("draw");
     pg

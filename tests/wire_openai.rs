@@ -5,7 +5,7 @@
 mod server;
 
 use retrylab::ErrorKind;
-use retrylab::engine::{Clock, Speed};
+use retrylab::clock::{Clock, Speed};
 use retrylab::event::{ToolCallRecord, Usage};
 use retrylab::provider::{ChatRequest, Client, Message, Timeouts, ToolDef};
 use retrylab::scenario::types::ProviderKind;

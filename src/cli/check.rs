@@ -2,12 +2,13 @@
 //! worst case.
 
 use super::{EXIT_OK, usage_error};
-use crate::engine::run::{hop_labels, hop_policies};
+use crate::engine::run::hop_labels;
 use crate::error::ErrorKind;
 use crate::policy::duration::format_secs;
 use crate::policy::schedule::{Schedule, Step, plan};
 use crate::scenario::Scenario;
 use crate::scenario::builtin::resolve;
+use crate::scenario::plan::hop_policies;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 

@@ -2,7 +2,7 @@
 
 use super::printer::{Printer, Style};
 use super::{EXIT_OK, EXIT_RUN_ERROR, usage_error};
-use crate::engine::Speed;
+use crate::clock::Speed;
 use crate::engine::run::{RunOptions, event_channel, run};
 use crate::event::{Event, Mode, Outcome};
 use crate::scenario::builtin::{resolve, resolve_with_vars};
@@ -56,12 +56,14 @@ pub fn execute(args: &RunArgs) -> ExitCode {
     if args.live && speed != Speed::Times(1.0) {
         eprintln!("{LIVE_SPEED_NOTE}");
     }
+    // Read once: the run gets this config (keys, prices), not one of its own.
+    let config = Arc::new(crate::config::Config::load());
+    crate::config::warn_once(&config);
     let opts = RunOptions {
         mode: if args.live { Mode::Live } else { Mode::Sim },
         speed,
+        config: Arc::clone(&config),
     };
-    let config = crate::config::Config::load();
-    crate::config::warn_once(&config);
     if args.live {
         // Before the run starts: no request, no trace, one line on what to set.
         if let Err(e) = crate::engine::run::check_live_keys_with(&resolved.scenario, &config) {

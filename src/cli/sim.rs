@@ -1,6 +1,6 @@
 //! `retrylab sim`: the simulator standalone, for any other client (curl, the official SDKs).
 
-use crate::engine::{Clock, Speed};
+use crate::clock::{Clock, Speed};
 use crate::scenario::types::{ProviderKind, SimSpec};
 use crate::sim::SimServer;
 use anyhow::Context;

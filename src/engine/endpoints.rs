@@ -2,10 +2,10 @@
 //! live (the real endpoint, its key from the environment or `config.toml`).
 
 use super::run::setup_error;
-use crate::config::{self, Config, KeyLookup};
+use crate::config::{Config, KeyLookup};
 use crate::error::{CallError, ErrorKind};
 use crate::event::Target;
-use crate::provider::Endpoint;
+use crate::provider::{Endpoint, default_base_url};
 use crate::scenario::types::{ProviderKind, Scenario};
 use crate::sim::SimServer;
 use std::collections::BTreeMap;
@@ -55,25 +55,6 @@ pub(super) fn hop_targets(s: &Scenario) -> Vec<HopTarget> {
         }));
     }
     out
-}
-
-/// The default base URL of a provider, per its official SDK's convention.
-pub fn default_base_url(kind: ProviderKind) -> Option<&'static str> {
-    match kind {
-        ProviderKind::Openai => Some("https://api.openai.com/v1"),
-        ProviderKind::Anthropic => Some("https://api.anthropic.com"),
-        ProviderKind::OpenaiCompatible => None,
-    }
-}
-
-/// The environment variable a hop's key is read from in live mode.
-pub fn key_env(provider: ProviderKind, api_key_env: Option<&str>) -> Option<String> {
-    match (api_key_env, provider) {
-        (Some(v), _) => Some(v.to_string()),
-        (None, ProviderKind::Openai) => Some("OPENAI_API_KEY".into()),
-        (None, ProviderKind::Anthropic) => Some("ANTHROPIC_API_KEY".into()),
-        (None, ProviderKind::OpenaiCompatible) => None,
-    }
 }
 
 /// Why a hop cannot run live.
@@ -212,7 +193,7 @@ fn join_and(items: &[String]) -> String {
 /// `config.toml`). The error names each missing variable and the config alternative; no
 /// request is made. The TUI's F2 and `retrylab run --live` ask this before a live run.
 pub fn check_live_keys(s: &Scenario) -> Result<(), CallError> {
-    check_live_keys_with(s, &config::current())
+    check_live_keys_with(s, &Config::load())
 }
 
 /// [`check_live_keys`] against a given config.

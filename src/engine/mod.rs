@@ -1,9 +1,5 @@
 //! Runs a scenario: asks the policy what to do next, calls providers, validates, emits events.
 
-pub mod clock;
 pub mod endpoints;
-pub mod redact;
 pub mod run;
 pub mod sink;
-
-pub use clock::{Clock, Speed};

@@ -2,14 +2,11 @@
 //! follows each failure, wait on the run's clock, and emit every step as an event.
 //! It knows nothing of who listens.
 
-use super::clock::{Clock, Speed};
 use super::endpoints::{HopTarget, hop_targets, live_endpoints, live_secrets, sim_endpoint};
-pub use super::endpoints::{
-    check_live_keys, check_live_keys_with, default_base_url, hop_labels, key_env,
-};
-use super::redact::{Scrub, Secrets, redact_event, redact_failure};
+pub use super::endpoints::{check_live_keys, check_live_keys_with, hop_labels};
 pub use super::sink::{EventSink, EventStream, event_channel};
-use crate::config::{self, LiveTarget};
+use crate::clock::{Clock, Speed};
+use crate::config::{self, Config, LiveTarget};
 use crate::cost::{self, FailedAt, PriceTable};
 use crate::error::{CallError, ErrorKind};
 use crate::event::{Event, Mode, Outcome, TimedEvent};
@@ -17,7 +14,9 @@ use crate::policy::fallback::{FallbackDecision, FallbackPolicy, decide_after_hop
 use crate::policy::retry_on::{Decision, RetryPolicy, decide};
 use crate::policy::{ReinsertMode, Secs};
 use crate::provider::client::ReplyLimits;
-use crate::provider::{ChatRequest, Client, Endpoint, Message, Timeouts};
+use crate::provider::redact::{Scrub, Secrets, redact_event, redact_failure};
+use crate::provider::{ChatRequest, Client, Endpoint, Message, Timeouts, key_env};
+use crate::scenario::plan::{fallback_policy, hop_policies};
 use crate::scenario::render::render;
 use crate::scenario::types::Scenario;
 use crate::sim::SimServer;
@@ -29,10 +28,13 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct RunOptions {
     pub mode: Mode,
     pub speed: Speed,
+    /// Keys and prices: the engine reads no config of its own (the caller loads it once;
+    /// tests pass `Config::isolated()`).
+    pub config: Arc<Config>,
 }
 
 /// How a run ended (the same facts as its `run_finished` event).
@@ -46,23 +48,6 @@ pub struct RunSummary {
 
 /// The default whole-attempt timeout when `[call].timeout` is not set.
 pub const DEFAULT_TIMEOUT: Secs = Secs(60.0);
-
-/// One retry policy per hop (index 0 = primary): a hop's own `retry`, else `[retry]`.
-pub fn hop_policies(s: &Scenario) -> Vec<Option<RetryPolicy>> {
-    let primary = s.retry.as_ref().map(RetryPolicy::from_spec);
-    let mut out = vec![primary.clone()];
-    if let Some(fb) = &s.fallback {
-        for hop in &fb.hops {
-            out.push(
-                hop.retry
-                    .as_ref()
-                    .map(RetryPolicy::from_spec)
-                    .or_else(|| primary.clone()),
-            );
-        }
-    }
-    out
-}
 
 /// Stamps events with the run's clock, scrubs every key out of them, and sends them: the
 /// one place events leave the engine. Send errors (nobody listening) are ignored: the run
@@ -206,19 +191,19 @@ pub async fn run(
         // waits pass `Clock::real(Speed::Max)` to `run_with_clock`.)
         Mode::Live => Clock::real(Speed::Times(1.0)),
     };
-    run_with_clock(scenario, opts.mode, clock, sink, cancel).await
+    run_with_clock(scenario, opts.mode, opts.config, clock, sink, cancel).await
 }
 
 /// As [`run`], on a given clock (benches and tests share one).
 pub async fn run_with_clock(
     scenario: Arc<Scenario>,
     mode: Mode,
+    cfg: Arc<Config>,
     clock: Clock,
     sink: EventSink,
     cancel: CancellationToken,
 ) -> RunSummary {
-    // Read once: the keys to scrub are known before the first event.
-    let cfg = config::current();
+    // The keys to scrub are known before the first event.
     let secrets = match mode {
         Mode::Live => Secrets::new(live_secrets(&hop_targets(&scenario), &cfg)),
         Mode::Sim => Secrets::default(),
@@ -271,7 +256,7 @@ async fn prepare(
     s: &Scenario,
     mode: Mode,
     clock: &Clock,
-    cfg: &config::Config,
+    cfg: &Config,
 ) -> Result<Prepared, CallError> {
     let client = Client::new()?;
     let toolbox = Toolbox::compile(&s.tools).map_err(|e| setup_error(format!("tools: {e}")))?;
@@ -320,7 +305,7 @@ async fn prepare(
         timeouts,
         limits,
         policies: hop_policies(s),
-        fallback: s.fallback.as_ref().map(FallbackPolicy::from_spec),
+        fallback: s.fallback.as_ref().map(fallback_policy),
         targets,
         prices: cfg.prices(),
         total: std::sync::Mutex::new(cost::Total::default()),

@@ -2,7 +2,6 @@
 
 use super::retry_on::kinds_text;
 use crate::error::{CallError, ErrorKind};
-use crate::scenario::types::FallbackSpec;
 
 /// Which errors each hop catches: hop 0 is the primary call.
 #[derive(Debug, Clone, PartialEq)]
@@ -12,12 +11,6 @@ pub struct FallbackPolicy {
 }
 
 impl FallbackPolicy {
-    pub fn from_spec(spec: &FallbackSpec) -> FallbackPolicy {
-        let mut catch = vec![spec.catch.clone()];
-        catch.extend(spec.hops.iter().map(|h| h.catch.clone()));
-        FallbackPolicy { catch }
-    }
-
     /// How many hops follow the primary.
     pub fn hops(&self) -> u32 {
         u32::try_from(self.catch.len().saturating_sub(1)).unwrap_or(u32::MAX)

@@ -3,10 +3,9 @@
 
 use super::{ReinsertMode, Secs, Stop, Wait, duration::MAX_WAIT, stop::StopState};
 use crate::error::{CallError, ErrorKind};
-use crate::scenario::types::RetrySpec;
 use rand::Rng;
 
-/// A hop's retry policy, resolved from the scenario's `[retry]` table.
+/// A hop's retry policy (the scenario's `[retry]` table resolves into it: `scenario::plan`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
     /// `None` retries forever.
@@ -22,22 +21,6 @@ pub struct RetryPolicy {
 }
 
 impl RetryPolicy {
-    pub fn from_spec(spec: &RetrySpec) -> RetryPolicy {
-        RetryPolicy {
-            stop: spec.stop.clone(),
-            wait: spec.wait.clone(),
-            retry_on: spec
-                .retry_on
-                .clone()
-                .unwrap_or_else(|| vec![ErrorKind::Any]),
-            reinsert: spec.reinsert.clone(),
-            reinsert_mode: spec.reinsert_mode,
-            honor_retry_after: spec.honor_retry_after,
-            retry_after_max: spec.retry_after_max.unwrap_or(Secs(60.0)),
-            seed: spec.seed.unwrap_or(0),
-        }
-    }
-
     /// Whether the text of a failed attempt of this kind goes into the next call.
     pub fn reinserts(&self, kind: ErrorKind) -> bool {
         kind.is_in(&self.reinsert)
@@ -418,19 +401,5 @@ mod tests {
             panic!()
         };
         assert!(!reinsert);
-    }
-
-    #[test]
-    fn default_retry_on_is_any() {
-        let spec: RetrySpec = toml::from_str("stop = { after_attempt = 2 }").unwrap();
-        let p = RetryPolicy::from_spec(&spec);
-        assert_eq!(p.retry_on, vec![ErrorKind::Any]);
-        assert!(p.honor_retry_after);
-        assert_eq!(p.retry_after_max, Secs(60.0));
-        let e = CallError::new(ErrorKind::Timeout, "t");
-        assert!(matches!(
-            decide(&p, 1, 0.0, &e, &mut rng()),
-            Decision::Retry { .. }
-        ));
     }
 }

@@ -14,10 +14,10 @@
 use super::classify::{self, TimeoutKind, fmt_duration, root_cause, timeout_error};
 use super::sse::{SseDecoder, Step};
 use super::{AttemptError, ChatRequest, ChatResponse, Endpoint, Timeouts, anthropic, openai};
-use crate::engine::clock::{Clock, Deadline};
-use crate::engine::redact::Secrets;
+use crate::clock::{Clock, Deadline};
 use crate::error::{CallError, ErrorKind};
 use crate::event::HttpExchange;
+use crate::provider::redact::Secrets;
 use crate::scenario::types::ProviderKind;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use std::fmt;
@@ -987,7 +987,7 @@ mod tests {
             tools: vec![],
         };
         let t = Timeouts::default();
-        let clock = Clock::virtual_time(crate::engine::clock::Speed::Max);
+        let clock = Clock::virtual_time(crate::clock::Speed::Max);
         let mut cb = |_: &str| {};
         let fut = c.send(&e, &r, &t, &clock, &mut cb);
         assert_send(&fut);

@@ -7,6 +7,25 @@ use crate::event::{HttpExchange, ToolCallRecord, Usage};
 use crate::scenario::types::ProviderKind;
 use std::time::Duration;
 
+/// The default base URL of a provider, per its official SDK's convention.
+pub fn default_base_url(kind: ProviderKind) -> Option<&'static str> {
+    match kind {
+        ProviderKind::Openai => Some("https://api.openai.com/v1"),
+        ProviderKind::Anthropic => Some("https://api.anthropic.com"),
+        ProviderKind::OpenaiCompatible => None,
+    }
+}
+
+/// The environment variable a hop's key is read from in live mode.
+pub fn key_env(provider: ProviderKind, api_key_env: Option<&str>) -> Option<String> {
+    match (api_key_env, provider) {
+        (Some(v), _) => Some(v.to_string()),
+        (None, ProviderKind::Openai) => Some("OPENAI_API_KEY".into()),
+        (None, ProviderKind::Anthropic) => Some("ANTHROPIC_API_KEY".into()),
+        (None, ProviderKind::OpenaiCompatible) => None,
+    }
+}
+
 /// A provider-neutral chat request; each wire file turns it into its own body.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChatRequest {
@@ -144,6 +163,7 @@ pub mod anthropic;
 pub mod classify;
 pub mod client;
 pub mod openai;
+pub mod redact;
 pub mod sse;
 
 pub use client::Client;

@@ -3,6 +3,7 @@
 
 pub mod builtin;
 pub mod load;
+pub mod plan;
 pub mod render;
 pub mod types;
 pub mod userfile;

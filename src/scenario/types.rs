@@ -2,6 +2,8 @@
 
 use crate::error::ErrorKind;
 use crate::policy::{ReinsertMode, Secs, Stop, Wait};
+/// Validator specs live with the validators (`validate` never imports the scenario).
+pub use crate::validate::ValidatorSpec;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use toml::Spanned;
@@ -158,19 +160,6 @@ pub struct HopSpec {
 pub struct ResponseSpec {
     #[serde(default)]
     pub validators: Vec<ValidatorSpec>,
-}
-
-/// One validator, written as a one-key table: `{ uppercase = true }`, `{ regex = "^A" }`,
-/// `{ json = true }`, `{ json_schema = {...} }`, `{ max_chars = 200 }`, `{ one_of = [..] }`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum ValidatorSpec {
-    Uppercase(bool),
-    Regex(Spanned<String>),
-    Json(bool),
-    JsonSchema(Spanned<toml::Value>),
-    MaxChars(usize),
-    OneOf(Vec<String>),
 }
 
 #[derive(Debug, Clone, Deserialize)]

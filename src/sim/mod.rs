@@ -21,7 +21,7 @@ mod server;
 pub mod tokens;
 pub mod wire;
 
-use crate::engine::Clock;
+use crate::clock::Clock;
 use crate::scenario::types::{ProviderKind, SimSpec};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};

@@ -5,7 +5,7 @@ use super::script::{Content, Script};
 use super::tokens::Pace;
 use super::wire::{Answer, ErrorReply, Meta, Request, StreamParts, retry_after_header};
 use super::{anthropic, openai};
-use crate::engine::Clock;
+use crate::clock::Clock;
 use crate::scenario::types::{FaultKind, FaultSpec, ProviderKind, SimSpec};
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -396,7 +396,7 @@ fn paced(
                 }
                 if !frame.is_empty() {
                     // One acknowledgement per SSE event, so the next sleep waits for the
-                    // client to have parsed it (see engine/clock.rs).
+                    // client to have parsed it (see src/clock.rs).
                     for _ in 0..frame.matches("\n\n").count() {
                         clock.frame_sent();
                     }
@@ -592,7 +592,7 @@ mod tests {
         let sim = crate::sim::SimServer::start(
             "127.0.0.1:0".parse().unwrap(),
             SimSpec::default(),
-            Clock::real(crate::engine::Speed::Max),
+            Clock::real(crate::clock::Speed::Max),
         )
         .await
         .unwrap();

@@ -17,11 +17,12 @@ use super::run_view::{RunClock, RunView};
 use super::split::{self, Part, Parts};
 use super::tasks::{self, RunRequest};
 use super::theme::{Meaning, Theme, ThemeSet};
-use crate::engine::clock::Speed;
+use crate::clock::Speed;
+use crate::engine::run::RunOptions;
 use crate::engine::run::{EventStream, event_channel};
-use crate::engine::run::{RunOptions, hop_policies};
 use crate::event::{Event, Mode, Outcome, TimedEvent};
 use crate::policy::schedule::plan;
+use crate::scenario::plan::hop_policies;
 use crate::scenario::types::Scenario;
 use crossterm::event::{
     Event as TermEvent, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind,
@@ -895,7 +896,7 @@ impl App {
             }
         };
         // The same check (and message) as `retrylab run --live`: every hop's key and base URL.
-        let cfg = crate::config::current();
+        let cfg = crate::config::Config::load();
         match crate::engine::run::check_live_keys_with(&scenario, &cfg) {
             Ok(()) => {
                 self.mode = Mode::Live;
@@ -955,6 +956,7 @@ impl App {
             opts: RunOptions {
                 mode: self.mode,
                 speed: self.effective_speed(),
+                config: Arc::new(crate::config::Config::load()),
             },
             traces: self.paths.traces.clone(),
             cancel: cancel.clone(),

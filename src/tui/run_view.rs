@@ -2,7 +2,7 @@
 //! waits, reinserted errors, fallback hops and the outcome, as timeline rows.
 
 use super::output_buf::OutputBuf;
-use crate::engine::clock::Speed;
+use crate::clock::Speed;
 use crate::error::CallError;
 use crate::event::{Event, HttpExchange, Mode, Outcome, Target, TimedEvent, Usage};
 use std::time::{Duration, Instant};

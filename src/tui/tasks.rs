@@ -3,7 +3,7 @@
 //! [`Message::RunDone`].
 
 use super::message::Message;
-use crate::engine::clock::Speed;
+use crate::clock::Speed;
 use crate::engine::run::{EventSink, RunOptions, event_channel, run};
 use crate::event::TimedEvent;
 use crate::scenario::types::Scenario;

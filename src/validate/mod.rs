@@ -8,10 +8,24 @@
 
 pub mod schema;
 
-use crate::scenario::types::ValidatorSpec;
 use regex::Regex;
+use serde::Deserialize;
+use toml::Spanned;
 
 pub use schema::{Wording, compile_schema, describe_violations, toml_to_json};
+
+/// One validator, written as a one-key table: `{ uppercase = true }`, `{ regex = "^A" }`,
+/// `{ json = true }`, `{ json_schema = {...} }`, `{ max_chars = 200 }`, `{ one_of = [..] }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ValidatorSpec {
+    Uppercase(bool),
+    Regex(Spanned<String>),
+    Json(bool),
+    JsonSchema(Spanned<toml::Value>),
+    MaxChars(usize),
+    OneOf(Vec<String>),
+}
 
 /// How much of the model's answer a failure message quotes.
 const QUOTE_CHARS: usize = 60;

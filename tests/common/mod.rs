@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use retrylab::engine::Speed;
+use retrylab::clock::Speed;
 use retrylab::engine::run::{RunOptions, RunSummary, run};
 use retrylab::event::{Event, Mode, TimedEvent};
 use retrylab::scenario::Scenario;
@@ -17,6 +17,7 @@ pub async fn run_sim(scenario: Scenario) -> (RunSummary, Vec<TimedEvent>) {
     let opts = RunOptions {
         mode: Mode::Sim,
         speed: Speed::Max,
+        config: Arc::new(retrylab::config::Config::load()),
     };
     let summary = run(Arc::new(scenario), opts, tx, CancellationToken::new()).await;
     let mut events = Vec::new();

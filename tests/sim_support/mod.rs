@@ -3,7 +3,7 @@
 // Test helpers: a failed setup should fail the test loudly.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use retrylab::engine::{Clock, Speed};
+use retrylab::clock::{Clock, Speed};
 use retrylab::scenario::types::{ProviderKind, SimSpec};
 use retrylab::sim::SimServer;
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! The status bar: mode (SIM/LIVE), speed, the run's state or outcome, the latest notice, and
 //! key hints for the focused pane taken from the action table.
 
-use crate::engine::clock::Speed;
+use crate::clock::Speed;
 use crate::event::{Mode, Outcome};
 use crate::tui::keymap::{Action, hint};
 use crate::tui::run_view::Finished;

@@ -1,0 +1,74 @@
+//! The scenario's `[retry]` and `[fallback]` tables resolved into the pure policy's types:
+//! the policy never sees a scenario type (the dependency runs scenario → policy).
+
+use crate::error::ErrorKind;
+use crate::policy::{FallbackPolicy, RetryPolicy, Secs};
+use crate::scenario::types::{FallbackSpec, RetrySpec, Scenario};
+
+/// A `[retry]` table as a policy: `retry_on` defaults to any error, `retry_after_max` to 60 s.
+pub fn retry_policy(spec: &RetrySpec) -> RetryPolicy {
+    RetryPolicy {
+        stop: spec.stop.clone(),
+        wait: spec.wait.clone(),
+        retry_on: spec
+            .retry_on
+            .clone()
+            .unwrap_or_else(|| vec![ErrorKind::Any]),
+        reinsert: spec.reinsert.clone(),
+        reinsert_mode: spec.reinsert_mode,
+        honor_retry_after: spec.honor_retry_after,
+        retry_after_max: spec.retry_after_max.unwrap_or(Secs(60.0)),
+        seed: spec.seed.unwrap_or(0),
+    }
+}
+
+/// The `[fallback]` table's catch lists: the primary's, then each hop's own.
+pub fn fallback_policy(spec: &FallbackSpec) -> FallbackPolicy {
+    let mut catch = vec![spec.catch.clone()];
+    catch.extend(spec.hops.iter().map(|h| h.catch.clone()));
+    FallbackPolicy { catch }
+}
+
+/// One retry policy per hop (index 0 = primary): a hop's own `retry`, else `[retry]`.
+pub fn hop_policies(s: &Scenario) -> Vec<Option<RetryPolicy>> {
+    let primary = s.retry.as_ref().map(retry_policy);
+    let mut out = vec![primary.clone()];
+    if let Some(fb) = &s.fallback {
+        for hop in &fb.hops {
+            out.push(
+                hop.retry
+                    .as_ref()
+                    .map(retry_policy)
+                    .or_else(|| primary.clone()),
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::CallError;
+    use crate::policy::{Decision, retry_on::decide};
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    fn rng() -> ChaCha8Rng {
+        ChaCha8Rng::seed_from_u64(0)
+    }
+
+    #[test]
+    fn default_retry_on_is_any() {
+        let spec: RetrySpec = toml::from_str("stop = { after_attempt = 2 }").unwrap();
+        let p = retry_policy(&spec);
+        assert_eq!(p.retry_on, vec![ErrorKind::Any]);
+        assert!(p.honor_retry_after);
+        assert_eq!(p.retry_after_max, Secs(60.0));
+        let e = CallError::new(ErrorKind::Timeout, "t");
+        assert!(matches!(
+            decide(&p, 1, 0.0, &e, &mut rng()),
+            Decision::Retry { .. }
+        ));
+    }
+}
