@@ -1,0 +1,512 @@
+//! The CLI contract (DESIGN §7): commands, output, exit codes 0 / 1 / 2, traces.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn retrylab(args: &[&str], data_dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_retrylab"))
+        .args(args)
+        .env("RETRYLAB_DATA_DIR", data_dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn run_prints_a_timeline_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = retrylab(
+        &["run", "fallback-with-retries", "--speed", "max"],
+        dir.path(),
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("hop 0 · attempt 3 → openai/gpt-4o-mini"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("⏳ wait 4 s"), "{stdout}");
+    assert!(stdout.contains("↪ fallback openai/gpt-4o-mini → anthropic/claude-3-5-sonnet-latest (hop 1), caught retry_error"), "{stdout}");
+    assert!(stdout.contains("■ ok in 8.925 s"), "{stdout}");
+    assert!(!stdout.contains('\x1b'), "NO_COLOR is honoured");
+    // The run was recorded, and replays to the same timeline.
+    let traces: Vec<_> = std::fs::read_dir(dir.path().join("traces"))
+        .unwrap()
+        .collect();
+    assert_eq!(traces.len(), 1);
+    let trace = traces[0].as_ref().unwrap().path();
+    let replay = retrylab(&["replay", trace.to_str().unwrap(), "--print"], dir.path());
+    assert_eq!(replay.status.code(), Some(0));
+    assert_eq!(text(&replay.stdout), stdout);
+}
+
+#[test]
+fn json_prints_one_event_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = retrylab(
+        &[
+            "run",
+            "basic-retry",
+            "--json",
+            "--speed",
+            "max",
+            "--no-trace",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let events: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is a JSON object"))
+        .collect();
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.first(), Some(&"run_started"));
+    assert_eq!(names.last(), Some(&"run_finished"));
+    assert_eq!(names.iter().filter(|n| **n == "attempt_started").count(), 3);
+    assert!(events.iter().all(|e| e["t_ms"].is_u64()));
+    let wait = events
+        .iter()
+        .find(|e| e["event"] == "wait_started")
+        .unwrap();
+    assert_eq!(wait["delay_ms"], 4000);
+    assert_eq!(wait["hop"], 0);
+    assert_eq!(wait["attempt"], 1);
+    assert!(
+        !dir.path().join("traces").exists(),
+        "--no-trace writes nothing"
+    );
+}
+
+#[test]
+fn a_failed_run_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = retrylab(&["run", "every-hop-fails", "--speed", "max"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("fallback_error"));
+}
+
+#[test]
+fn speed_does_not_change_the_events() {
+    let dir = tempfile::tempdir().unwrap();
+    // The same events but for the speed label and the simulator's random port.
+    let strip = |o: &Output| -> Vec<serde_json::Value> {
+        text(&o.stdout)
+            .lines()
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                let m = v.as_object_mut().unwrap();
+                m.remove("speed");
+                m.remove("response");
+                v
+            })
+            .collect()
+    };
+    let max = retrylab(
+        &[
+            "run",
+            "error-reinsertion",
+            "--json",
+            "--speed",
+            "max",
+            "--no-trace",
+        ],
+        dir.path(),
+    );
+    let fast = retrylab(
+        &[
+            "run",
+            "error-reinsertion",
+            "--json",
+            "--speed",
+            "1000",
+            "--no-trace",
+        ],
+        dir.path(),
+    );
+    let (a, b) = (strip(&max), strip(&fast));
+    assert_eq!(a.len(), 9, "{a:#?}");
+    assert_eq!(a, b);
+}
+
+#[test]
+fn var_overrides_a_template_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = retrylab(
+        &[
+            "run",
+            "fallback",
+            "--json",
+            "--speed",
+            "max",
+            "--no-trace",
+            "--var",
+            "question=Why is the sky blue?",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("Answer this question: Why is the sky blue?"));
+}
+
+#[test]
+fn a_bad_scenario_exits_2_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "name = \"x\"\n[prompt]\ntemplate = \"hi\"\n[call]\nprovider = \"openai\"\nmodel = \"m\"\n[retry]\nstop = { after_attempts = 3 }\n",
+    )
+    .unwrap();
+    for cmd in ["run", "check"] {
+        let out = retrylab(&[cmd, path.to_str().unwrap()], dir.path());
+        assert_eq!(out.status.code(), Some(2), "{cmd}");
+        let err = text(&out.stderr);
+        assert!(err.contains("bad.toml:8:"), "{cmd}: {err}");
+        assert!(err.contains("after_attempt"), "{cmd}: {err}");
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["run", "no-such-scenario"][..],
+        &["run", "basic-retry", "--speed", "fast"],
+        &["run", "basic-retry", "--var", "novalue"],
+        &["frobnicate"],
+        &["replay", "/nonexistent/trace.jsonl", "--print"],
+    ] {
+        let out = retrylab(args, dir.path());
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(!text(&out.stderr).is_empty());
+    }
+}
+
+#[test]
+fn check_prints_the_plan_and_worst_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = retrylab(&["check", "basic-retry"], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    let s = text(&out.stdout);
+    assert!(
+        s.contains("attempt 1, wait 4 s, attempt 2, wait 4 s, attempt 3, then retry_error"),
+        "{s}"
+    );
+    assert!(
+        s.contains("worst case: 3 attempts, 3 HTTP requests, 8 s of waiting"),
+        "{s}"
+    );
+}
+
+#[test]
+fn scenarios_lists_the_builtins() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = retrylab(&["scenarios"], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    let s = text(&out.stdout);
+    for name in [
+        "basic-retry",
+        "stream-retry",
+        "tool-retry",
+        "error-reinsertion",
+        "fallback",
+        "fallback-with-retries",
+    ] {
+        assert!(
+            s.lines().any(|l| l.starts_with(name)),
+            "{name} missing:\n{s}"
+        );
+    }
+}
+
+#[test]
+fn var_can_supply_a_variable_the_file_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.toml");
+    std::fs::write(&path, "name = \"v\"\n[prompt]\ntemplate = \"Tell me about {{ topic }}\"\n[call]\nprovider = \"openai\"\nmodel = \"m\"\n").unwrap();
+    let p = path.to_str().unwrap();
+    let missing = retrylab(&["run", p, "--speed", "max", "--no-trace"], dir.path());
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        text(&missing.stderr).contains("v.toml:3:"),
+        "{}",
+        text(&missing.stderr)
+    );
+    assert!(text(&missing.stderr).contains("--var topic="));
+    let given = retrylab(
+        &[
+            "run",
+            p,
+            "--speed",
+            "max",
+            "--no-trace",
+            "--json",
+            "--var",
+            "topic=cats",
+        ],
+        dir.path(),
+    );
+    assert_eq!(given.status.code(), Some(0));
+    assert!(text(&given.stdout).contains("Tell me about cats"));
+}
+
+// ----- traces: created or not, killed runs, truncated and huge traces (issue 7: 8, 13) -----
+
+/// A tmpfs of `size` at `dir` (root only): a real full or read-only disk. None elsewhere.
+#[cfg(target_os = "linux")]
+struct Tmpfs(std::path::PathBuf);
+
+#[cfg(target_os = "linux")]
+impl Tmpfs {
+    fn mount(dir: &Path, opts: &str) -> Option<Tmpfs> {
+        use std::os::unix::fs::MetadataExt;
+        if !std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0) {
+            eprintln!("skipped: mounting a tmpfs needs root");
+            return None;
+        }
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", opts, "tmpfs"])
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            // Root in a container without CAP_SYS_ADMIN: say so rather than fail.
+            eprintln!("skipped: root could not mount a tmpfs here");
+            return None;
+        }
+        Some(Tmpfs(dir.to_path_buf()))
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_run_says_when_its_trace_cannot_be_created_and_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    // The data dir is a file: no trace folder can be made (as in a read-only dir).
+    let data = dir.path().join("data");
+    std::fs::write(&data, "").unwrap();
+    let out = retrylab(&["run", "fallback-with-retries", "--speed", "max"], &data);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(text(&out.stdout).contains("■ ok in 8.925 s"));
+    let warning: Vec<&str> = stderr.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(warning.len(), 1, "{stderr}");
+    assert!(
+        warning[0].starts_with("warning: the run is not recorded: cannot create a trace in "),
+        "{stderr}"
+    );
+    assert!(
+        warning[0].contains("set RETRYLAB_DATA_DIR to a writable folder, or pass --no-trace"),
+        "{stderr}"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_run_says_when_its_trace_cannot_be_written_and_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    // A 4 KiB disk, smaller than the run's trace.
+    let Some(_fs) = Tmpfs::mount(dir.path(), "size=4k") else {
+        return;
+    };
+    let out = retrylab(
+        &["run", "fallback-with-retries", "--speed", "max"],
+        dir.path(),
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(text(&out.stdout).contains("■ ok in 8.925 s"));
+    let warning: Vec<&str> = stderr.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(warning.len(), 1, "{stderr}");
+    assert!(warning[0].starts_with("warning: the trace "), "{stderr}");
+    assert!(warning[0].contains("No space left on device"), "{stderr}");
+    assert!(warning[0].contains("free some space"), "{stderr}");
+    // What did reach the disk is whole lines only, and replays.
+    let trace = std::fs::read_dir(dir.path().join("traces"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let events = retrylab::trace::read_trace(&trace).unwrap();
+    assert!(!events.is_empty());
+}
+
+#[test]
+fn a_run_killed_with_sigkill_leaves_the_events_so_far() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    // At real speed the demo waits 4 s after its first failure: kill it there.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_retrylab"))
+        .args(["run", "fallback-with-retries", "--json"])
+        .env("RETRYLAB_DATA_DIR", dir.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut printed = 0;
+    let mut line = String::new();
+    while !line.contains("\"wait_started\"") {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "the run ended early");
+        printed += 1;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let trace = std::fs::read_dir(dir.path().join("traces"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let events = retrylab::trace::read_trace(&trace).unwrap();
+    assert_eq!(
+        events.len(),
+        printed,
+        "every event printed was in the trace"
+    );
+    assert_eq!(events.last().unwrap().event.name(), "wait_started");
+}
+
+/// A trace of `events` events, the last line cut in the middle.
+fn cut_trace(dir: &Path) -> (std::path::PathBuf, usize) {
+    let out = retrylab(&["run", "basic-retry", "--speed", "max"], dir);
+    assert_eq!(out.status.code(), Some(0));
+    let trace = std::fs::read_dir(dir.join("traces"))
+        .expect("test setup")
+        .next()
+        .expect("test setup")
+        .expect("test setup")
+        .path();
+    let full = std::fs::read_to_string(&trace).expect("test setup");
+    let lines = full.lines().count();
+    let cut = full.len() - full.lines().last().expect("test setup").len() / 2 - 1;
+    let path = dir.join("cut.jsonl");
+    std::fs::write(&path, &full[..cut]).expect("test setup");
+    (path, lines - 1)
+}
+
+#[test]
+fn replay_plays_the_complete_lines_of_a_truncated_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, complete) = cut_trace(dir.path());
+    let out = retrylab(&["replay", path.to_str().unwrap(), "--print"], dir.path());
+    let stderr = text(&out.stderr);
+    // No run_finished: the run did not end in the trace.
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        text(&out.stdout).contains("hop 0 · attempt 1"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        stderr.trim_end(),
+        format!("warning: the trace ends after line {complete}: incomplete line ignored")
+    );
+}
+
+/// Peak RSS (VmHWM, KiB) of a child, polled until it exits.
+#[cfg(target_os = "linux")]
+fn peak_rss_kib(mut child: std::process::Child) -> (u64, std::process::ExitStatus) {
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    loop {
+        if let Ok(s) = std::fs::read_to_string(&status_path)
+            && let Some(l) = s.lines().find(|l| l.starts_with("VmHWM:"))
+        {
+            let kib: u64 = l
+                .split_whitespace()
+                .nth(1)
+                .expect("test setup")
+                .parse()
+                .expect("test setup");
+            peak = peak.max(kib);
+        }
+        if let Some(status) = child.try_wait().expect("test setup") {
+            return (peak, status);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn replay_print_streams_a_big_trace_in_bounded_memory() {
+    use retrylab::event::{Event, Mode, TimedEvent};
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.jsonl");
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let ev = |t_ms, event| TimedEvent { t_ms, event }.to_json_line() + "\n";
+    let started = Event::RunStarted {
+        scenario: "big".into(),
+        mode: Mode::Sim,
+        speed: "max".into(),
+    };
+    w.write_all(ev(0, started).as_bytes()).unwrap();
+    let chunk = "streamed text ".repeat(7_000); // ~100 KB a line
+    let delta = ev(
+        1,
+        Event::Delta {
+            hop: 0,
+            attempt: 1,
+            text: chunk,
+        },
+    );
+    for _ in 0..1_000 {
+        w.write_all(delta.as_bytes()).unwrap(); // ~100 MB in all
+    }
+    drop(w);
+    let child = Command::new(env!("CARGO_BIN_EXE_retrylab"))
+        .args(["replay", path.to_str().unwrap(), "--print"])
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (peak_kib, status) = peak_rss_kib(child);
+    assert_eq!(status.code(), Some(1), "no run_finished: exit 1");
+    assert!(
+        peak_kib < 40_000,
+        "peak RSS {peak_kib} KiB for a 100 MB trace"
+    );
+}
+
+#[test]
+fn replay_reports_a_line_too_long_without_buffering_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.jsonl");
+    let mut f = std::fs::File::create(&path).unwrap();
+    use std::io::Write;
+    // 80 MiB on one line, no newline anywhere.
+    let block = vec![b'x'; 1 << 20];
+    for _ in 0..80 {
+        f.write_all(&block).unwrap();
+    }
+    drop(f);
+    let out = retrylab(&["replay", path.to_str().unwrap(), "--print"], dir.path());
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(":1: the line is longer than 64 MiB"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,17 @@
+//! Engine and simulator tests: built-in scenarios, cancellation, policy semantics, and the
+//! simulator's faults, scripts and streams.
+
+mod support;
+
+#[path = "engine/builtin_scenarios.rs"]
+mod builtin_scenarios;
+#[path = "engine/engine_cancel.rs"]
+mod engine_cancel;
+#[path = "engine/engine_semantics.rs"]
+mod engine_semantics;
+#[path = "engine/sim_faults.rs"]
+mod sim_faults;
+#[path = "engine/sim_script.rs"]
+mod sim_script;
+#[path = "engine/sim_stream.rs"]
+mod sim_stream;

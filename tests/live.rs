@@ -1,0 +1,14 @@
+//! Live-mode tests: the engine and the CLI against loopback servers that replay recorded traffic.
+
+mod support;
+
+#[path = "live/live_bad_input.rs"]
+mod live_bad_input;
+#[path = "live/live_cli.rs"]
+mod live_cli;
+#[path = "live/live_cost.rs"]
+mod live_cost;
+#[path = "live/live_keys.rs"]
+mod live_keys;
+#[path = "live/live_wire.rs"]
+mod live_wire;

@@ -1,0 +1,10 @@
+//! Playground tests: the App, its snapshots, and its robustness runs.
+
+mod support;
+
+#[path = "tui/robustness_tui.rs"]
+mod robustness_tui;
+#[path = "tui/tui_app.rs"]
+mod tui_app;
+#[path = "tui/tui_snapshots.rs"]
+mod tui_snapshots;
