@@ -49,6 +49,9 @@ fn p() -> KeyPath {
     KeyPath::new()
 }
 
+/// The smallest `max_answer_bytes`: below it no real answer fits.
+const MIN_ANSWER_BYTES: u64 = 1024;
+
 /// The error text the template is tried with besides the empty list, so loops over
 /// `errors` are checked too.
 const SAMPLE_ERROR: &str = "validation: expected uppercase, got 'example'";
@@ -162,6 +165,14 @@ fn check_call(s: &Scenario) -> Result<(), Problem> {
                 format!("write e.g. {key} = \"30s\", or remove it for the default"),
             ));
         }
+    }
+    // A cap below any real answer would fail every attempt, whatever the server does.
+    if let Some(n) = s.call.max_answer_bytes.filter(|&n| n < MIN_ANSWER_BYTES) {
+        return Err(at(
+            call.key("max_answer_bytes"),
+            format!("`max_answer_bytes` must be at least {MIN_ANSWER_BYTES} (1 KiB), got {n}"),
+            "remove it for the default (32 MiB), or write e.g. max_answer_bytes = 1048576",
+        ));
     }
     // A non-finite temperature would go out as JSON null.
     if let Some(t) = s.call.temperature.filter(|t| !t.is_finite()) {
@@ -567,6 +578,20 @@ fn check_sim(s: &Scenario) -> Result<(), Problem> {
             format!("`tokens_per_second` must be greater than 0, got {tps}"),
             "write a pace such as tokens_per_second = 40",
         ));
+    }
+    // Simulated delays are bounded like waits: a 1e18 ms first token is a hang, not a test.
+    let max_ms = MAX_WAIT.as_ms();
+    for (key, ms) in [
+        ("first_token_ms", s.sim.first_token_ms),
+        ("error_ms", s.sim.error_ms),
+    ] {
+        if ms > max_ms {
+            return Err(at(
+                sim.clone().key(key),
+                format!("`{key}` is longer than {MAX_WAIT_DAYS} days ({ms} ms)"),
+                format!("write a delay in milliseconds, e.g. {key} = 200"),
+            ));
+        }
     }
     for (fault, prob) in &s.sim.chaos {
         if !(0.0..=1.0).contains(prob) {
