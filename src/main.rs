@@ -36,7 +36,8 @@ enum Command {
     /// Serve the simulator standalone for any client (OpenAI base URL http://ADDR/v1,
     /// Anthropic base URL http://ADDR).
     Sim {
-        #[arg(long, default_value = "127.0.0.1:8787")]
+        /// HOST:PORT, localhost:PORT or a bare PORT (on 127.0.0.1).
+        #[arg(long, default_value = "127.0.0.1:8787", value_parser = retrylab::cli::sim::parse_addr)]
         addr: SocketAddr,
         /// The scenario whose [sim] script to play (default: plain answers).
         scenario: Option<String>,

@@ -6,6 +6,27 @@ use crate::sim::SimServer;
 use anyhow::Context;
 use std::net::SocketAddr;
 
+/// `--addr`: `HOST:PORT` with an IP or `localhost` (loopback), or a bare `PORT` (on
+/// 127.0.0.1, where the simulator belongs).
+pub fn parse_addr(text: &str) -> Result<SocketAddr, String> {
+    let text = text.trim();
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    match text.rsplit_once(':') {
+        Some((host, port)) if host.eq_ignore_ascii_case("localhost") => port
+            .parse::<u16>()
+            .map(|p| SocketAddr::from(([127, 0, 0, 1], p)))
+            .map_err(|_| format!("`{port}` is not a port (0-65535)")),
+        _ => Err(format!(
+            "`{text}` is not an address: write 127.0.0.1:8787, localhost:8787 or a bare port such as 8787"
+        )),
+    }
+}
+
 /// Serves `spec` on `addr` in real time until Ctrl+C.
 pub async fn serve(addr: SocketAddr, spec: SimSpec, scenario_label: &str) -> anyhow::Result<()> {
     let summary = summary(&spec);
@@ -140,5 +161,37 @@ mod tests {
             summary(&spec),
             "reply \"42.\"; faults [rate_limit×3, html[openai/gpt]@[1, 3]]; chaos [server_error 0.05] seed 7; 40 tok/s, first token 200 ms"
         );
+    }
+}
+
+#[cfg(test)]
+mod addr_tests {
+    use super::parse_addr;
+
+    #[test]
+    fn addr_takes_ip_port_localhost_port_or_a_bare_port() {
+        let ok = [
+            ("127.0.0.1:8787", "127.0.0.1:8787"),
+            ("localhost:9000", "127.0.0.1:9000"),
+            ("LOCALHOST:0", "127.0.0.1:0"),
+            ("8787", "127.0.0.1:8787"),
+            (" 8787 ", "127.0.0.1:8787"),
+            ("[::1]:8080", "[::1]:8080"),
+            ("0.0.0.0:80", "0.0.0.0:80"),
+        ];
+        for (text, want) in ok {
+            assert_eq!(parse_addr(text).unwrap().to_string(), want, "{text}");
+        }
+        for bad in [
+            "localhost",
+            "localhost:99999",
+            "example.com:80",
+            "",
+            "65536",
+            "1.2.3.4",
+        ] {
+            let e = parse_addr(bad).unwrap_err();
+            assert!(e.contains("not a"), "{bad}: {e}");
+        }
     }
 }

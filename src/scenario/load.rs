@@ -66,6 +66,13 @@ pub fn parse_with_vars(
             at(span, explain::serde(e.message(), &path, on_key))
         })?;
     apply_vars(&mut scenario, vars);
+    check_vars_used(&scenario, vars).map_err(|(message, hint)| ScenarioError {
+        origin: origin.to_string(),
+        line: 0,
+        column: 0,
+        message,
+        hint,
+    })?;
     checks::check(&scenario).map_err(|problem| match problem.at {
         Where::Path(path) => at(span_of(&doc, &path), (problem.message, problem.hint)),
         Where::Span(span) => at(span, (problem.message, problem.hint)),
@@ -120,6 +127,30 @@ pub fn parse_var(arg: &str) -> Result<(String, String), String> {
     Ok((key.to_string(), value.to_string()))
 }
 
+/// A `--var` the prompt never reads is a typo or a stale script: say so, with the closest
+/// name it does read.
+fn check_vars_used(scenario: &Scenario, vars: &[(String, String)]) -> Result<(), (String, String)> {
+    if vars.is_empty() {
+        return Ok(());
+    }
+    let used = super::render::template_variables(scenario);
+    let Some((name, _)) = vars.iter().find(|(k, _)| !used.contains(k)) else {
+        return Ok(());
+    };
+    let message = match explain::closest(name, &used) {
+        Some(best) => {
+            format!("`--var {name}`: the prompt never uses `{name}`; did you mean `{best}`?")
+        }
+        None => format!("`--var {name}`: the prompt never uses `{name}`"),
+    };
+    let hint = if used.is_empty() {
+        "the prompt reads no variables; drop the --var".to_string()
+    } else {
+        format!("the prompt reads: {}", used.join(", "))
+    };
+    Err((message, hint))
+}
+
 /// Overrides `prompt.vars` (as strings).
 pub fn apply_vars(scenario: &mut Scenario, vars: &[(String, String)]) {
     for (k, v) in vars {
@@ -152,6 +183,23 @@ mod tests {
             format!("t.toml:7:1: {}\n  hint: {}", e.message, e.hint)
         );
         assert_eq!(e.message, "unknown key `modle`; did you mean `model`?");
+    }
+
+    #[test]
+    fn a_var_the_prompt_never_uses_is_an_error_naming_the_closest() {
+        let var = |a: &str| vec![parse_var(a).unwrap()];
+        let e = parse_with_vars(OK, "t.toml", &var("qq=x")).unwrap_err();
+        assert_eq!(
+            e.message,
+            "`--var qq`: the prompt never uses `qq`; did you mean `q`?"
+        );
+        assert_eq!(e.hint, "the prompt reads: q");
+        let e = parse_with_vars(OK, "t.toml", &var("zebra=x")).unwrap_err();
+        assert_eq!(e.message, "`--var zebra`: the prompt never uses `zebra`");
+        // A variable of the system prompt counts.
+        let src = OK.replace("[prompt]\n", "[prompt]\nsystem = \"{{ tone }}\"\n");
+        let vars = vec![parse_var("q=a").unwrap(), parse_var("tone=b").unwrap()];
+        parse_with_vars(&src, "t.toml", &vars).unwrap();
     }
 
     #[test]

@@ -204,6 +204,25 @@ pub(crate) fn render_parts(
     Ok(RenderedPrompt { system, user })
 }
 
+/// The variables the template and system read (their top-level names): what `--var` may set.
+/// A part that does not parse reads nothing (its error is reported by the render).
+pub(crate) fn template_variables(scenario: &Scenario) -> Vec<String> {
+    let env = bounded_env();
+    let parts = [
+        Some(scenario.prompt.template.get_ref()),
+        scenario.prompt.system.as_ref().map(Spanned::get_ref),
+    ];
+    let mut names: Vec<String> = parts
+        .into_iter()
+        .flatten()
+        .filter_map(|text| env.template_from_str(text).ok())
+        .flat_map(|t| t.undeclared_variables(false))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 fn render_one(
     env: &Environment<'_>,
     part: Part,

@@ -510,3 +510,32 @@ fn replay_reports_a_line_too_long_without_buffering_it() {
         "{stderr}"
     );
 }
+
+/// `sim --addr` takes `localhost:PORT` and a bare `PORT` (issue 9); a bad one is exit 2.
+#[test]
+fn sim_listens_on_a_bare_port_or_localhost() {
+    use std::io::{BufRead, BufReader};
+    for addr in ["0", "localhost:0"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_retrylab"))
+            .args(["sim", "--addr", addr])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(
+            line.starts_with("retrylab simulator listening on 127.0.0.1:"),
+            "{addr}: {line}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = retrylab(&["sim", "--addr", "example.com:80"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is not an address"), "{err}");
+}

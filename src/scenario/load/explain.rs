@@ -292,7 +292,7 @@ fn where_label(path: &KeyPath, strip: usize) -> String {
 }
 
 /// The closest valid name, if close enough to be a typo.
-fn closest(got: &str, valid: &[String]) -> Option<String> {
+pub(crate) fn closest(got: &str, valid: &[String]) -> Option<String> {
     valid
         .iter()
         .map(|v| (strsim::jaro_winkler(got, v), v))
