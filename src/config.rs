@@ -460,7 +460,7 @@ pub fn redact(text: &str, secrets: &[&str]) -> String {
 /// caught by holding back any tail that could be the start of one until the next piece (or
 /// [`StreamRedactor::finish`]) settles it.
 pub struct StreamRedactor {
-    secrets: Secrets,
+    secrets: std::sync::Arc<Secrets>,
     held: String,
 }
 
@@ -476,8 +476,13 @@ impl fmt::Debug for StreamRedactor {
 
 impl StreamRedactor {
     pub fn new(secrets: &[&str]) -> StreamRedactor {
+        StreamRedactor::sharing(std::sync::Arc::new(Secrets::new(secrets.iter().copied())))
+    }
+
+    /// A redactor over a run's keys, without copying them (one per attempt).
+    pub fn sharing(secrets: std::sync::Arc<Secrets>) -> StreamRedactor {
         StreamRedactor {
-            secrets: Secrets::new(secrets.iter().copied()),
+            secrets,
             held: String::new(),
         }
     }

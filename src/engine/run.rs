@@ -105,17 +105,6 @@ impl Prepared {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The keys this run sends (live), to scrub from anything a server echoes.
-    fn secrets(&self) -> Vec<&str> {
-        if self.mode != Mode::Live {
-            return Vec::new();
-        }
-        self.endpoints
-            .iter()
-            .filter_map(|e| e.api_key.as_deref())
-            .collect()
-    }
-
     /// A failure as the events show it: no key in any part of it (so none is reinserted
     /// into the next request either), and (live) what to fix when the setup is the likely
     /// cause.
@@ -585,8 +574,7 @@ async fn attempt_once(
     em: &Emitter,
 ) -> Result<(String, crate::provider::ChatResponse), Failure> {
     // Live, a key a server streams back is scrubbed, even split across deltas.
-    let secrets = prep.secrets();
-    let mut scrub = config::StreamRedactor::new(&secrets);
+    let mut scrub = config::StreamRedactor::sharing(em.secrets.clone());
     let delta = |text: String| {
         if !text.is_empty() {
             em.emit(Event::Delta { hop, attempt, text });
