@@ -86,8 +86,6 @@ pub struct TraceWriter {
     path: PathBuf,
     out: BufWriter<File>,
     last_flush: Instant,
-    /// One line, built before it is written in one piece.
-    line: String,
 }
 
 impl TraceWriter {
@@ -133,7 +131,6 @@ impl TraceWriter {
             path,
             out,
             last_flush: Instant::now(),
-            line: String::new(),
         })
     }
 
@@ -142,14 +139,9 @@ impl TraceWriter {
     /// midway, which replay tolerates). The caller flushes when its queue is empty; a busy
     /// run is flushed here at least every [`FLUSH_EVERY`], and at its end.
     pub fn write(&mut self, ev: &TimedEvent) -> io::Result<()> {
-        self.line.clear();
-        self.line.push_str(&ev.to_json_line());
-        self.line.push('\n');
-        self.out.write_all(self.line.as_bytes())?;
-        // A huge line must not stay as the next one's buffer.
-        if self.line.capacity() > 1 << 20 {
-            self.line = String::new();
-        }
+        let mut line = ev.to_json_line();
+        line.push('\n');
+        self.out.write_all(line.as_bytes())?;
         if matches!(ev.event, crate::event::Event::RunFinished { .. })
             || self.last_flush.elapsed() >= FLUSH_EVERY
         {
