@@ -720,12 +720,10 @@ impl App {
                 }
                 let pending = match pending {
                     Pending::Drafts(drafts) => {
-                        match ch {
-                            Some('d') => self.discard_dead_drafts(drafts),
-                            Some(k) if draft_choice(k, drafts.len()).is_some() => {
-                                let i = draft_choice(k, drafts.len()).unwrap_or(0);
-                                self.restore_draft(drafts, i);
-                            }
+                        let chosen = ch.and_then(|k| draft_choice(k, drafts.len()));
+                        match (ch, chosen) {
+                            (Some('d'), _) => self.discard_dead_drafts(drafts),
+                            (_, Some(i)) => self.restore_draft(drafts, i),
                             _ => self.overlay = Some(Overlay::Confirm(c, Pending::Drafts(drafts))),
                         }
                         return;

@@ -4,7 +4,7 @@
 //! file.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
@@ -429,16 +429,12 @@ fn claim_lock(lock: &Path) -> Claim {
 
 /// Reads one draft file: a regular file, at most [`DRAFT_MAX_BYTES`], with the draft mark.
 fn read_draft_file(path: &Path) -> Option<Draft> {
+    // Not through a link: a draft is a file this app wrote itself.
     let meta = std::fs::symlink_metadata(path).ok()?;
-    if !meta.is_file() || meta.len() > DRAFT_MAX_BYTES {
+    if !meta.is_file() {
         return None;
     }
-    let mut raw = String::new();
-    File::open(path)
-        .ok()?
-        .take(DRAFT_MAX_BYTES)
-        .read_to_string(&mut raw)
-        .ok()?;
+    let raw = crate::scenario::userfile::read_user_file(path, DRAFT_MAX_BYTES).ok()?;
     let (first, rest) = raw.split_once('\n').unwrap_or((&raw, ""));
     let origin = first.strip_prefix(DRAFT_MARK)?.to_string();
     Some(Draft {
