@@ -617,24 +617,14 @@ struct SetBlock<'a> {
 /// Every `{% set a, b = expr %}` (not the block form, whose value is emitted output).
 fn set_blocks(text: &str) -> Vec<SetBlock<'_>> {
     let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(open) = text[from..].find("{%").map(|i| from + i) {
-        let body_start = open + 2;
-        let Some(close) = block_end(text, body_start) else {
-            break;
-        };
-        from = close + 2;
-        let body = text[body_start..close]
+    for (open, code) in code_blocks(text) {
+        if text.as_bytes().get(open + 1) != Some(&b'%') {
+            continue;
+        }
+        let body = code
             .trim_start_matches(['-', '+'])
             .trim_end_matches(['-', '+'])
             .trim();
-        if body.starts_with("raw") {
-            match text[from..].find("endraw") {
-                Some(i) => from += i,
-                None => break,
-            }
-            continue;
-        }
         let Some(rest) = body
             .strip_prefix("set")
             .filter(|r| r.starts_with(char::is_whitespace))
@@ -656,11 +646,6 @@ fn set_blocks(text: &str) -> Vec<SetBlock<'_>> {
         });
     }
     out
-}
-
-/// Where a `{% ... %}` block closes (`%}` outside string literals).
-fn block_end(text: &str, from: usize) -> Option<usize> {
-    closing(text, from, b'%')
 }
 
 /// The expression with every string literal's content replaced by spaces.

@@ -75,30 +75,12 @@ fn check_prompt(s: &Scenario) -> Result<(), Problem> {
             "rename the variable",
         ));
     }
-    // Before rendering: a value that feeds on itself may double past any memory.
+    // Before rendering: what neither the step limit nor the output cap can see (a value
+    // that feeds on itself, a `*` that repeats a string) may grow past any memory.
     let parts = [
         (Part::Template, Some(s.prompt.template.get_ref())),
         (Part::System, s.prompt.system.as_ref().map(|t| t.get_ref())),
     ];
-    for (part, text) in parts {
-        let Some(text) = text else { continue };
-        if let Some((offset, name)) = self_feeding_set(text) {
-            let (line, column) = line_col(text, offset);
-            return Err(Problem {
-                at: Where::Template(TemplateFailure {
-                    part,
-                    line,
-                    column,
-                    message: format!(
-                        "this `{{% set %}}` builds a value from `{name}`, itself set: repeated or in a loop it can grow without bound"
-                    ),
-                    hint: "emit the pieces with {{ }} inside the loop instead of accumulating a string (a prompt is at most 1 MiB)".into(),
-                }),
-                message: String::new(),
-                hint: String::new(),
-            });
-        }
-    }
     let numeric_var = |name: &str| {
         s.prompt
             .vars
@@ -107,15 +89,32 @@ fn check_prompt(s: &Scenario) -> Result<(), Problem> {
     };
     for (part, text) in parts {
         let Some(text) = text else { continue };
-        if let Some(offset) = repeating_product(text, &numeric_var) {
+        let found = if let Some((offset, name)) = self_feeding_set(text) {
+            Some((
+                offset,
+                format!(
+                    "this `{{% set %}}` builds a value from `{name}`, itself set: repeated or in a loop it can grow without bound"
+                ),
+                "emit the pieces with {{ }} inside the loop instead of accumulating a string (a prompt is at most 1 MiB)",
+            ))
+        } else {
+            repeating_product(text, &numeric_var).map(|offset| {
+                (
+                    offset,
+                    "this `*` may repeat a string or a list (up to 100 MB at a time, unseen by the step limit)".to_string(),
+                    "multiply numbers only (number literals, numeric vars, range loop variables); to repeat text, loop: {% for i in range(n) %}..{% endfor %}",
+                )
+            })
+        };
+        if let Some((offset, message, hint)) = found {
             let (line, column) = line_col(text, offset);
             return Err(Problem {
                 at: Where::Template(TemplateFailure {
                     part,
                     line,
                     column,
-                    message: "this `*` may repeat a string or a list (up to 100 MB at a time, unseen by the step limit)".into(),
-                    hint: "multiply numbers only (number literals, numeric vars, range loop variables); to repeat text, loop: {% for i in range(n) %}..{% endfor %}".into(),
+                    message,
+                    hint: hint.into(),
                 }),
                 message: String::new(),
                 hint: String::new(),
