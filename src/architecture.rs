@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 /// Modules that may import only the listed ones: the pure layers at the bottom.
 const ONLY: &[(&str, &[&str])] = &[
     ("error", &[]),
+    ("dirs", &[]),
     ("clock", &["error"]),
     ("event", &["error", "clock"]),
     // The policy is pure: no scenario types, no I/O.

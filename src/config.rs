@@ -91,13 +91,7 @@ impl fmt::Debug for Config {
     }
 }
 
-/// The config dir: `$RETRYLAB_CONFIG_DIR`, else the platform's (e.g. `~/.config/retrylab`).
-pub fn config_dir() -> Option<PathBuf> {
-    if let Some(d) = std::env::var_os("RETRYLAB_CONFIG_DIR").filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(d));
-    }
-    directories::ProjectDirs::from("", "", "retrylab").map(|p| p.config_dir().to_path_buf())
-}
+pub use crate::dirs::config_dir;
 
 /// How a hop's key was found.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod cost;
+pub mod dirs;
 pub mod engine;
 pub mod error;
 pub mod event;

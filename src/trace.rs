@@ -65,18 +65,7 @@ pub fn write_warning(path: &Path, e: &io::Error) -> String {
     )
 }
 
-/// `$RETRYLAB_DATA_DIR`, else the platform data dir (e.g. ~/.local/share/retrylab).
-pub fn data_dir() -> Option<PathBuf> {
-    if let Some(d) = std::env::var_os("RETRYLAB_DATA_DIR") {
-        return Some(PathBuf::from(d));
-    }
-    directories::ProjectDirs::from("", "", "retrylab").map(|p| p.data_dir().to_path_buf())
-}
-
-/// Where traces go: `<data dir>/traces`.
-pub fn traces_dir() -> Option<PathBuf> {
-    data_dir().map(|d| d.join("traces"))
-}
+pub use crate::dirs::{data_dir, traces_dir};
 
 /// The longest scenario slug in a trace file name (ASCII, so also bytes).
 const SLUG_MAX: usize = 60;

@@ -2,7 +2,7 @@
 //! playground).
 
 use super::usage_error;
-use crate::scenario::builtin;
+use crate::scenario::builtin::{self, Located};
 use crate::tui::app::{AppConfig, Origin, Start};
 use crate::tui::runner::{SessionStats, run_in_terminal};
 use std::io::IsTerminal;
@@ -53,31 +53,25 @@ pub fn run_replay(trace: &Path) -> anyhow::Result<ExitCode> {
 /// The most trace text the playground's replay holds (the rest is `replay --print`'s).
 const REPLAY_MAX_BYTES: u64 = 128 << 20;
 
-/// SCENARIO as a path (read as text, parsed in the editors) or a built-in name.
+/// SCENARIO as a path or a saved scenario's name (read as text, parsed in the editors), or
+/// a built-in name: resolved as `retrylab run` does.
 fn resolve(arg: &str) -> Result<Start, String> {
-    let path = Path::new(arg);
-    if path.is_file() {
-        let text = crate::scenario::userfile::read_user_file(
-            path,
-            crate::scenario::userfile::MAX_USER_FILE,
-        )
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        return Ok(Start::Scenario {
-            text,
-            origin: Origin::File(path.to_path_buf()),
-        });
-    }
-    if let Some(b) = builtin::find(arg) {
-        return Ok(Start::Scenario {
+    let saved_dir = crate::dirs::scenarios_dir();
+    match builtin::locate(arg, saved_dir.as_deref()) {
+        Ok(Located::File(path)) => {
+            let text = crate::scenario::userfile::read_user_file(
+                &path,
+                crate::scenario::userfile::MAX_USER_FILE,
+            )
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            Ok(Start::Scenario {
+                text,
+                origin: Origin::File(path),
+            })
+        }
+        Ok(Located::Builtin(b)) => Ok(Start::Scenario {
             text: b.source.to_string(),
             origin: Origin::Builtin(b.name.to_string()),
-        });
-    }
-    // Reuse the CLI's resolution for its message and "did you mean".
-    match builtin::resolve(arg) {
-        Ok(r) => Ok(Start::Scenario {
-            text: r.source,
-            origin: Origin::from_label(&r.origin),
         }),
         Err(e) => Err(format!("{}\n  hint: {}", e.message, e.hint)),
     }

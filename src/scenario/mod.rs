@@ -5,6 +5,7 @@ pub mod builtin;
 pub mod load;
 pub mod plan;
 pub mod render;
+pub mod saved;
 pub mod types;
 pub mod userfile;
 

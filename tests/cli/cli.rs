@@ -7,6 +7,8 @@ fn retrylab(args: &[&str], data_dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_retrylab"))
         .args(args)
         .env("RETRYLAB_DATA_DIR", data_dir)
+        // Never the user's own saved scenarios or config.
+        .env("RETRYLAB_CONFIG_DIR", data_dir.join("config"))
         .env("NO_COLOR", "1")
         .output()
         .expect("the binary runs")
@@ -538,4 +540,61 @@ fn sim_listens_on_a_bare_port_or_localhost() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("is not an address"), "{err}");
+}
+
+#[test]
+fn a_saved_scenario_is_reachable_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("config").join("scenarios");
+    std::fs::create_dir_all(&saved).unwrap();
+    let basic = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/scenarios/basic-retry.toml"),
+    )
+    .unwrap();
+    std::fs::write(saved.join("my-policy.toml"), &basic).unwrap();
+    // A saved copy of a built-in, edited to fail once less: it shadows the built-in.
+    std::fs::write(
+        saved.join("basic-retry.toml"),
+        basic.replace("times = 2", "times = 1"),
+    )
+    .unwrap();
+
+    let out = retrylab(&["run", "my-policy", "--speed", "max"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("attempt 3"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = retrylab(&["run", "basic-retry", "--speed", "max"], dir.path());
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("attempt 2") && !stdout.contains("attempt 3"),
+        "the saved copy ran: {stdout}"
+    );
+    let out = retrylab(
+        &["run", "builtin:basic-retry", "--speed", "max"],
+        dir.path(),
+    );
+    assert!(
+        text(&out.stdout).contains("attempt 3"),
+        "builtin: reaches the built-in"
+    );
+
+    let out = retrylab(&["check", "my-policy"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = retrylab(&["scenarios"], dir.path());
+    let listing = text(&out.stdout);
+    assert!(
+        listing.contains(&format!("saved, in {}:", saved.display())),
+        "{listing}"
+    );
+    assert!(listing.contains("my-policy "), "{listing}");
+    let out = retrylab(&["run", "my-polcy"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("did you mean `my-policy`?"),
+        "{}",
+        text(&out.stderr)
+    );
 }
