@@ -69,6 +69,8 @@ pub struct Config {
     path: Option<PathBuf>,
     keys: BTreeMap<String, Secret>,
     prices: BTreeMap<String, Price>,
+    /// `[traces].keep`: how many recorded runs to keep (0: all).
+    traces_keep: usize,
     warnings: Vec<String>,
     env: Env,
 }
@@ -190,6 +192,7 @@ impl Config {
             path,
             keys: BTreeMap::new(),
             prices: BTreeMap::new(),
+            traces_keep: crate::history::DEFAULT_KEEP,
             warnings: Vec::new(),
             env: Env::Process,
         }
@@ -236,6 +239,11 @@ impl Config {
     /// The built-in prices with the user's on top.
     pub fn prices(&self) -> PriceTable {
         PriceTable::with_overrides(self.prices.clone())
+    }
+
+    /// How many recorded runs to keep (`[traces].keep`, default 500; 0 keeps all).
+    pub fn traces_keep(&self) -> usize {
+        self.traces_keep
     }
 
     /// The names under `[keys]` (never the values).
@@ -383,11 +391,32 @@ impl Config {
                         }
                     }
                 }
-                ("keys" | "prices", _) => {
+                ("traces", toml::Value::Table(t)) => self.read_traces(&shown, t),
+                ("keys" | "prices" | "traces", _) => {
                     self.warn(format!("{shown}: `{name}` must be a table; ignored"));
                 }
                 (other, _) => self.warn(format!(
-                    "{shown}: unknown entry `{other}` ignored (known: [keys], [prices])"
+                    "{shown}: unknown entry `{other}` ignored (known: [keys], [prices], [traces])"
+                )),
+            }
+        }
+    }
+}
+
+impl Config {
+    /// `[traces]`: `keep = N`.
+    fn read_traces(&mut self, shown: &str, t: toml::Table) {
+        for (k, v) in t {
+            match (k.as_str(), v) {
+                ("keep", toml::Value::Integer(n)) if (0..=1_000_000).contains(&n) => {
+                    self.traces_keep = n as usize;
+                }
+                ("keep", _) => self.warn(format!(
+                    "{shown}: [traces].keep must be a whole number from 0 (keep all) to 1000000; the default {} is used",
+                    crate::history::DEFAULT_KEEP
+                )),
+                (other, _) => self.warn(format!(
+                    "{shown}: unknown entry [traces].{other} ignored (known: keep)"
                 )),
             }
         }
@@ -605,6 +634,29 @@ mod tests {
     use super::*;
 
     const SENTINEL: &str = "sk-SENTINEL-config-0123456789";
+
+    #[test]
+    fn traces_keep_is_read_and_checked() {
+        assert_eq!(Config::isolated().traces_keep(), 500);
+        let cfg = Config::parse("[traces]\nkeep = 20\n", None);
+        assert_eq!((cfg.traces_keep(), cfg.warnings().len()), (20, 0));
+        assert_eq!(Config::parse("[traces]\nkeep = 0\n", None).traces_keep(), 0);
+        for bad in ["keep = -1", "keep = \"many\"", "keep = 2000000"] {
+            let cfg = Config::parse(&format!("[traces]\n{bad}\n"), None);
+            assert_eq!(cfg.traces_keep(), 500, "{bad}");
+            assert_eq!(
+                cfg.warnings(),
+                [
+                    "config.toml: [traces].keep must be a whole number from 0 (keep all) to 1000000; the default 500 is used"
+                ]
+            );
+        }
+        let cfg = Config::parse("[traces]\nkept = 3\n", None);
+        assert_eq!(
+            cfg.warnings(),
+            ["config.toml: unknown entry [traces].kept ignored (known: keep)"]
+        );
+    }
 
     #[test]
     fn keys_come_from_the_environment_then_the_file() {

@@ -10,6 +10,7 @@ pub mod dirs;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod history;
 pub mod policy;
 pub mod provider;
 pub mod scenario;

@@ -3,7 +3,6 @@
 use clap::{Parser, Subcommand};
 use retrylab::cli;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// A terminal playground for LLM call resilience: retries, back-off, error reinsertion and
@@ -28,10 +27,22 @@ enum Command {
     },
     /// Replay a recorded run (a JSONL trace) in the playground, or print it.
     Replay {
-        trace: PathBuf,
+        /// A trace file, a name from `retrylab traces` or a unique prefix of one, or a
+        /// scenario's name (its newest run).
+        #[arg(required_unless_present = "last")]
+        trace: Option<String>,
+        /// The newest recorded run.
+        #[arg(long, conflicts_with = "trace")]
+        last: bool,
         /// Print the timeline instead of opening the playground.
         #[arg(long)]
         print: bool,
+    },
+    /// List the recorded runs, newest first: when, scenario, outcome, attempts, trace.
+    Traces {
+        /// Every recorded run, not only the newest 20.
+        #[arg(long)]
+        all: bool,
     },
     /// Serve the simulator standalone for any client (OpenAI base URL http://ADDR/v1,
     /// Anthropic base URL http://ADDR).
@@ -42,7 +53,7 @@ enum Command {
         /// The scenario whose [sim] script to play (default: plain answers).
         scenario: Option<String>,
     },
-    /// List the built-in scenarios.
+    /// List the built-in scenarios and the saved ones.
     Scenarios,
 }
 
@@ -55,11 +66,24 @@ fn main() -> ExitCode {
             print!("{}", cli::scenarios::listing());
             ExitCode::SUCCESS
         }
-        Some(Command::Replay { trace, print: true }) => cli::replay::print(&trace),
-        Some(Command::Replay {
-            trace,
-            print: false,
-        }) => report(cli::tui::run_replay(&trace)),
+        Some(Command::Replay { trace, last, print }) => {
+            let dir = retrylab::dirs::traces_dir();
+            match cli::traces::locate(trace.as_deref(), last, dir.as_deref()) {
+                Err(e) => cli::usage_error(&e),
+                Ok(path) if print => cli::replay::print(&path),
+                Ok(path) => report(cli::tui::run_replay(&path)),
+            }
+        }
+        Some(Command::Traces { all }) => match retrylab::dirs::traces_dir() {
+            Some(dir) => {
+                print!(
+                    "{}",
+                    cli::traces::listing(&dir, (!all).then_some(cli::traces::SHOWN))
+                );
+                ExitCode::SUCCESS
+            }
+            None => cli::usage_error("no data folder (no home directory?); set RETRYLAB_DATA_DIR"),
+        },
         Some(Command::Sim { addr, scenario }) => cli::run::serve_sim(addr, scenario.as_deref()),
         None => report(cli::tui::run_playground(args.scenario)),
     }

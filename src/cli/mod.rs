@@ -8,6 +8,7 @@ pub mod replay;
 pub mod run;
 pub mod scenarios;
 pub mod sim;
+pub mod traces;
 pub mod tui;
 
 /// Exit codes of DESIGN §7.

@@ -80,7 +80,10 @@ pub fn execute(args: &RunArgs) -> ExitCode {
     } else {
         // Not recording is no reason not to run: one line on why, and what to do.
         traces_dir().and_then(|d| match TraceWriter::create(&d, &resolved.scenario.name) {
-            Ok(w) => Some(w),
+            Ok(w) => {
+                crate::history::prune(&d, config.traces_keep(), w.path());
+                Some(w)
+            }
             Err(e) => {
                 eprintln!("warning: {}", crate::trace::create_warning(&d, &e));
                 None

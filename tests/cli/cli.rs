@@ -8,10 +8,19 @@ fn retrylab(args: &[&str], data_dir: &Path) -> Output {
         .args(args)
         .env("RETRYLAB_DATA_DIR", data_dir)
         // Never the user's own saved scenarios or config.
-        .env("RETRYLAB_CONFIG_DIR", data_dir.join("config"))
+        .env("RETRYLAB_CONFIG_DIR", config_dir(data_dir))
         .env("NO_COLOR", "1")
         .output()
         .expect("the binary runs")
+}
+
+/// `<data dir>/config`, or nowhere when the data dir is not a folder (tests of a broken one).
+fn config_dir(data_dir: &Path) -> std::path::PathBuf {
+    if data_dir.is_dir() {
+        data_dir.join("config")
+    } else {
+        std::path::PathBuf::from("/nonexistent/retrylab-test-config")
+    }
 }
 
 fn text(b: &[u8]) -> String {
@@ -597,4 +606,78 @@ fn a_saved_scenario_is_reachable_by_name() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn traces_list_replay_by_name_or_last_and_prune() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("config.toml"), "[traces]\nkeep = 2\n").unwrap();
+    for s in ["basic-retry", "fallback", "every-hop-fails"] {
+        retrylab(&["run", s, "--speed", "max"], dir.path());
+    }
+    let traces = dir.path().join("traces");
+    let mut names: Vec<String> = std::fs::read_dir(&traces)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "keep = 2 pruned the oldest: {names:?}");
+    assert!(
+        names.iter().all(|n| !n.contains("basic-retry")),
+        "{names:?}"
+    );
+
+    let out = retrylab(&["traces"], dir.path());
+    let listing = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    let rows: Vec<&str> = listing.lines().skip(1).take(2).collect();
+    assert!(
+        rows[0].contains("Every hop fails") && rows[0].contains(" error "),
+        "{listing}"
+    );
+    assert!(
+        rows[1].contains("Fallback") && rows[1].contains(" ok "),
+        "{listing}"
+    );
+    assert!(
+        rows[0].ends_with(names.iter().find(|n| n.contains("every-hop")).unwrap()),
+        "{listing}"
+    );
+
+    let last = retrylab(&["replay", "--last", "--print"], dir.path());
+    assert_eq!(
+        last.status.code(),
+        Some(1),
+        "the last run failed, so its replay exits 1"
+    );
+    assert!(
+        text(&last.stdout).contains("■ error"),
+        "{}",
+        text(&last.stdout)
+    );
+    let by_name = retrylab(&["replay", "fallback", "--print"], dir.path());
+    assert_eq!(by_name.status.code(), Some(0), "{}", text(&by_name.stderr));
+    let stem = names[0].trim_end_matches(".jsonl");
+    let by_prefix = retrylab(&["replay", &stem[..stem.len() - 3], "--print"], dir.path());
+    assert_eq!(
+        by_prefix.status.code(),
+        Some(0),
+        "the older run (fallback) ended ok: {}",
+        text(&by_prefix.stderr)
+    );
+    assert_eq!(
+        text(&by_prefix.stdout),
+        text(&retrylab(&["replay", &names[0], "--print"], dir.path()).stdout)
+    );
+    let none = retrylab(&["replay", "nope", "--print"], dir.path());
+    assert_eq!(none.status.code(), Some(2));
+    assert!(
+        text(&none.stderr).contains("no trace named `nope`"),
+        "{}",
+        text(&none.stderr)
+    );
+    let neither = retrylab(&["replay"], dir.path());
+    assert_eq!(neither.status.code(), Some(2));
 }
