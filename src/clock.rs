@@ -104,25 +104,51 @@ impl Clock {
     /// Sim mode: virtual time paced at `speed`.
     pub fn virtual_time(speed: Speed) -> Clock {
         Clock(Arc::new(Inner::Virtual(VirtualClock {
-            speed,
-            state: Mutex::new(VState::default()),
+            state: Mutex::new(VState::new(speed)),
             acked: Notify::new(),
+            repaced: Notify::new(),
         })))
     }
 
     /// Live mode: real time; waits scaled by `speed`.
     pub fn real(speed: Speed) -> Clock {
         Clock(Arc::new(Inner::Real(RealClock {
-            speed,
+            speed: Mutex::new(speed),
             start: Instant::now(),
             skipped_us: AtomicU64::new(0),
+            repaced: Notify::new(),
         })))
     }
 
     pub fn speed(&self) -> Speed {
         match &*self.0 {
-            Inner::Virtual(v) => v.speed,
-            Inner::Real(r) => r.speed,
+            Inner::Virtual(v) => v.lock().speed,
+            Inner::Real(r) => r.speed(),
+        }
+    }
+
+    /// Changes the pace from now on, a sleep in progress included: the run's clock keeps its
+    /// numbers (the time reached so far stays), only the wall time still to come changes.
+    pub fn set_speed(&self, speed: Speed) {
+        match &*self.0 {
+            Inner::Virtual(v) => {
+                let mut s = v.lock();
+                if let Some((_, _, until)) = s.sleeping {
+                    // Re-base the sleep in progress on the time it has reached.
+                    let reached = VirtualClock::interpolated(&s);
+                    s.sleeping = Some((Instant::now(), reached, until));
+                }
+                s.paced_to = None;
+                s.speed = speed;
+                drop(s);
+                v.repaced.notify_waiters();
+            }
+            Inner::Real(r) => {
+                *r.speed
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = speed;
+                r.repaced.notify_waiters();
+            }
         }
     }
 
@@ -144,16 +170,7 @@ impl Clock {
     pub async fn sleep(&self, d: Duration) {
         match &*self.0 {
             Inner::Virtual(v) => v.sleep(Some(d)).await,
-            Inner::Real(r) => {
-                let wall = r.speed.wall(d);
-                // A zero wait never touches tokio's timer (it rounds up to its 1 ms tick).
-                if !wall.is_zero() {
-                    tokio::time::sleep(wall).await;
-                }
-                let skipped = d.saturating_sub(wall);
-                r.skipped_us
-                    .fetch_add(skipped.as_micros() as u64, Ordering::Relaxed);
-            }
+            Inner::Real(r) => r.sleep(d).await,
         }
     }
 
@@ -201,7 +218,7 @@ impl Clock {
                 let key = {
                     let mut s = v.lock();
                     // Measured from the time reached so far, mid-sleep included.
-                    let at = VirtualClock::interpolated(&s, v.speed).saturating_add(d);
+                    let at = VirtualClock::interpolated(&s).saturating_add(d);
                     s.next_id += 1;
                     let key = (at, s.next_id);
                     s.deadlines.insert(key, fired.clone());
@@ -285,16 +302,67 @@ impl Drop for Deadline {
 }
 
 struct RealClock {
-    speed: Speed,
+    speed: Mutex<Speed>,
     start: Instant,
+    /// Run time that passed without wall time (the part of each wait the speed took off).
     skipped_us: AtomicU64,
+    /// Woken when the speed changes (a sleep in progress re-paces).
+    repaced: Notify,
+}
+
+impl RealClock {
+    fn speed(&self) -> Speed {
+        *self
+            .speed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn skip(&self, d: Duration) {
+        self.skipped_us
+            .fetch_add(d.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// `d` of run time, in wall time at the speed of the moment (re-paced when it changes).
+    async fn sleep(&self, d: Duration) {
+        let mut left = d;
+        loop {
+            let changed = self.repaced.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let speed = self.speed();
+            let wall = speed.wall(left);
+            // A zero wait never touches tokio's timer (it rounds up to its 1 ms tick).
+            if wall.is_zero() {
+                self.skip(left);
+                return;
+            }
+            let started = Instant::now();
+            tokio::select! {
+                () = tokio::time::sleep(wall) => {
+                    self.skip(left.saturating_sub(wall));
+                    return;
+                }
+                () = changed => {
+                    let spent = started.elapsed().min(wall);
+                    let done = match speed {
+                        Speed::Times(x) => scaled(spent, 1.0 / x).min(left),
+                        Speed::Max => left,
+                    };
+                    self.skip(done.saturating_sub(spent));
+                    left = left.saturating_sub(done);
+                }
+            }
+        }
+    }
 }
 
 struct VirtualClock {
-    speed: Speed,
     state: Mutex<VState>,
     /// Woken when every sent frame has been acknowledged.
     acked: Notify,
+    /// Woken when the speed changes (a paced sleep re-computes when it is due).
+    repaced: Notify,
 }
 
 /// How long a sleep waits for the client to acknowledge frames before going on anyway (a
@@ -306,8 +374,8 @@ const ACK_PATIENCE: Duration = Duration::from_millis(50);
 /// rather than rushing through the backlog.
 const PACE_SLACK: Duration = Duration::from_millis(100);
 
-#[derive(Default)]
 struct VState {
+    speed: Speed,
     now: Duration,
     /// While a paced sleep runs: (wall start, run time at start, run time at end).
     sleeping: Option<(Instant, Duration, Duration)>,
@@ -321,6 +389,20 @@ struct VState {
     unacked: u64,
 }
 
+impl VState {
+    fn new(speed: Speed) -> VState {
+        VState {
+            speed,
+            now: Duration::ZERO,
+            sleeping: None,
+            paced_to: None,
+            deadlines: BTreeMap::new(),
+            next_id: 0,
+            unacked: 0,
+        }
+    }
+}
+
 impl VirtualClock {
     fn lock(&self) -> MutexGuard<'_, VState> {
         // A poisoned lock only means another task panicked mid-update; the state is plain data.
@@ -331,16 +413,49 @@ impl VirtualClock {
 
     fn now(&self) -> Duration {
         let s = self.lock();
-        Self::interpolated(&s, self.speed)
+        Self::interpolated(&s)
     }
 
-    fn interpolated(s: &VState, speed: Speed) -> Duration {
-        match (s.sleeping, speed) {
+    /// The time reached: mid-sleep, how far the sleep has gone at the current speed.
+    fn interpolated(s: &VState) -> Duration {
+        match (s.sleeping, s.speed) {
             (Some((wall_start, from, until)), Speed::Times(x)) => {
                 let run = scaled(wall_start.elapsed(), 1.0 / x);
                 (from + run).min(until)
             }
-            _ => s.now,
+            // Just switched to max mid-sleep: the sleeper is about to wake.
+            (Some((_, from, _)), Speed::Max) => from,
+            (None, _) => s.now,
+        }
+    }
+
+    /// When the paced sleep in progress is due, at the current speed.
+    fn due(&self) -> Instant {
+        let s = self.lock();
+        match (s.sleeping, s.speed) {
+            (Some((start, from, until)), Speed::Times(x)) => {
+                instant_after(start, scaled(until.saturating_sub(from), x))
+            }
+            _ => Instant::now(),
+        }
+    }
+
+    /// Sleeps until the paced step is due, re-computing that when the speed changes;
+    /// returns the instant it was due.
+    async fn sleep_until_due(&self) -> Instant {
+        loop {
+            let changed = self.repaced.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            // Read after enabling: a change before this point is seen here, one after wakes us.
+            let due = self.due();
+            if due <= Instant::now() {
+                return due;
+            }
+            tokio::select! {
+                () = tokio::time::sleep_until(due.into()) => return due,
+                () = changed => {}
+            }
         }
     }
 
@@ -395,13 +510,14 @@ impl VirtualClock {
             if end == Duration::MAX {
                 std::future::pending::<()>().await;
             }
-            if let Speed::Times(x) = self.speed {
-                let due = self.pace_from(from, end, x);
+            let speed = self.lock().speed;
+            if let Speed::Times(x) = speed {
+                let mut due = self.pace_from(from, end, x);
                 // Due already (behind schedule, or a zero step): no trip through the timer,
                 // so every frame that is due goes out at this wake-up.
                 if due > Instant::now() {
                     let guard = SleepGuard { clock: self };
-                    tokio::time::sleep_until(due.into()).await;
+                    due = self.sleep_until_due().await;
                     drop(guard);
                 }
                 self.lock().paced_to = Some((due, end));
@@ -438,7 +554,7 @@ impl Drop for SleepGuard<'_> {
     fn drop(&mut self) {
         let mut s = self.clock.lock();
         if s.sleeping.is_some() {
-            let reached = VirtualClock::interpolated(&s, self.clock.speed);
+            let reached = VirtualClock::interpolated(&s);
             s.now = s.now.max(reached);
             s.sleeping = None;
             // Cut short: the next sleep is paced from when it starts.
@@ -450,6 +566,116 @@ impl Drop for SleepGuard<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs `sleep` on `c` while `change` sets a new speed after `after` of wall time;
+    /// returns the wall time the sleep took.
+    async fn sleep_with_change(c: &Clock, sleep: Duration, after: Duration, to: Speed) -> Duration {
+        let wall = Instant::now();
+        let changer = c.clone();
+        let change = tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            let before = changer.now();
+            changer.set_speed(to);
+            assert!(
+                changer.now() >= before,
+                "a speed change never moves time back"
+            );
+        });
+        c.sleep(sleep).await;
+        change.await.unwrap();
+        wall.elapsed()
+    }
+
+    #[tokio::test]
+    async fn virtual_speed_up_mid_sleep_applies_at_once() {
+        // 10 s at 10x is 1 s of wall time; switched to max after 0.1 s it ends then.
+        let c = Clock::virtual_time(Speed::Times(10.0));
+        let wall = sleep_with_change(
+            &c,
+            Duration::from_secs(10),
+            Duration::from_millis(100),
+            Speed::Max,
+        )
+        .await;
+        assert!(wall < Duration::from_millis(600), "{wall:?}");
+        assert_eq!(
+            c.now(),
+            Duration::from_secs(10),
+            "the run clock keeps its numbers"
+        );
+        assert_eq!(c.speed(), Speed::Max);
+        // 2 s at 1x, sped up to 100x after 0.1 s: the 1.9 s left take 19 ms.
+        let c = Clock::virtual_time(Speed::Times(1.0));
+        let wall = sleep_with_change(
+            &c,
+            Duration::from_secs(2),
+            Duration::from_millis(100),
+            Speed::Times(100.0),
+        )
+        .await;
+        assert!(
+            wall >= Duration::from_millis(110) && wall < Duration::from_millis(700),
+            "{wall:?}"
+        );
+        assert_eq!(c.now(), Duration::from_secs(2));
+    }
+
+    #[tokio::test]
+    async fn virtual_slow_down_mid_sleep_stretches_the_rest() {
+        // 10 s at 20x (0.5 s of wall); at 0.1 s (2 s reached) slowed to 10x: the 8 s left
+        // take 0.8 s, 0.9 s in all.
+        let c = Clock::virtual_time(Speed::Times(20.0));
+        let wall = sleep_with_change(
+            &c,
+            Duration::from_secs(10),
+            Duration::from_millis(100),
+            Speed::Times(10.0),
+        )
+        .await;
+        assert!(
+            wall >= Duration::from_millis(880) && wall < Duration::from_millis(1500),
+            "{wall:?}"
+        );
+        assert_eq!(c.now(), Duration::from_secs(10));
+    }
+
+    #[tokio::test]
+    async fn real_speed_change_mid_wait_keeps_the_run_clock() {
+        // A 2 s wait at 1x, switched to max after 0.1 s: it ends then, and the run clock
+        // reads the whole 2 s (0.1 s lived, 1.9 s skipped).
+        let c = Clock::real(Speed::Times(1.0));
+        let wall = sleep_with_change(
+            &c,
+            Duration::from_secs(2),
+            Duration::from_millis(100),
+            Speed::Max,
+        )
+        .await;
+        assert!(wall < Duration::from_millis(600), "{wall:?}");
+        let now = c.now();
+        assert!(
+            now >= Duration::from_secs(2) && now < Duration::from_millis(2_400),
+            "{now:?}"
+        );
+        // 1 s at 10x (0.1 s), slowed to 2x after 50 ms (0.5 s reached): 0.25 s more.
+        let c = Clock::real(Speed::Times(10.0));
+        let wall = sleep_with_change(
+            &c,
+            Duration::from_secs(1),
+            Duration::from_millis(50),
+            Speed::Times(2.0),
+        )
+        .await;
+        assert!(
+            wall >= Duration::from_millis(280) && wall < Duration::from_millis(900),
+            "{wall:?}"
+        );
+        let now = c.now();
+        assert!(
+            now >= Duration::from_secs(1) && now < Duration::from_millis(1_400),
+            "{now:?}"
+        );
+    }
 
     #[tokio::test]
     async fn virtual_max_sleeps_advance_instantly() {
