@@ -188,35 +188,7 @@ impl Dialog {
                 (_, Some(Action::Quit)) => (None, Decision::RequestQuit),
                 _ => keep(Dialog::Picker(p)),
             },
-            Dialog::Confirm(c, pending) => {
-                if action == Some(Action::Cancel) {
-                    // Dropping the claims lets the next start offer the drafts again.
-                    let kept = matches!(pending, Pending::Drafts(_));
-                    return (
-                        None,
-                        if kept {
-                            Decision::DraftsKept
-                        } else {
-                            Decision::Nothing
-                        },
-                    );
-                }
-                match (c.answer(k), pending) {
-                    (Some(Answer::Discard), Pending::Drafts(d)) => {
-                        (None, Decision::DiscardDrafts(d))
-                    }
-                    (Some(Answer::Restore), Pending::Drafts(d)) => (None, Decision::Restore(d, 0)),
-                    (Some(Answer::RestoreNth(i)), Pending::Drafts(d)) => {
-                        (None, Decision::Restore(d, i))
-                    }
-                    (Some(Answer::SaveThenQuit), Pending::Quit) => (None, Decision::SaveThenQuit),
-                    (Some(Answer::QuitUnsaved), Pending::Quit) => (None, Decision::QuitUnsaved),
-                    (Some(Answer::Discard), Pending::Open(item)) => {
-                        (None, Decision::OpenDiscarding(item))
-                    }
-                    (_, pending) => keep(Dialog::Confirm(c, pending)),
-                }
-            }
+            Dialog::Confirm(c, pending) => confirm_key(c, pending, action, k),
         }
     }
 
@@ -251,5 +223,72 @@ impl Dialog {
             Dialog::Picker(p) => p.render(frame, area, theme),
             Dialog::Confirm(c, _) => c.render(frame, area, theme),
         }
+    }
+}
+
+/// A key in a question: Esc goes back, an offered answer decides, anything else waits.
+fn confirm_key(
+    c: Confirm,
+    pending: Pending,
+    action: Option<Action>,
+    k: &KeyEvent,
+) -> (Option<Dialog>, Decision) {
+    if action == Some(Action::Cancel) {
+        // Dropping the claims lets the next start offer the drafts again.
+        let d = match pending {
+            Pending::Drafts(_) => Decision::DraftsKept,
+            _ => Decision::Nothing,
+        };
+        return (None, d);
+    }
+    let decision = match (c.answer(k), pending) {
+        (Some(Answer::Discard), Pending::Drafts(d)) => Decision::DiscardDrafts(d),
+        (Some(Answer::Restore), Pending::Drafts(d)) => Decision::Restore(d, 0),
+        (Some(Answer::RestoreNth(i)), Pending::Drafts(d)) => Decision::Restore(d, i),
+        (Some(Answer::SaveThenQuit), Pending::Quit) => Decision::SaveThenQuit,
+        (Some(Answer::QuitUnsaved), Pending::Quit) => Decision::QuitUnsaved,
+        (Some(Answer::Discard), Pending::Open(item)) => Decision::OpenDiscarding(item),
+        (_, pending) => return (Some(Dialog::Confirm(c, pending)), Decision::Nothing),
+    };
+    (None, decision)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::KeyModifiers;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn a_question_decides_by_its_offered_answers_only() {
+        let (kept, d) = Dialog::quit().on_key(&key(KeyCode::Char('S')));
+        assert!(
+            kept.is_none() && matches!(d, Decision::SaveThenQuit),
+            "{d:?}"
+        );
+        let (kept, d) = Dialog::quit().on_key(&key(KeyCode::Char('q')));
+        assert!(
+            kept.is_none() && matches!(d, Decision::QuitUnsaved),
+            "{d:?}"
+        );
+        // `d` answers the open dialog, not this one: the question stays.
+        let (kept, d) = Dialog::quit().on_key(&key(KeyCode::Char('d')));
+        assert!(kept.is_some() && matches!(d, Decision::Nothing), "{d:?}");
+        let (kept, d) = Dialog::quit().on_key(&key(KeyCode::Esc));
+        assert!(kept.is_none() && matches!(d, Decision::Nothing), "{d:?}");
+        let item = PickItem::Saved {
+            path: "x.toml".into(),
+        };
+        let (kept, d) = Dialog::open_over_edits(item.clone()).on_key(&key(KeyCode::Char('d')));
+        assert!(kept.is_none());
+        assert!(matches!(d, Decision::OpenDiscarding(i) if i == item));
+    }
+
+    #[test]
+    fn no_drafts_no_dialog() {
+        assert!(Dialog::drafts(Vec::new()).is_none());
     }
 }

@@ -1,8 +1,9 @@
 //! The playground's state and its one `update(Message)`. The App is a router over owned
 //! parts: the [`document`] (editors, parse state), the run [`session`], the [`files`] (the
 //! only file I/O), the [`dialogs`], the run panes and the look. Keys, paste and the mouse are
-//! routed in [`input`]; what actions do is in [`actions`]; drawing is in [`view`]. Async
-//! work (runs, replays) is started from here and reports back only through messages.
+//! routed in [`input`]; what a message or an action does across parts is in [`actions`] (runs,
+//! settings, quitting) and [`edits`] (load, edit, save, drafts, open); drawing is in [`view`].
+//! Async work (runs, replays) is started from here and reports back only through messages.
 
 mod actions;
 mod dialogs;
