@@ -295,6 +295,56 @@ pub const MOUSE: &[(&str, &str)] = &[
     ("wheel", "scroll the pane under the pointer"),
 ];
 
+/// An answer a dialog offers (quit with unsaved edits, open over them, restore a draft).
+/// Each dialog lists its answers as data, with the words that fit it; the key is the
+/// table's ([`ANSWERS`]), so the dialog shows the key that works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    SaveThenQuit,
+    QuitUnsaved,
+    Discard,
+    /// The one draft offered.
+    Restore,
+    /// The n-th (from 0) of several drafts offered.
+    RestoreNth(usize),
+}
+
+/// The dialogs' table: answer → key (a plain letter or digit, either case).
+pub const ANSWERS: &[(Answer, char)] = &[
+    (Answer::SaveThenQuit, 's'),
+    (Answer::QuitUnsaved, 'q'),
+    (Answer::Discard, 'd'),
+    (Answer::Restore, 'r'),
+    (Answer::RestoreNth(0), '1'),
+    (Answer::RestoreNth(1), '2'),
+    (Answer::RestoreNth(2), '3'),
+    (Answer::RestoreNth(3), '4'),
+    (Answer::RestoreNth(4), '5'),
+    (Answer::RestoreNth(5), '6'),
+    (Answer::RestoreNth(6), '7'),
+    (Answer::RestoreNth(7), '8'),
+    (Answer::RestoreNth(8), '9'),
+];
+
+impl Answer {
+    /// Its key in [`ANSWERS`].
+    pub fn key(self) -> Option<char> {
+        ANSWERS.iter().find(|(a, _)| *a == self).map(|(_, k)| *k)
+    }
+}
+
+/// The answer among `offered` that a key gives: a character typed without modifiers.
+pub fn answer(k: &KeyEvent, offered: impl IntoIterator<Item = Answer>) -> Option<Answer> {
+    let KeyCode::Char(ch) = k.code else {
+        return None;
+    };
+    if !k.modifiers.is_empty() {
+        return None;
+    }
+    let ch = ch.to_ascii_lowercase();
+    offered.into_iter().find(|a| a.key() == Some(ch))
+}
+
 pub fn binding(action: Action) -> Option<&'static Binding> {
     BINDINGS.iter().find(|b| b.action == action)
 }
@@ -380,6 +430,24 @@ mod tests {
                 assert!(!(clash && scopes_meet), "{:?} and {:?}", a.action, b.action);
             }
         }
+    }
+
+    #[test]
+    fn dialog_answers_have_one_key_each() {
+        for (i, (a, ka)) in ANSWERS.iter().enumerate() {
+            assert_eq!(a.key(), Some(*ka));
+            assert!(ANSWERS[i + 1..].iter().all(|(_, kb)| kb != ka), "{a:?}");
+        }
+        let offered = [Answer::SaveThenQuit, Answer::QuitUnsaved];
+        let s = press(KeyCode::Char('S'), KeyModifiers::NONE);
+        assert_eq!(answer(&s, offered), Some(Answer::SaveThenQuit));
+        let ctrl_s = press(KeyCode::Char('s'), KeyModifiers::CONTROL);
+        assert_eq!(answer(&ctrl_s, offered), None);
+        // A key whose answer the dialog does not offer does nothing.
+        let d = press(KeyCode::Char('d'), KeyModifiers::NONE);
+        assert_eq!(answer(&d, offered), None);
+        assert_eq!(Answer::RestoreNth(8).key(), Some('9'));
+        assert_eq!(Answer::RestoreNth(9).key(), None);
     }
 
     #[test]

@@ -158,9 +158,9 @@ where
                     Some(Err(e)) => return Err(e.into()),
                     None => return Ok(()),
                 },
-                n = recv_events(&mut self.app.run_rx, &mut batch) => {
+                n = recv_events(self.app.run_rx(), &mut batch) => {
                     if n == 0 {
-                        self.app.run_rx = None;
+                        *self.app.run_rx() = None;
                     } else {
                         self.app.update(Message::Engine(std::mem::take(&mut batch)));
                     }
@@ -231,7 +231,7 @@ where
             self.app.update(m);
         }
         let mut batch = Vec::new();
-        if let Some(rx) = self.app.run_rx.as_mut() {
+        if let Some(rx) = self.app.run_rx().as_mut() {
             while let Ok(ev) = rx.try_recv() {
                 batch.push(ev);
             }
@@ -263,9 +263,9 @@ where
                 return true;
             }
             tokio::select! {
-                n = recv_events(&mut self.app.run_rx, &mut batch) => {
+                n = recv_events(self.app.run_rx(), &mut batch) => {
                     if n == 0 {
-                        self.app.run_rx = None;
+                        *self.app.run_rx() = None;
                     } else {
                         self.app.update(Message::Engine(std::mem::take(&mut batch)));
                     }

@@ -12,6 +12,7 @@ pub mod timeline;
 
 use super::keymap::Action;
 use super::run_view::RunView;
+use super::split::Part;
 use super::theme::{Meaning, Theme};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -42,6 +43,25 @@ impl PaneId {
 
     pub fn is_editor(self) -> bool {
         matches!(self, PaneId::Prompt | PaneId::Policy | PaneId::Faults)
+    }
+
+    /// The editor's part of the scenario, for the three editors.
+    pub fn part(self) -> Option<Part> {
+        match self {
+            PaneId::Prompt => Some(Part::Prompt),
+            PaneId::Policy => Some(Part::Policy),
+            PaneId::Faults => Some(Part::Faults),
+            PaneId::Timeline | PaneId::Output | PaneId::Inspector => None,
+        }
+    }
+
+    /// The editor pane of a part of the scenario.
+    pub fn editor(part: Part) -> PaneId {
+        match part {
+            Part::Prompt => PaneId::Prompt,
+            Part::Policy => PaneId::Policy,
+            Part::Faults => PaneId::Faults,
+        }
     }
 
     pub fn title(self) -> &'static str {

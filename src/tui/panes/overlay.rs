@@ -2,6 +2,7 @@
 //! unsaved edits, open over unsaved edits, restore a draft found after a crash).
 
 use super::fit;
+use crate::tui::keymap::{self, Action, Answer};
 use crate::tui::theme::{Meaning, Theme};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -144,24 +145,46 @@ impl Picker {
 pub struct Confirm {
     pub title: String,
     pub body: String,
-    /// `(key, what it does)`; the App matches the key.
-    pub choices: Vec<(char, String)>,
+    pub choices: Vec<Choice>,
+}
+
+/// One answer a question offers, in its own words; its key is the action table's.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    pub answer: Answer,
+    pub what: String,
+}
+
+impl Choice {
+    pub fn new(answer: Answer, what: impl Into<String>) -> Choice {
+        Choice {
+            answer,
+            what: what.into(),
+        }
+    }
 }
 
 impl Confirm {
+    /// The offered answer a key gives, if any.
+    pub fn answer(&self, k: &crossterm::event::KeyEvent) -> Option<Answer> {
+        keymap::answer(k, self.choices.iter().map(|c| c.answer))
+    }
+
     pub fn render(&self, frame: &mut Frame, screen: Rect, theme: &Theme) {
         let mut lines = vec![
             Line::from(Span::styled(self.body.clone(), theme.style(Meaning::Text))),
             Line::default(),
         ];
-        for (k, what) in &self.choices {
+        for c in &self.choices {
+            let k = c.answer.key().unwrap_or('?');
             lines.push(Line::from(vec![
                 Span::styled(format!("  {k}  "), theme.style(Meaning::Key)),
-                Span::styled(what.clone(), theme.style(Meaning::Text)),
+                Span::styled(c.what.clone(), theme.style(Meaning::Text)),
             ]));
         }
+        let back = keymap::hint(Action::Cancel).map_or_else(|| "Esc".into(), |(k, _)| k);
         lines.push(Line::from(vec![
-            Span::styled("  Esc  ", theme.style(Meaning::Key)),
+            Span::styled(format!("  {back}  "), theme.style(Meaning::Key)),
             Span::styled("go back", theme.style(Meaning::Text)),
         ]));
         let width = 64.min(screen.width.saturating_sub(4));

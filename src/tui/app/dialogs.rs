@@ -1,0 +1,294 @@
+//! The dialogs over the panes: the help, the scenario picker, and questions whose choices are
+//! data (their keys come from the action table's [`ANSWERS`](crate::tui::keymap::ANSWERS)).
+//! A key or a click in a dialog becomes a [`Decision`] that the App carries out: a dialog
+//! never touches the document, the run or the files itself.
+
+use super::files::Files;
+use crate::tui::keymap::{self, Action, Answer, Scope};
+use crate::tui::panes::help::HelpOverlay;
+use crate::tui::panes::overlay::{Choice, Confirm, PickItem, Picker};
+use crate::tui::persist::DeadDraft;
+use crate::tui::theme::Theme;
+use crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+pub(super) enum Dialog {
+    Help(HelpOverlay),
+    Picker(Picker),
+    Confirm(Confirm, Pending),
+}
+
+/// What a question decides about.
+#[derive(Debug)]
+pub(super) enum Pending {
+    Quit,
+    Open(PickItem),
+    /// Drafts of ended instances, newest first (claimed while the dialog is open).
+    Drafts(Vec<DeadDraft>),
+}
+
+/// What the App does after a key or click in a dialog.
+#[derive(Debug)]
+pub(super) enum Decision {
+    Nothing,
+    /// Quit as Ctrl+Q would (asking first when there are unsaved edits).
+    RequestQuit,
+    /// Open a scenario from the picker (asking first when there are unsaved edits).
+    Pick(PickItem),
+    SaveThenQuit,
+    QuitUnsaved,
+    /// Open a scenario, dropping the unsaved edits.
+    OpenDiscarding(PickItem),
+    Restore(Vec<DeadDraft>, usize),
+    DiscardDrafts(Vec<DeadDraft>),
+    /// The drafts dialog was closed: they stay for the next start.
+    DraftsKept,
+}
+
+/// What a mouse event in a dialog did.
+pub(super) enum MouseUse {
+    /// Nothing to redraw.
+    Ignored,
+    Used,
+    /// The picker's selected item was clicked again: open it (the dialog closes).
+    Pick(PickItem),
+}
+
+impl Dialog {
+    pub fn picker(items: Vec<PickItem>, current: Option<&str>) -> Dialog {
+        Dialog::Picker(Picker::new(items, current))
+    }
+
+    pub fn quit() -> Dialog {
+        let choices = vec![
+            Choice::new(Answer::SaveThenQuit, "save, then quit"),
+            Choice::new(Answer::QuitUnsaved, "quit without saving"),
+        ];
+        Dialog::confirm(
+            "Quit with unsaved edits?",
+            "The scenario has edits that are not saved.".into(),
+            choices,
+            Pending::Quit,
+        )
+    }
+
+    pub fn open_over_edits(item: PickItem) -> Dialog {
+        let body = format!(
+            "Opening {} replaces your unsaved edits (Ctrl+S would save them).",
+            item.label()
+        );
+        let choices = vec![Choice::new(
+            Answer::Discard,
+            "discard the edits and open it",
+        )];
+        Dialog::confirm("Unsaved edits", body, choices, Pending::Open(item))
+    }
+
+    /// The offer of drafts that ended instances left; none when there are none.
+    pub fn drafts(drafts: Vec<DeadDraft>) -> Option<Dialog> {
+        let ago = |d: &DeadDraft| {
+            d.draft
+                .saved_at
+                .and_then(|t| t.elapsed().ok())
+                .map(|e| {
+                    format!(
+                        " {} ago",
+                        crate::policy::duration::format_secs(e.as_secs() as f64)
+                    )
+                })
+                .unwrap_or_default()
+        };
+        let (title, body, mut choices) = match drafts.as_slice() {
+            [] => return None,
+            [d] => (
+                "Unsaved draft found".to_string(),
+                format!(
+                    "retrylab stopped{} with unsaved edits to {}. Restore them?",
+                    ago(d),
+                    d.draft.origin
+                ),
+                vec![Choice::new(
+                    Answer::Restore,
+                    "restore the draft into the editors",
+                )],
+            ),
+            many => (
+                format!("{} unsaved drafts found", many.len()),
+                "retrylab instances that are no longer running left unsaved edits. Restore one?"
+                    .to_string(),
+                many.iter()
+                    .enumerate()
+                    .map(|(i, d)| {
+                        let what = format!("restore {}, saved{}", d.draft.origin, ago(d));
+                        Choice::new(Answer::RestoreNth(i), what)
+                    })
+                    .collect(),
+            ),
+        };
+        let all = if drafts.len() > 1 {
+            " (all of them)"
+        } else {
+            ""
+        };
+        choices.push(Choice::new(
+            Answer::Discard,
+            format!("discard{all} and keep what is open"),
+        ));
+        Some(Dialog::confirm(
+            &title,
+            body,
+            choices,
+            Pending::Drafts(drafts),
+        ))
+    }
+
+    fn confirm(title: &str, body: String, choices: Vec<Choice>, pending: Pending) -> Dialog {
+        let title = title.to_string();
+        Dialog::Confirm(
+            Confirm {
+                title,
+                body,
+                choices,
+            },
+            pending,
+        )
+    }
+
+    /// A key pressed while the dialog is open: the dialog that stays (if any) and what to do.
+    pub fn on_key(self, k: &KeyEvent) -> (Option<Dialog>, Decision) {
+        let action = keymap::lookup(k, &[Scope::Global, Scope::View]);
+        let keep = |d: Dialog| (Some(d), Decision::Nothing);
+        match self {
+            Dialog::Help(mut h) => match action {
+                Some(Action::Help | Action::Cancel) => (None, Decision::Nothing),
+                Some(Action::Quit) => (None, Decision::RequestQuit),
+                Some(a) => {
+                    h.on_action(a);
+                    keep(Dialog::Help(h))
+                }
+                None => keep(Dialog::Help(h)),
+            },
+            Dialog::Picker(mut p) => match (k.code, action) {
+                (_, Some(Action::Cancel | Action::Open)) => (None, Decision::Nothing),
+                (KeyCode::Enter, _) => (
+                    None,
+                    p.chosen()
+                        .cloned()
+                        .map_or(Decision::Nothing, Decision::Pick),
+                ),
+                (_, Some(Action::Up)) => {
+                    p.move_by(-1);
+                    keep(Dialog::Picker(p))
+                }
+                (_, Some(Action::Down)) => {
+                    p.move_by(1);
+                    keep(Dialog::Picker(p))
+                }
+                (_, Some(Action::Quit)) => (None, Decision::RequestQuit),
+                _ => keep(Dialog::Picker(p)),
+            },
+            Dialog::Confirm(c, pending) => confirm_key(c, pending, action, k),
+        }
+    }
+
+    /// The wheel scrolls the help or the picker; a click selects a picker item, and a
+    /// click on the selected one opens it.
+    pub fn on_mouse(&mut self, m: &MouseEvent) -> MouseUse {
+        let (x, y) = (m.column, m.row);
+        match (m.kind, self) {
+            (MouseEventKind::ScrollDown, Dialog::Help(h)) => h.on_scroll(3),
+            (MouseEventKind::ScrollUp, Dialog::Help(h)) => h.on_scroll(-3),
+            (MouseEventKind::ScrollDown, Dialog::Picker(p)) => p.move_by(1),
+            (MouseEventKind::ScrollUp, Dialog::Picker(p)) => p.move_by(-1),
+            (MouseEventKind::Down(MouseButton::Left), Dialog::Picker(p)) => {
+                if let Some(i) = p.item_at(x, y) {
+                    if p.selected == i {
+                        if let Some(item) = p.chosen().cloned() {
+                            return MouseUse::Pick(item);
+                        }
+                    } else {
+                        p.selected = i;
+                    }
+                }
+            }
+            _ => return MouseUse::Ignored,
+        }
+        MouseUse::Used
+    }
+
+    pub fn render(&mut self, frame: &mut Frame, area: Rect, theme: &Theme, files: &Files) {
+        match self {
+            Dialog::Help(h) => h.render(frame, area, theme, &files.help_rows()),
+            Dialog::Picker(p) => p.render(frame, area, theme),
+            Dialog::Confirm(c, _) => c.render(frame, area, theme),
+        }
+    }
+}
+
+/// A key in a question: Esc goes back, an offered answer decides, anything else waits.
+fn confirm_key(
+    c: Confirm,
+    pending: Pending,
+    action: Option<Action>,
+    k: &KeyEvent,
+) -> (Option<Dialog>, Decision) {
+    if action == Some(Action::Cancel) {
+        // Dropping the claims lets the next start offer the drafts again.
+        let d = match pending {
+            Pending::Drafts(_) => Decision::DraftsKept,
+            _ => Decision::Nothing,
+        };
+        return (None, d);
+    }
+    let decision = match (c.answer(k), pending) {
+        (Some(Answer::Discard), Pending::Drafts(d)) => Decision::DiscardDrafts(d),
+        (Some(Answer::Restore), Pending::Drafts(d)) => Decision::Restore(d, 0),
+        (Some(Answer::RestoreNth(i)), Pending::Drafts(d)) => Decision::Restore(d, i),
+        (Some(Answer::SaveThenQuit), Pending::Quit) => Decision::SaveThenQuit,
+        (Some(Answer::QuitUnsaved), Pending::Quit) => Decision::QuitUnsaved,
+        (Some(Answer::Discard), Pending::Open(item)) => Decision::OpenDiscarding(item),
+        (_, pending) => return (Some(Dialog::Confirm(c, pending)), Decision::Nothing),
+    };
+    (None, decision)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::KeyModifiers;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn a_question_decides_by_its_offered_answers_only() {
+        let (kept, d) = Dialog::quit().on_key(&key(KeyCode::Char('S')));
+        assert!(
+            kept.is_none() && matches!(d, Decision::SaveThenQuit),
+            "{d:?}"
+        );
+        let (kept, d) = Dialog::quit().on_key(&key(KeyCode::Char('q')));
+        assert!(
+            kept.is_none() && matches!(d, Decision::QuitUnsaved),
+            "{d:?}"
+        );
+        // `d` answers the open dialog, not this one: the question stays.
+        let (kept, d) = Dialog::quit().on_key(&key(KeyCode::Char('d')));
+        assert!(kept.is_some() && matches!(d, Decision::Nothing), "{d:?}");
+        let (kept, d) = Dialog::quit().on_key(&key(KeyCode::Esc));
+        assert!(kept.is_none() && matches!(d, Decision::Nothing), "{d:?}");
+        let item = PickItem::Saved {
+            path: "x.toml".into(),
+        };
+        let (kept, d) = Dialog::open_over_edits(item.clone()).on_key(&key(KeyCode::Char('d')));
+        assert!(kept.is_none());
+        assert!(matches!(d, Decision::OpenDiscarding(i) if i == item));
+    }
+
+    #[test]
+    fn no_drafts_no_dialog() {
+        assert!(Dialog::drafts(Vec::new()).is_none());
+    }
+}

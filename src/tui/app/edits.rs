@@ -1,0 +1,165 @@
+//! The document meets the files and the view: loading a scenario, an edit, a re-parse (and
+//! the plan preview it redraws), Ctrl+S, the autosaved draft, drafts left by ended
+//! instances, and opening a picked scenario.
+
+use super::dialogs::Dialog;
+use super::files::Files;
+use super::{App, Origin};
+use crate::policy::schedule::plan;
+use crate::scenario::plan::hop_policies;
+use crate::tui::panes::overlay::PickItem;
+use crate::tui::panes::schedule::Preview;
+use crate::tui::panes::status::Level;
+use crate::tui::persist::DeadDraft;
+
+impl App {
+    pub(super) fn load(&mut self, text: &str, origin: Origin) {
+        self.doc.load(text, origin);
+        self.show_plan();
+        self.needs_draw = true;
+    }
+
+    pub(super) fn on_edit(&mut self) {
+        self.doc.edited(self.now());
+        self.needs_draw = true;
+    }
+
+    /// Joins the editors, parses, places any error in its editor and redraws the plan.
+    pub fn reparse(&mut self) {
+        self.doc.reparse();
+        self.show_plan();
+        self.needs_draw = true;
+    }
+
+    /// The schedule preview (and the timeline's about line) of what the document parsed to.
+    fn show_plan(&mut self) {
+        match &self.doc.parsed {
+            Ok(s) => {
+                let schedule = plan(&hop_policies(s), 0.0);
+                let targets = crate::engine::run::hop_labels(s);
+                self.views.schedule.preview = Preview::Plan { schedule, targets };
+                self.views.timeline.about =
+                    s.about.split_whitespace().collect::<Vec<_>>().join(" ");
+            }
+            Err(placed) => self.views.schedule.preview = Preview::Error(placed.clone()),
+        }
+    }
+
+    /// Ctrl+S: a file opened by path is saved in place; anything else goes to the scenarios
+    /// folder under the scenario's name. True when written.
+    pub(super) fn save(&mut self) -> bool {
+        if self.session.is_replay() {
+            self.notify("a replay has no scenario to save", Level::Info);
+            return false;
+        }
+        self.reparse();
+        let name = self.doc.parsed.as_ref().ok().map(|s| s.name.as_str());
+        let Some(path) = self.files.save_target(&self.doc.origin, name) else {
+            self.notify(
+                "no config folder to save into (no home directory?)",
+                Level::Error,
+            );
+            return false;
+        };
+        match Files::write(&path, self.doc.text()) {
+            Ok(()) => {
+                self.doc.mark_saved();
+                self.doc.origin = Origin::File(path.clone());
+                self.discard_draft();
+                let warn = self
+                    .doc
+                    .parsed
+                    .as_ref()
+                    .err()
+                    .map(|e| format!(" (it has an error: {})", e.headline()))
+                    .unwrap_or_default();
+                self.notify(format!("saved {}{warn}", path.display()), Level::Info);
+                true
+            }
+            Err(e) => {
+                self.notify(
+                    format!("could not save {}: {e}", path.display()),
+                    Level::Error,
+                );
+                false
+            }
+        }
+    }
+
+    pub(super) fn autosave_draft(&mut self) {
+        if self.doc.reparse_due.is_some() {
+            // The joined text must include the latest keystrokes.
+            self.reparse();
+        }
+        if !self.doc.dirty || self.session.is_replay() {
+            return;
+        }
+        self.write_own_draft();
+    }
+
+    fn write_own_draft(&mut self) -> bool {
+        match self.files.write_draft(&self.doc.origin, self.doc.text()) {
+            None => false,
+            Some(Ok(())) => true,
+            Some(Err(e)) => {
+                self.notify(format!("draft not autosaved: {e}"), Level::Warn);
+                false
+            }
+        }
+    }
+
+    pub(super) fn discard_draft(&mut self) {
+        self.doc.draft_due = None;
+        self.files.clear_draft();
+    }
+
+    /// Offers the drafts that ended instances left; a live instance's draft is never seen.
+    pub(super) fn offer_drafts(&mut self) {
+        let drafts = self.files.dead_drafts(self.doc.text());
+        if let Some(d) = Dialog::drafts(drafts) {
+            self.dialog = Some(d);
+        }
+    }
+
+    /// Restores the `i`-th offered draft; the others stay for the next start.
+    pub(super) fn restore_draft(&mut self, mut drafts: Vec<DeadDraft>, i: usize) {
+        if i >= drafts.len() {
+            return;
+        }
+        let d = drafts.swap_remove(i);
+        drop(drafts);
+        let text = d.draft.text.clone();
+        self.load(&text, Origin::from_label(&d.draft.origin));
+        // Restored edits are still unsaved: they become this instance's draft at once, and
+        // only then is the dead instance's copy removed.
+        self.doc.mark_unsaved();
+        if self.write_own_draft() || !self.files.has_draft_slot() {
+            d.remove();
+        }
+        self.notify("draft restored: Ctrl+S saves it", Level::Info);
+    }
+
+    pub(super) fn discard_dead_drafts(&mut self, drafts: Vec<DeadDraft>) {
+        let n = drafts.len();
+        drafts.into_iter().for_each(DeadDraft::remove);
+        self.notify(
+            if n == 1 {
+                "draft discarded".to_string()
+            } else {
+                format!("{n} drafts discarded")
+            },
+            Level::Info,
+        );
+    }
+
+    pub(super) fn open_item(&mut self, item: &PickItem) {
+        match Files::read(item) {
+            Ok(o) => {
+                self.load(&o.text, o.origin);
+                self.discard_draft();
+                self.notify(format!("opened {}", o.shown), Level::Info);
+            }
+            Err(e) => self.notify(e, Level::Error),
+        }
+    }
+}

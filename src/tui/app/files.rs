@@ -1,0 +1,171 @@
+//! The App's files, and its only file I/O: saving the scenario, the autosaved draft, the
+//! drafts that ended instances left, the picker's list, opening a scenario, and reading the
+//! themes and the config at the moments the App needs them.
+
+use super::Origin;
+use crate::config::Config;
+use crate::tui::panes::overlay::PickItem;
+use crate::tui::persist::{self, DeadDraft, DraftSlot, Paths};
+use crate::tui::theme::{ThemeError, ThemeSet};
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The restore dialog lists at most this many drafts (keys 1-9).
+const MAX_OFFERED_DRAFTS: usize = 9;
+
+/// A scenario read for the editors.
+pub(super) struct Opened {
+    pub text: String,
+    pub origin: Origin,
+    /// How the notice names it.
+    pub shown: String,
+}
+
+pub(super) struct Files {
+    pub paths: Paths,
+    /// This instance's own draft file (none: no data dir).
+    draft: Option<DraftSlot>,
+}
+
+impl Files {
+    pub fn new(paths: Paths) -> Files {
+        Files {
+            draft: paths.drafts.as_deref().map(DraftSlot::new),
+            paths,
+        }
+    }
+
+    /// The embedded themes overlaid by the user's, with what was wrong in the user's.
+    pub fn themes(&self) -> (ThemeSet, Vec<ThemeError>) {
+        ThemeSet::load(self.paths.themes.as_deref())
+    }
+
+    /// The user's config (keys, base URLs), read afresh each time a run needs it.
+    pub fn config() -> Config {
+        Config::load()
+    }
+
+    /// Where Ctrl+S writes: a file opened by path in place; anything else a new file in the
+    /// scenarios folder named after `name` (the scenario's name, when it parses).
+    pub fn save_target(&self, origin: &Origin, name: Option<&str>) -> Option<PathBuf> {
+        match origin {
+            Origin::File(p) => Some(p.clone()),
+            Origin::Builtin(builtin) => self.paths.scenarios.as_ref().map(|dir| {
+                let stem = persist::slug(name.unwrap_or(builtin));
+                let mut path = dir.join(format!("{stem}.toml"));
+                let mut n = 1;
+                while path.exists() {
+                    n += 1;
+                    path = dir.join(format!("{stem}-{n}.toml"));
+                }
+                path
+            }),
+        }
+    }
+
+    pub fn write(path: &Path, text: &str) -> io::Result<()> {
+        persist::write_atomic(path, text)
+    }
+
+    /// Autosaves this instance's draft; `None` when there is nowhere to keep one.
+    pub fn write_draft(&mut self, origin: &Origin, text: &str) -> Option<io::Result<()>> {
+        let slot = self.draft.as_mut()?;
+        Some(slot.write(&origin.label(), text))
+    }
+
+    pub fn has_draft_slot(&self) -> bool {
+        self.draft.is_some()
+    }
+
+    /// The edits were saved or discarded: the draft goes.
+    pub fn clear_draft(&mut self) {
+        if let Some(slot) = self.draft.as_mut() {
+            slot.clear();
+        }
+    }
+
+    pub fn draft_path(&self) -> Option<PathBuf> {
+        self.draft.as_ref().map(DraftSlot::path)
+    }
+
+    /// The drafts ended instances left (newest first, at most a dialog's worth); those that
+    /// hold nothing beyond `open_text` are deleted instead.
+    pub fn dead_drafts(&self, open_text: &str) -> Vec<DeadDraft> {
+        let Some(dir) = self.paths.drafts.as_deref() else {
+            return Vec::new();
+        };
+        let mut drafts = Vec::new();
+        for d in persist::dead_drafts(dir) {
+            if d.draft.text == open_text {
+                // Nothing in it that is not open already.
+                d.remove();
+            } else {
+                drafts.push(d);
+            }
+        }
+        // One dialog line each; older ones wait for the next start.
+        drafts.truncate(MAX_OFFERED_DRAFTS);
+        drafts
+    }
+
+    /// What Ctrl+O offers: the built-ins, then the saved scenarios.
+    pub fn picker_items(&self) -> Vec<PickItem> {
+        let mut items: Vec<PickItem> = crate::scenario::builtin::all()
+            .iter()
+            .map(|b| PickItem::Builtin {
+                name: b.name.to_string(),
+                about: toml::from_str::<toml::Table>(b.source)
+                    .ok()
+                    .and_then(|t| t.get("about")?.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+            })
+            .collect();
+        items.extend(
+            persist::list_saved(self.paths.scenarios.as_deref())
+                .into_iter()
+                .map(|path| PickItem::Saved { path }),
+        );
+        items
+    }
+
+    /// Reads a picked scenario; the error is the notice to show.
+    pub fn read(item: &PickItem) -> Result<Opened, String> {
+        match item {
+            PickItem::Builtin { name, .. } => match crate::scenario::builtin::find(name) {
+                Some(b) => Ok(Opened {
+                    text: b.source.to_string(),
+                    origin: Origin::Builtin(b.name.to_string()),
+                    shown: b.name.to_string(),
+                }),
+                None => Err(format!("no built-in named {name}")),
+            },
+            PickItem::Saved { path } => match crate::scenario::userfile::read_user_file(
+                path,
+                crate::scenario::userfile::MAX_USER_FILE,
+            ) {
+                Ok(text) => Ok(Opened {
+                    text,
+                    origin: Origin::File(path.clone()),
+                    shown: path.display().to_string(),
+                }),
+                Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+            },
+        }
+    }
+
+    /// The help's "Your files" rows.
+    pub fn help_rows(&self) -> [(&'static str, String); 4] {
+        let show = |p: &Option<PathBuf>| {
+            p.as_ref().map_or_else(
+                || "(no home directory)".to_string(),
+                |p| p.display().to_string(),
+            )
+        };
+        [
+            ("saved scenarios", show(&self.paths.scenarios)),
+            ("run traces", show(&self.paths.traces)),
+            ("themes (*.toml)", show(&self.paths.themes)),
+            ("autosaved draft", show(&self.paths.drafts)),
+        ]
+    }
+}

@@ -1,0 +1,181 @@
+//! Input routing: a key goes to the open dialog, else to a global action, else to the
+//! focused editor, else to the focused pane; paste goes to the focused editor; the mouse
+//! focuses, clicks and scrolls the pane under it. Actions go through [`App::do_action`].
+
+use super::App;
+use super::dialogs::{Dialog, MouseUse};
+use crate::tui::keymap::{self, Action, Scope};
+use crate::tui::panes::PaneId;
+use crate::tui::panes::help::HelpOverlay;
+use crate::tui::panes::status::Level;
+use crossterm::event::{
+    Event as TermEvent, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind,
+};
+
+impl App {
+    pub(super) fn on_input(&mut self, ev: TermEvent) {
+        match ev {
+            TermEvent::Key(k) if k.kind == KeyEventKind::Press => {
+                self.on_key(k);
+                self.needs_draw = true;
+            }
+            TermEvent::Key(_) => {}
+            TermEvent::Paste(text) => {
+                self.on_paste(&text);
+                self.needs_draw = true;
+            }
+            TermEvent::Mouse(m) => self.on_mouse(m),
+            TermEvent::Resize(..) => {
+                self.needs_clear = true;
+                self.needs_draw = true;
+            }
+            TermEvent::FocusGained | TermEvent::FocusLost => {}
+        }
+    }
+
+    fn on_key(&mut self, k: KeyEvent) {
+        if let Some(d) = self.dialog.take() {
+            let (kept, decision) = d.on_key(&k);
+            self.dialog = kept;
+            self.decide(decision);
+            return;
+        }
+        if let Some(a) = keymap::lookup(&k, &[Scope::Global]) {
+            self.do_action(a);
+            return;
+        }
+        if let Some(ed) = self.doc.editor_at(self.focus) {
+            let changed = match keymap::lookup(&k, &[Scope::Editor]) {
+                Some(Action::Undo) => ed.undo(),
+                Some(Action::Redo) => ed.redo(),
+                _ => ed.input(k),
+            };
+            if changed {
+                self.on_edit();
+            }
+            return;
+        }
+        if let Some(a) = keymap::lookup(&k, &[Scope::View]) {
+            self.pane_action(a);
+        }
+    }
+
+    fn on_paste(&mut self, text: &str) {
+        if self.dialog.is_some() {
+            return;
+        }
+        match self.doc.editor_at(self.focus) {
+            Some(ed) => {
+                if ed.paste(text) {
+                    self.on_edit();
+                }
+            }
+            None => self.notify("focus an editor (Tab) to paste into it", Level::Info),
+        }
+    }
+
+    fn on_mouse(&mut self, m: MouseEvent) {
+        if let Some(d) = self.dialog.as_mut() {
+            match d.on_mouse(&m) {
+                MouseUse::Ignored => return,
+                MouseUse::Used => {}
+                MouseUse::Pick(item) => {
+                    self.dialog = None;
+                    self.pick(item);
+                }
+            }
+            self.needs_draw = true;
+            return;
+        }
+        let (x, y) = (m.column, m.row);
+        let rows = match m.kind {
+            MouseEventKind::ScrollDown => 3,
+            MouseEventKind::ScrollUp => -3,
+            MouseEventKind::Down(MouseButton::Left) => 0,
+            // Moves and drags change nothing: no redraw.
+            _ => return,
+        };
+        let Some(p) = self.rects.at(x, y) else {
+            return;
+        };
+        let m = self.moment(self.now(), 0);
+        if rows == 0 {
+            self.focus = p;
+            self.with_pane(p, m, |pane, ctx| pane.on_click(x, y, ctx));
+        } else {
+            self.with_pane(p, m, |pane, ctx| pane.on_scroll(rows, ctx));
+        }
+        self.needs_draw = true;
+    }
+
+    fn pane_action(&mut self, a: Action) {
+        let m = self.moment(self.now(), 0);
+        self.with_pane(self.focus, m, |pane, ctx| pane.on_action(a, ctx));
+    }
+
+    /// An action, from its key or from [`crate::tui::message::Message::Action`].
+    pub(super) fn do_action(&mut self, a: Action) {
+        match a {
+            Action::Run => self.start(),
+            Action::Cancel => self.cancel(),
+            Action::Help => {
+                self.dialog = match self.dialog {
+                    Some(Dialog::Help(_)) => None,
+                    _ => Some(Dialog::Help(HelpOverlay::default())),
+                };
+            }
+            Action::FocusNext => self.move_focus(1),
+            Action::FocusPrev => self.move_focus(-1),
+            Action::Save => {
+                self.save();
+            }
+            Action::Open => self.open_picker(),
+            Action::ToggleMode => self.toggle_mode(),
+            Action::CycleSpeed => self.cycle_speed(),
+            Action::CycleTheme => self.cycle_theme(),
+            Action::Quit => self.request_quit(),
+            Action::Undo | Action::Redo => {
+                if let Some(ed) = self.doc.editor_at(self.focus) {
+                    let changed = if a == Action::Undo {
+                        ed.undo()
+                    } else {
+                        ed.redo()
+                    };
+                    if changed {
+                        self.on_edit();
+                    }
+                }
+            }
+            Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Top
+            | Action::Bottom => self.pane_action(a),
+        }
+        self.needs_draw = true;
+    }
+
+    fn focusable(&self) -> Vec<PaneId> {
+        if self.session.is_replay() {
+            vec![PaneId::Timeline, PaneId::Output, PaneId::Inspector]
+        } else {
+            PaneId::ALL.to_vec()
+        }
+    }
+
+    fn move_focus(&mut self, delta: i32) {
+        let order = self.focusable();
+        let i = order.iter().position(|p| *p == self.focus).unwrap_or(0) as i32;
+        let n = order.len() as i32;
+        self.focus = order[((i + delta).rem_euclid(n)) as usize];
+    }
+
+    /// Focuses a pane directly (tests, mouse).
+    pub fn set_focus(&mut self, p: PaneId) {
+        if self.focusable().contains(&p) {
+            self.focus = p;
+            self.needs_draw = true;
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! Where the playground keeps files (directories crate): saved scenarios and user themes in
+//! the config dir, the autosaved draft in the data dir, traces where `crate::trace` puts them.
+//! Every write goes to a temporary file first and is renamed, so a crash never leaves half a
+//! file: [`atomic`] writes, [`saved`] names and lists saved scenarios, [`drafts`] keeps the
+//! per-instance autosave.
+
+mod atomic;
+mod drafts;
+mod saved;
+
+pub use atomic::{resolve_links, write_atomic, write_atomic_with, write_private};
+pub use drafts::{DeadDraft, Draft, DraftSlot, dead_drafts};
+pub use saved::{list_saved, slug};
+
+use std::path::{Path, PathBuf};
+
+/// The folders the playground reads and writes; any may be missing (no home directory).
+#[derive(Debug, Clone, Default)]
+pub struct Paths {
+    /// Ctrl+S writes here; Ctrl+O lists it.
+    pub scenarios: Option<PathBuf>,
+    /// `*.toml` themes overlaying the embedded ones.
+    pub themes: Option<PathBuf>,
+    /// The autosaved draft.
+    pub drafts: Option<PathBuf>,
+    /// Run traces.
+    pub traces: Option<PathBuf>,
+}
+
+impl Paths {
+    /// The user's real folders: `$RETRYLAB_CONFIG_DIR` or the platform config dir (e.g.
+    /// ~/.config/retrylab), and the data dir of `crate::trace` (`$RETRYLAB_DATA_DIR`).
+    pub fn from_env() -> Paths {
+        let config = std::env::var_os("RETRYLAB_CONFIG_DIR")
+            .map(PathBuf::from)
+            .or_else(|| {
+                directories::ProjectDirs::from("", "", "retrylab")
+                    .map(|d| d.config_dir().to_path_buf())
+            });
+        Paths {
+            scenarios: config.as_ref().map(|d| d.join("scenarios")),
+            themes: config.as_ref().map(|d| d.join("themes")),
+            drafts: crate::trace::data_dir().map(|d| d.join("drafts")),
+            traces: crate::trace::traces_dir(),
+        }
+    }
+
+    /// Everything under one folder (tests).
+    pub fn under(root: &Path) -> Paths {
+        Paths {
+            scenarios: Some(root.join("scenarios")),
+            themes: Some(root.join("themes")),
+            drafts: Some(root.join("drafts")),
+            traces: Some(root.join("traces")),
+        }
+    }
+}
