@@ -385,6 +385,19 @@ impl Scrub for HttpExchange {
     }
 }
 
+/// The key out of a reply's record as the client made it: body (raw or JSON-escaped, and
+/// `cut` when it stopped at its cap) and header values.
+pub(crate) fn scrub_exchange(x: &mut HttpExchange, secrets: &Secrets, cut: bool) {
+    if cut {
+        secrets.scrub_cut(&mut x.body);
+    } else {
+        secrets.scrub(&mut x.body);
+    }
+    for (_, v) in &mut x.headers {
+        secrets.scrub(v);
+    }
+}
+
 impl Scrub for ToolCallRecord {
     fn scrub(&mut self, s: &Secrets) -> bool {
         let ToolCallRecord { id, name, args } = self;
