@@ -135,6 +135,15 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
+/// A stream being read: the format's parser, the SSE decoder, and the bytes so far.
+struct Reading {
+    parser: Box<dyn StreamParser>,
+    decoder: SseDecoder,
+    batch: Vec<crate::provider::sse::SseEvent>,
+    /// Decompressed bytes so far: a small gzip'd stream can inflate without end.
+    streamed: usize,
+}
+
 impl Call<'_> {
     /// Reads a streamed reply to its terminal event, or to the failure that stops it.
     pub(super) async fn read_stream(
@@ -143,96 +152,100 @@ impl Call<'_> {
         headers: &[(String, String)],
         on_delta: &mut (dyn FnMut(&str) + Send),
     ) -> Result<ChatResponse, Failure> {
-        let mut wire = self.wire.stream_parser();
-        let mut decoder = SseDecoder::new();
-        let mut batch = Vec::new();
-        // Decompressed bytes so far: a small gzip'd stream can inflate without end.
-        let mut streamed = 0usize;
-        let limits = self.limits;
+        let mut r = Reading {
+            parser: self.wire.stream_parser(),
+            decoder: SseDecoder::new(),
+            batch: Vec::new(),
+            streamed: 0,
+        };
         loop {
-            let chunk = match self.watch.race(resp.chunk()).await {
-                Ok(Ok(Some(chunk))) => chunk,
+            let step = match self.watch.race(resp.chunk()).await {
+                Ok(Ok(Some(chunk))) => self.take(&chunk, &mut r, headers, on_delta),
                 Ok(Ok(None)) => break,
-                Ok(Err(e)) => {
-                    return Err(fail(
-                        &*wire,
-                        CallError::new(
-                            ErrorKind::StreamInterrupted,
-                            format!(
-                                "the connection broke mid-stream after {}: {}",
-                                plural(self.events, "event"),
-                                root_cause(&e)
-                            ),
-                        ),
-                    ));
-                }
-                Err(which) => return Err(fail(&*wire, self.stream_timed_out(which))),
+                Ok(Err(e)) => Err(CallError::new(
+                    ErrorKind::StreamInterrupted,
+                    format!(
+                        "the connection broke mid-stream after {}: {}",
+                        plural(self.events, "event"),
+                        root_cause(&e)
+                    ),
+                )),
+                Err(which) => Err(self.stream_timed_out(which)),
             };
-            self.capture(&chunk);
-            streamed = streamed.saturating_add(chunk.len());
-            if streamed > limits.max_stream_bytes {
-                return Err(fail(
-                    &*wire,
-                    self.too_much(format!(
-                        "the stream passed {} (decompressed) without ending, after {}: stopped reading",
-                        fmt_bytes(limits.max_stream_bytes),
-                        plural(self.events, "event")
-                    )),
-                ));
-            }
-            decoder.push(&chunk, &mut batch);
-            for ev in batch.drain(..) {
-                // Reset the idle deadline before handing text on, and acknowledge the frame
-                // (virtual clock) only after: the simulator's clock may then move on, and
-                // must find the new deadline and the delta already stamped.
-                self.events += 1;
-                self.watch.idle();
-                let step = wire.event(&ev, headers, on_delta);
-                self.watch.clock.frame_received();
-                match step {
-                    Ok(Step::Continue) => {}
-                    Ok(Step::Done) => return Ok(wire.finish()),
-                    Err(e) => return Err(fail(&*wire, e)),
-                }
-                if wire.answer_bytes() > limits.max_answer_bytes {
-                    let mut e = self.too_much(format!(
-                        "the streamed answer passed {} (max_answer_bytes) after {}: stopped reading",
-                        fmt_bytes(limits.max_answer_bytes),
-                        plural(self.events, "event")
-                    ));
-                    e.kind = ErrorKind::ServerError;
-                    return Err(fail(&*wire, e));
-                }
-            }
-            if let Some(why) = decoder.overflow() {
-                return Err(fail(
-                    &*wire,
-                    self.too_much(format!(
-                        "{why} without ending (after {}): stopped reading",
-                        plural(self.events, "event")
-                    )),
-                ));
+            match step {
+                Ok(Step::Continue) => {}
+                Ok(Step::Done) => return Ok(r.parser.finish()),
+                Err(e) => return Err(fail(&*r.parser, e)),
             }
         }
-        if let Some(ev) = decoder.finish() {
+        if let Some(ev) = r.decoder.finish() {
             self.events += 1;
-            match wire.event(&ev, headers, on_delta) {
-                Ok(Step::Done) => return Ok(wire.finish()),
+            match r.parser.event(&ev, headers, on_delta) {
+                Ok(Step::Done) => return Ok(r.parser.finish()),
                 Ok(Step::Continue) => {}
-                Err(e) => return Err(fail(&*wire, e)),
+                Err(e) => return Err(fail(&*r.parser, e)),
             }
         }
         let e = CallError::new(
             ErrorKind::StreamInterrupted,
             format!(
                 "the stream ended without `{}` after {}",
-                wire.terminal(),
+                r.parser.terminal(),
                 plural(self.events, "event")
             ),
         )
         .with_status(200)
         .with_request_id(headers::request_id(headers));
-        Err(fail(&*wire, e))
+        Err(fail(&*r.parser, e))
+    }
+
+    /// One chunk of the stream: its events parsed, the size bounds kept.
+    fn take(
+        &mut self,
+        chunk: &[u8],
+        r: &mut Reading,
+        headers: &[(String, String)],
+        on_delta: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<Step, CallError> {
+        let limits = self.limits;
+        self.capture(chunk);
+        r.streamed = r.streamed.saturating_add(chunk.len());
+        if r.streamed > limits.max_stream_bytes {
+            return Err(self.too_much(format!(
+                "the stream passed {} (decompressed) without ending, after {}: stopped reading",
+                fmt_bytes(limits.max_stream_bytes),
+                plural(self.events, "event")
+            )));
+        }
+        r.decoder.push(chunk, &mut r.batch);
+        for ev in r.batch.drain(..) {
+            // Reset the idle deadline before handing text on, and acknowledge the frame
+            // (virtual clock) only after: the simulator's clock may then move on, and
+            // must find the new deadline and the delta already stamped.
+            self.events += 1;
+            self.watch.idle();
+            let step = r.parser.event(&ev, headers, on_delta);
+            self.watch.clock.frame_received();
+            if step? == Step::Done {
+                return Ok(Step::Done);
+            }
+            if r.parser.answer_bytes() > limits.max_answer_bytes {
+                let mut e = self.too_much(format!(
+                    "the streamed answer passed {} (max_answer_bytes) after {}: stopped reading",
+                    fmt_bytes(limits.max_answer_bytes),
+                    plural(self.events, "event")
+                ));
+                e.kind = ErrorKind::ServerError;
+                return Err(e);
+            }
+        }
+        if let Some(why) = r.decoder.overflow() {
+            return Err(self.too_much(format!(
+                "{why} without ending (after {}): stopped reading",
+                plural(self.events, "event")
+            )));
+        }
+        Ok(Step::Continue)
     }
 
     /// A deadline that passed while the stream was read.
