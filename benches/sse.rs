@@ -4,9 +4,9 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use retrylab::event::Event;
-use retrylab::provider::openai::StreamState;
 use retrylab::provider::redact::{Secrets, redact_event};
 use retrylab::provider::sse::{SseDecoder, Step};
+use retrylab::provider::wire::openai::StreamState;
 use std::hint::black_box;
 
 const TARGET: usize = 20_000_000;

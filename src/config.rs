@@ -21,7 +21,7 @@
 
 use crate::cost::{Price, PriceTable};
 use crate::error::{CallError, ErrorKind};
-use crate::provider::redact::{Secrets, key_start_at_end};
+use crate::provider::redact::Secrets;
 use crate::scenario::types::ProviderKind;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -479,68 +479,8 @@ pub fn redact(text: &str, secrets: &[&str]) -> String {
     Secrets::new(secrets.iter().copied()).redact(text)
 }
 
-/// Scrubs keys from streamed text that arrives in pieces: a key split across pieces is
-/// caught by holding back any tail that could be the start of one until the next piece (or
-/// [`StreamRedactor::finish`]) settles it.
-pub struct StreamRedactor {
-    secrets: std::sync::Arc<Secrets>,
-    held: String,
-}
-
-impl fmt::Debug for StreamRedactor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Both the keys and the held text (the start of a key) stay unshown.
-        f.debug_struct("StreamRedactor")
-            .field("secrets", &self.secrets.keys().count())
-            .field("held", &self.held.len())
-            .finish()
-    }
-}
-
-impl StreamRedactor {
-    pub fn new(secrets: &[&str]) -> StreamRedactor {
-        StreamRedactor::sharing(std::sync::Arc::new(Secrets::new(secrets.iter().copied())))
-    }
-
-    /// A redactor over a run's keys, without copying them (one per attempt).
-    pub fn sharing(secrets: std::sync::Arc<Secrets>) -> StreamRedactor {
-        StreamRedactor {
-            secrets,
-            held: String::new(),
-        }
-    }
-
-    /// What of `piece` (and what was held) can be shown now.
-    pub fn push(&mut self, piece: &str) -> String {
-        if self.secrets.is_empty() {
-            return piece.to_string();
-        }
-        self.held.push_str(piece);
-        // Hold back a tail that may be a key's start; what comes before it is settled.
-        let keep = self
-            .secrets
-            .keys()
-            .map(|k| key_start_at_end(&self.held, k))
-            .max()
-            .unwrap_or(0);
-        let tail = self.held.split_off(self.held.len() - keep);
-        let shown = self.secrets.redact(&self.held);
-        self.held = tail;
-        shown
-    }
-
-    /// What is still held, at the end of the stream.
-    pub fn finish(self) -> String {
-        self.held
-    }
-
-    /// What is still held, when the stream broke: a start of a key there is cut, so it is
-    /// redacted.
-    pub fn finish_cut(mut self) -> String {
-        self.secrets.scrub_cut(&mut self.held);
-        self.held
-    }
-}
+// The stream redactor lives with the rest of the scrubbing (`provider::redact`).
+pub use crate::provider::redact::StreamRedactor;
 
 /// Separates an error's own message from what to fix (the printer shows them apart).
 pub const HINT_SEP: &str = " — to fix: ";
@@ -799,40 +739,6 @@ mod tests {
             "bad key [redacted]!"
         );
         assert_eq!(redact("a sim key", &["sim"]), "a sim key");
-    }
-
-    #[test]
-    fn a_key_split_across_stream_pieces_is_still_scrubbed() {
-        let key = "sk-SENTINEL-0123456789";
-        let text = format!("Your key is {key}, see? {key}");
-        // Every way of cutting the text into two, three and one-byte pieces.
-        let bytes = text.as_bytes();
-        let mut cuts: Vec<Vec<usize>> = (1..bytes.len()).map(|i| vec![i]).collect();
-        cuts.extend((1..bytes.len()).flat_map(|i| (i + 1..bytes.len()).map(move |j| vec![i, j])));
-        cuts.push((1..bytes.len()).collect());
-        for cut in cuts {
-            let mut r = StreamRedactor::new(&[key]);
-            let mut shown = Vec::new();
-            let mut from = 0;
-            for &to in cut.iter().chain([bytes.len()].iter()) {
-                shown.push(r.push(&text[from..to]));
-                from = to;
-            }
-            shown.push(r.finish());
-            let joined = shown.concat();
-            assert_eq!(joined, "Your key is [redacted], see? [redacted]", "{cut:?}");
-            assert!(
-                shown.iter().all(|p| !p.contains("SENTINEL")),
-                "{cut:?}: {shown:?}"
-            );
-        }
-        let mut r = StreamRedactor::new(&[key]);
-        r.push("sk-SENT");
-        assert!(!format!("{r:?}").contains("SENT"), "{r:?}");
-        // Without keys, pieces pass through untouched.
-        let mut r = StreamRedactor::new(&["sim"]);
-        assert_eq!(r.push("s"), "s");
-        assert_eq!(r.finish(), "");
     }
 
     #[test]

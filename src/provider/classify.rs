@@ -1,15 +1,17 @@
 //! Error classification into DESIGN §4 kinds, from what the server sent: status, body and
 //! headers (`retry-after-ms`, `retry-after`, request id), or the `error` object of an error
-//! event inside an HTTP 200 stream. Also the wording of client-side failures (timeouts,
-//! broken connections, unreadable replies), so every message reads the same way.
+//! event inside an HTTP 200 stream; what every wire format shares (each format's own error
+//! names sit in its file under `provider/wire/`). Also the wording of unreadable replies and
+//! the helpers that quote server text safely, so every message reads the same way.
 
 // `CallError` carries the provider detail by value (DESIGN §4); an attempt fails once, so
 // the size of its error costs nothing measurable.
 #![allow(clippy::result_large_err)]
 
+use super::headers::{request_id, retry_after_ms_at};
 use crate::error::{CallError, ErrorKind};
 use serde_json::Value;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 /// How much of a non-JSON body a message quotes.
 const SNIPPET: usize = 200;
@@ -130,49 +132,33 @@ pub fn kind_for_status(status: u16) -> ErrorKind {
     }
 }
 
-/// The kind a provider error type or code names (Anthropic `error.type`, OpenAI
-/// `error.type` / `error.code`), when it names one.
+/// The kind a provider error type or code names, when it names one: a registered wire
+/// format's names (Anthropic `error.type`, OpenAI `error.type` / `error.code`, see
+/// `provider/wire/`), or a generic name any server may use.
 pub fn kind_for_type(t: &str) -> Option<ErrorKind> {
-    let kind = match t {
-        "overloaded_error"
-        | "overloaded"
-        | "engine_overloaded"
-        | "server_overloaded"
-        | "service_unavailable"
-        | "service_unavailable_error" => ErrorKind::Overloaded,
-        "rate_limit_error"
-        | "rate_limit_exceeded"
-        | "rate_limit"
-        | "requests"
-        | "tokens"
-        | "insufficient_quota"
-        | "too_many_requests" => ErrorKind::RateLimit,
-        "api_error"
-        | "server_error"
-        | "internal_error"
-        | "internal_server_error"
-        | "timeout_error"
-        | "bad_gateway" => ErrorKind::ServerError,
-        "authentication_error"
-        | "permission_error"
-        | "invalid_api_key"
-        | "invalid_authentication"
-        | "unauthorized"
-        | "forbidden"
-        | "billing_error" => ErrorKind::Auth,
-        "invalid_request_error"
-        | "not_found_error"
-        | "request_too_large"
-        | "not_found"
-        | "invalid_request"
-        | "model_not_found"
-        | "bad_request" => ErrorKind::BadRequest,
-        "context_length_exceeded" => ErrorKind::ContextLength,
-        "content_filter" | "content_policy_violation" => ErrorKind::ContentFilter,
-        _ => return None,
-    };
-    Some(kind)
+    super::wire::kind_for_type(t).or_else(|| {
+        GENERIC_TYPES
+            .iter()
+            .find(|(name, _)| *name == t)
+            .map(|(_, kind)| *kind)
+    })
 }
+
+/// Error names no one API owns (proxies, gateways and compatible servers send them).
+const GENERIC_TYPES: &[(&str, ErrorKind)] = &[
+    ("overloaded", ErrorKind::Overloaded),
+    ("service_unavailable", ErrorKind::Overloaded),
+    ("rate_limit", ErrorKind::RateLimit),
+    ("too_many_requests", ErrorKind::RateLimit),
+    ("internal_error", ErrorKind::ServerError),
+    ("internal_server_error", ErrorKind::ServerError),
+    ("bad_gateway", ErrorKind::ServerError),
+    ("unauthorized", ErrorKind::Auth),
+    ("forbidden", ErrorKind::Auth),
+    ("not_found", ErrorKind::BadRequest),
+    ("invalid_request", ErrorKind::BadRequest),
+    ("bad_request", ErrorKind::BadRequest),
+];
 
 /// The provider detail an error body carries.
 #[derive(Debug, Default, PartialEq)]
@@ -350,110 +336,30 @@ pub fn snippet(s: &str) -> String {
     }
 }
 
-/// A header's value, by case-insensitive name.
-pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
 
-/// The request id: `x-request-id` (OpenAI) or `request-id` (Anthropic).
-pub fn request_id(headers: &[(String, String)]) -> Option<String> {
-    header(headers, "x-request-id")
-        .or_else(|| header(headers, "request-id"))
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-}
-
-/// How long the server asks to wait: `retry-after-ms` (float milliseconds), else
-/// `retry-after` (float seconds, or an HTTP date measured from `now`). Rounded up, so a
-/// retry never comes early; a date in the past gives 0.
-pub fn retry_after_ms_at(headers: &[(String, String)], now: SystemTime) -> Option<u64> {
-    if let Some(ms) = header(headers, "retry-after-ms").and_then(parse_non_negative) {
-        return Some(ms.ceil() as u64);
-    }
-    let v = header(headers, "retry-after")?.trim();
-    if let Some(secs) = parse_non_negative(v) {
-        return Some((secs * 1000.0).ceil() as u64);
-    }
-    let at = httpdate::parse_http_date(v).ok()?;
-    Some(
-        at.duration_since(now)
-            .unwrap_or(Duration::ZERO)
-            .as_millis()
-            .try_into()
-            .unwrap_or(u64::MAX),
-    )
-}
-
-/// [`retry_after_ms_at`] measured from the wall clock.
-pub fn retry_after_ms(headers: &[(String, String)]) -> Option<u64> {
-    retry_after_ms_at(headers, SystemTime::now())
-}
-
-fn parse_non_negative(s: &str) -> Option<f64> {
-    s.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite() && *v >= 0.0)
-}
-
-/// Which client-side timeout fired (`CallError.timeout`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimeoutKind {
-    Connect,
-    FirstByte,
-    Idle,
-    Total,
-}
-
-impl TimeoutKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TimeoutKind::Connect => "connect",
-            TimeoutKind::FirstByte => "first_byte",
-            TimeoutKind::Idle => "idle",
-            TimeoutKind::Total => "total",
+    /// Asserts each `(status, body, kind, provider_type)` classifies so.
+    pub(crate) fn assert_http(cases: &[(u16, &str, ErrorKind, Option<&str>)]) {
+        for (status, body, kind, ptype) in cases {
+            let e = classify_http(*status, &[], body);
+            assert_eq!(e.kind, *kind, "{status} {body}");
+            assert_eq!(e.status, Some(*status));
+            assert_eq!(e.provider_type.as_deref(), *ptype, "{status} {body}");
         }
     }
-}
 
-/// A `timeout` error naming the timeout and its length; `what` says what did not happen.
-pub fn timeout_error(which: TimeoutKind, limit: Option<Duration>, what: &str) -> CallError {
-    let limit = limit.map_or_else(|| "its limit".to_owned(), fmt_duration);
-    let mut e = CallError::new(
-        ErrorKind::Timeout,
-        format!("{} timeout ({limit}): {what}", which.as_str()),
-    );
-    e.timeout = Some(which.as_str().to_owned());
-    e
-}
-
-/// `250ms`, `4s`, `1.5s`.
-pub fn fmt_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        format!("{ms}ms")
-    } else if ms.is_multiple_of(1000) {
-        format!("{}s", ms / 1000)
-    } else {
-        format!("{}s", d.as_secs_f64())
+    /// Asserts each `(error event, kind, message)` classifies so, as inside an HTTP 200.
+    pub(crate) fn assert_events(cases: &[(&str, ErrorKind, &str)]) {
+        for (json, kind, msg) in cases {
+            let v: Value = serde_json::from_str(json).unwrap();
+            let e = classify_error_event(&v, &[]);
+            assert_eq!(e.kind, *kind, "{json}");
+            assert_eq!(e.message, *msg);
+            assert_eq!(e.status, Some(200));
+        }
     }
-}
-
-/// The innermost cause of an error chain (hyper's and the OS's words, not reqwest's URL).
-pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cur = e;
-    while let Some(next) = cur.source() {
-        cur = next;
-    }
-    cur.to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
 
     #[test]
     fn control_characters_from_a_server_never_reach_the_message() {
@@ -504,141 +410,64 @@ mod tests {
         assert_eq!(e.message, "a\nb\tc");
     }
 
-    fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
-            .collect()
-    }
-
-    const OPENAI_429: &str = r#"{
-    "error": {
-        "message": "Rate limit reached for gpt-4o-mini in organization org-abc on requests per min (RPM): Limit 3, Used 3, Requested 1.",
-        "type": "requests",
-        "param": null,
-        "code": "rate_limit_exceeded"
-    }
-}"#;
-    const OPENAI_CONTEXT: &str = r#"{
-    "error": {
-        "message": "This model's maximum context length is 128000 tokens. However, your messages resulted in 130437 tokens. Please reduce the length of the messages.",
-        "type": "invalid_request_error",
-        "param": "messages",
-        "code": "context_length_exceeded"
-    }
-}"#;
-    const ANTHROPIC_CONTEXT: &str = r#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 208310 tokens > 200000 maximum"},"request_id":"req_011CUA"}"#;
-
     #[test]
     fn classification_table() {
-        let cases: &[(u16, &str, ErrorKind, Option<&str>)] = &[
-            (
-                429,
-                OPENAI_429,
-                ErrorKind::RateLimit,
-                Some("rate_limit_exceeded"),
-            ),
-            (
-                429,
-                r#"{"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"}}"#,
-                ErrorKind::RateLimit,
-                Some("rate_limit_error"),
-            ),
-            (
-                529,
-                r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
-                ErrorKind::Overloaded,
-                Some("overloaded_error"),
-            ),
+        // Each format's own bodies are in its file's tests (`provider/wire/`).
+        assert_http(&[
             (503, "", ErrorKind::Overloaded, None),
-            (
-                500,
-                r#"{"error":{"message":"The server had an error while processing your request. Sorry about that!","type":"server_error","param":null,"code":null}}"#,
-                ErrorKind::ServerError,
-                Some("server_error"),
-            ),
             (502, "<html></html>", ErrorKind::ServerError, None),
             (504, "", ErrorKind::ServerError, None),
-            (
-                401,
-                r#"{"error":{"message":"Incorrect API key provided: sk-abc***xyz.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#,
-                ErrorKind::Auth,
-                Some("invalid_api_key"),
-            ),
-            (
-                403,
-                r#"{"type":"error","error":{"type":"permission_error","message":"Your API key does not have permission"}}"#,
-                ErrorKind::Auth,
-                Some("permission_error"),
-            ),
-            (
-                400,
-                r#"{"error":{"message":"Invalid value for 'temperature'","type":"invalid_request_error","param":"temperature","code":"invalid_value"}}"#,
-                ErrorKind::BadRequest,
-                Some("invalid_value"),
-            ),
-            (
-                404,
-                r#"{"type":"error","error":{"type":"not_found_error","message":"model: claude-9"}}"#,
-                ErrorKind::BadRequest,
-                Some("not_found_error"),
-            ),
             (
                 422,
                 r#"{"detail":[{"loc":["body","messages"],"msg":"field required"}]}"#,
                 ErrorKind::BadRequest,
                 None,
             ),
-            (
-                400,
-                OPENAI_CONTEXT,
-                ErrorKind::ContextLength,
-                Some("context_length_exceeded"),
-            ),
-            (
-                400,
-                ANTHROPIC_CONTEXT,
-                ErrorKind::ContextLength,
-                Some("invalid_request_error"),
-            ),
-            (
-                400,
-                r#"{"error":{"message":"Your request was rejected as a result of our safety system.","type":"invalid_request_error","param":null,"code":"content_policy_violation"}}"#,
-                ErrorKind::ContentFilter,
-                Some("content_policy_violation"),
-            ),
-            (
-                400,
-                r#"{"type":"error","error":{"type":"invalid_request_error","message":"Output blocked by content filtering policy"}}"#,
-                ErrorKind::ContentFilter,
-                Some("invalid_request_error"),
-            ),
             (408, "", ErrorKind::Timeout, None),
             (409, "", ErrorKind::ServerError, None),
             (413, "", ErrorKind::BadRequest, None),
-        ];
-        for (status, body, kind, ptype) in cases {
-            let e = classify_http(*status, &[], body);
-            assert_eq!(e.kind, *kind, "{status} {body}");
-            assert_eq!(e.status, Some(*status));
-            assert_eq!(e.provider_type.as_deref(), *ptype, "{status} {body}");
-        }
+        ]);
+        assert_events(&[(
+            r#"{"error":{"message":"weird","type":"mystery"}}"#,
+            ErrorKind::ServerError,
+            "weird",
+        )]);
     }
 
     #[test]
-    fn keeps_the_provider_message_and_request_id() {
-        let e = classify_http(400, &h(&[("Request-Id", "req_hdr")]), ANTHROPIC_CONTEXT);
-        assert_eq!(
-            e.message,
-            "prompt is too long: 208310 tokens > 200000 maximum"
-        );
-        assert_eq!(e.request_id.as_deref(), Some("req_hdr"));
-        // The body's request_id is the fallback.
-        let e = classify_http(400, &[], ANTHROPIC_CONTEXT);
-        assert_eq!(e.request_id.as_deref(), Some("req_011CUA"));
-        let e = classify_http(429, &h(&[("x-request-id", "req_oa")]), OPENAI_429);
-        assert_eq!(e.request_id.as_deref(), Some("req_oa"));
-        assert!(e.message.starts_with("Rate limit reached for gpt-4o-mini"));
+    fn every_error_name_keeps_its_kind() {
+        // Any endpoint understands every format's names (a proxy may send another API's).
+        use ErrorKind::*;
+        let names = [
+            (
+                Overloaded,
+                "overloaded_error overloaded engine_overloaded server_overloaded service_unavailable service_unavailable_error",
+            ),
+            (
+                RateLimit,
+                "rate_limit_error rate_limit_exceeded rate_limit requests tokens insufficient_quota too_many_requests",
+            ),
+            (
+                ServerError,
+                "api_error server_error internal_error internal_server_error timeout_error bad_gateway",
+            ),
+            (
+                Auth,
+                "authentication_error permission_error invalid_api_key invalid_authentication unauthorized forbidden billing_error",
+            ),
+            (
+                BadRequest,
+                "invalid_request_error not_found_error request_too_large not_found invalid_request model_not_found bad_request",
+            ),
+            (ContextLength, "context_length_exceeded"),
+            (ContentFilter, "content_filter content_policy_violation"),
+        ];
+        for (kind, list) in names {
+            for name in list.split(' ') {
+                assert_eq!(kind_for_type(name), Some(kind), "{name}");
+            }
+        }
+        assert_eq!(kind_for_type("mystery"), None);
     }
 
     #[test]
@@ -680,116 +509,5 @@ mod tests {
             classify_http(500, &[], r#"{"error":"boom"}"#).message,
             "boom"
         );
-    }
-
-    #[test]
-    fn retry_after_forms() {
-        let now = httpdate::parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT").unwrap();
-        let ra = |pairs: &[(&str, &str)]| retry_after_ms_at(&h(pairs), now);
-        assert_eq!(ra(&[("retry-after-ms", "1500")]), Some(1500));
-        assert_eq!(ra(&[("retry-after-ms", "20.2")]), Some(21));
-        assert_eq!(ra(&[("Retry-After", "2")]), Some(2000));
-        assert_eq!(ra(&[("retry-after", "0.25")]), Some(250));
-        assert_eq!(ra(&[("retry-after", " 7 ")]), Some(7000));
-        assert_eq!(
-            ra(&[("retry-after", "Wed, 21 Oct 2015 07:28:30 GMT")]),
-            Some(30_000)
-        );
-        assert_eq!(
-            ra(&[("retry-after", "Wed, 21 Oct 2015 07:27:00 GMT")]),
-            Some(0)
-        );
-        // The obsolete RFC 850 and asctime date forms are valid too.
-        assert_eq!(
-            ra(&[("retry-after", "Wednesday, 21-Oct-15 07:28:05 GMT")]),
-            Some(5000)
-        );
-        assert_eq!(
-            ra(&[("retry-after", "Wed Oct 21 07:28:10 2015")]),
-            Some(10_000)
-        );
-        // `retry-after-ms` wins over `retry-after`.
-        assert_eq!(
-            ra(&[("retry-after", "10"), ("retry-after-ms", "250")]),
-            Some(250)
-        );
-        // Garbage falls through to the next form, then to nothing.
-        assert_eq!(
-            ra(&[("retry-after-ms", "soon"), ("retry-after", "3")]),
-            Some(3000)
-        );
-        assert_eq!(ra(&[("retry-after", "-1")]), None);
-        assert_eq!(ra(&[("retry-after", "tomorrow")]), None);
-        assert_eq!(ra(&[]), None);
-        let e = classify_http_at(429, &h(&[("retry-after", "4")]), OPENAI_429, now);
-        assert_eq!(e.retry_after_ms, Some(4000));
-    }
-
-    #[test]
-    fn error_events_are_classified_by_type() {
-        let ev = |json: &str| {
-            let v: Value = serde_json::from_str(json).unwrap();
-            classify_error_event(&v, &[])
-        };
-        let cases = [
-            (
-                r#"{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}"#,
-                ErrorKind::Overloaded,
-                "Overloaded",
-            ),
-            (
-                r#"{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}"#,
-                ErrorKind::RateLimit,
-                "slow down",
-            ),
-            (
-                r#"{"type":"error","error":{"type":"api_error","message":"Internal server error"}}"#,
-                ErrorKind::ServerError,
-                "Internal server error",
-            ),
-            (
-                r#"{"error":{"message":"The server had an error while processing your request.","type":"server_error","param":null,"code":null}}"#,
-                ErrorKind::ServerError,
-                "The server had an error while processing your request.",
-            ),
-            (
-                r#"{"error":{"message":"Rate limit reached","type":"tokens","param":null,"code":"rate_limit_exceeded"}}"#,
-                ErrorKind::RateLimit,
-                "Rate limit reached",
-            ),
-            (
-                r#"{"error":{"message":"This model's maximum context length is 8192 tokens","type":"invalid_request_error","code":"context_length_exceeded"}}"#,
-                ErrorKind::ContextLength,
-                "This model's maximum context length is 8192 tokens",
-            ),
-            (
-                r#"{"error":{"message":"weird","type":"mystery"}}"#,
-                ErrorKind::ServerError,
-                "weird",
-            ),
-        ];
-        for (json, kind, msg) in cases {
-            let e = ev(json);
-            assert_eq!(e.kind, kind, "{json}");
-            assert_eq!(e.message, msg);
-            assert_eq!(e.status, Some(200));
-        }
-        let e =
-            ev(r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#);
-        assert_eq!(e.provider_type.as_deref(), Some("overloaded_error"));
-    }
-
-    #[test]
-    fn timeouts_name_themselves_and_their_length() {
-        let e = timeout_error(
-            TimeoutKind::FirstByte,
-            Some(Duration::from_millis(1500)),
-            "no response",
-        );
-        assert_eq!(e.kind, ErrorKind::Timeout);
-        assert_eq!(e.timeout.as_deref(), Some("first_byte"));
-        assert_eq!(e.message, "first_byte timeout (1.5s): no response");
-        assert_eq!(fmt_duration(Duration::from_millis(250)), "250ms");
-        assert_eq!(fmt_duration(Duration::from_secs(30)), "30s");
     }
 }

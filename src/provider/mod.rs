@@ -1,6 +1,7 @@
-//! HTTP clients for the two wire formats (one file each), SSE decoding and error
-//! classification into DESIGN §4 kinds. The same code talks to the simulator and to the real
-//! APIs. The policy is the only retry loop: these clients never retry.
+//! The wire clients: one transport (`client/`) and one file per wire format (`wire/`, the
+//! only place the formats differ), SSE decoding, reply headers, and error classification
+//! into DESIGN §4 kinds. The same code talks to the simulator and to the real APIs. The
+//! policy is the only retry loop: these clients never retry.
 
 use crate::error::CallError;
 use crate::event::{HttpExchange, ToolCallRecord, Usage};
@@ -9,20 +10,14 @@ use std::time::Duration;
 
 /// The default base URL of a provider, per its official SDK's convention.
 pub fn default_base_url(kind: ProviderKind) -> Option<&'static str> {
-    match kind {
-        ProviderKind::Openai => Some("https://api.openai.com/v1"),
-        ProviderKind::Anthropic => Some("https://api.anthropic.com"),
-        ProviderKind::OpenaiCompatible => None,
-    }
+    wire::format(kind).default_base_url()
 }
 
 /// The environment variable a hop's key is read from in live mode.
 pub fn key_env(provider: ProviderKind, api_key_env: Option<&str>) -> Option<String> {
-    match (api_key_env, provider) {
-        (Some(v), _) => Some(v.to_string()),
-        (None, ProviderKind::Openai) => Some("OPENAI_API_KEY".into()),
-        (None, ProviderKind::Anthropic) => Some("ANTHROPIC_API_KEY".into()),
-        (None, ProviderKind::OpenaiCompatible) => None,
+    match api_key_env {
+        Some(v) => Some(v.to_string()),
+        None => wire::format(provider).key_env().map(String::from),
     }
 }
 
@@ -159,11 +154,11 @@ pub struct AttemptError {
     pub exchange: Option<HttpExchange>,
 }
 
-pub mod anthropic;
 pub mod classify;
 pub mod client;
-pub mod openai;
+pub mod headers;
 pub mod redact;
 pub mod sse;
+pub mod wire;
 
 pub use client::Client;

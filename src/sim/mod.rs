@@ -2,7 +2,8 @@
 //! and Anthropic messages wire formats byte for byte and plays a scenario's `[sim]` script.
 //!
 //! Routes: `POST /v1/chat/completions` (provider `openai`), `POST /compat/v1/chat/completions`
-//! (`openai-compatible`), `POST /v1/messages` (`anthropic`). Any API key is accepted.
+//! (`openai-compatible`), `POST /v1/messages` (`anthropic`): one file each under `wire/`,
+//! served by one generic route. Any API key is accepted.
 //!
 //! Each request is counted per (provider, model), 1-based. The first `faults` entry that
 //! matches it and has uses left replaces the answer; else `chaos` may draw a fault; else the
@@ -14,8 +15,6 @@
 //! token (a non-streaming reply arrives at that same moment). On a virtual clock the whole
 //! script plays instantly, and a `timeout` fault stalls until the client's deadline fires.
 
-pub mod anthropic;
-pub mod openai;
 pub mod script;
 mod server;
 pub mod tokens;
@@ -87,11 +86,8 @@ pub fn base_url(addr: SocketAddr, kind: ProviderKind) -> String {
             IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
         });
     }
-    match kind {
-        ProviderKind::Openai => format!("http://{addr}/v1"),
-        ProviderKind::Anthropic => format!("http://{addr}"),
-        ProviderKind::OpenaiCompatible => format!("http://{addr}/compat/v1"),
-    }
+    let path = wire::for_provider(kind).map_or("", |f| f.base_path());
+    format!("http://{addr}{path}")
 }
 
 #[cfg(test)]

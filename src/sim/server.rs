@@ -1,19 +1,20 @@
-//! The HTTP side: routes, one handler that plays the script for each request, the paced SSE
-//! body, and a listener whose connections a handler can reset (no reply at all).
+//! The HTTP side: one route for every wire format (the path picks the format), one handler
+//! that plays the script for each request, the paced SSE body, and a listener whose
+//! connections a handler can reset (no reply at all).
 
 use super::script::{Content, Script};
 use super::tokens::Pace;
-use super::wire::{Answer, ErrorReply, Meta, Request, StreamParts, retry_after_header};
-use super::{anthropic, openai};
+use super::wire::{
+    self, Answer, ErrorReply, Incoming, Meta, Request, SimFormat, StreamParts, retry_after_header,
+};
 use crate::clock::Clock;
-use crate::scenario::types::{FaultKind, FaultSpec, ProviderKind, SimSpec};
+use crate::scenario::types::{FaultKind, FaultSpec, SimSpec};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::connect_info::Connected;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
-use axum::response::Response;
-use axum::routing::post;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::serve::{IncomingStream, Listener};
 use std::collections::VecDeque;
 use std::io;
@@ -85,11 +86,7 @@ impl Shared {
 /// Serves the router on `listener` until the returned future is dropped.
 pub(super) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     let app = Router::new()
-        .route("/v1/chat/completions", post(openai_route))
-        .route("/compat/v1/chat/completions", post(compat_route))
-        .route("/v1/messages", post(anthropic_route))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(route)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(shared);
     let listener = SimListener { inner: listener };
@@ -97,103 +94,93 @@ pub(super) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     let _ = axum::serve(listener, app.into_make_service_with_connect_info::<Conn>()).await;
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Wire {
-    OpenAi,
-    Anthropic,
-}
-
-async fn openai_route(
+/// The one route: the path picks the wire format; an unknown path is a 404 and another
+/// method than POST a 405, each a clear JSON error. The body is read only then (under
+/// [`BODY_LIMIT`]).
+async fn route(
     State(s): State<Arc<Shared>>,
     ConnectInfo(conn): ConnectInfo<Conn>,
-    headers: HeaderMap,
-    body: Bytes,
+    req: axum::extract::Request,
 ) -> Response {
-    handle(&s, ProviderKind::Openai, &conn, &headers, &body).await
+    let method = req.method().clone();
+    let uri = req.uri().clone();
+    let Some(format) = wire::for_path(uri.path()) else {
+        return not_found(&method, uri.path());
+    };
+    if method != Method::POST {
+        return method_not_allowed(&method, uri.path());
+    }
+    let headers = req.headers().clone();
+    let body = match Bytes::from_request(req, &s).await {
+        Ok(body) => body,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let incoming = Incoming {
+        path: uri.path(),
+        query: uri.query(),
+        headers: &headers,
+        body: &body,
+    };
+    handle(&s, format, &conn, &incoming).await
 }
 
-async fn compat_route(
-    State(s): State<Arc<Shared>>,
-    ConnectInfo(conn): ConnectInfo<Conn>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    handle(&s, ProviderKind::OpenaiCompatible, &conn, &headers, &body).await
-}
-
-async fn anthropic_route(
-    State(s): State<Arc<Shared>>,
-    ConnectInfo(conn): ConnectInfo<Conn>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    handle(&s, ProviderKind::Anthropic, &conn, &headers, &body).await
-}
-
-async fn not_found(method: axum::http::Method, uri: axum::http::Uri) -> Response {
-    let body = format!(
+/// An OpenAI-style `invalid_request_error` body, as both the 404 and the 405 send.
+fn invalid_request(message: &str) -> String {
+    format!(
         "{{\n    \"error\": {{\n        \"message\": {},\n        \"type\": \"invalid_request_error\",\n        \"param\": null,\n        \"code\": null\n    }}\n}}\n",
-        super::wire::quote(&format!(
-            "Invalid URL ({method} {}). The simulator serves POST /v1/chat/completions, POST /compat/v1/chat/completions and POST /v1/messages.",
-            uri.path()
-        ))
-    );
+        wire::quote(message)
+    )
+}
+
+fn not_found(method: &Method, path: &str) -> Response {
+    let served: Vec<String> = wire::FORMATS
+        .iter()
+        .map(|f| format!("POST {}", f.route()))
+        .collect();
+    let served = match served.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => served.concat(),
+    };
+    let body = invalid_request(&format!(
+        "Invalid URL ({method} {path}). The simulator serves {served}."
+    ));
     let mut reply = ErrorReply::json(404, body);
     reply.headers.clear();
-    error_response(Wire::OpenAi, &reply, "req_sim_not_found".into())
+    error_response(&wire::openai::OPENAI, &reply, "req_sim_not_found".into())
 }
 
 /// A known path asked with another method than POST (a client calling GET, say): the same
 /// clear JSON error as an unknown path, not an empty 405.
-async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {
-    let body = format!(
-        "{{\n    \"error\": {{\n        \"message\": {},\n        \"type\": \"invalid_request_error\",\n        \"param\": null,\n        \"code\": null\n    }}\n}}\n",
-        super::wire::quote(&format!(
-            "Method {method} is not allowed on {}: the simulator's endpoints take POST.",
-            uri.path()
-        ))
-    );
+fn method_not_allowed(method: &Method, path: &str) -> Response {
+    let body = invalid_request(&format!(
+        "Method {method} is not allowed on {path}: the simulator's endpoints take POST."
+    ));
     let mut reply = ErrorReply::json(405, body);
-    reply.headers.clear();
-    error_response(Wire::OpenAi, &reply, "req_sim_method".into())
+    reply.headers = vec![("allow", "POST".into())];
+    error_response(&wire::openai::OPENAI, &reply, "req_sim_method".into())
 }
 
 /// Plays the script for one request.
 async fn handle(
     s: &Shared,
-    provider: ProviderKind,
+    wire: &'static dyn SimFormat,
     conn: &Conn,
-    headers: &HeaderMap,
-    body: &[u8],
+    incoming: &Incoming<'_>,
 ) -> Response {
-    let wire = match provider {
-        ProviderKind::Anthropic => Wire::Anthropic,
-        _ => Wire::OpenAi,
-    };
-    let parsed = match wire {
-        Wire::OpenAi => openai::parse(body),
-        Wire::Anthropic => anthropic::parse(
-            headers
-                .get("anthropic-version")
-                .and_then(|v| v.to_str().ok()),
-            body,
-        ),
-    };
-    let req = match parsed {
+    let req = match wire.parse(incoming) {
         Ok(r) => r,
         Err(e) => return error_response(wire, &e, "req_sim_invalid".into()),
     };
-    let decision = s.script().next(provider, &req.model, req.offers_tools);
+    let decision = s
+        .script()
+        .next(wire.provider(), &req.model, req.offers_tools);
     let meta = Meta {
         global: decision.global,
         created: SIM_EPOCH + s.clock.now().as_secs(),
         model: req.model.clone(),
         input_tokens: req.input_tokens,
     };
-    let request_id = match wire {
-        Wire::OpenAi => openai::request_id(&meta),
-        Wire::Anthropic => anthropic::request_id(&meta),
-    };
+    let request_id = wire.request_id(&meta);
     let answer = match &decision.content {
         Content::Text(text) => Answer::text(text, req.max_tokens),
         Content::ToolCall(call) => Answer::tool(&call.name, &call.args),
@@ -243,10 +230,7 @@ async fn handle(
             if !s.pause(s.error_delay()).await {
                 return conn.reset();
             }
-            let mut e = match wire {
-                Wire::OpenAi => openai::error(&fault, &req.model),
-                Wire::Anthropic => anthropic::error(&fault),
-            };
+            let mut e = wire.error(&fault, &req.model);
             e.headers.extend(retry_after_header(&fault));
             error_response(wire, &e, reply.request_id)
         }
@@ -255,7 +239,7 @@ async fn handle(
 
 /// One answer being sent.
 struct Reply<'a> {
-    wire: Wire,
+    wire: &'static dyn SimFormat,
     req: &'a Request,
     meta: &'a Meta,
     answer: &'a Answer,
@@ -273,17 +257,10 @@ impl Reply<'_> {
         if !s.pause(latency).await {
             return Conn::gone();
         }
-        let body = match self.wire {
-            Wire::OpenAi => openai::full_body(self.meta, self.answer),
-            Wire::Anthropic => anthropic::full_body(self.meta, self.answer),
-        };
+        let body = self.wire.full_body(self.meta, self.answer);
         let mut resp = self.response(StatusCode::OK, "application/json", Body::from(body));
-        if self.wire == Wire::OpenAi {
-            add_header(
-                &mut resp,
-                "openai-processing-ms",
-                &latency.as_millis().to_string(),
-            );
+        for (name, value) in self.wire.plain_headers(latency) {
+            add_header(&mut resp, name, &value);
         }
         resp
     }
@@ -293,10 +270,7 @@ impl Reply<'_> {
         if !s.pause(s.pace.at(self.answer.pieces().len())).await {
             return Conn::gone();
         }
-        let mut body = match self.wire {
-            Wire::OpenAi => openai::full_body(self.meta, self.answer),
-            Wire::Anthropic => anthropic::full_body(self.meta, self.answer),
-        };
+        let mut body = self.wire.full_body(self.meta, self.answer);
         let mut cut = body.len() / 2;
         while !body.is_char_boundary(cut) {
             cut -= 1;
@@ -306,19 +280,14 @@ impl Reply<'_> {
     }
 
     fn stream(self, s: &Shared, broken: Option<&FaultSpec>) -> Response {
-        let parts = match self.wire {
-            Wire::OpenAi => openai::stream(self.meta, self.answer, self.req.include_usage),
-            Wire::Anthropic => anthropic::stream(self.meta, self.answer),
-        };
+        let parts = self.wire.stream(self.meta, self.answer, self.req);
         let n = parts.tokens.len();
         let end = broken.map(|f| {
             // Default: break half-way through the reply.
             let k = f.after_tokens.map_or(n / 2, |k| k as usize);
-            let frame = match (f.fault, self.wire) {
-                (FaultKind::MalformedStream, Wire::OpenAi) => openai::malformed_frame(self.meta),
-                (FaultKind::MalformedStream, Wire::Anthropic) => anthropic::malformed_frame(),
-                (FaultKind::OverloadedInStream, Wire::OpenAi) => openai::stream_error(f),
-                (FaultKind::OverloadedInStream, Wire::Anthropic) => anthropic::stream_error(f),
+            let frame = match f.fault {
+                FaultKind::MalformedStream => self.wire.malformed_frame(self.meta),
+                FaultKind::OverloadedInStream => self.wire.stream_error(f),
                 _ => String::new(),
             };
             (k, frame)
@@ -418,25 +387,13 @@ fn add_header(resp: &mut Response, name: &str, value: &str) {
 }
 
 /// The identity headers each API sends with every reply.
-fn add_identity(wire: Wire, resp: &mut Response, request_id: &str) {
-    match wire {
-        Wire::OpenAi => {
-            add_header(resp, "x-request-id", request_id);
-            add_header(resp, "openai-organization", "org-sim");
-            add_header(resp, "openai-version", "2020-10-01");
-        }
-        Wire::Anthropic => {
-            add_header(resp, "request-id", request_id);
-            add_header(
-                resp,
-                "anthropic-organization-id",
-                "00000000-0000-4000-8000-000000000000",
-            );
-        }
+fn add_identity(wire: &dyn SimFormat, resp: &mut Response, request_id: &str) {
+    for (name, value) in wire.identity(request_id) {
+        add_header(resp, name, &value);
     }
 }
 
-fn error_response(wire: Wire, e: &ErrorReply, request_id: String) -> Response {
+fn error_response(wire: &dyn SimFormat, e: &ErrorReply, request_id: String) -> Response {
     let mut resp = Response::new(Body::from(e.body.clone()));
     *resp.status_mut() =
         StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -6,15 +6,104 @@
 // the size of its error costs nothing measurable.
 #![allow(clippy::result_large_err)]
 
-use super::classify::{classify_error_event, snippet};
-use super::sse::{SseEvent, Step};
-use super::{ChatRequest, ChatResponse, Role};
+use super::{StreamParser, WireFormat, join_url, malformed, secret_header};
 use crate::error::{CallError, ErrorKind};
 use crate::event::{ToolCallRecord, Usage};
+use crate::provider::classify::{self, classify_error_event};
+use crate::provider::sse::{SseEvent, Step};
+use crate::provider::{ChatRequest, ChatResponse, Role};
+use crate::scenario::types::ProviderKind;
+use reqwest::header::{AUTHORIZATION, HeaderMap};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+
+/// The OpenAI format, as the real API (`openai`) or a compatible server speaks it.
+pub struct OpenAi {
+    provider: ProviderKind,
+    /// Ask for the usage chunk at the end of a stream (`stream_options`), which only the
+    /// real OpenAI API is sure to accept.
+    include_usage: bool,
+}
+
+/// The real OpenAI API.
+pub static OPENAI: OpenAi = OpenAi {
+    provider: ProviderKind::Openai,
+    include_usage: true,
+};
+
+/// An OpenAI-compatible server (Ollama, vLLM, Groq, …): its own base URL, its own key
+/// variable, no `stream_options`.
+pub static COMPATIBLE: OpenAi = OpenAi {
+    provider: ProviderKind::OpenaiCompatible,
+    include_usage: false,
+};
+
+impl WireFormat for OpenAi {
+    fn provider(&self) -> ProviderKind {
+        self.provider
+    }
+
+    fn default_base_url(&self) -> Option<&'static str> {
+        self.include_usage.then_some("https://api.openai.com/v1")
+    }
+
+    fn key_env(&self) -> Option<&'static str> {
+        self.include_usage.then_some("OPENAI_API_KEY")
+    }
+
+    /// `{base_url}/chat/completions`: the SDK convention puts `/v1` in the base URL.
+    fn url(&self, base_url: &str, _: &ChatRequest) -> String {
+        join_url(base_url, "/chat/completions")
+    }
+
+    fn headers(&self, api_key: Option<&str>, h: &mut HeaderMap) -> Result<(), CallError> {
+        if let Some(key) = api_key {
+            h.insert(AUTHORIZATION, secret_header(&format!("Bearer {key}"))?);
+        }
+        Ok(())
+    }
+
+    fn body(&self, req: &ChatRequest) -> Value {
+        body(req, self.include_usage)
+    }
+
+    fn parse_reply(
+        &self,
+        body: &[u8],
+        headers: &[(String, String)],
+    ) -> Result<ChatResponse, CallError> {
+        parse_reply(body, headers)
+    }
+
+    fn stream_parser(&self) -> Box<dyn StreamParser> {
+        Box::new(StreamState::new())
+    }
+
+    fn error_types(&self) -> &'static [(&'static str, ErrorKind)] {
+        ERROR_TYPES
+    }
+}
+
+/// The `error.type` and `error.code` values of OpenAI's error bodies.
+const ERROR_TYPES: &[(&str, ErrorKind)] = &[
+    ("engine_overloaded", ErrorKind::Overloaded),
+    ("server_overloaded", ErrorKind::Overloaded),
+    ("service_unavailable_error", ErrorKind::Overloaded),
+    ("rate_limit_exceeded", ErrorKind::RateLimit),
+    ("requests", ErrorKind::RateLimit),
+    ("tokens", ErrorKind::RateLimit),
+    ("insufficient_quota", ErrorKind::RateLimit),
+    ("server_error", ErrorKind::ServerError),
+    ("invalid_api_key", ErrorKind::Auth),
+    ("invalid_authentication", ErrorKind::Auth),
+    ("invalid_request_error", ErrorKind::BadRequest),
+    ("model_not_found", ErrorKind::BadRequest),
+    ("context_length_exceeded", ErrorKind::ContextLength),
+    ("content_filter", ErrorKind::ContentFilter),
+    ("content_policy_violation", ErrorKind::ContentFilter),
+];
 
 /// The request body. `include_usage` asks for the usage chunk at the end of a stream
 /// (`stream_options`), which only the real OpenAI API is sure to accept.
@@ -148,7 +237,7 @@ struct ReplyFunction {
 /// Parses a plain (non-streamed) HTTP 200 reply. `headers` serve the request id of an
 /// error the body may hold.
 pub fn parse_reply(body: &[u8], headers: &[(String, String)]) -> Result<ChatResponse, CallError> {
-    let v = super::classify::reply_json(body)?;
+    let v = classify::reply_json(body)?;
     if v.get("error").is_some_and(|e| !e.is_null()) {
         return Err(classify_error_event(&v, headers));
     }
@@ -157,7 +246,7 @@ pub fn parse_reply(body: &[u8], headers: &[(String, String)]) -> Result<ChatResp
             ErrorKind::ServerError,
             format!(
                 "HTTP 200 reply is not a chat completion ({})",
-                super::classify::serde_reason(&e)
+                classify::serde_reason(&e)
             ),
         )
         .with_status(200)
@@ -366,22 +455,31 @@ impl StreamState {
     }
 }
 
-/// A frame that is not the JSON it should be.
-pub(crate) fn malformed(
-    data: &str,
-    e: &serde_json::Error,
-    headers: &[(String, String)],
-) -> CallError {
-    CallError::new(
-        ErrorKind::StreamInterrupted,
-        format!(
-            "malformed stream frame ({}): `{}`",
-            super::classify::serde_reason(e),
-            snippet(data)
-        ),
-    )
-    .with_status(200)
-    .with_request_id(super::classify::request_id(headers))
+impl StreamParser for StreamState {
+    fn event(
+        &mut self,
+        ev: &SseEvent,
+        headers: &[(String, String)],
+        on_delta: &mut dyn FnMut(&str),
+    ) -> Result<Step, CallError> {
+        StreamState::event(self, ev, headers, on_delta)
+    }
+
+    fn content(&self) -> &str {
+        StreamState::content(self)
+    }
+
+    fn answer_bytes(&self) -> usize {
+        StreamState::answer_bytes(self)
+    }
+
+    fn terminal(&self) -> &'static str {
+        StreamState::TERMINAL
+    }
+
+    fn finish(self: Box<Self>) -> ChatResponse {
+        StreamState::finish(*self)
+    }
 }
 
 #[cfg(test)]
@@ -539,7 +637,7 @@ mod tests {
         let body = format!("{{\"choices\": {huge}}}");
         let e = parse_reply(body.as_bytes(), &[]).unwrap_err();
         assert!(e.message.chars().count() < 600, "{}", e.message.len());
-        let e = crate::provider::anthropic::parse_reply(
+        let e = crate::provider::wire::anthropic::parse_reply(
             format!("{{\"content\": {huge}}}").as_bytes(),
             &[],
         )
@@ -620,5 +718,106 @@ mod tests {
             )
             .unwrap_err();
         assert_eq!(e.kind, ErrorKind::ContentFilter);
+    }
+
+    const OPENAI_429: &str = r#"{
+    "error": {
+        "message": "Rate limit reached for gpt-4o-mini in organization org-abc on requests per min (RPM): Limit 3, Used 3, Requested 1.",
+        "type": "requests",
+        "param": null,
+        "code": "rate_limit_exceeded"
+    }
+}"#;
+
+    #[test]
+    fn error_replies_are_classified() {
+        crate::provider::classify::tests::assert_http(&[
+            (
+                429,
+                OPENAI_429,
+                ErrorKind::RateLimit,
+                Some("rate_limit_exceeded"),
+            ),
+            (
+                500,
+                r#"{"error":{"message":"The server had an error while processing your request. Sorry about that!","type":"server_error","param":null,"code":null}}"#,
+                ErrorKind::ServerError,
+                Some("server_error"),
+            ),
+            (
+                401,
+                r#"{"error":{"message":"Incorrect API key provided: sk-abc***xyz.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#,
+                ErrorKind::Auth,
+                Some("invalid_api_key"),
+            ),
+            (
+                400,
+                r#"{"error":{"message":"Invalid value for 'temperature'","type":"invalid_request_error","param":"temperature","code":"invalid_value"}}"#,
+                ErrorKind::BadRequest,
+                Some("invalid_value"),
+            ),
+            (
+                400,
+                r#"{
+    "error": {
+        "message": "This model's maximum context length is 128000 tokens. However, your messages resulted in 130437 tokens. Please reduce the length of the messages.",
+        "type": "invalid_request_error",
+        "param": "messages",
+        "code": "context_length_exceeded"
+    }
+}"#,
+                ErrorKind::ContextLength,
+                Some("context_length_exceeded"),
+            ),
+            (
+                400,
+                r#"{"error":{"message":"Your request was rejected as a result of our safety system.","type":"invalid_request_error","param":null,"code":"content_policy_violation"}}"#,
+                ErrorKind::ContentFilter,
+                Some("content_policy_violation"),
+            ),
+        ]);
+        let h = |k: &str, v: &str| vec![(k.to_owned(), v.to_owned())];
+        let e = classify::classify_http(429, &h("x-request-id", "req_oa"), OPENAI_429);
+        assert_eq!(e.request_id.as_deref(), Some("req_oa"));
+        assert!(e.message.starts_with("Rate limit reached for gpt-4o-mini"));
+        let now = httpdate::parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT").unwrap();
+        let e = classify::classify_http_at(429, &h("retry-after", "4"), OPENAI_429, now);
+        assert_eq!(e.retry_after_ms, Some(4000));
+    }
+
+    #[test]
+    fn error_events_are_classified_by_type() {
+        crate::provider::classify::tests::assert_events(&[
+            (
+                r#"{"error":{"message":"The server had an error while processing your request.","type":"server_error","param":null,"code":null}}"#,
+                ErrorKind::ServerError,
+                "The server had an error while processing your request.",
+            ),
+            (
+                r#"{"error":{"message":"Rate limit reached","type":"tokens","param":null,"code":"rate_limit_exceeded"}}"#,
+                ErrorKind::RateLimit,
+                "Rate limit reached",
+            ),
+            (
+                r#"{"error":{"message":"This model's maximum context length is 8192 tokens","type":"invalid_request_error","code":"context_length_exceeded"}}"#,
+                ErrorKind::ContextLength,
+                "This model's maximum context length is 8192 tokens",
+            ),
+        ]);
+    }
+
+    #[test]
+    fn urls_end_in_chat_completions() {
+        let u = |base: &str| OPENAI.url(base, &req());
+        assert_eq!(
+            u("https://api.openai.com/v1/"),
+            "https://api.openai.com/v1/chat/completions"
+        );
+        assert_eq!(
+            u("http://h/v1/chat/completions"),
+            "http://h/v1/chat/completions"
+        );
+        assert_eq!(COMPATIBLE.default_base_url(), None);
+        assert_eq!(OPENAI.key_env(), Some("OPENAI_API_KEY"));
     }
 }

@@ -1,9 +1,92 @@
-//! What the two wire formats share: the parsed request, the answer being sent, the parts of a
-//! stream, error replies and the Retry-After headers.
+//! The simulator's side of each wire format, behind one trait ([`SimFormat`]): which path
+//! it serves, how it reads a request, and the bytes of its replies, streams and errors.
+//! The server (`server.rs`) has one route for all of them and plays the `[sim]` script the
+//! same way whatever the format; this module also holds what the formats share: the parsed
+//! request, the answer being sent, the parts of a stream, error replies and Retry-After.
+//!
+//! Adding a format: one file here implementing [`SimFormat`], and its entry in [`FORMATS`];
+//! the client's side is `provider/wire/`.
 
-use crate::scenario::types::{FaultKind, FaultSpec, RetryAfterFormat};
+pub mod anthropic;
+pub mod openai;
+
+use crate::scenario::types::{FaultKind, FaultSpec, ProviderKind, RetryAfterFormat};
+use axum::http::HeaderMap;
 use serde::Serialize;
 use std::time::{Duration, SystemTime};
+
+/// One wire format as the simulator speaks it: byte for byte what the real API sends.
+/// Implementations are stateless (a `static` each).
+pub trait SimFormat: Sync {
+    /// The provider whose requests this format serves (the script counts per provider).
+    fn provider(&self) -> ProviderKind;
+
+    /// The path of the base URL an SDK is given (`/v1` for OpenAI, empty for Anthropic).
+    fn base_path(&self) -> &'static str;
+
+    /// The endpoint's path, as the not-found reply names it.
+    fn route(&self) -> &'static str;
+
+    /// Whether a request to `path` is this format's (default: exactly [`SimFormat::route`];
+    /// a format whose path names a model or deployment matches a pattern).
+    fn serves(&self, path: &str) -> bool {
+        path == self.route()
+    }
+
+    /// Reads what the simulator needs from a request, or the 400 the real API sends.
+    fn parse(&self, req: &Incoming<'_>) -> Result<Request, ErrorReply>;
+
+    /// The request id of the reply to request number `meta.global`.
+    fn request_id(&self, meta: &Meta) -> String;
+
+    /// The identity headers the API sends with every reply.
+    fn identity(&self, request_id: &str) -> Vec<(&'static str, String)>;
+
+    /// The full body of a non-streaming reply.
+    fn full_body(&self, meta: &Meta, answer: &Answer) -> String;
+
+    /// Headers a non-streaming reply adds, given how long it took.
+    fn plain_headers(&self, latency: Duration) -> Vec<(&'static str, String)> {
+        let _ = latency;
+        Vec::new()
+    }
+
+    /// The SSE frames of a streamed reply.
+    fn stream(&self, meta: &Meta, answer: &Answer, req: &Request) -> StreamParts;
+
+    /// A frame whose data is not JSON (cut mid-object): `malformed_stream`.
+    fn malformed_frame(&self, meta: &Meta) -> String;
+
+    /// The error frame sent inside an HTTP 200 stream: `overloaded_in_stream`.
+    fn stream_error(&self, fault: &FaultSpec) -> String;
+
+    /// The HTTP error reply of a fault (for the faults that are one).
+    fn error(&self, fault: &FaultSpec, model: &str) -> ErrorReply;
+}
+
+/// An incoming request, as a format reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct Incoming<'a> {
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+}
+
+/// The registration: every format the simulator serves, in the order the not-found reply
+/// lists them.
+pub const FORMATS: &[&dyn SimFormat] =
+    &[&openai::OPENAI, &openai::COMPATIBLE, &anthropic::ANTHROPIC];
+
+/// The format serving `path`.
+pub fn for_path(path: &str) -> Option<&'static dyn SimFormat> {
+    FORMATS.iter().copied().find(|f| f.serves(path))
+}
+
+/// The format of `kind`'s requests.
+pub fn for_provider(kind: ProviderKind) -> Option<&'static dyn SimFormat> {
+    FORMATS.iter().copied().find(|f| f.provider() == kind)
+}
 
 /// What the simulator needs from a request body.
 #[derive(Debug, Clone, PartialEq)]
@@ -255,6 +338,19 @@ mod tests {
         assert_eq!(a.output_tokens(), 2);
         assert_eq!(short_duration(Duration::from_millis(250)), "250ms");
         assert_eq!(short_duration(Duration::from_secs(20)), "20s");
+    }
+
+    #[test]
+    fn every_provider_is_served_once() {
+        for kind in [
+            ProviderKind::Openai,
+            ProviderKind::OpenaiCompatible,
+            ProviderKind::Anthropic,
+        ] {
+            let f = for_provider(kind).unwrap();
+            assert_eq!(for_path(f.route()).map(|f| f.provider()), Some(kind));
+        }
+        assert!(for_path("/v1/chat/completions/").is_none());
     }
 
     #[test]

@@ -7,12 +7,14 @@
 // the size of its error costs nothing measurable.
 #![allow(clippy::result_large_err)]
 
-use super::classify::{classify_error_event, reply_json};
-use super::openai::malformed;
-use super::sse::{SseEvent, Step};
-use super::{ChatRequest, ChatResponse, Role};
+use super::{StreamParser, WireFormat, join_url, malformed, secret_header};
 use crate::error::{CallError, ErrorKind};
 use crate::event::{ToolCallRecord, Usage};
+use crate::provider::classify::{self, classify_error_event, reply_json};
+use crate::provider::sse::{SseEvent, Step};
+use crate::provider::{ChatRequest, ChatResponse, Role};
+use crate::scenario::types::ProviderKind;
+use reqwest::header::{HeaderMap, HeaderValue};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::borrow::Cow;
@@ -23,6 +25,79 @@ pub const DEFAULT_MAX_TOKENS: u32 = 1024;
 
 /// The `anthropic-version` header every request carries.
 pub const API_VERSION: &str = "2023-06-01";
+
+/// The Anthropic messages API.
+pub struct Anthropic;
+
+/// The one instance.
+pub static ANTHROPIC: Anthropic = Anthropic;
+
+impl WireFormat for Anthropic {
+    fn provider(&self) -> ProviderKind {
+        ProviderKind::Anthropic
+    }
+
+    fn default_base_url(&self) -> Option<&'static str> {
+        Some("https://api.anthropic.com")
+    }
+
+    fn key_env(&self) -> Option<&'static str> {
+        Some("ANTHROPIC_API_KEY")
+    }
+
+    /// `{base_url}/v1/messages`: the SDK convention leaves `/v1` out of the base URL, but a
+    /// base that ends in `/v1` is understood.
+    fn url(&self, base_url: &str, _: &ChatRequest) -> String {
+        let base = base_url.trim().trim_end_matches('/');
+        if !base.ends_with("/v1/messages") && base.ends_with("/v1") {
+            format!("{base}/messages")
+        } else {
+            join_url(base, "/v1/messages")
+        }
+    }
+
+    fn headers(&self, api_key: Option<&str>, h: &mut HeaderMap) -> Result<(), CallError> {
+        h.insert("anthropic-version", HeaderValue::from_static(API_VERSION));
+        if let Some(key) = api_key {
+            h.insert("x-api-key", secret_header(key)?);
+        }
+        Ok(())
+    }
+
+    fn body(&self, req: &ChatRequest) -> Value {
+        body(req)
+    }
+
+    fn parse_reply(
+        &self,
+        body: &[u8],
+        headers: &[(String, String)],
+    ) -> Result<ChatResponse, CallError> {
+        parse_reply(body, headers)
+    }
+
+    fn stream_parser(&self) -> Box<dyn StreamParser> {
+        Box::new(StreamState::new())
+    }
+
+    fn error_types(&self) -> &'static [(&'static str, ErrorKind)] {
+        ERROR_TYPES
+    }
+}
+
+/// The `error.type` values of Anthropic's error bodies and `event: error` frames.
+const ERROR_TYPES: &[(&str, ErrorKind)] = &[
+    ("overloaded_error", ErrorKind::Overloaded),
+    ("rate_limit_error", ErrorKind::RateLimit),
+    ("api_error", ErrorKind::ServerError),
+    ("timeout_error", ErrorKind::ServerError),
+    ("authentication_error", ErrorKind::Auth),
+    ("permission_error", ErrorKind::Auth),
+    ("billing_error", ErrorKind::Auth),
+    ("invalid_request_error", ErrorKind::BadRequest),
+    ("not_found_error", ErrorKind::BadRequest),
+    ("request_too_large", ErrorKind::BadRequest),
+];
 
 /// The request body.
 pub fn body(req: &ChatRequest) -> Value {
@@ -145,7 +220,7 @@ pub fn parse_reply(body: &[u8], headers: &[(String, String)]) -> Result<ChatResp
             ErrorKind::ServerError,
             format!(
                 "HTTP 200 reply is not a message ({})",
-                super::classify::serde_reason(&e)
+                classify::serde_reason(&e)
             ),
         )
         .with_status(200)
@@ -380,6 +455,33 @@ impl StreamState {
     }
 }
 
+impl StreamParser for StreamState {
+    fn event(
+        &mut self,
+        ev: &SseEvent,
+        headers: &[(String, String)],
+        on_delta: &mut dyn FnMut(&str),
+    ) -> Result<Step, CallError> {
+        StreamState::event(self, ev, headers, on_delta)
+    }
+
+    fn content(&self) -> &str {
+        StreamState::content(self)
+    }
+
+    fn answer_bytes(&self) -> usize {
+        StreamState::answer_bytes(self)
+    }
+
+    fn terminal(&self) -> &'static str {
+        StreamState::TERMINAL
+    }
+
+    fn finish(self: Box<Self>) -> ChatResponse {
+        StreamState::finish(*self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -589,5 +691,90 @@ mod tests {
             )
             .unwrap_err();
         assert_eq!(e.kind, ErrorKind::ContentFilter);
+    }
+
+    const ANTHROPIC_CONTEXT: &str = r#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 208310 tokens > 200000 maximum"},"request_id":"req_011CUA"}"#;
+
+    #[test]
+    fn error_replies_are_classified() {
+        crate::provider::classify::tests::assert_http(&[
+            (
+                429,
+                r#"{"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"}}"#,
+                ErrorKind::RateLimit,
+                Some("rate_limit_error"),
+            ),
+            (
+                529,
+                r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+                ErrorKind::Overloaded,
+                Some("overloaded_error"),
+            ),
+            (
+                403,
+                r#"{"type":"error","error":{"type":"permission_error","message":"Your API key does not have permission"}}"#,
+                ErrorKind::Auth,
+                Some("permission_error"),
+            ),
+            (
+                404,
+                r#"{"type":"error","error":{"type":"not_found_error","message":"model: claude-9"}}"#,
+                ErrorKind::BadRequest,
+                Some("not_found_error"),
+            ),
+            (
+                400,
+                ANTHROPIC_CONTEXT,
+                ErrorKind::ContextLength,
+                Some("invalid_request_error"),
+            ),
+            (
+                400,
+                r#"{"type":"error","error":{"type":"invalid_request_error","message":"Output blocked by content filtering policy"}}"#,
+                ErrorKind::ContentFilter,
+                Some("invalid_request_error"),
+            ),
+        ]);
+    }
+
+    #[test]
+    fn keeps_the_provider_message_and_request_id() {
+        let hdr = vec![("Request-Id".to_owned(), "req_hdr".to_owned())];
+        let e = classify::classify_http(400, &hdr, ANTHROPIC_CONTEXT);
+        assert_eq!(
+            e.message,
+            "prompt is too long: 208310 tokens > 200000 maximum"
+        );
+        assert_eq!(e.request_id.as_deref(), Some("req_hdr"));
+        // The body's request_id is the fallback.
+        let e = classify::classify_http(400, &[], ANTHROPIC_CONTEXT);
+        assert_eq!(e.request_id.as_deref(), Some("req_011CUA"));
+    }
+
+    #[test]
+    fn error_events_are_classified_by_type() {
+        crate::provider::classify::tests::assert_events(&[
+            (
+                r#"{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}"#,
+                ErrorKind::Overloaded,
+                "Overloaded",
+            ),
+            (
+                r#"{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}"#,
+                ErrorKind::RateLimit,
+                "slow down",
+            ),
+            (
+                r#"{"type":"error","error":{"type":"api_error","message":"Internal server error"}}"#,
+                ErrorKind::ServerError,
+                "Internal server error",
+            ),
+        ]);
+        let v: Value = serde_json::from_str(
+            r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+        )
+        .unwrap();
+        let e = classify_error_event(&v, &[]);
+        assert_eq!(e.provider_type.as_deref(), Some("overloaded_error"));
     }
 }

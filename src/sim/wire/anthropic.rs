@@ -2,12 +2,75 @@
 //! named SSE events (`message_start` … `message_stop`, with a `ping`), and
 //! `{"type":"error","error":{type, message}}` bodies.
 
-use super::wire::{
-    Answer, ErrorReply, Meta, Request, StreamParts, compact, count_words, html_reply, quote,
+use super::{
+    Answer, ErrorReply, Incoming, Meta, Request, SimFormat, StreamParts, compact, count_words,
+    html_reply, quote,
 };
-use crate::scenario::types::{FaultKind, FaultSpec};
+use crate::scenario::types::{FaultKind, FaultSpec, ProviderKind};
 use serde::Serialize;
 use serde_json::Value;
+
+/// The Anthropic messages API: `POST /v1/messages`.
+pub struct Anthropic;
+
+/// The one instance.
+pub static ANTHROPIC: Anthropic = Anthropic;
+
+impl SimFormat for Anthropic {
+    fn provider(&self) -> ProviderKind {
+        ProviderKind::Anthropic
+    }
+
+    fn base_path(&self) -> &'static str {
+        ""
+    }
+
+    fn route(&self) -> &'static str {
+        "/v1/messages"
+    }
+
+    fn parse(&self, req: &Incoming<'_>) -> Result<Request, ErrorReply> {
+        let version = req
+            .headers
+            .get("anthropic-version")
+            .and_then(|v| v.to_str().ok());
+        parse(version, req.body)
+    }
+
+    fn request_id(&self, meta: &Meta) -> String {
+        request_id(meta)
+    }
+
+    fn identity(&self, request_id: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("request-id", request_id.to_owned()),
+            (
+                "anthropic-organization-id",
+                "00000000-0000-4000-8000-000000000000".into(),
+            ),
+        ]
+    }
+
+    fn full_body(&self, meta: &Meta, answer: &Answer) -> String {
+        full_body(meta, answer)
+    }
+
+    fn stream(&self, meta: &Meta, answer: &Answer, _: &Request) -> StreamParts {
+        stream(meta, answer)
+    }
+
+    fn malformed_frame(&self, _: &Meta) -> String {
+        malformed_frame()
+    }
+
+    fn stream_error(&self, fault: &FaultSpec) -> String {
+        stream_error(fault)
+    }
+
+    fn error(&self, fault: &FaultSpec, _: &str) -> ErrorReply {
+        error(fault)
+    }
+}
 
 /// Reads what the simulator needs from a request, or the 400 the real API sends.
 pub fn parse(version_header: Option<&str>, body: &[u8]) -> Result<Request, ErrorReply> {

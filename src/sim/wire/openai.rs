@@ -2,16 +2,92 @@
 //! objects (pretty-printed, 2 spaces), `chat.completion.chunk` SSE frames ending in
 //! `data: [DONE]`, and `{"error": {message, type, param, code}}` bodies (4 spaces).
 
-use super::wire::{
-    Answer, ErrorReply, Meta, Request, StreamParts, compact, count_words, html_reply, pretty,
-    quote, retry_after, short_duration,
+use super::{
+    Answer, ErrorReply, Incoming, Meta, Request, SimFormat, StreamParts, compact, count_words,
+    html_reply, pretty, quote, retry_after, short_duration,
 };
-use crate::scenario::types::{FaultKind, FaultSpec};
+use crate::scenario::types::{FaultKind, FaultSpec, ProviderKind};
 use serde::Serialize;
 use serde_json::Value;
 use std::time::Duration;
 
 const FINGERPRINT: &str = "fp_sim";
+
+/// The OpenAI format at one of its two places: the real API's path, or the one an
+/// OpenAI-compatible provider is given (so the script can tell them apart).
+pub struct OpenAi {
+    provider: ProviderKind,
+    base_path: &'static str,
+    route: &'static str,
+}
+
+/// `openai`: `POST /v1/chat/completions`.
+pub static OPENAI: OpenAi = OpenAi {
+    provider: ProviderKind::Openai,
+    base_path: "/v1",
+    route: "/v1/chat/completions",
+};
+
+/// `openai-compatible`: `POST /compat/v1/chat/completions`.
+pub static COMPATIBLE: OpenAi = OpenAi {
+    provider: ProviderKind::OpenaiCompatible,
+    base_path: "/compat/v1",
+    route: "/compat/v1/chat/completions",
+};
+
+impl SimFormat for OpenAi {
+    fn provider(&self) -> ProviderKind {
+        self.provider
+    }
+
+    fn base_path(&self) -> &'static str {
+        self.base_path
+    }
+
+    fn route(&self) -> &'static str {
+        self.route
+    }
+
+    fn parse(&self, req: &Incoming<'_>) -> Result<Request, ErrorReply> {
+        parse(req.body)
+    }
+
+    fn request_id(&self, meta: &Meta) -> String {
+        request_id(meta)
+    }
+
+    fn identity(&self, request_id: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("x-request-id", request_id.to_owned()),
+            ("openai-organization", "org-sim".into()),
+            ("openai-version", "2020-10-01".into()),
+        ]
+    }
+
+    fn full_body(&self, meta: &Meta, answer: &Answer) -> String {
+        full_body(meta, answer)
+    }
+
+    fn plain_headers(&self, latency: Duration) -> Vec<(&'static str, String)> {
+        vec![("openai-processing-ms", latency.as_millis().to_string())]
+    }
+
+    fn stream(&self, meta: &Meta, answer: &Answer, req: &Request) -> StreamParts {
+        stream(meta, answer, req.include_usage)
+    }
+
+    fn malformed_frame(&self, meta: &Meta) -> String {
+        malformed_frame(meta)
+    }
+
+    fn stream_error(&self, fault: &FaultSpec) -> String {
+        stream_error(fault)
+    }
+
+    fn error(&self, fault: &FaultSpec, model: &str) -> ErrorReply {
+        error(fault, model)
+    }
+}
 
 /// Reads what the simulator needs from a request body, or the 400 the real API sends.
 pub fn parse(body: &[u8]) -> Result<Request, ErrorReply> {
