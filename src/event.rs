@@ -237,6 +237,9 @@ impl Event {
 }
 
 #[cfg(test)]
+mod json_pins;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
