@@ -4,7 +4,10 @@
 use crate::config::HINT_SEP;
 use crate::cost::format_usd;
 use crate::error::{CallError, ErrorKind};
-use crate::event::{Event, Outcome, TimedEvent};
+use crate::event::{
+    AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, Event, FallbackHop,
+    Outcome, RetryExhausted, RunFinished, RunStarted, TimedEvent, ToolCall, WaitStarted,
+};
 use crate::policy::duration::format_secs;
 use std::io::Write;
 
@@ -167,18 +170,18 @@ impl<W: Write> Printer<W> {
     }
 
     pub fn on_event(&mut self, ev: &TimedEvent) -> std::io::Result<()> {
-        if let Event::Delta { text, .. } = &ev.event {
+        if let Event::Delta(Delta { text, .. }) = &ev.event {
             return self.delta(text);
         }
         let st = self.style;
         let t = st.muted(&stamp(ev.t_ms));
         self.end_stream()?;
         match &ev.event {
-            Event::RunStarted {
+            Event::RunStarted(RunStarted {
                 scenario,
                 mode,
                 speed,
-            } => {
+            }) => {
                 writeln!(
                     self.out,
                     "{t}  {} {}  ({}, speed {speed})",
@@ -187,23 +190,23 @@ impl<W: Write> Printer<W> {
                     mode.label()
                 )?;
             }
-            Event::AttemptStarted {
+            Event::AttemptStarted(AttemptStarted {
                 hop,
                 attempt,
                 provider,
                 model,
                 ..
-            } => {
+            }) => {
                 writeln!(
                     self.out,
                     "{t}  hop {hop} · attempt {attempt} → {provider}/{model}"
                 )?;
             }
             // Handled above.
-            Event::Delta { .. } => {}
-            Event::ToolCall {
+            Event::Delta(_) => {}
+            Event::ToolCall(ToolCall {
                 name, args, result, ..
-            } => {
+            }) => {
                 writeln!(
                     self.out,
                     "{t}    ⚙ {name}({}) = {}",
@@ -211,7 +214,7 @@ impl<W: Write> Printer<W> {
                     one_line(result, 60)
                 )?;
             }
-            Event::AttemptFailed {
+            Event::AttemptFailed(AttemptFailed {
                 error,
                 will_retry,
                 latency_ms,
@@ -220,7 +223,7 @@ impl<W: Write> Printer<W> {
                 cost_usd,
                 cost_estimated,
                 ..
-            } => {
+            }) => {
                 let next = if *will_retry {
                     "will retry"
                 } else {
@@ -257,9 +260,9 @@ impl<W: Write> Printer<W> {
                     )?;
                 }
             }
-            Event::ErrorReinserted {
+            Event::ErrorReinserted(ErrorReinserted {
                 attempt, errors, ..
-            } => {
+            }) => {
                 let last = errors.last().map(|e| one_line(e, 80)).unwrap_or_default();
                 writeln!(
                     self.out,
@@ -268,14 +271,14 @@ impl<W: Write> Printer<W> {
                     errors.len()
                 )?;
             }
-            Event::WaitStarted {
+            Event::WaitStarted(WaitStarted {
                 delay_ms,
                 strategy,
                 retry_after_ms,
                 computed_ms,
                 source,
                 ..
-            } => {
+            }) => {
                 let from = match (source.as_str(), retry_after_ms) {
                     ("retry_after", Some(ra)) => format!(
                         "Retry-After {} > back-off {}",
@@ -296,12 +299,12 @@ impl<W: Write> Printer<W> {
                     st.muted(&format!("({from})"))
                 )?;
             }
-            Event::WaitFinished { .. } => {}
-            Event::RetryExhausted {
+            Event::WaitFinished(_) => {}
+            Event::RetryExhausted(RetryExhausted {
                 attempts,
                 last_error,
                 ..
-            } => {
+            }) => {
                 writeln!(
                     self.out,
                     "{t}    {} after {attempts} attempt(s); last: {}",
@@ -309,12 +312,12 @@ impl<W: Write> Printer<W> {
                     error_text(last_error)
                 )?;
             }
-            Event::FallbackHop {
+            Event::FallbackHop(FallbackHop {
                 hop,
                 from,
                 to,
                 caught,
-            } => {
+            }) => {
                 writeln!(
                     self.out,
                     "{t}  {} {}/{} → {}/{} (hop {hop}), caught {}",
@@ -326,14 +329,14 @@ impl<W: Write> Printer<W> {
                     caught.kind
                 )?;
             }
-            Event::AttemptSucceeded {
+            Event::AttemptSucceeded(AttemptSucceeded {
                 content,
                 latency_ms,
                 usage,
                 cost_usd,
                 cost_estimated,
                 ..
-            } => {
+            }) => {
                 writeln!(
                     self.out,
                     "{t}    {} {}  {}",
@@ -348,14 +351,14 @@ impl<W: Write> Printer<W> {
                     ))
                 )?;
             }
-            Event::RunFinished {
+            Event::RunFinished(RunFinished {
                 outcome,
                 content,
                 error,
                 caught,
                 total_cost_usd,
                 total_cost_estimated,
-            } => {
+            }) => {
                 let total = format_secs(ev.t_ms as f64 / 1000.0);
                 let pad = " ".repeat(9);
                 let cost = total_cost_usd.map(|usd| {
@@ -417,6 +420,7 @@ impl<W: Write> Printer<W> {
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
+    use crate::event::WaitSource;
 
     fn ev(t_ms: u64, event: Event) -> TimedEvent {
         TimedEvent { t_ms, event }
@@ -446,11 +450,11 @@ mod tests {
         let delta = |text: &str| {
             ev(
                 5,
-                Event::Delta {
+                Event::Delta(Delta {
                     hop: 0,
                     attempt: 1,
                     text: text.into(),
-                },
+                }),
             )
         };
         for _ in 0..1000 {
@@ -476,18 +480,18 @@ mod tests {
         let events = vec![
             ev(
                 0,
-                Event::AttemptStarted {
+                Event::AttemptStarted(AttemptStarted {
                     hop: 0,
                     attempt: 1,
                     provider: "openai".into(),
                     model: "gpt-4o-mini".into(),
                     request: serde_json::json!({}),
                     prompt: None,
-                },
+                }),
             ),
             ev(
                 5,
-                Event::AttemptFailed {
+                Event::AttemptFailed(AttemptFailed {
                     hop: 0,
                     attempt: 1,
                     error: CallError::new(ErrorKind::RateLimit, "slow down").with_status(429),
@@ -498,46 +502,46 @@ mod tests {
                     response: None,
                     cost_usd: Some(0.0),
                     cost_estimated: false,
-                },
+                }),
             ),
             ev(
                 5,
-                Event::WaitStarted {
+                Event::WaitStarted(WaitStarted {
                     hop: 0,
                     attempt: 1,
                     delay_ms: 4000,
                     strategy: "wait_exponential(multiplier=1)".into(),
                     retry_after_ms: Some(1000),
                     computed_ms: 4000,
-                    source: "backoff".into(),
-                },
+                    source: WaitSource::Backoff,
+                }),
             ),
             ev(
                 4005,
-                Event::Delta {
+                Event::Delta(Delta {
                     hop: 0,
                     attempt: 2,
                     text: "Hel".into(),
-                },
+                }),
             ),
             ev(
                 4006,
-                Event::Delta {
+                Event::Delta(Delta {
                     hop: 0,
                     attempt: 2,
                     text: "lo".into(),
-                },
+                }),
             ),
             ev(
                 4010,
-                Event::RunFinished {
+                Event::RunFinished(RunFinished {
                     outcome: Outcome::Ok,
                     content: Some("Hello".into()),
                     error: None,
                     caught: vec![],
                     total_cost_usd: Some(0.0000123),
                     total_cost_estimated: true,
-                },
+                }),
             ),
         ];
         for e in &events {
@@ -577,7 +581,7 @@ mod tests {
         let events = [
             ev(
                 1,
-                Event::AttemptFailed {
+                Event::AttemptFailed(AttemptFailed {
                     hop: 0,
                     attempt: 1,
                     error: auth.clone(),
@@ -588,11 +592,11 @@ mod tests {
                     response: None,
                     cost_usd: None,
                     cost_estimated: false,
-                },
+                }),
             ),
             ev(
                 2,
-                Event::AttemptSucceeded {
+                Event::AttemptSucceeded(AttemptSucceeded {
                     hop: 1,
                     attempt: 1,
                     content: "42".into(),
@@ -605,18 +609,18 @@ mod tests {
                     response: None,
                     cost_usd: Some(0.000009),
                     cost_estimated: false,
-                },
+                }),
             ),
             ev(
                 3,
-                Event::RunFinished {
+                Event::RunFinished(RunFinished {
                     outcome: Outcome::Error,
                     content: None,
                     error: Some(CallError::retry_error(1, auth)),
                     caught: vec![],
                     total_cost_usd: Some(0.000009),
                     total_cost_estimated: false,
-                },
+                }),
             ),
         ];
         for e in &events {

@@ -9,7 +9,11 @@ use crate::clock::{Clock, Speed};
 use crate::config::{self, Config, LiveTarget};
 use crate::cost::{self, FailedAt, PriceTable};
 use crate::error::{CallError, ErrorKind};
-use crate::event::{Event, Mode, Outcome, TimedEvent};
+use crate::event::{
+    AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, Event, FallbackHop,
+    Mode, Outcome, RetryExhausted, RunFinished, RunStarted, TimedEvent, ToolCall, WaitFinished,
+    WaitSource, WaitStarted,
+};
 use crate::policy::fallback::{FallbackDecision, FallbackPolicy, decide_after_hop};
 use crate::policy::retry_on::{Decision, RetryPolicy, decide};
 use crate::policy::{ReinsertMode, Secs};
@@ -202,11 +206,11 @@ pub async fn run_with_clock(
         clock: clock.clone(),
         secrets: Arc::new(secrets),
     };
-    em.emit(Event::RunStarted {
+    em.emit(Event::RunStarted(RunStarted {
         scenario: scenario.name.clone(),
         mode,
         speed: clock.speed().label(),
-    });
+    }));
     let (mut summary, total) = match prepare(&scenario, mode, &clock, &cfg).await {
         Ok(prep) => {
             let summary = run_hops(&scenario, &prep, &em, &cancel).await;
@@ -226,14 +230,14 @@ pub async fn run_with_clock(
     summary.content.scrub(&em.secrets);
     summary.error.scrub(&em.secrets);
     summary.caught.scrub(&em.secrets);
-    em.emit(Event::RunFinished {
+    em.emit(Event::RunFinished(RunFinished {
         outcome: summary.outcome,
         content: summary.content.clone(),
         error: summary.error.clone(),
         caught: summary.caught.clone(),
         total_cost_usd: total.usd(),
         total_cost_estimated: total.estimated(),
-    });
+    }));
     summary
 }
 
@@ -337,12 +341,12 @@ async fn run_hops(
                 caught.push(error.clone());
                 let from = prep.targets[hop as usize].target();
                 let to = prep.targets[next as usize].target();
-                em.emit(Event::FallbackHop {
+                em.emit(Event::FallbackHop(FallbackHop {
                     hop: next,
                     from,
                     to,
                     caught: error,
-                });
+                }));
                 hop = next;
             }
             FallbackDecision::EndWith { .. } => {
@@ -402,7 +406,7 @@ async fn run_hop(
         // A template that fails to render (say, once errors were reinserted) fails this
         // attempt, as it would inside Mirascope's retried call.
         let built = build_request(s, prep, idx, template_errors, &reask);
-        em.emit(Event::AttemptStarted {
+        em.emit(Event::AttemptStarted(AttemptStarted {
             hop,
             attempt,
             provider: target.provider.as_str().into(),
@@ -411,7 +415,7 @@ async fn run_hop(
                 Client::body(endpoint.kind, r)
             }),
             prompt: built.as_ref().ok().map(|(_, prompt)| prompt.clone()),
-        });
+        }));
         let started = em.clock.now();
         let result = match &built {
             Ok((request, _)) => tokio::select! {
@@ -437,7 +441,7 @@ async fn run_hop(
                     cost::succeeded(&prep.prices, &target.model, request, resp.usage, &reply)
                 });
                 prep.add_cost(cost);
-                em.emit(Event::AttemptSucceeded {
+                em.emit(Event::AttemptSucceeded(AttemptSucceeded {
                     hop,
                     attempt,
                     content: content.clone(),
@@ -447,7 +451,7 @@ async fn run_hop(
                     response: Some(resp.exchange),
                     cost_usd: cost.map(|c| c.usd),
                     cost_estimated: cost.is_some_and(|c| c.estimated),
-                });
+                }));
                 return HopEnd::Ok(content);
             }
             Err(f) => prep.polish(idx, f, &em.secrets),
@@ -458,7 +462,7 @@ async fn run_hop(
             .and_then(|(request, _)| prep.failed_cost(idx, request, &failure));
         prep.add_cost(cost);
         let Some(policy) = policy else {
-            em.emit(Event::AttemptFailed {
+            em.emit(Event::AttemptFailed(AttemptFailed {
                 hop,
                 attempt,
                 error: failure.error.clone(),
@@ -469,12 +473,12 @@ async fn run_hop(
                 response: failure.response,
                 cost_usd: cost.map(|c| c.usd),
                 cost_estimated: cost.is_some_and(|c| c.estimated),
-            });
+            }));
             return HopEnd::Failed(failure.error);
         };
         let elapsed = em.clock.now().saturating_sub(hop_start).as_secs_f64();
         let decision = decide(policy, attempt, elapsed, &failure.error, &mut rng);
-        em.emit(Event::AttemptFailed {
+        em.emit(Event::AttemptFailed(AttemptFailed {
             hop,
             attempt,
             error: failure.error.clone(),
@@ -485,15 +489,15 @@ async fn run_hop(
             response: failure.response,
             cost_usd: cost.map(|c| c.usd),
             cost_estimated: cost.is_some_and(|c| c.estimated),
-        });
+        }));
         let (wait, reinsert) = match decision {
             Decision::Reraise { .. } => return HopEnd::Failed(failure.error),
             Decision::Stop { .. } => {
-                em.emit(Event::RetryExhausted {
+                em.emit(Event::RetryExhausted(RetryExhausted {
                     hop,
                     attempts: attempt,
                     last_error: failure.error.clone(),
-                });
+                }));
                 return HopEnd::Failed(CallError::retry_error(attempt, failure.error));
             }
             Decision::Retry { wait, reinsert, .. } => (wait, reinsert),
@@ -510,28 +514,28 @@ async fn run_hop(
                     )));
                 }
             }
-            em.emit(Event::ErrorReinserted {
+            em.emit(Event::ErrorReinserted(ErrorReinserted {
                 hop,
                 attempt: attempt + 1,
                 errors: errors.clone(),
-            });
+            }));
         }
         let delay = Secs(wait.delay);
-        em.emit(Event::WaitStarted {
+        em.emit(Event::WaitStarted(WaitStarted {
             hop,
             attempt,
             delay_ms: delay.as_ms(),
             strategy: policy.strategy(),
             retry_after_ms: wait.retry_after.map(|r| Secs(r).as_ms()),
             computed_ms: Secs(wait.computed).as_ms(),
-            source: wait.source.as_str().into(),
-        });
+            source: wait_source(wait.source),
+        }));
         tokio::select! {
             biased;
             () = cancel.cancelled() => return HopEnd::Cancelled,
             () = em.clock.sleep(delay.as_duration()) => {}
         }
-        em.emit(Event::WaitFinished { hop, attempt });
+        em.emit(Event::WaitFinished(WaitFinished { hop, attempt }));
         attempt = attempt.saturating_add(1);
     }
 }
@@ -560,6 +564,15 @@ fn build_request(
     Ok((request, rendered.user))
 }
 
+/// The policy's word for what set a wait, as the event says it.
+fn wait_source(s: crate::policy::retry_on::WaitSource) -> WaitSource {
+    use crate::policy::retry_on::WaitSource as From;
+    match s {
+        From::Backoff => WaitSource::Backoff,
+        From::RetryAfter => WaitSource::RetryAfter,
+    }
+}
+
 fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -577,7 +590,7 @@ async fn attempt_once(
     let mut scrub = config::StreamRedactor::sharing(em.secrets.clone());
     let delta = |text: String| {
         if !text.is_empty() {
-            em.emit(Event::Delta { hop, attempt, text });
+            em.emit(Event::Delta(Delta { hop, attempt, text }));
         }
     };
     let mut on_delta = |text: &str| delta(scrub.push(text));
@@ -609,13 +622,13 @@ async fn attempt_once(
         for call in &resp.tool_calls {
             match prep.toolbox.call(&call.name, &call.args) {
                 Ok(result) => {
-                    em.emit(Event::ToolCall {
+                    em.emit(Event::ToolCall(ToolCall {
                         hop,
                         attempt,
                         name: call.name.clone(),
                         args: call.args.clone(),
                         result: result.clone(),
-                    });
+                    }));
                     results.push(result);
                 }
                 Err(message) => {

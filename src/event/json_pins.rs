@@ -5,10 +5,6 @@
 use super::*;
 use crate::error::{CallError, ErrorKind};
 
-fn line(t_ms: u64, event: Event) -> String {
-    TimedEvent { t_ms, event }.to_json_line()
-}
-
 fn full_error() -> CallError {
     let mut e = CallError::new(ErrorKind::Timeout, "no byte in 5 s")
         .with_status(504)
@@ -40,44 +36,44 @@ fn full() -> Vec<(Event, &'static str)> {
     let retry = CallError::retry_error(3, full_error());
     vec![
         (
-            Event::RunStarted {
+            Event::RunStarted(RunStarted {
                 scenario: "Fallback with retries".into(),
                 mode: Mode::Live,
                 speed: "10x".into(),
-            },
+            }),
             r#"{"t_ms":7,"event":"run_started","scenario":"Fallback with retries","mode":"live","speed":"10x"}"#,
         ),
         (
-            Event::AttemptStarted {
+            Event::AttemptStarted(AttemptStarted {
                 hop: 1,
                 attempt: 2,
                 provider: "openai".into(),
                 model: "gpt-4o-mini".into(),
                 request: serde_json::json!({"model": "gpt-4o-mini", "stream": true}),
                 prompt: Some("Answer: {q}".into()),
-            },
+            }),
             r#"{"t_ms":7,"event":"attempt_started","hop":1,"attempt":2,"provider":"openai","model":"gpt-4o-mini","request":{"model":"gpt-4o-mini","stream":true},"prompt":"Answer: {q}"}"#,
         ),
         (
-            Event::Delta {
+            Event::Delta(Delta {
                 hop: 0,
                 attempt: 1,
                 text: "Hel\"lo\n".into(),
-            },
+            }),
             r#"{"t_ms":7,"event":"delta","hop":0,"attempt":1,"text":"Hel\"lo\n"}"#,
         ),
         (
-            Event::ToolCall {
+            Event::ToolCall(ToolCall {
                 hop: 0,
                 attempt: 1,
                 name: "get_book_author".into(),
                 args: r#"{"title":"x"}"#.into(),
                 result: "Patrick Rothfuss".into(),
-            },
+            }),
             r#"{"t_ms":7,"event":"tool_call","hop":0,"attempt":1,"name":"get_book_author","args":"{\"title\":\"x\"}","result":"Patrick Rothfuss"}"#,
         ),
         (
-            Event::AttemptFailed {
+            Event::AttemptFailed(AttemptFailed {
                 hop: 0,
                 attempt: 1,
                 error: full_error(),
@@ -88,52 +84,52 @@ fn full() -> Vec<(Event, &'static str)> {
                 response: Some(exchange()),
                 cost_usd: Some(0.000012),
                 cost_estimated: true,
-            },
+            }),
             r#"{"t_ms":7,"event":"attempt_failed","hop":0,"attempt":1,"error":{"kind":"timeout","message":"no byte in 5 s","status":504,"provider_type":"gateway_timeout","retry_after_ms":1500,"request_id":"req_1","timeout":"first_byte"},"partial_output":"Patr","will_retry":true,"latency_ms":12,"why":"timeout is in retry_on","response":{"url":"http://127.0.0.1:1/v1/chat/completions","status":429,"headers":[["retry-after","1"]],"body":"{}"},"cost_usd":0.000012,"cost_estimated":true}"#,
         ),
         (
-            Event::ErrorReinserted {
+            Event::ErrorReinserted(ErrorReinserted {
                 hop: 0,
                 attempt: 2,
                 errors: vec!["validation: not upper case".into(), "second".into()],
-            },
+            }),
             r#"{"t_ms":7,"event":"error_reinserted","hop":0,"attempt":2,"errors":["validation: not upper case","second"]}"#,
         ),
         (
-            Event::WaitStarted {
+            Event::WaitStarted(WaitStarted {
                 hop: 0,
                 attempt: 1,
                 delay_ms: 4000,
                 strategy: "exponential(multiplier=1, min=4, max=10)".into(),
                 retry_after_ms: Some(30000),
                 computed_ms: 4000,
-                source: "retry_after".into(),
-            },
+                source: WaitSource::RetryAfter,
+            }),
             r#"{"t_ms":7,"event":"wait_started","hop":0,"attempt":1,"delay_ms":4000,"strategy":"exponential(multiplier=1, min=4, max=10)","retry_after_ms":30000,"computed_ms":4000,"source":"retry_after"}"#,
         ),
         (
-            Event::WaitFinished { hop: 0, attempt: 1 },
+            Event::WaitFinished(WaitFinished { hop: 0, attempt: 1 }),
             r#"{"t_ms":7,"event":"wait_finished","hop":0,"attempt":1}"#,
         ),
         (
-            Event::RetryExhausted {
+            Event::RetryExhausted(RetryExhausted {
                 hop: 0,
                 attempts: 3,
                 last_error: full_error(),
-            },
+            }),
             r#"{"t_ms":7,"event":"retry_exhausted","hop":0,"attempts":3,"last_error":{"kind":"timeout","message":"no byte in 5 s","status":504,"provider_type":"gateway_timeout","retry_after_ms":1500,"request_id":"req_1","timeout":"first_byte"}}"#,
         ),
         (
-            Event::FallbackHop {
+            Event::FallbackHop(FallbackHop {
                 hop: 1,
                 from: target("openai", "gpt-4o-mini"),
                 to: target("anthropic", "claude-3-5-sonnet-latest"),
                 caught: retry.clone(),
-            },
+            }),
             r#"{"t_ms":7,"event":"fallback_hop","hop":1,"from":{"provider":"openai","model":"gpt-4o-mini"},"to":{"provider":"anthropic","model":"claude-3-5-sonnet-latest"},"caught":{"kind":"retry_error","message":"RetryError after 3 attempt(s); last error: timeout (504): no byte in 5 s","last_error":{"kind":"timeout","message":"no byte in 5 s","status":504,"provider_type":"gateway_timeout","retry_after_ms":1500,"request_id":"req_1","timeout":"first_byte"}}}"#,
         ),
         (
-            Event::AttemptSucceeded {
+            Event::AttemptSucceeded(AttemptSucceeded {
                 hop: 1,
                 attempt: 1,
                 content: "42".into(),
@@ -150,18 +146,18 @@ fn full() -> Vec<(Event, &'static str)> {
                 response: Some(exchange()),
                 cost_usd: Some(0.000147),
                 cost_estimated: true,
-            },
+            }),
             r#"{"t_ms":7,"event":"attempt_succeeded","hop":1,"attempt":1,"content":"42","usage":{"input_tokens":14,"output_tokens":7},"latency_ms":75,"tool_calls":[{"id":"call_1","name":"get_book_author","args":"{}"}],"response":{"url":"http://127.0.0.1:1/v1/chat/completions","status":429,"headers":[["retry-after","1"]],"body":"{}"},"cost_usd":0.000147,"cost_estimated":true}"#,
         ),
         (
-            Event::RunFinished {
+            Event::RunFinished(RunFinished {
                 outcome: Outcome::Error,
                 content: Some("partial".into()),
                 error: Some(CallError::fallback_error(vec![retry.clone()])),
                 caught: vec![retry],
                 total_cost_usd: Some(0.5),
                 total_cost_estimated: true,
-            },
+            }),
             r#"{"t_ms":7,"event":"run_finished","outcome":"error","content":"partial","error":{"kind":"fallback_error","message":"FallbackError: every call failed: [retry_error: RetryError after 3 attempt(s); last error: timeout (504): no byte in 5 s]","errors":[{"kind":"retry_error","message":"RetryError after 3 attempt(s); last error: timeout (504): no byte in 5 s","last_error":{"kind":"timeout","message":"no byte in 5 s","status":504,"provider_type":"gateway_timeout","retry_after_ms":1500,"request_id":"req_1","timeout":"first_byte"}}]},"caught":[{"kind":"retry_error","message":"RetryError after 3 attempt(s); last error: timeout (504): no byte in 5 s","last_error":{"kind":"timeout","message":"no byte in 5 s","status":504,"provider_type":"gateway_timeout","retry_after_ms":1500,"request_id":"req_1","timeout":"first_byte"}}],"total_cost_usd":0.5,"total_cost_estimated":true}"#,
         ),
     ]
@@ -171,18 +167,18 @@ fn full() -> Vec<(Event, &'static str)> {
 fn bare() -> Vec<(Event, &'static str)> {
     vec![
         (
-            Event::AttemptStarted {
+            Event::AttemptStarted(AttemptStarted {
                 hop: 0,
                 attempt: 1,
                 provider: "anthropic".into(),
                 model: "m".into(),
                 request: serde_json::Value::Null,
                 prompt: None,
-            },
+            }),
             r#"{"t_ms":7,"event":"attempt_started","hop":0,"attempt":1,"provider":"anthropic","model":"m","request":null}"#,
         ),
         (
-            Event::AttemptFailed {
+            Event::AttemptFailed(AttemptFailed {
                 hop: 0,
                 attempt: 1,
                 error: CallError::new(ErrorKind::RateLimit, "slow down"),
@@ -193,23 +189,23 @@ fn bare() -> Vec<(Event, &'static str)> {
                 response: None,
                 cost_usd: None,
                 cost_estimated: false,
-            },
+            }),
             r#"{"t_ms":7,"event":"attempt_failed","hop":0,"attempt":1,"error":{"kind":"rate_limit","message":"slow down"},"partial_output":"","will_retry":false,"latency_ms":0}"#,
         ),
         (
-            Event::WaitStarted {
+            Event::WaitStarted(WaitStarted {
                 hop: 0,
                 attempt: 1,
                 delay_ms: 0,
                 strategy: "wait_none".into(),
                 retry_after_ms: None,
                 computed_ms: 0,
-                source: "backoff".into(),
-            },
+                source: WaitSource::Backoff,
+            }),
             r#"{"t_ms":7,"event":"wait_started","hop":0,"attempt":1,"delay_ms":0,"strategy":"wait_none","retry_after_ms":null,"computed_ms":0,"source":"backoff"}"#,
         ),
         (
-            Event::AttemptSucceeded {
+            Event::AttemptSucceeded(AttemptSucceeded {
                 hop: 0,
                 attempt: 1,
                 content: String::new(),
@@ -219,18 +215,18 @@ fn bare() -> Vec<(Event, &'static str)> {
                 response: Some(HttpExchange::default()),
                 cost_usd: None,
                 cost_estimated: false,
-            },
+            }),
             r#"{"t_ms":7,"event":"attempt_succeeded","hop":0,"attempt":1,"content":"","usage":{"input_tokens":0,"output_tokens":0},"latency_ms":0,"response":{"url":""}}"#,
         ),
         (
-            Event::RunFinished {
+            Event::RunFinished(RunFinished {
                 outcome: Outcome::Cancelled,
                 content: None,
                 error: None,
                 caught: vec![],
                 total_cost_usd: None,
                 total_cost_estimated: false,
-            },
+            }),
             r#"{"t_ms":7,"event":"run_finished","outcome":"cancelled","content":null,"error":null,"caught":[]}"#,
         ),
     ]

@@ -16,7 +16,11 @@
 //! pieces too small to recognise (one per stream frame).
 
 use crate::error::CallError;
-use crate::event::{Event, HttpExchange, Target, TimedEvent, ToolCallRecord};
+use crate::event::{
+    AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, Event, FallbackHop,
+    HttpExchange, RetryExhausted, RunFinished, RunStarted, Target, TimedEvent, ToolCall,
+    ToolCallRecord, WaitFinished, WaitStarted,
+};
 
 /// A run of this many bytes of a key is redacted wherever it appears.
 const FRAGMENT: usize = 16;
@@ -431,46 +435,46 @@ pub fn redact_event(ev: &mut Event, s: &Secrets) {
         return;
     }
     match ev {
-        Event::RunStarted {
+        Event::RunStarted(RunStarted {
             scenario,
             mode: _,
             speed,
-        } => {
+        }) => {
             scenario.scrub(s);
             speed.scrub(s);
         }
-        Event::AttemptStarted {
+        Event::AttemptStarted(AttemptStarted {
             hop: _,
             attempt: _,
             provider,
             model,
             request,
             prompt,
-        } => {
+        }) => {
             provider.scrub(s);
             model.scrub(s);
             request.scrub(s);
             prompt.scrub(s);
         }
-        Event::Delta {
+        Event::Delta(Delta {
             hop: _,
             attempt: _,
             text,
-        } => {
+        }) => {
             text.scrub(s);
         }
-        Event::ToolCall {
+        Event::ToolCall(ToolCall {
             hop: _,
             attempt: _,
             name,
             args,
             result,
-        } => {
+        }) => {
             name.scrub(s);
             args.scrub(s);
             result.scrub(s);
         }
-        Event::AttemptFailed {
+        Event::AttemptFailed(AttemptFailed {
             hop: _,
             attempt: _,
             error,
@@ -481,48 +485,47 @@ pub fn redact_event(ev: &mut Event, s: &Secrets) {
             response,
             cost_usd: _,
             cost_estimated: _,
-        } => {
+        }) => {
             redact_failure(error, partial_output, response, s);
             why.scrub(s);
         }
-        Event::ErrorReinserted {
+        Event::ErrorReinserted(ErrorReinserted {
             hop: _,
             attempt: _,
             errors,
-        } => {
+        }) => {
             errors.scrub(s);
         }
-        Event::WaitStarted {
+        Event::WaitStarted(WaitStarted {
             hop: _,
             attempt: _,
             delay_ms: _,
             strategy,
             retry_after_ms: _,
             computed_ms: _,
-            source,
-        } => {
+            source: _,
+        }) => {
             strategy.scrub(s);
-            source.scrub(s);
         }
-        Event::WaitFinished { hop: _, attempt: _ } => {}
-        Event::RetryExhausted {
+        Event::WaitFinished(WaitFinished { hop: _, attempt: _ }) => {}
+        Event::RetryExhausted(RetryExhausted {
             hop: _,
             attempts: _,
             last_error,
-        } => {
+        }) => {
             last_error.scrub(s);
         }
-        Event::FallbackHop {
+        Event::FallbackHop(FallbackHop {
             hop: _,
             from,
             to,
             caught,
-        } => {
+        }) => {
             from.scrub(s);
             to.scrub(s);
             caught.scrub(s);
         }
-        Event::AttemptSucceeded {
+        Event::AttemptSucceeded(AttemptSucceeded {
             hop: _,
             attempt: _,
             content,
@@ -532,19 +535,19 @@ pub fn redact_event(ev: &mut Event, s: &Secrets) {
             response,
             cost_usd: _,
             cost_estimated: _,
-        } => {
+        }) => {
             let hit = content.scrub(s) | tool_calls.scrub(s);
             response.scrub(s);
             withhold(response, hit);
         }
-        Event::RunFinished {
+        Event::RunFinished(RunFinished {
             outcome: _,
             content,
             error,
             caught,
             total_cost_usd: _,
             total_cost_estimated: _,
-        } => {
+        }) => {
             content.scrub(s);
             error.scrub(s);
             caught.scrub(s);
@@ -631,32 +634,32 @@ mod tests {
         };
         let k = || KEY.to_string();
         let events = vec![
-            Event::RunStarted {
+            Event::RunStarted(RunStarted {
                 scenario: k(),
                 mode: crate::event::Mode::Live,
                 speed: k(),
-            },
-            Event::AttemptStarted {
+            }),
+            Event::AttemptStarted(AttemptStarted {
                 hop: 0,
                 attempt: 1,
                 provider: k(),
                 model: k(),
                 request: serde_json::json!({ KEY: [KEY, {"m": KEY}] }),
                 prompt: Some(k()),
-            },
-            Event::Delta {
+            }),
+            Event::Delta(Delta {
                 hop: 0,
                 attempt: 1,
                 text: k(),
-            },
-            Event::ToolCall {
+            }),
+            Event::ToolCall(ToolCall {
                 hop: 0,
                 attempt: 1,
                 name: k(),
                 args: k(),
                 result: k(),
-            },
-            Event::AttemptFailed {
+            }),
+            Event::AttemptFailed(AttemptFailed {
                 hop: 0,
                 attempt: 1,
                 error: err(),
@@ -667,27 +670,27 @@ mod tests {
                 response: Some(x()),
                 cost_usd: None,
                 cost_estimated: false,
-            },
-            Event::ErrorReinserted {
+            }),
+            Event::ErrorReinserted(ErrorReinserted {
                 hop: 0,
                 attempt: 1,
                 errors: vec![k()],
-            },
-            Event::WaitStarted {
+            }),
+            Event::WaitStarted(WaitStarted {
                 hop: 0,
                 attempt: 1,
                 delay_ms: 1,
                 strategy: k(),
                 retry_after_ms: None,
                 computed_ms: 1,
-                source: k(),
-            },
-            Event::RetryExhausted {
+                source: crate::event::WaitSource::RetryAfter,
+            }),
+            Event::RetryExhausted(RetryExhausted {
                 hop: 0,
                 attempts: 1,
                 last_error: err(),
-            },
-            Event::FallbackHop {
+            }),
+            Event::FallbackHop(FallbackHop {
                 hop: 1,
                 from: Target {
                     provider: k(),
@@ -698,8 +701,8 @@ mod tests {
                     model: k(),
                 },
                 caught: err(),
-            },
-            Event::AttemptSucceeded {
+            }),
+            Event::AttemptSucceeded(AttemptSucceeded {
                 hop: 0,
                 attempt: 1,
                 content: k(),
@@ -713,15 +716,15 @@ mod tests {
                 response: Some(x()),
                 cost_usd: None,
                 cost_estimated: false,
-            },
-            Event::RunFinished {
+            }),
+            Event::RunFinished(RunFinished {
                 outcome: crate::event::Outcome::Error,
                 content: Some(k()),
                 error: Some(err()),
                 caught: vec![err()],
                 total_cost_usd: None,
                 total_cost_estimated: false,
-            },
+            }),
         ];
         for mut ev in events {
             redact_event(&mut ev, &s);
@@ -745,7 +748,7 @@ mod tests {
                 )
             })
             .collect();
-        let mut ev = Event::AttemptSucceeded {
+        let mut ev = Event::AttemptSucceeded(AttemptSucceeded {
             hop: 0,
             attempt: 1,
             content: String::new(),
@@ -762,13 +765,13 @@ mod tests {
             }),
             cost_usd: None,
             cost_estimated: false,
-        };
+        });
         redact_event(&mut ev, &s);
-        let Event::AttemptSucceeded {
+        let Event::AttemptSucceeded(AttemptSucceeded {
             response: Some(x),
             tool_calls,
             ..
-        } = &ev
+        }) = &ev
         else {
             panic!()
         };

@@ -20,7 +20,7 @@ use super::theme::{Meaning, Theme, ThemeSet};
 use crate::clock::Speed;
 use crate::engine::run::RunOptions;
 use crate::engine::run::{EventStream, event_channel};
-use crate::event::{Event, Mode, Outcome, TimedEvent};
+use crate::event::{Event, Mode, Outcome, RunFinished, TimedEvent};
 use crate::policy::schedule::plan;
 use crate::scenario::plan::hop_policies;
 use crate::scenario::types::Scenario;
@@ -456,7 +456,7 @@ impl App {
                 for ev in &batch {
                     self.run.apply(ev);
                     self.run_clock.observe(ev.t_ms, now);
-                    if matches!(ev.event, Event::RunFinished { .. }) {
+                    if matches!(ev.event, Event::RunFinished(_)) {
                         self.run_clock.stop(now);
                     }
                 }
@@ -481,14 +481,14 @@ impl App {
                         let t = self.run.last_t;
                         self.run.apply(&TimedEvent {
                             t_ms: t,
-                            event: Event::RunFinished {
+                            event: Event::RunFinished(RunFinished {
                                 outcome: Outcome::Cancelled,
                                 content: None,
                                 error: None,
                                 caught: Vec::new(),
                                 total_cost_usd: None,
                                 total_cost_estimated: false,
-                            },
+                            }),
                         });
                         self.timeline.sync(self.run.rows.len());
                     }

@@ -4,7 +4,11 @@
 use super::output_buf::OutputBuf;
 use crate::clock::Speed;
 use crate::error::CallError;
-use crate::event::{Event, HttpExchange, Mode, Outcome, Target, TimedEvent, Usage};
+use crate::event::{
+    AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, Event, FallbackHop,
+    HttpExchange, Mode, Outcome, RetryExhausted, RunFinished, RunStarted, Target, TimedEvent,
+    ToolCall, Usage, WaitFinished, WaitSource, WaitStarted,
+};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,7 +107,7 @@ pub struct WaitView {
     pub strategy: String,
     pub retry_after_ms: Option<u64>,
     pub computed_ms: u64,
-    pub source: String,
+    pub source: WaitSource,
     pub finished: bool,
 }
 
@@ -117,7 +121,7 @@ impl WaitView {
     /// Where the wait came from, in words: the formula, or the server's Retry-After.
     pub fn label(&self) -> String {
         let secs = |ms: u64| crate::policy::duration::format_secs(ms as f64 / 1000.0);
-        if self.source == "retry_after" {
+        if self.source == WaitSource::RetryAfter {
             format!(
                 "Retry-After {} (back-off gave {})",
                 secs(self.retry_after_ms.unwrap_or(self.delay_ms)),
@@ -249,11 +253,11 @@ impl RunView {
         self.last_t = self.last_t.max(ev.t_ms);
         let t = ev.t_ms;
         match &ev.event {
-            Event::RunStarted {
+            Event::RunStarted(RunStarted {
                 scenario,
                 mode,
                 speed,
-            } => {
+            }) => {
                 *self = RunView {
                     scenario: scenario.clone(),
                     mode: Some(*mode),
@@ -263,14 +267,14 @@ impl RunView {
                     ..RunView::default()
                 };
             }
-            Event::AttemptStarted {
+            Event::AttemptStarted(AttemptStarted {
                 hop,
                 attempt,
                 provider,
                 model,
                 request,
                 prompt,
-            } => {
+            }) => {
                 // The engine announces a reinsertion after the previous attempt failed and
                 // before this one starts: look back only that far, so a run of thousands of
                 // attempts folds in linear time.
@@ -325,18 +329,18 @@ impl RunView {
                     old.detail_dropped = true;
                 }
             }
-            Event::Delta { hop, attempt, text } => {
+            Event::Delta(Delta { hop, attempt, text }) => {
                 if let Some(a) = self.attempt_mut(*hop, *attempt) {
                     a.output.push(text);
                 }
             }
-            Event::ToolCall {
+            Event::ToolCall(ToolCall {
                 hop,
                 attempt,
                 name,
                 args,
                 result,
-            } => {
+            }) => {
                 if let Some(a) = self.attempt_mut(*hop, *attempt) {
                     a.tool_calls.push(ToolCallView {
                         name: name.clone(),
@@ -345,7 +349,7 @@ impl RunView {
                     });
                 }
             }
-            Event::AttemptFailed {
+            Event::AttemptFailed(AttemptFailed {
                 hop,
                 attempt,
                 error,
@@ -356,7 +360,7 @@ impl RunView {
                 response,
                 cost_usd,
                 cost_estimated,
-            } => {
+            }) => {
                 if let Some(a) = self.attempt_mut(*hop, *attempt) {
                     a.state = AttemptState::Failed;
                     a.cost_usd = *cost_usd;
@@ -372,11 +376,11 @@ impl RunView {
                     }
                 }
             }
-            Event::ErrorReinserted {
+            Event::ErrorReinserted(ErrorReinserted {
                 hop,
                 attempt,
                 errors,
-            } => {
+            }) => {
                 if let Some(a) = self.attempt_mut(*hop, *attempt) {
                     a.reinserted = errors.clone();
                 }
@@ -386,7 +390,7 @@ impl RunView {
                     errors: errors.clone(),
                 });
             }
-            Event::WaitStarted {
+            Event::WaitStarted(WaitStarted {
                 hop,
                 attempt,
                 delay_ms,
@@ -394,7 +398,7 @@ impl RunView {
                 retry_after_ms,
                 computed_ms,
                 source,
-            } => {
+            }) => {
                 self.waits.push(WaitView {
                     hop: *hop,
                     attempt: *attempt,
@@ -403,12 +407,12 @@ impl RunView {
                     strategy: strategy.clone(),
                     retry_after_ms: *retry_after_ms,
                     computed_ms: *computed_ms,
-                    source: source.clone(),
+                    source: *source,
                     finished: false,
                 });
                 self.rows.push(Row::Wait(self.waits.len() - 1));
             }
-            Event::WaitFinished { hop, attempt } => {
+            Event::WaitFinished(WaitFinished { hop, attempt }) => {
                 if let Some(w) = self
                     .waits
                     .iter_mut()
@@ -418,27 +422,27 @@ impl RunView {
                     w.finished = true;
                 }
             }
-            Event::RetryExhausted {
+            Event::RetryExhausted(RetryExhausted {
                 hop,
                 attempts,
                 last_error,
-            } => self.rows.push(Row::Exhausted {
+            }) => self.rows.push(Row::Exhausted {
                 hop: *hop,
                 attempts: *attempts,
                 last_error: Box::new(last_error.clone()),
             }),
-            Event::FallbackHop {
+            Event::FallbackHop(FallbackHop {
                 hop,
                 from,
                 to,
                 caught,
-            } => self.rows.push(Row::Fallback {
+            }) => self.rows.push(Row::Fallback {
                 hop: *hop,
                 from: Box::new(from.clone()),
                 to: Box::new(to.clone()),
                 caught: Box::new(caught.clone()),
             }),
-            Event::AttemptSucceeded {
+            Event::AttemptSucceeded(AttemptSucceeded {
                 hop,
                 attempt,
                 content,
@@ -448,7 +452,7 @@ impl RunView {
                 response,
                 cost_usd,
                 cost_estimated,
-            } => {
+            }) => {
                 if let Some(a) = self.attempt_mut(*hop, *attempt) {
                     a.state = AttemptState::Succeeded;
                     a.cost_usd = *cost_usd;
@@ -462,14 +466,14 @@ impl RunView {
                     }
                 }
             }
-            Event::RunFinished {
+            Event::RunFinished(RunFinished {
                 outcome,
                 content,
                 error,
                 caught,
                 total_cost_usd,
                 total_cost_estimated,
-            } => {
+            }) => {
                 for a in &mut self.attempts {
                     if a.state == AttemptState::Running {
                         a.state = AttemptState::Abandoned;
@@ -594,26 +598,26 @@ pub mod fixtures {
         vec![
             ev(
                 0,
-                Event::RunStarted {
+                Event::RunStarted(RunStarted {
                     scenario: "Fallback with retries".into(),
                     mode: Mode::Sim,
                     speed: "1x".into(),
-                },
+                }),
             ),
             ev(
                 0,
-                Event::AttemptStarted {
+                Event::AttemptStarted(AttemptStarted {
                     hop: 0,
                     attempt: 1,
                     provider: "openai".into(),
                     model: "gpt-4o-mini".into(),
                     request: request("Answer this question: What is the meaning of life?"),
                     prompt: None,
-                },
+                }),
             ),
             ev(
                 12,
-                Event::AttemptFailed {
+                Event::AttemptFailed(AttemptFailed {
                     hop: 0,
                     attempt: 1,
                     error: rate_limited(),
@@ -629,27 +633,27 @@ pub mod fixtures {
                     }),
                     cost_usd: None,
                     cost_estimated: false,
-                },
+                }),
             ),
             ev(
                 12,
-                Event::ErrorReinserted {
+                Event::ErrorReinserted(ErrorReinserted {
                     hop: 0,
                     attempt: 2,
                     errors: vec!["rate_limit (429): Rate limit reached for gpt-4o-mini".into()],
-                },
+                }),
             ),
             ev(
                 12,
-                Event::WaitStarted {
+                Event::WaitStarted(WaitStarted {
                     hop: 0,
                     attempt: 1,
                     delay_ms: 4000,
                     strategy: "exponential(multiplier=1, min=4, max=10)".into(),
                     retry_after_ms: Some(1000),
                     computed_ms: 4000,
-                    source: "backoff".into(),
-                },
+                    source: WaitSource::Backoff,
+                }),
             ),
         ]
     }
@@ -658,11 +662,14 @@ pub mod fixtures {
     pub fn full_fallback() -> Vec<TimedEvent> {
         let mut v = mid_wait();
         let mut t = 4012;
-        v.push(ev(t, Event::WaitFinished { hop: 0, attempt: 1 }));
+        v.push(ev(
+            t,
+            Event::WaitFinished(WaitFinished { hop: 0, attempt: 1 }),
+        ));
         for attempt in 2..=3u32 {
             v.push(ev(
                 t,
-                Event::AttemptStarted {
+                Event::AttemptStarted(AttemptStarted {
                     hop: 0,
                     attempt,
                     provider: "openai".into(),
@@ -671,12 +678,12 @@ pub mod fixtures {
                         "Answer this question: What is the meaning of life?\nPrevious errors: rate_limit (429): Rate limit reached for gpt-4o-mini",
                     ),
                     prompt: None,
-                },
+                }),
             ));
             t += 10;
             v.push(ev(
                 t,
-                Event::AttemptFailed {
+                Event::AttemptFailed(AttemptFailed {
                     hop: 0,
                     attempt,
                     error: rate_limited(),
@@ -687,38 +694,38 @@ pub mod fixtures {
                     response: None,
                     cost_usd: None,
                     cost_estimated: false,
-                },
+                }),
             ));
             if attempt < 3 {
                 v.push(ev(
                     t,
-                    Event::WaitStarted {
+                    Event::WaitStarted(WaitStarted {
                         hop: 0,
                         attempt,
                         delay_ms: 4000,
                         strategy: "exponential(multiplier=1, min=4, max=10)".into(),
                         retry_after_ms: Some(1000),
                         computed_ms: 4000,
-                        source: "backoff".into(),
-                    },
+                        source: WaitSource::Backoff,
+                    }),
                 ));
                 t += 4000;
-                v.push(ev(t, Event::WaitFinished { hop: 0, attempt }));
+                v.push(ev(t, Event::WaitFinished(WaitFinished { hop: 0, attempt })));
             }
         }
         let last = rate_limited();
         let retry_error = CallError::retry_error(3, last.clone());
         v.push(ev(
             t,
-            Event::RetryExhausted {
+            Event::RetryExhausted(RetryExhausted {
                 hop: 0,
                 attempts: 3,
                 last_error: last,
-            },
+            }),
         ));
         v.push(ev(
             t,
-            Event::FallbackHop {
+            Event::FallbackHop(FallbackHop {
                 hop: 1,
                 from: Target {
                     provider: "openai".into(),
@@ -729,11 +736,11 @@ pub mod fixtures {
                     model: "claude-3-5-sonnet-latest".into(),
                 },
                 caught: retry_error.clone(),
-            },
+            }),
         ));
         v.push(ev(
             t,
-            Event::AttemptStarted {
+            Event::AttemptStarted(AttemptStarted {
                 hop: 1,
                 attempt: 1,
                 provider: "anthropic".into(),
@@ -741,22 +748,22 @@ pub mod fixtures {
                 request: json!({"model": "claude-3-5-sonnet-latest", "max_tokens": 1024,
                     "messages": [{"role": "user", "content": [{"type": "text", "text": "Answer this question: What is the meaning of life?"}]}]}),
                 prompt: None,
-            },
+            }),
         ));
         for w in ["The meaning ", "of life is ", "42."] {
             t += 25;
             v.push(ev(
                 t,
-                Event::Delta {
+                Event::Delta(Delta {
                     hop: 1,
                     attempt: 1,
                     text: w.into(),
-                },
+                }),
             ));
         }
         v.push(ev(
             t,
-            Event::AttemptSucceeded {
+            Event::AttemptSucceeded(AttemptSucceeded {
                 hop: 1,
                 attempt: 1,
                 content: "The meaning of life is 42.".into(),
@@ -774,18 +781,18 @@ pub mod fixtures {
                 }),
                 cost_usd: Some(0.000147),
                 cost_estimated: false,
-            },
+            }),
         ));
         v.push(ev(
             t,
-            Event::RunFinished {
+            Event::RunFinished(RunFinished {
                 outcome: Outcome::Ok,
                 content: Some("The meaning of life is 42.".into()),
                 error: None,
                 caught: vec![retry_error],
                 total_cost_usd: Some(0.000147),
                 total_cost_estimated: false,
-            },
+            }),
         ));
         v
     }
@@ -833,7 +840,7 @@ mod tests {
             "exponential(multiplier=1, min=4, max=10) = 4 s (Retry-After 1 s is shorter)"
         );
         let mut ra = w.clone();
-        ra.source = "retry_after".into();
+        ra.source = WaitSource::RetryAfter;
         ra.retry_after_ms = Some(30_000);
         assert!(ra.label().starts_with("Retry-After 30 s"), "{}", ra.label());
         assert!(v.any_running());
@@ -886,18 +893,18 @@ mod tests {
             let t = u64::from(attempt);
             v.apply(&TimedEvent {
                 t_ms: t,
-                event: Event::AttemptStarted {
+                event: Event::AttemptStarted(AttemptStarted {
                     hop: 0,
                     attempt,
                     provider: "openai".into(),
                     model: "m".into(),
                     request: serde_json::json!({"model": "m"}),
                     prompt: None,
-                },
+                }),
             });
             v.apply(&TimedEvent {
                 t_ms: t,
-                event: Event::AttemptFailed {
+                event: Event::AttemptFailed(AttemptFailed {
                     hop: 0,
                     attempt,
                     error: CallError::new(ErrorKind::RateLimit, "slow down").with_status(429),
@@ -913,7 +920,7 @@ mod tests {
                     }),
                     cost_usd: None,
                     cost_estimated: false,
-                },
+                }),
             });
         }
         let dropped = v.attempts.iter().filter(|a| a.detail_dropped).count();

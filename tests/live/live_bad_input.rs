@@ -10,7 +10,7 @@ use crate::support::live::{Live, assert_transcript, config, run_live, run_live_a
 use crate::support::live_server::{Step, closed_port, cut, play, serve};
 use retrylab::ErrorKind;
 use retrylab::config::HINT_SEP;
-use retrylab::event::Outcome;
+use retrylab::event::{Delta, Outcome};
 
 /// A single attempt (no `[retry]`): the error goes on as is.
 const OPENAI: &str = r#"
@@ -319,7 +319,7 @@ async fn an_endless_stream_of_tiny_deltas_stops_at_max_answer_bytes() {
         .events
         .iter()
         .map(|e| match &e.event {
-            retrylab::event::Event::Delta { text, .. } => text.len(),
+            retrylab::event::Event::Delta(Delta { text, .. }) => text.len(),
             _ => 0,
         })
         .sum();

@@ -4,7 +4,7 @@
 
 use crate::support::live::{KEY, assert_transcript, config, run_live};
 use crate::support::live_server::{Step, cut, play, serve};
-use retrylab::event::Event;
+use retrylab::event::{AttemptSucceeded, Event};
 
 const OPENAI: &str = r#"
 name = "live openai"
@@ -412,7 +412,7 @@ async fn tool_arguments_split_across_many_deltas_are_reassembled() {
             "run_finished Ok $0.0000144",
         ],
     );
-    let Event::AttemptSucceeded { tool_calls, .. } = &live.events[3].event else {
+    let Event::AttemptSucceeded(AttemptSucceeded { tool_calls, .. }) = &live.events[3].event else {
         panic!("{:?}", live.events[3]);
     };
     assert_eq!(tool_calls[0].id, "call_DdmO9pD3xa9XTPNJ32zg2hcA");

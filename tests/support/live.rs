@@ -9,7 +9,10 @@ use retrylab::clock::Clock;
 use retrylab::clock::Speed;
 use retrylab::config::Config;
 use retrylab::engine::run::{RunSummary, run_with_clock};
-use retrylab::event::{Event, Mode, TimedEvent};
+use retrylab::event::{
+    AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, Event, FallbackHop,
+    Mode, RetryExhausted, RunFinished, RunStarted, TimedEvent, ToolCall, WaitFinished, WaitStarted,
+};
 use retrylab::scenario::load::parse;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,7 +42,7 @@ impl Live {
         self.events
             .iter()
             .filter_map(|e| match &e.event {
-                Event::AttemptFailed { error, .. } => Some(error.clone()),
+                Event::AttemptFailed(AttemptFailed { error, .. }) => Some(error.clone()),
                 _ => None,
             })
             .collect()
@@ -50,8 +53,8 @@ impl Live {
         self.events
             .iter()
             .filter_map(|e| match &e.event {
-                Event::AttemptFailed { response, .. }
-                | Event::AttemptSucceeded { response, .. } => response.clone(),
+                Event::AttemptFailed(AttemptFailed { response, .. })
+                | Event::AttemptSucceeded(AttemptSucceeded { response, .. }) => response.clone(),
                 _ => None,
             })
             .collect()
@@ -91,7 +94,7 @@ pub async fn run_live_at(source: &str, base: &str, server: Option<&Server>, cfg:
     let mut events = Vec::new();
     let collect = async {
         while let Some(ev) = rx.recv().await {
-            if matches!(ev.event, Event::Delta { .. })
+            if matches!(ev.event, Event::Delta(_))
                 && let Some(s) = server
             {
                 s.delta_seen();
@@ -129,23 +132,23 @@ pub fn transcript(events: &[TimedEvent]) -> Vec<String> {
     let mut i = 0;
     while i < events.len() {
         let line = match &events[i].event {
-            Event::RunStarted { mode, .. } => format!("run_started {mode:?}"),
-            Event::AttemptStarted {
+            Event::RunStarted(RunStarted { mode, .. }) => format!("run_started {mode:?}"),
+            Event::AttemptStarted(AttemptStarted {
                 hop,
                 attempt,
                 provider,
                 model,
                 ..
-            } => format!("attempt_started {hop}/{attempt} {provider}/{model}"),
-            Event::Delta { hop, attempt, .. } => {
+            }) => format!("attempt_started {hop}/{attempt} {provider}/{model}"),
+            Event::Delta(Delta { hop, attempt, .. }) => {
                 let (h, a) = (*hop, *attempt);
                 let mut text = String::new();
                 let mut n = 0;
-                while let Some(Event::Delta {
+                while let Some(Event::Delta(Delta {
                     hop,
                     attempt,
                     text: t,
-                }) = events.get(i).map(|e| &e.event)
+                })) = events.get(i).map(|e| &e.event)
                 {
                     if (*hop, *attempt) != (h, a) {
                         break;
@@ -157,14 +160,14 @@ pub fn transcript(events: &[TimedEvent]) -> Vec<String> {
                 out.push(format!("delta {h}/{a} x{n} {text:?}"));
                 continue;
             }
-            Event::ToolCall {
+            Event::ToolCall(ToolCall {
                 hop,
                 attempt,
                 name,
                 args,
                 result,
-            } => format!("tool_call {hop}/{attempt} {name} {args} -> {result}"),
-            Event::AttemptFailed {
+            }) => format!("tool_call {hop}/{attempt} {name} {args} -> {result}"),
+            Event::AttemptFailed(AttemptFailed {
                 hop,
                 attempt,
                 error,
@@ -173,7 +176,7 @@ pub fn transcript(events: &[TimedEvent]) -> Vec<String> {
                 cost_usd,
                 cost_estimated,
                 ..
-            } => {
+            }) => {
                 let status = error.status.map(|s| format!("({s})")).unwrap_or_default();
                 let timeout = error
                     .timeout
@@ -191,34 +194,36 @@ pub fn transcript(events: &[TimedEvent]) -> Vec<String> {
                     cost(*cost_usd, *cost_estimated)
                 )
             }
-            Event::ErrorReinserted {
+            Event::ErrorReinserted(ErrorReinserted {
                 hop,
                 attempt,
                 errors,
-            } => format!("error_reinserted {hop}/{attempt} n={}", errors.len()),
-            Event::WaitStarted {
+            }) => format!("error_reinserted {hop}/{attempt} n={}", errors.len()),
+            Event::WaitStarted(WaitStarted {
                 hop,
                 attempt,
                 delay_ms,
                 source,
                 ..
-            } => format!("wait_started {hop}/{attempt} {delay_ms}ms {source}"),
-            Event::WaitFinished { hop, attempt } => format!("wait_finished {hop}/{attempt}"),
-            Event::RetryExhausted {
+            }) => format!("wait_started {hop}/{attempt} {delay_ms}ms {source}"),
+            Event::WaitFinished(WaitFinished { hop, attempt }) => {
+                format!("wait_finished {hop}/{attempt}")
+            }
+            Event::RetryExhausted(RetryExhausted {
                 hop,
                 attempts,
                 last_error,
-            } => format!("retry_exhausted {hop} after {attempts} {}", last_error.kind),
-            Event::FallbackHop {
+            }) => format!("retry_exhausted {hop} after {attempts} {}", last_error.kind),
+            Event::FallbackHop(FallbackHop {
                 hop,
                 from,
                 to,
                 caught,
-            } => format!(
+            }) => format!(
                 "fallback_hop {hop} {}/{} -> {}/{} caught {}",
                 from.provider, from.model, to.provider, to.model, caught.kind
             ),
-            Event::AttemptSucceeded {
+            Event::AttemptSucceeded(AttemptSucceeded {
                 hop,
                 attempt,
                 content,
@@ -226,19 +231,19 @@ pub fn transcript(events: &[TimedEvent]) -> Vec<String> {
                 cost_usd,
                 cost_estimated,
                 ..
-            } => format!(
+            }) => format!(
                 "attempt_succeeded {hop}/{attempt} {content:?} {}+{}{}",
                 usage.input_tokens,
                 usage.output_tokens,
                 cost(*cost_usd, *cost_estimated)
             ),
-            Event::RunFinished {
+            Event::RunFinished(RunFinished {
                 outcome,
                 error,
                 total_cost_usd,
                 total_cost_estimated,
                 ..
-            } => {
+            }) => {
                 let e = error
                     .as_ref()
                     .map(|e| format!(" {}", e.kind))

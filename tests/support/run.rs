@@ -5,7 +5,10 @@
 
 use retrylab::clock::Speed;
 use retrylab::engine::run::{RunOptions, RunSummary, run};
-use retrylab::event::{Event, Mode, TimedEvent};
+use retrylab::event::{
+    AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, Event, FallbackHop,
+    Mode, RetryExhausted, RunFinished, RunStarted, TimedEvent, ToolCall, WaitFinished, WaitStarted,
+};
 use retrylab::scenario::Scenario;
 use retrylab::scenario::load::parse;
 use std::sync::Arc;
@@ -42,26 +45,26 @@ pub fn transcript(events: &[TimedEvent]) -> Vec<String> {
         let ev = &events[i];
         let t = ev.t_ms;
         let line = match &ev.event {
-            Event::RunStarted { mode, .. } => format!("{t} run_started {mode:?}"),
-            Event::AttemptStarted {
+            Event::RunStarted(RunStarted { mode, .. }) => format!("{t} run_started {mode:?}"),
+            Event::AttemptStarted(AttemptStarted {
                 hop,
                 attempt,
                 provider,
                 model,
                 ..
-            } => format!("{t} attempt_started {hop}/{attempt} {provider}/{model}"),
-            Event::Delta { hop, attempt, .. } => {
+            }) => format!("{t} attempt_started {hop}/{attempt} {provider}/{model}"),
+            Event::Delta(Delta { hop, attempt, .. }) => {
                 let mut text = String::new();
                 let mut n = 0;
                 let mut last = t;
                 while let Some(TimedEvent {
                     t_ms,
                     event:
-                        Event::Delta {
+                        Event::Delta(Delta {
                             hop: h,
                             attempt: a,
                             text: piece,
-                        },
+                        }),
                 }) = events.get(i)
                 {
                     if (h, a) != (hop, attempt) {
@@ -75,21 +78,21 @@ pub fn transcript(events: &[TimedEvent]) -> Vec<String> {
                 i -= 1;
                 format!("{t}..{last} delta {hop}/{attempt} x{n} {text:?}")
             }
-            Event::ToolCall {
+            Event::ToolCall(ToolCall {
                 hop,
                 attempt,
                 name,
                 args,
                 result,
-            } => format!("{t} tool_call {hop}/{attempt} {name} {args} -> {result}"),
-            Event::AttemptFailed {
+            }) => format!("{t} tool_call {hop}/{attempt} {name} {args} -> {result}"),
+            Event::AttemptFailed(AttemptFailed {
                 hop,
                 attempt,
                 error,
                 will_retry,
                 partial_output,
                 ..
-            } => {
+            }) => {
                 let status = error.status.map(|s| format!("({s})")).unwrap_or_default();
                 let partial = if partial_output.is_empty() {
                     String::new()
@@ -101,50 +104,52 @@ pub fn transcript(events: &[TimedEvent]) -> Vec<String> {
                     error.kind
                 )
             }
-            Event::ErrorReinserted {
+            Event::ErrorReinserted(ErrorReinserted {
                 hop,
                 attempt,
                 errors,
-            } => {
+            }) => {
                 format!("{t} error_reinserted {hop}/{attempt} n={}", errors.len())
             }
-            Event::WaitStarted {
+            Event::WaitStarted(WaitStarted {
                 hop,
                 attempt,
                 delay_ms,
                 source,
                 ..
-            } => format!("{t} wait_started {hop}/{attempt} {delay_ms}ms {source}"),
-            Event::WaitFinished { hop, attempt } => format!("{t} wait_finished {hop}/{attempt}"),
-            Event::RetryExhausted {
+            }) => format!("{t} wait_started {hop}/{attempt} {delay_ms}ms {source}"),
+            Event::WaitFinished(WaitFinished { hop, attempt }) => {
+                format!("{t} wait_finished {hop}/{attempt}")
+            }
+            Event::RetryExhausted(RetryExhausted {
                 hop,
                 attempts,
                 last_error,
-            } => format!(
+            }) => format!(
                 "{t} retry_exhausted {hop} after {attempts} {}",
                 last_error.kind
             ),
-            Event::FallbackHop {
+            Event::FallbackHop(FallbackHop {
                 hop,
                 from,
                 to,
                 caught,
-            } => format!(
+            }) => format!(
                 "{t} fallback_hop {hop} {}/{} -> {}/{} caught {}",
                 from.provider, from.model, to.provider, to.model, caught.kind
             ),
-            Event::AttemptSucceeded {
+            Event::AttemptSucceeded(AttemptSucceeded {
                 hop,
                 attempt,
                 content,
                 ..
-            } => format!("{t} attempt_succeeded {hop}/{attempt} {content:?}"),
-            Event::RunFinished {
+            }) => format!("{t} attempt_succeeded {hop}/{attempt} {content:?}"),
+            Event::RunFinished(RunFinished {
                 outcome,
                 error,
                 caught,
                 ..
-            } => {
+            }) => {
                 let e = error
                     .as_ref()
                     .map(|e| format!(" {}", e.kind))

@@ -128,7 +128,7 @@ pub fn row_details(run: &RunView, row: usize, theme: &Theme) -> Vec<Line<'static
                 theme,
                 text,
             ));
-            let source = if w.source == "retry_after" {
+            let source = if w.source == crate::event::WaitSource::RetryAfter {
                 "the server's Retry-After (longer than the formula)".to_string()
             } else {
                 "the back-off formula".to_string()
