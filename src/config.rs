@@ -519,8 +519,8 @@ impl StreamRedactor {
     }
 }
 
-/// Separates an error's own message from what to fix (the printer shows them apart).
-pub const HINT_SEP: &str = " — to fix: ";
+/// Where it always was: it now lives beside `CallError::hint`.
+pub use crate::error::HINT_SEP;
 
 /// What a hop's live call went to, for [`fix_hint`].
 #[derive(Debug, Clone, Copy)]

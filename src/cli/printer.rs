@@ -101,9 +101,12 @@ fn error_text(e: &CallError) -> String {
     s
 }
 
-/// What to fix, when the error's message carries it.
+/// What to fix: the error's hint, or (a trace written before hints had their own field) the
+/// part of its message after [`HINT_SEP`].
 fn fix_of(e: &CallError) -> Option<&str> {
-    e.message.split_once(HINT_SEP).map(|(_, fix)| fix)
+    e.hint
+        .as_deref()
+        .or_else(|| e.message.split_once(HINT_SEP).map(|(_, fix)| fix))
 }
 
 /// What to fix for a run's final error: its own, or that of the last attempt it wraps.
@@ -644,5 +647,47 @@ mod tests {
             "{out}"
         );
         assert_eq!(out.matches("fix:").count(), 2, "{out}");
+    }
+
+    /// A hint in its own field prints exactly as one glued into the message (older traces).
+    #[test]
+    fn a_hint_field_prints_as_a_glued_hint_did() {
+        let print = |auth: CallError| {
+            let mut p = Printer::new(Vec::new(), Style::new(false));
+            let failed = Event::AttemptFailed(AttemptFailed {
+                hop: 0,
+                attempt: 1,
+                error: auth.clone(),
+                partial_output: String::new(),
+                will_retry: false,
+                latency_ms: 1,
+                why: String::new(),
+                response: None,
+                cost_usd: None,
+                cost_estimated: false,
+            });
+            let finished = Event::RunFinished(RunFinished {
+                outcome: Outcome::Error,
+                content: None,
+                error: Some(CallError::retry_error(1, auth.clone())),
+                caught: vec![CallError::retry_error(1, auth)],
+                total_cost_usd: None,
+                total_cost_estimated: false,
+            });
+            p.on_event(&ev(1, failed)).unwrap();
+            p.on_event(&ev(2, finished)).unwrap();
+            String::from_utf8(p.into_inner()).unwrap()
+        };
+        let glued = CallError::new(
+            ErrorKind::Auth,
+            format!("Incorrect API key provided{HINT_SEP}check OPENAI_API_KEY"),
+        )
+        .with_status(401);
+        let own = CallError::new(ErrorKind::Auth, "Incorrect API key provided")
+            .with_status(401)
+            .with_hint(Some("check OPENAI_API_KEY".into()));
+        let out = print(own);
+        assert_eq!(out, print(glued));
+        assert_eq!(out.matches("fix: check OPENAI_API_KEY").count(), 3, "{out}");
     }
 }

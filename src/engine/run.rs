@@ -132,9 +132,7 @@ impl Prepared {
                 base_url: &e.base_url,
                 key_var: key_var.as_deref(),
             };
-            if let Some(hint) = config::fix_hint(&f.error, &live) {
-                f.error.message = format!("{}{}{hint}", f.error.message, config::HINT_SEP);
-            }
+            f.error.hint = config::fix_hint(&f.error, &live);
         }
         f
     }
@@ -503,7 +501,8 @@ async fn run_hop(
             Decision::Retry { wait, reinsert, .. } => (wait, reinsert),
         };
         if reinsert {
-            let text = failure.error.message.clone();
+            // The text as shown, fix hint included (as when the hint was glued in).
+            let text = failure.error.shown_message().into_owned();
             match policy.reinsert_mode {
                 ReinsertMode::Template => errors.push(text),
                 ReinsertMode::Reask => {

@@ -357,6 +357,7 @@ impl Scrub for CallError {
         let CallError {
             kind: _,
             message,
+            hint,
             status: _,
             provider_type,
             retry_after_ms: _,
@@ -366,6 +367,7 @@ impl Scrub for CallError {
             errors,
         } = self;
         message.scrub(s)
+            | hint.scrub(s)
             | provider_type.scrub(s)
             | request_id.scrub(s)
             | timeout.scrub(s)

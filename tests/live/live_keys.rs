@@ -183,9 +183,11 @@ async fn each_hop_sends_its_own_key_and_headers_to_its_own_url() {
     // The Anthropic hop's auth error names its own variable.
     let errors = live.errors();
     assert!(
-        errors[1].message.contains("check ANTHROPIC_API_KEY"),
+        errors[1]
+            .shown_message()
+            .contains("check ANTHROPIC_API_KEY"),
         "{}",
-        errors[1].message
+        errors[1].shown_message()
     );
     // No event carries a key.
     let all: String = live.events.iter().map(|e| e.to_json_line()).collect();
