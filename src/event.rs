@@ -7,12 +7,12 @@
 //! - [`kinds`]: one struct per event kind, its fields as they go on the wire.
 //! - [`types`]: the values they carry (mode, outcome, usage, the HTTP exchange, ...).
 //! - [`observe`]: the [`Observer`] trait and [`dispatch`].
-//! - [`words`]: the wording every consumer shares (wait sources, ...).
+//!
+//! The wording consumers share (wait sources, the why of a fallback) is in `crate::words`.
 
 pub mod kinds;
 pub mod observe;
 pub mod types;
-pub mod words;
 
 pub use kinds::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, FallbackHop,
