@@ -1,7 +1,7 @@
 //! Keys never leave the run. One function, [`redact_event`], scrubs every string of every
 //! event where events leave the engine (the `Emitter`), so a field added later is covered
-//! too (the walk destructures each variant in full: a new field does not compile until it
-//! is walked).
+//! too (each event's [`Scrub`] impl destructures its struct in full: a new field does not
+//! compile until it is walked).
 //!
 //! What counts as a key in a string (for each key of 8 bytes or more):
 //! - the key itself, and any run of 16 bytes or more of it (a key cut at any point, or
@@ -423,60 +423,105 @@ pub(crate) fn redact_failure(
     response: &mut Option<HttpExchange>,
     s: &Secrets,
 ) {
-    if s.is_empty() {
-        return;
+    if !s.is_empty() {
+        scrub_failure(error, partial_output, response, s);
     }
+}
+
+/// [`redact_failure`]'s walk; true when any part held a key.
+fn scrub_failure(
+    error: &mut CallError,
+    partial_output: &mut String,
+    response: &mut Option<HttpExchange>,
+    s: &Secrets,
+) -> bool {
     let hit = error.scrub(s) | s.scrub_cut(partial_output);
-    response.scrub(s);
+    let body_hit = response.scrub(s);
     withhold(response, hit);
+    hit | body_hit
 }
 
 /// Scrubs every string of `ev` (see the module docs).
 pub fn redact_event(ev: &mut Event, s: &Secrets) {
-    if s.is_empty() {
-        return;
+    if !s.is_empty() {
+        ev.scrub(s);
     }
-    match ev {
-        Event::RunStarted(RunStarted {
+}
+
+impl Scrub for Event {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        match self {
+            Event::RunStarted(e) => e.scrub(s),
+            Event::AttemptStarted(e) => e.scrub(s),
+            Event::Delta(e) => e.scrub(s),
+            Event::ToolCall(e) => e.scrub(s),
+            Event::AttemptFailed(e) => e.scrub(s),
+            Event::ErrorReinserted(e) => e.scrub(s),
+            Event::WaitStarted(e) => e.scrub(s),
+            Event::WaitFinished(e) => e.scrub(s),
+            Event::RetryExhausted(e) => e.scrub(s),
+            Event::FallbackHop(e) => e.scrub(s),
+            Event::AttemptSucceeded(e) => e.scrub(s),
+            Event::RunFinished(e) => e.scrub(s),
+        }
+    }
+}
+
+// One impl per event: each destructures its struct in full (no `..`), so a field added
+// later does not compile until it is scrubbed or named as holding no text.
+
+impl Scrub for RunStarted {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        let RunStarted {
             scenario,
             mode: _,
             speed,
-        }) => {
-            scenario.scrub(s);
-            speed.scrub(s);
-        }
-        Event::AttemptStarted(AttemptStarted {
+        } = self;
+        scenario.scrub(s) | speed.scrub(s)
+    }
+}
+
+impl Scrub for AttemptStarted {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        let AttemptStarted {
             hop: _,
             attempt: _,
             provider,
             model,
             request,
             prompt,
-        }) => {
-            provider.scrub(s);
-            model.scrub(s);
-            request.scrub(s);
-            prompt.scrub(s);
-        }
-        Event::Delta(Delta {
+        } = self;
+        provider.scrub(s) | model.scrub(s) | request.scrub(s) | prompt.scrub(s)
+    }
+}
+
+impl Scrub for Delta {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        let Delta {
             hop: _,
             attempt: _,
             text,
-        }) => {
-            text.scrub(s);
-        }
-        Event::ToolCall(ToolCall {
+        } = self;
+        text.scrub(s)
+    }
+}
+
+impl Scrub for ToolCall {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        let ToolCall {
             hop: _,
             attempt: _,
             name,
             args,
             result,
-        }) => {
-            name.scrub(s);
-            args.scrub(s);
-            result.scrub(s);
-        }
-        Event::AttemptFailed(AttemptFailed {
+        } = self;
+        name.scrub(s) | args.scrub(s) | result.scrub(s)
+    }
+}
+
+impl Scrub for AttemptFailed {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        let AttemptFailed {
             hop: _,
             attempt: _,
             error,
@@ -487,18 +532,25 @@ pub fn redact_event(ev: &mut Event, s: &Secrets) {
             response,
             cost_usd: _,
             cost_estimated: _,
-        }) => {
-            redact_failure(error, partial_output, response, s);
-            why.scrub(s);
-        }
-        Event::ErrorReinserted(ErrorReinserted {
+        } = self;
+        scrub_failure(error, partial_output, response, s) | why.scrub(s)
+    }
+}
+
+impl Scrub for ErrorReinserted {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        let ErrorReinserted {
             hop: _,
             attempt: _,
             errors,
-        }) => {
-            errors.scrub(s);
-        }
-        Event::WaitStarted(WaitStarted {
+        } = self;
+        errors.scrub(s)
+    }
+}
+
+impl Scrub for WaitStarted {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        let WaitStarted {
             hop: _,
             attempt: _,
             delay_ms: _,
@@ -506,28 +558,44 @@ pub fn redact_event(ev: &mut Event, s: &Secrets) {
             retry_after_ms: _,
             computed_ms: _,
             source: _,
-        }) => {
-            strategy.scrub(s);
-        }
-        Event::WaitFinished(WaitFinished { hop: _, attempt: _ }) => {}
-        Event::RetryExhausted(RetryExhausted {
+        } = self;
+        strategy.scrub(s)
+    }
+}
+
+impl Scrub for WaitFinished {
+    fn scrub(&mut self, _s: &Secrets) -> bool {
+        let WaitFinished { hop: _, attempt: _ } = self;
+        false
+    }
+}
+
+impl Scrub for RetryExhausted {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        let RetryExhausted {
             hop: _,
             attempts: _,
             last_error,
-        }) => {
-            last_error.scrub(s);
-        }
-        Event::FallbackHop(FallbackHop {
+        } = self;
+        last_error.scrub(s)
+    }
+}
+
+impl Scrub for FallbackHop {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        let FallbackHop {
             hop: _,
             from,
             to,
             caught,
-        }) => {
-            from.scrub(s);
-            to.scrub(s);
-            caught.scrub(s);
-        }
-        Event::AttemptSucceeded(AttemptSucceeded {
+        } = self;
+        from.scrub(s) | to.scrub(s) | caught.scrub(s)
+    }
+}
+
+impl Scrub for AttemptSucceeded {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        let AttemptSucceeded {
             hop: _,
             attempt: _,
             content,
@@ -537,23 +605,25 @@ pub fn redact_event(ev: &mut Event, s: &Secrets) {
             response,
             cost_usd: _,
             cost_estimated: _,
-        }) => {
-            let hit = content.scrub(s) | tool_calls.scrub(s);
-            response.scrub(s);
-            withhold(response, hit);
-        }
-        Event::RunFinished(RunFinished {
+        } = self;
+        let hit = content.scrub(s) | tool_calls.scrub(s);
+        let body_hit = response.scrub(s);
+        withhold(response, hit);
+        hit | body_hit
+    }
+}
+
+impl Scrub for RunFinished {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        let RunFinished {
             outcome: _,
             content,
             error,
             caught,
             total_cost_usd: _,
             total_cost_estimated: _,
-        }) => {
-            content.scrub(s);
-            error.scrub(s);
-            caught.scrub(s);
-        }
+        } = self;
+        content.scrub(s) | error.scrub(s) | caught.scrub(s)
     }
 }
 
