@@ -445,9 +445,10 @@ pub use events::{redact_event, redact_timed};
 mod tests {
     use super::*;
 
-    const KEY: &str = "sk-live-test-SENTINEL-0123456789abcdef";
+    /// Shared with `events.rs`'s tests.
+    pub(super) const KEY: &str = "sk-live-test-SENTINEL-0123456789abcdef";
 
-    fn secrets() -> Secrets {
+    pub(super) fn secrets() -> Secrets {
         Secrets::new([KEY, "short"])
     }
 

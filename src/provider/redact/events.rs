@@ -202,12 +202,7 @@ mod tests {
     use crate::error::{CallError, ErrorKind};
     use crate::event::{HttpExchange, Target, ToolCallRecord};
     use crate::provider::redact::WITHHELD;
-
-    const KEY: &str = "sk-live-test-SENTINEL-0123456789abcdef";
-
-    fn secrets() -> Secrets {
-        Secrets::new([KEY, "short"])
-    }
+    use crate::provider::redact::tests::{KEY, secrets};
 
     #[test]
     fn every_event_is_scrubbed_everywhere() {
