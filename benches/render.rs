@@ -7,7 +7,7 @@
 use criterion::Criterion;
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
-use retrylab::event::{Event, Mode, TimedEvent};
+use retrylab::event::{AttemptStarted, Delta, Event, Mode, RunStarted, TimedEvent};
 use retrylab::tui::app::{AppConfig, Origin, Start};
 use retrylab::tui::message::Message;
 use retrylab::tui::panes::PaneId;
@@ -31,11 +31,11 @@ fn ev(t_ms: u64, event: Event) -> TimedEvent {
 fn delta(text: String) -> TimedEvent {
     ev(
         10,
-        Event::Delta {
+        Event::Delta(Delta {
             hop: 0,
             attempt: 1,
             text,
-        },
+        }),
     )
 }
 
@@ -47,22 +47,22 @@ fn streaming(dir: &std::path::Path, w: u16, h: u16, lines: usize) -> Playground<
     let mut events = vec![
         ev(
             0,
-            Event::RunStarted {
+            Event::RunStarted(RunStarted {
                 scenario: "bench".into(),
                 mode: Mode::Sim,
                 speed: "1x".into(),
-            },
+            }),
         ),
         ev(
             0,
-            Event::AttemptStarted {
+            Event::AttemptStarted(AttemptStarted {
                 hop: 0,
                 attempt: 1,
                 provider: "openai".into(),
                 model: "gpt-4o-mini".into(),
                 request: serde_json::json!({"messages": [{"role": "user", "content": "go"}]}),
                 prompt: None,
-            },
+            }),
         ),
     ];
     events.extend((0..lines).map(|i| {

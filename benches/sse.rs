@@ -3,7 +3,7 @@
 //! to the reassembled reply (JSON frames parsed, text and tool-call deltas accumulated).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use retrylab::event::Event;
+use retrylab::event::{Delta, Event};
 use retrylab::provider::redact::{Secrets, redact_event};
 use retrylab::provider::sse::{SseDecoder, Step};
 use retrylab::provider::wire::openai::StreamState;
@@ -108,11 +108,11 @@ fn bench(c: &mut Criterion) {
     g.bench_function("delta_events_x1000", |b| {
         b.iter(|| {
             for i in 0..1000 {
-                let mut ev = Event::Delta {
+                let mut ev = Event::Delta(Delta {
                     hop: 0,
                     attempt: 1,
                     text: words[i % words.len()].to_string(),
-                };
+                });
                 redact_event(&mut ev, &secrets);
                 black_box(&ev);
             }

@@ -482,8 +482,8 @@ pub fn redact(text: &str, secrets: &[&str]) -> String {
 // The stream redactor lives with the rest of the scrubbing (`provider::redact`).
 pub use crate::provider::redact::StreamRedactor;
 
-/// Separates an error's own message from what to fix (the printer shows them apart).
-pub const HINT_SEP: &str = " — to fix: ";
+/// Where it always was: it now lives beside `CallError::hint`.
+pub use crate::error::HINT_SEP;
 
 /// What a hop's live call went to, for [`fix_hint`].
 #[derive(Debug, Clone, Copy)]

@@ -1,7 +1,12 @@
 //! Error kinds (DESIGN §4, contract) and the classified error every attempt can end with.
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fmt;
+
+/// Joins an error's own message and its fix hint wherever a person reads them as one text
+/// (see [`CallError::shown_message`]); the printer shows them apart again.
+pub const HINT_SEP: &str = " — to fix: ";
 
 /// The kind of a failure, as named in scenarios (`retry_on`, `reinsert`, `catch`) and events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
@@ -88,6 +93,11 @@ impl fmt::Display for ErrorKind {
 pub struct CallError {
     pub kind: ErrorKind,
     pub message: String,
+    /// What to fix, when the setup is the likely cause (live mode: key, model, URL, proxy,
+    /// timeouts). Shown after the message (`HINT_SEP`); traces written before this field
+    /// existed have it glued into `message`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -112,6 +122,7 @@ impl CallError {
         CallError {
             kind,
             message: message.into(),
+            hint: None,
             status: None,
             provider_type: None,
             retry_after_ms: None,
@@ -119,6 +130,20 @@ impl CallError {
             timeout: None,
             last_error: None,
             errors: Vec::new(),
+        }
+    }
+
+    pub fn with_hint(mut self, hint: Option<String>) -> Self {
+        self.hint = hint;
+        self
+    }
+
+    /// The message as a person reads it: with the fix hint after [`HINT_SEP`], when there
+    /// is one. Error reinsertion carries this text too.
+    pub fn shown_message(&self) -> Cow<'_, str> {
+        match &self.hint {
+            Some(h) => Cow::Owned(format!("{}{HINT_SEP}{h}", self.message)),
+            None => Cow::Borrowed(&self.message),
         }
     }
 
@@ -166,11 +191,12 @@ impl CallError {
         e
     }
 
-    /// `kind (status): message`, one line.
+    /// `kind (status): message`, one line (the message as shown: hint included).
     pub fn summary(&self) -> String {
+        let message = self.shown_message();
         match self.status {
-            Some(s) => format!("{} ({s}): {}", self.kind, self.message),
-            None => format!("{}: {}", self.kind, self.message),
+            Some(s) => format!("{} ({s}): {message}", self.kind),
+            None => format!("{}: {message}", self.kind),
         }
     }
 }
@@ -217,5 +243,35 @@ mod tests {
             v,
             serde_json::json!({"kind":"rate_limit","message":"slow down","status":429,"retry_after_ms":1000})
         );
+    }
+
+    #[test]
+    fn a_hint_has_its_own_field_and_reads_after_the_message() {
+        let e = CallError::new(ErrorKind::Auth, "bad key")
+            .with_status(401)
+            .with_hint(Some("check OPENAI_API_KEY".into()));
+        assert_eq!(
+            serde_json::to_string(&e).unwrap(),
+            r#"{"kind":"auth","message":"bad key","hint":"check OPENAI_API_KEY","status":401}"#
+        );
+        assert_eq!(e.shown_message(), "bad key — to fix: check OPENAI_API_KEY");
+        assert_eq!(
+            e.to_string(),
+            "auth (401): bad key — to fix: check OPENAI_API_KEY"
+        );
+        // The wrappers read as before: their text holds the inner error as shown.
+        let r = CallError::retry_error(2, e.clone());
+        assert_eq!(
+            r.message,
+            "RetryError after 2 attempt(s); last error: auth (401): bad key — to fix: check OPENAI_API_KEY"
+        );
+        assert_eq!(r.hint, None);
+        // An old trace, hint glued in: it reads the same.
+        let old: CallError = serde_json::from_str(
+            r#"{"kind":"auth","message":"bad key — to fix: check OPENAI_API_KEY","status":401}"#,
+        )
+        .unwrap();
+        assert_eq!(old.hint, None);
+        assert_eq!(old.to_string(), e.to_string());
     }
 }

@@ -19,6 +19,7 @@ pub mod tools;
 pub mod trace;
 pub mod tui;
 pub mod validate;
+pub mod words;
 
 #[cfg(test)]
 mod architecture;

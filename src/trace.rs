@@ -131,7 +131,7 @@ impl TraceWriter {
         let mut line = ev.to_json_line();
         line.push('\n');
         self.out.write_all(line.as_bytes())?;
-        if matches!(ev.event, crate::event::Event::RunFinished { .. })
+        if matches!(ev.event, crate::event::Event::RunFinished(_))
             || self.last_flush.elapsed() >= FLUSH_EVERY
         {
             self.flush()?;
@@ -303,18 +303,18 @@ impl Iterator for TraceReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Event, Mode};
+    use crate::event::{Event, Mode, RunStarted};
 
     #[test]
     fn bad_lines_are_named_and_quoted_short() {
         let dir = tempfile::tempdir().unwrap();
         let good = TimedEvent {
             t_ms: 0,
-            event: Event::RunStarted {
+            event: Event::RunStarted(RunStarted {
                 scenario: "x".into(),
                 mode: Mode::Sim,
                 speed: "1x".into(),
-            },
+            }),
         }
         .to_json_line();
         // Not UTF-8 on line 2: the line is named, as for any other bad line.
@@ -352,11 +352,11 @@ mod tests {
         let mut w = TraceWriter::create(dir.path(), "Fallback with retries!").unwrap();
         let ev = TimedEvent {
             t_ms: 0,
-            event: Event::RunStarted {
+            event: Event::RunStarted(RunStarted {
                 scenario: "x".into(),
                 mode: Mode::Sim,
                 speed: "max".into(),
-            },
+            }),
         };
         w.write(&ev).unwrap();
         w.flush().unwrap();
@@ -373,11 +373,11 @@ mod tests {
     fn started() -> TimedEvent {
         TimedEvent {
             t_ms: 0,
-            event: Event::RunStarted {
+            event: Event::RunStarted(RunStarted {
                 scenario: "x".into(),
                 mode: Mode::Sim,
                 speed: "max".into(),
-            },
+            }),
         }
     }
 

@@ -3,7 +3,7 @@
 
 use super::printer::{Printer, Style};
 use super::{EXIT_OK, EXIT_RUN_ERROR, EXIT_USAGE, usage_error};
-use crate::event::{Event, Outcome};
+use crate::event::{Event, Outcome, RunFinished};
 use crate::trace::{TraceError, TraceReader};
 use std::path::Path;
 use std::process::ExitCode;
@@ -34,7 +34,7 @@ pub fn print(trace: &Path) -> ExitCode {
         if out_ok && p.on_event(&ev).is_err() {
             out_ok = false;
         }
-        if let Event::RunFinished { outcome: o, .. } = &ev.event {
+        if let Event::RunFinished(RunFinished { outcome: o, .. }) = &ev.event {
             outcome = Some(*o);
         }
     }

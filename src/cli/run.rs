@@ -146,7 +146,7 @@ async fn drive(
                 trace = None;
             }
             // Cancelled: text still queued is traced, not printed, so the run ends now.
-            let skip = cancel.is_cancelled() && matches!(ev.event, Event::Delta { .. });
+            let skip = cancel.is_cancelled() && matches!(ev.event, Event::Delta(_));
             if out_ok && !skip {
                 let r = if json {
                     writeln!(printer.out_mut(), "{}", ev.to_json_line())

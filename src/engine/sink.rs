@@ -7,7 +7,7 @@
 //! and in order, only the number of `delta` events shrinks. Other events are always queued
 //! (never dropped, never reordered), and there are few of them (a handful per attempt).
 
-use crate::event::{Event, TimedEvent};
+use crate::event::{Delta, Event, TimedEvent};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -96,12 +96,12 @@ impl EventSink {
             if st.events.len() >= CAPACITY
                 && let Some(back) = st.events.back_mut()
                 && let (
-                    Event::Delta { hop, attempt, text },
-                    Event::Delta {
+                    Event::Delta(Delta { hop, attempt, text }),
+                    Event::Delta(Delta {
                         hop: h,
                         attempt: a,
                         text: more,
-                    },
+                    }),
                 ) = (&mut back.event, &ev.event)
                 && (*hop, *attempt) == (*h, *a)
             {
@@ -186,22 +186,23 @@ impl Drop for EventStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::WaitFinished;
 
     fn delta(t_ms: u64, attempt: u32, text: &str) -> TimedEvent {
         TimedEvent {
             t_ms,
-            event: Event::Delta {
+            event: Event::Delta(Delta {
                 hop: 0,
                 attempt,
                 text: text.into(),
-            },
+            }),
         }
     }
 
     fn wait_finished(t_ms: u64) -> TimedEvent {
         TimedEvent {
             t_ms,
-            event: Event::WaitFinished { hop: 0, attempt: 1 },
+            event: Event::WaitFinished(WaitFinished { hop: 0, attempt: 1 }),
         }
     }
 
@@ -226,7 +227,7 @@ mod tests {
             all.push(ev);
         }
         assert_eq!(all.len(), CAPACITY + 2);
-        let Event::Delta { text, .. } = &all[CAPACITY - 1].event else {
+        let Event::Delta(Delta { text, .. }) = &all[CAPACITY - 1].event else {
             panic!("{:?}", all[CAPACITY - 1]);
         };
         assert_eq!(text.len(), 10_001);
@@ -234,11 +235,11 @@ mod tests {
         assert_eq!(all[CAPACITY].event.name(), "wait_finished");
         assert_eq!(
             all[CAPACITY + 1].event,
-            Event::Delta {
+            Event::Delta(Delta {
                 hop: 0,
                 attempt: 2,
                 text: "cd".into()
-            }
+            })
         );
         assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
     }

@@ -1,7 +1,7 @@
 //! Keys never leave the run. One function, [`redact_event`], scrubs every string of every
 //! event where events leave the engine (the `Emitter`), so a field added later is covered
-//! too (the walk destructures each variant in full: a new field does not compile until it
-//! is walked).
+//! too (each event's [`Scrub`] impl destructures its struct in full: a new field does not
+//! compile until it is walked).
 //!
 //! What counts as a key in a string (for each key of 8 bytes or more):
 //! - the key itself, and any run of 16 bytes or more of it (a key cut at any point, or
@@ -16,7 +16,7 @@
 //! pieces too small to recognise (one per stream frame).
 
 use crate::error::CallError;
-use crate::event::{Event, HttpExchange, Target, TimedEvent, ToolCallRecord};
+use crate::event::{HttpExchange, Target, ToolCallRecord};
 
 /// A run of this many bytes of a key is redacted wherever it appears.
 const FRAGMENT: usize = 16;
@@ -353,6 +353,7 @@ impl Scrub for CallError {
         let CallError {
             kind: _,
             message,
+            hint,
             status: _,
             provider_type,
             retry_after_ms: _,
@@ -362,6 +363,7 @@ impl Scrub for CallError {
             errors,
         } = self;
         message.scrub(s)
+            | hint.scrub(s)
             | provider_type.scrub(s)
             | request_id.scrub(s)
             | timeout.scrub(s)
@@ -532,154 +534,36 @@ pub(crate) fn redact_failure(
     response: &mut Option<HttpExchange>,
     s: &Secrets,
 ) {
-    if s.is_empty() {
-        return;
+    if !s.is_empty() {
+        scrub_failure(error, partial_output, response, s);
     }
+}
+
+/// [`redact_failure`]'s walk; true when any part held a key.
+fn scrub_failure(
+    error: &mut CallError,
+    partial_output: &mut String,
+    response: &mut Option<HttpExchange>,
+    s: &Secrets,
+) -> bool {
     let hit = error.scrub(s) | s.scrub_cut(partial_output);
-    response.scrub(s);
+    let body_hit = response.scrub(s);
     withhold(response, hit);
+    hit | body_hit
 }
 
-/// Scrubs every string of `ev` (see the module docs).
-pub fn redact_event(ev: &mut Event, s: &Secrets) {
-    if s.is_empty() {
-        return;
-    }
-    match ev {
-        Event::RunStarted {
-            scenario,
-            mode: _,
-            speed,
-        } => {
-            scenario.scrub(s);
-            speed.scrub(s);
-        }
-        Event::AttemptStarted {
-            hop: _,
-            attempt: _,
-            provider,
-            model,
-            request,
-            prompt,
-        } => {
-            provider.scrub(s);
-            model.scrub(s);
-            request.scrub(s);
-            prompt.scrub(s);
-        }
-        Event::Delta {
-            hop: _,
-            attempt: _,
-            text,
-        } => {
-            text.scrub(s);
-        }
-        Event::ToolCall {
-            hop: _,
-            attempt: _,
-            name,
-            args,
-            result,
-        } => {
-            name.scrub(s);
-            args.scrub(s);
-            result.scrub(s);
-        }
-        Event::AttemptFailed {
-            hop: _,
-            attempt: _,
-            error,
-            partial_output,
-            will_retry: _,
-            latency_ms: _,
-            why,
-            response,
-            cost_usd: _,
-            cost_estimated: _,
-        } => {
-            redact_failure(error, partial_output, response, s);
-            why.scrub(s);
-        }
-        Event::ErrorReinserted {
-            hop: _,
-            attempt: _,
-            errors,
-        } => {
-            errors.scrub(s);
-        }
-        Event::WaitStarted {
-            hop: _,
-            attempt: _,
-            delay_ms: _,
-            strategy,
-            retry_after_ms: _,
-            computed_ms: _,
-            source,
-        } => {
-            strategy.scrub(s);
-            source.scrub(s);
-        }
-        Event::WaitFinished { hop: _, attempt: _ } => {}
-        Event::RetryExhausted {
-            hop: _,
-            attempts: _,
-            last_error,
-        } => {
-            last_error.scrub(s);
-        }
-        Event::FallbackHop {
-            hop: _,
-            from,
-            to,
-            caught,
-        } => {
-            from.scrub(s);
-            to.scrub(s);
-            caught.scrub(s);
-        }
-        Event::AttemptSucceeded {
-            hop: _,
-            attempt: _,
-            content,
-            usage: _,
-            latency_ms: _,
-            tool_calls,
-            response,
-            cost_usd: _,
-            cost_estimated: _,
-        } => {
-            let hit = content.scrub(s) | tool_calls.scrub(s);
-            response.scrub(s);
-            withhold(response, hit);
-        }
-        Event::RunFinished {
-            outcome: _,
-            content,
-            error,
-            caught,
-            total_cost_usd: _,
-            total_cost_estimated: _,
-        } => {
-            content.scrub(s);
-            error.scrub(s);
-            caught.scrub(s);
-        }
-    }
-}
+mod events;
 
-/// [`redact_event`] on a stamped event.
-pub fn redact_timed(ev: &mut TimedEvent, s: &Secrets) {
-    redact_event(&mut ev.event, s);
-}
+pub use events::{redact_event, redact_timed};
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorKind;
 
-    const KEY: &str = "sk-live-test-SENTINEL-0123456789abcdef";
+    /// Shared with `events.rs`'s tests.
+    pub(super) const KEY: &str = "sk-live-test-SENTINEL-0123456789abcdef";
 
-    fn secrets() -> Secrets {
+    pub(super) fn secrets() -> Secrets {
         Secrets::new([KEY, "short"])
     }
 
@@ -725,169 +609,5 @@ mod tests {
         assert_eq!(t, "body [redacted]");
         let mut t = format!("body {}", &KEY[..6]);
         assert!(!s.scrub(&mut t));
-    }
-
-    #[test]
-    fn every_event_is_scrubbed_everywhere() {
-        let s = secrets();
-        let err = || {
-            let mut e = CallError::new(ErrorKind::Auth, format!("bad {KEY}"));
-            e.provider_type = Some(KEY.into());
-            e.request_id = Some(KEY.into());
-            e.last_error = Some(Box::new(CallError::new(ErrorKind::Auth, KEY)));
-            e.errors = vec![CallError::new(ErrorKind::Auth, KEY)];
-            e
-        };
-        let x = || HttpExchange {
-            url: format!("http://h/?k={KEY}"),
-            status: Some(200),
-            headers: vec![(KEY.into(), KEY.into())],
-            body: format!("{{\"a\":\"{KEY}\"}}"),
-        };
-        let k = || KEY.to_string();
-        let events = vec![
-            Event::RunStarted {
-                scenario: k(),
-                mode: crate::event::Mode::Live,
-                speed: k(),
-            },
-            Event::AttemptStarted {
-                hop: 0,
-                attempt: 1,
-                provider: k(),
-                model: k(),
-                request: serde_json::json!({ KEY: [KEY, {"m": KEY}] }),
-                prompt: Some(k()),
-            },
-            Event::Delta {
-                hop: 0,
-                attempt: 1,
-                text: k(),
-            },
-            Event::ToolCall {
-                hop: 0,
-                attempt: 1,
-                name: k(),
-                args: k(),
-                result: k(),
-            },
-            Event::AttemptFailed {
-                hop: 0,
-                attempt: 1,
-                error: err(),
-                partial_output: k(),
-                will_retry: true,
-                latency_ms: 1,
-                why: k(),
-                response: Some(x()),
-                cost_usd: None,
-                cost_estimated: false,
-            },
-            Event::ErrorReinserted {
-                hop: 0,
-                attempt: 1,
-                errors: vec![k()],
-            },
-            Event::WaitStarted {
-                hop: 0,
-                attempt: 1,
-                delay_ms: 1,
-                strategy: k(),
-                retry_after_ms: None,
-                computed_ms: 1,
-                source: k(),
-            },
-            Event::RetryExhausted {
-                hop: 0,
-                attempts: 1,
-                last_error: err(),
-            },
-            Event::FallbackHop {
-                hop: 1,
-                from: Target {
-                    provider: k(),
-                    model: k(),
-                },
-                to: Target {
-                    provider: k(),
-                    model: k(),
-                },
-                caught: err(),
-            },
-            Event::AttemptSucceeded {
-                hop: 0,
-                attempt: 1,
-                content: k(),
-                usage: Default::default(),
-                latency_ms: 1,
-                tool_calls: vec![ToolCallRecord {
-                    id: k(),
-                    name: k(),
-                    args: k(),
-                }],
-                response: Some(x()),
-                cost_usd: None,
-                cost_estimated: false,
-            },
-            Event::RunFinished {
-                outcome: crate::event::Outcome::Error,
-                content: Some(k()),
-                error: Some(err()),
-                caught: vec![err()],
-                total_cost_usd: None,
-                total_cost_estimated: false,
-            },
-        ];
-        for mut ev in events {
-            redact_event(&mut ev, &s);
-            let line = TimedEvent { t_ms: 0, event: ev }.to_json_line();
-            assert!(!line.contains("SENTINEL"), "{line}");
-            assert!(line.contains("[redacted]"), "{line}");
-        }
-    }
-
-    #[test]
-    fn an_assembled_key_withholds_the_raw_body() {
-        let s = secrets();
-        // The body holds the key in frame-sized pieces no scrub can recognise.
-        let body: String = KEY
-            .as_bytes()
-            .chunks(4)
-            .map(|c| {
-                format!(
-                    "data: {{\"a\":\"{}\"}}\n\n",
-                    std::str::from_utf8(c).unwrap()
-                )
-            })
-            .collect();
-        let mut ev = Event::AttemptSucceeded {
-            hop: 0,
-            attempt: 1,
-            content: String::new(),
-            usage: Default::default(),
-            latency_ms: 1,
-            tool_calls: vec![ToolCallRecord {
-                id: "call_1".into(),
-                name: "lookup".into(),
-                args: format!("{{\"q\":\"{KEY}\"}}"),
-            }],
-            response: Some(HttpExchange {
-                body,
-                ..HttpExchange::default()
-            }),
-            cost_usd: None,
-            cost_estimated: false,
-        };
-        redact_event(&mut ev, &s);
-        let Event::AttemptSucceeded {
-            response: Some(x),
-            tool_calls,
-            ..
-        } = &ev
-        else {
-            panic!()
-        };
-        assert_eq!(x.body, WITHHELD);
-        assert_eq!(tool_calls[0].args, "{\"q\":\"[redacted]\"}");
     }
 }

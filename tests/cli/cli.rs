@@ -461,26 +461,26 @@ fn peak_rss_kib(mut child: std::process::Child) -> (u64, std::process::ExitStatu
 #[cfg(target_os = "linux")]
 #[test]
 fn replay_print_streams_a_big_trace_in_bounded_memory() {
-    use retrylab::event::{Event, Mode, TimedEvent};
+    use retrylab::event::{Delta, Event, Mode, RunStarted, TimedEvent};
     use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.jsonl");
     let mut w = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
     let ev = |t_ms, event| TimedEvent { t_ms, event }.to_json_line() + "\n";
-    let started = Event::RunStarted {
+    let started = Event::RunStarted(RunStarted {
         scenario: "big".into(),
         mode: Mode::Sim,
         speed: "max".into(),
-    };
+    });
     w.write_all(ev(0, started).as_bytes()).unwrap();
     let chunk = "streamed text ".repeat(7_000); // ~100 KB a line
     let delta = ev(
         1,
-        Event::Delta {
+        Event::Delta(Delta {
             hop: 0,
             attempt: 1,
             text: chunk,
-        },
+        }),
     );
     for _ in 0..1_000 {
         w.write_all(delta.as_bytes()).unwrap(); // ~100 MB in all

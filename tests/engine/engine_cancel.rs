@@ -6,7 +6,7 @@
 use crate::support::run::scenario;
 use retrylab::clock::Speed;
 use retrylab::engine::run::{RunOptions, run};
-use retrylab::event::{Event, Mode, Outcome};
+use retrylab::event::{Delta, Event, Mode, Outcome, RunFinished};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -28,7 +28,7 @@ async fn cancel_when(source: &str, trigger: impl Fn(&Event) -> bool) -> Vec<Stri
         if trigger(&ev.event) {
             cancel.cancel();
         }
-        if let Event::RunFinished { outcome, .. } = ev.event {
+        if let Event::RunFinished(RunFinished { outcome, .. }) = ev.event {
             assert_eq!(outcome, Outcome::Cancelled);
         }
     }
@@ -58,7 +58,7 @@ wait = { fixed = "1h" }
 first_token_ms = 0
 faults = [{ fault = "server_error", times = 5 }]
 "#,
-        |e| matches!(e, Event::WaitStarted { .. }),
+        |e| matches!(e, Event::WaitStarted(_)),
     )
     .await;
     assert_eq!(
@@ -89,7 +89,7 @@ first_token_ms = 0
 tokens_per_second = 0.001
 reply = "one two three four"
 "#,
-        |e| matches!(e, Event::Delta { .. }),
+        |e| matches!(e, Event::Delta(_)),
     )
     .await;
     assert_eq!(names.first().map(String::as_str), Some("run_started"));
@@ -112,7 +112,7 @@ timeout = "1h"
 [sim]
 faults = [{ fault = "timeout" }]
 "#,
-        |e| matches!(e, Event::AttemptStarted { .. }),
+        |e| matches!(e, Event::AttemptStarted(_)),
     )
     .await;
     assert_eq!(names, ["run_started", "attempt_started", "run_finished"]);
@@ -162,7 +162,7 @@ stream = true
     let mut last = None;
     while let Some(ev) = rx.recv().await {
         events += 1;
-        if let Event::Delta { text: t, .. } = &ev.event {
+        if let Event::Delta(Delta { text: t, .. }) = &ev.event {
             text += t.len();
         }
         last = Some(ev.event);
@@ -172,10 +172,10 @@ stream = true
     assert!(
         matches!(
             last,
-            Some(Event::RunFinished {
+            Some(Event::RunFinished(RunFinished {
                 outcome: Outcome::Cancelled,
                 ..
-            })
+            }))
         ),
         "{last:?}"
     );

@@ -3,7 +3,7 @@
 
 use crate::support::run::{run_sim, scenario, transcript};
 use retrylab::error::ErrorKind;
-use retrylab::event::{Event, Outcome};
+use retrylab::event::{AttemptStarted, ErrorReinserted, Event, Outcome, WaitStarted};
 
 const HEAD: &str = r#"
 name = "t"
@@ -101,12 +101,12 @@ faults = [{ fault = "rate_limit", retry_after = "30s" }]
 "#)))
     .await;
     let wait = events.iter().find_map(|e| match &e.event {
-        Event::WaitStarted {
+        Event::WaitStarted(WaitStarted {
             delay_ms,
             retry_after_ms,
             source,
             ..
-        } => Some((*delay_ms, *retry_after_ms, source.clone())),
+        }) => Some((*delay_ms, *retry_after_ms, source.to_string())),
         _ => None,
     });
     assert_eq!(wait, Some((1000, None, "backoff".to_string())));
@@ -148,7 +148,7 @@ replies = ["maybe", "perhaps", "yes"]
     let prompts: Vec<String> = events
         .iter()
         .filter_map(|e| match &e.event {
-            Event::AttemptStarted { prompt, .. } => prompt.clone(),
+            Event::AttemptStarted(AttemptStarted { prompt, .. }) => prompt.clone(),
             _ => None,
         })
         .collect();
@@ -169,7 +169,7 @@ replies = ["maybe", "perhaps", "yes"]
     let reinserted: Vec<usize> = events
         .iter()
         .filter_map(|e| match &e.event {
-            Event::ErrorReinserted { errors, .. } => Some(errors.len()),
+            Event::ErrorReinserted(ErrorReinserted { errors, .. }) => Some(errors.len()),
             _ => None,
         })
         .collect();
@@ -178,7 +178,7 @@ replies = ["maybe", "perhaps", "yes"]
     let second_request = events
         .iter()
         .filter_map(|e| match &e.event {
-            Event::AttemptStarted { request, .. } => Some(request.clone()),
+            Event::AttemptStarted(AttemptStarted { request, .. }) => Some(request.clone()),
             _ => None,
         })
         .nth(1)
@@ -202,7 +202,7 @@ faults = [{ fault = "server_error" }]
     assert!(
         !events
             .iter()
-            .any(|e| matches!(e.event, Event::ErrorReinserted { .. }))
+            .any(|e| matches!(e.event, Event::ErrorReinserted(_)))
     );
 }
 
@@ -223,7 +223,7 @@ replies = ["Patrick Rothfuss", "PATRICK ROTHFUSS"]
     let second = events
         .iter()
         .filter_map(|e| match &e.event {
-            Event::AttemptStarted { request, .. } => Some(request.clone()),
+            Event::AttemptStarted(AttemptStarted { request, .. }) => Some(request.clone()),
             _ => None,
         })
         .nth(1)
@@ -264,7 +264,7 @@ faults = [{ fault = "overloaded", times = 100 }]
     let attempts: Vec<(u32, u32)> = events
         .iter()
         .filter_map(|e| match &e.event {
-            Event::AttemptStarted { hop, attempt, .. } => Some((*hop, *attempt)),
+            Event::AttemptStarted(AttemptStarted { hop, attempt, .. }) => Some((*hop, *attempt)),
             _ => None,
         })
         .collect();
@@ -299,11 +299,10 @@ faults = [
     assert_eq!(summary.outcome, Outcome::Error);
     assert_eq!(summary.error.unwrap().kind, ErrorKind::ContextLength);
     assert_eq!(summary.caught.len(), 1);
-    assert!(
-        !events
-            .iter()
-            .any(|e| matches!(&e.event, Event::AttemptStarted { hop: 2, .. }))
-    );
+    assert!(!events.iter().any(|e| matches!(
+        &e.event,
+        Event::AttemptStarted(AttemptStarted { hop: 2, .. })
+    )));
 }
 
 #[tokio::test]
@@ -326,7 +325,7 @@ tool_calls = [{ name = "get_author", args = '{"title": "x"}' }]
     assert!(
         events
             .iter()
-            .any(|e| matches!(e.event, Event::AttemptFailed { .. }))
+            .any(|e| matches!(e.event, Event::AttemptFailed(_)))
     );
 }
 
@@ -380,7 +379,7 @@ async fn a_stream_that_stalls_past_the_idle_timeout_times_out() {
     assert_eq!(e.timeout.as_deref(), Some("idle"));
     let failed_at = events
         .iter()
-        .find(|e| matches!(e.event, Event::AttemptFailed { .. }))
+        .find(|e| matches!(e.event, Event::AttemptFailed(_)))
         .map(|e| e.t_ms);
     // The first token at 0 s; the next would come at 4 s; the idle deadline fires at 2 s.
     assert_eq!(failed_at, Some(2000));

@@ -234,9 +234,9 @@ async fn real_time_stream(tokens: usize, tps: u32) -> Duration {
     let (mut started, mut done, mut deltas) = (None, None, 0);
     while let Some(ev) = rx.recv().await {
         match ev.event {
-            Event::AttemptStarted { .. } => started = Some(std::time::Instant::now()),
-            Event::Delta { .. } => deltas += 1,
-            Event::AttemptSucceeded { .. } => done = Some(std::time::Instant::now()),
+            Event::AttemptStarted(_) => started = Some(std::time::Instant::now()),
+            Event::Delta(_) => deltas += 1,
+            Event::AttemptSucceeded(_) => done = Some(std::time::Instant::now()),
             _ => {}
         }
     }

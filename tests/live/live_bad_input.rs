@@ -10,7 +10,7 @@ use crate::support::live::{Live, assert_transcript, config, run_live, run_live_a
 use crate::support::live_server::{Step, closed_port, cut, play, serve};
 use retrylab::ErrorKind;
 use retrylab::config::HINT_SEP;
-use retrylab::event::Outcome;
+use retrylab::event::{Delta, Event, Outcome};
 
 /// A single attempt (no `[retry]`): the error goes on as is.
 const OPENAI: &str = r#"
@@ -38,11 +38,16 @@ base_url = "{base}"
 fn final_error(live: &Live) -> (ErrorKind, Option<u16>, String, String) {
     assert_eq!(live.summary.outcome, Outcome::Error);
     let e = live.summary.error.clone().expect("an error");
-    let (what, fix) = e
-        .message
+    let shown = e.shown_message();
+    let (what, fix) = shown
         .split_once(HINT_SEP)
         .map(|(a, b)| (a.to_owned(), b.to_owned()))
-        .unwrap_or_else(|| panic!("no fix in {:?}", e.message));
+        .unwrap_or_else(|| panic!("no fix in {shown:?}"));
+    // The hint has its own field; the message is what happened.
+    assert_eq!(
+        (e.message.as_str(), e.hint.as_deref()),
+        (&*what, Some(&*fix))
+    );
     (e.kind, e.status, what, fix)
 }
 
@@ -319,7 +324,7 @@ async fn an_endless_stream_of_tiny_deltas_stops_at_max_answer_bytes() {
         .events
         .iter()
         .map(|e| match &e.event {
-            retrylab::event::Event::Delta { text, .. } => text.len(),
+            retrylab::event::Event::Delta(Delta { text, .. }) => text.len(),
             _ => 0,
         })
         .sum();
@@ -532,4 +537,54 @@ async fn a_black_holed_connect_fails_at_connect_timeout_saying_so() {
         Some("connect")
     );
     assert!(live.wall.as_millis() >= 300, "{:?}", live.wall);
+}
+
+/// A reinserted error carries the text as shown, its fix hint included: the hint has its own
+/// field in the event, and the next prompt reads as it did when the hint was glued in.
+#[tokio::test]
+async fn a_reinserted_error_carries_its_fix_hint_into_the_next_prompt() {
+    let source = r#"
+name = "bad input"
+[prompt]
+template = "{% if errors %}Previous Error: {{ errors }}\n{% endif %}Who wrote it?"
+[call]
+provider = "openai"
+model = "gpt-4o-mini"
+base_url = "{base}/v1"
+[retry]
+stop = { after_attempt = 2 }
+wait = { fixed = 0 }
+retry_on = ["auth"]
+reinsert = ["auth"]
+"#;
+    let server = serve(vec![play("openai_401"), play("openai_401")]).await;
+    let live = run_live(source, &server, config()).await;
+    let first = &live.errors()[0];
+    let hint = first
+        .hint
+        .clone()
+        .expect("a live auth error has a fix hint");
+    assert!(!first.message.contains(HINT_SEP), "{}", first.message);
+    let reinserted: Vec<Vec<String>> = live
+        .events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::ErrorReinserted(r) => Some(r.errors.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reinserted, vec![vec![first.shown_message().into_owned()]]);
+    let prompts: Vec<String> = live
+        .events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::AttemptStarted(a) => a.prompt.clone(),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        prompts[1].contains(&format!("{HINT_SEP}{hint}")),
+        "{}",
+        prompts[1]
+    );
 }

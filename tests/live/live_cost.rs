@@ -5,7 +5,7 @@ use retrylab::clock::Speed;
 use retrylab::config::Config;
 use retrylab::cost::Price;
 use retrylab::engine::run::{RunOptions, run};
-use retrylab::event::{Event, Mode, TimedEvent};
+use retrylab::event::{AttemptFailed, AttemptSucceeded, Event, Mode, RunFinished, TimedEvent};
 use retrylab::scenario::builtin::resolve;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -32,33 +32,33 @@ fn costs(events: &[TimedEvent]) -> (Vec<String>, Option<f64>, bool) {
     let mut total = (None, false);
     for e in events {
         match &e.event {
-            Event::AttemptFailed {
+            Event::AttemptFailed(AttemptFailed {
                 hop,
                 attempt,
                 error,
                 cost_usd,
                 cost_estimated,
                 ..
-            } => rows.push(format!(
+            }) => rows.push(format!(
                 "{hop}/{attempt} {} {cost_usd:?} {cost_estimated}",
                 error.kind
             )),
-            Event::AttemptSucceeded {
+            Event::AttemptSucceeded(AttemptSucceeded {
                 hop,
                 attempt,
                 usage,
                 cost_usd,
                 cost_estimated,
                 ..
-            } => rows.push(format!(
+            }) => rows.push(format!(
                 "{hop}/{attempt} ok {}+{} {cost_usd:?} {cost_estimated}",
                 usage.input_tokens, usage.output_tokens
             )),
-            Event::RunFinished {
+            Event::RunFinished(RunFinished {
                 total_cost_usd,
                 total_cost_estimated,
                 ..
-            } => total = (*total_cost_usd, *total_cost_estimated),
+            }) => total = (*total_cost_usd, *total_cost_estimated),
             _ => {}
         }
     }
@@ -113,8 +113,8 @@ async fn every_sim_attempt_of_every_builtin_scenario_has_a_cost_or_an_unknown_mo
         let sum: f64 = events
             .iter()
             .filter_map(|e| match &e.event {
-                Event::AttemptFailed { cost_usd, .. }
-                | Event::AttemptSucceeded { cost_usd, .. } => *cost_usd,
+                Event::AttemptFailed(AttemptFailed { cost_usd, .. })
+                | Event::AttemptSucceeded(AttemptSucceeded { cost_usd, .. }) => *cost_usd,
                 _ => None,
             })
             .sum();

@@ -7,7 +7,7 @@ use crate::support::live_server::{play, serve};
 use retrylab::ErrorKind;
 use retrylab::config::Config;
 use retrylab::engine::run::check_live_keys_with;
-use retrylab::event::Outcome;
+use retrylab::event::{AttemptFailed, Outcome, ToolCall};
 
 const FALLBACK: &str = r#"
 name = "keys"
@@ -183,9 +183,11 @@ async fn each_hop_sends_its_own_key_and_headers_to_its_own_url() {
     // The Anthropic hop's auth error names its own variable.
     let errors = live.errors();
     assert!(
-        errors[1].message.contains("check ANTHROPIC_API_KEY"),
+        errors[1]
+            .shown_message()
+            .contains("check ANTHROPIC_API_KEY"),
         "{}",
-        errors[1].message
+        errors[1].shown_message()
     );
     // No event carries a key.
     let all: String = live.events.iter().map(|e| e.to_json_line()).collect();
@@ -311,7 +313,7 @@ async fn a_key_echoed_in_streamed_tool_call_arguments_shows_nowhere() {
         .events
         .iter()
         .filter_map(|e| match &e.event {
-            Event::ToolCall { args, .. } => Some(args.as_str()),
+            Event::ToolCall(ToolCall { args, .. }) => Some(args.as_str()),
             _ => None,
         })
         .collect();
@@ -422,11 +424,11 @@ async fn a_stream_that_breaks_inside_a_key_shows_none_of_it() {
     .await;
     let e = &live.errors()[0];
     assert_eq!(e.kind, ErrorKind::StreamInterrupted, "{e:?}");
-    let Some(Event::AttemptFailed { partial_output, .. }) = live
+    let Some(Event::AttemptFailed(AttemptFailed { partial_output, .. })) = live
         .events
         .iter()
         .map(|e| &e.event)
-        .find(|e| matches!(e, Event::AttemptFailed { .. }))
+        .find(|e| matches!(e, Event::AttemptFailed(_)))
     else {
         panic!()
     };

@@ -4,7 +4,7 @@
 
 use crate::support::live::{KEY, assert_transcript, config, run_live};
 use crate::support::live_server::{Step, cut, play, serve};
-use retrylab::event::Event;
+use retrylab::event::{AttemptSucceeded, Event};
 
 const OPENAI: &str = r#"
 name = "live openai"
@@ -232,10 +232,10 @@ retry = { stop = { after_attempt = 3 }, wait = { fixed = "10ms" }, retry_on = ["
     );
     let e = live.errors();
     assert!(
-        e[0].message
+        e[0].shown_message()
             .starts_with("HTTP 502 with an HTML body (a proxy error page?): 502 Bad Gateway — to fix: an HTML page answered instead of the API"),
         "{}",
-        e[0].message
+        e[0].shown_message()
     );
     assert_eq!(e[1].message, "HTTP 500 with an empty body");
     assert!(e[2].message.contains("HTML body"), "{}", e[2].message);
@@ -329,7 +329,7 @@ async fn a_stalled_stream_times_out_on_idle_and_keeps_its_partial_output() {
     );
     let e = &live.errors()[0];
     assert_eq!(
-        e.message,
+        e.shown_message(),
         "idle timeout (200ms): no stream event for 200ms (after 3 events) — to fix: raise idle_timeout in [call] if the server is just slow"
     );
     // The idle deadline is real time live: the run took at least that long.
@@ -373,13 +373,13 @@ async fn a_reset_mid_stream_and_an_error_event_inside_a_200_stream() {
     );
     let e = live.errors();
     assert!(
-        e[0].message
+        e[0].shown_message()
             .starts_with("the connection broke mid-stream after 3 events: "),
         "{}",
-        e[0].message
+        e[0].shown_message()
     );
     assert!(
-        e[0].message
+        e[0].shown_message()
             .contains(" — to fix: the connection closed mid-stream")
     );
     assert_eq!(
@@ -412,7 +412,7 @@ async fn tool_arguments_split_across_many_deltas_are_reassembled() {
             "run_finished Ok $0.0000144",
         ],
     );
-    let Event::AttemptSucceeded { tool_calls, .. } = &live.events[3].event else {
+    let Event::AttemptSucceeded(AttemptSucceeded { tool_calls, .. }) = &live.events[3].event else {
         panic!("{:?}", live.events[3]);
     };
     assert_eq!(tool_calls[0].id, "call_DdmO9pD3xa9XTPNJ32zg2hcA");

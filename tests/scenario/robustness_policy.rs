@@ -10,7 +10,7 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use retrylab::error::{CallError, ErrorKind};
-use retrylab::event::Event;
+use retrylab::event::{AttemptStarted, ErrorReinserted, Event, RunFinished};
 use retrylab::policy::retry_on::{Decision, RetryPolicy, decide};
 use retrylab::policy::stop::StopState;
 use retrylab::policy::{ReinsertMode, Secs, Stop, Wait};
@@ -511,14 +511,14 @@ reply = "Patrick Rothfuss"
     let announced: Vec<u32> = events
         .iter()
         .filter_map(|e| match &e.event {
-            Event::ErrorReinserted { attempt, .. } => Some(*attempt),
+            Event::ErrorReinserted(ErrorReinserted { attempt, .. }) => Some(*attempt),
             _ => None,
         })
         .collect();
     let started: Vec<u32> = events
         .iter()
         .filter_map(|e| match &e.event {
-            Event::AttemptStarted { attempt, .. } => Some(*attempt),
+            Event::AttemptStarted(AttemptStarted { attempt, .. }) => Some(*attempt),
             _ => None,
         })
         .collect();
@@ -528,7 +528,8 @@ reply = "Patrick Rothfuss"
             "attempt {a} was announced (error reinserted into it) but never started: started {started:?}"
         );
     }
-    let Some(Event::RunFinished { error, .. }) = events.last().map(|e| &e.event) else {
+    let Some(Event::RunFinished(RunFinished { error, .. })) = events.last().map(|e| &e.event)
+    else {
         panic!("no run_finished")
     };
     assert_eq!(

@@ -12,7 +12,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use retrylab::clock::Speed;
 use retrylab::engine::run::{RunOptions, run};
-use retrylab::event::{Event, Mode, Outcome};
+use retrylab::event::{Event, Mode, Outcome, RunFinished, WaitStarted};
 use retrylab::scenario::load::{ScenarioError, parse};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
@@ -520,7 +520,8 @@ async fn extreme_values_that_load_run_without_a_panic_and_cancel_cleanly() {
                 last = Some(ev.event);
             }
             match last {
-                Some(Event::RunFinished { outcome, .. }) if outcome == summary.outcome => {}
+                Some(Event::RunFinished(RunFinished { outcome, .. }))
+                    if outcome == summary.outcome => {}
                 other => problems.push(format!("case {i}: the last event is {other:?}:\n{src}")),
             }
             if summary.outcome == Outcome::Error && summary.error.is_none() {
@@ -655,7 +656,7 @@ async fn a_wait_that_grows_past_the_longest_is_clamped_and_the_run_ends() {
     let mut last_t = 0;
     while let Ok(ev) = rx.try_recv() {
         last_t = ev.t_ms;
-        if let Event::WaitStarted { delay_ms, .. } = ev.event {
+        if let Event::WaitStarted(WaitStarted { delay_ms, .. }) = ev.event {
             delays.push(delay_ms);
         }
     }

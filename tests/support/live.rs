@@ -9,7 +9,7 @@ use retrylab::clock::Clock;
 use retrylab::clock::Speed;
 use retrylab::config::Config;
 use retrylab::engine::run::{RunSummary, run_with_clock};
-use retrylab::event::{Event, Mode, TimedEvent};
+use retrylab::event::{AttemptFailed, AttemptSucceeded, Event, Mode, TimedEvent};
 use retrylab::scenario::load::parse;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,7 +39,7 @@ impl Live {
         self.events
             .iter()
             .filter_map(|e| match &e.event {
-                Event::AttemptFailed { error, .. } => Some(error.clone()),
+                Event::AttemptFailed(AttemptFailed { error, .. }) => Some(error.clone()),
                 _ => None,
             })
             .collect()
@@ -50,8 +50,8 @@ impl Live {
         self.events
             .iter()
             .filter_map(|e| match &e.event {
-                Event::AttemptFailed { response, .. }
-                | Event::AttemptSucceeded { response, .. } => response.clone(),
+                Event::AttemptFailed(AttemptFailed { response, .. })
+                | Event::AttemptSucceeded(AttemptSucceeded { response, .. }) => response.clone(),
                 _ => None,
             })
             .collect()
@@ -91,7 +91,7 @@ pub async fn run_live_at(source: &str, base: &str, server: Option<&Server>, cfg:
     let mut events = Vec::new();
     let collect = async {
         while let Some(ev) = rx.recv().await {
-            if matches!(ev.event, Event::Delta { .. })
+            if matches!(ev.event, Event::Delta(_))
                 && let Some(s) = server
             {
                 s.delta_seen();
@@ -116,143 +116,9 @@ pub async fn run_live_at(source: &str, base: &str, server: Option<&Server>, cfg:
     }
 }
 
-fn cost(usd: Option<f64>, estimated: bool) -> String {
-    match usd {
-        Some(c) => format!(" {}${c}", if estimated { "~" } else { "" }),
-        None => String::new(),
-    }
-}
-
 /// One line per event, times left out; consecutive deltas of an attempt joined.
 pub fn transcript(events: &[TimedEvent]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i < events.len() {
-        let line = match &events[i].event {
-            Event::RunStarted { mode, .. } => format!("run_started {mode:?}"),
-            Event::AttemptStarted {
-                hop,
-                attempt,
-                provider,
-                model,
-                ..
-            } => format!("attempt_started {hop}/{attempt} {provider}/{model}"),
-            Event::Delta { hop, attempt, .. } => {
-                let (h, a) = (*hop, *attempt);
-                let mut text = String::new();
-                let mut n = 0;
-                while let Some(Event::Delta {
-                    hop,
-                    attempt,
-                    text: t,
-                }) = events.get(i).map(|e| &e.event)
-                {
-                    if (*hop, *attempt) != (h, a) {
-                        break;
-                    }
-                    text.push_str(t);
-                    n += 1;
-                    i += 1;
-                }
-                out.push(format!("delta {h}/{a} x{n} {text:?}"));
-                continue;
-            }
-            Event::ToolCall {
-                hop,
-                attempt,
-                name,
-                args,
-                result,
-            } => format!("tool_call {hop}/{attempt} {name} {args} -> {result}"),
-            Event::AttemptFailed {
-                hop,
-                attempt,
-                error,
-                partial_output,
-                will_retry,
-                cost_usd,
-                cost_estimated,
-                ..
-            } => {
-                let status = error.status.map(|s| format!("({s})")).unwrap_or_default();
-                let timeout = error
-                    .timeout
-                    .as_ref()
-                    .map(|t| format!(" timeout={t}"))
-                    .unwrap_or_default();
-                let partial = if partial_output.is_empty() {
-                    String::new()
-                } else {
-                    format!(" partial={partial_output:?}")
-                };
-                format!(
-                    "attempt_failed {hop}/{attempt} {}{status}{timeout} retry={will_retry}{partial}{}",
-                    error.kind,
-                    cost(*cost_usd, *cost_estimated)
-                )
-            }
-            Event::ErrorReinserted {
-                hop,
-                attempt,
-                errors,
-            } => format!("error_reinserted {hop}/{attempt} n={}", errors.len()),
-            Event::WaitStarted {
-                hop,
-                attempt,
-                delay_ms,
-                source,
-                ..
-            } => format!("wait_started {hop}/{attempt} {delay_ms}ms {source}"),
-            Event::WaitFinished { hop, attempt } => format!("wait_finished {hop}/{attempt}"),
-            Event::RetryExhausted {
-                hop,
-                attempts,
-                last_error,
-            } => format!("retry_exhausted {hop} after {attempts} {}", last_error.kind),
-            Event::FallbackHop {
-                hop,
-                from,
-                to,
-                caught,
-            } => format!(
-                "fallback_hop {hop} {}/{} -> {}/{} caught {}",
-                from.provider, from.model, to.provider, to.model, caught.kind
-            ),
-            Event::AttemptSucceeded {
-                hop,
-                attempt,
-                content,
-                usage,
-                cost_usd,
-                cost_estimated,
-                ..
-            } => format!(
-                "attempt_succeeded {hop}/{attempt} {content:?} {}+{}{}",
-                usage.input_tokens,
-                usage.output_tokens,
-                cost(*cost_usd, *cost_estimated)
-            ),
-            Event::RunFinished {
-                outcome,
-                error,
-                total_cost_usd,
-                total_cost_estimated,
-                ..
-            } => {
-                let e = error
-                    .as_ref()
-                    .map(|e| format!(" {}", e.kind))
-                    .unwrap_or_default();
-                format!(
-                    "run_finished {outcome:?}{e}{}",
-                    cost(*total_cost_usd, *total_cost_estimated)
-                )
-            }
-        };
-        out.push(line);
-        i += 1;
-    }
-    out
+    super::transcript::live(events)
 }
 
 /// Asserts a transcript line by line, showing both in full on a mismatch.

@@ -5,6 +5,7 @@
 //! - [`live`]: run the engine live against a loopback server under an isolated config, and a
 //!   transcript *without* times but with costs (live `t_ms` is wall time). The two transcripts
 //!   differ on purpose; they are kept apart under their own modules.
+//! - [`transcript`]: both transcripts, one `Observer` with a sim and a live flavour.
 //! - [`live_server`]: a loopback server for live runs (real time, one scripted reply per
 //!   request, several requests).
 //! - [`wire_server`]: a loopback server for the wire-client tests (one connection, pauses and
@@ -21,6 +22,7 @@ pub mod live;
 pub mod live_server;
 pub mod run;
 pub mod sim;
+pub mod transcript;
 pub mod wire_server;
 
 use std::time::Duration;

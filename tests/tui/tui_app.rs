@@ -5,7 +5,7 @@
 use crossterm::event::{KeyCode, KeyModifiers, MouseEventKind};
 use ratatui::backend::TestBackend;
 use retrylab::clock::Speed;
-use retrylab::event::{Event, Mode, Outcome};
+use retrylab::event::{Event, Mode, Outcome, RunFinished};
 use retrylab::tui::app::{App, AppConfig, Origin, Start};
 use retrylab::tui::panes::PaneId;
 use retrylab::tui::persist;
@@ -77,10 +77,10 @@ async fn f5_runs_the_demo_to_its_fallback_answer() {
     let events = retrylab::trace::read_trace(&path).unwrap();
     assert!(matches!(
         events.last().unwrap().event,
-        Event::RunFinished {
+        Event::RunFinished(RunFinished {
             outcome: Outcome::Ok,
             ..
-        }
+        })
     ));
 }
 

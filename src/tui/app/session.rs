@@ -5,7 +5,7 @@
 use crate::clock::Speed;
 use crate::config::Config;
 use crate::engine::run::{EventStream, RunOptions, event_channel};
-use crate::event::{Event, Mode, Outcome, TimedEvent};
+use crate::event::{Event, Mode, Outcome, RunFinished, TimedEvent};
 use crate::scenario::types::Scenario;
 use crate::tui::message::Message;
 use crate::tui::run_view::{RunClock, RunView};
@@ -103,7 +103,7 @@ impl Session {
         for ev in batch {
             self.run.apply(ev);
             self.clock.observe(ev.t_ms, now);
-            if matches!(ev.event, Event::RunFinished { .. }) {
+            if matches!(ev.event, Event::RunFinished(_)) {
                 self.clock.stop(now);
             }
         }
@@ -203,14 +203,14 @@ impl Session {
             let t = self.run.last_t;
             self.run.apply(&TimedEvent {
                 t_ms: t,
-                event: Event::RunFinished {
+                event: Event::RunFinished(RunFinished {
                     outcome: Outcome::Cancelled,
                     content: None,
                     error: None,
                     caught: Vec::new(),
                     total_cost_usd: None,
                     total_cost_estimated: false,
-                },
+                }),
             });
         }
         self.clock.stop(now);

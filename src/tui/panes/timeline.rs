@@ -8,6 +8,7 @@ use crate::policy::duration::format_secs;
 use crate::tui::keymap::Action;
 use crate::tui::run_view::{AttemptState, Row, RunView, WaitView};
 use crate::tui::theme::{Meaning, Theme};
+use crate::words::hop_label;
 use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
@@ -198,14 +199,6 @@ fn empty_lines(theme: &Theme) -> Vec<Line<'static>> {
             Span::styled("⤷ fallback", theme.style(Meaning::Fallback)),
         ]),
     ]
-}
-
-fn hop_label(hop: u32) -> String {
-    if hop == 0 {
-        "primary".into()
-    } else {
-        format!("hop {hop}")
-    }
 }
 
 fn ms(ms: u64) -> String {

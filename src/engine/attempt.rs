@@ -1,0 +1,130 @@
+//! One attempt: its request (the prompt rendered with the errors reinserted so far), one
+//! HTTP exchange with its deltas emitted (keys scrubbed even across deltas), then tools and
+//! validation.
+
+use super::prepare::Prepared;
+use super::run::{Emitter, setup_error};
+use crate::config;
+use crate::error::{CallError, ErrorKind};
+use crate::event::{Delta, Event, ToolCall};
+use crate::provider::{ChatRequest, ChatResponse, Endpoint, Message};
+use crate::scenario::render::render;
+use crate::scenario::types::Scenario;
+use std::time::Duration;
+
+/// One attempt's failure, with what the Inspector needs.
+pub(super) struct Failure {
+    pub(super) error: CallError,
+    pub(super) partial_output: String,
+    pub(super) response: Option<crate::event::HttpExchange>,
+    /// The reply's usage, when a whole reply came (it then failed tools or validation).
+    pub(super) usage: Option<crate::event::Usage>,
+}
+
+/// The attempt's request and its rendered prompt, or why the prompt cannot be rendered.
+pub(super) fn build_request(
+    s: &Scenario,
+    prep: &Prepared,
+    hop: usize,
+    template_errors: &[String],
+    reask: &[Message],
+) -> Result<(ChatRequest, String), CallError> {
+    let rendered = render(s, template_errors)
+        .map_err(|e| setup_error(format!("the prompt template failed to render: {e}")))?;
+    let mut messages = vec![Message::user(rendered.user.clone())];
+    messages.extend(reask.iter().cloned());
+    let request = ChatRequest {
+        model: prep.targets[hop].model.clone(),
+        system: rendered.system,
+        messages,
+        temperature: s.call.temperature,
+        max_tokens: s.call.max_tokens,
+        stream: s.call.stream,
+        tools: prep.toolbox.defs(),
+    };
+    Ok((request, rendered.user))
+}
+
+pub(super) fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// One HTTP exchange, then tools and validation: the attempt's content, or why it failed.
+pub(super) async fn attempt_once(
+    prep: &Prepared,
+    endpoint: &Endpoint,
+    request: &ChatRequest,
+    hop: u32,
+    attempt: u32,
+    em: &Emitter,
+) -> Result<(String, ChatResponse), Failure> {
+    // Live, a key a server streams back is scrubbed, even split across deltas.
+    let mut scrub = config::StreamRedactor::sharing(em.secrets.clone());
+    let delta = |text: String| {
+        if !text.is_empty() {
+            em.emit(Event::Delta(Delta { hop, attempt, text }));
+        }
+    };
+    let mut on_delta = |text: &str| delta(scrub.push(text));
+    let sent = prep
+        .client
+        .send_with(
+            endpoint,
+            request,
+            &prep.timeouts,
+            prep.limits,
+            &em.clock,
+            &mut on_delta,
+        )
+        .await;
+    // A stream that broke may have broken inside a key: what was held back stays hidden.
+    delta(if sent.is_ok() {
+        scrub.finish()
+    } else {
+        scrub.finish_cut()
+    });
+    let resp = sent.map_err(|e| Failure {
+        error: e.error,
+        partial_output: e.partial_output,
+        response: e.exchange,
+        usage: None,
+    })?;
+    if !resp.tool_calls.is_empty() {
+        let mut results = Vec::with_capacity(resp.tool_calls.len());
+        for call in &resp.tool_calls {
+            match prep.toolbox.call(&call.name, &call.args) {
+                Ok(result) => {
+                    em.emit(Event::ToolCall(ToolCall {
+                        hop,
+                        attempt,
+                        name: call.name.clone(),
+                        args: call.args.clone(),
+                        result: result.clone(),
+                    }));
+                    results.push(result);
+                }
+                Err(message) => {
+                    return Err(Failure {
+                        error: CallError::new(
+                            ErrorKind::ToolValidation,
+                            format!("{}: {message}", call.name),
+                        ),
+                        partial_output: format!("{}({})", call.name, call.args),
+                        response: Some(resp.exchange.clone()),
+                        usage: Some(resp.usage),
+                    });
+                }
+            }
+        }
+        return Ok((results.join("\n"), resp));
+    }
+    if let Err(message) = prep.validators.check(&resp.content) {
+        return Err(Failure {
+            error: CallError::new(ErrorKind::Validation, message),
+            partial_output: resp.content.clone(),
+            response: Some(resp.exchange.clone()),
+            usage: Some(resp.usage),
+        });
+    }
+    Ok((resp.content.clone(), resp))
+}

@@ -1,0 +1,141 @@
+//! One struct per event (DESIGN §5): the fields of each `event` kind, as they go on the wire.
+
+use super::types::{HttpExchange, Mode, Outcome, Target, ToolCallRecord, Usage, WaitSource};
+use crate::error::CallError;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunStarted {
+    pub scenario: String,
+    pub mode: Mode,
+    pub speed: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptStarted {
+    pub hop: u32,
+    pub attempt: u32,
+    pub provider: String,
+    pub model: String,
+    /// The exact request body sent (keys are headers, never in the body).
+    pub request: serde_json::Value,
+    /// Template-rendered prompt text for this attempt (with reinserted errors).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delta {
+    pub hop: u32,
+    pub attempt: u32,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCall {
+    pub hop: u32,
+    pub attempt: u32,
+    pub name: String,
+    pub args: String,
+    pub result: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptFailed {
+    pub hop: u32,
+    pub attempt: u32,
+    pub error: CallError,
+    pub partial_output: String,
+    pub will_retry: bool,
+    #[serde(default)]
+    pub latency_ms: u64,
+    /// Why the policy decided what it did, in words.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub why: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<HttpExchange>,
+    /// What the attempt cost in dollars (`crate::cost`), when its model has a price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+    /// Some of its tokens were estimated (no usage in the reply).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cost_estimated: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorReinserted {
+    pub hop: u32,
+    pub attempt: u32,
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitStarted {
+    pub hop: u32,
+    pub attempt: u32,
+    pub delay_ms: u64,
+    /// The back-off strategy, e.g. `exponential(multiplier=1, min=4, max=10)`.
+    pub strategy: String,
+    #[serde(default)]
+    pub retry_after_ms: Option<u64>,
+    /// What the back-off formula alone gave.
+    #[serde(default)]
+    pub computed_ms: u64,
+    /// Which of the two set the wait.
+    #[serde(default)]
+    pub source: WaitSource,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitFinished {
+    pub hop: u32,
+    pub attempt: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RetryExhausted {
+    pub hop: u32,
+    pub attempts: u32,
+    pub last_error: CallError,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FallbackHop {
+    pub hop: u32,
+    pub from: Target,
+    pub to: Target,
+    pub caught: CallError,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptSucceeded {
+    pub hop: u32,
+    pub attempt: u32,
+    pub content: String,
+    pub usage: Usage,
+    pub latency_ms: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCallRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<HttpExchange>,
+    /// What the attempt cost in dollars (`crate::cost`), when its model has a price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+    /// Some of its tokens were estimated (no usage in the reply).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cost_estimated: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunFinished {
+    pub outcome: Outcome,
+    pub content: Option<String>,
+    pub error: Option<CallError>,
+    pub caught: Vec<CallError>,
+    /// The sum of every priced attempt's cost, failed ones included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_cost_usd: Option<f64>,
+    /// Some of that sum was estimated.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub total_cost_estimated: bool,
+}

@@ -1,0 +1,161 @@
+//! The Inspector's lines for an attempt: why, its error, timings and usage, the exact request
+//! (reinserted text highlighted), the response.
+
+use super::request::{highlight, request_messages};
+use super::rows::error_lines;
+use super::{BODY_LINES, MESSAGE_LINES, cost_text, field, heading, ms, pretty_json};
+use crate::tui::run_view::{AttemptView, DETAIL_KEPT};
+use crate::tui::theme::{Meaning, Theme};
+use crate::words::hop_label;
+use ratatui::text::{Line, Span};
+
+pub(super) fn details(a: &AttemptView, theme: &Theme, out: &mut Vec<Line<'static>>) {
+    summary(a, theme, out);
+    out.push(Line::default());
+    request(a, theme, out);
+    response(a, theme, out);
+}
+
+/// Heading, why, error, timings, usage and cost.
+fn summary(a: &AttemptView, theme: &Theme, out: &mut Vec<Line<'static>>) {
+    let text = theme.style(Meaning::Text);
+    let title = format!(
+        "Attempt #{} · {} · {}/{}",
+        a.attempt,
+        hop_label(a.hop),
+        a.provider,
+        a.model
+    );
+    out.push(heading(&title, theme));
+    if !a.why.is_empty() {
+        out.push(field(
+            "why",
+            a.why.clone(),
+            theme,
+            theme.style(Meaning::Warning),
+        ));
+    }
+    if let Some(e) = &a.error {
+        error_lines("error", e, theme, out);
+    }
+    let mut t = format!("sent at {}", ms(a.started_t));
+    if let Some(l) = a.latency_ms {
+        t.push_str(&format!(" · took {}", ms(l)));
+    }
+    if let Some(end) = a.ended_t {
+        t.push_str(&format!(" · ended at {}", ms(end)));
+    }
+    out.push(field("timing", t, theme, text));
+    if let Some(u) = a.usage {
+        let usage = format!("{} in / {} out tokens", u.input_tokens, u.output_tokens);
+        out.push(field("usage", usage, theme, text));
+    }
+    if let Some(c) = a.cost_usd {
+        out.push(field("cost", cost_text(c, a.cost_estimated), theme, text));
+    }
+}
+
+/// The request's messages, the reinserted error text highlighted, and its tools.
+fn request(a: &AttemptView, theme: &Theme, out: &mut Vec<Line<'static>>) {
+    let text = theme.style(Meaning::Text);
+    let muted = theme.style(Meaning::Muted);
+    out.push(heading("Request", theme));
+    if !a.reinserted.is_empty() {
+        let n = a.reinserted.len();
+        out.push(Line::from(Span::styled(
+            format!(
+                "carries {n} reinserted error text{} (highlighted)",
+                if n == 1 { "" } else { "s" }
+            ),
+            theme.style(Meaning::Reinserted),
+        )));
+    }
+    let needles: Vec<&str> = a
+        .reinserted
+        .iter()
+        .flat_map(|e| e.lines())
+        .map(str::trim)
+        .filter(|l| l.len() >= 4)
+        .collect();
+    let request = a.request.value();
+    for (role, content) in request_messages(&request) {
+        out.push(Line::from(Span::styled(format!("{role}:"), muted)));
+        let total = content.lines().count();
+        for l in content.lines().take(MESSAGE_LINES) {
+            let mut spans = vec![Span::raw("  ")];
+            spans.extend(highlight(
+                l,
+                &needles,
+                text,
+                theme.style(Meaning::ReinsertedText),
+            ));
+            out.push(Line::from(spans));
+        }
+        if total > MESSAGE_LINES {
+            let more = format!("  … {} more lines", total - MESSAGE_LINES);
+            out.push(Line::from(Span::styled(more, muted)));
+        }
+    }
+    if let Some(tools) = request.get("tools").and_then(|t| t.as_array()) {
+        let names: Vec<String> = tools
+            .iter()
+            .filter_map(|t| {
+                t.get("name")
+                    .or_else(|| t.get("function").and_then(|f| f.get("name")))
+                    .and_then(|n| n.as_str())
+                    .map(str::to_string)
+            })
+            .collect();
+        out.push(field("tools", names.join(", "), theme, text));
+    }
+}
+
+/// Status, headers and body of the reply (or why it was let go).
+fn response(a: &AttemptView, theme: &Theme, out: &mut Vec<Line<'static>>) {
+    let text = theme.style(Meaning::Text);
+    let muted = theme.style(Meaning::Muted);
+    if a.detail_dropped {
+        out.push(Line::default());
+        out.push(Line::from(Span::styled(
+            format!(
+                "Response let go to bound memory: only the newest {DETAIL_KEPT} attempts keep theirs"
+            ),
+            muted,
+        )));
+    }
+    let Some(r) = &a.response else {
+        return;
+    };
+    out.push(Line::default());
+    let status = r.status.map_or("no status".into(), |s| s.to_string());
+    let style = match r.status {
+        Some(s) if s < 300 => theme.style(Meaning::Success),
+        Some(_) => theme.style(Meaning::Error),
+        None => muted,
+    };
+    out.push(Line::from(vec![
+        Span::styled("Response ", theme.style(Meaning::Title)),
+        Span::styled(status, style),
+        Span::styled(format!("  {}", r.url), muted),
+    ]));
+    for (k, v) in &r.headers {
+        out.push(Line::from(vec![
+            Span::styled(format!("  {k}: "), muted),
+            Span::styled(v.clone(), text),
+        ]));
+    }
+    if r.body.is_empty() {
+        return;
+    }
+    let body = pretty_json(&r.body).unwrap_or_else(|| r.body.clone());
+    let total = body.lines().count();
+    out.extend(
+        body.lines()
+            .take(BODY_LINES)
+            .map(|l| Line::from(Span::styled(format!("  {l}"), text))),
+    );
+    if total > BODY_LINES {
+        let more = format!("  … {} more lines", total - BODY_LINES);
+        out.push(Line::from(Span::styled(more, muted)));
+    }
+}

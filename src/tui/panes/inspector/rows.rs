@@ -1,0 +1,159 @@
+//! The Inspector's lines for the rows that are not attempts: a wait, reinserted errors,
+//! exhausted retries, a fallback hop, the outcome; and an error's detail.
+
+use super::{BODY_LINES, cost_text, cut_lines, field, heading, ms};
+use crate::error::CallError;
+use crate::event::{Outcome, Target};
+use crate::tui::run_view::{RunView, WaitView};
+use crate::tui::theme::{Meaning, Theme};
+use crate::words;
+use ratatui::text::{Line, Span};
+
+pub(super) fn wait(run: &RunView, w: &WaitView, theme: &Theme, out: &mut Vec<Line<'static>>) {
+    let text = theme.style(Meaning::Text);
+    let title = format!("Wait after attempt #{} failed", w.attempt);
+    out.push(heading(&title, theme));
+    out.push(field(
+        "wait",
+        ms(w.delay_ms),
+        theme,
+        theme.style(Meaning::Wait),
+    ));
+    out.push(field("strategy", w.strategy.clone(), theme, text));
+    out.push(field("formula", ms(w.computed_ms), theme, text));
+    let retry_after = w.retry_after_ms.map_or("none sent".into(), ms);
+    out.push(field("retry-after", retry_after, theme, text));
+    out.push(field("set by", w.words().set_by().to_string(), theme, text));
+    let window = format!("{} → {}", ms(w.start_t), ms(w.end_t()));
+    out.push(field("window", window, theme, text));
+    let why = run
+        .attempt_index(w.hop, w.attempt)
+        .map(|a| &run.attempts[a].why)
+        .filter(|why| !why.is_empty());
+    if let Some(why) = why {
+        out.push(Line::default());
+        out.push(field(
+            "why",
+            why.clone(),
+            theme,
+            theme.style(Meaning::Warning),
+        ));
+    }
+}
+
+pub(super) fn reinserted(
+    attempt: u32,
+    errors: &[String],
+    theme: &Theme,
+    out: &mut Vec<Line<'static>>,
+) {
+    let title = format!("Errors reinserted into attempt #{attempt}");
+    out.push(heading(&title, theme));
+    out.push(Line::from(Span::styled(
+        "The template is rendered with `errors` = these texts:",
+        theme.style(Meaning::Muted),
+    )));
+    for (n, e) in errors.iter().enumerate() {
+        out.push(Line::from(vec![
+            Span::styled(format!("{:>2}. ", n + 1), theme.style(Meaning::Muted)),
+            Span::styled(e.clone(), theme.style(Meaning::ReinsertedText)),
+        ]));
+    }
+}
+
+pub(super) fn exhausted(
+    hop: u32,
+    attempts: u32,
+    last_error: &CallError,
+    theme: &Theme,
+    out: &mut Vec<Line<'static>>,
+) {
+    let title = format!("Hop {hop}: retries exhausted after {attempts} attempts");
+    out.push(heading(&title, theme));
+    out.push(Line::from(Span::styled(
+        words::WHY_EXHAUSTED,
+        theme.style(Meaning::Muted),
+    )));
+    error_lines("last", last_error, theme, out);
+}
+
+pub(super) fn fallback(
+    hop: u32,
+    (from, to): (&Target, &Target),
+    caught: &CallError,
+    theme: &Theme,
+    out: &mut Vec<Line<'static>>,
+) {
+    let text = theme.style(Meaning::Text);
+    out.push(heading(&format!("Fallback to hop {hop}"), theme));
+    let from = format!("{}/{}", from.provider, from.model);
+    out.push(field("from", from, theme, text));
+    let to = format!("{}/{}", to.provider, to.model);
+    out.push(field("to", to, theme, theme.style(Meaning::Fallback)));
+    out.push(field(
+        "why",
+        words::why_fallback(caught.kind),
+        theme,
+        theme.style(Meaning::Warning),
+    ));
+    error_lines("caught", caught, theme, out);
+}
+
+pub(super) fn outcome(run: &RunView, theme: &Theme, out: &mut Vec<Line<'static>>) {
+    let Some(f) = &run.finished else {
+        return;
+    };
+    let text = theme.style(Meaning::Text);
+    let (word, style) = match f.outcome {
+        Outcome::Ok => ("ok", theme.style(Meaning::Success)),
+        Outcome::Error => ("error", theme.style(Meaning::Error)),
+        Outcome::Cancelled => ("cancelled", theme.style(Meaning::Warning)),
+    };
+    out.push(heading("Outcome", theme));
+    out.push(field("result", word.to_string(), theme, style));
+    out.push(field("took", ms(f.t_ms), theme, text));
+    if let Some(c) = f.total_cost_usd {
+        let cost = format!(
+            "{} for every attempt, failed ones included",
+            cost_text(c, f.total_cost_estimated)
+        );
+        out.push(field("cost", cost, theme, text));
+    }
+    let attempts = run.attempts.len().to_string();
+    out.push(field("attempts", attempts, theme, text));
+    if let Some(c) = &f.content {
+        out.push(field("answer", String::new(), theme, text));
+        cut_lines(c, BODY_LINES, text, theme, out);
+    }
+    if let Some(e) = &f.error {
+        error_lines("error", e, theme, out);
+    }
+    for (n, e) in f.caught.iter().enumerate() {
+        error_lines(&format!("caught {}", n + 1), e, theme, out);
+    }
+}
+
+/// An error as shown (its fix hint included) and its provider detail.
+pub(super) fn error_lines(name: &str, e: &CallError, theme: &Theme, out: &mut Vec<Line<'static>>) {
+    let err = theme.style(Meaning::Error);
+    out.push(field(name, e.summary(), theme, err));
+    let muted = theme.style(Meaning::Muted);
+    if let Some(t) = &e.provider_type {
+        out.push(field("  type", t.clone(), theme, muted));
+    }
+    if let Some(r) = e.retry_after_ms {
+        out.push(field("  retry-after", ms(r), theme, muted));
+    }
+    if let Some(r) = &e.request_id {
+        out.push(field("  req id", r.clone(), theme, muted));
+    }
+    if let Some(t) = &e.timeout {
+        out.push(field("  timeout", t.clone(), theme, muted));
+    }
+    if let Some(last) = &e.last_error {
+        out.push(field("  last", last.summary(), theme, muted));
+    }
+    for inner in &e.errors {
+        out.push(field("  -", inner.summary(), theme, muted));
+    }
+}

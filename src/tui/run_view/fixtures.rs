@@ -1,0 +1,227 @@
+//! Hand-built event lists for pane, app and snapshot tests (also used by tests/ and benches/).
+
+use crate::error::{CallError, ErrorKind};
+use crate::event::{
+    AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, Event, FallbackHop,
+    HttpExchange, Mode, Outcome, RetryExhausted, RunFinished, RunStarted, Target, TimedEvent,
+    Usage, WaitFinished, WaitSource, WaitStarted,
+};
+use serde_json::json;
+
+pub fn ev(t_ms: u64, event: Event) -> TimedEvent {
+    TimedEvent { t_ms, event }
+}
+
+fn rate_limited() -> CallError {
+    CallError::new(ErrorKind::RateLimit, "Rate limit reached for gpt-4o-mini")
+        .with_status(429)
+        .with_retry_after_ms(Some(1000))
+}
+
+fn request(text: &str) -> serde_json::Value {
+    json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}]})
+}
+
+/// Primary fails once with a rate limit, then waits (4 s): the state mid-wait.
+pub fn mid_wait() -> Vec<TimedEvent> {
+    vec![
+        ev(
+            0,
+            Event::RunStarted(RunStarted {
+                scenario: "Fallback with retries".into(),
+                mode: Mode::Sim,
+                speed: "1x".into(),
+            }),
+        ),
+        ev(
+            0,
+            Event::AttemptStarted(AttemptStarted {
+                hop: 0,
+                attempt: 1,
+                provider: "openai".into(),
+                model: "gpt-4o-mini".into(),
+                request: request("Answer this question: What is the meaning of life?"),
+                prompt: None,
+            }),
+        ),
+        ev(
+            12,
+            Event::AttemptFailed(AttemptFailed {
+                hop: 0,
+                attempt: 1,
+                error: rate_limited(),
+                partial_output: String::new(),
+                will_retry: true,
+                latency_ms: 12,
+                why: "rate_limit is in retry_on; wait = max(exponential 4 s, retry-after 1 s) = 4 s; attempt 1 of 3".into(),
+                response: Some(HttpExchange {
+                    url: "http://127.0.0.1:4000/v1/chat/completions".into(),
+                    status: Some(429),
+                    headers: vec![("retry-after".into(), "1".into())],
+                    body: r#"{"error":{"type":"rate_limit_exceeded","message":"Rate limit reached"}}"#.into(),
+                }),
+                cost_usd: None,
+                cost_estimated: false,
+            }),
+        ),
+        ev(
+            12,
+            Event::ErrorReinserted(ErrorReinserted {
+                hop: 0,
+                attempt: 2,
+                errors: vec!["rate_limit (429): Rate limit reached for gpt-4o-mini".into()],
+            }),
+        ),
+        ev(
+            12,
+            Event::WaitStarted(WaitStarted {
+                hop: 0,
+                attempt: 1,
+                delay_ms: 4000,
+                strategy: "exponential(multiplier=1, min=4, max=10)".into(),
+                retry_after_ms: Some(1000),
+                computed_ms: 4000,
+                source: WaitSource::Backoff,
+            }),
+        ),
+    ]
+}
+
+/// The whole fallback-with-retries run: three rate limits, then the hop answers.
+pub fn full_fallback() -> Vec<TimedEvent> {
+    let mut v = mid_wait();
+    let mut t = 4012;
+    v.push(ev(
+        t,
+        Event::WaitFinished(WaitFinished { hop: 0, attempt: 1 }),
+    ));
+    for attempt in 2..=3u32 {
+        v.push(ev(
+            t,
+            Event::AttemptStarted(AttemptStarted {
+                hop: 0,
+                attempt,
+                provider: "openai".into(),
+                model: "gpt-4o-mini".into(),
+                request: request(
+                    "Answer this question: What is the meaning of life?\nPrevious errors: rate_limit (429): Rate limit reached for gpt-4o-mini",
+                ),
+                prompt: None,
+            }),
+        ));
+        t += 10;
+        v.push(ev(
+            t,
+            Event::AttemptFailed(AttemptFailed {
+                hop: 0,
+                attempt,
+                error: rate_limited(),
+                partial_output: String::new(),
+                will_retry: attempt < 3,
+                latency_ms: 10,
+                why: format!("rate_limit is in retry_on; attempt {attempt} of 3"),
+                response: None,
+                cost_usd: None,
+                cost_estimated: false,
+            }),
+        ));
+        if attempt < 3 {
+            v.push(ev(
+                t,
+                Event::WaitStarted(WaitStarted {
+                    hop: 0,
+                    attempt,
+                    delay_ms: 4000,
+                    strategy: "exponential(multiplier=1, min=4, max=10)".into(),
+                    retry_after_ms: Some(1000),
+                    computed_ms: 4000,
+                    source: WaitSource::Backoff,
+                }),
+            ));
+            t += 4000;
+            v.push(ev(t, Event::WaitFinished(WaitFinished { hop: 0, attempt })));
+        }
+    }
+    let last = rate_limited();
+    let retry_error = CallError::retry_error(3, last.clone());
+    v.push(ev(
+        t,
+        Event::RetryExhausted(RetryExhausted {
+            hop: 0,
+            attempts: 3,
+            last_error: last,
+        }),
+    ));
+    v.push(ev(
+        t,
+        Event::FallbackHop(FallbackHop {
+            hop: 1,
+            from: Target {
+                provider: "openai".into(),
+                model: "gpt-4o-mini".into(),
+            },
+            to: Target {
+                provider: "anthropic".into(),
+                model: "claude-3-5-sonnet-latest".into(),
+            },
+            caught: retry_error.clone(),
+        }),
+    ));
+    v.push(ev(
+        t,
+        Event::AttemptStarted(AttemptStarted {
+            hop: 1,
+            attempt: 1,
+            provider: "anthropic".into(),
+            model: "claude-3-5-sonnet-latest".into(),
+            request: json!({"model": "claude-3-5-sonnet-latest", "max_tokens": 1024,
+                "messages": [{"role": "user", "content": [{"type": "text", "text": "Answer this question: What is the meaning of life?"}]}]}),
+            prompt: None,
+        }),
+    ));
+    for w in ["The meaning ", "of life is ", "42."] {
+        t += 25;
+        v.push(ev(
+            t,
+            Event::Delta(Delta {
+                hop: 1,
+                attempt: 1,
+                text: w.into(),
+            }),
+        ));
+    }
+    v.push(ev(
+        t,
+        Event::AttemptSucceeded(AttemptSucceeded {
+            hop: 1,
+            attempt: 1,
+            content: "The meaning of life is 42.".into(),
+            usage: Usage {
+                input_tokens: 14,
+                output_tokens: 7,
+            },
+            latency_ms: 75,
+            tool_calls: vec![],
+            response: Some(HttpExchange {
+                url: "http://127.0.0.1:4001/v1/messages".into(),
+                status: Some(200),
+                headers: vec![("content-type".into(), "text/event-stream".into())],
+                body: String::new(),
+            }),
+            cost_usd: Some(0.000147),
+            cost_estimated: false,
+        }),
+    ));
+    v.push(ev(
+        t,
+        Event::RunFinished(RunFinished {
+            outcome: Outcome::Ok,
+            content: Some("The meaning of life is 42.".into()),
+            error: None,
+            caught: vec![retry_error],
+            total_cost_usd: Some(0.000147),
+            total_cost_estimated: false,
+        }),
+    ));
+    v
+}

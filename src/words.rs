@@ -1,0 +1,141 @@
+//! The wording every consumer of events shares (the printer, the run view, the Inspector,
+//! the engine's own `why`), so one meaning has its texts in one place. It sits above `event`
+//! and `policy` (durations read as the policy writes them), below every consumer.
+
+use crate::error::ErrorKind;
+use crate::event::{WaitSource, WaitStarted};
+
+/// Why a hop without a `[retry]` table ends at its first failure.
+pub const WHY_NO_RETRY_TABLE: &str = "no [retry] table: a single attempt, the error goes on as is";
+
+/// What a `retry_exhausted` means.
+pub const WHY_EXHAUSTED: &str =
+    "The stop condition was met; the hop ends with retry_error carrying the last error.";
+
+/// Why a `fallback_hop` happened: the caught error's kind was in the catch list.
+pub fn why_fallback(caught: ErrorKind) -> String {
+    format!("{caught} is in the catch list, so the next hop runs with its own retry budget")
+}
+
+/// `primary`, or `hop N` for a fallback hop.
+pub fn hop_label(hop: u32) -> String {
+    if hop == 0 {
+        "primary".into()
+    } else {
+        format!("hop {hop}")
+    }
+}
+
+fn secs(ms: u64) -> String {
+    crate::policy::duration::format_secs(ms as f64 / 1000.0)
+}
+
+/// The facts of a wait, to say where it came from in each consumer's words.
+#[derive(Debug, Clone, Copy)]
+pub struct WaitWords<'a> {
+    pub source: WaitSource,
+    pub strategy: &'a str,
+    pub delay_ms: u64,
+    pub retry_after_ms: Option<u64>,
+    pub computed_ms: u64,
+}
+
+impl<'a> From<&'a WaitStarted> for WaitWords<'a> {
+    fn from(w: &'a WaitStarted) -> Self {
+        WaitWords {
+            source: w.source,
+            strategy: &w.strategy,
+            delay_ms: w.delay_ms,
+            retry_after_ms: w.retry_after_ms,
+            computed_ms: w.computed_ms,
+        }
+    }
+}
+
+impl WaitWords<'_> {
+    /// The printer's `(…)` after the wait: `Retry-After 30 s > back-off 4 s`.
+    pub fn origin(&self) -> String {
+        match (self.source, self.retry_after_ms) {
+            (WaitSource::RetryAfter, Some(ra)) => format!(
+                "Retry-After {} > back-off {}",
+                secs(ra),
+                secs(self.computed_ms)
+            ),
+            (_, Some(ra)) => format!("{}; Retry-After {} was shorter", self.strategy, secs(ra)),
+            _ => self.strategy.to_string(),
+        }
+    }
+
+    /// The timeline's label: the formula and its value, or the server's Retry-After.
+    pub fn label(&self) -> String {
+        if self.source == WaitSource::RetryAfter {
+            format!(
+                "Retry-After {} (back-off gave {})",
+                secs(self.retry_after_ms.unwrap_or(self.delay_ms)),
+                secs(self.computed_ms)
+            )
+        } else {
+            match self.retry_after_ms {
+                Some(ra) => format!(
+                    "{} = {} (Retry-After {} is shorter)",
+                    self.strategy,
+                    secs(self.computed_ms),
+                    secs(ra)
+                ),
+                None => format!("{} = {}", self.strategy, secs(self.delay_ms)),
+            }
+        }
+    }
+
+    /// The Inspector's `set by`.
+    pub fn set_by(&self) -> &'static str {
+        if self.source == WaitSource::RetryAfter {
+            "the server's Retry-After (longer than the formula)"
+        } else {
+            "the back-off formula"
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wait_in_each_consumers_words() {
+        let w = WaitWords {
+            source: WaitSource::Backoff,
+            strategy: "exponential(multiplier=1)",
+            delay_ms: 4000,
+            retry_after_ms: Some(1000),
+            computed_ms: 4000,
+        };
+        assert_eq!(
+            w.origin(),
+            "exponential(multiplier=1); Retry-After 1 s was shorter"
+        );
+        assert_eq!(
+            w.label(),
+            "exponential(multiplier=1) = 4 s (Retry-After 1 s is shorter)"
+        );
+        assert_eq!(w.set_by(), "the back-off formula");
+        let ra = WaitWords {
+            source: WaitSource::RetryAfter,
+            retry_after_ms: Some(30_000),
+            delay_ms: 30_000,
+            ..w
+        };
+        assert_eq!(ra.origin(), "Retry-After 30 s > back-off 4 s");
+        assert_eq!(ra.label(), "Retry-After 30 s (back-off gave 4 s)");
+        assert!(ra.set_by().starts_with("the server's Retry-After"));
+        let unknown = WaitWords {
+            source: WaitSource::Unknown,
+            retry_after_ms: None,
+            ..w
+        };
+        assert_eq!(unknown.origin(), "exponential(multiplier=1)");
+        assert_eq!(unknown.label(), "exponential(multiplier=1) = 4 s");
+        assert_eq!(hop_label(0), "primary");
+        assert_eq!(hop_label(2), "hop 2");
+    }
+}

@@ -1,0 +1,219 @@
+//! The transcript of a run, one line per event (consecutive deltas of an attempt joined),
+//! written by one [`Observer`] in two flavours:
+//! - sim ([`sim`]): each line starts with its `t_ms` (virtual, so deterministic), and
+//!   `run_finished` lists the caught kinds;
+//! - live ([`live`]): no times (live `t_ms` is wall time), but costs, usage and which
+//!   timeout fired.
+
+use retrylab::event::{
+    AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, Event, FallbackHop,
+    Observer, RetryExhausted, RunFinished, RunStarted, TimedEvent, ToolCall, WaitFinished,
+    WaitStarted, dispatch,
+};
+
+/// The sim flavour of [`Transcript`].
+pub fn sim(events: &[TimedEvent]) -> Vec<String> {
+    Transcript::new(false).of(events)
+}
+
+/// The live flavour of [`Transcript`].
+pub fn live(events: &[TimedEvent]) -> Vec<String> {
+    Transcript::new(true).of(events)
+}
+
+/// Deltas of one attempt, joined until another event comes.
+struct Run {
+    hop: u32,
+    attempt: u32,
+    first_t: u64,
+    last_t: u64,
+    n: usize,
+    text: String,
+}
+
+pub struct Transcript {
+    live: bool,
+    lines: Vec<String>,
+    open: Option<Run>,
+}
+
+fn cost(usd: Option<f64>, estimated: bool) -> String {
+    match usd {
+        Some(c) => format!(" {}${c}", if estimated { "~" } else { "" }),
+        None => String::new(),
+    }
+}
+
+impl Transcript {
+    fn new(live: bool) -> Self {
+        Transcript {
+            live,
+            lines: Vec::new(),
+            open: None,
+        }
+    }
+
+    fn of(mut self, events: &[TimedEvent]) -> Vec<String> {
+        for ev in events {
+            dispatch(&mut self, ev);
+        }
+        self.close();
+        self.lines
+    }
+
+    /// A line, after its time in the sim flavour.
+    fn line(&mut self, t_ms: u64, text: String) {
+        self.lines.push(if self.live {
+            text
+        } else {
+            format!("{t_ms} {text}")
+        });
+    }
+
+    fn close(&mut self) {
+        if let Some(r) = self.open.take() {
+            let (h, a, n, text) = (r.hop, r.attempt, r.n, r.text);
+            let body = format!("delta {h}/{a} x{n} {text:?}");
+            self.lines.push(if self.live {
+                body
+            } else {
+                format!("{}..{} {body}", r.first_t, r.last_t)
+            });
+        }
+    }
+}
+
+impl Observer for Transcript {
+    fn any_event(&mut self, _t_ms: u64, event: &Event) {
+        let same_run = match (event, &self.open) {
+            (Event::Delta(d), Some(r)) => (d.hop, d.attempt) == (r.hop, r.attempt),
+            _ => false,
+        };
+        if !same_run {
+            self.close();
+        }
+    }
+
+    fn run_started(&mut self, t: u64, e: &RunStarted) {
+        self.line(t, format!("run_started {:?}", e.mode));
+    }
+
+    fn attempt_started(&mut self, t: u64, e: &AttemptStarted) {
+        let (hop, attempt, provider, model) = (e.hop, e.attempt, &e.provider, &e.model);
+        self.line(
+            t,
+            format!("attempt_started {hop}/{attempt} {provider}/{model}"),
+        );
+    }
+
+    fn delta(&mut self, t: u64, e: &Delta) {
+        let r = self.open.get_or_insert_with(|| Run {
+            hop: e.hop,
+            attempt: e.attempt,
+            first_t: t,
+            last_t: t,
+            n: 0,
+            text: String::new(),
+        });
+        r.text.push_str(&e.text);
+        r.n += 1;
+        r.last_t = t;
+    }
+
+    fn tool_call(&mut self, t: u64, e: &ToolCall) {
+        let (hop, attempt, name, args, result) = (e.hop, e.attempt, &e.name, &e.args, &e.result);
+        self.line(
+            t,
+            format!("tool_call {hop}/{attempt} {name} {args} -> {result}"),
+        );
+    }
+
+    fn attempt_failed(&mut self, t: u64, e: &AttemptFailed) {
+        let status = e.error.status.map(|s| format!("({s})")).unwrap_or_default();
+        let timeout = match (&e.error.timeout, self.live) {
+            (Some(t), true) => format!(" timeout={t}"),
+            _ => String::new(),
+        };
+        let partial = if e.partial_output.is_empty() {
+            String::new()
+        } else {
+            format!(" partial={:?}", e.partial_output)
+        };
+        let cost = if self.live {
+            cost(e.cost_usd, e.cost_estimated)
+        } else {
+            String::new()
+        };
+        let (hop, attempt, kind, retry) = (e.hop, e.attempt, e.error.kind, e.will_retry);
+        self.line(
+            t,
+            format!("attempt_failed {hop}/{attempt} {kind}{status}{timeout} retry={retry}{partial}{cost}"),
+        );
+    }
+
+    fn error_reinserted(&mut self, t: u64, e: &ErrorReinserted) {
+        let (hop, attempt, n) = (e.hop, e.attempt, e.errors.len());
+        self.line(t, format!("error_reinserted {hop}/{attempt} n={n}"));
+    }
+
+    fn wait_started(&mut self, t: u64, e: &WaitStarted) {
+        let (hop, attempt, delay_ms, source) = (e.hop, e.attempt, e.delay_ms, e.source);
+        self.line(
+            t,
+            format!("wait_started {hop}/{attempt} {delay_ms}ms {source}"),
+        );
+    }
+
+    fn wait_finished(&mut self, t: u64, e: &WaitFinished) {
+        self.line(t, format!("wait_finished {}/{}", e.hop, e.attempt));
+    }
+
+    fn retry_exhausted(&mut self, t: u64, e: &RetryExhausted) {
+        let (hop, attempts, kind) = (e.hop, e.attempts, e.last_error.kind);
+        self.line(t, format!("retry_exhausted {hop} after {attempts} {kind}"));
+    }
+
+    fn fallback_hop(&mut self, t: u64, e: &FallbackHop) {
+        let (from, to) = (&e.from, &e.to);
+        self.line(
+            t,
+            format!(
+                "fallback_hop {} {}/{} -> {}/{} caught {}",
+                e.hop, from.provider, from.model, to.provider, to.model, e.caught.kind
+            ),
+        );
+    }
+
+    fn attempt_succeeded(&mut self, t: u64, e: &AttemptSucceeded) {
+        let (hop, attempt, content) = (e.hop, e.attempt, &e.content);
+        let usage = if self.live {
+            format!(
+                " {}+{}{}",
+                e.usage.input_tokens,
+                e.usage.output_tokens,
+                cost(e.cost_usd, e.cost_estimated)
+            )
+        } else {
+            String::new()
+        };
+        self.line(
+            t,
+            format!("attempt_succeeded {hop}/{attempt} {content:?}{usage}"),
+        );
+    }
+
+    fn run_finished(&mut self, t: u64, e: &RunFinished) {
+        let error = e
+            .error
+            .as_ref()
+            .map(|e| format!(" {}", e.kind))
+            .unwrap_or_default();
+        let tail = if self.live {
+            cost(e.total_cost_usd, e.total_cost_estimated)
+        } else {
+            let kinds: Vec<String> = e.caught.iter().map(|c| c.kind.to_string()).collect();
+            format!(" caught=[{}]", kinds.join(","))
+        };
+        self.line(t, format!("run_finished {:?}{error}{tail}", e.outcome));
+    }
+}
