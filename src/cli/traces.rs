@@ -96,6 +96,22 @@ pub fn locate(arg: Option<&str>, last: bool, dir: Option<&Path>) -> Result<PathB
     found.map_err(|e| e.to_string())
 }
 
+/// `retrylab traces [--all]`.
+pub fn execute(all: bool) -> std::process::ExitCode {
+    match crate::dirs::traces_dir() {
+        Some(dir) => {
+            print!("{}", listing(&dir, (!all).then_some(SHOWN)));
+            std::process::ExitCode::SUCCESS
+        }
+        None => super::usage_error("no data folder (no home directory?); set RETRYLAB_DATA_DIR"),
+    }
+}
+
+/// [`locate`] in the user's traces folder.
+pub fn locate_in_data_dir(arg: Option<&str>, last: bool) -> Result<PathBuf, String> {
+    locate(arg, last, crate::dirs::traces_dir().as_deref())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
