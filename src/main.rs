@@ -67,23 +67,13 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(Command::Replay { trace, last, print }) => {
-            let dir = retrylab::dirs::traces_dir();
-            match cli::traces::locate(trace.as_deref(), last, dir.as_deref()) {
+            match cli::traces::locate_in_data_dir(trace.as_deref(), last) {
                 Err(e) => cli::usage_error(&e),
                 Ok(path) if print => cli::replay::print(&path),
                 Ok(path) => report(cli::tui::run_replay(&path)),
             }
         }
-        Some(Command::Traces { all }) => match retrylab::dirs::traces_dir() {
-            Some(dir) => {
-                print!(
-                    "{}",
-                    cli::traces::listing(&dir, (!all).then_some(cli::traces::SHOWN))
-                );
-                ExitCode::SUCCESS
-            }
-            None => cli::usage_error("no data folder (no home directory?); set RETRYLAB_DATA_DIR"),
-        },
+        Some(Command::Traces { all }) => cli::traces::execute(all),
         Some(Command::Sim { addr, scenario }) => cli::run::serve_sim(addr, scenario.as_deref()),
         None => report(cli::tui::run_playground(args.scenario)),
     }
