@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 const ONLY: &[(&str, &[&str])] = &[
     ("error", &[]),
     ("dirs", &[]),
+    ("units", &[]),
     ("clock", &["error"]),
     ("event", &["error", "clock"]),
     // The policy is pure: no scenario types, no I/O.

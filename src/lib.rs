@@ -18,6 +18,7 @@ pub mod sim;
 pub mod tools;
 pub mod trace;
 pub mod tui;
+pub mod units;
 pub mod validate;
 pub mod words;
 

@@ -15,18 +15,10 @@ pub enum ReadError {
     Io(#[from] std::io::Error),
     #[error("not a regular file ({0})")]
     NotAFile(&'static str),
-    #[error("larger than {} ({size} bytes)", human(*.max))]
+    #[error("larger than {} ({size} bytes)", crate::units::bytes(*.max))]
     TooLarge { max: u64, size: u64 },
     #[error("not UTF-8 text")]
     NotUtf8,
-}
-
-fn human(bytes: u64) -> String {
-    if bytes.is_multiple_of(1 << 20) {
-        format!("{} MiB", bytes >> 20)
-    } else {
-        format!("{bytes} bytes")
-    }
 }
 
 /// What a non-regular file is, for the message.
@@ -105,6 +97,5 @@ mod tests {
         assert_eq!(e.to_string(), "not a regular file (a directory)");
         let e = read_user_file(&dir.path().join("none"), 8).unwrap_err();
         assert!(matches!(e, ReadError::Io(_)), "{e}");
-        assert_eq!(human(1 << 20), "1 MiB");
     }
 }

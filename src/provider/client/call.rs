@@ -206,7 +206,7 @@ impl Call<'_> {
                     ErrorKind::ServerError,
                     format!(
                         "the reply is larger than {} (max_answer_bytes): stopped reading",
-                        fmt_bytes(cap)
+                        crate::units::bytes(cap as u64)
                     ),
                 )
                 .with_status(status),
@@ -250,16 +250,5 @@ impl Call<'_> {
         let mut e = timeout_error(which, self.watch.limit(which), what);
         e.status = self.exchange.status;
         e
-    }
-}
-
-/// A size in words: `32 MiB`, `64 KiB`, `100 bytes`.
-pub(super) fn fmt_bytes(n: usize) -> String {
-    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
-        format!("{} MiB", n >> 20)
-    } else if n >= 1 << 10 && n.is_multiple_of(1 << 10) {
-        format!("{} KiB", n >> 10)
-    } else {
-        format!("{n} bytes")
     }
 }

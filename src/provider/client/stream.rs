@@ -7,7 +7,7 @@
 // the size of its error costs nothing measurable.
 #![allow(clippy::result_large_err)]
 
-use super::call::{Call, Failure, fmt_bytes};
+use super::call::{Call, Failure};
 use super::transport::root_cause;
 use crate::clock::{Clock, Deadline};
 use crate::error::{CallError, ErrorKind};
@@ -213,7 +213,7 @@ impl Call<'_> {
         if r.streamed > limits.max_stream_bytes {
             return Err(self.too_much(format!(
                 "the stream passed {} (decompressed) without ending, after {}: stopped reading",
-                fmt_bytes(limits.max_stream_bytes),
+                crate::units::bytes(limits.max_stream_bytes as u64),
                 plural(self.events, "event")
             )));
         }
@@ -232,7 +232,7 @@ impl Call<'_> {
             if r.parser.answer_bytes() > limits.max_answer_bytes {
                 let mut e = self.too_much(format!(
                     "the streamed answer passed {} (max_answer_bytes) after {}: stopped reading",
-                    fmt_bytes(limits.max_answer_bytes),
+                    crate::units::bytes(limits.max_answer_bytes as u64),
                     plural(self.events, "event")
                 ));
                 e.kind = ErrorKind::ServerError;
