@@ -34,18 +34,10 @@ pub async fn serve(addr: SocketAddr, spec: SimSpec, scenario_label: &str) -> any
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     println!("retrylab simulator listening on {}", server.addr());
-    println!(
-        "  OpenAI            base URL: {}",
-        server.base_url(ProviderKind::Openai)
-    );
-    println!(
-        "  Anthropic         base URL: {}",
-        server.base_url(ProviderKind::Anthropic)
-    );
-    println!(
-        "  OpenAI-compatible base URL: {}",
-        server.base_url(ProviderKind::OpenaiCompatible)
-    );
+    for f in crate::provider::wire::FORMATS {
+        let (name, url) = (f.display_name(), server.base_url(f.provider()));
+        println!("  {name:<18}base URL: {url}");
+    }
     println!("  script ({scenario_label}): {summary}");
     println!("  any API key is accepted; Ctrl+C stops");
     tokio::signal::ctrl_c()

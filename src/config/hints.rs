@@ -46,7 +46,7 @@ pub fn fix_hint(e: &CallError, t: &LiveTarget<'_>) -> Option<String> {
                     "check base_url = \"{}\" and model = \"{}\" ({})",
                     t.base_url,
                     t.model,
-                    url_convention(t.provider)
+                    crate::provider::wire::format(t.provider).base_url_rule()
                 )
             }
         }
@@ -77,15 +77,6 @@ pub fn fix_hint(e: &CallError, t: &LiveTarget<'_>) -> Option<String> {
         _ => return None,
     };
     Some(hint)
-}
-
-fn url_convention(p: ProviderKind) -> &'static str {
-    match p {
-        ProviderKind::Anthropic => "Anthropic's base_url has no /v1: the client adds /v1/messages",
-        ProviderKind::Openai | ProviderKind::OpenaiCompatible => {
-            "an OpenAI-style base_url ends in /v1: the client adds /chat/completions"
-        }
-    }
 }
 
 #[cfg(test)]

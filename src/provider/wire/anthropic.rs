@@ -37,6 +37,14 @@ impl WireFormat for Anthropic {
         ProviderKind::Anthropic
     }
 
+    fn display_name(&self) -> &'static str {
+        "Anthropic"
+    }
+
+    fn base_url_rule(&self) -> &'static str {
+        "Anthropic's base_url has no /v1: the client adds /v1/messages"
+    }
+
     fn default_base_url(&self) -> Option<&'static str> {
         Some("https://api.anthropic.com")
     }

@@ -28,6 +28,12 @@ pub trait WireFormat: Sync {
     /// The provider this format serves.
     fn provider(&self) -> ProviderKind;
 
+    /// The provider's name for people: `OpenAI`, `Anthropic`, `OpenAI-compatible`.
+    fn display_name(&self) -> &'static str;
+
+    /// How its `base_url` is written, for the hint of a 404 from a wrong one.
+    fn base_url_rule(&self) -> &'static str;
+
     /// The base URL of the official SDK's convention; `None` when the scenario must give one.
     fn default_base_url(&self) -> Option<&'static str>;
 
@@ -102,7 +108,7 @@ pub fn format(kind: ProviderKind) -> &'static dyn WireFormat {
 
 /// Every registered format (whose error names every endpoint understands).
 pub const FORMATS: &[&dyn WireFormat] =
-    &[&openai::OPENAI, &openai::COMPATIBLE, &anthropic::ANTHROPIC];
+    &[&openai::OPENAI, &anthropic::ANTHROPIC, &openai::COMPATIBLE];
 
 /// The kind a provider error type or code names, in any registered format's table.
 pub(crate) fn kind_for_type(t: &str) -> Option<ErrorKind> {

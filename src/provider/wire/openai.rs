@@ -45,6 +45,18 @@ impl WireFormat for OpenAi {
         self.provider
     }
 
+    fn display_name(&self) -> &'static str {
+        if self.include_usage {
+            "OpenAI"
+        } else {
+            "OpenAI-compatible"
+        }
+    }
+
+    fn base_url_rule(&self) -> &'static str {
+        "an OpenAI-style base_url ends in /v1: the client adds /chat/completions"
+    }
+
     fn default_base_url(&self) -> Option<&'static str> {
         self.include_usage.then_some("https://api.openai.com/v1")
     }
