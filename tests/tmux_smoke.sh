@@ -7,14 +7,17 @@
 # edits kept as a draft); SIGTSTP / SIGCONT (cooked while stopped, raw and redrawn after).
 # Prints `N passed, N failed`; exits 1 on any failure.
 #
-# RETRYLAB_BIN overrides the binary (default: target/debug/retrylab, built when missing).
+# Then issue 9's visible controls: F3 mid-run shortens the run's wall time.
+#
+# RETRYLAB_BIN overrides the binary (default: target/debug/retrylab, always built first so a
+# stale binary is never the one tested).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-BIN=${RETRYLAB_BIN:-target/debug/retrylab}
-if [ ! -x "$BIN" ]; then
+if [ -z "${RETRYLAB_BIN:-}" ]; then
   cargo build --quiet --bin retrylab || { echo "0 passed, 1 failed (build)"; exit 1; }
 fi
+BIN=${RETRYLAB_BIN:-target/debug/retrylab}
 BIN=$(realpath "$BIN")
 
 passed=0
@@ -103,6 +106,26 @@ fi
 timing=$(grep -o "first frame after [0-9.]* ms" <<<"$s" || true)
 [ -n "$timing" ] && echo "     ($timing, measured inside the binary)"
 
+# ----- issue 9: F3 during a run re-paces it from that moment -----
+rm -f "$tmp/config/prefs.toml" # start at 1x whatever was chosen above
+start "$tmp/data"
+expect "starts for the mid-run speed test" "No run yet. Press F5" 10
+t send-keys -t smoke F5
+if wait_for "⏳" 5; then
+  run_start=$SECONDS
+  t send-keys -t smoke F3 F3
+  expect "F3 mid-run: the footer says 100x" " 100x " 3
+  # At 1x the two 4 s waits alone take 8 s; at 100x the run ends at once.
+  if wait_for "■ ok" 4; then
+    ok "F3 mid-run shortens the run (ended $((SECONDS - run_start)) s after F3, not ~8 s)"
+  else
+    fail "F3 mid-run: the run still goes on at 1x"
+  fi
+else
+  fail "F3 mid-run: no wait started"
+fi
+t send-keys -t smoke C-q
+wait_for "EXITED" 5
 
 # ----- a data dir where no trace can be written: a notice, and the app goes on -----
 mkdir -p "$tmp/ro"
