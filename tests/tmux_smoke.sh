@@ -7,7 +7,8 @@
 # edits kept as a draft); SIGTSTP / SIGCONT (cooked while stopped, raw and redrawn after).
 # Prints `N passed, N failed`; exits 1 on any failure.
 #
-# Then issue 9's visible controls: F3 mid-run shortens the run's wall time.
+# Then issue 9's visible controls: F3 mid-run shortens the run's wall time; Ctrl+O marks the
+# selected row (dark and mono themes) and filters as you type.
 #
 # RETRYLAB_BIN overrides the binary (default: target/debug/retrylab, always built first so a
 # stale binary is never the one tested).
@@ -52,14 +53,14 @@ expect() { # expect NAME TEXT [SECONDS]
   if wait_for "$2" "${3:-5}"; then ok "$1"; else fail "$1 (no \"$2\" on screen)"; fi
 }
 
-# start DATA_DIR: the binary in a fresh session, in a shell that reports how it left the
-# terminal once it exits; its pid goes to $tmp/pid.
+# start DATA_DIR [VAR=VALUE]: the binary in a fresh session, in a shell that reports how it
+# left the terminal once it exits; its pid goes to $tmp/pid.
 start() {
   t kill-server >/dev/null 2>&1
   rm -f "$tmp/pid"
   cat >"$tmp/inner.sh" <<INNER
 export LANG=C.UTF-8 TERM=xterm-256color RETRYLAB_TIMING=1
-export RETRYLAB_CONFIG_DIR="$tmp/config" RETRYLAB_DATA_DIR="$1"
+export RETRYLAB_CONFIG_DIR="$tmp/config" RETRYLAB_DATA_DIR="$1" ${2:-}
 sh -c 'echo \$\$ >"$tmp/pid"; exec "$BIN"'
 echo "EXITED \$?"
 stty -a | tr ' ;' '\n\n' | grep -x -- '-\?icanon'
@@ -126,6 +127,30 @@ else
 fi
 t send-keys -t smoke C-q
 wait_for "EXITED" 5
+
+# ----- issue 9: Ctrl+O marks the selected row in the dark and mono themes; it filters -----
+for theme in dark mono; do
+  rm -f "$tmp/config/prefs.toml"
+  start "$tmp/data" "RETRYLAB_THEME=$theme"
+  if ! wait_for "No run yet. Press F5" 10; then fail "$theme: no first frame"; continue; fi
+  t send-keys -t smoke C-o
+  expect "Ctrl+O ($theme): the selected row has a ▶ marker" "▶ fallback-with-retries" 3
+  # The whole row is highlighted: reverse video from the marker to the popup's border.
+  row=$(t capture-pane -p -e -t smoke | grep -F "▶ fallback-with-retries")
+  if grep -qE $'\e\\[([0-9]+;)*7(;[0-9]+)*m(\e\\[[0-9;]*m)*▶' <<<"$row"; then
+    ok "Ctrl+O ($theme): the selected row is shown in reverse video"
+  else
+    fail "Ctrl+O ($theme): the selected row is not highlighted"
+  fi
+  t send-keys -t smoke -l "chaos"
+  expect "Ctrl+O ($theme): typing filters the list" "▶ chaos" 3
+  t send-keys -t smoke Escape
+  sleep 0.2
+  t send-keys -t smoke Escape
+  sleep 0.2
+  t send-keys -t smoke C-q
+  wait_for "EXITED" 5
+done
 
 # ----- a data dir where no trace can be written: a notice, and the app goes on -----
 mkdir -p "$tmp/ro"

@@ -24,6 +24,8 @@ pub enum Action {
     PageDown,
     Top,
     Bottom,
+    /// `q`: close the help, or the replay view.
+    Close,
 }
 
 /// Where a binding applies.
@@ -275,6 +277,13 @@ pub const BINDINGS: &[Binding] = &[
         short: "follow",
         desc: "Go to the newest row and follow the run again",
     },
+    Binding {
+        action: Action::Close,
+        scope: Scope::View,
+        keys: &[key(KeyCode::Char('q'))],
+        short: "close",
+        desc: "Close the help; leave a replay (back to the editors, or quit)",
+    },
 ];
 
 /// Other editing keys, handled by the editor widget itself (for the help only).
@@ -307,6 +316,8 @@ pub enum Answer {
     Restore,
     /// The n-th (from 0) of several drafts offered.
     RestoreNth(usize),
+    /// Cancel the run in flight (to open another scenario).
+    CancelRun,
 }
 
 /// The dialogs' table: answer → key (a plain letter or digit, either case).
@@ -315,6 +326,7 @@ pub const ANSWERS: &[(Answer, char)] = &[
     (Answer::QuitUnsaved, 'q'),
     (Answer::Discard, 'd'),
     (Answer::Restore, 'r'),
+    (Answer::CancelRun, 'c'),
     (Answer::RestoreNth(0), '1'),
     (Answer::RestoreNth(1), '2'),
     (Answer::RestoreNth(2), '3'),

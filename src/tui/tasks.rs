@@ -48,7 +48,11 @@ pub fn spawn_run(req: RunRequest) {
         let mut problem = None;
         let mut trace = match traces {
             Some(dir) => match TraceWriter::create(&dir, &scenario.name) {
-                Ok(w) => Some(w),
+                Ok(w) => {
+                    // As `retrylab run`: the oldest go beyond `[traces] keep`, never this one.
+                    crate::history::prune(&dir, config.traces_keep(), w.path());
+                    Some(w)
+                }
                 Err(e) => {
                     problem = Some(format!(
                         "run not recorded: cannot create a trace in {}: {e}",

@@ -278,7 +278,7 @@ async fn ctrl_s_saves_to_the_scenarios_folder() {
     pg.ctrl('s');
     assert!(std::fs::read_to_string(&path).unwrap().contains("# more"));
     assert_eq!(
-        persist::list_saved(Some(&dir.path().join("scenarios"))).len(),
+        retrylab::scenario::saved::list_in(&dir.path().join("scenarios")).len(),
         1
     );
 }

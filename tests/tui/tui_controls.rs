@@ -60,3 +60,214 @@ async fn f3_mid_run_repaces_the_wait_in_progress() {
     assert!(s.contains("■ ok in 8.925 s"), "{s}");
     assert_eq!(s.matches("⏳ waited 4 s").count(), 2, "{s}");
 }
+
+/// The rows of the screen holding `text`, with whether every cell of the row between the
+/// popup's borders is reversed (the selection's look in the dark and mono themes).
+fn row_with(pg: &Playground<TestBackend>, text: &str) -> Option<(String, bool)> {
+    let screen = pg.screen();
+    let y = screen.lines().position(|l| l.contains(text))?;
+    let buf = pg.terminal.backend().buffer();
+    let line = screen.lines().nth(y)?.to_string();
+    // The popup's inner cells: between the corners of its top border.
+    let top = screen.lines().position(|l| l.contains("Open a scenario"))?;
+    let corner = |sym: &str| (0..buf.area.width).find(|&x| buf[(x, top as u16)].symbol() == sym);
+    let (left, right) = (corner("┏")?, corner("┓")?);
+    let cells: Vec<_> = (left + 1..right).map(|x| &buf[(x, y as u16)]).collect();
+    let all = cells
+        .iter()
+        .all(|c| c.modifier.contains(ratatui::style::Modifier::REVERSED));
+    Some((line, all))
+}
+
+#[tokio::test]
+async fn ctrl_o_marks_the_whole_selected_row_in_the_dark_and_mono_themes() {
+    for (theme, no_color) in [("dark", false), ("mono", true)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = AppConfig::isolated(dir.path());
+        config.theme = Some(theme.into());
+        config.no_color = no_color;
+        let mut pg = playground(config, builtin("chaos"));
+        assert_eq!(pg.app.theme_name(), theme);
+        pg.ctrl('o');
+        let (line, reversed) = row_with(&pg, "▶ chaos").expect("a marked row");
+        assert!(reversed, "{theme}: the whole row is highlighted: {line}");
+        // The others carry no marker and no highlight.
+        let (line, reversed) = row_with(&pg, "basic-retry").unwrap();
+        assert!(!reversed && !line.contains('▶'), "{theme}: {line}");
+        pg.key(KeyCode::Down);
+        assert!(row_with(&pg, "▶ chaos").is_none(), "{}", pg.screen());
+        assert_eq!(pg.screen().matches('▶').count(), 1, "{}", pg.screen());
+    }
+}
+
+#[tokio::test]
+async fn ctrl_o_filters_as_you_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pg = playground(AppConfig::isolated(dir.path()), builtin("chaos"));
+    pg.ctrl('o');
+    // `j`, `k` and `q` are text here, not moves or quit.
+    pg.type_text("basic");
+    let s = pg.screen();
+    assert!(s.contains("filter: basic▏"), "{s}");
+    assert!(s.contains("▶ basic-retry"), "{s}");
+    assert!(!s.contains("  chaos        "), "{s}");
+    pg.type_text("zzq");
+    assert!(
+        pg.screen().contains("nothing matches “basiczzq”"),
+        "{}",
+        pg.screen()
+    );
+    pg.key(KeyCode::Enter);
+    assert!(!pg.app.overlay_open(), "Enter on nothing closes");
+    assert_eq!(pg.app.origin(), &Origin::Builtin("chaos".into()));
+    pg.ctrl('o');
+    pg.type_text("error reins");
+    pg.key(KeyCode::Enter);
+    assert_eq!(
+        pg.app.origin(),
+        &Origin::Builtin("error-reinsertion".into())
+    );
+    // Esc clears the filter first, then closes.
+    pg.ctrl('o');
+    pg.type_text("x");
+    pg.key(KeyCode::Esc);
+    assert!(pg.app.overlay_open() && pg.screen().contains("(type to filter)"));
+    pg.key(KeyCode::Esc);
+    assert!(!pg.app.overlay_open());
+}
+
+#[tokio::test]
+async fn opening_over_a_run_asks_then_clears_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = AppConfig::isolated(dir.path());
+    config.speed = Speed::Times(1.0);
+    let mut pg = playground(config, builtin("fallback-with-retries"));
+    pg.key(KeyCode::F(5));
+    let waiting = |app: &App| !app.run_view().waits.is_empty();
+    assert!(pg.run_until(waiting, Duration::from_secs(5)).await);
+    pg.ctrl('o');
+    pg.type_text("basic");
+    pg.key(KeyCode::Enter);
+    let s = pg.screen();
+    assert!(s.contains("A run is going on"), "{s}");
+    assert!(
+        s.contains("A run of Fallback with retries is going on"),
+        "{s}"
+    );
+    // Esc goes back: the run goes on, nothing opened.
+    pg.key(KeyCode::Esc);
+    assert!(pg.app.is_running());
+    assert_eq!(
+        pg.app.origin(),
+        &Origin::Builtin("fallback-with-retries".into())
+    );
+    pg.ctrl('o');
+    pg.type_text("basic");
+    pg.key(KeyCode::Enter);
+    pg.key(KeyCode::Char('c'));
+    assert_eq!(pg.app.origin(), &Origin::Builtin("basic-retry".into()));
+    assert!(!pg.app.is_running());
+    assert!(pg.app.run_view().is_empty(), "the old run is cleared");
+    pg.pump();
+    let s = pg.screen();
+    assert!(s.contains("No run yet. Press F5"), "{s}");
+    assert!(!s.contains("primary #1"), "{s}");
+}
+
+#[tokio::test]
+async fn the_history_tab_replays_a_recorded_run_and_q_goes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pg = playground(
+        AppConfig::isolated(dir.path()),
+        builtin("fallback-with-retries"),
+    );
+    pg.key(KeyCode::F(5));
+    assert!(pg.run_until(finished, Duration::from_secs(30)).await);
+    pg.ctrl('o');
+    pg.key(KeyCode::Tab);
+    let s = pg.screen();
+    assert!(s.contains("[History 1]"), "{s}");
+    assert!(s.contains("Recent runs, newest first"), "{s}");
+    assert!(
+        s.contains("Fallback with retries  ok  4 attempts · "),
+        "{s}"
+    );
+    assert!(s.contains("▶ "), "{s}");
+    pg.key(KeyCode::Enter);
+    assert!(pg.run_until(finished, Duration::from_secs(30)).await);
+    let s = pg.screen();
+    assert!(s.contains("max replay ✓ ok"), "{s}");
+    assert!(s.contains("q goes back to the editors"), "{s}");
+    assert!(s.contains("✓ hop 1"), "{s}");
+    pg.key(KeyCode::Char('q'));
+    assert!(!pg.app.should_quit);
+    let s = pg.screen();
+    assert!(s.contains("back to the editors"), "{s}");
+    assert!(s.contains("Policy"), "{s}");
+    assert!(!s.contains("max replay"), "{s}");
+    assert!(pg.app.run_view().is_empty(), "the replay is gone");
+}
+
+#[tokio::test]
+async fn picker_snapshot_in_mono() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = AppConfig::isolated(dir.path());
+    config.theme = Some("mono".into());
+    let mut pg = playground(config, builtin("basic-retry"));
+    pg.ctrl('o');
+    pg.key(KeyCode::Down);
+    insta::assert_snapshot!("picker", pg.screen());
+}
+
+#[tokio::test]
+async fn ctrl_o_marks_saved_scenarios_and_one_that_shadows_a_builtin() {
+    let dir = tempfile::tempdir().unwrap();
+    let chaos = retrylab::scenario::builtin::find("chaos").unwrap().source;
+    for name in ["chaos", "mine"] {
+        let path = dir.path().join(format!("scenarios/{name}.toml"));
+        retrylab::tui::persist::write_atomic(&path, chaos).unwrap();
+    }
+    let mut pg = playground(AppConfig::isolated(dir.path()), builtin("basic-retry"));
+    pg.ctrl('o');
+    let s = pg.screen();
+    assert!(s.contains("Saved by you"), "{s}");
+    assert!(s.contains("  mine.toml                  saved · "), "{s}");
+    pg.type_text("shadows");
+    let s = pg.screen();
+    assert!(
+        s.contains("▶ chaos.toml                 saved, shadows the built-in"),
+        "{s}"
+    );
+    assert!(!s.contains("mine.toml"), "{s}");
+    pg.key(KeyCode::Enter);
+    let path = dir.path().join("scenarios/chaos.toml");
+    assert_eq!(pg.app.origin(), &Origin::File(path));
+}
+
+#[tokio::test]
+async fn a_playground_run_prunes_old_traces_like_retrylab_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let traces = dir.path().join("traces");
+    std::fs::create_dir_all(&traces).unwrap();
+    // As many old runs as `[traces] keep` allows by default (500).
+    for i in 0..500u64 {
+        let name = format!("{}-old.jsonl", 1_000_000_000_000 + i);
+        std::fs::write(traces.join(name), "{}\n").unwrap();
+    }
+    let mut pg = playground(AppConfig::isolated(dir.path()), builtin("basic-retry"));
+    pg.key(KeyCode::F(5));
+    assert!(pg.run_until(finished, Duration::from_secs(30)).await);
+    let names: Vec<String> = std::fs::read_dir(&traces)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 500);
+    assert!(
+        names.iter().any(|n| n.ends_with("-basic-retry.jsonl")),
+        "the new run stays"
+    );
+    assert!(
+        !names.contains(&"1000000000000-old.jsonl".to_string()),
+        "the oldest went"
+    );
+}

@@ -82,6 +82,11 @@ impl App {
                 self.quit_now();
             }
             Decision::OpenDiscarding(item) => self.open_item(&item),
+            Decision::OpenStoppingRun(item) => {
+                self.session.forget(self.now());
+                self.views.timeline.reset();
+                self.pick_now(item);
+            }
             Decision::Restore(drafts, i) => self.restore_draft(drafts, i),
             Decision::DiscardDrafts(drafts) => self.discard_dead_drafts(drafts),
             Decision::DraftsKept => {
@@ -204,7 +209,7 @@ impl App {
     // ----- quitting -----
 
     pub(super) fn request_quit(&mut self) {
-        if self.doc.dirty && !self.session.is_replay() {
+        if self.doc.dirty && !self.replay_only() {
             self.dialog = Some(Dialog::quit());
         } else {
             self.discard_draft();
@@ -215,34 +220,5 @@ impl App {
     pub(super) fn quit_now(&mut self) {
         self.session.cancel();
         self.should_quit = true;
-    }
-
-    // ----- opening -----
-
-    pub(super) fn open_picker(&mut self) {
-        if self.session.is_replay() {
-            self.notify(
-                "a replay shows a recorded run; quit to open a scenario",
-                Level::Info,
-            );
-            return;
-        }
-        let current = match &self.doc.origin {
-            super::Origin::Builtin(n) => Some(n.clone()),
-            super::Origin::File(p) => p.file_name().map(|n| n.to_string_lossy().into_owned()),
-        };
-        self.dialog = Some(Dialog::picker(
-            self.files.picker_items(),
-            current.as_deref(),
-        ));
-    }
-
-    /// A picked scenario opens, unless that would drop unsaved edits: then it asks.
-    pub(super) fn pick(&mut self, item: crate::tui::panes::overlay::PickItem) {
-        if self.doc.dirty {
-            self.dialog = Some(Dialog::open_over_edits(item));
-        } else {
-            self.open_item(&item);
-        }
     }
 }

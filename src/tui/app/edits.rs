@@ -48,7 +48,7 @@ impl App {
     /// Ctrl+S: a file opened by path is saved in place; anything else goes to the scenarios
     /// folder under the scenario's name. True when written.
     pub(super) fn save(&mut self) -> bool {
-        if self.session.is_replay() {
+        if self.replay_only() {
             self.notify("a replay has no scenario to save", Level::Info);
             return false;
         }
@@ -91,7 +91,7 @@ impl App {
             // The joined text must include the latest keystrokes.
             self.reparse();
         }
-        if !self.doc.dirty || self.session.is_replay() {
+        if !self.doc.dirty || self.replay_only() {
             return;
         }
         self.write_own_draft();
@@ -155,6 +155,10 @@ impl App {
     pub(super) fn open_item(&mut self, item: &PickItem) {
         match Files::read(item) {
             Ok(o) => {
+                // The run shown was of the scenario that is closing.
+                self.leave_replay();
+                self.session.forget(self.now());
+                self.views.timeline.reset();
                 self.load(&o.text, o.origin);
                 self.discard_draft();
                 self.notify(format!("opened {}", o.shown), Level::Info);

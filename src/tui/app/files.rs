@@ -4,11 +4,20 @@
 
 use super::Origin;
 use crate::config::Config;
+use crate::event::TimedEvent;
+use crate::history;
+use crate::scenario::saved;
 use crate::tui::panes::overlay::PickItem;
 use crate::tui::persist::{self, DeadDraft, DraftSlot, Paths};
 use crate::tui::theme::{ThemeError, ThemeSet};
 use std::io;
 use std::path::{Path, PathBuf};
+
+/// The most trace text a replay opened from the History tab holds (as `retrylab replay`).
+const REPLAY_MAX_BYTES: u64 = 128 << 20;
+
+/// The History tab lists at most this many runs (newest first).
+const HISTORY_SHOWN: usize = 50;
 
 /// The restore dialog lists at most this many drafts (keys 1-9).
 const MAX_OFFERED_DRAFTS: usize = 9;
@@ -108,9 +117,11 @@ impl Files {
         drafts
     }
 
-    /// What Ctrl+O offers: the built-ins, then the saved scenarios.
+    /// What Ctrl+O offers: the built-ins, then the saved scenarios (one lister for the CLI
+    /// and the playground: `scenario::saved`).
     pub fn picker_items(&self) -> Vec<PickItem> {
-        let mut items: Vec<PickItem> = crate::scenario::builtin::all()
+        let builtins = crate::scenario::builtin::all();
+        let mut items: Vec<PickItem> = builtins
             .iter()
             .map(|b| PickItem::Builtin {
                 name: b.name.to_string(),
@@ -120,12 +131,46 @@ impl Files {
                     .unwrap_or_default(),
             })
             .collect();
+        let saved = self.paths.scenarios.as_deref().map(saved::list_in);
         items.extend(
-            persist::list_saved(self.paths.scenarios.as_deref())
+            saved
+                .unwrap_or_default()
                 .into_iter()
-                .map(|path| PickItem::Saved { path }),
+                .map(|s| PickItem::Saved {
+                    shadows: builtins.iter().any(|b| b.name == s.name),
+                    path: s.path,
+                }),
         );
         items
+    }
+
+    /// The History tab: the newest recorded runs, each summed up in one bounded pass.
+    pub fn history_items(&self) -> Vec<PickItem> {
+        let Some(dir) = self.paths.traces.as_deref() else {
+            return Vec::new();
+        };
+        history::list(dir)
+            .into_iter()
+            .take(HISTORY_SHOWN)
+            .map(|t| {
+                let when = t.started.map_or_else(|| "?".into(), history::utc_stamp);
+                let line = match history::summarize(&t.path) {
+                    Ok(s) => format!(
+                        "{}  {}  {} attempt{}",
+                        s.scenario.as_deref().unwrap_or("?"),
+                        s.outcome.as_deref().unwrap_or("unfinished"),
+                        s.attempts,
+                        if s.attempts == 1 { "" } else { "s" }
+                    ),
+                    Err(e) => format!("(cannot read: {e})"),
+                };
+                PickItem::Trace {
+                    path: t.path,
+                    when,
+                    line,
+                }
+            })
+            .collect()
     }
 
     /// Reads a picked scenario; the error is the notice to show.
@@ -139,7 +184,8 @@ impl Files {
                 }),
                 None => Err(format!("no built-in named {name}")),
             },
-            PickItem::Saved { path } => match crate::scenario::userfile::read_user_file(
+            PickItem::Trace { path, .. } => Err(format!("{} is a recorded run", path.display())),
+            PickItem::Saved { path, .. } => match crate::scenario::userfile::read_user_file(
                 path,
                 crate::scenario::userfile::MAX_USER_FILE,
             ) {
@@ -150,6 +196,15 @@ impl Files {
                 }),
                 Err(e) => Err(format!("cannot read {}: {e}", path.display())),
             },
+        }
+    }
+
+    /// Reads a recorded run for a replay (bounded: the playground keeps it in memory), with
+    /// what was left out; the error is the notice to show.
+    pub fn read_trace(path: &Path) -> Result<(Vec<TimedEvent>, Option<String>), String> {
+        match crate::trace::read_trace_bounded(path, REPLAY_MAX_BYTES) {
+            Ok(r) => Ok((r.events, (!r.notes.is_empty()).then(|| r.notes.join("; ")))),
+            Err(e) => Err(e.to_string()),
         }
     }
 

@@ -2,7 +2,8 @@
 //! parts: the [`document`] (editors, parse state), the run [`session`], the [`files`] (the
 //! only file I/O), the [`dialogs`], the run panes and the look. Keys, paste and the mouse are
 //! routed in [`input`]; what a message or an action does across parts is in [`actions`] (runs,
-//! settings, quitting) and [`edits`] (load, edit, save, drafts, open); drawing is in [`view`].
+//! settings, quitting), [`edits`] (load, edit, save, drafts) and [`opening`] (Ctrl+O, replays
+//! of recorded runs); drawing is in [`view`].
 //! Async work (runs, replays) is started from here and reports back only through messages.
 
 mod actions;
@@ -11,6 +12,7 @@ mod document;
 mod edits;
 mod files;
 mod input;
+mod opening;
 mod session;
 mod view;
 
@@ -172,6 +174,8 @@ pub struct App {
     session: Session,
     files: Files,
     dialog: Option<Dialog>,
+    /// A recorded run from the History tab plays over the editors (`q` goes back to them).
+    replay_over_editors: bool,
     views: Views,
     focus: PaneId,
     themes: ThemeSet,
@@ -201,6 +205,7 @@ impl App {
             session: Session::new(config.mode, config.speed, now),
             files,
             dialog: None,
+            replay_over_editors: false,
             views: Views {
                 timeline: TimelinePane::new(),
                 output: OutputPane::new(),

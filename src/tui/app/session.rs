@@ -190,6 +190,16 @@ impl Session {
         }
     }
 
+    /// Cancels the run or replay in flight and lets it go: its last messages are ignored
+    /// (its trace is still written whole), and the run panes are cleared.
+    pub fn forget(&mut self, now: Instant) {
+        self.cancel();
+        self.active = None;
+        self.run_rx = None;
+        self.run = RunView::new();
+        self.clock = RunClock::new(self.effective_speed(), now);
+    }
+
     /// The task `id` ended: is it the current run?
     pub fn is_current(&self, id: u64) -> bool {
         self.active.as_ref().is_some_and(|a| a.id == id)

@@ -194,6 +194,9 @@ impl App {
             v.push(Action::ToggleMode);
         }
         v.push(Action::CycleSpeed);
+        if self.session.is_replay() {
+            v.push(Action::Close);
+        }
         v.push(Action::Quit);
         v
     }

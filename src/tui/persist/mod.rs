@@ -1,7 +1,7 @@
 //! Where the playground keeps files (directories crate): saved scenarios and user themes in
 //! the config dir, the autosaved draft in the data dir, traces where `crate::trace` puts them.
 //! Every write goes to a temporary file first and is renamed, so a crash never leaves half a
-//! file: [`atomic`] writes, [`saved`] names and lists saved scenarios, [`drafts`] keeps the
+//! file: [`atomic`] writes, [`saved`] names saved scenarios, [`drafts`] keeps the
 //! per-instance autosave.
 
 mod atomic;
@@ -10,7 +10,7 @@ mod saved;
 
 pub use atomic::{resolve_links, write_atomic, write_atomic_with, write_private};
 pub use drafts::{DeadDraft, Draft, DraftSlot, dead_drafts};
-pub use saved::{list_saved, slug};
+pub use saved::slug;
 
 use std::path::{Path, PathBuf};
 
