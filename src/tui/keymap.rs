@@ -318,6 +318,8 @@ pub enum Answer {
     RestoreNth(usize),
     /// Cancel the run in flight (to open another scenario).
     CancelRun,
+    /// Save over an existing file.
+    Overwrite,
 }
 
 /// The dialogs' table: answer → key (a plain letter or digit, either case).
@@ -327,6 +329,7 @@ pub const ANSWERS: &[(Answer, char)] = &[
     (Answer::Discard, 'd'),
     (Answer::Restore, 'r'),
     (Answer::CancelRun, 'c'),
+    (Answer::Overwrite, 'o'),
     (Answer::RestoreNth(0), '1'),
     (Answer::RestoreNth(1), '2'),
     (Answer::RestoreNth(2), '3'),

@@ -271,3 +271,101 @@ async fn a_playground_run_prunes_old_traces_like_retrylab_run() {
         "the oldest went"
     );
 }
+
+#[tokio::test]
+async fn ctrl_s_on_a_builtin_asks_a_name_refuses_bad_ones_and_confirms_overwriting() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pg = playground(AppConfig::isolated(dir.path()), builtin("basic-retry"));
+    pg.app.set_focus(retrylab::tui::panes::PaneId::Policy);
+    pg.type_text("# mine\n");
+    pg.ctrl('s');
+    let s = pg.screen();
+    assert!(s.contains("Save as"), "{s}");
+    assert!(s.contains("name: basic-retry▏"), "{s}");
+    // Refused: a separator, a hidden name; the prompt stays with the reason.
+    for _ in 0.."basic-retry".len() {
+        pg.key(KeyCode::Backspace);
+    }
+    pg.type_text("../evil");
+    pg.key(KeyCode::Enter);
+    assert!(pg.screen().contains("cannot contain /"), "{}", pg.screen());
+    for _ in 0.."../evil".len() {
+        pg.key(KeyCode::Backspace);
+    }
+    pg.type_text(".hidden");
+    pg.key(KeyCode::Enter);
+    assert!(
+        pg.screen().contains("cannot start with ."),
+        "{}",
+        pg.screen()
+    );
+    assert!(pg.app.is_dirty());
+    for _ in 0..".hidden".len() {
+        pg.key(KeyCode::Backspace);
+    }
+    pg.type_text("my-retry");
+    pg.key(KeyCode::Enter);
+    let path = dir.path().join("scenarios/my-retry.toml");
+    assert!(std::fs::read_to_string(&path).unwrap().contains("# mine"));
+    assert_eq!(pg.app.origin(), &Origin::File(path.clone()));
+    assert!(!pg.app.is_dirty());
+    // The title shows the name it was saved under; `retrylab run my-retry` finds it.
+    pg.app
+        .freeze_time(Some(Instant::now() + Duration::from_secs(20)));
+    pg.settle();
+    let s = pg.screen();
+    assert!(
+        s.lines().last().unwrap().contains("my-retry · Basic retry"),
+        "{s}"
+    );
+    assert_eq!(
+        retrylab::scenario::saved::find_in(&dir.path().join("scenarios"), "my-retry")
+            .map(|s| s.path),
+        Some(path.clone())
+    );
+    // Another built-in saved under the same name: it asks before overwriting.
+    let mut pg = playground(AppConfig::isolated(dir.path()), builtin("chaos"));
+    pg.ctrl('s');
+    for _ in 0.."chaos".len() {
+        pg.key(KeyCode::Backspace);
+    }
+    pg.type_text("my-retry");
+    pg.key(KeyCode::Enter);
+    assert!(pg.screen().contains("Overwrite?"), "{}", pg.screen());
+    pg.key(KeyCode::Esc);
+    assert!(
+        std::fs::read_to_string(&path).unwrap().contains("# mine"),
+        "Esc kept it"
+    );
+    pg.ctrl('s');
+    for _ in 0.."chaos".len() {
+        pg.key(KeyCode::Backspace);
+    }
+    pg.type_text("my-retry.toml");
+    pg.key(KeyCode::Enter);
+    pg.key(KeyCode::Char('o'));
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("name = \"Chaos\"")
+    );
+    assert_eq!(pg.app.origin(), &Origin::File(path));
+}
+
+#[tokio::test]
+async fn save_then_quit_on_a_builtin_names_it_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pg = playground(AppConfig::isolated(dir.path()), builtin("basic-retry"));
+    pg.app.set_focus(retrylab::tui::panes::PaneId::Policy);
+    pg.type_text("# mine\n");
+    pg.ctrl('q');
+    pg.key(KeyCode::Char('s'));
+    assert!(
+        !pg.app.should_quit && pg.screen().contains("Save as"),
+        "{}",
+        pg.screen()
+    );
+    pg.key(KeyCode::Enter);
+    assert!(pg.app.should_quit);
+    assert!(dir.path().join("scenarios/basic-retry.toml").is_file());
+}

@@ -73,7 +73,13 @@ impl App {
             Decision::RequestQuit => self.request_quit(),
             Decision::Pick(item) => self.pick(item),
             Decision::SaveThenQuit => {
-                if self.save() {
+                if self.save_then(true) {
+                    self.quit_now();
+                }
+            }
+            Decision::SaveAs(name, then_quit) => self.save_as(&name, then_quit),
+            Decision::Overwrite(path, then_quit) => {
+                if self.write_scenario(&path) && then_quit {
                     self.quit_now();
                 }
             }

@@ -6,17 +6,20 @@
 use super::files::Files;
 use crate::tui::keymap::{self, Action, Answer, Scope};
 use crate::tui::panes::help::HelpOverlay;
-use crate::tui::panes::overlay::{Choice, Confirm, PickItem, Picker};
+use crate::tui::panes::overlay::{Choice, Confirm, NamePrompt, PickItem, Picker};
 use crate::tui::persist::DeadDraft;
 use crate::tui::theme::Theme;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use std::path::PathBuf;
 
 pub(super) enum Dialog {
     Help(HelpOverlay),
     Picker(Picker),
     Confirm(Confirm, Pending),
+    /// Save As: the name typed; `then_quit` when it came from "save, then quit".
+    SaveAs(NamePrompt, bool),
 }
 
 /// What a question decides about.
@@ -24,6 +27,8 @@ pub(super) enum Dialog {
 pub(super) enum Pending {
     Quit,
     Open(PickItem),
+    /// Save over this existing file (then quit?).
+    Overwrite(PathBuf, bool),
     /// Open this while a run goes on (it would be cancelled).
     OpenOverRun(PickItem),
     /// Drafts of ended instances, newest first (claimed while the dialog is open).
@@ -46,6 +51,10 @@ pub(super) enum Decision {
     OpenStoppingRun(PickItem),
     Restore(Vec<DeadDraft>, usize),
     DiscardDrafts(Vec<DeadDraft>),
+    /// Save As this name (checked by the App; then quit?).
+    SaveAs(String, bool),
+    /// Save over an existing file (then quit?).
+    Overwrite(PathBuf, bool),
     /// The drafts dialog was closed: they stay for the next start.
     DraftsKept,
 }
@@ -87,6 +96,35 @@ impl Dialog {
             "discard the edits and open it",
         )];
         Dialog::confirm("Unsaved edits", body, choices, Pending::Open(item))
+    }
+
+    /// Save As: a name for a new file in the scenarios folder, `value` typed already.
+    pub fn save_as(folder: &str, value: String, error: Option<String>, then_quit: bool) -> Dialog {
+        let body = format!(
+            "A built-in is saved as your own scenario in {folder}; `retrylab run NAME` runs it."
+        );
+        let title = "Save as".to_string();
+        Dialog::SaveAs(
+            NamePrompt {
+                title,
+                body,
+                value,
+                error,
+            },
+            then_quit,
+        )
+    }
+
+    /// The name is taken: overwrite?
+    pub fn overwrite(path: PathBuf, then_quit: bool) -> Dialog {
+        let body = format!("{} exists already.", path.display());
+        let choices = vec![Choice::new(Answer::Overwrite, "overwrite it")];
+        Dialog::confirm(
+            "Overwrite?",
+            body,
+            choices,
+            Pending::Overwrite(path, then_quit),
+        )
     }
 
     /// Opening something while `run` goes on cancels it: ask first.
@@ -191,6 +229,14 @@ impl Dialog {
             },
             Dialog::Picker(p) => picker_key(p, action, k),
             Dialog::Confirm(c, pending) => confirm_key(c, pending, action, k),
+            Dialog::SaveAs(mut p, then_quit) => match (k.code, action) {
+                (KeyCode::Enter, _) => (None, Decision::SaveAs(p.value, then_quit)),
+                (_, Some(Action::Cancel)) => (None, Decision::Nothing),
+                _ => {
+                    p.edit(k);
+                    keep(Dialog::SaveAs(p, then_quit))
+                }
+            },
         }
     }
 
@@ -224,6 +270,7 @@ impl Dialog {
             Dialog::Help(h) => h.render(frame, area, theme, &files.help_rows()),
             Dialog::Picker(p) => p.render(frame, area, theme),
             Dialog::Confirm(c, _) => c.render(frame, area, theme),
+            Dialog::SaveAs(p, _) => p.render(frame, area, theme),
         }
     }
 }
@@ -294,6 +341,7 @@ fn confirm_key(
         (Some(Answer::QuitUnsaved), Pending::Quit) => Decision::QuitUnsaved,
         (Some(Answer::Discard), Pending::Open(item)) => Decision::OpenDiscarding(item),
         (Some(Answer::CancelRun), Pending::OpenOverRun(item)) => Decision::OpenStoppingRun(item),
+        (Some(Answer::Overwrite), Pending::Overwrite(path, q)) => Decision::Overwrite(path, q),
         (_, pending) => return (Some(Dialog::Confirm(c, pending)), Decision::Nothing),
     };
     (None, decision)

@@ -54,21 +54,28 @@ impl Files {
         Config::load()
     }
 
-    /// Where Ctrl+S writes: a file opened by path in place; anything else a new file in the
-    /// scenarios folder named after `name` (the scenario's name, when it parses).
-    pub fn save_target(&self, origin: &Origin, name: Option<&str>) -> Option<PathBuf> {
-        match origin {
-            Origin::File(p) => Some(p.clone()),
-            Origin::Builtin(builtin) => self.paths.scenarios.as_ref().map(|dir| {
-                let stem = persist::slug(name.unwrap_or(builtin));
-                let mut path = dir.join(format!("{stem}.toml"));
-                let mut n = 1;
-                while path.exists() {
-                    n += 1;
-                    path = dir.join(format!("{stem}-{n}.toml"));
-                }
-                path
-            }),
+    /// Where Save As writes `name` (a trailing `.toml` is allowed): a plain file name in the
+    /// scenarios folder, so that `retrylab run NAME` finds it; the error says why not.
+    pub fn save_as_path(&self, name: &str) -> Result<PathBuf, String> {
+        let name = name.trim();
+        let name = name.strip_suffix(".toml").unwrap_or(name);
+        let why = if name.is_empty() {
+            Some("a name is needed")
+        } else if name.contains(['/', '\\']) {
+            Some("a name cannot contain / or \\ (it is a file in the scenarios folder)")
+        } else if name.starts_with('.') {
+            Some("a name cannot start with . (hidden files are not listed)")
+        } else if !saved::plain_name(name) {
+            Some("use letters, digits, spaces, - _ and . (at most 200 bytes)")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(why.to_string());
+        }
+        match &self.paths.scenarios {
+            Some(dir) => Ok(dir.join(format!("{name}.toml"))),
+            None => Err("no config folder to save into (no home directory?)".into()),
         }
     }
 

@@ -68,6 +68,66 @@ impl Confirm {
     }
 }
 
+/// A one-line text prompt (Save As): the value typed, what was wrong with the last Enter.
+#[derive(Debug, Clone)]
+pub struct NamePrompt {
+    pub title: String,
+    pub body: String,
+    pub value: String,
+    pub error: Option<String>,
+}
+
+impl NamePrompt {
+    /// A key typed into the value; false when the key is not text editing.
+    pub fn edit(&mut self, k: &crossterm::event::KeyEvent) -> bool {
+        use crossterm::event::{KeyCode, KeyModifiers};
+        match k.code {
+            KeyCode::Char(c)
+                if !k
+                    .modifiers
+                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+            {
+                self.value.push(c)
+            }
+            KeyCode::Backspace => {
+                self.value.pop();
+            }
+            _ => return false,
+        }
+        self.error = None;
+        true
+    }
+
+    pub fn render(&self, frame: &mut Frame, screen: Rect, theme: &Theme) {
+        let mut lines = vec![
+            Line::from(Span::styled(self.body.clone(), theme.style(Meaning::Text))),
+            Line::default(),
+            Line::from(vec![
+                Span::styled("  name: ", theme.style(Meaning::Muted)),
+                Span::styled(format!("{}▏", self.value), theme.style(Meaning::Key)),
+            ]),
+        ];
+        if let Some(e) = &self.error {
+            lines.push(Line::from(Span::styled(
+                format!("  {e}"),
+                theme.style(Meaning::Error),
+            )));
+        }
+        let width = 70.min(screen.width.saturating_sub(4));
+        let body_rows = (self.body.chars().count() as u16 / width.saturating_sub(2).max(1)) + 1;
+        let area = centered(screen, width, body_rows + 6);
+        let block = popup_block(
+            &format!(" {} ", self.title),
+            "Enter saves · Esc cancels ",
+            theme,
+        );
+        let inner = block.inner(area);
+        frame.render_widget(Clear, area);
+        frame.render_widget(block, area);
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+    }
+}
+
 pub fn popup_block<'a>(title: &str, help: &str, theme: &Theme) -> Block<'a> {
     Block::default()
         .borders(Borders::ALL)
