@@ -107,6 +107,12 @@ fi
 timing=$(grep -o "first frame after [0-9.]* ms" <<<"$s" || true)
 [ -n "$timing" ] && echo "     ($timing, measured inside the binary)"
 
+# ----- issue 9: the speed chosen last (10x above) is remembered -----
+start "$tmp/data"
+expect "the speed chosen last is remembered (10x)" " 10x " 10
+t send-keys -t smoke C-q
+wait_for "EXITED" 5
+
 # ----- issue 9: F3 during a run re-paces it from that moment -----
 rm -f "$tmp/config/prefs.toml" # start at 1x whatever was chosen above
 start "$tmp/data"

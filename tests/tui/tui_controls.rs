@@ -369,3 +369,51 @@ async fn save_then_quit_on_a_builtin_names_it_first() {
     assert!(pg.app.should_quit);
     assert!(dir.path().join("scenarios/basic-retry.toml").is_file());
 }
+
+#[tokio::test]
+async fn the_theme_and_speed_chosen_last_are_remembered() {
+    let dir = tempfile::tempdir().unwrap();
+    let remembering = || {
+        let mut c = AppConfig::isolated(dir.path());
+        c.remember = true;
+        c.speed = Speed::Times(1.0);
+        c
+    };
+    let mut pg = playground(remembering(), builtin("chaos"));
+    assert_eq!(
+        (pg.app.theme_name(), pg.app.speed()),
+        ("dark", Speed::Times(1.0))
+    );
+    pg.key(KeyCode::F(4));
+    pg.key(KeyCode::F(3));
+    let theme = pg.app.theme_name().to_string();
+    assert_ne!(theme, "dark");
+    let prefs = std::fs::read_to_string(dir.path().join("prefs.toml")).unwrap();
+    assert!(prefs.contains("speed = \"10x\""), "{prefs}");
+    drop(pg);
+    let pg = playground(remembering(), builtin("chaos"));
+    assert_eq!(pg.app.theme_name(), theme);
+    assert_eq!(pg.app.speed(), Speed::Times(10.0));
+    // NO_COLOR wins, and a speed change then leaves the remembered theme alone.
+    let mut c = remembering();
+    c.no_color = true;
+    let mut pg = playground(c, builtin("chaos"));
+    assert_eq!(pg.app.theme_name(), "mono");
+    pg.key(KeyCode::F(3));
+    drop(pg);
+    let pg = playground(remembering(), builtin("chaos"));
+    assert_eq!(pg.app.theme_name(), theme);
+    assert_eq!(pg.app.speed(), Speed::Times(100.0));
+    // A broken file is ignored, with a notice; the defaults apply.
+    std::fs::write(dir.path().join("prefs.toml"), "theme = [\n").unwrap();
+    let pg = playground(remembering(), builtin("chaos"));
+    assert_eq!(pg.app.theme_name(), "dark");
+    assert!(
+        pg.app
+            .notice()
+            .unwrap()
+            .starts_with("preferences ignored: "),
+        "{:?}",
+        pg.app.notice()
+    );
+}

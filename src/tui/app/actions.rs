@@ -160,12 +160,23 @@ impl App {
     pub(super) fn cycle_speed(&mut self) {
         let note = self.session.cycle_speed(self.now());
         self.notify(note, Level::Info);
+        let speed = self.session.speed;
+        self.remember(|p| p.speed = Some(speed));
     }
 
     pub(super) fn cycle_theme(&mut self) {
         if let Some(t) = self.themes.next_after(&self.theme.name).cloned() {
             self.theme = t;
             self.notify(format!("theme: {}", self.theme.name), Level::Info);
+            let name = self.theme.name.clone();
+            self.remember(|p| p.theme = Some(name));
+        }
+    }
+
+    /// The theme and speed chosen last are the next start's.
+    fn remember(&mut self, change: impl FnOnce(&mut crate::tui::persist::Prefs)) {
+        if let Err(e) = self.files.remember(change) {
+            self.notify(e, Level::Warn);
         }
     }
 

@@ -8,7 +8,7 @@ use crate::event::TimedEvent;
 use crate::history;
 use crate::scenario::saved;
 use crate::tui::panes::overlay::PickItem;
-use crate::tui::persist::{self, DeadDraft, DraftSlot, Paths};
+use crate::tui::persist::{self, DeadDraft, DraftSlot, Paths, Prefs};
 use crate::tui::theme::{ThemeError, ThemeSet};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -32,15 +32,48 @@ pub(super) struct Opened {
 
 pub(super) struct Files {
     pub paths: Paths,
+    /// Read and write `prefs.toml` (off in tests).
+    remember: bool,
+    /// What `prefs.toml` holds (each change updates one choice and keeps the other).
+    prefs: Prefs,
     /// This instance's own draft file (none: no data dir).
     draft: Option<DraftSlot>,
 }
 
 impl Files {
-    pub fn new(paths: Paths) -> Files {
+    pub fn new(paths: Paths, remember: bool) -> Files {
         Files {
             draft: paths.drafts.as_deref().map(DraftSlot::new),
             paths,
+            remember,
+            prefs: Prefs::default(),
+        }
+    }
+
+    /// The theme and speed chosen last, and the notice when the file was unusable.
+    pub fn load_prefs(&mut self) -> (Prefs, Option<String>) {
+        let error = match self.paths.prefs.as_deref().filter(|_| self.remember) {
+            Some(path) => match Prefs::read(path) {
+                Ok(p) => {
+                    self.prefs = p;
+                    None
+                }
+                Err(e) => Some(e),
+            },
+            None => None,
+        };
+        (self.prefs.clone(), error)
+    }
+
+    /// Remembers a choice for the next start; the error is the notice to show.
+    pub fn remember(&mut self, change: impl FnOnce(&mut Prefs)) -> Result<(), String> {
+        change(&mut self.prefs);
+        match self.paths.prefs.as_deref().filter(|_| self.remember) {
+            Some(path) => self
+                .prefs
+                .write(path)
+                .map_err(|e| format!("choice not remembered: {}: {e}", path.display())),
+            None => Ok(()),
         }
     }
 
