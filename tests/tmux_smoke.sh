@@ -7,8 +7,9 @@
 # edits kept as a draft); SIGTSTP / SIGCONT (cooked while stopped, raw and redrawn after).
 # Prints `N passed, N failed`; exits 1 on any failure.
 #
-# Then issue 9's visible controls: F3 mid-run shortens the run's wall time; Ctrl+O marks the
-# selected row (dark and mono themes) and filters as you type.
+# Then issue 9's visible controls: the speed chosen last is remembered; F3 mid-run shortens
+# the run's wall time; Ctrl+O marks the selected row (dark and mono themes) and filters as you
+# type; Ctrl+G opens the help, `/` searches it, `q` closes it; Ctrl+S on a built-in asks a name.
 #
 # RETRYLAB_BIN overrides the binary (default: target/debug/retrylab, always built first so a
 # stale binary is never the one tested).
@@ -157,6 +158,29 @@ for theme in dark mono; do
   t send-keys -t smoke C-q
   wait_for "EXITED" 5
 done
+
+# ----- issue 9: help by Ctrl+G, searched with /, closed by q; Save As for a built-in -----
+start "$tmp/data"
+expect "starts for the help and Save As test" "No run yet. Press F5" 10
+t send-keys -t smoke C-g
+expect "Ctrl+G opens the help" "F1 / Ctrl+G" 3
+t send-keys -t smoke /
+t send-keys -t smoke -l "colour"
+expect "/ searches the help" "search: colour▏  1 line" 3
+t send-keys -t smoke Enter
+sleep 0.2
+t send-keys -t smoke q
+sleep 0.3
+if screen | grep -qF "F1, q or Esc closes"; then fail "q does not close the help"; else ok "q closes the help"; fi
+t send-keys -t smoke C-s
+expect "Ctrl+S on a built-in asks a name" "name: fallback-with-retries▏" 3
+t send-keys -t smoke BSpace BSpace BSpace BSpace BSpace BSpace BSpace
+t send-keys -t smoke -l "mine"
+t send-keys -t smoke Enter
+expect "Save As writes the scenario under that name" "saved " 3
+if [ -f "$tmp/config/scenarios/fallback-with-mine.toml" ]; then ok "the saved file is there by name"; else fail "no saved file named fallback-with-mine.toml"; fi
+t send-keys -t smoke C-q
+wait_for "EXITED" 5
 
 # ----- a data dir where no trace can be written: a notice, and the app goes on -----
 mkdir -p "$tmp/ro"

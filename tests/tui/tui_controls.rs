@@ -417,3 +417,84 @@ async fn the_theme_and_speed_chosen_last_are_remembered() {
         pg.app.notice()
     );
 }
+
+#[tokio::test]
+async fn help_shows_second_keys_searches_with_slash_and_q_closes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = AppConfig::isolated(dir.path());
+    let mut pg = Playground::new(TestBackend::new(120, 60), config, builtin("chaos")).unwrap();
+    // Ctrl+G opens the help as F1 does (GNOME Terminal takes F1).
+    pg.ctrl('g');
+    let s = pg.screen();
+    for keys in [
+        "F1 / Ctrl+G",
+        "F2 / Ctrl+T",
+        "F3 / Ctrl+F",
+        "F4 / Ctrl+P",
+        "F5 / Ctrl+R",
+    ] {
+        assert!(s.contains(keys), "{keys}: {s}");
+    }
+    pg.key(KeyCode::Char('/'));
+    pg.type_text("colour");
+    let s = pg.screen();
+    assert!(s.contains("search: colour▏  1 line · Esc clears"), "{s}");
+    assert!(s.contains("Cycle the colour theme"), "{s}");
+    assert!(!s.contains("Run the scenario"), "{s}");
+    // While typing, `q` is text; Enter stops typing, then `q` closes.
+    pg.type_text("q");
+    assert!(
+        pg.screen().contains("search: colourq▏  nothing found"),
+        "{}",
+        pg.screen()
+    );
+    pg.key(KeyCode::Backspace);
+    pg.key(KeyCode::Enter);
+    assert!(
+        pg.screen().contains("search: colour  1 line"),
+        "{}",
+        pg.screen()
+    );
+    // Esc clears the search first, then closes.
+    pg.key(KeyCode::Esc);
+    assert!(pg.app.overlay_open() && pg.screen().contains("Run the scenario"));
+    pg.key(KeyCode::Char('q'));
+    assert!(!pg.app.overlay_open(), "q closes the help");
+    assert!(!pg.app.should_quit);
+    // The other second keys act as their F-keys.
+    pg.ctrl('f');
+    assert_eq!(pg.app.speed(), Speed::Times(1.0));
+    pg.ctrl('p');
+    assert_ne!(pg.app.theme_name(), "dark");
+}
+
+#[tokio::test]
+async fn q_closes_a_replay_opened_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pg = playground(AppConfig::isolated(dir.path()), builtin("basic-retry"));
+    pg.key(KeyCode::F(5));
+    assert!(pg.run_until(finished, Duration::from_secs(30)).await);
+    let trace = std::fs::read_dir(dir.path().join("traces"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .next()
+        .unwrap();
+    let events = retrylab::trace::read_trace(&trace).unwrap();
+    let start = Start::Replay {
+        events,
+        path: trace,
+    };
+    let mut rp = Playground::new(
+        TestBackend::new(220, 40),
+        AppConfig::isolated(dir.path()),
+        start,
+    )
+    .unwrap();
+    assert!(rp.run_until(finished, Duration::from_secs(30)).await);
+    assert!(rp.screen().contains("q close"), "{}", rp.screen());
+    rp.key(KeyCode::Char('q'));
+    assert!(
+        rp.app.should_quit,
+        "nothing behind a replay of a file: q quits"
+    );
+}

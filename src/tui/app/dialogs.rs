@@ -218,6 +218,18 @@ impl Dialog {
         let action = keymap::lookup(k, &[Scope::Global, Scope::View]);
         let keep = |d: Dialog| (Some(d), Decision::Nothing);
         match self {
+            Dialog::Help(mut h) if h.typing() && action != Some(Action::Cancel) => {
+                h.search_key(k);
+                keep(Dialog::Help(h))
+            }
+            Dialog::Help(mut h) if k.code == KeyCode::Char('/') => {
+                h.start_search();
+                keep(Dialog::Help(h))
+            }
+            Dialog::Help(mut h) if action == Some(Action::Cancel) && h.searching() => {
+                h.clear_search();
+                keep(Dialog::Help(h))
+            }
             Dialog::Help(mut h) => match action {
                 Some(Action::Help | Action::Cancel | Action::Close) => (None, Decision::Nothing),
                 Some(Action::Quit) => (None, Decision::RequestQuit),
