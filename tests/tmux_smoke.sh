@@ -7,14 +7,19 @@
 # edits kept as a draft); SIGTSTP / SIGCONT (cooked while stopped, raw and redrawn after).
 # Prints `N passed, N failed`; exits 1 on any failure.
 #
-# RETRYLAB_BIN overrides the binary (default: target/debug/retrylab, built when missing).
+# Then issue 9's visible controls: the speed chosen last is remembered; F3 mid-run shortens
+# the run's wall time; Ctrl+O marks the selected row (dark and mono themes) and filters as you
+# type; Ctrl+G opens the help, `/` searches it, `q` closes it; Ctrl+S on a built-in asks a name.
+#
+# RETRYLAB_BIN overrides the binary (default: target/debug/retrylab, always built first so a
+# stale binary is never the one tested).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-BIN=${RETRYLAB_BIN:-target/debug/retrylab}
-if [ ! -x "$BIN" ]; then
+if [ -z "${RETRYLAB_BIN:-}" ]; then
   cargo build --quiet --bin retrylab || { echo "0 passed, 1 failed (build)"; exit 1; }
 fi
+BIN=${RETRYLAB_BIN:-target/debug/retrylab}
 BIN=$(realpath "$BIN")
 
 passed=0
@@ -49,14 +54,14 @@ expect() { # expect NAME TEXT [SECONDS]
   if wait_for "$2" "${3:-5}"; then ok "$1"; else fail "$1 (no \"$2\" on screen)"; fi
 }
 
-# start DATA_DIR: the binary in a fresh session, in a shell that reports how it left the
-# terminal once it exits; its pid goes to $tmp/pid.
+# start DATA_DIR [VAR=VALUE]: the binary in a fresh session, in a shell that reports how it
+# left the terminal once it exits; its pid goes to $tmp/pid.
 start() {
   t kill-server >/dev/null 2>&1
   rm -f "$tmp/pid"
   cat >"$tmp/inner.sh" <<INNER
 export LANG=C.UTF-8 TERM=xterm-256color RETRYLAB_TIMING=1
-export RETRYLAB_CONFIG_DIR="$tmp/config" RETRYLAB_DATA_DIR="$1"
+export RETRYLAB_CONFIG_DIR="$tmp/config" RETRYLAB_DATA_DIR="$1" ${2:-}
 sh -c 'echo \$\$ >"$tmp/pid"; exec "$BIN"'
 echo "EXITED \$?"
 stty -a | tr ' ;' '\n\n' | grep -x -- '-\?icanon'
@@ -103,6 +108,79 @@ fi
 timing=$(grep -o "first frame after [0-9.]* ms" <<<"$s" || true)
 [ -n "$timing" ] && echo "     ($timing, measured inside the binary)"
 
+# ----- issue 9: the speed chosen last (10x above) is remembered -----
+start "$tmp/data"
+expect "the speed chosen last is remembered (10x)" " 10x " 10
+t send-keys -t smoke C-q
+wait_for "EXITED" 5
+
+# ----- issue 9: F3 during a run re-paces it from that moment -----
+rm -f "$tmp/config/prefs.toml" # start at 1x whatever was chosen above
+start "$tmp/data"
+expect "starts for the mid-run speed test" "No run yet. Press F5" 10
+t send-keys -t smoke F5
+if wait_for "⏳" 5; then
+  run_start=$SECONDS
+  t send-keys -t smoke F3 F3
+  expect "F3 mid-run: the footer says 100x" " 100x " 3
+  # At 1x the two 4 s waits alone take 8 s; at 100x the run ends at once.
+  if wait_for "■ ok" 4; then
+    ok "F3 mid-run shortens the run (ended $((SECONDS - run_start)) s after F3, not ~8 s)"
+  else
+    fail "F3 mid-run: the run still goes on at 1x"
+  fi
+else
+  fail "F3 mid-run: no wait started"
+fi
+t send-keys -t smoke C-q
+wait_for "EXITED" 5
+
+# ----- issue 9: Ctrl+O marks the selected row in the dark and mono themes; it filters -----
+for theme in dark mono; do
+  rm -f "$tmp/config/prefs.toml"
+  start "$tmp/data" "RETRYLAB_THEME=$theme"
+  if ! wait_for "No run yet. Press F5" 10; then fail "$theme: no first frame"; continue; fi
+  t send-keys -t smoke C-o
+  expect "Ctrl+O ($theme): the selected row has a ▶ marker" "▶ fallback-with-retries" 3
+  # The whole row is highlighted: reverse video from the marker to the popup's border.
+  row=$(t capture-pane -p -e -t smoke | grep -F "▶ fallback-with-retries")
+  if grep -qE $'\e\\[([0-9]+;)*7(;[0-9]+)*m(\e\\[[0-9;]*m)*▶' <<<"$row"; then
+    ok "Ctrl+O ($theme): the selected row is shown in reverse video"
+  else
+    fail "Ctrl+O ($theme): the selected row is not highlighted"
+  fi
+  t send-keys -t smoke -l "chaos"
+  expect "Ctrl+O ($theme): typing filters the list" "▶ chaos" 3
+  t send-keys -t smoke Escape
+  sleep 0.2
+  t send-keys -t smoke Escape
+  sleep 0.2
+  t send-keys -t smoke C-q
+  wait_for "EXITED" 5
+done
+
+# ----- issue 9: help by Ctrl+G, searched with /, closed by q; Save As for a built-in -----
+start "$tmp/data"
+expect "starts for the help and Save As test" "No run yet. Press F5" 10
+t send-keys -t smoke C-g
+expect "Ctrl+G opens the help" "F1 / Ctrl+G" 3
+t send-keys -t smoke /
+t send-keys -t smoke -l "colour"
+expect "/ searches the help" "search: colour▏  1 line" 3
+t send-keys -t smoke Enter
+sleep 0.2
+t send-keys -t smoke q
+sleep 0.3
+if screen | grep -qF "F1, q or Esc closes"; then fail "q does not close the help"; else ok "q closes the help"; fi
+t send-keys -t smoke C-s
+expect "Ctrl+S on a built-in asks a name" "name: fallback-with-retries▏" 3
+t send-keys -t smoke BSpace BSpace BSpace BSpace BSpace BSpace BSpace
+t send-keys -t smoke -l "mine"
+t send-keys -t smoke Enter
+expect "Save As writes the scenario under that name" "saved " 3
+if [ -f "$tmp/config/scenarios/fallback-with-mine.toml" ]; then ok "the saved file is there by name"; else fail "no saved file named fallback-with-mine.toml"; fi
+t send-keys -t smoke C-q
+wait_for "EXITED" 5
 
 # ----- a data dir where no trace can be written: a notice, and the app goes on -----
 mkdir -p "$tmp/ro"

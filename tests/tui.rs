@@ -6,5 +6,7 @@ mod support;
 mod robustness_tui;
 #[path = "tui/tui_app.rs"]
 mod tui_app;
+#[path = "tui/tui_controls.rs"]
+mod tui_controls;
 #[path = "tui/tui_snapshots.rs"]
 mod tui_snapshots;

@@ -14,8 +14,9 @@ pub struct Saved {
     pub path: PathBuf,
 }
 
-/// A name that can only mean a file in the folder: no separators, no `..`, not hidden.
-fn plain_name(name: &str) -> bool {
+/// A name that can only mean a file in the folder: no separators, no `..`, not hidden (the
+/// playground's Save As accepts only these, so every save is reachable by name).
+pub fn plain_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 200
         && !name.starts_with('.')

@@ -1,5 +1,7 @@
 //! The one action table: action → keys → description. It drives key handling, the status-bar
-//! hints and the F1 help, so the three never disagree (DESIGN §8 keys are a contract).
+//! hints and the F1 help, so the three never disagree (DESIGN §8 keys are a contract). Every
+//! F-key action has a Ctrl+letter too: GNOME Terminal takes F1, Mac laptops need fn for F-keys
+//! (the letters shadow the editor widget's emacs-style cursor moves, which the arrows do).
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -24,6 +26,8 @@ pub enum Action {
     PageDown,
     Top,
     Bottom,
+    /// `q`: close the help, or the replay view.
+    Close,
 }
 
 /// Where a binding applies.
@@ -159,7 +163,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         action: Action::Help,
         scope: Scope::Global,
-        keys: &[key(KeyCode::F(1))],
+        keys: &[key(KeyCode::F(1)), ctrl('g')],
         short: "help",
         desc: "Show or hide this help",
     },
@@ -182,33 +186,33 @@ pub const BINDINGS: &[Binding] = &[
         scope: Scope::Global,
         keys: &[ctrl('s')],
         short: "save",
-        desc: "Save the scenario to your scenarios folder",
+        desc: "Save the scenario (a built-in asks a name for your scenarios folder)",
     },
     Binding {
         action: Action::Open,
         scope: Scope::Global,
         keys: &[ctrl('o')],
         short: "open",
-        desc: "Open a scenario: the built-ins and the ones you saved",
+        desc: "Open a built-in or saved scenario, or a recent run (type to filter)",
     },
     Binding {
         action: Action::ToggleMode,
         scope: Scope::Global,
-        keys: &[key(KeyCode::F(2))],
+        keys: &[key(KeyCode::F(2)), ctrl('t')],
         short: "sim/live",
         desc: "Switch between the simulator (SIM) and the real APIs (LIVE)",
     },
     Binding {
         action: Action::CycleSpeed,
         scope: Scope::Global,
-        keys: &[key(KeyCode::F(3))],
+        keys: &[key(KeyCode::F(3)), ctrl('f')],
         short: "speed",
         desc: "Cycle the run speed: 1x, 10x, 100x (waits and simulated delays)",
     },
     Binding {
         action: Action::CycleTheme,
         scope: Scope::Global,
-        keys: &[key(KeyCode::F(4))],
+        keys: &[key(KeyCode::F(4)), ctrl('p')],
         short: "theme",
         desc: "Cycle the colour theme (dark, light, high-contrast, mono, yours)",
     },
@@ -275,6 +279,13 @@ pub const BINDINGS: &[Binding] = &[
         short: "follow",
         desc: "Go to the newest row and follow the run again",
     },
+    Binding {
+        action: Action::Close,
+        scope: Scope::View,
+        keys: &[key(KeyCode::Char('q'))],
+        short: "close",
+        desc: "Close the help; leave a replay (back to the editors, or quit)",
+    },
 ];
 
 /// Other editing keys, handled by the editor widget itself (for the help only).
@@ -307,6 +318,10 @@ pub enum Answer {
     Restore,
     /// The n-th (from 0) of several drafts offered.
     RestoreNth(usize),
+    /// Cancel the run in flight (to open another scenario).
+    CancelRun,
+    /// Save over an existing file.
+    Overwrite,
 }
 
 /// The dialogs' table: answer → key (a plain letter or digit, either case).
@@ -315,6 +330,8 @@ pub const ANSWERS: &[(Answer, char)] = &[
     (Answer::QuitUnsaved, 'q'),
     (Answer::Discard, 'd'),
     (Answer::Restore, 'r'),
+    (Answer::CancelRun, 'c'),
+    (Answer::Overwrite, 'o'),
     (Answer::RestoreNth(0), '1'),
     (Answer::RestoreNth(1), '2'),
     (Answer::RestoreNth(2), '3'),
@@ -448,6 +465,23 @@ mod tests {
         assert_eq!(answer(&d, offered), None);
         assert_eq!(Answer::RestoreNth(8).key(), Some('9'));
         assert_eq!(Answer::RestoreNth(9).key(), None);
+    }
+
+    #[test]
+    fn every_f_key_action_has_a_second_key_that_is_not_an_f_key() {
+        for b in BINDINGS {
+            if b.keys.iter().any(|k| matches!(k.code, KeyCode::F(_))) {
+                assert!(
+                    b.keys.iter().any(|k| !matches!(k.code, KeyCode::F(_))),
+                    "{:?}",
+                    b.action
+                );
+            }
+        }
+        assert_eq!(binding(Action::Help).unwrap().keys_label(), "F1 / Ctrl+G");
+        let g = [Scope::Global];
+        let t = press(KeyCode::Char('t'), KeyModifiers::CONTROL);
+        assert_eq!(lookup(&t, &g), Some(Action::ToggleMode));
     }
 
     #[test]

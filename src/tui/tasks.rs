@@ -3,9 +3,10 @@
 //! [`Message::RunDone`].
 
 use super::message::Message;
-use crate::clock::Speed;
-use crate::engine::run::{EventSink, RunOptions, event_channel, run};
-use crate::event::TimedEvent;
+use crate::clock::{Clock, Speed};
+use crate::config::Config;
+use crate::engine::run::{EventSink, event_channel, run_with_clock};
+use crate::event::{Mode, TimedEvent};
 use crate::scenario::types::Scenario;
 use crate::trace::TraceWriter;
 use std::path::PathBuf;
@@ -18,7 +19,10 @@ use tokio_util::sync::CancellationToken;
 pub struct RunRequest {
     pub id: u64,
     pub scenario: Arc<Scenario>,
-    pub opts: RunOptions,
+    pub mode: Mode,
+    pub config: Arc<Config>,
+    /// The run's clock, shared with the session so F3 can change its pace mid-run.
+    pub clock: Clock,
     /// Where to write the trace (none: not recorded).
     pub traces: Option<PathBuf>,
     pub cancel: CancellationToken,
@@ -33,7 +37,9 @@ pub fn spawn_run(req: RunRequest) {
         let RunRequest {
             id,
             scenario,
-            opts,
+            mode,
+            config,
+            clock,
             traces,
             cancel,
             events,
@@ -42,7 +48,11 @@ pub fn spawn_run(req: RunRequest) {
         let mut problem = None;
         let mut trace = match traces {
             Some(dir) => match TraceWriter::create(&dir, &scenario.name) {
-                Ok(w) => Some(w),
+                Ok(w) => {
+                    // As `retrylab run`: the oldest go beyond `[traces] keep`, never this one.
+                    crate::history::prune(&dir, config.traces_keep(), w.path());
+                    Some(w)
+                }
                 Err(e) => {
                     problem = Some(format!(
                         "run not recorded: cannot create a trace in {}: {e}",
@@ -54,7 +64,7 @@ pub fn spawn_run(req: RunRequest) {
             None => None,
         };
         let (sink, mut rx) = event_channel();
-        let engine = tokio::spawn(run(scenario, opts, sink, cancel));
+        let engine = tokio::spawn(run_with_clock(scenario, mode, config, clock, sink, cancel));
         while let Some(ev) = rx.recv().await {
             // Flushed when the queue runs dry: a killed run loses only its last moments.
             if let Some(w) = trace.as_mut()

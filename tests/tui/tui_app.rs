@@ -263,6 +263,13 @@ async fn ctrl_s_saves_to_the_scenarios_folder() {
     pg.app.set_focus(PaneId::Prompt);
     pg.type_text("# mine\n");
     pg.ctrl('s');
+    // A built-in asks for a name (Save As), its slug offered.
+    assert!(
+        pg.screen().contains("name: fallback-with-retries▏"),
+        "{}",
+        pg.screen()
+    );
+    pg.key(KeyCode::Enter);
     let path = dir.path().join("scenarios/fallback-with-retries.toml");
     let saved = std::fs::read_to_string(&path).unwrap();
     assert!(
@@ -278,7 +285,7 @@ async fn ctrl_s_saves_to_the_scenarios_folder() {
     pg.ctrl('s');
     assert!(std::fs::read_to_string(&path).unwrap().contains("# more"));
     assert_eq!(
-        persist::list_saved(Some(&dir.path().join("scenarios"))).len(),
+        retrylab::scenario::saved::list_in(&dir.path().join("scenarios")).len(),
         1
     );
 }
@@ -333,6 +340,7 @@ async fn a_draft_left_by_a_crash_is_offered_back() {
     // The restored edits are this instance's draft; saving removes it.
     assert_eq!(draft_texts(dir.path()).len(), 1);
     pg.ctrl('s');
+    pg.key(KeyCode::Enter);
     assert!(draft_texts(dir.path()).is_empty());
 }
 

@@ -73,7 +73,13 @@ impl App {
             Decision::RequestQuit => self.request_quit(),
             Decision::Pick(item) => self.pick(item),
             Decision::SaveThenQuit => {
-                if self.save() {
+                if self.save_then(true) {
+                    self.quit_now();
+                }
+            }
+            Decision::SaveAs(name, then_quit) => self.save_as(&name, then_quit),
+            Decision::Overwrite(path, then_quit) => {
+                if self.write_scenario(&path) && then_quit {
                     self.quit_now();
                 }
             }
@@ -82,6 +88,11 @@ impl App {
                 self.quit_now();
             }
             Decision::OpenDiscarding(item) => self.open_item(&item),
+            Decision::OpenStoppingRun(item) => {
+                self.session.forget(self.now());
+                self.views.timeline.reset();
+                self.pick_now(item);
+            }
             Decision::Restore(drafts, i) => self.restore_draft(drafts, i),
             Decision::DiscardDrafts(drafts) => self.discard_dead_drafts(drafts),
             Decision::DraftsKept => {
@@ -149,12 +160,23 @@ impl App {
     pub(super) fn cycle_speed(&mut self) {
         let note = self.session.cycle_speed(self.now());
         self.notify(note, Level::Info);
+        let speed = self.session.speed;
+        self.remember(|p| p.speed = Some(speed));
     }
 
     pub(super) fn cycle_theme(&mut self) {
         if let Some(t) = self.themes.next_after(&self.theme.name).cloned() {
             self.theme = t;
             self.notify(format!("theme: {}", self.theme.name), Level::Info);
+            let name = self.theme.name.clone();
+            self.remember(|p| p.theme = Some(name));
+        }
+    }
+
+    /// The theme and speed chosen last are the next start's.
+    fn remember(&mut self, change: impl FnOnce(&mut crate::tui::persist::Prefs)) {
+        if let Err(e) = self.files.remember(change) {
+            self.notify(e, Level::Warn);
         }
     }
 
@@ -204,7 +226,7 @@ impl App {
     // ----- quitting -----
 
     pub(super) fn request_quit(&mut self) {
-        if self.doc.dirty && !self.session.is_replay() {
+        if self.doc.dirty && !self.replay_only() {
             self.dialog = Some(Dialog::quit());
         } else {
             self.discard_draft();
@@ -215,34 +237,5 @@ impl App {
     pub(super) fn quit_now(&mut self) {
         self.session.cancel();
         self.should_quit = true;
-    }
-
-    // ----- opening -----
-
-    pub(super) fn open_picker(&mut self) {
-        if self.session.is_replay() {
-            self.notify(
-                "a replay shows a recorded run; quit to open a scenario",
-                Level::Info,
-            );
-            return;
-        }
-        let current = match &self.doc.origin {
-            super::Origin::Builtin(n) => Some(n.clone()),
-            super::Origin::File(p) => p.file_name().map(|n| n.to_string_lossy().into_owned()),
-        };
-        self.dialog = Some(Dialog::picker(
-            self.files.picker_items(),
-            current.as_deref(),
-        ));
-    }
-
-    /// A picked scenario opens, unless that would drop unsaved edits: then it asks.
-    pub(super) fn pick(&mut self, item: crate::tui::panes::overlay::PickItem) {
-        if self.doc.dirty {
-            self.dialog = Some(Dialog::open_over_edits(item));
-        } else {
-            self.open_item(&item);
-        }
     }
 }

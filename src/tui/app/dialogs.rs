@@ -6,17 +6,20 @@
 use super::files::Files;
 use crate::tui::keymap::{self, Action, Answer, Scope};
 use crate::tui::panes::help::HelpOverlay;
-use crate::tui::panes::overlay::{Choice, Confirm, PickItem, Picker};
+use crate::tui::panes::overlay::{Choice, Confirm, NamePrompt, PickItem, Picker};
 use crate::tui::persist::DeadDraft;
 use crate::tui::theme::Theme;
-use crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use std::path::PathBuf;
 
 pub(super) enum Dialog {
     Help(HelpOverlay),
     Picker(Picker),
     Confirm(Confirm, Pending),
+    /// Save As: the name typed; `then_quit` when it came from "save, then quit".
+    SaveAs(NamePrompt, bool),
 }
 
 /// What a question decides about.
@@ -24,6 +27,10 @@ pub(super) enum Dialog {
 pub(super) enum Pending {
     Quit,
     Open(PickItem),
+    /// Save over this existing file (then quit?).
+    Overwrite(PathBuf, bool),
+    /// Open this while a run goes on (it would be cancelled).
+    OpenOverRun(PickItem),
     /// Drafts of ended instances, newest first (claimed while the dialog is open).
     Drafts(Vec<DeadDraft>),
 }
@@ -40,8 +47,14 @@ pub(super) enum Decision {
     QuitUnsaved,
     /// Open a scenario, dropping the unsaved edits.
     OpenDiscarding(PickItem),
+    /// Cancel the run in flight, clear it, then open (asking about edits as usual).
+    OpenStoppingRun(PickItem),
     Restore(Vec<DeadDraft>, usize),
     DiscardDrafts(Vec<DeadDraft>),
+    /// Save As this name (checked by the App; then quit?).
+    SaveAs(String, bool),
+    /// Save over an existing file (then quit?).
+    Overwrite(PathBuf, bool),
     /// The drafts dialog was closed: they stay for the next start.
     DraftsKept,
 }
@@ -56,8 +69,8 @@ pub(super) enum MouseUse {
 }
 
 impl Dialog {
-    pub fn picker(items: Vec<PickItem>, current: Option<&str>) -> Dialog {
-        Dialog::Picker(Picker::new(items, current))
+    pub fn picker(items: Vec<PickItem>, history: Vec<PickItem>, current: Option<&str>) -> Dialog {
+        Dialog::Picker(Picker::new(items, history, current))
     }
 
     pub fn quit() -> Dialog {
@@ -83,6 +96,51 @@ impl Dialog {
             "discard the edits and open it",
         )];
         Dialog::confirm("Unsaved edits", body, choices, Pending::Open(item))
+    }
+
+    /// Save As: a name for a new file in the scenarios folder, `value` typed already.
+    pub fn save_as(folder: &str, value: String, error: Option<String>, then_quit: bool) -> Dialog {
+        let body = format!(
+            "A built-in is saved as your own scenario in {folder}; `retrylab run NAME` runs it."
+        );
+        let title = "Save as".to_string();
+        Dialog::SaveAs(
+            NamePrompt {
+                title,
+                body,
+                value,
+                error,
+            },
+            then_quit,
+        )
+    }
+
+    /// The name is taken: overwrite?
+    pub fn overwrite(path: PathBuf, then_quit: bool) -> Dialog {
+        let body = format!("{} exists already.", path.display());
+        let choices = vec![Choice::new(Answer::Overwrite, "overwrite it")];
+        Dialog::confirm(
+            "Overwrite?",
+            body,
+            choices,
+            Pending::Overwrite(path, then_quit),
+        )
+    }
+
+    /// Opening something while `run` goes on cancels it: ask first.
+    pub fn open_over_run(item: PickItem, run: &str) -> Dialog {
+        let body = format!(
+            "A run of {run} is going on. Opening {} cancels it and clears its timeline \
+             (its trace keeps what it did).",
+            item.label()
+        );
+        let choices = vec![Choice::new(Answer::CancelRun, "cancel the run and open it")];
+        Dialog::confirm(
+            "A run is going on",
+            body,
+            choices,
+            Pending::OpenOverRun(item),
+        )
     }
 
     /// The offer of drafts that ended instances left; none when there are none.
@@ -160,8 +218,20 @@ impl Dialog {
         let action = keymap::lookup(k, &[Scope::Global, Scope::View]);
         let keep = |d: Dialog| (Some(d), Decision::Nothing);
         match self {
+            Dialog::Help(mut h) if h.typing() && action != Some(Action::Cancel) => {
+                h.search_key(k);
+                keep(Dialog::Help(h))
+            }
+            Dialog::Help(mut h) if k.code == KeyCode::Char('/') => {
+                h.start_search();
+                keep(Dialog::Help(h))
+            }
+            Dialog::Help(mut h) if action == Some(Action::Cancel) && h.searching() => {
+                h.clear_search();
+                keep(Dialog::Help(h))
+            }
             Dialog::Help(mut h) => match action {
-                Some(Action::Help | Action::Cancel) => (None, Decision::Nothing),
+                Some(Action::Help | Action::Cancel | Action::Close) => (None, Decision::Nothing),
                 Some(Action::Quit) => (None, Decision::RequestQuit),
                 Some(a) => {
                     h.on_action(a);
@@ -169,26 +239,16 @@ impl Dialog {
                 }
                 None => keep(Dialog::Help(h)),
             },
-            Dialog::Picker(mut p) => match (k.code, action) {
-                (_, Some(Action::Cancel | Action::Open)) => (None, Decision::Nothing),
-                (KeyCode::Enter, _) => (
-                    None,
-                    p.chosen()
-                        .cloned()
-                        .map_or(Decision::Nothing, Decision::Pick),
-                ),
-                (_, Some(Action::Up)) => {
-                    p.move_by(-1);
-                    keep(Dialog::Picker(p))
-                }
-                (_, Some(Action::Down)) => {
-                    p.move_by(1);
-                    keep(Dialog::Picker(p))
-                }
-                (_, Some(Action::Quit)) => (None, Decision::RequestQuit),
-                _ => keep(Dialog::Picker(p)),
-            },
+            Dialog::Picker(p) => picker_key(p, action, k),
             Dialog::Confirm(c, pending) => confirm_key(c, pending, action, k),
+            Dialog::SaveAs(mut p, then_quit) => match (k.code, action) {
+                (KeyCode::Enter, _) => (None, Decision::SaveAs(p.value, then_quit)),
+                (_, Some(Action::Cancel)) => (None, Decision::Nothing),
+                _ => {
+                    p.edit(k);
+                    keep(Dialog::SaveAs(p, then_quit))
+                }
+            },
         }
     }
 
@@ -222,8 +282,52 @@ impl Dialog {
             Dialog::Help(h) => h.render(frame, area, theme, &files.help_rows()),
             Dialog::Picker(p) => p.render(frame, area, theme),
             Dialog::Confirm(c, _) => c.render(frame, area, theme),
+            Dialog::SaveAs(p, _) => p.render(frame, area, theme),
         }
     }
+}
+
+/// A key in the picker: typing filters (so `j`, `k`, `q` are text here), the arrows and
+/// Ctrl+N / Ctrl+P move, Tab switches between scenarios and history, Enter opens, Esc clears
+/// the filter and then closes.
+fn picker_key(mut p: Picker, action: Option<Action>, k: &KeyEvent) -> (Option<Dialog>, Decision) {
+    let plain = !k
+        .modifiers
+        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+    let step = match (k.code, plain) {
+        (KeyCode::Char('n'), false) => Some(1),
+        (KeyCode::Char('p'), false) => Some(-1),
+        (KeyCode::Up, _) => Some(-1),
+        (KeyCode::Down, _) => Some(1),
+        (KeyCode::PageUp, _) => Some(-10),
+        (KeyCode::PageDown, _) => Some(10),
+        (KeyCode::Home, _) => Some(-100_000),
+        (KeyCode::End, _) => Some(100_000),
+        _ => None,
+    };
+    if let Some(n) = step {
+        p.move_by(n);
+        return (Some(Dialog::Picker(p)), Decision::Nothing);
+    }
+    match (k.code, action) {
+        (KeyCode::Char(c), _) if plain => p.type_char(c),
+        (KeyCode::Backspace, _) => {
+            p.backspace();
+        }
+        (KeyCode::Tab | KeyCode::BackTab, _) => p.switch_tab(),
+        (KeyCode::Enter, _) => {
+            let d = p
+                .chosen()
+                .cloned()
+                .map_or(Decision::Nothing, Decision::Pick);
+            return (None, d);
+        }
+        (_, Some(Action::Cancel)) if !p.filter.is_empty() => p.clear_filter(),
+        (_, Some(Action::Cancel | Action::Open)) => return (None, Decision::Nothing),
+        (_, Some(Action::Quit)) => return (None, Decision::RequestQuit),
+        _ => {}
+    }
+    (Some(Dialog::Picker(p)), Decision::Nothing)
 }
 
 /// A key in a question: Esc goes back, an offered answer decides, anything else waits.
@@ -248,6 +352,8 @@ fn confirm_key(
         (Some(Answer::SaveThenQuit), Pending::Quit) => Decision::SaveThenQuit,
         (Some(Answer::QuitUnsaved), Pending::Quit) => Decision::QuitUnsaved,
         (Some(Answer::Discard), Pending::Open(item)) => Decision::OpenDiscarding(item),
+        (Some(Answer::CancelRun), Pending::OpenOverRun(item)) => Decision::OpenStoppingRun(item),
+        (Some(Answer::Overwrite), Pending::Overwrite(path, q)) => Decision::Overwrite(path, q),
         (_, pending) => return (Some(Dialog::Confirm(c, pending)), Decision::Nothing),
     };
     (None, decision)
@@ -256,7 +362,6 @@ fn confirm_key(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crossterm::event::KeyModifiers;
 
     fn key(code: KeyCode) -> KeyEvent {
         KeyEvent::new(code, KeyModifiers::NONE)
@@ -281,6 +386,7 @@ mod tests {
         assert!(kept.is_none() && matches!(d, Decision::Nothing), "{d:?}");
         let item = PickItem::Saved {
             path: "x.toml".into(),
+            shadows: false,
         };
         let (kept, d) = Dialog::open_over_edits(item.clone()).on_key(&key(KeyCode::Char('d')));
         assert!(kept.is_none());

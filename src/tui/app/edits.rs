@@ -45,26 +45,61 @@ impl App {
         }
     }
 
-    /// Ctrl+S: a file opened by path is saved in place; anything else goes to the scenarios
-    /// folder under the scenario's name. True when written.
+    /// Ctrl+S: a file opened by path is saved in place; a built-in asks for a name first
+    /// (Save As). True when written now.
     pub(super) fn save(&mut self) -> bool {
-        if self.session.is_replay() {
+        self.save_then(false)
+    }
+
+    /// Ctrl+S, quitting after a Save As when `then_quit`.
+    pub(super) fn save_then(&mut self, then_quit: bool) -> bool {
+        if self.replay_only() {
             self.notify("a replay has no scenario to save", Level::Info);
             return false;
         }
         self.reparse();
-        let name = self.doc.parsed.as_ref().ok().map(|s| s.name.as_str());
-        let Some(path) = self.files.save_target(&self.doc.origin, name) else {
-            self.notify(
+        match self.doc.origin.clone() {
+            Origin::File(path) => self.write_scenario(&path),
+            Origin::Builtin(builtin) => {
+                let name = self.doc.parsed.as_ref().ok().map(|s| s.name.clone());
+                let value = crate::tui::persist::slug(name.as_deref().unwrap_or(&builtin));
+                self.ask_name(value, None, then_quit);
+                false
+            }
+        }
+    }
+
+    fn ask_name(&mut self, value: String, error: Option<String>, then_quit: bool) {
+        let Some(folder) = self.files.paths.scenarios.as_ref() else {
+            return self.notify(
                 "no config folder to save into (no home directory?)",
                 Level::Error,
             );
-            return false;
         };
-        match Files::write(&path, self.doc.text()) {
+        let folder = folder.display().to_string();
+        self.dialog = Some(Dialog::save_as(&folder, value, error, then_quit));
+    }
+
+    /// The Save As name entered: refused with the reason, confirmed when it exists, else
+    /// written.
+    pub(super) fn save_as(&mut self, name: &str, then_quit: bool) {
+        let path = match self.files.save_as_path(name) {
+            Ok(p) => p,
+            Err(why) => return self.ask_name(name.to_string(), Some(why), then_quit),
+        };
+        if path.exists() {
+            self.dialog = Some(Dialog::overwrite(path, then_quit));
+        } else if self.write_scenario(&path) && then_quit {
+            self.quit_now();
+        }
+    }
+
+    /// Writes the document to `path`, which it is from then on. True when written.
+    pub(super) fn write_scenario(&mut self, path: &std::path::Path) -> bool {
+        match Files::write(path, self.doc.text()) {
             Ok(()) => {
                 self.doc.mark_saved();
-                self.doc.origin = Origin::File(path.clone());
+                self.doc.origin = Origin::File(path.to_path_buf());
                 self.discard_draft();
                 let warn = self
                     .doc
@@ -91,7 +126,7 @@ impl App {
             // The joined text must include the latest keystrokes.
             self.reparse();
         }
-        if !self.doc.dirty || self.session.is_replay() {
+        if !self.doc.dirty || self.replay_only() {
             return;
         }
         self.write_own_draft();
@@ -155,6 +190,10 @@ impl App {
     pub(super) fn open_item(&mut self, item: &PickItem) {
         match Files::read(item) {
             Ok(o) => {
+                // The run shown was of the scenario that is closing.
+                self.leave_replay();
+                self.session.forget(self.now());
+                self.views.timeline.reset();
                 self.load(&o.text, o.origin);
                 self.discard_draft();
                 self.notify(format!("opened {}", o.shown), Level::Info);

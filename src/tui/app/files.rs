@@ -4,11 +4,20 @@
 
 use super::Origin;
 use crate::config::Config;
+use crate::event::TimedEvent;
+use crate::history;
+use crate::scenario::saved;
 use crate::tui::panes::overlay::PickItem;
-use crate::tui::persist::{self, DeadDraft, DraftSlot, Paths};
+use crate::tui::persist::{self, DeadDraft, DraftSlot, Paths, Prefs};
 use crate::tui::theme::{ThemeError, ThemeSet};
 use std::io;
 use std::path::{Path, PathBuf};
+
+/// The most trace text a replay opened from the History tab holds (as `retrylab replay`).
+const REPLAY_MAX_BYTES: u64 = 128 << 20;
+
+/// The History tab lists at most this many runs (newest first).
+const HISTORY_SHOWN: usize = 50;
 
 /// The restore dialog lists at most this many drafts (keys 1-9).
 const MAX_OFFERED_DRAFTS: usize = 9;
@@ -23,15 +32,48 @@ pub(super) struct Opened {
 
 pub(super) struct Files {
     pub paths: Paths,
+    /// Read and write `prefs.toml` (off in tests).
+    remember: bool,
+    /// What `prefs.toml` holds (each change updates one choice and keeps the other).
+    prefs: Prefs,
     /// This instance's own draft file (none: no data dir).
     draft: Option<DraftSlot>,
 }
 
 impl Files {
-    pub fn new(paths: Paths) -> Files {
+    pub fn new(paths: Paths, remember: bool) -> Files {
         Files {
             draft: paths.drafts.as_deref().map(DraftSlot::new),
             paths,
+            remember,
+            prefs: Prefs::default(),
+        }
+    }
+
+    /// The theme and speed chosen last, and the notice when the file was unusable.
+    pub fn load_prefs(&mut self) -> (Prefs, Option<String>) {
+        let error = match self.paths.prefs.as_deref().filter(|_| self.remember) {
+            Some(path) => match Prefs::read(path) {
+                Ok(p) => {
+                    self.prefs = p;
+                    None
+                }
+                Err(e) => Some(e),
+            },
+            None => None,
+        };
+        (self.prefs.clone(), error)
+    }
+
+    /// Remembers a choice for the next start; the error is the notice to show.
+    pub fn remember(&mut self, change: impl FnOnce(&mut Prefs)) -> Result<(), String> {
+        change(&mut self.prefs);
+        match self.paths.prefs.as_deref().filter(|_| self.remember) {
+            Some(path) => self
+                .prefs
+                .write(path)
+                .map_err(|e| format!("choice not remembered: {}: {e}", path.display())),
+            None => Ok(()),
         }
     }
 
@@ -45,21 +87,28 @@ impl Files {
         Config::load()
     }
 
-    /// Where Ctrl+S writes: a file opened by path in place; anything else a new file in the
-    /// scenarios folder named after `name` (the scenario's name, when it parses).
-    pub fn save_target(&self, origin: &Origin, name: Option<&str>) -> Option<PathBuf> {
-        match origin {
-            Origin::File(p) => Some(p.clone()),
-            Origin::Builtin(builtin) => self.paths.scenarios.as_ref().map(|dir| {
-                let stem = persist::slug(name.unwrap_or(builtin));
-                let mut path = dir.join(format!("{stem}.toml"));
-                let mut n = 1;
-                while path.exists() {
-                    n += 1;
-                    path = dir.join(format!("{stem}-{n}.toml"));
-                }
-                path
-            }),
+    /// Where Save As writes `name` (a trailing `.toml` is allowed): a plain file name in the
+    /// scenarios folder, so that `retrylab run NAME` finds it; the error says why not.
+    pub fn save_as_path(&self, name: &str) -> Result<PathBuf, String> {
+        let name = name.trim();
+        let name = name.strip_suffix(".toml").unwrap_or(name);
+        let why = if name.is_empty() {
+            Some("a name is needed")
+        } else if name.contains(['/', '\\']) {
+            Some("a name cannot contain / or \\ (it is a file in the scenarios folder)")
+        } else if name.starts_with('.') {
+            Some("a name cannot start with . (hidden files are not listed)")
+        } else if !saved::plain_name(name) {
+            Some("use letters, digits, spaces, - _ and . (at most 200 bytes)")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(why.to_string());
+        }
+        match &self.paths.scenarios {
+            Some(dir) => Ok(dir.join(format!("{name}.toml"))),
+            None => Err("no config folder to save into (no home directory?)".into()),
         }
     }
 
@@ -108,9 +157,11 @@ impl Files {
         drafts
     }
 
-    /// What Ctrl+O offers: the built-ins, then the saved scenarios.
+    /// What Ctrl+O offers: the built-ins, then the saved scenarios (one lister for the CLI
+    /// and the playground: `scenario::saved`).
     pub fn picker_items(&self) -> Vec<PickItem> {
-        let mut items: Vec<PickItem> = crate::scenario::builtin::all()
+        let builtins = crate::scenario::builtin::all();
+        let mut items: Vec<PickItem> = builtins
             .iter()
             .map(|b| PickItem::Builtin {
                 name: b.name.to_string(),
@@ -120,12 +171,46 @@ impl Files {
                     .unwrap_or_default(),
             })
             .collect();
+        let saved = self.paths.scenarios.as_deref().map(saved::list_in);
         items.extend(
-            persist::list_saved(self.paths.scenarios.as_deref())
+            saved
+                .unwrap_or_default()
                 .into_iter()
-                .map(|path| PickItem::Saved { path }),
+                .map(|s| PickItem::Saved {
+                    shadows: builtins.iter().any(|b| b.name == s.name),
+                    path: s.path,
+                }),
         );
         items
+    }
+
+    /// The History tab: the newest recorded runs, each summed up in one bounded pass.
+    pub fn history_items(&self) -> Vec<PickItem> {
+        let Some(dir) = self.paths.traces.as_deref() else {
+            return Vec::new();
+        };
+        history::list(dir)
+            .into_iter()
+            .take(HISTORY_SHOWN)
+            .map(|t| {
+                let when = t.started.map_or_else(|| "?".into(), history::utc_stamp);
+                let line = match history::summarize(&t.path) {
+                    Ok(s) => format!(
+                        "{}  {}  {} attempt{}",
+                        s.scenario.as_deref().unwrap_or("?"),
+                        s.outcome.as_deref().unwrap_or("unfinished"),
+                        s.attempts,
+                        if s.attempts == 1 { "" } else { "s" }
+                    ),
+                    Err(e) => format!("(cannot read: {e})"),
+                };
+                PickItem::Trace {
+                    path: t.path,
+                    when,
+                    line,
+                }
+            })
+            .collect()
     }
 
     /// Reads a picked scenario; the error is the notice to show.
@@ -139,7 +224,8 @@ impl Files {
                 }),
                 None => Err(format!("no built-in named {name}")),
             },
-            PickItem::Saved { path } => match crate::scenario::userfile::read_user_file(
+            PickItem::Trace { path, .. } => Err(format!("{} is a recorded run", path.display())),
+            PickItem::Saved { path, .. } => match crate::scenario::userfile::read_user_file(
                 path,
                 crate::scenario::userfile::MAX_USER_FILE,
             ) {
@@ -150,6 +236,15 @@ impl Files {
                 }),
                 Err(e) => Err(format!("cannot read {}: {e}", path.display())),
             },
+        }
+    }
+
+    /// Reads a recorded run for a replay (bounded: the playground keeps it in memory), with
+    /// what was left out; the error is the notice to show.
+    pub fn read_trace(path: &Path) -> Result<(Vec<TimedEvent>, Option<String>), String> {
+        match crate::trace::read_trace_bounded(path, REPLAY_MAX_BYTES) {
+            Ok(r) => Ok((r.events, (!r.notes.is_empty()).then(|| r.notes.join("; ")))),
+            Err(e) => Err(e.to_string()),
         }
     }
 

@@ -55,8 +55,11 @@ impl App {
             }
             return;
         }
-        if let Some(a) = keymap::lookup(&k, &[Scope::View]) {
-            self.pane_action(a);
+        match keymap::lookup(&k, &[Scope::View]) {
+            Some(Action::Close) if self.session.is_replay() => self.close_replay(),
+            Some(Action::Close) => {}
+            Some(a) => self.pane_action(a),
+            None => {}
         }
     }
 
@@ -152,6 +155,11 @@ impl App {
             | Action::PageDown
             | Action::Top
             | Action::Bottom => self.pane_action(a),
+            Action::Close => {
+                if self.session.is_replay() {
+                    self.close_replay();
+                }
+            }
         }
         self.needs_draw = true;
     }

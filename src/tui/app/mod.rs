@@ -2,7 +2,8 @@
 //! parts: the [`document`] (editors, parse state), the run [`session`], the [`files`] (the
 //! only file I/O), the [`dialogs`], the run panes and the look. Keys, paste and the mouse are
 //! routed in [`input`]; what a message or an action does across parts is in [`actions`] (runs,
-//! settings, quitting) and [`edits`] (load, edit, save, drafts, open); drawing is in [`view`].
+//! settings, quitting), [`edits`] (load, edit, save, drafts) and [`opening`] (Ctrl+O, replays
+//! of recorded runs); drawing is in [`view`].
 //! Async work (runs, replays) is started from here and reports back only through messages.
 
 mod actions;
@@ -11,6 +12,7 @@ mod document;
 mod edits;
 mod files;
 mod input;
+mod opening;
 mod session;
 mod view;
 
@@ -56,6 +58,8 @@ pub struct AppConfig {
     pub offer_draft: bool,
     /// A warning to show at start (e.g. a replay that was not read whole).
     pub notice: Option<String>,
+    /// Start with the theme and speed chosen last, and remember new choices (`prefs.toml`).
+    pub remember: bool,
 }
 
 impl AppConfig {
@@ -69,6 +73,7 @@ impl AppConfig {
             theme: std::env::var("RETRYLAB_THEME").ok(),
             offer_draft: true,
             notice: None,
+            remember: true,
         }
     }
 
@@ -82,6 +87,7 @@ impl AppConfig {
             theme: None,
             offer_draft: false,
             notice: None,
+            remember: false,
         }
     }
 }
@@ -172,6 +178,8 @@ pub struct App {
     session: Session,
     files: Files,
     dialog: Option<Dialog>,
+    /// A recorded run from the History tab plays over the editors (`q` goes back to them).
+    replay_over_editors: bool,
     views: Views,
     focus: PaneId,
     themes: ThemeSet,
@@ -192,15 +200,20 @@ impl App {
     /// Builds the App; the receiver gets the messages of its async work.
     pub fn new(config: AppConfig, start: Start) -> (App, UnboundedReceiver<Message>) {
         let (msg_tx, msg_rx) = unbounded_channel();
-        let files = Files::new(config.paths);
+        let mut files = Files::new(config.paths, config.remember);
         let (themes, theme_errors) = files.themes();
-        let theme = themes.initial(config.no_color, config.theme.as_deref());
+        // NO_COLOR, then RETRYLAB_THEME, then the choices remembered from last time.
+        let (prefs, prefs_error) = files.load_prefs();
+        let chosen = config.theme.as_deref().or(prefs.theme.as_deref());
+        let theme = themes.initial(config.no_color, chosen);
+        let speed = prefs.speed.unwrap_or(config.speed);
         let now = Instant::now();
         let mut app = App {
             doc: Document::new(),
-            session: Session::new(config.mode, config.speed, now),
+            session: Session::new(config.mode, speed, now),
             files,
             dialog: None,
+            replay_over_editors: false,
             views: Views {
                 timeline: TimelinePane::new(),
                 output: OutputPane::new(),
@@ -221,6 +234,9 @@ impl App {
         };
         if let Some(e) = theme_errors.first() {
             app.notify(format!("theme ignored: {e}"), Level::Warn);
+        }
+        if let Some(e) = prefs_error {
+            app.notify(e, Level::Warn);
         }
         if let Some(n) = config.notice {
             app.notify(n, Level::Warn);

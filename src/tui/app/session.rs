@@ -2,9 +2,9 @@
 //! its events build. Starting one spawns a task (tasks.rs) that reports back only through
 //! messages; the mode and speed chosen for the next run live here too.
 
-use crate::clock::Speed;
+use crate::clock::{Clock, Speed};
 use crate::config::Config;
-use crate::engine::run::{EventStream, RunOptions, event_channel};
+use crate::engine::run::{EventStream, event_channel};
 use crate::event::{Event, Mode, Outcome, RunFinished, TimedEvent};
 use crate::scenario::types::Scenario;
 use crate::tui::message::Message;
@@ -24,8 +24,17 @@ const SPEEDS: [f64; 3] = [1.0, 10.0, 100.0];
 struct Active {
     id: u64,
     cancel: CancellationToken,
-    /// Set for a replay: its speed can change while it plays.
-    replay_speed: Option<watch::Sender<Speed>>,
+    /// How a speed change reaches it while it goes on.
+    pace: Pace,
+}
+
+/// What F3 changes in the run or replay in flight.
+enum Pace {
+    /// A run: the engine's own clock (a sim run's virtual clock follows every change;
+    /// a live run's waits are real and stay at 1x).
+    Run(Clock),
+    /// A replay: the task that plays it follows the new speed at once.
+    Replay(watch::Sender<Speed>),
 }
 
 pub(super) struct Session {
@@ -122,14 +131,17 @@ impl Session {
         let (tx, rx) = event_channel();
         self.run_rx = Some(rx);
         self.reset(now);
+        // The same clocks as `engine::run::run`, held here so F3 can re-pace the run.
+        let clock = match self.mode {
+            Mode::Sim => Clock::virtual_time(self.effective_speed()),
+            Mode::Live => Clock::real(Speed::Times(1.0)),
+        };
         tasks::spawn_run(RunRequest {
             id,
             scenario,
-            opts: RunOptions {
-                mode: self.mode,
-                speed: self.effective_speed(),
-                config: Arc::new(config),
-            },
+            mode: self.mode,
+            config: Arc::new(config),
+            clock: clock.clone(),
             traces,
             cancel: cancel.clone(),
             events: tx,
@@ -138,7 +150,7 @@ impl Session {
         self.active = Some(Active {
             id,
             cancel,
-            replay_speed: None,
+            pace: Pace::Run(clock),
         });
     }
 
@@ -157,7 +169,7 @@ impl Session {
         self.active = Some(Active {
             id,
             cancel,
-            replay_speed: Some(speed_tx),
+            pace: Pace::Replay(speed_tx),
         });
         true
     }
@@ -176,6 +188,16 @@ impl Session {
             }
             None => false,
         }
+    }
+
+    /// Cancels the run or replay in flight and lets it go: its last messages are ignored
+    /// (its trace is still written whole), and the run panes are cleared.
+    pub fn forget(&mut self, now: Instant) {
+        self.cancel();
+        self.active = None;
+        self.run_rx = None;
+        self.run = RunView::new();
+        self.clock = RunClock::new(self.effective_speed(), now);
     }
 
     /// The task `id` ended: is it the current run?
@@ -228,17 +250,23 @@ impl Session {
         };
         self.speed = Speed::Times(next);
         let label = self.speed.label();
-        match self.active.as_ref().and_then(|a| a.replay_speed.as_ref()) {
-            Some(tx) => {
+        match self.active.as_ref().map(|a| &a.pace) {
+            Some(Pace::Replay(tx)) => {
                 // A replay follows the new speed at once.
                 let _ = tx.send(self.speed);
                 self.clock.set_speed(self.speed, now);
                 format!("replay speed {label}")
             }
-            None if self.effective_speed() != self.speed => {
+            _ if self.effective_speed() != self.speed => {
                 format!("speed {label}: applies in SIM mode (live waits are real)")
             }
-            None if self.active.is_some() => format!("speed {label}: applies to the next run"),
+            Some(Pace::Run(clock)) => {
+                // From this moment on, the wait in progress included; the run's clock keeps
+                // its numbers.
+                clock.set_speed(self.speed);
+                self.clock.set_speed(self.speed, now);
+                format!("speed {label}: this run goes on at {label}")
+            }
             None => format!("speed {label}: waits and simulated delays"),
         }
     }

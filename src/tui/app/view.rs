@@ -156,7 +156,14 @@ impl App {
         let hints = self.hints(own);
         let title = match (&self.session.replay, &self.doc.parsed) {
             (Some((_, path)), _) => format!("replay of {}", path.display()),
-            (None, Ok(s)) => s.name.clone(),
+            // A saved scenario shows the name it was saved under (what `retrylab run` takes).
+            (None, Ok(s)) => match &self.doc.origin {
+                super::Origin::File(p) => p.file_stem().map_or_else(
+                    || s.name.clone(),
+                    |stem| format!("{} · {}", stem.to_string_lossy(), s.name),
+                ),
+                super::Origin::Builtin(_) => s.name.clone(),
+            },
             (None, Err(_)) => self.doc.origin.label(),
         };
         status::render(
@@ -194,6 +201,9 @@ impl App {
             v.push(Action::ToggleMode);
         }
         v.push(Action::CycleSpeed);
+        if self.session.is_replay() {
+            v.push(Action::Close);
+        }
         v.push(Action::Quit);
         v
     }

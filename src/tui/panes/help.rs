@@ -1,5 +1,6 @@
 //! The F1 help, generated from the action table (plus the editor widget's own keys and the
-//! mouse), so it lists exactly the keys that work.
+//! mouse), so it lists exactly the keys that work. `/` searches it: only the lines holding the
+//! words typed stay (any case).
 
 use super::scroll_by;
 use crate::tui::keymap::{Action, BINDINGS, EDITOR_KEYS, MOUSE, Scope};
@@ -14,9 +15,56 @@ pub struct HelpOverlay {
     offset: usize,
     lines: usize,
     height: usize,
+    /// The search, when `/` was pressed; `typing` while keys go into it.
+    query: Option<String>,
+    typing: bool,
 }
 
 impl HelpOverlay {
+    /// True while keys type into the search.
+    pub fn typing(&self) -> bool {
+        self.typing
+    }
+
+    /// True while a search narrows the help.
+    pub fn searching(&self) -> bool {
+        self.query.is_some()
+    }
+
+    /// `/`: start (or go back to) typing a search.
+    pub fn start_search(&mut self) {
+        self.query.get_or_insert_with(String::new);
+        self.typing = true;
+    }
+
+    /// A key while typing: text, Backspace, Enter (stop typing, keep the search).
+    pub fn search_key(&mut self, k: &crossterm::event::KeyEvent) {
+        use crossterm::event::{KeyCode, KeyModifiers};
+        let q = self.query.get_or_insert_with(String::new);
+        match k.code {
+            KeyCode::Char(c)
+                if !k
+                    .modifiers
+                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+            {
+                q.push(c)
+            }
+            KeyCode::Backspace => {
+                q.pop();
+            }
+            KeyCode::Enter => self.typing = false,
+            _ => {}
+        }
+        self.offset = 0;
+    }
+
+    /// Esc while searching: the whole help again.
+    pub fn clear_search(&mut self) {
+        self.typing = false;
+        self.offset = 0;
+        self.query = None;
+    }
+
     pub fn on_action(&mut self, a: Action) {
         let max = self.lines.saturating_sub(self.height);
         let page = self.height.max(1) as i32;
@@ -57,6 +105,9 @@ impl HelpOverlay {
                 ]));
             }
         }
+        if let Some(q) = &self.query {
+            lines = search(lines, q, self.typing, theme);
+        }
         let w = screen.width.saturating_sub(4).min(96);
         // Rows after wrapping at the popup's inner width.
         let inner_w = usize::from(w.saturating_sub(2)).max(1);
@@ -77,7 +128,10 @@ impl HelpOverlay {
             .border_style(theme.style(Meaning::Focus))
             .title(Line::from(vec![
                 Span::styled(" Help ", theme.style(Meaning::Focus)),
-                Span::styled("F1 or Esc closes · ↑↓ scroll ", theme.style(Meaning::Muted)),
+                Span::styled(
+                    "F1, q or Esc closes · / searches · ↑↓ scroll ",
+                    theme.style(Meaning::Muted),
+                ),
             ]))
             .style(theme.style(Meaning::Overlay));
         let inner = block.inner(area);
@@ -93,6 +147,48 @@ impl HelpOverlay {
             inner,
         );
     }
+}
+
+/// The lines holding every word of `query` (any case), under a line showing the search.
+fn search(
+    lines: Vec<Line<'static>>,
+    query: &str,
+    typing: bool,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
+    let text = |l: &Line| {
+        l.spans
+            .iter()
+            .map(|s| s.content.as_ref())
+            .collect::<String>()
+    };
+    let found: Vec<Line<'static>> = lines
+        .into_iter()
+        .filter(|l| {
+            let t = text(l).to_lowercase();
+            !t.trim().is_empty() && words.iter().all(|w| t.contains(w.as_str()))
+        })
+        .collect();
+    let cursor = if typing { "▏" } else { "" };
+    let what = match found.len() {
+        0 => "nothing found".to_string(),
+        1 => "1 line".to_string(),
+        n => format!("{n} lines"),
+    };
+    let mut out = vec![
+        Line::from(vec![
+            Span::styled("search: ", theme.style(Meaning::Muted)),
+            Span::styled(format!("{query}{cursor}"), theme.style(Meaning::Key)),
+            Span::styled(
+                format!("  {what} · Esc clears"),
+                theme.style(Meaning::Muted),
+            ),
+        ]),
+        Line::default(),
+    ];
+    out.extend(found);
+    out
 }
 
 /// Every line of the help.

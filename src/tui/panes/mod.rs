@@ -6,6 +6,7 @@ pub mod help;
 pub mod inspector;
 pub mod output;
 pub mod overlay;
+pub mod picker;
 pub mod schedule;
 pub mod status;
 pub mod timeline;

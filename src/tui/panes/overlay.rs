@@ -1,144 +1,14 @@
-//! Pop-ups over the panes: the scenario picker (Ctrl+O) and yes/no questions (quit with
-//! unsaved edits, open over unsaved edits, restore a draft found after a crash).
+//! Pop-ups over the panes: questions with one-key answers (quit with unsaved edits, open over
+//! unsaved edits, restore a draft found after a crash), and the frame every pop-up shares. The
+//! Ctrl+O picker is in [`super::picker`].
 
-use super::fit;
+pub use super::picker::{PickItem, Picker};
 use crate::tui::keymap::{self, Action, Answer};
 use crate::tui::theme::{Meaning, Theme};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
-use std::path::PathBuf;
-
-/// One scenario the picker offers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PickItem {
-    Builtin { name: String, about: String },
-    Saved { path: PathBuf },
-}
-
-impl PickItem {
-    pub fn label(&self) -> String {
-        match self {
-            PickItem::Builtin { name, .. } => name.clone(),
-            PickItem::Saved { path } => path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        }
-    }
-}
-
-#[derive(Debug, Default)]
-pub struct Picker {
-    pub items: Vec<PickItem>,
-    pub selected: usize,
-    offset: usize,
-    inner: Rect,
-}
-
-impl Picker {
-    pub fn new(items: Vec<PickItem>, current: Option<&str>) -> Picker {
-        let selected = current
-            .and_then(|c| items.iter().position(|i| i.label() == c))
-            .unwrap_or(0);
-        Picker {
-            items,
-            selected,
-            ..Default::default()
-        }
-    }
-
-    pub fn chosen(&self) -> Option<&PickItem> {
-        self.items.get(self.selected)
-    }
-
-    pub fn move_by(&mut self, delta: i32) {
-        if self.items.is_empty() {
-            return;
-        }
-        self.selected = super::scroll_by(self.selected, delta, self.items.len() - 1);
-    }
-
-    /// The item under a click, if any.
-    pub fn item_at(&self, x: u16, y: u16) -> Option<usize> {
-        let r = self.inner;
-        if x < r.x || x >= r.x + r.width || y < r.y || y >= r.y + r.height {
-            return None;
-        }
-        let i = self.offset + (y - r.y) as usize;
-        // Header lines are not items.
-        self.row_to_item(i)
-    }
-
-    fn rows(&self) -> Vec<Option<usize>> {
-        let mut rows = Vec::new();
-        let mut in_saved = false;
-        rows.push(None);
-        for (i, it) in self.items.iter().enumerate() {
-            if matches!(it, PickItem::Saved { .. }) && !in_saved {
-                in_saved = true;
-                rows.push(None);
-            }
-            rows.push(Some(i));
-        }
-        rows
-    }
-
-    fn row_to_item(&self, row: usize) -> Option<usize> {
-        self.rows().get(row).copied().flatten()
-    }
-
-    pub fn render(&mut self, frame: &mut Frame, screen: Rect, theme: &Theme) {
-        let rows = self.rows();
-        let area = centered(screen, 70, rows.len() as u16 + 2);
-        let block = popup_block(" Open a scenario ", "Enter opens · Esc closes ", theme);
-        let inner = block.inner(area);
-        self.inner = inner;
-        let h = inner.height as usize;
-        let sel_row = rows
-            .iter()
-            .position(|r| *r == Some(self.selected))
-            .unwrap_or(0);
-        if sel_row < self.offset {
-            self.offset = sel_row.saturating_sub(1);
-        } else if sel_row >= self.offset + h {
-            self.offset = sel_row + 1 - h;
-        }
-        let w = inner.width as usize;
-        let lines: Vec<Line> = rows
-            .iter()
-            .enumerate()
-            .skip(self.offset)
-            .take(h)
-            .map(|(n, r)| match r {
-                None if n == 0 => Line::from(Span::styled("Built-in", theme.style(Meaning::Title))),
-                None => Line::from(Span::styled("Saved by you", theme.style(Meaning::Title))),
-                Some(i) => {
-                    let it = &self.items[*i];
-                    let about = match it {
-                        PickItem::Builtin { about, .. } => about.clone(),
-                        PickItem::Saved { path } => path.display().to_string(),
-                    };
-                    let name = format!("  {:<26} ", it.label());
-                    let rest = fit(&about, w.saturating_sub(name.chars().count()));
-                    let l = Line::from(vec![
-                        Span::styled(name, theme.style(Meaning::Text)),
-                        Span::styled(rest, theme.style(Meaning::Muted)),
-                    ]);
-                    if *i == self.selected {
-                        l.patch_style(theme.style(Meaning::Selection))
-                    } else {
-                        l
-                    }
-                }
-            })
-            .collect();
-        frame.render_widget(Clear, area);
-        frame.render_widget(block, area);
-        frame.render_widget(Paragraph::new(lines), inner);
-    }
-}
 
 /// A question with one-key answers.
 #[derive(Debug, Clone)]
@@ -198,7 +68,67 @@ impl Confirm {
     }
 }
 
-fn popup_block<'a>(title: &str, help: &str, theme: &Theme) -> Block<'a> {
+/// A one-line text prompt (Save As): the value typed, what was wrong with the last Enter.
+#[derive(Debug, Clone)]
+pub struct NamePrompt {
+    pub title: String,
+    pub body: String,
+    pub value: String,
+    pub error: Option<String>,
+}
+
+impl NamePrompt {
+    /// A key typed into the value; false when the key is not text editing.
+    pub fn edit(&mut self, k: &crossterm::event::KeyEvent) -> bool {
+        use crossterm::event::{KeyCode, KeyModifiers};
+        match k.code {
+            KeyCode::Char(c)
+                if !k
+                    .modifiers
+                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+            {
+                self.value.push(c)
+            }
+            KeyCode::Backspace => {
+                self.value.pop();
+            }
+            _ => return false,
+        }
+        self.error = None;
+        true
+    }
+
+    pub fn render(&self, frame: &mut Frame, screen: Rect, theme: &Theme) {
+        let mut lines = vec![
+            Line::from(Span::styled(self.body.clone(), theme.style(Meaning::Text))),
+            Line::default(),
+            Line::from(vec![
+                Span::styled("  name: ", theme.style(Meaning::Muted)),
+                Span::styled(format!("{}▏", self.value), theme.style(Meaning::Key)),
+            ]),
+        ];
+        if let Some(e) = &self.error {
+            lines.push(Line::from(Span::styled(
+                format!("  {e}"),
+                theme.style(Meaning::Error),
+            )));
+        }
+        let width = 70.min(screen.width.saturating_sub(4));
+        let body_rows = (self.body.chars().count() as u16 / width.saturating_sub(2).max(1)) + 1;
+        let area = centered(screen, width, body_rows + 6);
+        let block = popup_block(
+            &format!(" {} ", self.title),
+            "Enter saves · Esc cancels ",
+            theme,
+        );
+        let inner = block.inner(area);
+        frame.render_widget(Clear, area);
+        frame.render_widget(block, area);
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+    }
+}
+
+pub fn popup_block<'a>(title: &str, help: &str, theme: &Theme) -> Block<'a> {
     Block::default()
         .borders(Borders::ALL)
         .border_type(BorderType::Thick)

@@ -1,16 +1,18 @@
 //! Where the playground keeps files (directories crate): saved scenarios and user themes in
 //! the config dir, the autosaved draft in the data dir, traces where `crate::trace` puts them.
 //! Every write goes to a temporary file first and is renamed, so a crash never leaves half a
-//! file: [`atomic`] writes, [`saved`] names and lists saved scenarios, [`drafts`] keeps the
-//! per-instance autosave.
+//! file: [`atomic`] writes, [`saved`] names saved scenarios, [`drafts`] keeps the
+//! per-instance autosave, [`prefs`] remembers the theme and speed.
 
 mod atomic;
 mod drafts;
+mod prefs;
 mod saved;
 
 pub use atomic::{resolve_links, write_atomic, write_atomic_with, write_private};
 pub use drafts::{DeadDraft, Draft, DraftSlot, dead_drafts};
-pub use saved::{list_saved, slug};
+pub use prefs::{PREFS_MAX_BYTES, Prefs};
+pub use saved::slug;
 
 use std::path::{Path, PathBuf};
 
@@ -25,6 +27,8 @@ pub struct Paths {
     pub drafts: Option<PathBuf>,
     /// Run traces.
     pub traces: Option<PathBuf>,
+    /// The remembered theme and speed (`prefs.toml`).
+    pub prefs: Option<PathBuf>,
 }
 
 impl Paths {
@@ -42,6 +46,7 @@ impl Paths {
             themes: config.as_ref().map(|d| d.join("themes")),
             drafts: crate::trace::data_dir().map(|d| d.join("drafts")),
             traces: crate::trace::traces_dir(),
+            prefs: config.as_ref().map(|d| d.join("prefs.toml")),
         }
     }
 
@@ -52,6 +57,7 @@ impl Paths {
             themes: Some(root.join("themes")),
             drafts: Some(root.join("drafts")),
             traces: Some(root.join("traces")),
+            prefs: Some(root.join("prefs.toml")),
         }
     }
 }

@@ -1,6 +1,5 @@
-//! Saved scenarios: the file name a scenario gets, and the list Ctrl+O offers.
-
-use std::path::{Path, PathBuf};
+//! The file name a saved scenario gets (the list is `crate::scenario::saved`'s, shared
+//! with the CLI).
 
 /// The longest slug, in bytes: file names are limited (255 bytes on most file systems).
 const SLUG_MAX_BYTES: usize = 80;
@@ -32,24 +31,9 @@ pub fn slug(name: &str) -> String {
     }
 }
 
-/// The saved scenarios (`*.toml`), sorted by name.
-pub fn list_saved(dir: Option<&Path>) -> Vec<PathBuf> {
-    let Some(Ok(entries)) = dir.map(std::fs::read_dir) else {
-        return Vec::new();
-    };
-    let mut v: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    v.sort();
-    v
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::persist::write_atomic;
 
     #[test]
     fn slugs_of_long_names_fit_a_file_name() {
@@ -64,21 +48,5 @@ mod tests {
         assert_eq!(slug("Fallback with retries"), "fallback-with-retries");
         assert_eq!(slug("  --Hello, World!! "), "hello-world");
         assert_eq!(slug("***"), "scenario");
-    }
-
-    #[test]
-    fn saves_are_listed() {
-        let dir = tempfile::tempdir().unwrap();
-        let scen = dir.path().join("scenarios");
-        assert!(list_saved(Some(&scen)).is_empty());
-        write_atomic(&scen.join("b.toml"), "x").unwrap();
-        write_atomic(&scen.join("a.toml"), "y").unwrap();
-        std::fs::write(scen.join("notes.txt"), "z").unwrap();
-        let names: Vec<_> = list_saved(Some(&scen))
-            .iter()
-            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(names, vec!["a.toml", "b.toml"]);
-        assert_eq!(std::fs::read_to_string(scen.join("a.toml")).unwrap(), "y");
     }
 }
