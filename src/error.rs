@@ -20,6 +20,9 @@ pub enum ErrorKind {
     Redirect,
     ContextLength,
     ContentFilter,
+    /// The account's quota or credit is spent (OpenAI 429 `insufficient_quota`, Anthropic
+    /// "credit balance is too low"): waiting does not bring it back.
+    QuotaExhausted,
     Validation,
     ToolValidation,
     RetryError,
@@ -29,7 +32,7 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 16] = [
+    pub const ALL: [ErrorKind; 17] = [
         ErrorKind::RateLimit,
         ErrorKind::Overloaded,
         ErrorKind::ServerError,
@@ -41,6 +44,7 @@ impl ErrorKind {
         ErrorKind::Redirect,
         ErrorKind::ContextLength,
         ErrorKind::ContentFilter,
+        ErrorKind::QuotaExhausted,
         ErrorKind::Validation,
         ErrorKind::ToolValidation,
         ErrorKind::RetryError,
@@ -61,6 +65,7 @@ impl ErrorKind {
             ErrorKind::Redirect => "redirect",
             ErrorKind::ContextLength => "context_length",
             ErrorKind::ContentFilter => "content_filter",
+            ErrorKind::QuotaExhausted => "quota_exhausted",
             ErrorKind::Validation => "validation",
             ErrorKind::ToolValidation => "tool_validation",
             ErrorKind::RetryError => "retry_error",
@@ -72,6 +77,17 @@ impl ErrorKind {
     /// True when a list of kinds (as written in a scenario) covers this kind.
     pub fn is_in(self, kinds: &[ErrorKind]) -> bool {
         kinds.iter().any(|k| *k == ErrorKind::Any || *k == self)
+    }
+
+    /// Whether a `retry_on` list retries this kind: as [`ErrorKind::is_in`], except that
+    /// `any` (also the default) leaves out `quota_exhausted`: a spent quota does not come
+    /// back by waiting, so it is retried only when named. (`catch` and `reinsert` use
+    /// `is_in`: falling back to another provider is the answer to a spent quota.)
+    pub fn is_retried_by(self, retry_on: &[ErrorKind]) -> bool {
+        if self == ErrorKind::QuotaExhausted {
+            return retry_on.contains(&self);
+        }
+        self.is_in(retry_on)
     }
 }
 
@@ -195,6 +211,15 @@ mod tests {
         assert!(ErrorKind::RateLimit.is_in(&[ErrorKind::Timeout, ErrorKind::RateLimit]));
         assert!(!ErrorKind::RateLimit.is_in(&[ErrorKind::Timeout]));
         assert!(!ErrorKind::RateLimit.is_in(&[]));
+    }
+
+    #[test]
+    fn any_in_retry_on_leaves_out_a_spent_quota() {
+        let q = ErrorKind::QuotaExhausted;
+        assert!(!q.is_retried_by(&[ErrorKind::Any]));
+        assert!(q.is_retried_by(&[ErrorKind::Any, q]));
+        assert!(q.is_in(&[ErrorKind::Any]));
+        assert!(ErrorKind::RateLimit.is_retried_by(&[ErrorKind::Any]));
     }
 
     #[test]

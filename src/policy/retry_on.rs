@@ -191,14 +191,21 @@ pub fn decide<R: Rng + ?Sized>(
     error: &CallError,
     rng: &mut R,
 ) -> Decision {
-    if !error.kind.is_in(&policy.retry_on) {
-        return Decision::Reraise {
-            why: format!(
+    if !error.kind.is_retried_by(&policy.retry_on) {
+        let why = if error.kind.is_in(&policy.retry_on) {
+            format!(
+                "{} is not in retry_on {}: `any` leaves it out, since a spent quota does not come back by waiting (list it to retry it): re-raised as is, no retry",
+                error.kind,
+                policy.retry_on_text()
+            )
+        } else {
+            format!(
                 "{} is not in retry_on {}: re-raised as is, no retry",
                 error.kind,
                 policy.retry_on_text()
-            ),
+            )
         };
+        return Decision::Reraise { why };
     }
     let wait = compute_wait(policy, attempt, error, rng);
     let state = StopState {
@@ -275,6 +282,22 @@ mod tests {
 
     fn rng() -> ChaCha8Rng {
         ChaCha8Rng::seed_from_u64(0)
+    }
+
+    #[test]
+    fn a_spent_quota_is_not_retried_by_any_and_says_why() {
+        let mut p = policy();
+        p.retry_on = vec![ErrorKind::Any];
+        let q = CallError::new(ErrorKind::QuotaExhausted, "quota").with_status(429);
+        match decide(&p, 1, 0.0, &q, &mut rng()) {
+            Decision::Reraise { why } => assert!(why.contains("`any` leaves it out"), "{why}"),
+            d => panic!("{d:?}"),
+        }
+        p.retry_on = vec![ErrorKind::QuotaExhausted];
+        assert!(matches!(
+            decide(&p, 1, 0.0, &q, &mut rng()),
+            Decision::Retry { .. }
+        ));
     }
 
     #[test]
