@@ -52,6 +52,9 @@ enum Command {
         addr: SocketAddr,
         /// The scenario whose [sim] script to play (default: plain answers).
         scenario: Option<String>,
+        /// No line per request on stderr.
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// List the built-in scenarios and the saved ones.
     Scenarios,
@@ -84,7 +87,11 @@ fn main() -> ExitCode {
             }
             None => cli::usage_error("no data folder (no home directory?); set RETRYLAB_DATA_DIR"),
         },
-        Some(Command::Sim { addr, scenario }) => cli::run::serve_sim(addr, scenario.as_deref()),
+        Some(Command::Sim {
+            addr,
+            scenario,
+            quiet,
+        }) => cli::run::serve_sim(addr, scenario.as_deref(), quiet),
         None => report(cli::tui::run_playground(args.scenario)),
     }
 }
