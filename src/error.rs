@@ -25,6 +25,9 @@ pub enum ErrorKind {
     Redirect,
     ContextLength,
     ContentFilter,
+    /// The account's quota or credit is spent (OpenAI 429 `insufficient_quota`, Anthropic
+    /// "credit balance is too low"): waiting does not bring it back.
+    QuotaExhausted,
     Validation,
     ToolValidation,
     RetryError,
@@ -34,7 +37,7 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 16] = [
+    pub const ALL: [ErrorKind; 17] = [
         ErrorKind::RateLimit,
         ErrorKind::Overloaded,
         ErrorKind::ServerError,
@@ -46,6 +49,7 @@ impl ErrorKind {
         ErrorKind::Redirect,
         ErrorKind::ContextLength,
         ErrorKind::ContentFilter,
+        ErrorKind::QuotaExhausted,
         ErrorKind::Validation,
         ErrorKind::ToolValidation,
         ErrorKind::RetryError,
@@ -66,6 +70,7 @@ impl ErrorKind {
             ErrorKind::Redirect => "redirect",
             ErrorKind::ContextLength => "context_length",
             ErrorKind::ContentFilter => "content_filter",
+            ErrorKind::QuotaExhausted => "quota_exhausted",
             ErrorKind::Validation => "validation",
             ErrorKind::ToolValidation => "tool_validation",
             ErrorKind::RetryError => "retry_error",
@@ -221,6 +226,15 @@ mod tests {
         assert!(ErrorKind::RateLimit.is_in(&[ErrorKind::Timeout, ErrorKind::RateLimit]));
         assert!(!ErrorKind::RateLimit.is_in(&[ErrorKind::Timeout]));
         assert!(!ErrorKind::RateLimit.is_in(&[]));
+    }
+
+    #[test]
+    fn any_in_retry_on_takes_a_spent_quota_too_as_tenacity_does() {
+        // Tenacity's default retries every exception, an insufficient_quota one included;
+        // only a retry_on that lists kinds leaves it out.
+        let q = ErrorKind::QuotaExhausted;
+        assert!(q.is_in(&[ErrorKind::Any]));
+        assert!(!q.is_in(&[ErrorKind::RateLimit, ErrorKind::ServerError]));
     }
 
     #[test]

@@ -52,6 +52,9 @@ enum Command {
         addr: SocketAddr,
         /// The scenario whose [sim] script to play (default: plain answers).
         scenario: Option<String>,
+        /// No line per request on stderr.
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// List the built-in scenarios and the saved ones.
     Scenarios,
@@ -74,7 +77,11 @@ fn main() -> ExitCode {
             }
         }
         Some(Command::Traces { all }) => cli::traces::execute(all),
-        Some(Command::Sim { addr, scenario }) => cli::run::serve_sim(addr, scenario.as_deref()),
+        Some(Command::Sim {
+            addr,
+            scenario,
+            quiet,
+        }) => cli::run::serve_sim(addr, scenario.as_deref(), quiet),
         None => report(cli::tui::run_playground(args.scenario)),
     }
 }

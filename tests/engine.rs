@@ -7,10 +7,14 @@ mod support;
 mod builtin_scenarios;
 #[path = "engine/engine_cancel.rs"]
 mod engine_cancel;
+#[path = "engine/engine_over_time.rs"]
+mod engine_over_time;
 #[path = "engine/engine_semantics.rs"]
 mod engine_semantics;
 #[path = "engine/sim_faults.rs"]
 mod sim_faults;
+#[path = "engine/sim_over_time.rs"]
+mod sim_over_time;
 #[path = "engine/sim_script.rs"]
 mod sim_script;
 #[path = "engine/sim_stream.rs"]

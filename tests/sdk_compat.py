@@ -227,6 +227,50 @@ def openai_slow_first_byte(c):
     expect(r.choices[0].message.content == REPLY, r.choices[0].message.content)
 
 
+@case
+def openai_content_filter_length_and_empty(c):
+    for model, reason, text in [("content-filter", "content_filter", PARTIAL), ("length", "length", PARTIAL), ("empty", "stop", "")]:
+        r = oa_create(c.oa, model)
+        expect(r.choices[0].finish_reason == reason, (model, r.choices[0].finish_reason))
+        expect(r.choices[0].message.content == text, (model, r.choices[0].message.content))
+        streamed, chunks = oa_stream_text(c.oa, model)
+        finishes = [ch.choices[0].finish_reason for ch in chunks if ch.choices and ch.choices[0].finish_reason]
+        expect(streamed == text and finishes == [reason], (model, streamed, finishes))
+
+
+@case
+def openai_quota_exhausted(c):
+    e = raises(openai.RateLimitError, lambda: oa_create(c.oa, "quota"))
+    expect(e.status_code == 429, e.status_code)
+    expect(e.code == "insufficient_quota" and e.type == "insufficient_quota", (e.code, e.type))
+    expect("exceeded your current quota" in e.message, e.message)
+    expect(e.response.headers.get("retry-after") is None, e.response.headers)
+
+
+def read_timeout(fn):
+    """A stream that stalls after its headers: the SDKs wrap only errors before the reply,
+    so mid-stream the HTTP library's own ReadTimeout comes through (or APITimeoutError)."""
+    e = raises(Exception, fn)
+    expect("timeout" in type(e).__name__.lower(), f"{type(e).__name__}: {e}")
+
+
+@case
+def openai_stall_hits_the_read_timeout(c):
+    read_timeout(lambda: oa_stream_text(c.oa.with_options(timeout=0.5), "stall"))
+
+
+@case
+def openai_limit(c):
+    oa_create(c.oa, "limited")
+    e = raises(openai.RateLimitError, lambda: oa_create(c.oa, "limited"))
+    h = e.response.headers
+    expect(h.get("x-ratelimit-limit-requests") == "1", h)
+    expect(h.get("x-ratelimit-remaining-requests") == "0", h)
+    ms = int(h.get("retry-after-ms"))
+    expect(59_000 < ms <= 60_000 and h.get("retry-after") == "60", h)
+    expect(e.code == "rate_limit_exceeded", e.code)
+
+
 # ---------------------------------------------------------------------------- Anthropic
 
 
@@ -375,6 +419,46 @@ def anthropic_timeout(c):
 def anthropic_slow_first_byte(c):
     m = an_create(c.an.with_options(timeout=5), "slow")
     expect(m.content[0].text == REPLY, m.content)
+
+
+@case
+def anthropic_refusal_max_tokens_and_empty(c):
+    for model, reason, text in [("content-filter", "refusal", PARTIAL), ("length", "max_tokens", PARTIAL), ("empty", "end_turn", "")]:
+        m = an_create(c.an, model)
+        expect(m.stop_reason == reason, (model, m.stop_reason))
+        expect(m.content[0].text == text, (model, m.content))
+        with an_stream(c.an, model) as stream:
+            final = stream.get_final_message()
+        expect(final.stop_reason == reason and final.content[0].text == text, (model, final))
+
+
+@case
+def anthropic_out_of_credit(c):
+    e = raises(anthropic.BadRequestError, lambda: an_create(c.an, "quota"))
+    expect(e.status_code == 400, e.status_code)
+    expect(e.body["error"]["type"] == "invalid_request_error", e.body)
+    expect("credit balance is too low" in e.body["error"]["message"], e.body)
+    expect(e.response.headers.get("x-should-retry") == "false", e.response.headers)
+
+
+@case
+def anthropic_stall_hits_the_read_timeout(c):
+    def run():
+        with an_stream(c.an.with_options(timeout=0.5), "stall") as stream:
+            stream.get_final_message()
+
+    read_timeout(run)
+
+
+@case
+def anthropic_limit(c):
+    an_create(c.an, "limited")
+    e = raises(anthropic.RateLimitError, lambda: an_create(c.an, "limited"))
+    h = e.response.headers
+    expect(h.get("retry-after") == "60", h)
+    expect(h.get("anthropic-ratelimit-requests-limit") == "1", h)
+    expect(h.get("anthropic-ratelimit-requests-remaining") == "0", h)
+    expect(e.body["error"]["type"] == "rate_limit_error", e.body)
 
 
 # ---------------------------------------------------------------------------- runner

@@ -200,7 +200,7 @@ async fn drive(
 }
 
 /// `retrylab sim [--addr] [SCENARIO]`: loads the scenario's `[sim]` script and serves it.
-pub fn serve_sim(addr: std::net::SocketAddr, scenario: Option<&str>) -> ExitCode {
+pub fn serve_sim(addr: std::net::SocketAddr, scenario: Option<&str>, quiet: bool) -> ExitCode {
     let (spec, label) = match scenario {
         Some(arg) => match resolve(arg) {
             Ok(r) => (r.scenario.sim, r.origin),
@@ -214,7 +214,7 @@ pub fn serve_sim(addr: std::net::SocketAddr, scenario: Option<&str>) -> ExitCode
     let Some(runtime) = runtime() else {
         return ExitCode::from(EXIT_RUN_ERROR);
     };
-    match runtime.block_on(super::sim::serve(addr, spec, &label)) {
+    match runtime.block_on(super::sim::serve(addr, spec, &label, quiet)) {
         Ok(()) => ExitCode::from(EXIT_OK),
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -2,9 +2,11 @@
 
 use crate::clock::{Clock, Speed};
 use crate::scenario::types::{ProviderKind, SimSpec};
-use crate::sim::SimServer;
+use crate::sim::{Logger, RequestLog, SimServer};
 use anyhow::Context;
+use std::io::Write;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// `--addr`: `HOST:PORT` with an IP or `localhost` (loopback), or a bare `PORT` (on
 /// 127.0.0.1, where the simulator belongs).
@@ -27,10 +29,22 @@ pub fn parse_addr(text: &str) -> Result<SocketAddr, String> {
     }
 }
 
-/// Serves `spec` on `addr` in real time until Ctrl+C.
-pub async fn serve(addr: SocketAddr, spec: SimSpec, scenario_label: &str) -> anyhow::Result<()> {
+/// Serves `spec` on `addr` in real time until Ctrl+C; unless `quiet`, one line per request
+/// on stderr (see [`log_line`]).
+pub async fn serve(
+    addr: SocketAddr,
+    spec: SimSpec,
+    scenario_label: &str,
+    quiet: bool,
+) -> anyhow::Result<()> {
     let summary = summary(&spec);
-    let server = SimServer::start(addr, spec, Clock::real(Speed::Times(1.0)))
+    let log: Option<Logger> = (!quiet).then(|| {
+        Arc::new(|r: &RequestLog| {
+            // A closed stderr must not stop the server.
+            let _ = writeln!(std::io::stderr(), "{}", log_line(r));
+        }) as Logger
+    });
+    let server = SimServer::start_logged(addr, spec, Clock::real(Speed::Times(1.0)), log)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     println!("retrylab simulator listening on {}", server.addr());
@@ -107,11 +121,83 @@ pub fn summary(spec: &SimSpec) -> String {
             .collect();
         parts.push(format!("chaos [{}] seed {}", chaos.join(", "), spec.seed));
     }
-    parts.push(format!(
-        "{} tok/s, first token {} ms",
-        spec.tokens_per_second, spec.first_token_ms
-    ));
+    if !spec.outages.is_empty() {
+        let list: Vec<String> = spec
+            .outages
+            .iter()
+            .map(|o| {
+                let target = match &o.model {
+                    Some(m) => format!("{}/{m}", o.provider),
+                    None => o.provider.to_string(),
+                };
+                format!(
+                    "{} {target} [{}, {})",
+                    fault_name(o.fault),
+                    o.from.human(),
+                    o.to.human()
+                )
+            })
+            .collect();
+        parts.push(format!("outages [{}]", list.join(", ")));
+    }
+    if !spec.limits.is_empty() {
+        let list: Vec<String> = spec
+            .limits
+            .iter()
+            .map(|l| {
+                format!(
+                    "{}/{} {} rpm burst {}",
+                    l.provider,
+                    l.model,
+                    l.rpm,
+                    l.burst.unwrap_or(l.rpm)
+                )
+            })
+            .collect();
+        parts.push(format!("limits [{}]", list.join(", ")));
+    }
+    let drawn = spec.latency.as_ref();
+    let tps = if drawn.is_some_and(|l| l.tokens_per_second.is_some()) {
+        "drawn tok/s".to_string()
+    } else {
+        format!("{} tok/s", spec.tokens_per_second)
+    };
+    let first = if drawn.is_some_and(|l| l.first_token.is_some()) {
+        format!("drawn first token (seed {})", spec.seed)
+    } else {
+        format!("first token {} ms", spec.first_token_ms)
+    };
+    parts.push(format!("{tps}, {first}"));
     parts.join("; ")
+}
+
+/// One request as `retrylab sim` logs it: the time since the server started, provider,
+/// model, the request's number for that model, and the fault with where it came from, or
+/// `ok`: `  12.345s  openai  gpt-4o-mini  #3  rate_limit (limit)`.
+pub fn log_line(r: &RequestLog) -> String {
+    let what = match (r.fault, r.source) {
+        (Some(f), Some(src)) => format!("{} ({})", fault_name(f), src.as_str()),
+        (Some(f), None) => fault_name(f),
+        (None, _) => "ok".to_string(),
+    };
+    format!(
+        "{:>9.3}s  {}  {}  #{}  {what}",
+        r.at.as_secs_f64(),
+        r.provider,
+        // The model is whatever the client sent: one printable line, clipped.
+        clip(
+            &crate::provider::classify::printable(&r.model).replace(['\n', '\t'], " "),
+            80
+        ),
+        r.number
+    )
+}
+
+fn fault_name(f: crate::scenario::types::FaultKind) -> String {
+    serde_json::to_value(f)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 fn clip(text: &str, max: usize) -> String {
@@ -128,6 +214,30 @@ mod tests {
     use super::*;
     use crate::scenario::types::{FaultKind, FaultSpec};
     use crate::sim::script::bare_fault;
+
+    #[test]
+    fn a_log_line_names_time_provider_model_and_fault() {
+        use crate::sim::script::Source;
+        let mut r = RequestLog {
+            at: std::time::Duration::from_millis(12_345),
+            provider: ProviderKind::Openai,
+            model: "gpt-4o-mini".into(),
+            number: 3,
+            fault: Some(FaultKind::RateLimit),
+            source: Some(Source::Limit),
+        };
+        assert_eq!(
+            log_line(&r),
+            "   12.345s  openai  gpt-4o-mini  #3  rate_limit (limit)"
+        );
+        r.fault = None;
+        r.source = None;
+        r.model = "evil\u{1b}[2J\nmodel".into();
+        assert_eq!(
+            log_line(&r),
+            "   12.345s  openai  evil\u{fffd}[2J model  #3  ok"
+        );
+    }
 
     #[test]
     fn summary_names_every_part_of_the_script() {

@@ -192,13 +192,12 @@ pub fn decide<R: Rng + ?Sized>(
     rng: &mut R,
 ) -> Decision {
     if !error.kind.is_in(&policy.retry_on) {
-        return Decision::Reraise {
-            why: format!(
-                "{} is not in retry_on {}: re-raised as is, no retry",
-                error.kind,
-                policy.retry_on_text()
-            ),
-        };
+        let why = format!(
+            "{} is not in retry_on {}: re-raised as is, no retry",
+            error.kind,
+            policy.retry_on_text()
+        );
+        return Decision::Reraise { why };
     }
     let wait = compute_wait(policy, attempt, error, rng);
     let state = StopState {
@@ -275,6 +274,25 @@ mod tests {
 
     fn rng() -> ChaCha8Rng {
         ChaCha8Rng::seed_from_u64(0)
+    }
+
+    #[test]
+    fn a_spent_quota_is_retried_by_any_and_not_by_a_list_without_it() {
+        let mut p = policy();
+        p.retry_on = vec![ErrorKind::Any];
+        let q = CallError::new(ErrorKind::QuotaExhausted, "quota").with_status(429);
+        assert!(matches!(
+            decide(&p, 1, 0.0, &q, &mut rng()),
+            Decision::Retry { .. }
+        ));
+        p.retry_on = vec![ErrorKind::RateLimit, ErrorKind::ServerError];
+        match decide(&p, 1, 0.0, &q, &mut rng()) {
+            Decision::Reraise { why } => assert_eq!(
+                why,
+                "quota_exhausted is not in retry_on [rate_limit, server_error]: re-raised as is, no retry"
+            ),
+            d => panic!("{d:?}"),
+        }
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub fn classify_http_at(
     let mut kind = kind_for_status(status);
     if matches!(kind, ErrorKind::BadRequest) {
         kind = detail.refine(kind);
+    } else if kind == ErrorKind::RateLimit && detail.spent_quota() {
+        kind = ErrorKind::QuotaExhausted;
     }
     let message = match &detail.message {
         Some(m) if !m.is_empty() => m.clone(),
@@ -214,14 +216,16 @@ impl ErrorDetail {
         }
     }
 
-    /// Context-length and content-policy errors arrive as plain bad requests; their code or
-    /// wording tells them apart.
+    /// Context-length, content-policy and quota errors arrive as plain bad requests (or, a
+    /// spent quota, as a 429); their code or wording tells them apart.
     fn refine(&self, kind: ErrorKind) -> ErrorKind {
         let names = [self.code.as_deref(), self.type_.as_deref()];
         let named = |k: ErrorKind| names.iter().flatten().any(|t| kind_for_type(t) == Some(k));
         let msg = self.message.as_deref().unwrap_or("").to_ascii_lowercase();
         let says = |phrases: &[&str]| phrases.iter().any(|p| msg.contains(p));
-        if named(ErrorKind::ContextLength)
+        if self.spent_quota() {
+            ErrorKind::QuotaExhausted
+        } else if named(ErrorKind::ContextLength)
             || says(&[
                 "prompt is too long",
                 "maximum context length",
@@ -244,6 +248,22 @@ impl ErrorDetail {
         } else {
             kind
         }
+    }
+}
+
+impl ErrorDetail {
+    /// A spent quota or credit: OpenAI's 429 `insufficient_quota`, Anthropic's 400 "credit
+    /// balance is too low" (or a `billing_error`). Waiting does not bring it back.
+    fn spent_quota(&self) -> bool {
+        let named = [self.code.as_deref(), self.type_.as_deref()]
+            .into_iter()
+            .flatten()
+            .any(|t| kind_for_type(t) == Some(ErrorKind::QuotaExhausted));
+        let msg = self.message.as_deref().unwrap_or("").to_ascii_lowercase();
+        named
+            || ["credit balance is too low", "exceeded your current quota"]
+                .iter()
+                .any(|p| msg.contains(p))
     }
 }
 
@@ -445,7 +465,7 @@ pub(crate) mod tests {
             ),
             (
                 RateLimit,
-                "rate_limit_error rate_limit_exceeded rate_limit requests tokens insufficient_quota too_many_requests",
+                "rate_limit_error rate_limit_exceeded rate_limit requests tokens too_many_requests",
             ),
             (
                 ServerError,
@@ -453,8 +473,9 @@ pub(crate) mod tests {
             ),
             (
                 Auth,
-                "authentication_error permission_error invalid_api_key invalid_authentication unauthorized forbidden billing_error",
+                "authentication_error permission_error invalid_api_key invalid_authentication unauthorized forbidden",
             ),
+            (QuotaExhausted, "insufficient_quota billing_error"),
             (
                 BadRequest,
                 "invalid_request_error not_found_error request_too_large not_found invalid_request model_not_found bad_request",

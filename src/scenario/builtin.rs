@@ -35,6 +35,7 @@ static ALL: &[Builtin] = &[
     builtin!("every-hop-fails"),
     builtin!("chaos"),
     builtin!("json-reask"),
+    builtin!("outage-then-recovery"),
 ];
 
 /// The scenario the playground opens with.

@@ -210,6 +210,15 @@ pub struct SimSpec {
     pub chaos: BTreeMap<FaultKind, f64>,
     #[serde(default)]
     pub seed: u64,
+    /// Windows of the run clock in which every matching request gets a fault (DESIGN §11).
+    #[serde(default)]
+    pub outages: Vec<OutageSpec>,
+    /// Server-side token buckets per provider+model, shared by every request (DESIGN §11).
+    #[serde(default)]
+    pub limits: Vec<LimitSpec>,
+    /// Seeded latency distributions, replacing `first_token_ms` / `tokens_per_second`.
+    #[serde(default)]
+    pub latency: Option<LatencySpec>,
 }
 
 impl Default for SimSpec {
@@ -224,6 +233,9 @@ impl Default for SimSpec {
             faults: Vec::new(),
             chaos: BTreeMap::new(),
             seed: 0,
+            outages: Vec::new(),
+            limits: Vec::new(),
+            latency: None,
         }
     }
 }
@@ -277,6 +289,59 @@ pub struct FaultSpec {
     pub message: Option<String>,
 }
 
+/// A window `[from, to)` of the run clock: a request to `provider` (and `model`, if set)
+/// whose start falls in it gets `fault`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OutageSpec {
+    pub provider: ProviderKind,
+    #[serde(default)]
+    pub model: Option<String>,
+    pub from: Secs,
+    pub to: Secs,
+    pub fault: FaultKind,
+}
+
+/// A token bucket of `burst` requests (default: `rpm`) refilling at `rpm` per minute of the
+/// run clock; an empty bucket answers 429 with the time until the next token.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSpec {
+    pub provider: ProviderKind,
+    pub model: String,
+    pub rpm: u32,
+    #[serde(default)]
+    pub burst: Option<u32>,
+}
+
+/// `[sim].latency`: each part, when set, replaces its fixed counterpart.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LatencySpec {
+    /// Replaces `first_token_ms`.
+    #[serde(default)]
+    pub first_token: Option<Dist<Secs>>,
+    /// Replaces `tokens_per_second` (drawn once per reply).
+    #[serde(default)]
+    pub tokens_per_second: Option<Dist<f64>>,
+}
+
+/// A distribution one value is drawn from per request (seeded by `[sim].seed`).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Dist<T> {
+    /// Log-normal with this median and 99th percentile.
+    Lognormal {
+        median: T,
+        p99: T,
+    },
+    Normal {
+        mean: T,
+        sd: T,
+    },
+    Fixed(T),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RetryAfterFormat {
@@ -316,4 +381,15 @@ pub enum FaultKind {
     ContextLength,
     /// A 502 with an HTML body, as proxies send.
     Html,
+    /// The reply stops part-way, flagged by the content filter (OpenAI `finish_reason:
+    /// content_filter`, Anthropic `stop_reason: refusal`).
+    ContentFilter,
+    /// OpenAI 429 `insufficient_quota`; Anthropic's "credit balance is too low" 400.
+    QuotaExhausted,
+    /// The stream (or a plain body) stops sending after `after_tokens` and never ends.
+    Stall,
+    /// The reply is cut at `after_tokens` with `finish_reason: length` / `max_tokens`.
+    Length,
+    /// An answer with no text.
+    Empty,
 }

@@ -6,25 +6,47 @@
 //! served by one generic route. Any API key is accepted.
 //!
 //! Each request is counted per (provider, model), 1-based. The first `faults` entry that
-//! matches it and has uses left replaces the answer; else `chaos` may draw a fault; else the
-//! request gets `replies[i-1]` (the last repeats), `reply`, or a default sentence. Requests
-//! that offer tools get the next scripted `tool_calls` entry instead of text.
+//! matches it and has uses left replaces the answer; else an `outages` window holding the
+//! request's start on the run clock; else an empty `limits` bucket (a 429 until a token
+//! frees); else `chaos` may draw a fault; else the request gets `replies[i-1]` (the last
+//! repeats), `reply`, or a default sentence. Requests that offer tools get the next scripted
+//! `tool_calls` entry instead of text.
 //!
-//! All delays run on the run [`Clock`]: `first_token_ms` before the first token, then one
-//! token per `1/tokens_per_second`, and the end of the reply one token-time after the last
-//! token (a non-streaming reply arrives at that same moment). On a virtual clock the whole
-//! script plays instantly, and a `timeout` fault stalls until the client's deadline fires.
+//! All delays run on the run [`Clock`]: the first token after `first_token_ms` (or a draw
+//! from `latency.first_token`), then one token per `1/tokens_per_second`, and the end of the
+//! reply one token-time after the last token (a non-streaming reply arrives at that same
+//! moment). On a virtual clock the whole script plays instantly, and a `timeout` or `stall`
+//! fault waits until the client's deadline fires.
 
+pub mod latency;
+pub mod limits;
 pub mod script;
 mod server;
 pub mod tokens;
 pub mod wire;
 
 use crate::clock::Clock;
-use crate::scenario::types::{ProviderKind, SimSpec};
+use crate::scenario::types::{FaultKind, ProviderKind, SimSpec};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
+
+/// What the script decided for one request, as `retrylab sim` logs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestLog {
+    /// The request's start on the run clock.
+    pub at: Duration,
+    pub provider: ProviderKind,
+    pub model: String,
+    /// 1-based per provider+model.
+    pub number: u32,
+    pub fault: Option<FaultKind>,
+    pub source: Option<script::Source>,
+}
+
+/// Called once per request, from the handler (keep it quick).
+pub type Logger = Arc<dyn Fn(&RequestLog) + Send + Sync>;
 
 /// A running simulator; dropping it stops serving (paced and stalled replies give up).
 pub struct SimServer {
@@ -40,9 +62,19 @@ impl SimServer {
         spec: SimSpec,
         clock: Clock,
     ) -> std::io::Result<SimServer> {
+        SimServer::start_logged(addr, spec, clock, None).await
+    }
+
+    /// [`SimServer::start`], telling `log` about every request.
+    pub async fn start_logged(
+        addr: SocketAddr,
+        spec: SimSpec,
+        clock: Clock,
+        log: Option<Logger>,
+    ) -> std::io::Result<SimServer> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(server::Shared::new(spec, clock));
+        let shared = Arc::new(server::Shared::new(spec, clock, log));
         let task = tokio::spawn(server::serve(listener, shared.clone()));
         Ok(SimServer { addr, shared, task })
     }

@@ -1,10 +1,18 @@
-//! The `[sim]` script: which fault or answer each request gets. Pure and deterministic for
-//! the same order of requests (chaos draws from a RNG seeded with `[sim].seed`).
+//! The `[sim]` script: which fault or answer each request gets, and at what pace. Pure and
+//! deterministic for the same requests at the same run-clock times (chaos and latency draw
+//! from RNGs seeded with `[sim].seed`).
+//!
+//! Precedence (DESIGN §11): scripted `faults` > `outages` > `limits` > `chaos`. A request a
+//! fault or an outage answers takes no token from a limit (it never reached the bucket).
 
+use super::latency::Latency;
+use super::limits::{LimitInfo, Limits};
+use super::tokens::Pace;
 use crate::scenario::types::{FaultKind, FaultSpec, ProviderKind, SimSpec, SimToolCall};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 /// The text a request gets when the script sets neither `reply` nor `replies`.
 pub const DEFAULT_REPLY: &str = "This is a simulated reply from the retrylab simulator.";
@@ -18,8 +26,34 @@ pub struct Decision {
     pub number: u32,
     /// The fault that replaces (or breaks) the answer, if any.
     pub fault: Option<FaultSpec>,
+    /// Which part of the script chose the fault.
+    pub source: Option<Source>,
     /// The answer (also what a stream fault sends part of).
     pub content: Content,
+    /// When the reply's tokens are due.
+    pub pace: Pace,
+    /// The bucket's state, when a `limits` entry covers the request.
+    pub limit: Option<LimitInfo>,
+}
+
+/// Where a request's fault came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Scripted,
+    Outage,
+    Limit,
+    Chaos,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Scripted => "faults",
+            Source::Outage => "outage",
+            Source::Limit => "limit",
+            Source::Chaos => "chaos",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +70,8 @@ pub struct Script {
     tool_counts: BTreeMap<(String, String), u32>,
     fault_uses: Vec<u32>,
     rng: ChaCha8Rng,
+    limits: Limits,
+    latency: Latency,
     global: u64,
 }
 
@@ -44,6 +80,8 @@ impl Script {
         Script {
             rng: ChaCha8Rng::seed_from_u64(spec.seed),
             fault_uses: vec![0; spec.faults.len()],
+            limits: Limits::new(&spec.limits),
+            latency: Latency::new(&spec),
             spec,
             counts: BTreeMap::new(),
             tool_counts: BTreeMap::new(),
@@ -60,8 +98,14 @@ impl Script {
         &self.counts
     }
 
-    /// Counts a request and decides what it gets.
-    pub fn next(&mut self, provider: ProviderKind, model: &str, offers_tools: bool) -> Decision {
+    /// Counts a request that starts at `now` on the run clock and decides what it gets.
+    pub fn next(
+        &mut self,
+        provider: ProviderKind,
+        model: &str,
+        offers_tools: bool,
+        now: Duration,
+    ) -> Decision {
         self.global += 1;
         let key = (provider.as_str().to_string(), model.to_string());
         let number = bump(&mut self.counts, &key);
@@ -71,20 +115,65 @@ impl Script {
             None
         };
 
-        let fault = self
+        let mut limit = None;
+        let mut chosen = self
             .scripted_fault(provider, model, number)
-            .or_else(|| self.chaos_fault());
+            .map(|f| (f, Source::Scripted))
+            .or_else(|| {
+                self.outage_fault(provider, model, now)
+                    .map(|f| (f, Source::Outage))
+            });
+        if chosen.is_none() {
+            limit = self.limits.take(provider, model, now);
+            chosen = limit
+                .and_then(|l| l.retry_after)
+                .map(|wait| (limit_fault(wait), Source::Limit));
+        }
+        let chosen = chosen.or_else(|| self.chaos_fault().map(|f| (f, Source::Chaos)));
+        let (fault, source) = chosen.unzip();
 
+        // These faults change how a text answer ends; a tool call has no such ending.
+        let text_only = fault.as_ref().is_some_and(|f| {
+            matches!(
+                f.fault,
+                FaultKind::ContentFilter | FaultKind::Length | FaultKind::Empty
+            )
+        });
         let content = match tool_number {
-            Some(n) => Content::ToolCall(nth_or_last(&self.spec.tool_calls, n).clone()),
-            None => Content::Text(self.reply_text(number)),
+            Some(n) if !text_only => {
+                Content::ToolCall(nth_or_last(&self.spec.tool_calls, n).clone())
+            }
+            _ => Content::Text(self.reply_text(number)),
         };
         Decision {
             global: self.global,
             number,
             fault,
+            source,
             content,
+            pace: self.latency.draw(),
+            limit,
         }
+    }
+
+    /// The first outage whose window holds `now` and that covers the request.
+    fn outage_fault(
+        &self,
+        provider: ProviderKind,
+        model: &str,
+        now: Duration,
+    ) -> Option<FaultSpec> {
+        let t = now.as_secs_f64();
+        self.spec
+            .outages
+            .iter()
+            .find(|o| {
+                o.provider == provider
+                    && o.model.as_deref().is_none_or(|m| m == model)
+                    && o.from.0 <= t
+                    && t < o.to.0
+            })
+            .map(|o| bare_fault(o.fault))
     }
 
     fn scripted_fault(
@@ -151,6 +240,14 @@ pub fn bare_fault(fault: FaultKind) -> FaultSpec {
     }
 }
 
+/// The 429 of an empty bucket, whose Retry-After is the time until a token frees.
+fn limit_fault(wait: Duration) -> FaultSpec {
+    FaultSpec {
+        retry_after: Some(crate::policy::Secs(wait.as_secs_f64())),
+        ..bare_fault(FaultKind::RateLimit)
+    }
+}
+
 fn uses_left(f: &FaultSpec, used: u32) -> bool {
     match (f.times, &f.on_requests) {
         (Some(times), _) => used < times,
@@ -187,7 +284,12 @@ mod tests {
         n: usize,
     ) -> Vec<Option<FaultKind>> {
         (0..n)
-            .map(|_| script.next(p, model, false).fault.map(|f| f.fault))
+            .map(|_| {
+                script
+                    .next(p, model, false, Duration::ZERO)
+                    .fault
+                    .map(|f| f.fault)
+            })
             .collect()
     }
 
@@ -279,7 +381,9 @@ mod tests {
             ..SimSpec::default()
         };
         let mut s = Script::new(spec);
-        let texts: Vec<_> = (0..3).map(|_| s.next(Openai, "m", false).content).collect();
+        let texts: Vec<_> = (0..3)
+            .map(|_| s.next(Openai, "m", false, Duration::ZERO).content)
+            .collect();
         assert_eq!(
             texts,
             vec![
@@ -290,7 +394,7 @@ mod tests {
         );
         let mut plain = Script::new(SimSpec::default());
         assert_eq!(
-            plain.next(Openai, "m", true).content,
+            plain.next(Openai, "m", true, Duration::ZERO).content,
             Content::Text(DEFAULT_REPLY.into())
         );
     }
@@ -308,23 +412,23 @@ mod tests {
         };
         let mut s = Script::new(spec);
         assert_eq!(
-            s.next(Openai, "m", false).content,
+            s.next(Openai, "m", false, Duration::ZERO).content,
             Content::Text("text".into())
         );
         assert_eq!(
-            s.next(Openai, "m", true).content,
+            s.next(Openai, "m", true, Duration::ZERO).content,
             Content::ToolCall(call("1"))
         );
         assert_eq!(
-            s.next(Openai, "m", false).content,
+            s.next(Openai, "m", false, Duration::ZERO).content,
             Content::Text("text".into())
         );
         assert_eq!(
-            s.next(Openai, "m", true).content,
+            s.next(Openai, "m", true, Duration::ZERO).content,
             Content::ToolCall(call("2"))
         );
         assert_eq!(
-            s.next(Openai, "m", true).content,
+            s.next(Openai, "m", true, Duration::ZERO).content,
             Content::ToolCall(call("2"))
         );
     }

@@ -2,7 +2,7 @@
 //! that plays the script for each request, the paced SSE body, and a listener whose
 //! connections a handler can reset (no reply at all).
 
-use super::script::{Content, Script};
+use super::script::{Content, Script, Source};
 use super::tokens::Pace;
 use super::wire::{
     self, Answer, ErrorReply, Incoming, Meta, Request, SimFormat, StreamParts, retry_after_header,
@@ -41,21 +41,19 @@ const BODY_LIMIT: usize = 64 * 1024 * 1024;
 pub(super) struct Shared {
     pub script: Mutex<Script>,
     pub clock: Clock,
-    pub pace: Pace,
     /// Cancelled when the server is dropped: every paced or stalled reply gives up.
     pub cancel: CancellationToken,
+    /// Told about every request the script decides (`retrylab sim` prints them).
+    pub log: Option<super::Logger>,
 }
 
 impl Shared {
-    pub fn new(spec: SimSpec, clock: Clock) -> Shared {
+    pub fn new(spec: SimSpec, clock: Clock, log: Option<super::Logger>) -> Shared {
         Shared {
-            pace: Pace {
-                first_token: Duration::from_millis(spec.first_token_ms),
-                tokens_per_second: spec.tokens_per_second,
-            },
             script: Mutex::new(Script::new(spec)),
             clock,
             cancel: CancellationToken::new(),
+            log,
         }
     }
 
@@ -171,26 +169,45 @@ async fn handle(
         Ok(r) => r,
         Err(e) => return error_response(wire, &e, "req_sim_invalid".into()),
     };
+    let now = s.clock.now();
     let decision = s
         .script()
-        .next(wire.provider(), &req.model, req.offers_tools);
+        .next(wire.provider(), &req.model, req.offers_tools, now);
+    if let Some(log) = &s.log {
+        log(&super::RequestLog {
+            at: now,
+            provider: wire.provider(),
+            model: req.model.clone(),
+            number: decision.number,
+            fault: decision.fault.as_ref().map(|f| f.fault),
+            source: decision.source,
+        });
+    }
     let meta = Meta {
         global: decision.global,
-        created: SIM_EPOCH + s.clock.now().as_secs(),
+        created: SIM_EPOCH + now.as_secs(),
         model: req.model.clone(),
         input_tokens: req.input_tokens,
     };
     let request_id = wire.request_id(&meta);
-    let answer = match &decision.content {
+    let mut answer = match &decision.content {
         Content::Text(text) => Answer::text(text, req.max_tokens),
         Content::ToolCall(call) => Answer::tool(&call.name, &call.args),
     };
+    if let Some(fault) = &decision.fault {
+        answer = answer.ended_by(fault);
+    }
     let reply = Reply {
         wire,
         req: &req,
         meta: &meta,
         answer: &answer,
         request_id,
+        pace: decision.pace,
+        limit_headers: decision
+            .limit
+            .map(|l| wire.limit_headers(&l))
+            .unwrap_or_default(),
     };
 
     let Some(fault) = decision.fault else {
@@ -218,10 +235,18 @@ async fn handle(
             }
             reply.normal(s, None).await
         }
-        FaultKind::CutStream | FaultKind::MalformedStream if !req.stream => {
-            reply.truncated_body(s).await
+        // The answer already ends as the fault says (`Answer::ended_by`).
+        FaultKind::ContentFilter | FaultKind::Length | FaultKind::Empty => {
+            reply.normal(s, None).await
         }
-        FaultKind::CutStream | FaultKind::MalformedStream | FaultKind::OverloadedInStream
+        FaultKind::CutStream | FaultKind::MalformedStream if !req.stream => {
+            reply.truncated_body(s, false).await
+        }
+        FaultKind::Stall if !req.stream => reply.truncated_body(s, true).await,
+        FaultKind::CutStream
+        | FaultKind::MalformedStream
+        | FaultKind::OverloadedInStream
+        | FaultKind::Stall
             if req.stream =>
         {
             reply.normal(s, Some(&fault)).await
@@ -230,8 +255,14 @@ async fn handle(
             if !s.pause(s.error_delay()).await {
                 return conn.reset();
             }
-            let mut e = wire.error(&fault, &req.model);
-            e.headers.extend(retry_after_header(&fault));
+            let e = match (decision.source, decision.limit) {
+                (Some(Source::Limit), Some(info)) => wire.rate_limited(&info, &req.model),
+                _ => {
+                    let mut e = wire.error(&fault, &req.model);
+                    e.headers.extend(retry_after_header(&fault));
+                    e
+                }
+            };
             error_response(wire, &e, reply.request_id)
         }
     }
@@ -244,6 +275,9 @@ struct Reply<'a> {
     meta: &'a Meta,
     answer: &'a Answer,
     request_id: String,
+    pace: Pace,
+    /// A `[sim].limits` bucket's headers, on every reply it covers.
+    limit_headers: Vec<(&'static str, String)>,
 }
 
 impl Reply<'_> {
@@ -253,7 +287,7 @@ impl Reply<'_> {
             return self.stream(s, broken);
         }
         let n = self.answer.pieces().len();
-        let latency = s.pace.at(n);
+        let latency = self.pace.at(n);
         if !s.pause(latency).await {
             return Conn::gone();
         }
@@ -265,9 +299,10 @@ impl Reply<'_> {
         resp
     }
 
-    /// A non-streaming reply whose JSON body stops half-way (the HTTP framing stays clean).
-    async fn truncated_body(self, s: &Shared) -> Response {
-        if !s.pause(s.pace.at(self.answer.pieces().len())).await {
+    /// A non-streaming reply whose JSON body stops half-way: the HTTP framing stays clean,
+    /// or with `stall` the rest never comes (the body stays open until the client gives up).
+    async fn truncated_body(self, s: &Shared, stall: bool) -> Response {
+        if !s.pause(self.pace.at(self.answer.pieces().len())).await {
             return Conn::gone();
         }
         let mut body = self.wire.full_body(self.meta, self.answer);
@@ -276,6 +311,11 @@ impl Reply<'_> {
             cut -= 1;
         }
         body.truncate(cut);
+        if stall {
+            let frames = VecDeque::from([(Duration::ZERO, body)]);
+            let body = Body::from_stream(paced(frames, true, s.clock.clone(), s.cancel.clone()));
+            return self.response(StatusCode::OK, "application/json", body);
+        }
         self.response(StatusCode::OK, "application/json", Body::from(body))
     }
 
@@ -292,8 +332,9 @@ impl Reply<'_> {
             };
             (k, frame)
         });
-        let frames = schedule(parts, s.pace, end);
-        let body = Body::from_stream(paced(frames, s.clock.clone(), s.cancel.clone()));
+        let frames = schedule(parts, self.pace, end);
+        let stall = broken.is_some_and(|f| f.fault == FaultKind::Stall);
+        let body = Body::from_stream(paced(frames, stall, s.clock.clone(), s.cancel.clone()));
         let mut resp = self.response(StatusCode::OK, "text/event-stream; charset=utf-8", body);
         add_header(&mut resp, "cache-control", "no-cache");
         resp
@@ -304,6 +345,9 @@ impl Reply<'_> {
         *resp.status_mut() = status;
         add_header(&mut resp, header::CONTENT_TYPE.as_str(), content_type);
         add_identity(self.wire, &mut resp, &self.request_id);
+        for (name, value) in &self.limit_headers {
+            add_header(&mut resp, name, value);
+        }
         resp
     }
 }
@@ -340,15 +384,17 @@ pub(super) fn schedule(
 /// Plays scheduled frames on the run clock, each acknowledged by the client before time
 /// moves on. Frame times count from the stream's start (the first poll) and each wait is to
 /// that absolute time, so a late wake-up (timer resolution, a busy machine) is made up at the
-/// next frame instead of adding up, and every frame already due goes out at once.
+/// next frame instead of adding up, and every frame already due goes out at once. With
+/// `stall` the body then stays open, sending nothing, until the client gives up.
 fn paced(
     frames: VecDeque<(Duration, String)>,
+    stall: bool,
     clock: Clock,
     cancel: CancellationToken,
 ) -> impl futures::Stream<Item = io::Result<Bytes>> + Send + 'static {
     futures::stream::unfold(
         (frames, None::<Duration>, clock, cancel),
-        |(mut frames, start, clock, cancel)| async move {
+        move |(mut frames, start, clock, cancel)| async move {
             let start = start.unwrap_or_else(|| clock.now());
             while let Some((due, frame)) = frames.pop_front() {
                 // On the virtual clock `now` moves only by these sleeps, so this is exactly
@@ -371,6 +417,16 @@ fn paced(
                     }
                     return Some((Ok(Bytes::from(frame)), (frames, Some(start), clock, cancel)));
                 }
+            }
+            if stall {
+                // An active sleep of forever: on the virtual clock time jumps to the client's
+                // (idle) deadline, which fires; the body ends only when the server stops.
+                tokio::select! {
+                    () = clock.stall() => {}
+                    () = cancel.cancelled() => {}
+                }
+                let gone = io::Error::new(io::ErrorKind::ConnectionAborted, "simulator stopped");
+                return Some((Err(gone), (VecDeque::new(), Some(start), clock, cancel)));
             }
             None
         },

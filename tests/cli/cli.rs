@@ -681,3 +681,97 @@ fn traces_list_replay_by_name_or_last_and_prune() {
     let neither = retrylab(&["replay"], dir.path());
     assert_eq!(neither.status.code(), Some(2));
 }
+
+/// Starts `retrylab sim --addr 0 ARGS..` and returns it with the address it listens on.
+#[allow(clippy::unwrap_used)] // a test helper
+fn spawn_sim(args: &[&str], dir: &Path) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_retrylab"))
+        .args(["sim", "--addr", "0"])
+        .args(args)
+        .env("RETRYLAB_DATA_DIR", dir)
+        .env("RETRYLAB_CONFIG_DIR", config_dir(dir))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    // Keep reading: a closed stdout would end the server at its next line.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    let addr = line
+        .trim()
+        .strip_prefix("retrylab simulator listening on ")
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_string();
+    (child, addr)
+}
+
+/// One plain OpenAI request over a raw socket; returns the status line.
+#[allow(clippy::unwrap_used)] // a test helper
+fn post_openai(addr: &str, model: &str) -> String {
+    use std::io::{Read, Write};
+    let body = format!(r#"{{"model":"{model}","messages":[{{"role":"user","content":"hi"}}]}}"#);
+    let mut sock = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        sock,
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut reply = String::new();
+    sock.read_to_string(&mut reply).unwrap();
+    reply.lines().next().unwrap_or_default().to_string()
+}
+
+#[test]
+fn sim_logs_one_line_per_request_unless_quiet() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("limited.toml");
+    std::fs::write(
+        &scenario,
+        r#"name = "limited"
+[prompt]
+template = "Q"
+[call]
+provider = "openai"
+model = "gpt-4o-mini"
+[sim]
+first_token_ms = 0
+limits = [{ provider = "openai", model = "gpt-4o-mini", rpm = 1, burst = 1 }]
+"#,
+    )
+    .unwrap();
+    let path = scenario.to_string_lossy().to_string();
+
+    let (mut child, addr) = spawn_sim(&[&path], dir.path());
+    let first = post_openai(&addr, "gpt-4o-mini");
+    assert!(first.contains(" 200 "), "{first}");
+    let second = post_openai(&addr, "gpt-4o-mini");
+    assert!(second.contains(" 429 "), "{second}");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut lines = Vec::new();
+    for _ in 0..2 {
+        let mut line = String::new();
+        stderr.read_line(&mut line).unwrap();
+        lines.push(line.trim().to_string());
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        lines[0].ends_with("s  openai  gpt-4o-mini  #1  ok"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].ends_with("s  openai  gpt-4o-mini  #2  rate_limit (limit)"),
+        "{lines:?}"
+    );
+
+    let (mut child, addr) = spawn_sim(&[&path, "--quiet"], dir.path());
+    assert!(post_openai(&addr, "gpt-4o-mini").contains(" 200 "));
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(text(&out.stderr), "", "--quiet logs nothing");
+}

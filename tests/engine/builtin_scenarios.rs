@@ -278,3 +278,44 @@ async fn json_reask() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn outage_then_recovery() {
+    // Attempts 1-4 start in the outage [0, 10 s) (waits 1, 2, 4, 8 s after each 100 ms
+    // error); the bucket (3 rpm, burst 1) gives attempt 5 its token at 15.4 s, so attempt 6
+    // at 23.95 s waits until 15.4 + 20 = 35.4 s: 11.45 s, longer than the back-off.
+    assert_walk(
+        "outage-then-recovery",
+        &[
+            "0 run_started Sim",
+            "0 attempt_started 0/1 openai/gpt-4o-mini",
+            "100 attempt_failed 0/1 overloaded(503) retry=true",
+            "100 wait_started 0/1 1000ms backoff",
+            "1100 wait_finished 0/1",
+            "1100 attempt_started 0/2 openai/gpt-4o-mini",
+            "1200 attempt_failed 0/2 overloaded(503) retry=true",
+            "1200 wait_started 0/2 2000ms backoff",
+            "3200 wait_finished 0/2",
+            "3200 attempt_started 0/3 openai/gpt-4o-mini",
+            "3300 attempt_failed 0/3 overloaded(503) retry=true",
+            "3300 wait_started 0/3 4000ms backoff",
+            "7300 wait_finished 0/3",
+            "7300 attempt_started 0/4 openai/gpt-4o-mini",
+            "7400 attempt_failed 0/4 overloaded(503) retry=true",
+            "7400 wait_started 0/4 8000ms backoff",
+            "15400 wait_finished 0/4",
+            "15400 attempt_started 0/5 openai/gpt-4o-mini",
+            "15950 attempt_failed 0/5 validation retry=true partial=\"The Name of the Wind\"",
+            "15950 wait_started 0/5 8000ms backoff",
+            "23950 wait_finished 0/5",
+            "23950 attempt_started 0/6 openai/gpt-4o-mini",
+            "24050 attempt_failed 0/6 rate_limit(429) retry=true",
+            "24050 wait_started 0/6 11450ms retry_after",
+            "35500 wait_finished 0/6",
+            "35500 attempt_started 0/7 openai/gpt-4o-mini",
+            "36050 attempt_succeeded 0/7 \"THE NAME OF THE WIND\"",
+            "36050 run_finished Ok caught=[]",
+        ],
+    )
+    .await;
+}

@@ -101,7 +101,7 @@ const ERROR_TYPES: &[(&str, ErrorKind)] = &[
     ("timeout_error", ErrorKind::ServerError),
     ("authentication_error", ErrorKind::Auth),
     ("permission_error", ErrorKind::Auth),
-    ("billing_error", ErrorKind::Auth),
+    ("billing_error", ErrorKind::QuotaExhausted),
     ("invalid_request_error", ErrorKind::BadRequest),
     ("not_found_error", ErrorKind::BadRequest),
     ("request_too_large", ErrorKind::BadRequest),

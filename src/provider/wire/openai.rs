@@ -106,7 +106,7 @@ const ERROR_TYPES: &[(&str, ErrorKind)] = &[
     ("rate_limit_exceeded", ErrorKind::RateLimit),
     ("requests", ErrorKind::RateLimit),
     ("tokens", ErrorKind::RateLimit),
-    ("insufficient_quota", ErrorKind::RateLimit),
+    ("insufficient_quota", ErrorKind::QuotaExhausted),
     ("server_error", ErrorKind::ServerError),
     ("invalid_api_key", ErrorKind::Auth),
     ("invalid_authentication", ErrorKind::Auth),

@@ -3,7 +3,7 @@
 //! their own spans.
 //!
 //! Fault-field rule (errors, never warnings): `after_tokens` only on cut_stream,
-//! malformed_stream and overloaded_in_stream; `retry_after` and `retry_after_format` only on
+//! malformed_stream, overloaded_in_stream, stall, length and content_filter; `retry_after` and `retry_after_format` only on
 //! rate_limit and overloaded (and the format only with a `retry_after`); `delay` only on
 //! slow_first_byte. `times = 0`, an empty `on_requests` and request number 0 are refused.
 
@@ -37,7 +37,7 @@ pub struct Problem {
     pub hint: String,
 }
 
-fn at(path: KeyPath, message: impl Into<String>, hint: impl Into<String>) -> Problem {
+pub(super) fn at(path: KeyPath, message: impl Into<String>, hint: impl Into<String>) -> Problem {
     Problem {
         at: Where::Path(path),
         message: message.into(),
@@ -307,7 +307,7 @@ fn check_retry(s: &Scenario) -> Result<(), Problem> {
     Ok(())
 }
 
-fn too_long(place: KeyPath, name: &str, what: &str) -> Problem {
+pub(super) fn too_long(place: KeyPath, name: &str, what: &str) -> Problem {
     at(
         place,
         format!("`{name}` {what} longer than {MAX_WAIT_DAYS} days"),
@@ -605,7 +605,7 @@ fn check_sim(s: &Scenario) -> Result<(), Problem> {
     for (i, f) in s.sim.faults.iter().enumerate() {
         check_fault(f, sim.clone().key("faults").index(i))?;
     }
-    Ok(())
+    super::time_faults::check(s, &sim)
 }
 
 fn check_fault(f: &FaultSpec, path: KeyPath) -> Result<(), Problem> {
@@ -642,11 +642,14 @@ fn check_fault(f: &FaultSpec, path: KeyPath) -> Result<(), Problem> {
         )
     };
     if f.after_tokens.is_some()
-        && !matches!(f.fault, CutStream | MalformedStream | OverloadedInStream)
+        && !matches!(
+            f.fault,
+            CutStream | MalformedStream | OverloadedInStream | Stall | Length | ContentFilter
+        )
     {
         return Err(only(
             "after_tokens",
-            "cut_stream, malformed_stream and overloaded_in_stream",
+            "cut_stream, malformed_stream and overloaded_in_stream, and to stall, length and content_filter",
         ));
     }
     if f.retry_after.is_some() && !matches!(f.fault, RateLimit | Overloaded) {

@@ -110,6 +110,7 @@ enum Noun {
     Validator,
     ReinsertMode,
     RetryAfterFormat,
+    Distribution,
     Other,
 }
 
@@ -124,6 +125,7 @@ impl Noun {
             Noun::Validator => "validator",
             Noun::ReinsertMode => "reinsert_mode",
             Noun::RetryAfterFormat => "retry_after_format",
+            Noun::Distribution => "latency distribution",
             Noun::Other => "value",
         }
     }
@@ -138,6 +140,7 @@ impl Noun {
             Noun::Validator => "validators",
             Noun::ReinsertMode => "reinsert modes",
             Noun::RetryAfterFormat => "retry_after formats",
+            Noun::Distribution => "latency distributions",
             Noun::Other => "valid values",
         }
     }
@@ -161,6 +164,8 @@ fn variant_noun(valid: &[String]) -> Noun {
         Noun::ReinsertMode
     } else if has("date") {
         Noun::RetryAfterFormat
+    } else if has("lognormal") {
+        Noun::Distribution
     } else {
         Noun::Other
     }
@@ -173,6 +178,7 @@ fn table_noun(path: &KeyPath) -> Noun {
             "stop" | "any" | "all" => return Noun::Stop,
             "wait" | "chain" | "sum" => return Noun::Wait,
             "validators" => return Noun::Validator,
+            "first_token" | "tokens_per_second" => return Noun::Distribution,
             _ => {}
         }
     }
@@ -190,6 +196,9 @@ fn one_key_table(path: &KeyPath, what: &str) -> (String, String) {
         }
         Noun::Validator => {
             "write each validator as its own table: validators = [{ uppercase = true }, { max_chars = 200 }]"
+        }
+        Noun::Distribution => {
+            "write one distribution, e.g. first_token = { lognormal = { median = \"400ms\", p99 = \"3s\" } }"
         }
         _ => "write it as a table with exactly one key",
     };

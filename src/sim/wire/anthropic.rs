@@ -3,10 +3,11 @@
 //! `{"type":"error","error":{type, message}}` bodies.
 
 use super::{
-    Answer, ErrorReply, Incoming, Meta, Request, SimFormat, StreamParts, compact, count_words,
-    html_reply, quote,
+    Answer, Ending, ErrorReply, Incoming, Meta, Request, SimFormat, StreamParts, compact,
+    count_words, html_reply, quote, whole_seconds,
 };
 use crate::scenario::types::{FaultKind, FaultSpec, ProviderKind};
+use crate::sim::limits::LimitInfo;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -69,6 +70,14 @@ impl SimFormat for Anthropic {
 
     fn error(&self, fault: &FaultSpec, _: &str) -> ErrorReply {
         error(fault)
+    }
+
+    fn rate_limited(&self, info: &LimitInfo, _: &str) -> ErrorReply {
+        rate_limited(info)
+    }
+
+    fn limit_headers(&self, info: &LimitInfo) -> Vec<(&'static str, String)> {
+        limit_headers(info)
     }
 }
 
@@ -139,12 +148,11 @@ fn usage(meta: &Meta, output_tokens: u64) -> Usage {
 
 fn stop_reason(answer: &Answer) -> &'static str {
     match answer {
-        Answer::Text {
-            truncated: false, ..
-        } => "end_turn",
-        Answer::Text {
-            truncated: true, ..
-        } => "max_tokens",
+        Answer::Text { ending, .. } => match ending {
+            Ending::Stop => "end_turn",
+            Ending::Length => "max_tokens",
+            Ending::ContentFilter => "refusal",
+        },
         Answer::Tool { .. } => "tool_use",
     }
 }
@@ -314,6 +322,39 @@ fn invalid(message: &str) -> ErrorReply {
     ErrorReply::json(400, error_body("invalid_request_error", message))
 }
 
+/// The `anthropic-ratelimit-requests-*` headers of a reply under a `[sim].limits` bucket.
+pub fn limit_headers(info: &LimitInfo) -> Vec<(&'static str, String)> {
+    vec![
+        ("anthropic-ratelimit-requests-limit", info.limit.to_string()),
+        (
+            "anthropic-ratelimit-requests-remaining",
+            info.remaining.to_string(),
+        ),
+    ]
+}
+
+/// The 429 of an empty bucket, with Retry-After in whole seconds (rounded up), as the API
+/// writes it.
+pub fn rate_limited(info: &LimitInfo) -> ErrorReply {
+    let wait = info.retry_after.unwrap_or_default();
+    let mut reply = ErrorReply::json(
+        429,
+        error_body(
+            "rate_limit_error",
+            &format!(
+                "This request would exceed your organization's rate limit of {} requests per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits. You can see the response headers for current usage. Please reduce the rate of requests or contact sales to discuss your options for a rate limit increase.",
+                info.limit
+            ),
+        ),
+    );
+    reply.headers = vec![
+        ("retry-after", whole_seconds(wait).to_string()),
+        ("x-should-retry", "true".into()),
+    ];
+    reply.headers.extend(limit_headers(info));
+    reply
+}
+
 /// The HTTP error reply of a fault (for the faults that are one).
 pub fn error(fault: &FaultSpec) -> ErrorReply {
     let message = |default: &str| fault.message.clone().unwrap_or_else(|| default.to_string());
@@ -338,6 +379,14 @@ pub fn error(fault: &FaultSpec) -> ErrorReply {
             400,
             "invalid_request_error",
             message("prompt is too long: 208310 tokens > 200000 maximum"),
+        ),
+        // What the API sends when the credit runs out: a 400, not a 429.
+        FaultKind::QuotaExhausted => (
+            400,
+            "invalid_request_error",
+            message(
+                "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.",
+            ),
         ),
         FaultKind::Html => return html_reply(),
         _ => (500, "api_error", message("Internal server error")),

@@ -10,6 +10,7 @@
 pub mod anthropic;
 pub mod openai;
 
+use super::limits::LimitInfo;
 use crate::scenario::types::{FaultKind, FaultSpec, ProviderKind, RetryAfterFormat};
 use axum::http::HeaderMap;
 use serde::Serialize;
@@ -62,6 +63,13 @@ pub trait SimFormat: Sync {
 
     /// The HTTP error reply of a fault (for the faults that are one).
     fn error(&self, fault: &FaultSpec, model: &str) -> ErrorReply;
+
+    /// The 429 of an empty `[sim].limits` bucket: Retry-After is `info.retry_after`, written
+    /// as this API writes it, with its rate-limit headers.
+    fn rate_limited(&self, info: &LimitInfo, model: &str) -> ErrorReply;
+
+    /// The rate-limit headers a reply carries while a limit covers its provider+model.
+    fn limit_headers(&self, info: &LimitInfo) -> Vec<(&'static str, String)>;
 }
 
 /// An incoming request, as a format reads it.
@@ -117,8 +125,8 @@ pub struct Meta {
 pub enum Answer {
     Text {
         pieces: Vec<String>,
-        /// Cut at the request's `max_tokens`.
-        truncated: bool,
+        /// How the text ends (cut at the request's `max_tokens`: [`Ending::Length`]).
+        ending: Ending,
     },
     Tool {
         name: String,
@@ -132,9 +140,44 @@ impl Answer {
     pub fn text(text: &str, max_tokens: Option<u32>) -> Answer {
         let mut pieces = super::tokens::split(text);
         let limit = max_tokens.map_or(usize::MAX, |m| m as usize);
-        let truncated = pieces.len() > limit;
+        let ending = if pieces.len() > limit {
+            Ending::Length
+        } else {
+            Ending::Stop
+        };
         pieces.truncate(limit);
-        Answer::Text { pieces, truncated }
+        Answer::Text { pieces, ending }
+    }
+
+    /// The answer a fault that ends a text early makes of it: the first `after_tokens`
+    /// pieces (default: half) ending in `length` or `content_filter`, or nothing (`empty`).
+    /// Other faults leave it as it is.
+    pub fn ended_by(self, fault: &FaultSpec) -> Answer {
+        let Answer::Text { mut pieces, ending } = self else {
+            return self;
+        };
+        let keep = |pieces: &[String]| {
+            fault
+                .after_tokens
+                .map_or(pieces.len() / 2, |k| k as usize)
+                .min(pieces.len())
+        };
+        let ending = match fault.fault {
+            FaultKind::Empty => {
+                pieces.clear();
+                Ending::Stop
+            }
+            FaultKind::Length => {
+                pieces.truncate(keep(&pieces));
+                Ending::Length
+            }
+            FaultKind::ContentFilter => {
+                pieces.truncate(keep(&pieces));
+                Ending::ContentFilter
+            }
+            _ => ending,
+        };
+        Answer::Text { pieces, ending }
     }
 
     pub fn tool(name: &str, args: &str) -> Answer {
@@ -154,6 +197,17 @@ impl Answer {
     pub fn output_tokens(&self) -> u64 {
         self.pieces().len() as u64
     }
+}
+
+/// How a text answer ends, as each format names it in its finish or stop reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The model finished (OpenAI `stop`, Anthropic `end_turn`).
+    Stop,
+    /// Cut at the token limit (`length`, `max_tokens`).
+    Length,
+    /// Stopped by the content filter (`content_filter`, `refusal`).
+    ContentFilter,
 }
 
 /// A stream in three parts: `head` goes out with the first token, one frame per token, and
@@ -225,6 +279,17 @@ pub fn retry_after_header(fault: &FaultSpec) -> Option<(&'static str, String)> {
             }
         },
     )
+}
+
+/// A Retry-After in whole seconds, rounded up as servers write it (a client that waits that
+/// long always finds the token).
+pub fn whole_seconds(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+/// Milliseconds, rounded up.
+pub fn whole_millis(d: Duration) -> u128 {
+    d.as_nanos().div_ceil(1_000_000)
 }
 
 /// "1", "20", "1.5": seconds as servers write them.
@@ -332,10 +397,36 @@ mod tests {
             a,
             Answer::Text {
                 pieces: vec!["one".into(), " two".into()],
-                truncated: true
+                ending: Ending::Length
             }
         );
         assert_eq!(a.output_tokens(), 2);
+        let full = Answer::text("a b c d", None);
+        let cut = |kind: FaultKind, after: Option<u32>| {
+            full.clone().ended_by(&FaultSpec {
+                after_tokens: after,
+                ..bare_fault(kind)
+            })
+        };
+        assert_eq!(
+            cut(FaultKind::Length, None),
+            Answer::Text {
+                pieces: vec!["a".into(), " b".into()],
+                ending: Ending::Length
+            }
+        );
+        assert_eq!(
+            cut(FaultKind::ContentFilter, Some(9)),
+            Answer::Text {
+                pieces: full.pieces().to_vec(),
+                ending: Ending::ContentFilter
+            }
+        );
+        assert_eq!(cut(FaultKind::Empty, None).pieces().len(), 0);
+        assert_eq!(cut(FaultKind::ServerError, None), full);
+        assert_eq!(whole_seconds(Duration::from_millis(1001)), 2);
+        assert_eq!(whole_seconds(Duration::from_secs(1)), 1);
+        assert_eq!(whole_millis(Duration::from_nanos(1_000_001)), 2);
         assert_eq!(short_duration(Duration::from_millis(250)), "250ms");
         assert_eq!(short_duration(Duration::from_secs(20)), "20s");
     }

@@ -3,10 +3,12 @@
 //! `data: [DONE]`, and `{"error": {message, type, param, code}}` bodies (4 spaces).
 
 use super::{
-    Answer, ErrorReply, Incoming, Meta, Request, SimFormat, StreamParts, compact, count_words,
-    html_reply, pretty, quote, retry_after, short_duration,
+    Answer, Ending, ErrorReply, Incoming, Meta, Request, SimFormat, StreamParts, compact,
+    count_words, html_reply, pretty, quote, retry_after, short_duration, whole_millis,
+    whole_seconds,
 };
 use crate::scenario::types::{FaultKind, FaultSpec, ProviderKind};
+use crate::sim::limits::LimitInfo;
 use serde::Serialize;
 use serde_json::Value;
 use std::time::Duration;
@@ -86,6 +88,14 @@ impl SimFormat for OpenAi {
 
     fn error(&self, fault: &FaultSpec, model: &str) -> ErrorReply {
         error(fault, model)
+    }
+
+    fn rate_limited(&self, info: &LimitInfo, model: &str) -> ErrorReply {
+        rate_limited(info, model)
+    }
+
+    fn limit_headers(&self, info: &LimitInfo) -> Vec<(&'static str, String)> {
+        limit_headers(info)
     }
 }
 
@@ -187,12 +197,11 @@ fn usage(meta: &Meta, answer: &Answer) -> Usage {
 
 fn finish_reason(answer: &Answer) -> &'static str {
     match answer {
-        Answer::Text {
-            truncated: false, ..
-        } => "stop",
-        Answer::Text {
-            truncated: true, ..
-        } => "length",
+        Answer::Text { ending, .. } => match ending {
+            Ending::Stop => "stop",
+            Ending::Length => "length",
+            Ending::ContentFilter => "content_filter",
+        },
         Answer::Tool { .. } => "tool_calls",
     }
 }
@@ -416,6 +425,40 @@ fn invalid(message: &str, param: Option<&str>, code: Option<&str>) -> ErrorReply
     )
 }
 
+/// The `x-ratelimit-*-requests` headers of a reply under a `[sim].limits` bucket.
+pub fn limit_headers(info: &LimitInfo) -> Vec<(&'static str, String)> {
+    vec![
+        ("x-ratelimit-limit-requests", info.limit.to_string()),
+        ("x-ratelimit-remaining-requests", info.remaining.to_string()),
+        ("x-ratelimit-reset-requests", short_duration(info.reset)),
+    ]
+}
+
+/// The 429 of an empty bucket: the real wording with this limit, Retry-After in whole
+/// seconds (rounded up) and `retry-after-ms`, which the OpenAI SDKs read first.
+pub fn rate_limited(info: &LimitInfo, model: &str) -> ErrorReply {
+    let wait = info.retry_after.unwrap_or_default();
+    let message = format!(
+        "Rate limit reached for {model} in organization org-sim on requests per min (RPM): Limit {limit}, Used {limit}, Requested 1. Please try again in {}. Visit https://platform.openai.com/account/rate-limits to learn more.",
+        short_duration(Duration::from_millis(whole_millis(wait) as u64)),
+        limit = info.limit,
+    );
+    let mut reply = ErrorReply::json(
+        429,
+        error_body(&message, "requests", None, Some("rate_limit_exceeded")),
+    );
+    reply.headers = limit_headers(info);
+    reply
+        .headers
+        .push(("retry-after", whole_seconds(wait).to_string()));
+    reply
+        .headers
+        .push(("retry-after-ms", whole_millis(wait).to_string()));
+    reply
+}
+
+const QUOTA: &str = "You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.";
+
 /// The HTTP error reply of a fault (for the faults that are one).
 pub fn error(fault: &FaultSpec, model: &str) -> ErrorReply {
     let custom = fault.message.as_deref();
@@ -465,6 +508,15 @@ pub fn error(fault: &FaultSpec, model: &str) -> ErrorReply {
             &text("This model's maximum context length is 128000 tokens. However, your messages resulted in 131072 tokens. Please reduce the length of the messages.".into()),
             Some("messages"),
             Some("context_length_exceeded"),
+        ),
+        FaultKind::QuotaExhausted => ErrorReply::json(
+            429,
+            error_body(
+                &text(QUOTA.into()),
+                "insufficient_quota",
+                None,
+                Some("insufficient_quota"),
+            ),
         ),
         FaultKind::Html => html_reply(),
         // The remaining faults are not HTTP errors; a server error is the safe answer if one
