@@ -31,6 +31,9 @@ pub struct TraceFile {
     pub name: String,
     /// When the run started (from the name), if the name carries it.
     pub started: Option<SystemTime>,
+    /// The scenario slug of a name retrylab wrote (`<ms>-<slug>.jsonl`), else None: only
+    /// those are ever pruned.
+    pub slug: Option<String>,
 }
 
 /// What a trace holds, read from the lines' beginnings.
@@ -46,33 +49,48 @@ pub struct Summary {
     pub partial: bool,
 }
 
-fn started_from_name(name: &str) -> Option<SystemTime> {
-    let ms: u64 = name.split('-').next()?.parse().ok()?;
-    UNIX_EPOCH.checked_add(Duration::from_millis(ms))
+/// `<unix ms>-<slug>.jsonl` as [`crate::trace::TraceWriter`] names a trace: (start, slug).
+fn parse_name(name: &str) -> Option<(SystemTime, String)> {
+    let (stamp, rest) = name.strip_suffix(".jsonl")?.split_once('-')?;
+    if stamp.is_empty() || !stamp.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let ours = !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let started = UNIX_EPOCH.checked_add(Duration::from_millis(stamp.parse().ok()?))?;
+    ours.then(|| (started, rest.to_string()))
+}
+
+/// The `*.jsonl` files in `dir` (regular files, not links), newest first by the time in
+/// the name; and whether there were more than [`LIST_MAX`] (then the list is a sample).
+fn list_all(dir: &Path) -> (Vec<TraceFile>, bool) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return (Vec::new(), false);
+    };
+    let mut files = entries.filter_map(Result::ok).filter_map(|e| {
+        let name = e.file_name().into_string().ok()?;
+        if !name.ends_with(".jsonl") || !e.file_type().ok()?.is_file() {
+            return None;
+        }
+        let parsed = parse_name(&name);
+        Some(TraceFile {
+            started: parsed.as_ref().map(|p| p.0),
+            slug: parsed.map(|p| p.1),
+            path: e.path(),
+            name,
+        })
+    });
+    let mut v: Vec<TraceFile> = files.by_ref().take(LIST_MAX).collect();
+    let truncated = files.next().is_some();
+    v.sort_by(|a, b| b.started.cmp(&a.started).then_with(|| b.name.cmp(&a.name)));
+    (v, truncated)
 }
 
 /// The traces in `dir`, newest first (by the time in the name, then the name).
 pub fn list(dir: &Path) -> Vec<TraceFile> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut v: Vec<TraceFile> = entries
-        .filter_map(Result::ok)
-        .take(LIST_MAX)
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            if !name.ends_with(".jsonl") || !e.file_type().ok()?.is_file() {
-                return None;
-            }
-            Some(TraceFile {
-                started: started_from_name(&name),
-                path: e.path(),
-                name,
-            })
-        })
-        .collect();
-    v.sort_by(|a, b| b.started.cmp(&a.started).then_with(|| b.name.cmp(&a.name)));
-    v
+    list_all(dir).0
 }
 
 /// Why a trace name did not resolve.
@@ -90,8 +108,10 @@ pub enum FindError {
     },
 }
 
-/// The trace `wanted` names in `dir`: a whole file name (with or without `.jsonl`), else the
-/// one file name it starts, else the one whose scenario slug part starts with it.
+/// The trace `wanted` names in `dir`, tried in this order: a whole file name (with or
+/// without `.jsonl`); the one file name it starts; a scenario's slug (`basic-retry`, or a
+/// second run's `basic-retry-2`): its newest run; a prefix of one scenario's slug: that
+/// scenario's newest run. Anything matching two or more is ambiguous.
 pub fn find(dir: &Path, wanted: &str) -> Result<PathBuf, FindError> {
     let all = list(dir);
     if all.is_empty() {
@@ -101,36 +121,48 @@ pub fn find(dir: &Path, wanted: &str) -> Result<PathBuf, FindError> {
     if let Some(t) = all.iter().find(|t| t.name == format!("{bare}.jsonl")) {
         return Ok(t.path.clone());
     }
+    let ambiguous = |hits: Vec<&str>, count: usize| FindError::Ambiguous {
+        wanted: wanted.to_string(),
+        count,
+        examples: hits.iter().take(3).copied().collect::<Vec<_>>().join(", "),
+    };
     let by_name: Vec<&TraceFile> = all.iter().filter(|t| t.name.starts_with(bare)).collect();
+    match by_name.as_slice() {
+        [one] => return Ok(one.path.clone()),
+        [] => {}
+        many => {
+            let names = many.iter().map(|t| t.name.as_str()).collect();
+            return Err(ambiguous(names, many.len()));
+        }
+    }
+    // A scenario: the list is newest first, so the first hit is its newest run.
+    let same_scenario = |slug: &str| {
+        slug == bare
+            || slug
+                .strip_prefix(bare)
+                .and_then(|rest| rest.strip_prefix('-'))
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if let Some(t) = all
+        .iter()
+        .find(|t| t.slug.as_deref().is_some_and(same_scenario))
+    {
+        return Ok(t.path.clone());
+    }
     let by_slug: Vec<&TraceFile> = all
         .iter()
-        .filter(|t| {
-            t.name
-                .split_once('-')
-                .is_some_and(|(_, slug)| slug.starts_with(bare))
-        })
+        .filter(|t| t.slug.as_deref().is_some_and(|s| s.starts_with(bare)))
         .collect();
-    let hits = if by_name.is_empty() { by_slug } else { by_name };
-    match hits.as_slice() {
-        [one] => Ok(one.path.clone()),
-        [] => Err(FindError::NotFound {
+    let mut slugs: Vec<&str> = by_slug.iter().filter_map(|t| t.slug.as_deref()).collect();
+    slugs.sort_unstable();
+    slugs.dedup();
+    match (by_slug.first(), slugs.len()) {
+        (None, _) => Err(FindError::NotFound {
             wanted: wanted.to_string(),
             dir: dir.display().to_string(),
         }),
-        many if !bare.is_empty() && many.iter().all(|t| !t.name.starts_with(bare)) => {
-            // A scenario's name: its newest run (the list is newest first).
-            Ok(many[0].path.clone())
-        }
-        many => Err(FindError::Ambiguous {
-            wanted: wanted.to_string(),
-            count: many.len(),
-            examples: many
-                .iter()
-                .take(3)
-                .map(|t| t.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        }),
+        (Some(newest), 1) => Ok(newest.path.clone()),
+        (Some(_), n) => Err(ambiguous(slugs, n)),
     }
 }
 
@@ -143,17 +175,27 @@ pub fn last(dir: &Path) -> Result<PathBuf, FindError> {
         .ok_or_else(|| FindError::NoTraces(dir.display().to_string()))
 }
 
-/// Removes the oldest traces beyond `keep` (0 keeps every one). `newest` (the trace being
-/// written) is never removed, whatever its name says. Returns how many were removed.
+/// A trace written to this recently may be another instance's run in progress.
+const PRUNE_QUIET: Duration = Duration::from_secs(60);
+
+/// Removes the oldest traces beyond `keep` (0 keeps every one). Only files retrylab named
+/// (`<ms>-<slug>.jsonl`) are ever removed; `newest` (the trace being written) and any trace
+/// written in the last minute (another instance's run) never are; nor anything when the
+/// folder holds more than [`LIST_MAX`] files (the list would be a sample). Returns how many
+/// were removed.
 pub fn prune(dir: &Path, keep: usize, newest: &Path) -> usize {
     if keep == 0 {
         return 0;
     }
-    let all = list(dir);
+    let (all, truncated) = list_all(dir);
+    if truncated {
+        return 0;
+    }
+    let ours: Vec<TraceFile> = all.into_iter().filter(|t| t.slug.is_some()).collect();
     // The trace being written takes one of the `keep` places, wherever it sorts.
-    let mut room = keep - usize::from(all.iter().any(|t| t.path == newest));
+    let mut room = keep - usize::from(ours.iter().any(|t| t.path == newest));
     let mut removed = 0;
-    for t in all {
+    for t in ours {
         if t.path == newest {
             continue;
         }
@@ -161,7 +203,12 @@ pub fn prune(dir: &Path, keep: usize, newest: &Path) -> usize {
             room -= 1;
             continue;
         }
-        if std::fs::remove_file(&t.path).is_ok() {
+        let recent = std::fs::metadata(&t.path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .is_none_or(|age| age < PRUNE_QUIET);
+        if !recent && std::fs::remove_file(&t.path).is_ok() {
             removed += 1;
         }
     }
@@ -185,16 +232,27 @@ fn outcome_of(prefix: &[u8]) -> Option<String> {
     let s = String::from_utf8_lossy(prefix);
     let at = s.find(",\"outcome\":\"")? + ",\"outcome\":\"".len();
     let end = s[at..].find('"')?;
-    Some(s[at..at + end].to_string())
+    Some(printable(&s[at..at + end]))
+}
+
+/// A text from a trace, safe to print: control characters (an escape sequence) dropped,
+/// at most 200 characters.
+fn printable(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).take(200).collect()
 }
 
 fn scenario_of(line: &[u8]) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(line).ok()?;
-    v.get("scenario")?.as_str().map(str::to_string)
+    v.get("scenario")?.as_str().map(printable)
 }
 
 /// Reads `path` once, keeping only each line's first bytes (see the module's note).
 pub fn summarize(path: &Path) -> io::Result<Summary> {
+    summarize_capped(path, SUMMARY_MAX_BYTES)
+}
+
+/// As [`summarize`], reading at most `max_bytes` (past them the summary is `partial`).
+pub fn summarize_capped(path: &Path, max_bytes: u64) -> io::Result<Summary> {
     let mut input = BufReader::with_capacity(64 << 10, File::open(path)?);
     let mut s = Summary::default();
     let mut read = 0u64;
@@ -223,7 +281,7 @@ pub fn summarize(path: &Path) -> io::Result<Summary> {
             line_len = 0;
             first = false;
         }
-        if read >= SUMMARY_MAX_BYTES {
+        if read >= max_bytes {
             s.partial = true;
             return Ok(s);
         }
@@ -277,6 +335,19 @@ mod tests {
     fn touch(dir: &Path, name: &str, text: &str) -> PathBuf {
         let p = dir.join(name);
         std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// A trace last written an hour ago (prune spares the ones written in the last minute).
+    fn touch_old(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = touch(dir, name, text);
+        let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        File::options()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_modified(hour_ago)
+            .unwrap();
         p
     }
 
@@ -381,10 +452,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         for i in 0..6 {
-            touch(d, &format!("170000000{i}000-run.jsonl"), RUN);
+            touch_old(d, &format!("170000000{i}000-run.jsonl"), RUN);
         }
         // The trace being written, its name older than every other (a clock set back).
-        let writing = touch(d, "1600000000000-run.jsonl", RUN);
+        let writing = touch_old(d, "1600000000000-run.jsonl", RUN);
         assert_eq!(prune(d, 3, &writing), 4);
         let names: Vec<String> = list(d).into_iter().map(|t| t.name).collect();
         assert_eq!(
@@ -399,6 +470,70 @@ mod tests {
         assert_eq!(prune(d, 1, &writing), 2);
         assert_eq!(list(d)[0].path, writing);
         assert_eq!(list(d).len(), 1);
+    }
+
+    #[test]
+    fn prune_removes_only_our_old_traces() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let writing = touch_old(d, "1700000009000-run.jsonl", RUN);
+        // Not a name retrylab writes: never removed, whatever its age.
+        let foreign = [
+            "my-notes.jsonl",
+            "1700000000000-Mixed Case.jsonl",
+            "123.jsonl",
+        ];
+        for f in foreign {
+            touch_old(d, f, RUN);
+        }
+        // Another instance's trace, written a moment ago: spared though beyond `keep`.
+        let other_run = touch(d, "1700000001000-other.jsonl", RUN);
+        let old = touch_old(d, "1700000000000-old.jsonl", RUN);
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&old, d.join("1700000000500-link.jsonl")).unwrap();
+        assert_eq!(prune(d, 1, &writing), 1);
+        assert!(!old.exists(), "the old trace of ours went");
+        assert!(other_run.exists() && writing.exists());
+        for f in foreign {
+            assert!(d.join(f).exists(), "{f} is not ours");
+        }
+        #[cfg(unix)]
+        assert!(
+            d.join("1700000000500-link.jsonl")
+                .symlink_metadata()
+                .is_ok(),
+            "a link is not a trace"
+        );
+    }
+
+    #[test]
+    fn a_scenario_name_never_picks_another_scenarios_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        touch(d, "1700000000000-fallback.jsonl", RUN);
+        touch(d, "1700000001000-fallback-with-retries.jsonl", RUN);
+        touch(d, "1700000002000-fallback-2.jsonl", RUN);
+        // Exactly `fallback` (or its second run's `fallback-2`), not the newer other scenario.
+        assert_eq!(
+            find(d, "fallback").unwrap(),
+            d.join("1700000002000-fallback-2.jsonl")
+        );
+        assert_eq!(
+            find(d, "fallback-with").unwrap(),
+            d.join("1700000001000-fallback-with-retries.jsonl")
+        );
+        assert!(matches!(
+            find(d, "fall"),
+            Err(FindError::Ambiguous { count: 3, .. })
+        ));
+    }
+
+    #[test]
+    fn summaries_drop_control_characters() {
+        let dir = tempfile::tempdir().unwrap();
+        let evil = "{\"t_ms\":0,\"event\":\"run_started\",\"scenario\":\"x\\u001b]52;c;aGk=\\u0007y\",\"mode\":\"sim\",\"speed\":\"max\"}\n";
+        let s = summarize(&touch(dir.path(), "1-x.jsonl", evil)).unwrap();
+        assert_eq!(s.scenario.as_deref(), Some("x]52;c;aGk=y"));
     }
 
     #[test]

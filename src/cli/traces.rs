@@ -85,7 +85,15 @@ pub fn locate(arg: Option<&str>, last: bool, dir: Option<&Path>) -> Result<PathB
     };
     let found = match (arg, last) {
         (_, true) => history::last(dir),
-        (Some(a), false) => history::find(dir, a),
+        // A file name that is not a recorded trace is a path: the reader names what is wrong.
+        (Some(a), false) => match history::find(dir, a) {
+            Err(history::FindError::NotFound { .. } | history::FindError::NoTraces(_))
+                if a.ends_with(".jsonl") =>
+            {
+                return Ok(PathBuf::from(a));
+            }
+            found => found,
+        },
         (None, false) => {
             return Err(
                 "which run? give a trace (a path, a name from `retrylab traces`, a prefix) or --last"

@@ -91,11 +91,14 @@ impl PartialEq for Builtin {
 }
 impl Eq for Builtin {}
 
+/// The most names a "no such scenario" hint lists.
+const HINT_NAMES: usize = 20;
+
 /// SCENARIO resolved to a file or a built-in (see [`resolve`]); `saved_dir` is the saved
 /// scenarios' folder. The error names what was looked for, with a did-you-mean.
 pub fn locate(arg: &str, saved_dir: Option<&Path>) -> Result<Located, ScenarioError> {
     let path = Path::new(arg);
-    if path.exists() {
+    if path.is_file() {
         return Ok(Located::File(path.to_path_buf()));
     }
     if let Some(name) = arg.strip_prefix("builtin:") {
@@ -109,6 +112,10 @@ pub fn locate(arg: &str, saved_dir: Option<&Path>) -> Result<Located, ScenarioEr
         if let Some(b) = find(arg) {
             return Ok(Located::Builtin(b));
         }
+    }
+    // Something that is not a file (a folder, a FIFO): the reader says what it is.
+    if path.exists() {
+        return Ok(Located::File(path.to_path_buf()));
     }
     let wanted = arg.strip_prefix("builtin:").unwrap_or(arg);
     let saved: Vec<String> = saved_dir
@@ -131,10 +138,19 @@ pub fn locate(arg: &str, saved_dir: Option<&Path>) -> Result<Located, ScenarioEr
         Some((_, n)) => {
             format!("did you mean `{n}`? `retrylab scenarios` lists the built-ins and saved ones")
         }
-        None => format!(
-            "give a path to a .toml file or one of: {}",
-            names.join(", ")
-        ),
+        None => {
+            let shown = names.iter().take(HINT_NAMES).copied().collect::<Vec<_>>();
+            let more = names.len().saturating_sub(HINT_NAMES);
+            let more = if more > 0 {
+                format!(" and {more} more (`retrylab scenarios`)")
+            } else {
+                String::new()
+            };
+            format!(
+                "give a path to a .toml file or one of: {}{more}",
+                shown.join(", ")
+            )
+        }
     };
     let message = if arg.starts_with("builtin:") {
         format!("no built-in scenario named `{wanted}`")
@@ -194,6 +210,8 @@ mod tests {
 
     #[test]
     fn unknown_name_suggests() {
+        // Never the developer's own saved scenarios.
+        let resolve = |arg: &str| locate(arg, None);
         let e = resolve("fallback-with-retry").unwrap_err();
         assert!(
             e.hint.contains("did you mean `fallback-with-retries`"),

@@ -7,11 +7,16 @@ use retrylab::cost::Price;
 use retrylab::engine::run::{RunOptions, run};
 use retrylab::event::{AttemptFailed, AttemptSucceeded, Event, Mode, RunFinished, TimedEvent};
 use retrylab::scenario::builtin::resolve;
+
+/// A built-in by name, never a saved scenario of the machine's user that shadows it.
+fn builtin(name: &str) -> retrylab::scenario::builtin::Resolved {
+    resolve(&format!("builtin:{name}")).expect("a built-in scenario")
+}
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 async fn sim(name: &str, cfg: Config) -> Vec<TimedEvent> {
-    let scenario = Arc::new(resolve(name).expect("a built-in scenario").scenario);
+    let scenario = Arc::new(builtin(name).scenario);
     let (tx, mut rx) = retrylab::engine::run::event_channel();
     let opts = RunOptions {
         mode: Mode::Sim,

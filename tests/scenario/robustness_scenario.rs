@@ -682,6 +682,7 @@ fn speeds_out_of_range_are_usage_errors_not_panics() {
                 &format!("--speed={speed}"),
             ])
             .env("HOME", dir.path())
+            .env("RETRYLAB_CONFIG_DIR", dir.path().join("config"))
             .env("XDG_DATA_HOME", dir.path())
             .output()
             .unwrap();
