@@ -7,6 +7,8 @@ mod support;
 mod builtin_scenarios;
 #[path = "engine/engine_cancel.rs"]
 mod engine_cancel;
+#[path = "engine/engine_control.rs"]
+mod engine_control;
 #[path = "engine/engine_semantics.rs"]
 mod engine_semantics;
 #[path = "engine/sim_faults.rs"]

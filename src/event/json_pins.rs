@@ -108,8 +108,8 @@ fn full() -> Vec<(Event, &'static str)> {
             r#"{"t_ms":7,"event":"wait_started","hop":0,"attempt":1,"delay_ms":4000,"strategy":"exponential(multiplier=1, min=4, max=10)","retry_after_ms":30000,"computed_ms":4000,"source":"retry_after"}"#,
         ),
         (
-            Event::WaitFinished(WaitFinished { hop: 0, attempt: 1 }),
-            r#"{"t_ms":7,"event":"wait_finished","hop":0,"attempt":1}"#,
+            Event::WaitFinished(WaitFinished::cut(0, 1, WaitEnd::Cancelled, 1350)),
+            r#"{"t_ms":7,"event":"wait_finished","hop":0,"attempt":1,"waited_ms":1350,"ended":"cancelled"}"#,
         ),
         (
             Event::RetryExhausted(RetryExhausted {
@@ -205,6 +205,10 @@ fn bare() -> Vec<(Event, &'static str)> {
             r#"{"t_ms":7,"event":"wait_started","hop":0,"attempt":1,"delay_ms":0,"strategy":"wait_none","retry_after_ms":null,"computed_ms":0,"source":"backoff"}"#,
         ),
         (
+            Event::WaitFinished(WaitFinished::elapsed(0, 1)),
+            r#"{"t_ms":7,"event":"wait_finished","hop":0,"attempt":1}"#,
+        ),
+        (
             Event::AttemptSucceeded(AttemptSucceeded {
                 hop: 0,
                 attempt: 1,
@@ -277,6 +281,17 @@ fn old_lines_parse_with_defaults() {
         let e = TimedEvent::from_json_line(line).unwrap_or_else(|err| panic!("{line}: {err}"));
         assert_eq!(e.to_json_line(), today);
     }
+    // A wait skipped, and an ending this version does not know (read as a full wait).
+    let skipped = r#"{"t_ms":7,"event":"wait_finished","hop":0,"attempt":1,"waited_ms":1200,"ended":"skipped"}"#;
+    assert_eq!(
+        TimedEvent::from_json_line(skipped).unwrap().event,
+        Event::WaitFinished(WaitFinished::cut(0, 1, WaitEnd::Skipped, 1200))
+    );
+    let odd = r#"{"t_ms":7,"event":"wait_finished","hop":0,"attempt":1,"ended":"???"}"#;
+    assert_eq!(
+        TimedEvent::from_json_line(odd).unwrap().event,
+        Event::WaitFinished(WaitFinished::elapsed(0, 1))
+    );
     // A source this version does not know still parses (a trace from elsewhere).
     let odd = r#"{"t_ms":7,"event":"wait_started","hop":0,"attempt":1,"delay_ms":0,"strategy":"s","source":"???"}"#;
     assert!(TimedEvent::from_json_line(odd).is_ok());

@@ -1,6 +1,8 @@
 //! One struct per event (DESIGN §5): the fields of each `event` kind, as they go on the wire.
 
-use super::types::{HttpExchange, Mode, Outcome, Target, ToolCallRecord, Usage, WaitSource};
+use super::types::{
+    HttpExchange, Mode, Outcome, Target, ToolCallRecord, Usage, WaitEnd, WaitSource,
+};
 use crate::error::CallError;
 use serde::{Deserialize, Serialize};
 
@@ -90,6 +92,34 @@ pub struct WaitStarted {
 pub struct WaitFinished {
     pub hop: u32,
     pub attempt: u32,
+    /// How long the wait lasted on the run's clock, when it ended before its delay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waited_ms: Option<u64>,
+    /// Skipped or cancelled; not written when the whole delay passed.
+    #[serde(default, skip_serializing_if = "WaitEnd::is_elapsed")]
+    pub ended: WaitEnd,
+}
+
+impl WaitFinished {
+    /// The whole delay passed (the line reads as it always did).
+    pub fn elapsed(hop: u32, attempt: u32) -> WaitFinished {
+        WaitFinished {
+            hop,
+            attempt,
+            waited_ms: None,
+            ended: WaitEnd::Elapsed,
+        }
+    }
+
+    /// Ended after `waited_ms` of its delay, by `ended`.
+    pub fn cut(hop: u32, attempt: u32, ended: WaitEnd, waited_ms: u64) -> WaitFinished {
+        WaitFinished {
+            hop,
+            attempt,
+            waited_ms: Some(waited_ms),
+            ended,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

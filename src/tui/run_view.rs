@@ -17,7 +17,9 @@ pub use request::RequestJson;
 
 use super::output_buf::OutputBuf;
 use crate::error::CallError;
-use crate::event::{HttpExchange, Mode, Outcome, Target, TimedEvent, Usage, WaitSource, dispatch};
+use crate::event::{
+    HttpExchange, Mode, Outcome, Target, TimedEvent, Usage, WaitEnd, WaitSource, dispatch,
+};
 use crate::words::WaitWords;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +83,10 @@ pub struct WaitView {
     pub computed_ms: u64,
     pub source: WaitSource,
     pub finished: bool,
+    /// How it ended (once finished): in full, skipped or cancelled.
+    pub ended: WaitEnd,
+    /// How long it lasted, when cut short.
+    pub waited_ms: Option<u64>,
 }
 
 impl WaitView {
@@ -98,6 +104,19 @@ impl WaitView {
             delay_ms: self.delay_ms,
             retry_after_ms: self.retry_after_ms,
             computed_ms: self.computed_ms,
+        }
+    }
+
+    /// How it ended, in words: `waited 4 s`, `skipped after 1.2 s of 4 s`...
+    pub fn end_text(&self) -> String {
+        crate::words::wait_end(self.ended, self.waited_ms, self.delay_ms)
+    }
+
+    /// When it ended (or is due to) on the run's clock.
+    pub fn ended_t(&self) -> u64 {
+        match self.waited_ms {
+            Some(w) => self.start_t.saturating_add(w),
+            None => self.end_t(),
         }
     }
 

@@ -271,3 +271,33 @@ fn a_hint_field_prints_as_a_glued_hint_did() {
     assert_eq!(out, print(glued));
     assert_eq!(out.matches("fix: check OPENAI_API_KEY").count(), 3, "{out}");
 }
+
+/// A wait cut short has its own line, saying how much of it passed; one that ran in full
+/// has none (the next attempt says it ended).
+#[test]
+fn a_wait_cut_short_says_how_long_it_lasted() {
+    use crate::tui::run_view::fixtures;
+    let print = |events: Vec<TimedEvent>| {
+        let mut p = Printer::new(Vec::new(), Style::new(false));
+        for e in &events {
+            p.on_event(e).unwrap();
+        }
+        String::from_utf8(p.into_inner()).unwrap()
+    };
+    let out = print(fixtures::skipped_wait());
+    assert!(
+        out.contains("   1.212s    ⏭ wait skipped after 1.2 s of 4 s\n"),
+        "{out}"
+    );
+    let out = print(fixtures::cancelled_wait(true));
+    assert!(
+        out.contains(
+            "   1.362s    ⏹ wait cancelled after 1.35 s of 4 s\n   1.362s  ■ cancelled after 1.362 s"
+        ),
+        "{out}"
+    );
+    // A trace without the cancelled wait_finished reads the same.
+    assert_eq!(print(fixtures::cancelled_wait(false)), out);
+    let out = print(fixtures::full_fallback());
+    assert!(!out.contains("⏭") && !out.contains("⏹"), "{out}");
+}

@@ -129,7 +129,12 @@ impl Scrub for WaitStarted {
 
 impl Scrub for WaitFinished {
     fn scrub(&mut self, _s: &Secrets) -> bool {
-        let WaitFinished { hop: _, attempt: _ } = self;
+        let WaitFinished {
+            hop: _,
+            attempt: _,
+            waited_ms: _,
+            ended: _,
+        } = self;
         false
     }
 }

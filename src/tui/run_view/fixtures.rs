@@ -4,7 +4,7 @@ use crate::error::{CallError, ErrorKind};
 use crate::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, Event, FallbackHop,
     HttpExchange, Mode, Outcome, RetryExhausted, RunFinished, RunStarted, Target, TimedEvent,
-    Usage, WaitFinished, WaitSource, WaitStarted,
+    Usage, WaitEnd, WaitFinished, WaitSource, WaitStarted,
 };
 use serde_json::json;
 
@@ -91,10 +91,7 @@ pub fn mid_wait() -> Vec<TimedEvent> {
 pub fn full_fallback() -> Vec<TimedEvent> {
     let mut v = mid_wait();
     let mut t = 4012;
-    v.push(ev(
-        t,
-        Event::WaitFinished(WaitFinished { hop: 0, attempt: 1 }),
-    ));
+    v.push(ev(t, Event::WaitFinished(WaitFinished::elapsed(0, 1))));
     for attempt in 2..=3u32 {
         v.push(ev(
             t,
@@ -139,7 +136,10 @@ pub fn full_fallback() -> Vec<TimedEvent> {
                 }),
             ));
             t += 4000;
-            v.push(ev(t, Event::WaitFinished(WaitFinished { hop: 0, attempt })));
+            v.push(ev(
+                t,
+                Event::WaitFinished(WaitFinished::elapsed(0, attempt)),
+            ));
         }
     }
     let last = rate_limited();
@@ -220,6 +220,51 @@ pub fn full_fallback() -> Vec<TimedEvent> {
             error: None,
             caught: vec![retry_error],
             total_cost_usd: Some(0.000147),
+            total_cost_estimated: false,
+        }),
+    ));
+    v
+}
+
+/// [`mid_wait`], cut short by the user after 1.2 s of its 4 s; attempt 2 then runs.
+pub fn skipped_wait() -> Vec<TimedEvent> {
+    let mut v = mid_wait();
+    v.push(ev(
+        1212,
+        Event::WaitFinished(WaitFinished::cut(0, 1, WaitEnd::Skipped, 1200)),
+    ));
+    v.push(ev(
+        1212,
+        Event::AttemptStarted(AttemptStarted {
+            hop: 0,
+            attempt: 2,
+            provider: "openai".into(),
+            model: "gpt-4o-mini".into(),
+            request: request("Answer this question: What is the meaning of life?"),
+            prompt: None,
+        }),
+    ));
+    v
+}
+
+/// [`mid_wait`], cancelled after 1.35 s of its 4 s; `with_wait_finished = false` is a trace
+/// from before cancelled waits said so.
+pub fn cancelled_wait(with_wait_finished: bool) -> Vec<TimedEvent> {
+    let mut v = mid_wait();
+    if with_wait_finished {
+        v.push(ev(
+            1362,
+            Event::WaitFinished(WaitFinished::cut(0, 1, WaitEnd::Cancelled, 1350)),
+        ));
+    }
+    v.push(ev(
+        1362,
+        Event::RunFinished(RunFinished {
+            outcome: Outcome::Cancelled,
+            content: None,
+            error: None,
+            caught: vec![],
+            total_cost_usd: None,
             total_cost_estimated: false,
         }),
     ));

@@ -6,7 +6,7 @@ use super::{
 };
 use crate::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, FallbackHop, Observer,
-    RetryExhausted, RunFinished, RunStarted, ToolCall, WaitFinished, WaitStarted,
+    Outcome, RetryExhausted, RunFinished, RunStarted, ToolCall, WaitEnd, WaitFinished, WaitStarted,
 };
 use crate::tui::output_buf::OutputBuf;
 
@@ -143,6 +143,8 @@ impl Observer for RunView {
             computed_ms: e.computed_ms,
             source: e.source,
             finished: false,
+            ended: WaitEnd::Elapsed,
+            waited_ms: None,
         });
         self.rows.push(Row::Wait(self.waits.len() - 1));
     }
@@ -155,6 +157,8 @@ impl Observer for RunView {
             .find(|w| w.hop == e.hop && w.attempt == e.attempt)
         {
             w.finished = true;
+            w.ended = e.ended;
+            w.waited_ms = e.waited_ms;
         }
     }
 
@@ -198,8 +202,13 @@ impl Observer for RunView {
                 a.ended_t = Some(t_ms);
             }
         }
-        for w in &mut self.waits {
+        for w in self.waits.iter_mut().filter(|w| !w.finished) {
             w.finished = true;
+            // A trace from before cancelled waits said so: the run's end says how far it got.
+            if e.outcome == Outcome::Cancelled {
+                w.ended = WaitEnd::Cancelled;
+                w.waited_ms = Some(t_ms.saturating_sub(w.start_t).min(w.delay_ms));
+            }
         }
         self.finished = Some(Finished {
             outcome: e.outcome,

@@ -24,8 +24,12 @@ pub(super) fn wait(run: &RunView, w: &WaitView, theme: &Theme, out: &mut Vec<Lin
     let retry_after = w.retry_after_ms.map_or("none sent".into(), ms);
     out.push(field("retry-after", retry_after, theme, text));
     out.push(field("set by", w.words().set_by().to_string(), theme, text));
-    let window = format!("{} → {}", ms(w.start_t), ms(w.end_t()));
+    let window = format!("{} → {}", ms(w.start_t), ms(w.ended_t()));
     out.push(field("window", window, theme, text));
+    if w.finished && !w.ended.is_elapsed() {
+        let ended = theme.style(Meaning::Warning);
+        out.push(field("ended", w.end_text(), theme, ended));
+    }
     let why = run
         .attempt_index(w.hop, w.attempt)
         .map(|a| &run.attempts[a].why)
