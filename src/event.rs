@@ -187,6 +187,7 @@ mod tests {
                 will_retry: true,
                 latency_ms: 3,
                 why: String::new(),
+                fallback_why: String::new(),
                 response: None,
                 cost_usd: Some(0.000012),
                 cost_estimated: true,

@@ -17,6 +17,22 @@ pub fn why_fallback(caught: ErrorKind) -> String {
     format!("{caught} is in the catch list, so the next hop runs with its own retry budget")
 }
 
+/// Why the run ended with its error, in one line (the timeline's last row, the printer's
+/// last `why`): what the fallback made of the hop's error, or (without a `[fallback]`) why
+/// its last attempt was not retried; led by the error's kind. Empty when nothing says.
+pub fn why_run_ended(kind: ErrorKind, why: &str, fallback_why: &str) -> String {
+    let text = if fallback_why.is_empty() {
+        why
+    } else {
+        fallback_why
+    };
+    if text.is_empty() || text.starts_with(kind.as_str()) {
+        text.to_string()
+    } else {
+        format!("{kind}: {text}")
+    }
+}
+
 /// `primary`, or `hop N` for a fallback hop.
 pub fn hop_label(hop: u32) -> String {
     if hop == 0 {
@@ -170,6 +186,19 @@ mod tests {
             "cancelled after 350 ms of 4 s"
         );
         assert_eq!(wait_left(1700, 4000), "1.7 s left of 4 s");
+        assert_eq!(
+            why_run_ended(
+                ErrorKind::ServerError,
+                "server_error is not in retry_on [rate_limit]: re-raised as is, no retry",
+                "server_error is not in [fallback].catch [retry_error]: no fallback hop was tried"
+            ),
+            "server_error is not in [fallback].catch [retry_error]: no fallback hop was tried"
+        );
+        assert_eq!(
+            why_run_ended(ErrorKind::Auth, WHY_NO_RETRY_TABLE, ""),
+            format!("auth: {WHY_NO_RETRY_TABLE}")
+        );
+        assert_eq!(why_run_ended(ErrorKind::Auth, "", ""), "");
         assert_eq!(hop_label(0), "primary");
         assert_eq!(hop_label(2), "hop 2");
     }

@@ -11,6 +11,8 @@ mod engine_cancel;
 mod engine_control;
 #[path = "engine/engine_semantics.rs"]
 mod engine_semantics;
+#[path = "engine/engine_why.rs"]
+mod engine_why;
 #[path = "engine/sim_faults.rs"]
 mod sim_faults;
 #[path = "engine/sim_script.rs"]

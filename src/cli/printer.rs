@@ -30,6 +30,8 @@ pub struct Printer<W: Write> {
     failed: Option<std::io::Error>,
     /// The wait in progress (its start and delay), to say how much of it a cut wait lasted.
     wait: Option<(u64, u64)>,
+    /// The newest failed attempt's `why` and `fallback_why`, for the run's ending.
+    last_why: Option<(String, String)>,
 }
 
 fn secs(ms: u64) -> String {
@@ -44,6 +46,7 @@ impl<W: Write> Printer<W> {
             streaming: false,
             failed: None,
             wait: None,
+            last_why: None,
         }
     }
 
@@ -106,6 +109,10 @@ impl<W: Write> Printer<W> {
         if !e.why.is_empty() {
             self.line(format_args!("{PAD}      why: {}", st.muted(&safe(&e.why))));
         }
+        if !e.fallback_why.is_empty() {
+            let then = st.muted(&safe(&e.fallback_why));
+            self.line(format_args!("{PAD}      fallback: {then}"));
+        }
     }
 
     /// `⏭ wait skipped after 1.2 s of 4 s` / `⏹ wait cancelled after 1.35 s of 4 s`.
@@ -146,6 +153,14 @@ impl<W: Write> Printer<W> {
         self.line(format_args!("{t}  {word} in {total}: {text}"));
         if let Some(fix) = e.error.as_ref().and_then(final_fix) {
             self.line(format_args!("{PAD}  fix: {fix}"));
+        }
+        let why = match (&e.error, &self.last_why) {
+            (Some(err), Some((why, fallback))) => words::why_run_ended(err.kind, why, fallback),
+            _ => String::new(),
+        };
+        if !why.is_empty() {
+            let why = self.style.muted(&safe(&why));
+            self.line(format_args!("{PAD}  why: {why}"));
         }
         if let Some(c) = cost {
             self.line(format_args!("{PAD}  {c}"));
@@ -223,6 +238,7 @@ impl<W: Write> Observer for Printer<W> {
         let (mark, error) = (st.err("✗"), st.err(&error_text(&e.error)));
         self.line(format_args!("{t}    {mark} {error}  {after}"));
         self.failure_notes(e);
+        self.last_why = Some((e.why.clone(), e.fallback_why.clone()));
     }
 
     fn error_reinserted(&mut self, t_ms: u64, e: &ErrorReinserted) {

@@ -12,6 +12,7 @@ use crate::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, ErrorReinserted, Event, RetryExhausted,
     WaitEnd, WaitFinished, WaitSource, WaitStarted,
 };
+use crate::policy::fallback::{FallbackDecision, decide_after_hop};
 use crate::policy::retry_on::{Decision, RetryPolicy, WaitDecision, decide};
 use crate::policy::{ReinsertMode, Secs};
 use crate::provider::{ChatRequest, Client, Message};
@@ -24,10 +25,10 @@ use std::time::Duration;
 /// A hop's end.
 pub(super) enum HopEnd {
     Ok(String),
-    /// The hop's error, and why the policy let it end the hop (the failed attempt's `why`).
+    /// The hop's error, and what the fallback makes of it.
     Failed {
         error: CallError,
-        why: String,
+        fallback: FallbackDecision,
     },
     Cancelled,
 }
@@ -37,6 +38,19 @@ enum Next {
     End(HopEnd),
     /// Wait, then the next attempt.
     Retry(WaitDecision),
+}
+
+/// What a failed attempt leads to.
+enum Follows {
+    Retry {
+        wait: WaitDecision,
+        reinsert: bool,
+    },
+    /// The hop ends with `error`; `exhausted` when the stop condition fired.
+    End {
+        error: CallError,
+        exhausted: bool,
+    },
 }
 
 /// A hop in progress: what every attempt of it shares.
@@ -193,36 +207,61 @@ impl Hop<'_> {
             .as_ref()
             .map_or(WHY_NO_RETRY_TABLE, Decision::why)
             .to_string();
+        let will_retry = matches!(decision, Some(Decision::Retry { .. }));
+        // What follows: a retry after its wait, or the end of the hop with this error (a
+        // stop wraps it in retry_error), and what the fallback makes of that.
+        let follows = match decision {
+            Some(Decision::Retry { wait, reinsert, .. }) => Follows::Retry { wait, reinsert },
+            Some(Decision::Stop { .. }) => Follows::End {
+                error: CallError::retry_error(attempt, failure.error.clone()),
+                exhausted: true,
+            },
+            None | Some(Decision::Reraise { .. }) => Follows::End {
+                error: failure.error.clone(),
+                exhausted: false,
+            },
+        };
+        let fallback = match &follows {
+            Follows::End { error, .. } => decide_after_hop(prep.fallback.as_ref(), hop, error),
+            // Unused: a retry stays in the hop.
+            Follows::Retry { .. } => FallbackDecision::EndWith { why: String::new() },
+        };
+        // Without a [fallback] there is nothing to explain beyond `why`.
+        let fallback_why = match prep.fallback {
+            Some(_) => fallback.why().to_string(),
+            None => String::new(),
+        };
         em.emit(Event::AttemptFailed(AttemptFailed {
             hop,
             attempt,
             error: failure.error.clone(),
             partial_output: failure.partial_output.clone(),
-            will_retry: matches!(decision, Some(Decision::Retry { .. })),
+            will_retry,
             latency_ms,
-            why: why.clone(),
+            why,
+            fallback_why,
             response: failure.response,
             cost_usd: cost.map(|c| c.usd),
             cost_estimated: cost.is_some_and(|c| c.estimated),
         }));
-        let error = match decision {
-            None | Some(Decision::Reraise { .. }) => failure.error,
-            Some(Decision::Stop { .. }) => {
-                em.emit(Event::RetryExhausted(RetryExhausted {
-                    hop,
-                    attempts: attempt,
-                    last_error: failure.error.clone(),
-                }));
-                CallError::retry_error(attempt, failure.error)
-            }
-            Some(Decision::Retry { wait, reinsert, .. }) => {
+        match (follows, fallback) {
+            (Follows::Retry { wait, reinsert }, _) => {
                 if reinsert {
                     self.reinsert(attempt, &failure.error, &failure.partial_output);
                 }
-                return Next::Retry(wait);
+                Next::Retry(wait)
             }
-        };
-        Next::End(HopEnd::Failed { error, why })
+            (Follows::End { error, exhausted }, fallback) => {
+                if exhausted {
+                    em.emit(Event::RetryExhausted(RetryExhausted {
+                        hop,
+                        attempts: attempt,
+                        last_error: failure.error,
+                    }));
+                }
+                Next::End(HopEnd::Failed { error, fallback })
+            }
+        }
     }
 }
 

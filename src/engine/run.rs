@@ -14,7 +14,7 @@ use crate::cost;
 use crate::error::{CallError, ErrorKind};
 use crate::event::{Event, FallbackHop, Mode, Outcome, RunFinished, RunStarted, TimedEvent};
 use crate::policy::Secs;
-use crate::policy::fallback::{FallbackDecision, decide_after_hop};
+use crate::policy::fallback::FallbackDecision;
 use crate::provider::redact::{Scrub, Secrets, redact_event};
 use crate::scenario::types::Scenario;
 use std::sync::Arc;
@@ -169,7 +169,7 @@ async fn run_hops(s: &Scenario, prep: &Prepared, em: &Emitter, control: &RunCont
     let mut hop: u32 = 0;
     loop {
         let end = run_hop(s, prep, hop, em, control).await;
-        let error = match end {
+        let end = match end {
             HopEnd::Ok(content) => {
                 return RunSummary {
                     outcome: Outcome::Ok,
@@ -186,10 +186,11 @@ async fn run_hops(s: &Scenario, prep: &Prepared, em: &Emitter, control: &RunCont
                     caught,
                 };
             }
-            HopEnd::Failed { error, .. } => error,
+            HopEnd::Failed { error, fallback } => (error, fallback),
         };
-        match decide_after_hop(prep.fallback.as_ref(), hop, &error) {
-            FallbackDecision::NextHop { hop: next, .. } => {
+        let (error, fallback) = end;
+        match fallback {
+            FallbackDecision::NextHop { hop: next, why } => {
                 caught.push(error.clone());
                 let from = prep.targets[hop as usize].target();
                 let to = prep.targets[next as usize].target();
@@ -198,6 +199,7 @@ async fn run_hops(s: &Scenario, prep: &Prepared, em: &Emitter, control: &RunCont
                     from,
                     to,
                     caught: error,
+                    why,
                 }));
                 hop = next;
             }

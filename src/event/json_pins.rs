@@ -81,11 +81,12 @@ fn full() -> Vec<(Event, &'static str)> {
                 will_retry: true,
                 latency_ms: 12,
                 why: "timeout is in retry_on".into(),
+                fallback_why: "timeout is not in [fallback].catch [retry_error]".into(),
                 response: Some(exchange()),
                 cost_usd: Some(0.000012),
                 cost_estimated: true,
             }),
-            r#"{"t_ms":7,"event":"attempt_failed","hop":0,"attempt":1,"error":{"kind":"timeout","message":"no byte in 5 s","status":504,"provider_type":"gateway_timeout","retry_after_ms":1500,"request_id":"req_1","timeout":"first_byte"},"partial_output":"Patr","will_retry":true,"latency_ms":12,"why":"timeout is in retry_on","response":{"url":"http://127.0.0.1:1/v1/chat/completions","status":429,"headers":[["retry-after","1"]],"body":"{}"},"cost_usd":0.000012,"cost_estimated":true}"#,
+            r#"{"t_ms":7,"event":"attempt_failed","hop":0,"attempt":1,"error":{"kind":"timeout","message":"no byte in 5 s","status":504,"provider_type":"gateway_timeout","retry_after_ms":1500,"request_id":"req_1","timeout":"first_byte"},"partial_output":"Patr","will_retry":true,"latency_ms":12,"why":"timeout is in retry_on","fallback_why":"timeout is not in [fallback].catch [retry_error]","response":{"url":"http://127.0.0.1:1/v1/chat/completions","status":429,"headers":[["retry-after","1"]],"body":"{}"},"cost_usd":0.000012,"cost_estimated":true}"#,
         ),
         (
             Event::ErrorReinserted(ErrorReinserted {
@@ -125,8 +126,9 @@ fn full() -> Vec<(Event, &'static str)> {
                 from: target("openai", "gpt-4o-mini"),
                 to: target("anthropic", "claude-3-5-sonnet-latest"),
                 caught: retry.clone(),
+                why: "retry_error is in [fallback].catch [retry_error]".into(),
             }),
-            r#"{"t_ms":7,"event":"fallback_hop","hop":1,"from":{"provider":"openai","model":"gpt-4o-mini"},"to":{"provider":"anthropic","model":"claude-3-5-sonnet-latest"},"caught":{"kind":"retry_error","message":"RetryError after 3 attempt(s); last error: timeout (504): no byte in 5 s","last_error":{"kind":"timeout","message":"no byte in 5 s","status":504,"provider_type":"gateway_timeout","retry_after_ms":1500,"request_id":"req_1","timeout":"first_byte"}}}"#,
+            r#"{"t_ms":7,"event":"fallback_hop","hop":1,"from":{"provider":"openai","model":"gpt-4o-mini"},"to":{"provider":"anthropic","model":"claude-3-5-sonnet-latest"},"caught":{"kind":"retry_error","message":"RetryError after 3 attempt(s); last error: timeout (504): no byte in 5 s","last_error":{"kind":"timeout","message":"no byte in 5 s","status":504,"provider_type":"gateway_timeout","retry_after_ms":1500,"request_id":"req_1","timeout":"first_byte"}},"why":"retry_error is in [fallback].catch [retry_error]"}"#,
         ),
         (
             Event::AttemptSucceeded(AttemptSucceeded {
@@ -186,6 +188,7 @@ fn bare() -> Vec<(Event, &'static str)> {
                 will_retry: false,
                 latency_ms: 0,
                 why: String::new(),
+                fallback_why: String::new(),
                 response: None,
                 cost_usd: None,
                 cost_estimated: false,

@@ -54,6 +54,11 @@ pub struct AttemptFailed {
     /// Why the policy decided what it did, in words.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub why: String,
+    /// When this failure ends its hop (under a `[fallback]`): what the fallback made of the
+    /// hop's error, e.g. `server_error is not in [fallback].catch [retry_error]: no fallback
+    /// hop was tried`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fallback_why: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<HttpExchange>,
     /// What the attempt cost in dollars (`crate::cost`), when its model has a price.
@@ -135,6 +140,9 @@ pub struct FallbackHop {
     pub from: Target,
     pub to: Target,
     pub caught: CallError,
+    /// Why: the caught error's kind is in the catch list of the hop it ended.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub why: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -56,6 +56,8 @@ pub struct AttemptView {
     pub will_retry: bool,
     pub latency_ms: Option<u64>,
     pub why: String,
+    /// When it ended its hop: what the fallback made of that (`AttemptFailed::fallback_why`).
+    pub fallback_why: String,
     pub response: Option<Box<HttpExchange>>,
     pub usage: Option<Usage>,
     /// What it cost in dollars, when the model has a price; `cost_estimated` when some
@@ -135,6 +137,19 @@ pub struct Finished {
     pub t_ms: u64,
     pub total_cost_usd: Option<f64>,
     pub total_cost_estimated: bool,
+    /// For an error: why its last attempt was not retried, and what the fallback made of it.
+    pub why: String,
+    pub fallback_why: String,
+}
+
+impl Finished {
+    /// Why the run ended with its error, in one line (`crate::words::why_run_ended`).
+    pub fn why_line(&self) -> String {
+        match &self.error {
+            Some(e) => crate::words::why_run_ended(e.kind, &self.why, &self.fallback_why),
+            None => String::new(),
+        }
+    }
 }
 
 /// One timeline row.
@@ -160,6 +175,8 @@ pub enum Row {
         from: Box<Target>,
         to: Box<Target>,
         caught: Box<CallError>,
+        /// Why it was caught (empty in traces from before it was written).
+        why: Box<str>,
     },
     Outcome,
 }

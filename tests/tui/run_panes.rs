@@ -93,3 +93,24 @@ fn a_wait_in_progress_says_what_is_left() {
     let s = panes(&fixtures::mid_wait(), None, 2312, 140, 12);
     assert!(s.contains("1.7 s left of 4 s"), "{s}");
 }
+
+#[test]
+fn the_last_row_says_why_no_fallback_was_tried() {
+    let events = fixtures::no_fallback_tried();
+    let s = panes(&events, None, 9, 220, 14);
+    assert!(
+        s.contains("■ error after 9 ms: server_error is not in [fallback].catch [retry_error]: no fallback hop was tried"),
+        "{s}"
+    );
+    assert!(
+        s.contains("fallback   server_error is not in [fallback].catch [retry_error]: no fallback hop was tried"),
+        "{s}"
+    );
+    insta::assert_snapshot!("no_fallback_tried", s);
+    // The attempt that ended the run says it too.
+    let s = panes(&events, Some(0), 9, 220, 14);
+    assert!(
+        s.contains("fallback   server_error is not in [fallback].catch"),
+        "{s}"
+    );
+}

@@ -85,6 +85,7 @@ fn prints_a_readable_plain_timeline() {
                 will_retry: true,
                 latency_ms: 5,
                 why: "rate_limit is in retry_on".into(),
+                fallback_why: String::new(),
                 response: None,
                 cost_usd: Some(0.0),
                 cost_estimated: false,
@@ -175,6 +176,7 @@ fn costs_and_fixes_are_shown() {
                 will_retry: false,
                 latency_ms: 1,
                 why: String::new(),
+                fallback_why: String::new(),
                 response: None,
                 cost_usd: None,
                 cost_estimated: false,
@@ -243,6 +245,7 @@ fn a_hint_field_prints_as_a_glued_hint_did() {
             will_retry: false,
             latency_ms: 1,
             why: String::new(),
+            fallback_why: String::new(),
             response: None,
             cost_usd: None,
             cost_estimated: false,
@@ -300,4 +303,32 @@ fn a_wait_cut_short_says_how_long_it_lasted() {
     assert_eq!(print(fixtures::cancelled_wait(false)), out);
     let out = print(fixtures::full_fallback());
     assert!(!out.contains("⏭") && !out.contains("⏹"), "{out}");
+}
+
+/// The run's last lines say why no fallback hop was tried (and the attempt why no retry).
+#[test]
+fn an_error_outside_the_catch_says_no_fallback_hop_was_tried() {
+    let mut p = Printer::new(Vec::new(), Style::new(false));
+    for e in &crate::tui::run_view::fixtures::no_fallback_tried() {
+        p.on_event(e).unwrap();
+    }
+    let out = String::from_utf8(p.into_inner()).unwrap();
+    assert!(
+        out.contains(
+            "why: server_error is not in retry_on [rate_limit]: re-raised as is, no retry\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(concat!(
+            "■ error in 9 ms: server_error (500): The server had an error\n",
+            "           why: server_error is not in [fallback].catch [retry_error]: no fallback hop was tried\n"
+        )),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("fallback: server_error is not in").count(),
+        1,
+        "{out}"
+    );
 }

@@ -93,11 +93,12 @@ impl Scrub for AttemptFailed {
             will_retry: _,
             latency_ms: _,
             why,
+            fallback_why,
             response,
             cost_usd: _,
             cost_estimated: _,
         } = self;
-        scrub_failure(error, partial_output, response, s) | why.scrub(s)
+        scrub_failure(error, partial_output, response, s) | why.scrub(s) | fallback_why.scrub(s)
     }
 }
 
@@ -157,8 +158,9 @@ impl Scrub for FallbackHop {
             from,
             to,
             caught,
+            why,
         } = self;
-        from.scrub(s) | to.scrub(s) | caught.scrub(s)
+        from.scrub(s) | to.scrub(s) | caught.scrub(s) | why.scrub(s)
     }
 }
 
@@ -262,6 +264,7 @@ mod tests {
                 will_retry: true,
                 latency_ms: 1,
                 why: k(),
+                fallback_why: String::new(),
                 response: Some(x()),
                 cost_usd: None,
                 cost_estimated: false,
@@ -296,6 +299,7 @@ mod tests {
                     model: k(),
                 },
                 caught: err(),
+                why: String::new(),
             }),
             Event::AttemptSucceeded(AttemptSucceeded {
                 hop: 0,

@@ -327,13 +327,18 @@ pub fn row_line(run: &RunView, i: usize, ctx: &Ctx, width: usize) -> Line<'stati
                     st(Meaning::Success),
                 ),
                 Outcome::Error => (
-                    format!(
-                        "■ error after {took}: {}",
-                        f.error
-                            .as_ref()
-                            .map(|e| one_line(&e.summary()))
-                            .unwrap_or_default()
-                    ),
+                    // Why the run ended so, when the events say; else the error itself.
+                    format!("■ error after {took}: {}", {
+                        let why = f.why_line();
+                        if why.is_empty() {
+                            f.error
+                                .as_ref()
+                                .map(|e| one_line(&e.summary()))
+                                .unwrap_or_default()
+                        } else {
+                            one_line(&why)
+                        }
+                    }),
                     st(Meaning::Error),
                 ),
                 Outcome::Cancelled => (format!("■ cancelled after {took}"), st(Meaning::Warning)),

@@ -54,6 +54,7 @@ pub fn mid_wait() -> Vec<TimedEvent> {
                 will_retry: true,
                 latency_ms: 12,
                 why: "rate_limit is in retry_on; wait = max(exponential 4 s, retry-after 1 s) = 4 s; attempt 1 of 3".into(),
+                fallback_why: String::new(),
                 response: Some(HttpExchange {
                     url: "http://127.0.0.1:4000/v1/chat/completions".into(),
                     status: Some(429),
@@ -117,6 +118,7 @@ pub fn full_fallback() -> Vec<TimedEvent> {
                 will_retry: attempt < 3,
                 latency_ms: 10,
                 why: format!("rate_limit is in retry_on; attempt {attempt} of 3"),
+                fallback_why: String::new(),
                 response: None,
                 cost_usd: None,
                 cost_estimated: false,
@@ -165,6 +167,7 @@ pub fn full_fallback() -> Vec<TimedEvent> {
                 model: "claude-3-5-sonnet-latest".into(),
             },
             caught: retry_error.clone(),
+            why: String::new(),
         }),
     ));
     v.push(ev(
@@ -263,6 +266,44 @@ pub fn cancelled_wait(with_wait_finished: bool) -> Vec<TimedEvent> {
             outcome: Outcome::Cancelled,
             content: None,
             error: None,
+            caught: vec![],
+            total_cost_usd: None,
+            total_cost_estimated: false,
+        }),
+    ));
+    v
+}
+
+/// The primary fails with a server error, which is neither in `retry_on` nor in
+/// `[fallback].catch`: the run ends there, no hop tried.
+pub fn no_fallback_tried() -> Vec<TimedEvent> {
+    let error = CallError::new(ErrorKind::ServerError, "The server had an error").with_status(500);
+    let mut v = mid_wait();
+    v.truncate(2);
+    v.push(ev(
+        9,
+        Event::AttemptFailed(AttemptFailed {
+            hop: 0,
+            attempt: 1,
+            error: error.clone(),
+            partial_output: String::new(),
+            will_retry: false,
+            latency_ms: 9,
+            why: "server_error is not in retry_on [rate_limit]: re-raised as is, no retry".into(),
+            fallback_why:
+                "server_error is not in [fallback].catch [retry_error]: no fallback hop was tried"
+                    .into(),
+            response: None,
+            cost_usd: None,
+            cost_estimated: false,
+        }),
+    ));
+    v.push(ev(
+        9,
+        Event::RunFinished(RunFinished {
+            outcome: Outcome::Error,
+            content: None,
+            error: Some(error),
             caught: vec![],
             total_cost_usd: None,
             total_cost_estimated: false,

@@ -76,6 +76,7 @@ impl Observer for RunView {
             will_retry: false,
             latency_ms: None,
             why: String::new(),
+            fallback_why: String::new(),
             response: None,
             usage: None,
             cost_usd: None,
@@ -115,6 +116,7 @@ impl Observer for RunView {
         a.will_retry = e.will_retry;
         a.latency_ms = Some(e.latency_ms);
         a.why = e.why.clone();
+        a.fallback_why = e.fallback_why.clone();
         a.response = e.response.clone().map(Box::new);
         if a.output.is_empty() && !e.partial_output.is_empty() {
             a.output.set(&e.partial_output);
@@ -176,6 +178,7 @@ impl Observer for RunView {
             from: Box::new(e.from.clone()),
             to: Box::new(e.to.clone()),
             caught: Box::new(e.caught.clone()),
+            why: e.why.as_str().into(),
         });
     }
 
@@ -210,7 +213,17 @@ impl Observer for RunView {
                 w.waited_ms = Some(t_ms.saturating_sub(w.start_t).min(w.delay_ms));
             }
         }
+        // The attempt that ended the run: the newest, failed.
+        let last = self
+            .attempts
+            .last()
+            .filter(|a| a.state == AttemptState::Failed && e.outcome == Outcome::Error);
+        let (why, fallback_why) = last.map_or_else(Default::default, |a| {
+            (a.why.clone(), a.fallback_why.clone())
+        });
         self.finished = Some(Finished {
+            why,
+            fallback_why,
             outcome: e.outcome,
             content: e.content.clone(),
             error: e.error.clone(),

@@ -115,6 +115,7 @@ fn only_the_newest_attempts_keep_their_response() {
                 will_retry: true,
                 latency_ms: 0,
                 why: String::new(),
+                fallback_why: String::new(),
                 response: Some(HttpExchange {
                     url: "http://x".into(),
                     status: Some(429),

@@ -35,6 +35,10 @@ fn summary(a: &AttemptView, theme: &Theme, out: &mut Vec<Line<'static>>) {
             theme.style(Meaning::Warning),
         ));
     }
+    if !a.fallback_why.is_empty() {
+        let warn = theme.style(Meaning::Warning);
+        out.push(field("fallback", a.fallback_why.clone(), theme, warn));
+    }
     if let Some(e) = &a.error {
         error_lines("error", e, theme, out);
     }

@@ -84,7 +84,7 @@ pub(super) fn exhausted(
 pub(super) fn fallback(
     hop: u32,
     (from, to): (&Target, &Target),
-    caught: &CallError,
+    (caught, why): (&CallError, &str),
     theme: &Theme,
     out: &mut Vec<Line<'static>>,
 ) {
@@ -94,12 +94,13 @@ pub(super) fn fallback(
     out.push(field("from", from, theme, text));
     let to = format!("{}/{}", to.provider, to.model);
     out.push(field("to", to, theme, theme.style(Meaning::Fallback)));
-    out.push(field(
-        "why",
-        words::why_fallback(caught.kind),
-        theme,
-        theme.style(Meaning::Warning),
-    ));
+    // The policy's own words; a trace from before they were written has the general ones.
+    let why = if why.is_empty() {
+        words::why_fallback(caught.kind)
+    } else {
+        why.to_string()
+    };
+    out.push(field("why", why, theme, theme.style(Meaning::Warning)));
     error_lines("caught", caught, theme, out);
 }
 
@@ -115,6 +116,13 @@ pub(super) fn outcome(run: &RunView, theme: &Theme, out: &mut Vec<Line<'static>>
     };
     out.push(heading("Outcome", theme));
     out.push(field("result", word.to_string(), theme, style));
+    let warn = theme.style(Meaning::Warning);
+    if !f.why.is_empty() {
+        out.push(field("why", f.why.clone(), theme, warn));
+    }
+    if !f.fallback_why.is_empty() {
+        out.push(field("fallback", f.fallback_why.clone(), theme, warn));
+    }
     out.push(field("took", ms(f.t_ms), theme, text));
     if let Some(c) = f.total_cost_usd {
         let cost = format!(
