@@ -9,6 +9,8 @@ mod builtin_scenarios;
 mod engine_cancel;
 #[path = "engine/engine_control.rs"]
 mod engine_control;
+#[path = "engine/engine_request.rs"]
+mod engine_request;
 #[path = "engine/engine_semantics.rs"]
 mod engine_semantics;
 #[path = "engine/engine_why.rs"]

@@ -142,16 +142,17 @@ impl Hop<'_> {
     /// `attempt_started`: the exact body sent (or `null` when the prompt failed to render).
     fn announce(&self, attempt: u32, built: &Result<(ChatRequest, String), CallError>) {
         let target = &self.prep.targets[self.idx()];
-        let kind = self.prep.endpoints[self.idx()].kind;
+        let endpoint = &self.prep.endpoints[self.idx()];
+        let request = built.as_ref().ok().map(|(r, _)| r);
         self.em.emit(Event::AttemptStarted(AttemptStarted {
             hop: self.hop,
             attempt,
             provider: target.provider.as_str().into(),
             model: target.model.clone(),
-            request: built
-                .as_ref()
-                .map_or(serde_json::Value::Null, |(r, _)| Client::body(kind, r)),
+            request: request.map_or(serde_json::Value::Null, |r| Client::body(endpoint.kind, r)),
             prompt: built.as_ref().ok().map(|(_, prompt)| prompt.clone()),
+            url: request.map_or_else(String::new, |r| Client::url(endpoint, r)),
+            headers: request.map_or_else(Vec::new, |r| Client::shown_headers(endpoint, r)),
         }));
     }
 

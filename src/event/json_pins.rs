@@ -51,8 +51,10 @@ fn full() -> Vec<(Event, &'static str)> {
                 model: "gpt-4o-mini".into(),
                 request: serde_json::json!({"model": "gpt-4o-mini", "stream": true}),
                 prompt: Some("Answer: {q}".into()),
+                url: "http://127.0.0.1:1/v1/chat/completions".into(),
+                headers: vec![("authorization".into(), "[redacted]".into())],
             }),
-            r#"{"t_ms":7,"event":"attempt_started","hop":1,"attempt":2,"provider":"openai","model":"gpt-4o-mini","request":{"model":"gpt-4o-mini","stream":true},"prompt":"Answer: {q}"}"#,
+            r#"{"t_ms":7,"event":"attempt_started","hop":1,"attempt":2,"provider":"openai","model":"gpt-4o-mini","request":{"model":"gpt-4o-mini","stream":true},"prompt":"Answer: {q}","url":"http://127.0.0.1:1/v1/chat/completions","headers":[["authorization","[redacted]"]]}"#,
         ),
         (
             Event::Delta(Delta {
@@ -176,6 +178,8 @@ fn bare() -> Vec<(Event, &'static str)> {
                 model: "m".into(),
                 request: serde_json::Value::Null,
                 prompt: None,
+                url: String::new(),
+                headers: vec![],
             }),
             r#"{"t_ms":7,"event":"attempt_started","hop":0,"attempt":1,"provider":"anthropic","model":"m","request":null}"#,
         ),

@@ -24,6 +24,12 @@ pub struct AttemptStarted {
     /// Template-rendered prompt text for this attempt (with reinserted errors).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
+    /// Where the request went (empty when it was never sent: the prompt failed to render).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub url: String,
+    /// The request's headers as sent, every credential (and custom header) `[redacted]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

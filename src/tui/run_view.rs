@@ -46,6 +46,9 @@ pub struct AttemptView {
     pub model: String,
     pub request: RequestJson,
     pub prompt: Option<String>,
+    /// Where the request went and its headers (credentials redacted), when the trace says.
+    pub url: String,
+    pub headers: Vec<(String, String)>,
     pub started_t: u64,
     pub ended_t: Option<u64>,
     pub state: AttemptState,

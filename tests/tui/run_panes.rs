@@ -114,3 +114,17 @@ fn the_last_row_says_why_no_fallback_was_tried() {
         "{s}"
     );
 }
+
+#[test]
+fn the_inspector_shows_the_exact_request() {
+    // Row 3: primary #2, which carries the first rate-limit error.
+    let s = panes(&fixtures::full_fallback(), Some(3), 8107, 200, 40);
+    assert!(
+        s.contains("Request  POST http://127.0.0.1:4000/v1/chat/completions"),
+        "{s}"
+    );
+    assert!(s.contains("  authorization: [redacted]"), "{s}");
+    assert!(s.contains(r#""model": "gpt-4o-mini""#), "{s}");
+    assert!(s.contains(r#""role": "user""#), "{s}");
+    insta::assert_snapshot!("request", s);
+}

@@ -73,6 +73,8 @@ fn prints_a_readable_plain_timeline() {
                 model: "gpt-4o-mini".into(),
                 request: serde_json::json!({}),
                 prompt: None,
+                url: String::new(),
+                headers: vec![],
             }),
         ),
         ev(

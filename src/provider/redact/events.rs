@@ -54,8 +54,15 @@ impl Scrub for AttemptStarted {
             model,
             request,
             prompt,
+            url,
+            headers,
         } = self;
-        provider.scrub(s) | model.scrub(s) | request.scrub(s) | prompt.scrub(s)
+        provider.scrub(s)
+            | model.scrub(s)
+            | request.scrub(s)
+            | prompt.scrub(s)
+            | url.scrub(s)
+            | headers.scrub(s)
     }
 }
 
@@ -243,6 +250,8 @@ mod tests {
                 model: k(),
                 request: serde_json::json!({ KEY: [KEY, {"m": KEY}] }),
                 prompt: Some(k()),
+                url: String::new(),
+                headers: vec![],
             }),
             Event::Delta(Delta {
                 hop: 0,

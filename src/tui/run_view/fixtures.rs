@@ -22,6 +22,19 @@ fn request(text: &str) -> serde_json::Value {
     json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}]})
 }
 
+const OPENAI_URL: &str = "http://127.0.0.1:4000/v1/chat/completions";
+
+/// The headers an OpenAI request carries, the key redacted.
+fn openai_headers() -> Vec<(String, String)> {
+    [
+        ("content-type", "application/json"),
+        ("accept", "application/json"),
+        ("authorization", "[redacted]"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .to_vec()
+}
+
 /// Primary fails once with a rate limit, then waits (4 s): the state mid-wait.
 pub fn mid_wait() -> Vec<TimedEvent> {
     vec![
@@ -42,6 +55,8 @@ pub fn mid_wait() -> Vec<TimedEvent> {
                 model: "gpt-4o-mini".into(),
                 request: request("Answer this question: What is the meaning of life?"),
                 prompt: None,
+                url: OPENAI_URL.into(),
+                headers: openai_headers(),
             }),
         ),
         ev(
@@ -105,6 +120,8 @@ pub fn full_fallback() -> Vec<TimedEvent> {
                     "Answer this question: What is the meaning of life?\nPrevious errors: rate_limit (429): Rate limit reached for gpt-4o-mini",
                 ),
                 prompt: None,
+                url: OPENAI_URL.into(),
+                headers: openai_headers(),
             }),
         ));
         t += 10;
@@ -180,6 +197,8 @@ pub fn full_fallback() -> Vec<TimedEvent> {
             request: json!({"model": "claude-3-5-sonnet-latest", "max_tokens": 1024,
                 "messages": [{"role": "user", "content": [{"type": "text", "text": "Answer this question: What is the meaning of life?"}]}]}),
             prompt: None,
+            url: String::new(),
+            headers: vec![],
         }),
     ));
     for w in ["The meaning ", "of life is ", "42."] {
@@ -245,6 +264,8 @@ pub fn skipped_wait() -> Vec<TimedEvent> {
             model: "gpt-4o-mini".into(),
             request: request("Answer this question: What is the meaning of life?"),
             prompt: None,
+            url: String::new(),
+            headers: vec![],
         }),
     ));
     v

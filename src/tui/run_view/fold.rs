@@ -67,6 +67,8 @@ impl Observer for RunView {
             model: e.model.clone(),
             request,
             prompt: e.prompt.clone(),
+            url: e.url.clone(),
+            headers: e.headers.clone(),
             started_t: t_ms,
             ended_t: None,
             state: AttemptState::Running,

@@ -103,6 +103,8 @@ fn only_the_newest_attempts_keep_their_response() {
                 model: "m".into(),
                 request: serde_json::json!({"model": "m"}),
                 prompt: None,
+                url: String::new(),
+                headers: vec![],
             }),
         });
         v.apply(&TimedEvent {
