@@ -193,9 +193,9 @@ impl<W: Write> Observer for Printer<W> {
 
     fn attempt_started(&mut self, t_ms: u64, e: &AttemptStarted) {
         let t = self.stamp(t_ms);
-        let (hop, attempt) = (e.hop, e.attempt);
+        let (hop, attempt) = (words::hop_label(e.hop), e.attempt);
         self.line(format_args!(
-            "{t}  hop {hop} · attempt {attempt} → {}/{}",
+            "{t}  {hop} · attempt {attempt} → {}/{}",
             e.provider, e.model
         ));
     }

@@ -138,7 +138,7 @@ fn prints_a_readable_plain_timeline() {
     }
     let out = String::from_utf8(p.into_inner()).unwrap();
     assert!(
-        out.contains("hop 0 · attempt 1 → openai/gpt-4o-mini"),
+        out.contains("primary · attempt 1 → openai/gpt-4o-mini"),
         "{out}"
     );
     assert!(

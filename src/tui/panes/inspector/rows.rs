@@ -72,7 +72,10 @@ pub(super) fn exhausted(
     theme: &Theme,
     out: &mut Vec<Line<'static>>,
 ) {
-    let title = format!("Hop {hop}: retries exhausted after {attempts} attempts");
+    let title = format!(
+        "{}: retries exhausted after {attempts} attempts",
+        words::hop_label(hop)
+    );
     out.push(heading(&title, theme));
     out.push(Line::from(Span::styled(
         words::WHY_EXHAUSTED,
