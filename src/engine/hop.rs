@@ -46,11 +46,37 @@ enum Follows {
         wait: WaitDecision,
         reinsert: bool,
     },
-    /// The hop ends with `error`; `exhausted` when the stop condition fired.
+    /// The hop ends with `error` (`exhausted`: the stop fired and wrapped it in
+    /// retry_error); `fallback` is what the fallback makes of it.
     End {
         error: CallError,
         exhausted: bool,
+        fallback: FallbackDecision,
     },
+}
+
+impl Follows {
+    /// From the policy's decision on `error` (none without a `[retry]` table); `fallback`
+    /// decides what follows the hop's end.
+    fn from(
+        decision: Option<Decision>,
+        attempt: u32,
+        error: &CallError,
+        fallback: impl Fn(&CallError) -> FallbackDecision,
+    ) -> Follows {
+        let (error, exhausted) = match decision {
+            Some(Decision::Retry { wait, reinsert, .. }) => {
+                return Follows::Retry { wait, reinsert };
+            }
+            Some(Decision::Stop { .. }) => (CallError::retry_error(attempt, error.clone()), true),
+            None | Some(Decision::Reraise { .. }) => (error.clone(), false),
+        };
+        Follows::End {
+            fallback: fallback(&error),
+            error,
+            exhausted,
+        }
+    }
 }
 
 /// A hop in progress: what every attempt of it shares.
@@ -209,28 +235,13 @@ impl Hop<'_> {
             .map_or(WHY_NO_RETRY_TABLE, Decision::why)
             .to_string();
         let will_retry = matches!(decision, Some(Decision::Retry { .. }));
-        // What follows: a retry after its wait, or the end of the hop with this error (a
-        // stop wraps it in retry_error), and what the fallback makes of that.
-        let follows = match decision {
-            Some(Decision::Retry { wait, reinsert, .. }) => Follows::Retry { wait, reinsert },
-            Some(Decision::Stop { .. }) => Follows::End {
-                error: CallError::retry_error(attempt, failure.error.clone()),
-                exhausted: true,
-            },
-            None | Some(Decision::Reraise { .. }) => Follows::End {
-                error: failure.error.clone(),
-                exhausted: false,
-            },
-        };
-        let fallback = match &follows {
-            Follows::End { error, .. } => decide_after_hop(prep.fallback.as_ref(), hop, error),
-            // Unused: a retry stays in the hop.
-            Follows::Retry { .. } => FallbackDecision::EndWith { why: String::new() },
-        };
-        // Without a [fallback] there is nothing to explain beyond `why`.
-        let fallback_why = match prep.fallback {
-            Some(_) => fallback.why().to_string(),
-            None => String::new(),
+        let follows = Follows::from(decision, attempt, &failure.error, |e| {
+            decide_after_hop(prep.fallback.as_ref(), hop, e)
+        });
+        // Without a [fallback] there is nothing to say beyond `why`.
+        let fallback_why = match (&follows, &prep.fallback) {
+            (Follows::End { fallback, .. }, Some(_)) => fallback.why().to_string(),
+            _ => String::new(),
         };
         em.emit(Event::AttemptFailed(AttemptFailed {
             hop,
@@ -245,14 +256,18 @@ impl Hop<'_> {
             cost_usd: cost.map(|c| c.usd),
             cost_estimated: cost.is_some_and(|c| c.estimated),
         }));
-        match (follows, fallback) {
-            (Follows::Retry { wait, reinsert }, _) => {
+        match follows {
+            Follows::Retry { wait, reinsert } => {
                 if reinsert {
                     self.reinsert(attempt, &failure.error, &failure.partial_output);
                 }
                 Next::Retry(wait)
             }
-            (Follows::End { error, exhausted }, fallback) => {
+            Follows::End {
+                error,
+                exhausted,
+                fallback,
+            } => {
                 if exhausted {
                     em.emit(Event::RetryExhausted(RetryExhausted {
                         hop,
