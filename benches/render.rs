@@ -62,6 +62,8 @@ fn streaming(dir: &std::path::Path, w: u16, h: u16, lines: usize) -> Playground<
                 model: "gpt-4o-mini".into(),
                 request: serde_json::json!({"messages": [{"role": "user", "content": "go"}]}),
                 prompt: None,
+                url: String::new(),
+                headers: vec![],
             }),
         ),
     ];

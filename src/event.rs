@@ -19,7 +19,7 @@ pub use kinds::{
     RetryExhausted, RunFinished, RunStarted, ToolCall, WaitFinished, WaitStarted,
 };
 pub use observe::{Observer, dispatch};
-pub use types::{HttpExchange, Mode, Outcome, Target, ToolCallRecord, Usage, WaitSource};
+pub use types::{HttpExchange, Mode, Outcome, Target, ToolCallRecord, Usage, WaitEnd, WaitSource};
 
 use serde::{Deserialize, Serialize};
 
@@ -91,7 +91,7 @@ impl Event {
             | Event::AttemptFailed(AttemptFailed { hop, attempt, .. })
             | Event::ErrorReinserted(ErrorReinserted { hop, attempt, .. })
             | Event::WaitStarted(WaitStarted { hop, attempt, .. })
-            | Event::WaitFinished(WaitFinished { hop, attempt })
+            | Event::WaitFinished(WaitFinished { hop, attempt, .. })
             | Event::AttemptSucceeded(AttemptSucceeded { hop, attempt, .. }) => {
                 Some((*hop, *attempt))
             }
@@ -187,6 +187,7 @@ mod tests {
                 will_retry: true,
                 latency_ms: 3,
                 why: String::new(),
+                fallback_why: String::new(),
                 response: None,
                 cost_usd: Some(0.000012),
                 cost_estimated: true,

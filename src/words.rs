@@ -3,7 +3,7 @@
 //! and `policy` (durations read as the policy writes them), below every consumer.
 
 use crate::error::ErrorKind;
-use crate::event::{WaitSource, WaitStarted};
+use crate::event::{WaitEnd, WaitSource, WaitStarted};
 
 /// Why a hop without a `[retry]` table ends at its first failure.
 pub const WHY_NO_RETRY_TABLE: &str = "no [retry] table: a single attempt, the error goes on as is";
@@ -17,6 +17,22 @@ pub fn why_fallback(caught: ErrorKind) -> String {
     format!("{caught} is in the catch list, so the next hop runs with its own retry budget")
 }
 
+/// Why the run ended with its error, in one line (the timeline's last row, the printer's
+/// last `why`): what the fallback made of the hop's error, or (without a `[fallback]`) why
+/// its last attempt was not retried; led by the error's kind. Empty when nothing says.
+pub fn why_run_ended(kind: ErrorKind, why: &str, fallback_why: &str) -> String {
+    let text = if fallback_why.is_empty() {
+        why
+    } else {
+        fallback_why
+    };
+    if text.is_empty() || text.starts_with(kind.as_str()) {
+        text.to_string()
+    } else {
+        format!("{kind}: {text}")
+    }
+}
+
 /// `primary`, or `hop N` for a fallback hop.
 pub fn hop_label(hop: u32) -> String {
     if hop == 0 {
@@ -28,6 +44,27 @@ pub fn hop_label(hop: u32) -> String {
 
 fn secs(ms: u64) -> String {
     crate::policy::duration::format_secs(ms as f64 / 1000.0)
+}
+
+/// How a finished wait ended: `waited 4 s`, `skipped after 1.2 s of 4 s` or `cancelled after
+/// 1.35 s of 4 s` (the timeline, the printer and the Inspector say it alike).
+pub fn wait_end(ended: WaitEnd, waited_ms: Option<u64>, delay_ms: u64) -> String {
+    let waited = secs(waited_ms.unwrap_or(delay_ms));
+    let of = secs(delay_ms);
+    match ended {
+        WaitEnd::Elapsed => format!("waited {of}"),
+        WaitEnd::Skipped => format!("skipped after {waited} of {of}"),
+        WaitEnd::Cancelled => format!("cancelled after {waited} of {of}"),
+    }
+}
+
+/// A wait in progress: `1.7 s left of 4 s`.
+pub fn wait_left(left_ms: u64, delay_ms: u64) -> String {
+    format!(
+        "{:.1} s left of {}",
+        left_ms as f64 / 1000.0,
+        secs(delay_ms)
+    )
 }
 
 /// The facts of a wait, to say where it came from in each consumer's words.
@@ -135,6 +172,33 @@ mod tests {
         };
         assert_eq!(unknown.origin(), "exponential(multiplier=1)");
         assert_eq!(unknown.label(), "exponential(multiplier=1) = 4 s");
+        assert_eq!(wait_end(WaitEnd::Elapsed, None, 4000), "waited 4 s");
+        assert_eq!(
+            wait_end(WaitEnd::Skipped, Some(1200), 4000),
+            "skipped after 1.2 s of 4 s"
+        );
+        assert_eq!(
+            wait_end(WaitEnd::Cancelled, Some(1350), 4000),
+            "cancelled after 1.35 s of 4 s"
+        );
+        assert_eq!(
+            wait_end(WaitEnd::Cancelled, Some(350), 4000),
+            "cancelled after 350 ms of 4 s"
+        );
+        assert_eq!(wait_left(1700, 4000), "1.7 s left of 4 s");
+        assert_eq!(
+            why_run_ended(
+                ErrorKind::ServerError,
+                "server_error is not in retry_on [rate_limit]: re-raised as is, no retry",
+                "server_error is not in [fallback].catch [retry_error]: no fallback hop was tried"
+            ),
+            "server_error is not in [fallback].catch [retry_error]: no fallback hop was tried"
+        );
+        assert_eq!(
+            why_run_ended(ErrorKind::Auth, WHY_NO_RETRY_TABLE, ""),
+            format!("auth: {WHY_NO_RETRY_TABLE}")
+        );
+        assert_eq!(why_run_ended(ErrorKind::Auth, "", ""), "");
         assert_eq!(hop_label(0), "primary");
         assert_eq!(hop_label(2), "hop 2");
     }

@@ -7,10 +7,16 @@ mod support;
 mod builtin_scenarios;
 #[path = "engine/engine_cancel.rs"]
 mod engine_cancel;
+#[path = "engine/engine_control.rs"]
+mod engine_control;
 #[path = "engine/engine_over_time.rs"]
 mod engine_over_time;
+#[path = "engine/engine_request.rs"]
+mod engine_request;
 #[path = "engine/engine_semantics.rs"]
 mod engine_semantics;
+#[path = "engine/engine_why.rs"]
+mod engine_why;
 #[path = "engine/sim_faults.rs"]
 mod sim_faults;
 #[path = "engine/sim_over_time.rs"]

@@ -4,6 +4,8 @@ mod support;
 
 #[path = "tui/robustness_tui.rs"]
 mod robustness_tui;
+#[path = "tui/run_panes.rs"]
+mod run_panes;
 #[path = "tui/tui_app.rs"]
 mod tui_app;
 #[path = "tui/tui_controls.rs"]

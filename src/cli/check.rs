@@ -9,6 +9,7 @@ use crate::policy::schedule::{Schedule, Step, plan};
 use crate::scenario::Scenario;
 use crate::scenario::builtin::resolve;
 use crate::scenario::plan::hop_policies;
+use crate::words::hop_label;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
@@ -60,11 +61,7 @@ pub fn report(s: &Scenario, origin: &str) -> String {
     let _ = writeln!(out, "planned, if every attempt fails (no Retry-After):");
     let targets = hop_labels(s);
     for (i, hop) in schedule.hops.iter().enumerate() {
-        let label = if i == 0 {
-            "primary".to_string()
-        } else {
-            format!("hop {i}")
-        };
+        let label = hop_label(u32::try_from(i).unwrap_or(u32::MAX));
         let ends = match (&policies[i], hop.ends_with) {
             (_, ErrorKind::RetryError) => "retry_error".to_string(),
             (Some(_), _) => "the error as is (retry_on retries nothing)".to_string(),

@@ -11,11 +11,11 @@ pub use style::Style;
 use crate::cost::format_usd;
 use crate::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, Event, FallbackHop,
-    Observer, Outcome, RetryExhausted, RunFinished, RunStarted, TimedEvent, ToolCall, WaitStarted,
-    dispatch,
+    Observer, Outcome, RetryExhausted, RunFinished, RunStarted, TimedEvent, ToolCall, WaitEnd,
+    WaitFinished, WaitStarted, dispatch,
 };
 use crate::policy::duration::format_secs;
-use crate::words::WaitWords;
+use crate::words::{self, WaitWords};
 use std::fmt;
 use std::io::Write;
 use text::{PAD, cost_text, error_text, final_fix, fix_of, one_line, safe, stamp};
@@ -28,6 +28,10 @@ pub struct Printer<W: Write> {
     streaming: bool,
     /// The first write that failed while printing the current event.
     failed: Option<std::io::Error>,
+    /// The wait in progress (its start and delay), to say how much of it a cut wait lasted.
+    wait: Option<(u64, u64)>,
+    /// The newest failed attempt's `why` and `fallback_why`, for the run's ending.
+    last_why: Option<(String, String)>,
 }
 
 fn secs(ms: u64) -> String {
@@ -41,6 +45,8 @@ impl<W: Write> Printer<W> {
             style,
             streaming: false,
             failed: None,
+            wait: None,
+            last_why: None,
         }
     }
 
@@ -103,6 +109,23 @@ impl<W: Write> Printer<W> {
         if !e.why.is_empty() {
             self.line(format_args!("{PAD}      why: {}", st.muted(&safe(&e.why))));
         }
+        if !e.fallback_why.is_empty() {
+            let then = st.muted(&safe(&e.fallback_why));
+            self.line(format_args!("{PAD}      fallback: {then}"));
+        }
+    }
+
+    /// `⏭ wait skipped after 1.2 s of 4 s` / `⏹ wait cancelled after 1.35 s of 4 s`.
+    fn wait_cut(&mut self, t_ms: u64, ended: WaitEnd, waited_ms: Option<u64>, delay_ms: u64) {
+        let t = self.stamp(t_ms);
+        let mark = if ended == WaitEnd::Skipped {
+            "⏭"
+        } else {
+            "⏹"
+        };
+        let text = words::wait_end(ended, waited_ms, delay_ms);
+        let word = self.style.wait(&format!("{mark} wait {text}"));
+        self.line(format_args!("{t}    {word}"));
     }
 
     /// `run_finished` with `ok`: the cost, what was caught on the way, the answer.
@@ -130,6 +153,14 @@ impl<W: Write> Printer<W> {
         self.line(format_args!("{t}  {word} in {total}: {text}"));
         if let Some(fix) = e.error.as_ref().and_then(final_fix) {
             self.line(format_args!("{PAD}  fix: {fix}"));
+        }
+        let why = match (&e.error, &self.last_why) {
+            (Some(err), Some((why, fallback))) => words::why_run_ended(err.kind, why, fallback),
+            _ => String::new(),
+        };
+        if !why.is_empty() {
+            let why = self.style.muted(&safe(&why));
+            self.line(format_args!("{PAD}  why: {why}"));
         }
         if let Some(c) = cost {
             self.line(format_args!("{PAD}  {c}"));
@@ -162,9 +193,9 @@ impl<W: Write> Observer for Printer<W> {
 
     fn attempt_started(&mut self, t_ms: u64, e: &AttemptStarted) {
         let t = self.stamp(t_ms);
-        let (hop, attempt) = (e.hop, e.attempt);
+        let (hop, attempt) = (words::hop_label(e.hop), e.attempt);
         self.line(format_args!(
-            "{t}  hop {hop} · attempt {attempt} → {}/{}",
+            "{t}  {hop} · attempt {attempt} → {}/{}",
             e.provider, e.model
         ));
     }
@@ -207,6 +238,7 @@ impl<W: Write> Observer for Printer<W> {
         let (mark, error) = (st.err("✗"), st.err(&error_text(&e.error)));
         self.line(format_args!("{t}    {mark} {error}  {after}"));
         self.failure_notes(e);
+        self.last_why = Some((e.why.clone(), e.fallback_why.clone()));
     }
 
     fn error_reinserted(&mut self, t_ms: u64, e: &ErrorReinserted) {
@@ -222,10 +254,21 @@ impl<W: Write> Observer for Printer<W> {
 
     fn wait_started(&mut self, t_ms: u64, e: &WaitStarted) {
         let (t, st) = (self.stamp(t_ms), self.style);
+        self.wait = Some((t_ms, e.delay_ms));
         let from = WaitWords::from(e).origin();
         let (word, delay) = (st.wait("⏳ wait"), st.wait(&secs(e.delay_ms)));
         let from = st.muted(&format!("({from})"));
         self.line(format_args!("{t}    {word} {delay}  {from}"));
+    }
+
+    /// Only a wait cut short has a line: `⏭ wait skipped after 1.2 s of 4 s`.
+    fn wait_finished(&mut self, t_ms: u64, e: &WaitFinished) {
+        let Some((_, delay_ms)) = self.wait.take() else {
+            return;
+        };
+        if !e.ended.is_elapsed() {
+            self.wait_cut(t_ms, e.ended, e.waited_ms, delay_ms);
+        }
     }
 
     fn retry_exhausted(&mut self, t_ms: u64, e: &RetryExhausted) {
@@ -279,6 +322,11 @@ impl<W: Write> Observer for Printer<W> {
             Outcome::Ok => self.finished_ok(&t, &total, e, cost.as_deref()),
             Outcome::Error => self.finished_error(&t, &total, e, cost.as_deref()),
             Outcome::Cancelled => {
+                // A trace from before cancelled waits said so: the run's end tells how far.
+                if let Some((start, delay_ms)) = self.wait.take() {
+                    let waited = t_ms.saturating_sub(start).min(delay_ms);
+                    self.wait_cut(t_ms, WaitEnd::Cancelled, Some(waited), delay_ms);
+                }
                 let word = st.wait("■ cancelled");
                 self.line(format_args!("{t}  {word} after {total}"));
                 if let Some(c) = &cost {

@@ -58,6 +58,22 @@ pub(super) async fn attempt_once(
     attempt: u32,
     em: &Emitter,
 ) -> Result<(String, ChatResponse), Failure> {
+    let resp = exchange(prep, endpoint, request, (hop, attempt), em).await?;
+    if resp.tool_calls.is_empty() {
+        validate(prep, resp)
+    } else {
+        call_tools(prep, resp, (hop, attempt), em)
+    }
+}
+
+/// The request sent and its reply read, each piece of streamed text emitted as a delta.
+async fn exchange(
+    prep: &Prepared,
+    endpoint: &Endpoint,
+    request: &ChatRequest,
+    (hop, attempt): (u32, u32),
+    em: &Emitter,
+) -> Result<ChatResponse, Failure> {
     // Live, a key a server streams back is scrubbed, even split across deltas.
     let mut scrub = config::StreamRedactor::sharing(em.secrets.clone());
     let delta = |text: String| {
@@ -83,41 +99,53 @@ pub(super) async fn attempt_once(
     } else {
         scrub.finish_cut()
     });
-    let resp = sent.map_err(|e| Failure {
+    sent.map_err(|e| Failure {
         error: e.error,
         partial_output: e.partial_output,
         response: e.exchange,
         usage: None,
-    })?;
-    if !resp.tool_calls.is_empty() {
-        let mut results = Vec::with_capacity(resp.tool_calls.len());
-        for call in &resp.tool_calls {
-            match prep.toolbox.call(&call.name, &call.args) {
-                Ok(result) => {
-                    em.emit(Event::ToolCall(ToolCall {
-                        hop,
-                        attempt,
-                        name: call.name.clone(),
-                        args: call.args.clone(),
-                        result: result.clone(),
-                    }));
-                    results.push(result);
-                }
-                Err(message) => {
-                    return Err(Failure {
-                        error: CallError::new(
-                            ErrorKind::ToolValidation,
-                            format!("{}: {message}", call.name),
-                        ),
-                        partial_output: format!("{}({})", call.name, call.args),
-                        response: Some(resp.exchange.clone()),
-                        usage: Some(resp.usage),
-                    });
-                }
+    })
+}
+
+/// Each tool the model called, run and emitted; the content is their results. A call the
+/// toolbox refuses fails the attempt as `tool_validation`.
+fn call_tools(
+    prep: &Prepared,
+    resp: ChatResponse,
+    (hop, attempt): (u32, u32),
+    em: &Emitter,
+) -> Result<(String, ChatResponse), Failure> {
+    let mut results = Vec::with_capacity(resp.tool_calls.len());
+    for call in &resp.tool_calls {
+        match prep.toolbox.call(&call.name, &call.args) {
+            Ok(result) => {
+                em.emit(Event::ToolCall(ToolCall {
+                    hop,
+                    attempt,
+                    name: call.name.clone(),
+                    args: call.args.clone(),
+                    result: result.clone(),
+                }));
+                results.push(result);
+            }
+            Err(message) => {
+                return Err(Failure {
+                    error: CallError::new(
+                        ErrorKind::ToolValidation,
+                        format!("{}: {message}", call.name),
+                    ),
+                    partial_output: format!("{}({})", call.name, call.args),
+                    response: Some(resp.exchange.clone()),
+                    usage: Some(resp.usage),
+                });
             }
         }
-        return Ok((results.join("\n"), resp));
     }
+    Ok((results.join("\n"), resp))
+}
+
+/// The reply's text through the scenario's validators.
+fn validate(prep: &Prepared, resp: ChatResponse) -> Result<(String, ChatResponse), Failure> {
     if let Err(message) = prep.validators.check(&resp.content) {
         return Err(Failure {
             error: CallError::new(ErrorKind::Validation, message),

@@ -202,7 +202,7 @@ mod tests {
     fn wait_finished(t_ms: u64) -> TimedEvent {
         TimedEvent {
             t_ms,
-            event: Event::WaitFinished(WaitFinished { hop: 0, attempt: 1 }),
+            event: Event::WaitFinished(WaitFinished::elapsed(0, 1)),
         }
     }
 

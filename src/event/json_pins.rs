@@ -51,8 +51,10 @@ fn full() -> Vec<(Event, &'static str)> {
                 model: "gpt-4o-mini".into(),
                 request: serde_json::json!({"model": "gpt-4o-mini", "stream": true}),
                 prompt: Some("Answer: {q}".into()),
+                url: "http://127.0.0.1:1/v1/chat/completions".into(),
+                headers: vec![("authorization".into(), "[redacted]".into())],
             }),
-            r#"{"t_ms":7,"event":"attempt_started","hop":1,"attempt":2,"provider":"openai","model":"gpt-4o-mini","request":{"model":"gpt-4o-mini","stream":true},"prompt":"Answer: {q}"}"#,
+            r#"{"t_ms":7,"event":"attempt_started","hop":1,"attempt":2,"provider":"openai","model":"gpt-4o-mini","request":{"model":"gpt-4o-mini","stream":true},"prompt":"Answer: {q}","url":"http://127.0.0.1:1/v1/chat/completions","headers":[["authorization","[redacted]"]]}"#,
         ),
         (
             Event::Delta(Delta {
@@ -81,11 +83,12 @@ fn full() -> Vec<(Event, &'static str)> {
                 will_retry: true,
                 latency_ms: 12,
                 why: "timeout is in retry_on".into(),
+                fallback_why: "timeout is not in [fallback].catch [retry_error]".into(),
                 response: Some(exchange()),
                 cost_usd: Some(0.000012),
                 cost_estimated: true,
             }),
-            r#"{"t_ms":7,"event":"attempt_failed","hop":0,"attempt":1,"error":{"kind":"timeout","message":"no byte in 5 s","status":504,"provider_type":"gateway_timeout","retry_after_ms":1500,"request_id":"req_1","timeout":"first_byte"},"partial_output":"Patr","will_retry":true,"latency_ms":12,"why":"timeout is in retry_on","response":{"url":"http://127.0.0.1:1/v1/chat/completions","status":429,"headers":[["retry-after","1"]],"body":"{}"},"cost_usd":0.000012,"cost_estimated":true}"#,
+            r#"{"t_ms":7,"event":"attempt_failed","hop":0,"attempt":1,"error":{"kind":"timeout","message":"no byte in 5 s","status":504,"provider_type":"gateway_timeout","retry_after_ms":1500,"request_id":"req_1","timeout":"first_byte"},"partial_output":"Patr","will_retry":true,"latency_ms":12,"why":"timeout is in retry_on","fallback_why":"timeout is not in [fallback].catch [retry_error]","response":{"url":"http://127.0.0.1:1/v1/chat/completions","status":429,"headers":[["retry-after","1"]],"body":"{}"},"cost_usd":0.000012,"cost_estimated":true}"#,
         ),
         (
             Event::ErrorReinserted(ErrorReinserted {
@@ -108,8 +111,8 @@ fn full() -> Vec<(Event, &'static str)> {
             r#"{"t_ms":7,"event":"wait_started","hop":0,"attempt":1,"delay_ms":4000,"strategy":"exponential(multiplier=1, min=4, max=10)","retry_after_ms":30000,"computed_ms":4000,"source":"retry_after"}"#,
         ),
         (
-            Event::WaitFinished(WaitFinished { hop: 0, attempt: 1 }),
-            r#"{"t_ms":7,"event":"wait_finished","hop":0,"attempt":1}"#,
+            Event::WaitFinished(WaitFinished::cut(0, 1, WaitEnd::Cancelled, 1350)),
+            r#"{"t_ms":7,"event":"wait_finished","hop":0,"attempt":1,"waited_ms":1350,"ended":"cancelled"}"#,
         ),
         (
             Event::RetryExhausted(RetryExhausted {
@@ -125,8 +128,9 @@ fn full() -> Vec<(Event, &'static str)> {
                 from: target("openai", "gpt-4o-mini"),
                 to: target("anthropic", "claude-3-5-sonnet-latest"),
                 caught: retry.clone(),
+                why: "retry_error is in [fallback].catch [retry_error]".into(),
             }),
-            r#"{"t_ms":7,"event":"fallback_hop","hop":1,"from":{"provider":"openai","model":"gpt-4o-mini"},"to":{"provider":"anthropic","model":"claude-3-5-sonnet-latest"},"caught":{"kind":"retry_error","message":"RetryError after 3 attempt(s); last error: timeout (504): no byte in 5 s","last_error":{"kind":"timeout","message":"no byte in 5 s","status":504,"provider_type":"gateway_timeout","retry_after_ms":1500,"request_id":"req_1","timeout":"first_byte"}}}"#,
+            r#"{"t_ms":7,"event":"fallback_hop","hop":1,"from":{"provider":"openai","model":"gpt-4o-mini"},"to":{"provider":"anthropic","model":"claude-3-5-sonnet-latest"},"caught":{"kind":"retry_error","message":"RetryError after 3 attempt(s); last error: timeout (504): no byte in 5 s","last_error":{"kind":"timeout","message":"no byte in 5 s","status":504,"provider_type":"gateway_timeout","retry_after_ms":1500,"request_id":"req_1","timeout":"first_byte"}},"why":"retry_error is in [fallback].catch [retry_error]"}"#,
         ),
         (
             Event::AttemptSucceeded(AttemptSucceeded {
@@ -174,6 +178,8 @@ fn bare() -> Vec<(Event, &'static str)> {
                 model: "m".into(),
                 request: serde_json::Value::Null,
                 prompt: None,
+                url: String::new(),
+                headers: vec![],
             }),
             r#"{"t_ms":7,"event":"attempt_started","hop":0,"attempt":1,"provider":"anthropic","model":"m","request":null}"#,
         ),
@@ -186,6 +192,7 @@ fn bare() -> Vec<(Event, &'static str)> {
                 will_retry: false,
                 latency_ms: 0,
                 why: String::new(),
+                fallback_why: String::new(),
                 response: None,
                 cost_usd: None,
                 cost_estimated: false,
@@ -203,6 +210,10 @@ fn bare() -> Vec<(Event, &'static str)> {
                 source: WaitSource::Backoff,
             }),
             r#"{"t_ms":7,"event":"wait_started","hop":0,"attempt":1,"delay_ms":0,"strategy":"wait_none","retry_after_ms":null,"computed_ms":0,"source":"backoff"}"#,
+        ),
+        (
+            Event::WaitFinished(WaitFinished::elapsed(0, 1)),
+            r#"{"t_ms":7,"event":"wait_finished","hop":0,"attempt":1}"#,
         ),
         (
             Event::AttemptSucceeded(AttemptSucceeded {
@@ -277,6 +288,17 @@ fn old_lines_parse_with_defaults() {
         let e = TimedEvent::from_json_line(line).unwrap_or_else(|err| panic!("{line}: {err}"));
         assert_eq!(e.to_json_line(), today);
     }
+    // A wait skipped, and an ending this version does not know (read as a full wait).
+    let skipped = r#"{"t_ms":7,"event":"wait_finished","hop":0,"attempt":1,"waited_ms":1200,"ended":"skipped"}"#;
+    assert_eq!(
+        TimedEvent::from_json_line(skipped).unwrap().event,
+        Event::WaitFinished(WaitFinished::cut(0, 1, WaitEnd::Skipped, 1200))
+    );
+    let odd = r#"{"t_ms":7,"event":"wait_finished","hop":0,"attempt":1,"ended":"???"}"#;
+    assert_eq!(
+        TimedEvent::from_json_line(odd).unwrap().event,
+        Event::WaitFinished(WaitFinished::elapsed(0, 1))
+    );
     // A source this version does not know still parses (a trace from elsewhere).
     let odd = r#"{"t_ms":7,"event":"wait_started","hop":0,"attempt":1,"delay_ms":0,"strategy":"s","source":"???"}"#;
     assert!(TimedEvent::from_json_line(odd).is_ok());

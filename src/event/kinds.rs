@@ -1,6 +1,8 @@
 //! One struct per event (DESIGN §5): the fields of each `event` kind, as they go on the wire.
 
-use super::types::{HttpExchange, Mode, Outcome, Target, ToolCallRecord, Usage, WaitSource};
+use super::types::{
+    HttpExchange, Mode, Outcome, Target, ToolCallRecord, Usage, WaitEnd, WaitSource,
+};
 use crate::error::CallError;
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +24,12 @@ pub struct AttemptStarted {
     /// Template-rendered prompt text for this attempt (with reinserted errors).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
+    /// Where the request went (empty when it was never sent: the prompt failed to render).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub url: String,
+    /// The request's headers as sent, every credential (and custom header) `[redacted]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,6 +60,11 @@ pub struct AttemptFailed {
     /// Why the policy decided what it did, in words.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub why: String,
+    /// When this failure ends its hop (under a `[fallback]`): what the fallback made of the
+    /// hop's error, e.g. `server_error is not in [fallback].catch [retry_error]: no fallback
+    /// hop was tried`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fallback_why: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<HttpExchange>,
     /// What the attempt cost in dollars (`crate::cost`), when its model has a price.
@@ -90,6 +103,34 @@ pub struct WaitStarted {
 pub struct WaitFinished {
     pub hop: u32,
     pub attempt: u32,
+    /// How long the wait lasted on the run's clock, when it ended before its delay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waited_ms: Option<u64>,
+    /// Skipped or cancelled; not written when the whole delay passed.
+    #[serde(default, skip_serializing_if = "WaitEnd::is_elapsed")]
+    pub ended: WaitEnd,
+}
+
+impl WaitFinished {
+    /// The whole delay passed (the line reads as it always did).
+    pub fn elapsed(hop: u32, attempt: u32) -> WaitFinished {
+        WaitFinished {
+            hop,
+            attempt,
+            waited_ms: None,
+            ended: WaitEnd::Elapsed,
+        }
+    }
+
+    /// Ended after `waited_ms` of its delay, by `ended`.
+    pub fn cut(hop: u32, attempt: u32, ended: WaitEnd, waited_ms: u64) -> WaitFinished {
+        WaitFinished {
+            hop,
+            attempt,
+            waited_ms: Some(waited_ms),
+            ended,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,6 +146,9 @@ pub struct FallbackHop {
     pub from: Target,
     pub to: Target,
     pub caught: CallError,
+    /// Why: the caught error's kind is in the catch list of the hop it ended.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub why: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

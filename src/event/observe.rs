@@ -70,7 +70,7 @@ mod tests {
     fn each_event_reaches_its_own_method_after_any_event() {
         let mut o = Names::default();
         let evs = [
-            Event::WaitFinished(WaitFinished { hop: 0, attempt: 1 }),
+            Event::WaitFinished(WaitFinished::elapsed(0, 1)),
             Event::Delta(Delta {
                 hop: 0,
                 attempt: 1,

@@ -61,6 +61,26 @@ pub struct ToolCallRecord {
     pub args: String,
 }
 
+/// How a wait ended (a DESIGN §5 extension of `wait_finished`): it ran its full delay (the
+/// default, never written, so such lines read as before), the user skipped the rest of it,
+/// or the run was cancelled during it. A word this version does not know reads as `Elapsed`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitEnd {
+    Skipped,
+    Cancelled,
+    #[default]
+    #[serde(other)]
+    Elapsed,
+}
+
+impl WaitEnd {
+    /// The full delay passed (what `wait_finished` meant before it said more).
+    pub fn is_elapsed(&self) -> bool {
+        *self == WaitEnd::Elapsed
+    }
+}
+
 /// Which of the two set a wait: the back-off formula or the server's Retry-After. Written as
 /// `backoff` / `retry_after`; a trace without it (older versions) or with a word this version
 /// does not know reads as [`WaitSource::Unknown`] (written `""`), shown as a back-off.

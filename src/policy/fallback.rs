@@ -48,38 +48,37 @@ pub fn decide_after_hop(
             why: "no [fallback]: the run ends with this error".into(),
         };
     };
-    let who = if hop == 0 {
-        "the primary call".to_string()
+    // The key that lists what this hop catches, as the scenario file spells it.
+    let key = if hop == 0 {
+        "[fallback].catch".to_string()
     } else {
-        format!("hop {hop}")
+        format!("hop {hop}'s catch")
     };
     let catch = p.catch.get(hop as usize).map_or(&[][..], Vec::as_slice);
-    if !error.kind.is_in(catch) {
+    let (kind, list) = (error.kind, kinds_text(catch));
+    if !kind.is_in(catch) {
+        let not_tried = if hop == 0 {
+            "no fallback hop was tried".to_string()
+        } else if hop < p.hops() {
+            format!("hop {} was not tried", hop + 1)
+        } else {
+            "the run ends with it".to_string()
+        };
         return FallbackDecision::EndWith {
-            why: format!(
-                "{} is not in the catch {} of {who}: the run ends with it",
-                error.kind,
-                kinds_text(catch)
-            ),
+            why: format!("{kind} is not in {key} {list}: {not_tried}"),
         };
     }
     if hop < p.hops() {
         FallbackDecision::NextHop {
             hop: hop + 1,
             why: format!(
-                "{} is in the catch {} of {who}: caught, falling back to hop {}",
-                error.kind,
-                kinds_text(catch),
+                "{kind} is in {key} {list}: caught, falling back to hop {}",
                 hop + 1
             ),
         }
     } else {
         FallbackDecision::FallbackError {
-            why: format!(
-                "{} is in the catch {} of {who}, the last one: fallback_error",
-                error.kind,
-                kinds_text(catch)
-            ),
+            why: format!("{kind} is in {key} {list}, the last hop: fallback_error"),
         }
     }
 }
@@ -115,9 +114,9 @@ mod tests {
     fn uncaught_primary_ends_the_run() {
         let d = decide_after_hop(Some(&policy()), 0, &err(ErrorKind::Auth));
         assert!(matches!(d, FallbackDecision::EndWith { .. }));
-        assert!(
-            d.why()
-                .contains("auth is not in the catch [retry_error] of the primary call")
+        assert_eq!(
+            d.why(),
+            "auth is not in [fallback].catch [retry_error]: no fallback hop was tried"
         );
     }
 
@@ -128,18 +127,22 @@ mod tests {
             FallbackDecision::NextHop { hop: 2, .. }
         ));
         // Hop 1 does not catch rate_limit: the run ends, hop 2 is skipped.
-        assert!(matches!(
-            decide_after_hop(Some(&policy()), 1, &err(ErrorKind::RateLimit)),
-            FallbackDecision::EndWith { .. }
-        ));
+        let d = decide_after_hop(Some(&policy()), 1, &err(ErrorKind::RateLimit));
+        assert!(matches!(d, FallbackDecision::EndWith { .. }));
+        assert_eq!(
+            d.why(),
+            "rate_limit is not in hop 1's catch [retry_error]: hop 2 was not tried"
+        );
     }
 
     #[test]
     fn the_last_hop_caught_gives_fallback_error() {
-        assert!(matches!(
-            decide_after_hop(Some(&policy()), 2, &err(ErrorKind::RateLimit)),
-            FallbackDecision::FallbackError { .. }
-        ));
+        let d = decide_after_hop(Some(&policy()), 2, &err(ErrorKind::RateLimit));
+        assert!(matches!(d, FallbackDecision::FallbackError { .. }));
+        assert_eq!(
+            d.why(),
+            "rate_limit is in hop 2's catch [rate_limit], the last hop: fallback_error"
+        );
         assert!(matches!(
             decide_after_hop(Some(&policy()), 2, &err(ErrorKind::RetryError)),
             FallbackDecision::EndWith { .. }

@@ -26,7 +26,8 @@ const CUT_PREFIX: usize = 4;
 const MIN_KEY: usize = 8;
 /// Where a text was cut (`provider::classify::snippet` and others end with it).
 const CUT_MARK: char = '…';
-const REDACTED: &str = "[redacted]";
+/// What a secret reads as wherever it would have shown.
+pub const REDACTED: &str = "[redacted]";
 /// What an exchange body becomes when the reply carried a key in pieces.
 pub const WITHHELD: &str = "[withheld: the reply carried an API key]";
 

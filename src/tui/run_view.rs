@@ -17,7 +17,9 @@ pub use request::RequestJson;
 
 use super::output_buf::OutputBuf;
 use crate::error::CallError;
-use crate::event::{HttpExchange, Mode, Outcome, Target, TimedEvent, Usage, WaitSource, dispatch};
+use crate::event::{
+    HttpExchange, Mode, Outcome, Target, TimedEvent, Usage, WaitEnd, WaitSource, dispatch,
+};
 use crate::words::WaitWords;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +46,9 @@ pub struct AttemptView {
     pub model: String,
     pub request: RequestJson,
     pub prompt: Option<String>,
+    /// Where the request went and its headers (credentials redacted), when the trace says.
+    pub url: String,
+    pub headers: Vec<(String, String)>,
     pub started_t: u64,
     pub ended_t: Option<u64>,
     pub state: AttemptState,
@@ -54,6 +59,8 @@ pub struct AttemptView {
     pub will_retry: bool,
     pub latency_ms: Option<u64>,
     pub why: String,
+    /// When it ended its hop: what the fallback made of that (`AttemptFailed::fallback_why`).
+    pub fallback_why: String,
     pub response: Option<Box<HttpExchange>>,
     pub usage: Option<Usage>,
     /// What it cost in dollars, when the model has a price; `cost_estimated` when some
@@ -81,6 +88,10 @@ pub struct WaitView {
     pub computed_ms: u64,
     pub source: WaitSource,
     pub finished: bool,
+    /// How it ended (once finished): in full, skipped or cancelled.
+    pub ended: WaitEnd,
+    /// How long it lasted, when cut short.
+    pub waited_ms: Option<u64>,
 }
 
 impl WaitView {
@@ -101,6 +112,19 @@ impl WaitView {
         }
     }
 
+    /// How it ended, in words: `waited 4 s`, `skipped after 1.2 s of 4 s`...
+    pub fn end_text(&self) -> String {
+        crate::words::wait_end(self.ended, self.waited_ms, self.delay_ms)
+    }
+
+    /// When it ended (or is due to) on the run's clock.
+    pub fn ended_t(&self) -> u64 {
+        match self.waited_ms {
+            Some(w) => self.start_t.saturating_add(w),
+            None => self.end_t(),
+        }
+    }
+
     /// Where the wait came from, in words: the formula, or the server's Retry-After.
     pub fn label(&self) -> String {
         self.words().label()
@@ -116,6 +140,19 @@ pub struct Finished {
     pub t_ms: u64,
     pub total_cost_usd: Option<f64>,
     pub total_cost_estimated: bool,
+    /// For an error: why its last attempt was not retried, and what the fallback made of it.
+    pub why: String,
+    pub fallback_why: String,
+}
+
+impl Finished {
+    /// Why the run ended with its error, in one line (`crate::words::why_run_ended`).
+    pub fn why_line(&self) -> String {
+        match &self.error {
+            Some(e) => crate::words::why_run_ended(e.kind, &self.why, &self.fallback_why),
+            None => String::new(),
+        }
+    }
 }
 
 /// One timeline row.
@@ -141,6 +178,8 @@ pub enum Row {
         from: Box<Target>,
         to: Box<Target>,
         caught: Box<CallError>,
+        /// Why it was caught (empty in traces from before it was written).
+        why: Box<str>,
     },
     Outcome,
 }

@@ -68,6 +68,7 @@ faults = [{ fault = "server_error", times = 5 }]
             "attempt_started",
             "attempt_failed",
             "wait_started",
+            "wait_finished",
             "run_finished"
         ]
     );

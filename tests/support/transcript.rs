@@ -165,7 +165,11 @@ impl Observer for Transcript {
     }
 
     fn wait_finished(&mut self, t: u64, e: &WaitFinished) {
-        self.line(t, format!("wait_finished {}/{}", e.hop, e.attempt));
+        let cut = match e.waited_ms {
+            Some(w) => format!(" {:?} after {w}ms", e.ended),
+            None => String::new(),
+        };
+        self.line(t, format!("wait_finished {}/{}{cut}", e.hop, e.attempt));
     }
 
     fn retry_exhausted(&mut self, t: u64, e: &RetryExhausted) {

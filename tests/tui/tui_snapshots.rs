@@ -84,7 +84,7 @@ fn mid_run_with_a_wait_bar() {
     pg.app.freeze_time(Some(t0 + Duration::from_millis(1500)));
     pg.draw().unwrap();
     let s = pg.screen();
-    assert!(s.contains("2.5 s of 4 s"), "{s}");
+    assert!(s.contains("2.5 s left of 4 s"), "{s}");
     assert!(s.contains("▕████████░░░░▏"), "{s}");
     assert!(s.contains("● running"), "{s}");
     insta::assert_snapshot!("mid_run_wait_bar", s);

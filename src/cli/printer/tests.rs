@@ -73,6 +73,8 @@ fn prints_a_readable_plain_timeline() {
                 model: "gpt-4o-mini".into(),
                 request: serde_json::json!({}),
                 prompt: None,
+                url: String::new(),
+                headers: vec![],
             }),
         ),
         ev(
@@ -85,6 +87,7 @@ fn prints_a_readable_plain_timeline() {
                 will_retry: true,
                 latency_ms: 5,
                 why: "rate_limit is in retry_on".into(),
+                fallback_why: String::new(),
                 response: None,
                 cost_usd: Some(0.0),
                 cost_estimated: false,
@@ -135,7 +138,7 @@ fn prints_a_readable_plain_timeline() {
     }
     let out = String::from_utf8(p.into_inner()).unwrap();
     assert!(
-        out.contains("hop 0 · attempt 1 → openai/gpt-4o-mini"),
+        out.contains("primary · attempt 1 → openai/gpt-4o-mini"),
         "{out}"
     );
     assert!(
@@ -175,6 +178,7 @@ fn costs_and_fixes_are_shown() {
                 will_retry: false,
                 latency_ms: 1,
                 why: String::new(),
+                fallback_why: String::new(),
                 response: None,
                 cost_usd: None,
                 cost_estimated: false,
@@ -243,6 +247,7 @@ fn a_hint_field_prints_as_a_glued_hint_did() {
             will_retry: false,
             latency_ms: 1,
             why: String::new(),
+            fallback_why: String::new(),
             response: None,
             cost_usd: None,
             cost_estimated: false,
@@ -270,4 +275,62 @@ fn a_hint_field_prints_as_a_glued_hint_did() {
     let out = print(own);
     assert_eq!(out, print(glued));
     assert_eq!(out.matches("fix: check OPENAI_API_KEY").count(), 3, "{out}");
+}
+
+/// A wait cut short has its own line, saying how much of it passed; one that ran in full
+/// has none (the next attempt says it ended).
+#[test]
+fn a_wait_cut_short_says_how_long_it_lasted() {
+    use crate::tui::run_view::fixtures;
+    let print = |events: Vec<TimedEvent>| {
+        let mut p = Printer::new(Vec::new(), Style::new(false));
+        for e in &events {
+            p.on_event(e).unwrap();
+        }
+        String::from_utf8(p.into_inner()).unwrap()
+    };
+    let out = print(fixtures::skipped_wait());
+    assert!(
+        out.contains("   1.212s    ⏭ wait skipped after 1.2 s of 4 s\n"),
+        "{out}"
+    );
+    let out = print(fixtures::cancelled_wait(true));
+    assert!(
+        out.contains(
+            "   1.362s    ⏹ wait cancelled after 1.35 s of 4 s\n   1.362s  ■ cancelled after 1.362 s"
+        ),
+        "{out}"
+    );
+    // A trace without the cancelled wait_finished reads the same.
+    assert_eq!(print(fixtures::cancelled_wait(false)), out);
+    let out = print(fixtures::full_fallback());
+    assert!(!out.contains("⏭") && !out.contains("⏹"), "{out}");
+}
+
+/// The run's last lines say why no fallback hop was tried (and the attempt why no retry).
+#[test]
+fn an_error_outside_the_catch_says_no_fallback_hop_was_tried() {
+    let mut p = Printer::new(Vec::new(), Style::new(false));
+    for e in &crate::tui::run_view::fixtures::no_fallback_tried() {
+        p.on_event(e).unwrap();
+    }
+    let out = String::from_utf8(p.into_inner()).unwrap();
+    assert!(
+        out.contains(
+            "why: server_error is not in retry_on [rate_limit]: re-raised as is, no retry\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(concat!(
+            "■ error in 9 ms: server_error (500): The server had an error\n",
+            "           why: server_error is not in [fallback].catch [retry_error]: no fallback hop was tried\n"
+        )),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("fallback: server_error is not in").count(),
+        1,
+        "{out}"
+    );
 }

@@ -100,6 +100,26 @@ impl Client {
         wire::format(endpoint.kind).url(&endpoint.base_url, req)
     }
 
+    /// The request's headers as `send` sets them, for showing: a sensitive value (the key,
+    /// a custom header) reads `[redacted]`. Empty when they cannot be built (the attempt
+    /// then fails saying why).
+    pub fn shown_headers(endpoint: &Endpoint, req: &ChatRequest) -> Vec<(String, String)> {
+        let Ok(h) = transport::request_headers(wire::format(endpoint.kind), endpoint, req.stream)
+        else {
+            return Vec::new();
+        };
+        h.iter()
+            .map(|(name, value)| {
+                let shown = if value.is_sensitive() {
+                    crate::provider::redact::REDACTED.to_string()
+                } else {
+                    String::from_utf8_lossy(value.as_bytes()).into_owned()
+                };
+                (name.as_str().to_string(), shown)
+            })
+            .collect()
+    }
+
     /// One HTTP exchange. `on_delta` gets each piece of streamed text as it arrives (plain
     /// replies do not call it: their text is in the response).
     pub async fn send(

@@ -54,8 +54,15 @@ impl Scrub for AttemptStarted {
             model,
             request,
             prompt,
+            url,
+            headers,
         } = self;
-        provider.scrub(s) | model.scrub(s) | request.scrub(s) | prompt.scrub(s)
+        provider.scrub(s)
+            | model.scrub(s)
+            | request.scrub(s)
+            | prompt.scrub(s)
+            | url.scrub(s)
+            | headers.scrub(s)
     }
 }
 
@@ -93,11 +100,12 @@ impl Scrub for AttemptFailed {
             will_retry: _,
             latency_ms: _,
             why,
+            fallback_why,
             response,
             cost_usd: _,
             cost_estimated: _,
         } = self;
-        scrub_failure(error, partial_output, response, s) | why.scrub(s)
+        scrub_failure(error, partial_output, response, s) | why.scrub(s) | fallback_why.scrub(s)
     }
 }
 
@@ -129,7 +137,12 @@ impl Scrub for WaitStarted {
 
 impl Scrub for WaitFinished {
     fn scrub(&mut self, _s: &Secrets) -> bool {
-        let WaitFinished { hop: _, attempt: _ } = self;
+        let WaitFinished {
+            hop: _,
+            attempt: _,
+            waited_ms: _,
+            ended: _,
+        } = self;
         false
     }
 }
@@ -152,8 +165,9 @@ impl Scrub for FallbackHop {
             from,
             to,
             caught,
+            why,
         } = self;
-        from.scrub(s) | to.scrub(s) | caught.scrub(s)
+        from.scrub(s) | to.scrub(s) | caught.scrub(s) | why.scrub(s)
     }
 }
 
@@ -236,6 +250,8 @@ mod tests {
                 model: k(),
                 request: serde_json::json!({ KEY: [KEY, {"m": KEY}] }),
                 prompt: Some(k()),
+                url: String::new(),
+                headers: vec![],
             }),
             Event::Delta(Delta {
                 hop: 0,
@@ -257,6 +273,7 @@ mod tests {
                 will_retry: true,
                 latency_ms: 1,
                 why: k(),
+                fallback_why: String::new(),
                 response: Some(x()),
                 cost_usd: None,
                 cost_estimated: false,
@@ -291,6 +308,7 @@ mod tests {
                     model: k(),
                 },
                 caught: err(),
+                why: String::new(),
             }),
             Event::AttemptSucceeded(AttemptSucceeded {
                 hop: 0,

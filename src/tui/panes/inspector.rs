@@ -129,7 +129,8 @@ pub fn row_details(run: &RunView, row: usize, theme: &Theme) -> Vec<Line<'static
             from,
             to,
             caught,
-        }) => rows::fallback(*hop, (from, to), caught, theme, &mut out),
+            why,
+        }) => rows::fallback(*hop, (from, to), (caught, why), theme, &mut out),
         Some(Row::Outcome) => rows::outcome(run, theme, &mut out),
     }
     out

@@ -327,13 +327,18 @@ pub fn row_line(run: &RunView, i: usize, ctx: &Ctx, width: usize) -> Line<'stati
                     st(Meaning::Success),
                 ),
                 Outcome::Error => (
-                    format!(
-                        "■ error after {took}: {}",
-                        f.error
-                            .as_ref()
-                            .map(|e| one_line(&e.summary()))
-                            .unwrap_or_default()
-                    ),
+                    // Why the run ended so, when the events say; else the error itself.
+                    format!("■ error after {took}: {}", {
+                        let why = f.why_line();
+                        if why.is_empty() {
+                            f.error
+                                .as_ref()
+                                .map(|e| one_line(&e.summary()))
+                                .unwrap_or_default()
+                        } else {
+                            one_line(&why)
+                        }
+                    }),
                     st(Meaning::Error),
                 ),
                 Outcome::Cancelled => (format!("■ cancelled after {took}"), st(Meaning::Warning)),
@@ -343,7 +348,8 @@ pub fn row_line(run: &RunView, i: usize, ctx: &Ctx, width: usize) -> Line<'stati
     }
 }
 
-/// `⏳ ▕██████░░░░▏ 2.4 s of 4 s  exponential(...) = 4 s`: the bar drains as the wait runs.
+/// `⏳ ▕██████░░░░▏ 2.4 s left of 4 s  exponential(...) = 4 s`: the bar drains as the wait
+/// runs; once over, how it ended (`waited 4 s`, `skipped after 1.2 s of 4 s`...).
 fn wait_line(w: &WaitView, ctx: &Ctx, width: usize) -> Line<'static> {
     let theme = ctx.theme;
     let mut spans = vec![
@@ -351,10 +357,12 @@ fn wait_line(w: &WaitView, ctx: &Ctx, width: usize) -> Line<'static> {
         Span::styled("⏳ ", theme.style(Meaning::Wait)),
     ];
     if w.finished {
-        spans.push(Span::styled(
-            format!("waited {}  ", ms(w.delay_ms)),
-            theme.style(Meaning::Wait),
-        ));
+        let style = if w.ended.is_elapsed() {
+            theme.style(Meaning::Wait)
+        } else {
+            theme.style(Meaning::Warning)
+        };
+        spans.push(Span::styled(format!("{}  ", w.end_text()), style));
     } else {
         let left = w.end_t().saturating_sub(ctx.run_now_ms);
         let cells = 12usize;
@@ -372,7 +380,7 @@ fn wait_line(w: &WaitView, ctx: &Ctx, width: usize) -> Line<'static> {
         ));
         spans.push(Span::styled("▏", theme.style(Meaning::WaitTrack)));
         spans.push(Span::styled(
-            format!(" {:.1} s of {}  ", left as f64 / 1000.0, ms(w.delay_ms)),
+            format!(" {}  ", crate::words::wait_left(left, w.delay_ms)),
             theme.style(Meaning::Wait),
         ));
     }

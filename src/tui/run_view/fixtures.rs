@@ -4,7 +4,7 @@ use crate::error::{CallError, ErrorKind};
 use crate::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, Event, FallbackHop,
     HttpExchange, Mode, Outcome, RetryExhausted, RunFinished, RunStarted, Target, TimedEvent,
-    Usage, WaitFinished, WaitSource, WaitStarted,
+    Usage, WaitEnd, WaitFinished, WaitSource, WaitStarted,
 };
 use serde_json::json;
 
@@ -20,6 +20,19 @@ fn rate_limited() -> CallError {
 
 fn request(text: &str) -> serde_json::Value {
     json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}]})
+}
+
+const OPENAI_URL: &str = "http://127.0.0.1:4000/v1/chat/completions";
+
+/// The headers an OpenAI request carries, the key redacted.
+fn openai_headers() -> Vec<(String, String)> {
+    [
+        ("content-type", "application/json"),
+        ("accept", "application/json"),
+        ("authorization", "[redacted]"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .to_vec()
 }
 
 /// Primary fails once with a rate limit, then waits (4 s): the state mid-wait.
@@ -42,6 +55,8 @@ pub fn mid_wait() -> Vec<TimedEvent> {
                 model: "gpt-4o-mini".into(),
                 request: request("Answer this question: What is the meaning of life?"),
                 prompt: None,
+                url: OPENAI_URL.into(),
+                headers: openai_headers(),
             }),
         ),
         ev(
@@ -54,6 +69,7 @@ pub fn mid_wait() -> Vec<TimedEvent> {
                 will_retry: true,
                 latency_ms: 12,
                 why: "rate_limit is in retry_on; wait = max(exponential 4 s, retry-after 1 s) = 4 s; attempt 1 of 3".into(),
+                fallback_why: String::new(),
                 response: Some(HttpExchange {
                     url: "http://127.0.0.1:4000/v1/chat/completions".into(),
                     status: Some(429),
@@ -91,10 +107,7 @@ pub fn mid_wait() -> Vec<TimedEvent> {
 pub fn full_fallback() -> Vec<TimedEvent> {
     let mut v = mid_wait();
     let mut t = 4012;
-    v.push(ev(
-        t,
-        Event::WaitFinished(WaitFinished { hop: 0, attempt: 1 }),
-    ));
+    v.push(ev(t, Event::WaitFinished(WaitFinished::elapsed(0, 1))));
     for attempt in 2..=3u32 {
         v.push(ev(
             t,
@@ -107,6 +120,8 @@ pub fn full_fallback() -> Vec<TimedEvent> {
                     "Answer this question: What is the meaning of life?\nPrevious errors: rate_limit (429): Rate limit reached for gpt-4o-mini",
                 ),
                 prompt: None,
+                url: OPENAI_URL.into(),
+                headers: openai_headers(),
             }),
         ));
         t += 10;
@@ -120,6 +135,7 @@ pub fn full_fallback() -> Vec<TimedEvent> {
                 will_retry: attempt < 3,
                 latency_ms: 10,
                 why: format!("rate_limit is in retry_on; attempt {attempt} of 3"),
+                fallback_why: String::new(),
                 response: None,
                 cost_usd: None,
                 cost_estimated: false,
@@ -139,7 +155,10 @@ pub fn full_fallback() -> Vec<TimedEvent> {
                 }),
             ));
             t += 4000;
-            v.push(ev(t, Event::WaitFinished(WaitFinished { hop: 0, attempt })));
+            v.push(ev(
+                t,
+                Event::WaitFinished(WaitFinished::elapsed(0, attempt)),
+            ));
         }
     }
     let last = rate_limited();
@@ -165,6 +184,7 @@ pub fn full_fallback() -> Vec<TimedEvent> {
                 model: "claude-3-5-sonnet-latest".into(),
             },
             caught: retry_error.clone(),
+            why: String::new(),
         }),
     ));
     v.push(ev(
@@ -177,6 +197,8 @@ pub fn full_fallback() -> Vec<TimedEvent> {
             request: json!({"model": "claude-3-5-sonnet-latest", "max_tokens": 1024,
                 "messages": [{"role": "user", "content": [{"type": "text", "text": "Answer this question: What is the meaning of life?"}]}]}),
             prompt: None,
+            url: String::new(),
+            headers: vec![],
         }),
     ));
     for w in ["The meaning ", "of life is ", "42."] {
@@ -220,6 +242,91 @@ pub fn full_fallback() -> Vec<TimedEvent> {
             error: None,
             caught: vec![retry_error],
             total_cost_usd: Some(0.000147),
+            total_cost_estimated: false,
+        }),
+    ));
+    v
+}
+
+/// [`mid_wait`], cut short by the user after 1.2 s of its 4 s; attempt 2 then runs.
+pub fn skipped_wait() -> Vec<TimedEvent> {
+    let mut v = mid_wait();
+    v.push(ev(
+        1212,
+        Event::WaitFinished(WaitFinished::cut(0, 1, WaitEnd::Skipped, 1200)),
+    ));
+    v.push(ev(
+        1212,
+        Event::AttemptStarted(AttemptStarted {
+            hop: 0,
+            attempt: 2,
+            provider: "openai".into(),
+            model: "gpt-4o-mini".into(),
+            request: request("Answer this question: What is the meaning of life?"),
+            prompt: None,
+            url: String::new(),
+            headers: vec![],
+        }),
+    ));
+    v
+}
+
+/// [`mid_wait`], cancelled after 1.35 s of its 4 s; `with_wait_finished = false` is a trace
+/// from before cancelled waits said so.
+pub fn cancelled_wait(with_wait_finished: bool) -> Vec<TimedEvent> {
+    let mut v = mid_wait();
+    if with_wait_finished {
+        v.push(ev(
+            1362,
+            Event::WaitFinished(WaitFinished::cut(0, 1, WaitEnd::Cancelled, 1350)),
+        ));
+    }
+    v.push(ev(
+        1362,
+        Event::RunFinished(RunFinished {
+            outcome: Outcome::Cancelled,
+            content: None,
+            error: None,
+            caught: vec![],
+            total_cost_usd: None,
+            total_cost_estimated: false,
+        }),
+    ));
+    v
+}
+
+/// The primary fails with a server error, which is neither in `retry_on` nor in
+/// `[fallback].catch`: the run ends there, no hop tried.
+pub fn no_fallback_tried() -> Vec<TimedEvent> {
+    let error = CallError::new(ErrorKind::ServerError, "The server had an error").with_status(500);
+    let mut v = mid_wait();
+    v.truncate(2);
+    v.push(ev(
+        9,
+        Event::AttemptFailed(AttemptFailed {
+            hop: 0,
+            attempt: 1,
+            error: error.clone(),
+            partial_output: String::new(),
+            will_retry: false,
+            latency_ms: 9,
+            why: "server_error is not in retry_on [rate_limit]: re-raised as is, no retry".into(),
+            fallback_why:
+                "server_error is not in [fallback].catch [retry_error]: no fallback hop was tried"
+                    .into(),
+            response: None,
+            cost_usd: None,
+            cost_estimated: false,
+        }),
+    ));
+    v.push(ev(
+        9,
+        Event::RunFinished(RunFinished {
+            outcome: Outcome::Error,
+            content: None,
+            error: Some(error),
+            caught: vec![],
+            total_cost_usd: None,
             total_cost_estimated: false,
         }),
     ));

@@ -6,7 +6,7 @@ use super::{
 };
 use crate::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, FallbackHop, Observer,
-    RetryExhausted, RunFinished, RunStarted, ToolCall, WaitFinished, WaitStarted,
+    Outcome, RetryExhausted, RunFinished, RunStarted, ToolCall, WaitEnd, WaitFinished, WaitStarted,
 };
 use crate::tui::output_buf::OutputBuf;
 
@@ -67,6 +67,8 @@ impl Observer for RunView {
             model: e.model.clone(),
             request,
             prompt: e.prompt.clone(),
+            url: e.url.clone(),
+            headers: e.headers.clone(),
             started_t: t_ms,
             ended_t: None,
             state: AttemptState::Running,
@@ -76,6 +78,7 @@ impl Observer for RunView {
             will_retry: false,
             latency_ms: None,
             why: String::new(),
+            fallback_why: String::new(),
             response: None,
             usage: None,
             cost_usd: None,
@@ -115,6 +118,7 @@ impl Observer for RunView {
         a.will_retry = e.will_retry;
         a.latency_ms = Some(e.latency_ms);
         a.why = e.why.clone();
+        a.fallback_why = e.fallback_why.clone();
         a.response = e.response.clone().map(Box::new);
         if a.output.is_empty() && !e.partial_output.is_empty() {
             a.output.set(&e.partial_output);
@@ -143,6 +147,8 @@ impl Observer for RunView {
             computed_ms: e.computed_ms,
             source: e.source,
             finished: false,
+            ended: WaitEnd::Elapsed,
+            waited_ms: None,
         });
         self.rows.push(Row::Wait(self.waits.len() - 1));
     }
@@ -155,6 +161,8 @@ impl Observer for RunView {
             .find(|w| w.hop == e.hop && w.attempt == e.attempt)
         {
             w.finished = true;
+            w.ended = e.ended;
+            w.waited_ms = e.waited_ms;
         }
     }
 
@@ -172,6 +180,7 @@ impl Observer for RunView {
             from: Box::new(e.from.clone()),
             to: Box::new(e.to.clone()),
             caught: Box::new(e.caught.clone()),
+            why: e.why.as_str().into(),
         });
     }
 
@@ -198,10 +207,25 @@ impl Observer for RunView {
                 a.ended_t = Some(t_ms);
             }
         }
-        for w in &mut self.waits {
+        for w in self.waits.iter_mut().filter(|w| !w.finished) {
             w.finished = true;
+            // A trace from before cancelled waits said so: the run's end says how far it got.
+            if e.outcome == Outcome::Cancelled {
+                w.ended = WaitEnd::Cancelled;
+                w.waited_ms = Some(t_ms.saturating_sub(w.start_t).min(w.delay_ms));
+            }
         }
+        // The attempt that ended the run: the newest, failed.
+        let last = self
+            .attempts
+            .last()
+            .filter(|a| a.state == AttemptState::Failed && e.outcome == Outcome::Error);
+        let (why, fallback_why) = last.map_or_else(Default::default, |a| {
+            (a.why.clone(), a.fallback_why.clone())
+        });
         self.finished = Some(Finished {
+            why,
+            fallback_why,
             outcome: e.outcome,
             content: e.content.clone(),
             error: e.error.clone(),

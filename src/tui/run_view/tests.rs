@@ -103,6 +103,8 @@ fn only_the_newest_attempts_keep_their_response() {
                 model: "m".into(),
                 request: serde_json::json!({"model": "m"}),
                 prompt: None,
+                url: String::new(),
+                headers: vec![],
             }),
         });
         v.apply(&TimedEvent {
@@ -115,6 +117,7 @@ fn only_the_newest_attempts_keep_their_response() {
                 will_retry: true,
                 latency_ms: 0,
                 why: String::new(),
+                fallback_why: String::new(),
                 response: Some(HttpExchange {
                     url: "http://x".into(),
                     status: Some(429),

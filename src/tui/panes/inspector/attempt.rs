@@ -1,9 +1,14 @@
 //! The Inspector's lines for an attempt: why, its error, timings and usage, the exact request
-//! (reinserted text highlighted), the response.
+//! (URL, headers, the body pretty-printed with the reinserted text highlighted), the
+//! response.
 
-use super::request::{highlight, request_messages};
+use super::request::highlight;
 use super::rows::error_lines;
 use super::{BODY_LINES, MESSAGE_LINES, cost_text, field, heading, ms, pretty_json};
+
+/// A body too big to pretty-print shows this many bytes; a pretty line at most this many.
+const BODY_CUT: usize = 4 * 1024;
+const LINE_CUT: usize = 4 * 1024;
 use crate::tui::run_view::{AttemptView, DETAIL_KEPT};
 use crate::tui::theme::{Meaning, Theme};
 use crate::words::hop_label;
@@ -35,6 +40,10 @@ fn summary(a: &AttemptView, theme: &Theme, out: &mut Vec<Line<'static>>) {
             theme.style(Meaning::Warning),
         ));
     }
+    if !a.fallback_why.is_empty() {
+        let warn = theme.style(Meaning::Warning);
+        out.push(field("fallback", a.fallback_why.clone(), theme, warn));
+    }
     if let Some(e) = &a.error {
         error_lines("error", e, theme, out);
     }
@@ -55,11 +64,22 @@ fn summary(a: &AttemptView, theme: &Theme, out: &mut Vec<Line<'static>>) {
     }
 }
 
-/// The request's messages, the reinserted error text highlighted, and its tools.
+/// The exact request: where it went, its headers (credentials `[redacted]`), and its body
+/// as sent, pretty-printed, the reinserted error text highlighted. A huge body is cut.
 fn request(a: &AttemptView, theme: &Theme, out: &mut Vec<Line<'static>>) {
     let text = theme.style(Meaning::Text);
     let muted = theme.style(Meaning::Muted);
-    out.push(heading("Request", theme));
+    let mut head = vec![Span::styled("Request", theme.style(Meaning::Title))];
+    if !a.url.is_empty() {
+        head.push(Span::styled(format!("  POST {}", a.url), muted));
+    }
+    out.push(Line::from(head));
+    for (k, v) in &a.headers {
+        out.push(Line::from(vec![
+            Span::styled(format!("  {k}: "), muted),
+            Span::styled(v.clone(), text),
+        ]));
+    }
     if !a.reinserted.is_empty() {
         let n = a.reinserted.len();
         out.push(Line::from(Span::styled(
@@ -70,44 +90,66 @@ fn request(a: &AttemptView, theme: &Theme, out: &mut Vec<Line<'static>>) {
             theme.style(Meaning::Reinserted),
         )));
     }
-    let needles: Vec<&str> = a
+    let body = a.request.as_str();
+    if body == "null" {
+        out.push(Line::from(Span::styled(
+            "  not sent: the prompt did not render",
+            muted,
+        )));
+        return;
+    }
+    // The texts as written, and as they read inside a JSON string (quotes, newlines escaped).
+    let lines: Vec<&str> = a
         .reinserted
         .iter()
         .flat_map(|e| e.lines())
         .map(str::trim)
         .filter(|l| l.len() >= 4)
         .collect();
-    let request = a.request.value();
-    for (role, content) in request_messages(&request) {
-        out.push(Line::from(Span::styled(format!("{role}:"), muted)));
-        let total = content.lines().count();
-        for l in content.lines().take(MESSAGE_LINES) {
-            let mut spans = vec![Span::raw("  ")];
-            spans.extend(highlight(
-                l,
-                &needles,
-                text,
-                theme.style(Meaning::ReinsertedText),
-            ));
-            out.push(Line::from(spans));
-        }
-        if total > MESSAGE_LINES {
-            let more = format!("  … {} more lines", total - MESSAGE_LINES);
-            out.push(Line::from(Span::styled(more, muted)));
-        }
+    let escaped: Vec<String> = lines
+        .iter()
+        .filter_map(|l| serde_json::to_string(l).ok())
+        .map(|q| q[1..q.len() - 1].to_string())
+        .collect();
+    let mut needles = lines.clone();
+    needles.extend(escaped.iter().map(String::as_str));
+    let hi = theme.style(Meaning::ReinsertedText);
+    let Some(pretty) = pretty_json(body) else {
+        // Too big to lay out every frame: its start, compact, and how much there is.
+        let cut = cut_at(body, BODY_CUT);
+        let mut spans = vec![Span::raw("  ")];
+        spans.extend(highlight(cut, &needles, text, hi));
+        out.push(Line::from(spans));
+        let note = format!(
+            "  … the body is {} bytes; its first {} shown (the trace has all of it)",
+            body.len(),
+            cut.len()
+        );
+        out.push(Line::from(Span::styled(note, muted)));
+        return;
+    };
+    let total = pretty.lines().count();
+    for l in pretty.lines().take(MESSAGE_LINES) {
+        let mut spans = vec![Span::raw("  ")];
+        spans.extend(highlight(cut_at(l, LINE_CUT), &needles, text, hi));
+        out.push(Line::from(spans));
     }
-    if let Some(tools) = request.get("tools").and_then(|t| t.as_array()) {
-        let names: Vec<String> = tools
-            .iter()
-            .filter_map(|t| {
-                t.get("name")
-                    .or_else(|| t.get("function").and_then(|f| f.get("name")))
-                    .and_then(|n| n.as_str())
-                    .map(str::to_string)
-            })
-            .collect();
-        out.push(field("tools", names.join(", "), theme, text));
+    if total > MESSAGE_LINES {
+        let more = format!("  … {} more lines", total - MESSAGE_LINES);
+        out.push(Line::from(Span::styled(more, muted)));
     }
+}
+
+/// The start of `text`, at most `max` bytes, on a char boundary.
+fn cut_at(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// Status, headers and body of the reply (or why it was let go).

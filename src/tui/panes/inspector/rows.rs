@@ -24,8 +24,12 @@ pub(super) fn wait(run: &RunView, w: &WaitView, theme: &Theme, out: &mut Vec<Lin
     let retry_after = w.retry_after_ms.map_or("none sent".into(), ms);
     out.push(field("retry-after", retry_after, theme, text));
     out.push(field("set by", w.words().set_by().to_string(), theme, text));
-    let window = format!("{} → {}", ms(w.start_t), ms(w.end_t()));
+    let window = format!("{} → {}", ms(w.start_t), ms(w.ended_t()));
     out.push(field("window", window, theme, text));
+    if w.finished && !w.ended.is_elapsed() {
+        let ended = theme.style(Meaning::Warning);
+        out.push(field("ended", w.end_text(), theme, ended));
+    }
     let why = run
         .attempt_index(w.hop, w.attempt)
         .map(|a| &run.attempts[a].why)
@@ -68,7 +72,10 @@ pub(super) fn exhausted(
     theme: &Theme,
     out: &mut Vec<Line<'static>>,
 ) {
-    let title = format!("Hop {hop}: retries exhausted after {attempts} attempts");
+    let title = format!(
+        "{}: retries exhausted after {attempts} attempts",
+        words::hop_label(hop)
+    );
     out.push(heading(&title, theme));
     out.push(Line::from(Span::styled(
         words::WHY_EXHAUSTED,
@@ -80,7 +87,7 @@ pub(super) fn exhausted(
 pub(super) fn fallback(
     hop: u32,
     (from, to): (&Target, &Target),
-    caught: &CallError,
+    (caught, why): (&CallError, &str),
     theme: &Theme,
     out: &mut Vec<Line<'static>>,
 ) {
@@ -90,12 +97,13 @@ pub(super) fn fallback(
     out.push(field("from", from, theme, text));
     let to = format!("{}/{}", to.provider, to.model);
     out.push(field("to", to, theme, theme.style(Meaning::Fallback)));
-    out.push(field(
-        "why",
-        words::why_fallback(caught.kind),
-        theme,
-        theme.style(Meaning::Warning),
-    ));
+    // The policy's own words; a trace from before they were written has the general ones.
+    let why = if why.is_empty() {
+        words::why_fallback(caught.kind)
+    } else {
+        why.to_string()
+    };
+    out.push(field("why", why, theme, theme.style(Meaning::Warning)));
     error_lines("caught", caught, theme, out);
 }
 
@@ -111,6 +119,13 @@ pub(super) fn outcome(run: &RunView, theme: &Theme, out: &mut Vec<Line<'static>>
     };
     out.push(heading("Outcome", theme));
     out.push(field("result", word.to_string(), theme, style));
+    let warn = theme.style(Meaning::Warning);
+    if !f.why.is_empty() {
+        out.push(field("why", f.why.clone(), theme, warn));
+    }
+    if !f.fallback_why.is_empty() {
+        out.push(field("fallback", f.fallback_why.clone(), theme, warn));
+    }
     out.push(field("took", ms(f.t_ms), theme, text));
     if let Some(c) = f.total_cost_usd {
         let cost = format!(

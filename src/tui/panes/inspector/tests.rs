@@ -60,3 +60,69 @@ fn highlights_every_occurrence() {
     assert_eq!(s[1].style, hi);
     assert_eq!(highlight("", &["a"], base, hi).len(), 0);
 }
+
+/// The text of the Inspector's lines for `row` after `events`.
+fn details_text(events: &[crate::event::TimedEvent], row: usize) -> String {
+    let mut run = RunView::new();
+    for e in events {
+        run.apply(e);
+    }
+    let theme = crate::tui::theme::ThemeSet::builtin().themes[0].clone();
+    row_details(&run, row, &theme)
+        .iter()
+        .map(|l| l.to_string() + "\n")
+        .collect()
+}
+
+/// A request as an attempt_started of its own.
+fn started(request: serde_json::Value) -> Vec<crate::event::TimedEvent> {
+    use crate::event::{AttemptStarted, Event, TimedEvent};
+    vec![TimedEvent {
+        t_ms: 0,
+        event: Event::AttemptStarted(AttemptStarted {
+            hop: 0,
+            attempt: 1,
+            provider: "openai".into(),
+            model: "m".into(),
+            request,
+            prompt: None,
+            url: String::new(),
+            headers: vec![],
+        }),
+    }]
+}
+
+#[test]
+fn the_request_body_is_shown_whole_tools_and_settings_included() {
+    let body = json!({"model": "m", "stream": false, "temperature": 0.2, "max_tokens": 64,
+        "tools": [{"type": "function", "function": {"name": "get_book_author",
+            "parameters": {"type": "object", "properties": {"title": {"type": "string"}}}}}],
+        "messages": [{"role": "user", "content": "hi"}]});
+    let text = details_text(&started(body), 0);
+    for want in [
+        r#"  "temperature": 0.2,"#,
+        r#"  "max_tokens": 64,"#,
+        r#""name": "get_book_author","#,
+        r#""title": {"#,
+        r#""content": "hi","#,
+    ] {
+        assert!(text.contains(want), "{want} in {text}");
+    }
+}
+
+#[test]
+fn a_huge_request_body_is_cut_with_a_note() {
+    let body = json!({"messages": [{"role": "user", "content": "x".repeat(200_000)}]});
+    let text = details_text(&started(body), 0);
+    assert!(text.contains("… the body is 200"), "{text}");
+    assert!(text.len() < 10_000, "{} bytes shown", text.len());
+}
+
+#[test]
+fn a_request_never_sent_says_so() {
+    let text = details_text(&started(serde_json::Value::Null), 0);
+    assert!(
+        text.contains("not sent: the prompt did not render"),
+        "{text}"
+    );
+}
