@@ -616,10 +616,17 @@ fn traces_list_replay_by_name_or_last_and_prune() {
     let config = dir.path().join("config");
     std::fs::create_dir_all(&config).unwrap();
     std::fs::write(config.join("config.toml"), "[traces]\nkeep = 2\n").unwrap();
+    let traces = dir.path().join("traces");
     for s in ["basic-retry", "fallback", "every-hop-fails"] {
+        // Earlier runs' traces as if written an hour ago (a trace written in the last
+        // minute may be another instance's run in progress, and is never pruned).
+        for e in std::fs::read_dir(&traces).into_iter().flatten() {
+            let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+            let f = std::fs::File::options().write(true).open(e.unwrap().path()).unwrap();
+            f.set_modified(hour_ago).unwrap();
+        }
         retrylab(&["run", s, "--speed", "max"], dir.path());
     }
-    let traces = dir.path().join("traces");
     let mut names: Vec<String> = std::fs::read_dir(&traces)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())

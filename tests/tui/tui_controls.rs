@@ -250,9 +250,13 @@ async fn a_playground_run_prunes_old_traces_like_retrylab_run() {
     let traces = dir.path().join("traces");
     std::fs::create_dir_all(&traces).unwrap();
     // As many old runs as `[traces] keep` allows by default (500).
+    // Written an hour ago: a trace written in the last minute may be another instance's run.
+    let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
     for i in 0..500u64 {
-        let name = format!("{}-old.jsonl", 1_000_000_000_000 + i);
-        std::fs::write(traces.join(name), "{}\n").unwrap();
+        let path = traces.join(format!("{}-old.jsonl", 1_000_000_000_000 + i));
+        std::fs::write(&path, "{}\n").unwrap();
+        let f = std::fs::File::options().write(true).open(&path).unwrap();
+        f.set_modified(hour_ago).unwrap();
     }
     let mut pg = playground(AppConfig::isolated(dir.path()), builtin("basic-retry"));
     pg.key(KeyCode::F(5));
