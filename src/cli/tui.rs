@@ -35,7 +35,7 @@ pub fn run_playground(scenario_arg: Option<String>) -> anyhow::Result<ExitCode> 
 pub fn run_replay(trace: &Path) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     // The playground keeps the replay in memory (F5 plays it again): bounded.
-    let read = match crate::trace::read_trace_bounded(trace, REPLAY_MAX_BYTES) {
+    let read = match crate::trace::read_trace_bounded(trace, crate::tui::app::REPLAY_MAX_BYTES) {
         Ok(r) => r,
         Err(e) => return Ok(usage_error(&e.to_string())),
     };
@@ -49,9 +49,6 @@ pub fn run_replay(trace: &Path) -> anyhow::Result<ExitCode> {
         notice,
     )
 }
-
-/// The most trace text the playground's replay holds (the rest is `replay --print`'s).
-const REPLAY_MAX_BYTES: u64 = 128 << 20;
 
 /// SCENARIO as a path or a saved scenario's name (read as text, parsed in the editors), or
 /// a built-in name: resolved as `retrylab run` does.

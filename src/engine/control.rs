@@ -66,7 +66,7 @@ impl RunControl {
     }
 
     /// The run's clock, as the run starts: a speed asked for already applies.
-    pub(super) fn attach(&self, clock: &Clock) {
+    pub(crate) fn attach(&self, clock: &Clock) {
         let mut pace = self.pace();
         if let Some(speed) = pace.speed {
             clock.set_speed(speed);

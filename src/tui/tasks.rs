@@ -3,9 +3,10 @@
 //! [`Message::RunDone`].
 
 use super::message::Message;
-use crate::clock::{Clock, Speed};
+use crate::clock::Speed;
 use crate::config::Config;
-use crate::engine::run::{EventSink, event_channel, run_with_clock};
+use crate::engine::run::RunControl;
+use crate::engine::run::{EventSink, RunOptions, event_channel, run_with_control};
 use crate::event::{Mode, TimedEvent};
 use crate::scenario::types::Scenario;
 use crate::trace::TraceWriter;
@@ -21,11 +22,12 @@ pub struct RunRequest {
     pub scenario: Arc<Scenario>,
     pub mode: Mode,
     pub config: Arc<Config>,
-    /// The run's clock, shared with the session so F3 can change its pace mid-run.
-    pub clock: Clock,
+    /// The speed it starts at (sim mode; live waits are real).
+    pub speed: Speed,
     /// Where to write the trace (none: not recorded).
     pub traces: Option<PathBuf>,
-    pub cancel: CancellationToken,
+    /// Shared with the session: Esc cancels, F3 re-paces, the skip key ends a wait.
+    pub control: RunControl,
     /// Bounded: when the UI lags, deltas merge (`engine::sink`).
     pub events: EventSink,
     pub msgs: UnboundedSender<Message>,
@@ -39,9 +41,9 @@ pub fn spawn_run(req: RunRequest) {
             scenario,
             mode,
             config,
-            clock,
+            speed,
             traces,
-            cancel,
+            control,
             events,
             msgs,
         } = req;
@@ -64,7 +66,12 @@ pub fn spawn_run(req: RunRequest) {
             None => None,
         };
         let (sink, mut rx) = event_channel();
-        let engine = tokio::spawn(run_with_clock(scenario, mode, config, clock, sink, cancel));
+        let opts = RunOptions {
+            mode,
+            speed,
+            config,
+        };
+        let engine = tokio::spawn(run_with_control(scenario, opts, sink, control));
         while let Some(ev) = rx.recv().await {
             // Flushed when the queue runs dry: a killed run loses only its last moments.
             if let Some(w) = trace.as_mut()

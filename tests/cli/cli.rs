@@ -622,7 +622,10 @@ fn traces_list_replay_by_name_or_last_and_prune() {
         // minute may be another instance's run in progress, and is never pruned).
         for e in std::fs::read_dir(&traces).into_iter().flatten() {
             let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
-            let f = std::fs::File::options().write(true).open(e.unwrap().path()).unwrap();
+            let f = std::fs::File::options()
+                .write(true)
+                .open(e.unwrap().path())
+                .unwrap();
             f.set_modified(hour_ago).unwrap();
         }
         retrylab(&["run", s, "--speed", "max"], dir.path());

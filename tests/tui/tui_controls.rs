@@ -423,6 +423,30 @@ async fn the_theme_and_speed_chosen_last_are_remembered() {
 }
 
 #[tokio::test]
+async fn a_replay_plays_at_the_recorded_pace_whatever_speed_runs_remember() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("prefs.toml"), "speed = \"100x\"\n").unwrap();
+    let remembering = || {
+        let mut c = AppConfig::isolated(dir.path());
+        c.remember = true;
+        c.speed = Speed::Times(1.0);
+        c
+    };
+    let pg = playground(remembering(), builtin("chaos"));
+    assert_eq!(
+        pg.app.speed(),
+        Speed::Times(100.0),
+        "runs take the remembered speed"
+    );
+    let start = Start::Replay {
+        events: Vec::new(),
+        path: dir.path().join("t.jsonl"),
+    };
+    let rp = Playground::new(TestBackend::new(120, 40), remembering(), start).unwrap();
+    assert_eq!(rp.app.speed(), Speed::Times(1.0));
+}
+
+#[tokio::test]
 async fn help_shows_second_keys_searches_with_slash_and_q_closes_it() {
     let dir = tempfile::tempdir().unwrap();
     let config = AppConfig::isolated(dir.path());

@@ -13,8 +13,12 @@ use crate::tui::theme::{ThemeError, ThemeSet};
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// The most trace text a replay opened from the History tab holds (as `retrylab replay`).
-const REPLAY_MAX_BYTES: u64 = 128 << 20;
+/// The most trace text a replay in the playground holds (the rest is `replay --print`'s).
+pub(crate) const REPLAY_MAX_BYTES: u64 = 128 << 20;
+
+/// The most of each trace the History tab reads for its row (on the UI thread: a long
+/// streamed run's row says "≥" rather than stall the picker).
+const HISTORY_SUMMARY_BYTES: u64 = 1 << 20;
 
 /// The History tab lists at most this many runs (newest first).
 const HISTORY_SHOWN: usize = 50;
@@ -194,11 +198,15 @@ impl Files {
             .take(HISTORY_SHOWN)
             .map(|t| {
                 let when = t.started.map_or_else(|| "?".into(), history::utc_stamp);
-                let line = match history::summarize(&t.path) {
+                let line = match history::summarize_capped(&t.path, HISTORY_SUMMARY_BYTES) {
                     Ok(s) => format!(
-                        "{}  {}  {} attempt{}",
+                        "{}  {}  {}{} attempt{}",
                         s.scenario.as_deref().unwrap_or("?"),
-                        s.outcome.as_deref().unwrap_or("unfinished"),
+                        // Not read to its end: its outcome is not known here.
+                        s.outcome
+                            .as_deref()
+                            .unwrap_or(if s.partial { "?" } else { "unfinished" }),
+                        if s.partial { "≥" } else { "" },
                         s.attempts,
                         if s.attempts == 1 { "" } else { "s" }
                     ),

@@ -11,6 +11,7 @@ mod dialogs;
 mod document;
 mod edits;
 mod files;
+pub(crate) use files::REPLAY_MAX_BYTES;
 mod input;
 mod opening;
 mod session;
@@ -249,6 +250,9 @@ impl App {
                 }
             }
             Start::Replay { events, path } => {
+                // `retrylab replay` plays at the recorded pace, not the speed remembered for
+                // runs (F3 still changes it).
+                app.session.speed = config.speed;
                 app.focus = PaneId::Timeline;
                 app.session.replay = Some((Arc::new(events), path));
                 app.start_replay();

@@ -2,8 +2,9 @@
 //! its events build. Starting one spawns a task (tasks.rs) that reports back only through
 //! messages; the mode and speed chosen for the next run live here too.
 
-use crate::clock::{Clock, Speed};
+use crate::clock::Speed;
 use crate::config::Config;
+use crate::engine::run::RunControl;
 use crate::engine::run::{EventStream, event_channel};
 use crate::event::{Event, Mode, Outcome, RunFinished, TimedEvent};
 use crate::scenario::types::Scenario;
@@ -30,9 +31,9 @@ struct Active {
 
 /// What F3 changes in the run or replay in flight.
 enum Pace {
-    /// A run: the engine's own clock (a sim run's virtual clock follows every change;
-    /// a live run's waits are real and stay at 1x).
-    Run(Clock),
+    /// A run: its controls (a sim run's clock follows every speed change; a live run's
+    /// waits are real and stay at 1x, whatever mode is chosen for the next run).
+    Run { control: RunControl, mode: Mode },
     /// A replay: the task that plays it follows the new speed at once.
     Replay(watch::Sender<Speed>),
 }
@@ -131,26 +132,25 @@ impl Session {
         let (tx, rx) = event_channel();
         self.run_rx = Some(rx);
         self.reset(now);
-        // The same clocks as `engine::run::run`, held here so F3 can re-pace the run.
-        let clock = match self.mode {
-            Mode::Sim => Clock::virtual_time(self.effective_speed()),
-            Mode::Live => Clock::real(Speed::Times(1.0)),
-        };
+        let control = RunControl::with_cancel(cancel.clone());
         tasks::spawn_run(RunRequest {
             id,
             scenario,
             mode: self.mode,
             config: Arc::new(config),
-            clock: clock.clone(),
+            speed: self.effective_speed(),
             traces,
-            cancel: cancel.clone(),
+            control: control.clone(),
             events: tx,
             msgs,
         });
         self.active = Some(Active {
             id,
             cancel,
-            pace: Pace::Run(clock),
+            pace: Pace::Run {
+                control,
+                mode: self.mode,
+            },
         });
     }
 
@@ -177,6 +177,19 @@ impl Session {
     fn next(&mut self) -> (u64, CancellationToken) {
         self.next_id += 1;
         (self.next_id, CancellationToken::new())
+    }
+
+    /// Ends the policy wait in progress of the run in flight; false when no run is going on
+    /// (a replay plays what was recorded: nothing to skip).
+    #[allow(dead_code)] // its key lands with the keymap split (issue 9, item 1)
+    pub fn skip_wait(&self) -> bool {
+        match self.active.as_ref().map(|a| &a.pace) {
+            Some(Pace::Run { control, .. }) => {
+                control.skip_wait();
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Asks the run in flight to stop; false when there is none.
@@ -257,17 +270,61 @@ impl Session {
                 self.clock.set_speed(self.speed, now);
                 format!("replay speed {label}")
             }
-            _ if self.effective_speed() != self.speed => {
-                format!("speed {label}: applies in SIM mode (live waits are real)")
-            }
-            Some(Pace::Run(clock)) => {
+            // Whatever mode the next run is set to: this run's own mode decides.
+            Some(Pace::Run {
+                mode: Mode::Live, ..
+            }) => format!("speed {label}: applies in SIM mode (live waits are real)"),
+            Some(Pace::Run { control, .. }) => {
                 // From this moment on, the wait in progress included; the run's clock keeps
                 // its numbers.
-                clock.set_speed(self.speed);
+                control.set_speed(self.speed);
                 self.clock.set_speed(self.speed, now);
                 format!("speed {label}: this run goes on at {label}")
             }
+            None if self.effective_speed() != self.speed => {
+                format!("speed {label}: applies in SIM mode (live waits are real)")
+            }
             None => format!("speed {label}: waits and simulated delays"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_run(run_mode: Mode, next_mode: Mode) -> (Session, RunControl) {
+        let now = Instant::now();
+        let mut s = Session::new(next_mode, Speed::Times(1.0), now);
+        let control = RunControl::new();
+        s.active = Some(Active {
+            id: 1,
+            cancel: control.cancel_token().clone(),
+            pace: Pace::Run {
+                control: control.clone(),
+                mode: run_mode,
+            },
+        });
+        (s, control)
+    }
+
+    #[tokio::test]
+    async fn f3_never_speeds_up_a_live_run_whatever_mode_comes_next() {
+        // A live run, then F2 chose SIM for the next run: the live run's waits stay real.
+        let (mut s, control) = with_run(Mode::Live, Mode::Sim);
+        let clock = crate::clock::Clock::real(Speed::Times(1.0));
+        control.attach(&clock);
+        let said = s.cycle_speed(Instant::now());
+        assert_eq!(said, "speed 10x: applies in SIM mode (live waits are real)");
+        assert_eq!(clock.speed(), Speed::Times(1.0));
+        // A sim run, then F2 chose LIVE for the next one: the sim run is re-paced.
+        let (mut s, control) = with_run(Mode::Sim, Mode::Live);
+        let clock = crate::clock::Clock::virtual_time(Speed::Times(1.0));
+        control.attach(&clock);
+        assert_eq!(
+            s.cycle_speed(Instant::now()),
+            "speed 10x: this run goes on at 10x"
+        );
+        assert_eq!(clock.speed(), Speed::Times(10.0));
     }
 }

@@ -32,20 +32,15 @@ pub struct Paths {
 }
 
 impl Paths {
-    /// The user's real folders: `$RETRYLAB_CONFIG_DIR` or the platform config dir (e.g.
-    /// ~/.config/retrylab), and the data dir of `crate::trace` (`$RETRYLAB_DATA_DIR`).
+    /// The user's real folders, as `crate::dirs` finds them for every command (so a scenario
+    /// saved here is the one `retrylab run NAME` finds).
     pub fn from_env() -> Paths {
-        let config = std::env::var_os("RETRYLAB_CONFIG_DIR")
-            .map(PathBuf::from)
-            .or_else(|| {
-                directories::ProjectDirs::from("", "", "retrylab")
-                    .map(|d| d.config_dir().to_path_buf())
-            });
+        let config = crate::dirs::config_dir();
         Paths {
-            scenarios: config.as_ref().map(|d| d.join("scenarios")),
+            scenarios: crate::dirs::scenarios_dir(),
             themes: config.as_ref().map(|d| d.join("themes")),
-            drafts: crate::trace::data_dir().map(|d| d.join("drafts")),
-            traces: crate::trace::traces_dir(),
+            drafts: crate::dirs::data_dir().map(|d| d.join("drafts")),
+            traces: crate::dirs::traces_dir(),
             prefs: config.as_ref().map(|d| d.join("prefs.toml")),
         }
     }
