@@ -621,6 +621,42 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn speed_flips_during_many_short_sleeps_never_move_time_back_or_hang() {
+        // 400 paced 5 ms sleeps (2 s of run time) while another task flips the speed every
+        // millisecond between 1x, 2x and 10x (about 0.5 s of wall time, hundreds of flips,
+        // many mid-sleep): the clock only moves forward, and the sleeps end at exactly 2 s.
+        let c = Clock::virtual_time(Speed::Times(1.0));
+        let flipper = c.clone();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let flips = tokio::spawn(async move {
+            let speeds = [Speed::Times(1.0), Speed::Times(2.0), Speed::Times(10.0)];
+            let mut i = 0;
+            let mut last = Duration::ZERO;
+            while !stop2.load(Ordering::Relaxed) {
+                flipper.set_speed(speeds[i % 3]);
+                let now = flipper.now();
+                assert!(now >= last, "time went back: {now:?} < {last:?}");
+                last = now;
+                i += 1;
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            i
+        });
+        let sleeper = async {
+            for _ in 0..400 {
+                c.sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), sleeper)
+            .await
+            .expect("the sleeps end");
+        stop.store(true, Ordering::Relaxed);
+        assert!(flips.await.unwrap() > 50);
+        assert_eq!(c.now(), Duration::from_secs(2));
+    }
+
+    #[tokio::test]
     async fn virtual_slow_down_mid_sleep_stretches_the_rest() {
         // 10 s at 20x (0.5 s of wall); at 0.1 s (2 s reached) slowed to 10x: the 8 s left
         // take 0.8 s, 0.9 s in all.
