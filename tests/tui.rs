@@ -8,5 +8,7 @@ mod robustness_tui;
 mod tui_app;
 #[path = "tui/tui_controls.rs"]
 mod tui_controls;
+#[path = "tui/tui_layout_keys.rs"]
+mod tui_layout_keys;
 #[path = "tui/tui_snapshots.rs"]
 mod tui_snapshots;
