@@ -255,3 +255,25 @@ async fn ctrl_c_without_a_selection_never_quits_at_once() {
     clean.ctrl('c');
     assert!(clean.app.should_quit);
 }
+
+#[test]
+fn the_readme_key_table_lists_every_binding() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let start = readme.find("| key | does |").expect("the key table");
+    let table: String = readme[start..]
+        .lines()
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| l.split('|').nth(1).unwrap_or_default().to_string() + "\n")
+        .collect();
+    for b in retrylab::tui::keymap::BINDINGS {
+        for k in b.keys {
+            assert!(
+                table.contains(&k.label()),
+                "README's key table lacks {} ({:?})",
+                k.label(),
+                b.action
+            );
+        }
+    }
+}
