@@ -9,7 +9,8 @@
 #
 # Then issue 9's visible controls: the speed chosen last is remembered; F3 mid-run shortens
 # the run's wall time; Ctrl+O marks the selected row (dark and mono themes) and filters as you
-# type; Ctrl+G opens the help, `/` searches it, `q` closes it; Ctrl+S on a built-in asks a name.
+# type; Ctrl+G opens the help, `/` searches it, `q` closes it; Ctrl+S on a built-in asks a name;
+# Tab keeps the columns, Ctrl+W zooms, Ctrl+C copies a selection by OSC 52 and never quits at once.
 #
 # RETRYLAB_BIN overrides the binary (default: target/debug/retrylab, always built first so a
 # stale binary is never the one tested).
@@ -179,6 +180,45 @@ t send-keys -t smoke -l "mine"
 t send-keys -t smoke Enter
 expect "Save As writes the scenario under that name" "saved " 3
 if [ -f "$tmp/config/scenarios/fallback-with-mine.toml" ]; then ok "the saved file is there by name"; else fail "no saved file named fallback-with-mine.toml"; fi
+t send-keys -t smoke C-q
+wait_for "EXITED" 5
+
+# ----- issue 9: Tab keeps the layout; Ctrl+W zooms; Ctrl+C copies (OSC 52), never quits at once -----
+start "$tmp/data"
+expect "starts for the layout and copy test" "No run yet. Press F5" 10
+t set-option -g set-clipboard on
+col_before=$(screen | head -1 | grep -ob "Timeline" | head -1 | cut -d: -f1)
+t send-keys -t smoke Tab Tab Tab
+sleep 0.3
+col_after=$(screen | head -1 | grep -ob "Timeline" | head -1 | cut -d: -f1)
+if [ -n "$col_before" ] && [ "$col_before" = "$col_after" ]; then
+  ok "Tab moves the focus, not the columns (Timeline at byte $col_before both times)"
+else
+  fail "Tab re-split the columns (Timeline at $col_before, then $col_after)"
+fi
+t send-keys -t smoke BTab BTab BTab
+sleep 0.2
+t send-keys -t smoke C-w
+sleep 0.3
+if screen | head -1 | grep -q "^┏ Policy" && ! screen | grep -qF "Timeline"; then
+  ok "Ctrl+W zooms the focused pane"
+else
+  fail "Ctrl+W did not zoom the Policy editor"
+fi
+t send-keys -t smoke C-w
+expect "Ctrl+W again restores the layout" "Timeline" 3
+t send-keys -t smoke S-End
+sleep 0.2
+t send-keys -t smoke C-c
+expect "Ctrl+C copies the selection" "copied 30 characters to the clipboard" 3
+if t show-buffer 2>/dev/null | grep -qF 'name = "Fallback with retries"'; then
+  ok "the copy reached the terminal's clipboard by OSC 52 (tmux buffer)"
+else
+  fail "no OSC 52 copy in tmux's buffer"
+fi
+t send-keys -t smoke C-c
+expect "Ctrl+C with nothing selected says how to quit" "Ctrl+C again or Ctrl+Q quits" 3
+if kill -0 "$(pid)" 2>/dev/null; then ok "one Ctrl+C does not quit"; else fail "Ctrl+C quit at once"; fi
 t send-keys -t smoke C-q
 wait_for "EXITED" 5
 

@@ -10,5 +10,7 @@ mod run_panes;
 mod tui_app;
 #[path = "tui/tui_controls.rs"]
 mod tui_controls;
+#[path = "tui/tui_layout_keys.rs"]
+mod tui_layout_keys;
 #[path = "tui/tui_snapshots.rs"]
 mod tui_snapshots;

@@ -5,6 +5,7 @@
 //! input, the run's events and a frame tick that exists only while something animates.
 
 pub mod app;
+pub mod clipboard;
 pub mod keymap;
 pub mod message;
 pub mod output_buf;

@@ -50,6 +50,8 @@ pub struct Playground<B: Backend + SyncUpdates> {
     /// Times the terminal was given back and taken again (suspend / continue).
     pub suspends: u64,
     pub resumes: u64,
+    /// The last escape sequence written for the terminal itself (OSC 52; tests read it).
+    pub last_escape: Option<String>,
 }
 
 impl<B> Playground<B>
@@ -72,6 +74,7 @@ where
             terminated_by: None,
             suspends: 0,
             resumes: 0,
+            last_escape: None,
         })
     }
 
@@ -81,6 +84,10 @@ where
         if self.app.needs_clear {
             self.repaint_all()?;
             self.app.needs_clear = false;
+        }
+        for seq in self.app.take_terminal_output() {
+            self.terminal.backend_mut().write_raw(seq.as_bytes())?;
+            self.last_escape = Some(seq);
         }
         self.terminal.backend_mut().begin_frame()?;
         let app = &mut self.app;

@@ -37,6 +37,10 @@ pub trait SyncUpdates {
     fn resume(&mut self) -> io::Result<()> {
         Ok(())
     }
+    /// An escape sequence for the terminal itself, outside any frame (OSC 52 copy).
+    fn write_raw(&mut self, _bytes: &[u8]) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 impl<W: Write> SyncUpdates for CrosstermBackend<W> {
@@ -54,6 +58,10 @@ impl<W: Write> SyncUpdates for CrosstermBackend<W> {
         enter(self)?;
         ACTIVE.store(true, Ordering::SeqCst);
         Ok(())
+    }
+    fn write_raw(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.write_all(bytes)?;
+        Write::flush(self)
     }
 }
 

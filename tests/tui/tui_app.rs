@@ -476,7 +476,7 @@ async fn tab_moves_focus_through_every_pane() {
     let dir = tempfile::tempdir().unwrap();
     let mut pg = playground(dir.path(), builtin("basic-retry"));
     let mut order = vec![pg.app.focus()];
-    for _ in 0..6 {
+    for _ in 0..7 {
         pg.key(KeyCode::Tab);
         order.push(pg.app.focus());
     }
@@ -485,6 +485,7 @@ async fn tab_moves_focus_through_every_pane() {
         [
             PaneId::Policy,
             PaneId::Faults,
+            PaneId::Plan,
             PaneId::Timeline,
             PaneId::Output,
             PaneId::Inspector,

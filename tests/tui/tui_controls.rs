@@ -6,6 +6,7 @@ use crossterm::event::KeyCode;
 use ratatui::backend::TestBackend;
 use retrylab::clock::Speed;
 use retrylab::tui::app::{App, AppConfig, Origin, Start};
+use retrylab::tui::panes::PaneId;
 use retrylab::tui::runner::Playground;
 use std::time::{Duration, Instant};
 
@@ -59,6 +60,45 @@ async fn f3_mid_run_repaces_the_wait_in_progress() {
     // The run's clock keeps its numbers: the same run time as at any speed.
     assert!(s.contains("■ ok in 8.925 s"), "{s}");
     assert_eq!(s.matches("⏳ waited 4 s").count(), 2, "{s}");
+}
+
+#[tokio::test]
+async fn n_skips_the_wait_in_progress_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = AppConfig::isolated(dir.path());
+    config.speed = Speed::Times(1.0);
+    // At 1x: two 4 s waits. `n` (outside the editors) ends each one at once.
+    let mut pg = playground(config, builtin("fallback-with-retries"));
+    pg.key(KeyCode::F(5));
+    while pg.app.focus() != PaneId::Timeline {
+        pg.key(KeyCode::Tab);
+    }
+    let started = Instant::now();
+    for waits in 1..=2 {
+        let waiting = move |app: &App| {
+            app.run_view().waits.len() >= waits
+                && app.run_view().waits.last().is_some_and(|w| !w.finished)
+        };
+        assert!(
+            pg.run_until(waiting, Duration::from_secs(5)).await,
+            "{}",
+            pg.screen()
+        );
+        pg.key(KeyCode::Char('n'));
+    }
+    assert!(
+        pg.run_until(finished, Duration::from_secs(3)).await,
+        "{}",
+        pg.screen()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the waits were skipped"
+    );
+    let s = pg.screen();
+    assert_eq!(s.matches("skipped after").count(), 2, "{s}");
+    assert!(s.contains("of 4 s"), "{s}");
+    assert!(s.contains("■ ok in "), "{s}");
 }
 
 /// The rows of the screen holding `text`, with whether every cell of the row between the

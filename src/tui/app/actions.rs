@@ -239,3 +239,48 @@ impl App {
         self.should_quit = true;
     }
 }
+
+/// A second Ctrl+C with nothing to copy within this time quits (as Ctrl+Q).
+const COPY_THEN_QUIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl App {
+    /// Ctrl+C: the focused editor's selection goes to the clipboard (OSC 52). With nothing
+    /// selected it never quits at once: it says how to quit, and a second press quits the way
+    /// Ctrl+Q does (asking first when there are unsaved edits).
+    pub(super) fn copy(&mut self) {
+        let now = self.now();
+        let selected = self
+            .doc
+            .editor_at(self.focus)
+            .and_then(|ed| ed.copy_selection());
+        let Some(text) = selected else {
+            let again = self
+                .copy_missed
+                .is_some_and(|t| now.saturating_duration_since(t) < COPY_THEN_QUIT);
+            if again {
+                self.copy_missed = None;
+                self.request_quit();
+            } else {
+                self.copy_missed = Some(now);
+                self.notify(
+                    "nothing selected (Shift+arrows select) · Ctrl+C again or Ctrl+Q quits",
+                    Level::Info,
+                );
+            }
+            return;
+        };
+        self.copy_missed = None;
+        match crate::tui::clipboard::osc52(&text) {
+            Ok(seq) => {
+                self.terminal_out.push(seq);
+                let n = text.chars().count();
+                let s = if n == 1 { "" } else { "s" };
+                self.notify(
+                    format!("copied {n} character{s} to the clipboard"),
+                    Level::Info,
+                );
+            }
+            Err(e) => self.notify(format!("not copied: {e}"), Level::Warn),
+        }
+    }
+}

@@ -44,11 +44,13 @@ impl App {
             self.do_action(a);
             return;
         }
+        let now = self.now();
         if let Some(ed) = self.doc.editor_at(self.focus) {
             let changed = match keymap::lookup(&k, &[Scope::Editor]) {
                 Some(Action::Undo) => ed.undo(),
                 Some(Action::Redo) => ed.redo(),
-                _ => ed.input(k),
+                Some(Action::KillToStart) => ed.kill_to_start(),
+                _ => ed.input(k, now),
             };
             if changed {
                 self.on_edit();
@@ -56,8 +58,7 @@ impl App {
             return;
         }
         match keymap::lookup(&k, &[Scope::View]) {
-            Some(Action::Close) if self.session.is_replay() => self.close_replay(),
-            Some(Action::Close) => {}
+            Some(a @ (Action::Close | Action::Zoom | Action::SkipWait)) => self.do_action(a),
             Some(a) => self.pane_action(a),
             None => {}
         }
@@ -129,6 +130,8 @@ impl App {
             }
             Action::FocusNext => self.move_focus(1),
             Action::FocusPrev => self.move_focus(-1),
+            Action::Zoom => self.zoomed = !self.zoomed,
+            Action::Copy => self.copy(),
             Action::Save => {
                 self.save();
             }
@@ -137,12 +140,12 @@ impl App {
             Action::CycleSpeed => self.cycle_speed(),
             Action::CycleTheme => self.cycle_theme(),
             Action::Quit => self.request_quit(),
-            Action::Undo | Action::Redo => {
+            Action::Undo | Action::Redo | Action::KillToStart => {
                 if let Some(ed) = self.doc.editor_at(self.focus) {
-                    let changed = if a == Action::Undo {
-                        ed.undo()
-                    } else {
-                        ed.redo()
+                    let changed = match a {
+                        Action::Undo => ed.undo(),
+                        Action::Redo => ed.redo(),
+                        _ => ed.kill_to_start(),
                     };
                     if changed {
                         self.on_edit();
@@ -158,6 +161,11 @@ impl App {
             Action::Close => {
                 if self.session.is_replay() {
                     self.close_replay();
+                }
+            }
+            Action::SkipWait => {
+                if !self.session.skip_wait() {
+                    self.notify("no run is going on: nothing to skip", Level::Info);
                 }
             }
         }

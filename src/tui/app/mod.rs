@@ -146,6 +146,7 @@ fn pane_of<'a>(doc: &'a mut Document, views: &'a mut Views, p: PaneId) -> &'a mu
         (Some(part), _) => doc.editor_mut(part),
         (None, PaneId::Timeline) => &mut views.timeline,
         (None, PaneId::Output) => &mut views.output,
+        (None, PaneId::Plan) => &mut views.schedule,
         (None, _) => &mut views.inspector,
     }
 }
@@ -183,6 +184,12 @@ pub struct App {
     replay_over_editors: bool,
     views: Views,
     focus: PaneId,
+    /// The focused pane fills the screen (Ctrl+W / `z`).
+    zoomed: bool,
+    /// When Ctrl+C found nothing to copy (a second press soon after quits).
+    copy_missed: Option<Instant>,
+    /// Escape sequences for the terminal itself (OSC 52), written before the next frame.
+    terminal_out: Vec<String>,
     themes: ThemeSet,
     theme: Theme,
     notice: Option<Notice>,
@@ -222,6 +229,9 @@ impl App {
                 schedule: SchedulePane::default(),
             },
             focus: PaneId::Policy,
+            zoomed: false,
+            copy_missed: None,
+            terminal_out: Vec::new(),
             themes,
             theme,
             notice: None,
@@ -337,6 +347,15 @@ impl App {
 
     pub fn focus(&self) -> PaneId {
         self.focus
+    }
+
+    pub fn is_zoomed(&self) -> bool {
+        self.zoomed
+    }
+
+    /// The escape sequences for the terminal that wait to be written (the runner takes them).
+    pub fn take_terminal_output(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.terminal_out)
     }
 
     pub fn mode(&self) -> Mode {

@@ -181,7 +181,6 @@ impl Session {
 
     /// Ends the policy wait in progress of the run in flight; false when no run is going on
     /// (a replay plays what was recorded: nothing to skip).
-    #[allow(dead_code)] // its key lands with the keymap split (issue 9, item 1)
     pub fn skip_wait(&self) -> bool {
         match self.active.as_ref().map(|a| &a.pace) {
             Some(Pace::Run { control, .. }) => {

@@ -1,22 +1,24 @@
-//! Drawing the App: where each pane goes (the focused one grows), the panes with their
-//! context, the status bar with the focused pane's hints, and the open dialog on top.
+//! Drawing the App: where each pane goes (a fixed layout, or the focused pane zoomed), the
+//! panes with their context, the status bar with the focused pane's hints, and the open dialog on top.
 
 use super::App;
 use super::{MIN_HEIGHT, MIN_WIDTH};
 use crate::tui::keymap::Action;
+use crate::tui::panes::PaneId;
 use crate::tui::panes::output::OutputPane;
 use crate::tui::panes::status::{self, StatusInfo};
-use crate::tui::panes::{Pane, PaneId};
 use crate::tui::theme::Meaning;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::widgets::{Paragraph, Wrap};
 
+/// The editors' column, in percent of the width (whatever has the focus).
+const LEFT_PERCENT: u16 = 45;
+
 /// Where each pane was drawn last (for the mouse).
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Rects {
-    panes: [Option<Rect>; 6],
-    schedule: Option<Rect>,
+    panes: [Option<Rect>; 7],
     status: Rect,
 }
 
@@ -40,47 +42,39 @@ impl Rects {
 }
 
 impl App {
+    /// Where the panes go. The geometry never depends on the focus (the border shows it);
+    /// zoomed, the focused pane takes the whole screen above the status bar.
     fn layout(&self, area: Rect) -> Rects {
         let mut r = Rects::default();
         let [main, status] =
             Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
         r.status = status;
-        let weight = |p: PaneId, w: u16| {
-            if self.focus == p {
-                Constraint::Fill(w * 2)
-            } else {
-                Constraint::Fill(w)
-            }
-        };
+        if self.zoomed {
+            r.set(self.focus, main);
+            return r;
+        }
         if self.session.is_replay() {
             let [left, right] =
                 Layout::horizontal([Constraint::Percentage(50), Constraint::Fill(1)]).areas(main);
             r.set(PaneId::Timeline, left);
-            let [o, i] =
-                Layout::vertical([weight(PaneId::Output, 1), weight(PaneId::Inspector, 1)])
-                    .areas(right);
+            let [o, i] = Layout::vertical([Constraint::Fill(1), Constraint::Fill(1)]).areas(right);
             r.set(PaneId::Output, o);
             r.set(PaneId::Inspector, i);
             return r;
         }
-        let left_pct = if self.focus.is_editor() { 50 } else { 38 };
         let [left, right] =
-            Layout::horizontal([Constraint::Percentage(left_pct), Constraint::Fill(1)]).areas(main);
+            Layout::horizontal([Constraint::Percentage(LEFT_PERCENT), Constraint::Fill(1)])
+                .areas(main);
+        let inner_width = left.width.saturating_sub(2);
         let sched_h = self
             .views
             .schedule
-            .wanted_height()
+            .wanted_height(inner_width)
             .min(left.height / 3)
             .max(3);
-        let focus = self.focus;
-        let w = |p: PaneId, w: u16| if focus == p { w * 2 } else { w };
         let hs = share(
             left.height.saturating_sub(sched_h),
-            &[
-                (4, w(PaneId::Prompt, 3)),
-                (5, w(PaneId::Policy, 5)),
-                (4, w(PaneId::Faults, 3)),
-            ],
+            &[(4, 2), (5, 7), (4, 3)],
         );
         let [p, pol, f, s] = Layout::vertical([
             Constraint::Length(hs[0]),
@@ -92,11 +86,11 @@ impl App {
         r.set(PaneId::Prompt, p);
         r.set(PaneId::Policy, pol);
         r.set(PaneId::Faults, f);
-        r.schedule = Some(s);
+        r.set(PaneId::Plan, s);
         let [t, o, i] = Layout::vertical([
-            weight(PaneId::Timeline, 4),
-            weight(PaneId::Output, 3),
-            weight(PaneId::Inspector, 3),
+            Constraint::Fill(4),
+            Constraint::Fill(3),
+            Constraint::Fill(3),
         ])
         .areas(right);
         r.set(PaneId::Timeline, t);
@@ -135,14 +129,6 @@ impl App {
         for p in PaneId::ALL {
             let Some(r) = rects.get(p) else { continue };
             self.with_pane(p, m, |pane, ctx| pane.render(frame, r, ctx));
-        }
-        if let Some(s) = rects.schedule {
-            let ctx = m.ctx(
-                &self.theme,
-                &self.session.run,
-                self.focus == PaneId::Timeline,
-            );
-            self.views.schedule.render(frame, s, &ctx);
         }
         self.render_status(frame, rects.status);
         if let Some(d) = self.dialog.as_mut() {
@@ -192,9 +178,13 @@ impl App {
         } else {
             Action::Run
         });
+        if self.session.shows_running() && !self.session.is_replay() {
+            v.push(Action::SkipWait);
+        }
         v.push(Action::Help);
         v.extend_from_slice(own);
         v.push(Action::FocusNext);
+        v.push(Action::Zoom);
         if !self.session.is_replay() {
             v.push(Action::Save);
             v.push(Action::Open);

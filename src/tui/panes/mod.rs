@@ -27,16 +27,19 @@ pub enum PaneId {
     Prompt,
     Policy,
     Faults,
+    /// The plan under the editors (it scrolls when a long plan or hint wraps).
+    Plan,
     Timeline,
     Output,
     Inspector,
 }
 
 impl PaneId {
-    pub const ALL: [PaneId; 6] = [
+    pub const ALL: [PaneId; 7] = [
         PaneId::Prompt,
         PaneId::Policy,
         PaneId::Faults,
+        PaneId::Plan,
         PaneId::Timeline,
         PaneId::Output,
         PaneId::Inspector,
@@ -52,7 +55,7 @@ impl PaneId {
             PaneId::Prompt => Some(Part::Prompt),
             PaneId::Policy => Some(Part::Policy),
             PaneId::Faults => Some(Part::Faults),
-            PaneId::Timeline | PaneId::Output | PaneId::Inspector => None,
+            PaneId::Plan | PaneId::Timeline | PaneId::Output | PaneId::Inspector => None,
         }
     }
 
@@ -70,6 +73,7 @@ impl PaneId {
             PaneId::Prompt => "Prompt",
             PaneId::Policy => "Policy",
             PaneId::Faults => "Faults",
+            PaneId::Plan => "Plan",
             PaneId::Timeline => "Timeline",
             PaneId::Output => "Output",
             PaneId::Inspector => "Inspector",

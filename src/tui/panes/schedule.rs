@@ -1,16 +1,19 @@
-//! The schedule preview under the editors: the attempts and waits each hop plans when every
-//! attempt fails (jitter as ranges) and the worst case, or the scenario's error when it does
-//! not parse. Redrawn on each re-parse.
+//! The schedule preview under the editors (the Plan pane): the attempts and waits each hop
+//! plans when every attempt fails (jitter as ranges) and the worst case, or the scenario's
+//! error when it does not parse. Redrawn on each re-parse. Nothing is cut: a long plan or
+//! hint wraps (a step is never split), and the pane takes focus and scrolls.
 
-use super::{Ctx, Pane, pane_block};
+use super::{Ctx, Pane, fit, pane_block, scroll_by};
 use crate::policy::duration::format_secs;
 use crate::policy::schedule::{HopPlan, Schedule, Step};
+use crate::tui::keymap::Action;
 use crate::tui::split::Part;
-use crate::tui::theme::{Meaning, Theme};
+use crate::tui::theme::Meaning;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
+use unicode_width::UnicodeWidthStr;
 
 /// A scenario error placed in an editor.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,65 +53,164 @@ pub enum Preview {
     Error(PlacedError),
 }
 
+/// One piece of a row: text that is never split (a step, a word) and what it means.
+type Unit = (String, Meaning);
+/// A row of the pane, already wrapped to its width.
+type Row = Vec<Unit>;
+
 #[derive(Debug, Default)]
 pub struct SchedulePane {
     pub preview: Preview,
+    /// First row shown, and the rows the pane showed and had when it was drawn last.
+    scroll: usize,
+    shown: usize,
+    total: usize,
 }
 
 impl SchedulePane {
-    /// Rows it wants (borders included).
-    pub fn wanted_height(&self) -> u16 {
+    /// Rows it wants (borders included) at an inner width.
+    pub fn wanted_height(&self, width: u16) -> u16 {
+        let rows = self.rows(width as usize).len().max(1);
+        (rows + 2).min(u16::MAX as usize) as u16
+    }
+
+    /// The preview, wrapped to `width` columns: nothing is cut, long plans and hints wrap.
+    fn rows(&self, width: usize) -> Vec<Row> {
+        let width = width.max(8);
         match &self.preview {
-            Preview::Empty => 3,
-            Preview::Plan { schedule, .. } => schedule.hops.len() as u16 + 3,
-            Preview::Error(_) => 5,
+            Preview::Empty => vec![vec![("…".into(), Meaning::Muted)]],
+            Preview::Plan { schedule, targets } => plan_rows(schedule, targets, width),
+            Preview::Error(e) => {
+                let mut rows = wrap(
+                    words(&format!("✗ {}", e.headline()), Meaning::Error),
+                    width,
+                    2,
+                );
+                if !e.hint.is_empty() {
+                    let hint = words(&format!("  hint: {}", e.hint), Meaning::Warning);
+                    rows.extend(wrap(hint, width, 8));
+                }
+                rows
+            }
         }
+    }
+
+    fn max_scroll(&self) -> usize {
+        self.total.saturating_sub(self.shown)
     }
 }
 
 impl Pane for SchedulePane {
     fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
         let theme = ctx.theme;
-        let title = match &self.preview {
-            Preview::Error(_) => Line::from(vec![
+        let inner = pane_block("", false, theme).inner(area);
+        let rows = self.rows(inner.width as usize);
+        self.total = rows.len();
+        self.shown = inner.height as usize;
+        self.scroll = self.scroll.min(self.max_scroll());
+        let mut title = match &self.preview {
+            Preview::Error(_) => vec![
                 Span::raw(" Plan "),
                 Span::styled("✗ scenario error ", theme.style(Meaning::Error)),
-            ]),
-            _ => Line::from(vec![
+            ],
+            _ => vec![
                 Span::raw(" Plan "),
                 Span::styled("if every attempt fails ", theme.style(Meaning::Muted)),
-            ]),
+            ],
         };
-        let block = pane_block(title, false, theme);
-        let inner = block.inner(area);
+        if self.total > self.shown {
+            let last = (self.scroll + self.shown).min(self.total);
+            title.push(Span::styled(
+                format!("{}-{last} of {} ", self.scroll + 1, self.total),
+                theme.style(Meaning::Muted),
+            ));
+        }
+        let block = pane_block(Line::from(title), ctx.focused, theme);
         frame.render_widget(block, area);
-        let lines = match &self.preview {
-            Preview::Empty => vec![Line::from(Span::styled("…", theme.style(Meaning::Muted)))],
-            Preview::Plan { schedule, targets } => {
-                plan_lines(schedule, targets, theme, inner.width as usize)
-            }
-            Preview::Error(e) => {
-                let mut v = vec![Line::from(Span::styled(
-                    format!("✗ {}", e.headline()),
-                    theme.style(Meaning::Error),
-                ))];
-                if !e.hint.is_empty() {
-                    v.push(Line::from(Span::styled(
-                        format!("  hint: {}", e.hint),
-                        theme.style(Meaning::Warning),
-                    )));
-                }
-                v
-            }
-        };
-        let p = Paragraph::new(lines);
-        let p = if matches!(self.preview, Preview::Error(_)) {
-            p.wrap(Wrap { trim: false })
-        } else {
-            p
-        };
-        frame.render_widget(p, inner);
+        let lines: Vec<Line> = rows
+            .into_iter()
+            .skip(self.scroll)
+            .take(self.shown)
+            .map(|row| {
+                Line::from(
+                    row.into_iter()
+                        .map(|(t, m)| Span::styled(t, theme.style(m)))
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect();
+        frame.render_widget(Paragraph::new(lines), inner);
     }
+
+    fn on_action(&mut self, action: Action, _ctx: &Ctx) -> bool {
+        let page = self.shown.saturating_sub(1).max(1) as i32;
+        let delta = match action {
+            Action::Up => -1,
+            Action::Down => 1,
+            Action::PageUp => -page,
+            Action::PageDown => page,
+            Action::Top => i32::MIN / 2,
+            Action::Bottom => i32::MAX / 2,
+            _ => return false,
+        };
+        self.scroll = scroll_by(self.scroll, delta, self.max_scroll());
+        true
+    }
+
+    fn on_scroll(&mut self, rows: i32, _ctx: &Ctx) {
+        self.scroll = scroll_by(self.scroll, rows, self.max_scroll());
+    }
+
+    fn hints(&self) -> &'static [Action] {
+        &[Action::Down, Action::PageDown]
+    }
+}
+
+/// A text as word units (each with its trailing space), for wrapping.
+fn words(text: &str, m: Meaning) -> Vec<Unit> {
+    let mut out: Vec<Unit> = Vec::new();
+    let mut cur = String::new();
+    for c in text.chars() {
+        if c != ' ' && cur.ends_with(' ') && !cur.trim().is_empty() {
+            out.push((std::mem::take(&mut cur), m));
+        }
+        cur.push(c);
+    }
+    if !cur.is_empty() {
+        out.push((cur, m));
+    }
+    out
+}
+
+/// Lays units out in rows of `width` columns; a row after the first starts with `indent`
+/// spaces. A unit wider than a row is cut (with an ellipsis), the only cut there is.
+fn wrap(units: Vec<Unit>, width: usize, indent: usize) -> Vec<Row> {
+    let indent = if indent * 2 > width { 0 } else { indent };
+    let mut rows: Vec<Row> = Vec::new();
+    let mut row: Row = Vec::new();
+    let mut used = 0;
+    for (text, m) in units {
+        let w = text.width();
+        if used + w > width && used > indent {
+            rows.push(std::mem::take(&mut row));
+            row.push((" ".repeat(indent), Meaning::Text));
+            used = indent;
+        }
+        let text = if used == indent && !rows.is_empty() {
+            text.trim_start().to_string()
+        } else {
+            text
+        };
+        let text = if used + text.width() > width {
+            fit(&text, width - used)
+        } else {
+            text
+        };
+        used += text.width();
+        row.push((text, m));
+    }
+    rows.push(row);
+    rows
 }
 
 fn secs(s: f64) -> String {
@@ -129,70 +231,28 @@ fn trim(v: f64) -> String {
     s.trim_end_matches(" ms").trim_end_matches(" s").to_string()
 }
 
-fn hop_spans(h: &HopPlan, theme: &Theme) -> Vec<Span<'static>> {
-    let mut spans = Vec::new();
-    let att = theme.style(Meaning::Attempt);
-    let wait = theme.style(Meaning::Wait);
-    // Long plans show the first steps, then a count.
-    let shown = 7;
-    for (i, step) in h.steps.iter().enumerate() {
-        if i == shown && h.steps.len() > shown + 2 {
-            spans.push(Span::styled(
-                format!(" … {} attempts", h.attempts),
-                theme.style(Meaning::Muted),
-            ));
-            break;
-        }
-        match step {
-            Step::Attempt(n) => spans.push(Span::styled(format!("#{n}"), att)),
-            Step::Wait { secs, lo, hi, .. } => spans.push(Span::styled(
-                format!(" ─{}→ ", wait_text(*secs, *lo, *hi)),
-                wait,
-            )),
-        }
-    }
+fn hop_units(h: &HopPlan) -> Vec<Unit> {
+    let mut units: Vec<Unit> = h
+        .steps
+        .iter()
+        .map(|step| match step {
+            Step::Attempt(n) => (format!("#{n}"), Meaning::Attempt),
+            Step::Wait { secs, lo, hi, .. } => {
+                (format!(" ─{}→ ", wait_text(*secs, *lo, *hi)), Meaning::Wait)
+            }
+        })
+        .collect();
     if h.unbounded {
-        spans.push(Span::styled(
-            " ⚠ no stop: retries forever",
-            theme.style(Meaning::Warning),
-        ));
+        units.extend(words(" ⚠ no stop: retries forever", Meaning::Warning));
     } else if h.steps.len() > 1 || h.ends_with == crate::error::ErrorKind::RetryError {
-        spans.push(Span::styled(
-            format!(" ✗ {}", h.ends_with),
-            theme.style(Meaning::Error),
-        ));
+        units.push((format!(" ✗ {}", h.ends_with), Meaning::Error));
     } else {
-        spans.push(Span::styled(" (no retry)", theme.style(Meaning::Muted)));
+        units.push((" (no retry)".into(), Meaning::Muted));
     }
-    spans
+    units
 }
 
-fn plan_lines(s: &Schedule, targets: &[String], theme: &Theme, width: usize) -> Vec<Line<'static>> {
-    let mut lines = Vec::new();
-    for (i, h) in s.hops.iter().enumerate() {
-        let label = if i == 0 {
-            "primary".to_string()
-        } else {
-            format!("hop {i}")
-        };
-        // The provider only: the model is in the Policy editor, and rows must stay short.
-        let provider = targets
-            .get(i)
-            .and_then(|t| t.split('/').next())
-            .unwrap_or_default();
-        let mut spans = vec![Span::styled(
-            format!("{label:<7} "),
-            theme.style(Meaning::Muted),
-        )];
-        if width >= 50 {
-            spans.push(Span::styled(
-                format!("{provider:<9} "),
-                theme.style(Meaning::Text),
-            ));
-        }
-        spans.extend(hop_spans(h, theme));
-        lines.push(Line::from(spans));
-    }
+fn plan_rows(s: &Schedule, targets: &[String], width: usize) -> Vec<Row> {
     let attempts = s.worst_attempts();
     let plural = if attempts == 1 { "" } else { "s" };
     let wait = secs(s.worst_total_wait());
@@ -210,17 +270,31 @@ fn plan_lines(s: &Schedule, targets: &[String], theme: &Theme, width: usize) -> 
     } else {
         ("worst ", format!("{attempts} req · {wait} wait"))
     };
-    let mut worst = vec![
-        Span::styled(label, theme.style(Meaning::Muted)),
-        Span::styled(text, theme.style(Meaning::Title)),
-    ];
+    let mut worst = vec![(label.to_string(), Meaning::Muted)];
+    worst.extend(words(&text, Meaning::Title));
     if s.unbounded() {
-        worst.push(Span::styled(
-            " (at least: a hop has no stop)",
-            theme.style(Meaning::Warning),
-        ));
+        worst.extend(words(" (at least: a hop has no stop)", Meaning::Warning));
     }
     // The summary first: on a short pane it is what must stay visible.
-    lines.insert(0, Line::from(worst));
-    lines
+    let mut rows = wrap(worst, width, label.len());
+    for (i, h) in s.hops.iter().enumerate() {
+        let label = if i == 0 {
+            "primary".to_string()
+        } else {
+            format!("hop {i}")
+        };
+        // The provider only: the model is in the Policy editor, and rows must stay short.
+        let provider = targets
+            .get(i)
+            .and_then(|t| t.split('/').next())
+            .unwrap_or_default();
+        let mut units = vec![(format!("{label:<7} "), Meaning::Muted)];
+        if width >= 50 {
+            units.push((format!("{provider:<9} "), Meaning::Text));
+        }
+        let indent = units.iter().map(|u| u.0.width()).sum();
+        units.extend(hop_units(h));
+        rows.extend(wrap(units, width, indent));
+    }
+    rows
 }

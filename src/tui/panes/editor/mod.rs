@@ -1,17 +1,23 @@
 //! An editor pane (Prompt, Policy or Faults) over ratatui-textarea, with the parse error of
 //! its own lines shown in place: the line underlined, the message on the pane's last row.
+//! The line numbers are drawn here, in a gutter of their own: the widget's scroll sideways
+//! with the text. Undo is [`undo`]'s (a run of typing is one step).
+
+mod undo;
 
 use super::{Ctx, Pane, pane_block};
 use crate::tui::keymap::Action;
 use crate::tui::split::Part;
 use crate::tui::theme::Meaning;
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui_textarea::{CursorMove, Input, Scrolling, TextArea};
+use std::time::Instant;
+use undo::{Kind, Snapshot, Undo};
 
 /// A parse error located in this editor's own lines (1-based; column 0 = unknown).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,8 +31,10 @@ pub struct EditorPane {
     pub part: Part,
     ta: TextArea<'static>,
     pub error: Option<EditorError>,
-    /// Where the text was drawn last (for clicks).
+    /// Where the text was drawn last, gutter included (for clicks), and the gutter's width.
     text_rect: Rect,
+    gutter: u16,
+    undo: Undo,
 }
 
 impl EditorPane {
@@ -36,6 +44,8 @@ impl EditorPane {
             ta: TextArea::default(),
             error: None,
             text_rect: Rect::default(),
+            gutter: 0,
+            undo: Undo::default(),
         };
         p.set_lines(lines);
         p
@@ -48,7 +58,9 @@ impl EditorPane {
             lines
         };
         self.ta = TextArea::new(lines);
-        self.ta.set_max_histories(200);
+        // Undo is ours (grouped); the widget's per-key history would only cost memory.
+        self.ta.set_max_histories(0);
+        self.undo.clear();
         self.ta.set_placeholder_text(match self.part {
             Part::Prompt => "the [prompt] table: template, system, vars",
             Part::Policy => "name, [call], [retry], [fallback], [response], [[tools]]",
@@ -71,23 +83,88 @@ impl EditorPane {
         }
     }
 
-    /// A key typed into the editor; true when the text changed.
-    pub fn input(&mut self, key: KeyEvent) -> bool {
-        self.ta.input(Input::from(key))
+    /// A key typed into the editor at `now`; true when the text changed.
+    pub fn input(&mut self, key: KeyEvent, now: Instant) -> bool {
+        let Some(kind) = edit_kind(&key) else {
+            // A move (or nothing): never an edit, and the next edit is a new step.
+            let changed = self.ta.input(Input::from(key));
+            self.undo.close_step();
+            return changed;
+        };
+        let before = self.undo.starts_step(kind, now).then(|| self.snapshot());
+        let changed = self.ta.input(Input::from(key));
+        if changed {
+            self.undo.edited(kind, now, before);
+        } else {
+            self.undo.close_step();
+        }
+        changed
     }
 
-    /// Bracketed paste: inserted as text, never as key presses.
+    /// Bracketed paste: inserted as text, never as key presses (one undo step).
     pub fn paste(&mut self, text: &str) -> bool {
         let text = text.replace("\r\n", "\n").replace('\r', "\n");
-        self.ta.insert_str(text)
+        self.edit(|ta| ta.insert_str(text))
+    }
+
+    /// Ctrl+U: deletes to the start of the line (or the selection), one undo step.
+    pub fn kill_to_start(&mut self) -> bool {
+        self.edit(TextArea::delete_line_by_head)
+    }
+
+    /// An edit that is a step of its own.
+    fn edit(&mut self, f: impl FnOnce(&mut TextArea<'static>) -> bool) -> bool {
+        let before = self.snapshot();
+        let changed = f(&mut self.ta);
+        if changed {
+            self.undo.edited(Kind::Other, Instant::now(), Some(before));
+        }
+        changed
+    }
+
+    /// The selected text (then no longer selected), when there is a selection.
+    pub fn copy_selection(&mut self) -> Option<String> {
+        if !self.ta.is_selecting() {
+            return None;
+        }
+        self.ta.copy();
+        let text = self.ta.yank_text();
+        (!text.is_empty()).then_some(text)
     }
 
     pub fn undo(&mut self) -> bool {
-        self.ta.undo()
+        let now = self.snapshot();
+        match self.undo.undo(now) {
+            Some(s) => self.restore(s),
+            None => false,
+        }
     }
 
     pub fn redo(&mut self) -> bool {
-        self.ta.redo()
+        let now = self.snapshot();
+        match self.undo.redo(now) {
+            Some(s) => self.restore(s),
+            None => false,
+        }
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            lines: self.ta.lines().to_vec(),
+            cursor: self.cursor(),
+        }
+    }
+
+    /// Puts a snapshot's text back in the same widget (its scroll position stays).
+    fn restore(&mut self, s: Snapshot) -> bool {
+        self.ta.select_all();
+        self.ta.insert_str(s.lines.join("\n"));
+        let (row, col) = s.cursor;
+        self.ta.move_cursor(CursorMove::Jump(
+            row.min(u16::MAX as usize) as u16,
+            col.min(u16::MAX as usize) as u16,
+        ));
+        true
     }
 
     /// Puts the cursor on a 1-based line and column (the place of an error).
@@ -158,8 +235,6 @@ impl Pane for EditorPane {
         }
         self.ta.set_style(theme.style(Meaning::Text));
         self.ta
-            .set_line_number_style(theme.style(Meaning::LineNumber));
-        self.ta
             .set_cursor_line_style(theme.style(Meaning::CursorLine));
         self.ta.set_placeholder_style(theme.style(Meaning::Muted));
         self.ta.set_cursor_style(if ctx.focused {
@@ -167,8 +242,20 @@ impl Pane for EditorPane {
         } else {
             Style::new()
         });
-        frame.render_widget(&self.ta, text_rect);
+        self.ta.remove_line_number();
         self.text_rect = text_rect;
+        self.gutter = if self.ta.is_empty() {
+            0
+        } else {
+            gutter_width(self.ta.lines().len()).min(text_rect.width / 2)
+        };
+        let ta_rect = Rect {
+            x: text_rect.x + self.gutter,
+            width: text_rect.width - self.gutter,
+            ..text_rect
+        };
+        frame.render_widget(&self.ta, ta_rect);
+        self.render_gutter(frame, text_rect, ctx);
         // Mark the error's line where it is on screen.
         if let Some(e) = &self.error {
             let (top, _) = self.ta.scroll_offset();
@@ -192,7 +279,7 @@ impl Pane for EditorPane {
             return;
         }
         let (top, left) = self.ta.scroll_offset();
-        let gutter = self.ta.line_number_width();
+        let gutter = self.gutter;
         let row = (y - r.y) as usize + top as usize;
         let col = ((x - r.x).saturating_sub(gutter)) as usize + left as usize;
         let at = self.ta.screen_to_data(row, col);
@@ -209,5 +296,54 @@ impl Pane for EditorPane {
 
     fn hints(&self) -> &'static [Action] {
         &[Action::Undo]
+    }
+}
+
+impl EditorPane {
+    /// The line numbers, right-aligned in the gutter, for the rows the widget shows.
+    fn render_gutter(&self, frame: &mut Frame, text_rect: Rect, ctx: &Ctx) {
+        if self.gutter == 0 {
+            return;
+        }
+        let (top, _) = self.ta.scroll_offset();
+        let style = ctx
+            .theme
+            .style(Meaning::Text)
+            .patch(ctx.theme.style(Meaning::LineNumber));
+        let digits = (self.gutter - 2) as usize;
+        let lines: Vec<Line> = (0..text_rect.height as usize)
+            .map(|i| top as usize + i)
+            .take_while(|row| *row < self.ta.lines().len())
+            .map(|row| Line::from(Span::styled(format!(" {:>digits$} ", row + 1), style)))
+            .collect();
+        let gutter = Rect {
+            width: self.gutter,
+            ..text_rect
+        };
+        frame.render_widget(Paragraph::new(lines), gutter);
+    }
+}
+
+/// Columns of the gutter: the widest line number and a space each side.
+fn gutter_width(lines: usize) -> u16 {
+    lines.max(1).to_string().len() as u16 + 2
+}
+
+/// What a key does to the text, for grouping undo steps; `None` for a key that only moves.
+fn edit_kind(k: &KeyEvent) -> Option<Kind> {
+    let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+    let alt = k.modifiers.contains(KeyModifiers::ALT);
+    match k.code {
+        KeyCode::Char(c) if !ctrl && !alt => Some(if c.is_whitespace() {
+            Kind::Space
+        } else {
+            Kind::Word
+        }),
+        KeyCode::Backspace | KeyCode::Delete if !ctrl && !alt => Some(Kind::Delete),
+        KeyCode::Char('h' | 'd') if ctrl && !alt => Some(Kind::Delete),
+        KeyCode::Char(_) | KeyCode::Backspace | KeyCode::Delete | KeyCode::Enter | KeyCode::Tab => {
+            Some(Kind::Other)
+        }
+        _ => None,
     }
 }

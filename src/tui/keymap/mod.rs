@@ -3,6 +3,8 @@
 //! F-key action has a Ctrl+letter too: GNOME Terminal takes F1, Mac laptops need fn for F-keys
 //! (the letters shadow the editor widget's emacs-style cursor moves, which the arrows do).
 
+mod bindings;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -12,14 +14,20 @@ pub enum Action {
     Help,
     FocusNext,
     FocusPrev,
+    /// Ctrl+W / `z`: the focused pane fills the screen, or the layout comes back.
+    Zoom,
     Save,
     Open,
     ToggleMode,
     CycleSpeed,
     CycleTheme,
+    /// Ctrl+C: copy the editor's selection (OSC 52); with none, a second press quits.
+    Copy,
     Quit,
     Undo,
     Redo,
+    /// Ctrl+U in an editor: delete to the start of the line.
+    KillToStart,
     Up,
     Down,
     PageUp,
@@ -28,6 +36,8 @@ pub enum Action {
     Bottom,
     /// `q`: close the help, or the replay view.
     Close,
+    /// `n`: end the policy wait in progress now; the run goes on.
+    SkipWait,
 }
 
 /// Where a binding applies.
@@ -37,7 +47,7 @@ pub enum Scope {
     Global,
     /// In an editor.
     Editor,
-    /// In the Timeline, Output and Inspector panes (and lists in overlays).
+    /// In the Plan, Timeline, Output and Inspector panes (and lists in overlays).
     View,
 }
 
@@ -46,7 +56,7 @@ impl Scope {
         match self {
             Scope::Global => "Everywhere",
             Scope::Editor => "In the editors (Prompt, Policy, Faults)",
-            Scope::View => "In Timeline, Output and Inspector",
+            Scope::View => "In Plan, Timeline, Output and Inspector",
         }
     }
 }
@@ -56,20 +66,6 @@ impl Scope {
 pub struct Chord {
     pub code: KeyCode,
     pub mods: KeyModifiers,
-}
-
-const fn key(code: KeyCode) -> Chord {
-    Chord {
-        code,
-        mods: KeyModifiers::NONE,
-    }
-}
-
-const fn ctrl(c: char) -> Chord {
-    Chord {
-        code: KeyCode::Char(c),
-        mods: KeyModifiers::CONTROL,
-    }
 }
 
 impl Chord {
@@ -144,167 +140,7 @@ impl Binding {
     }
 }
 
-/// THE table. Order = order in the help.
-pub const BINDINGS: &[Binding] = &[
-    Binding {
-        action: Action::Run,
-        scope: Scope::Global,
-        keys: &[key(KeyCode::F(5)), ctrl('r')],
-        short: "run",
-        desc: "Run the scenario (in replay: replay it again)",
-    },
-    Binding {
-        action: Action::Cancel,
-        scope: Scope::Global,
-        keys: &[key(KeyCode::Esc)],
-        short: "cancel",
-        desc: "Cancel the running call; close a dialog",
-    },
-    Binding {
-        action: Action::Help,
-        scope: Scope::Global,
-        keys: &[key(KeyCode::F(1)), ctrl('g')],
-        short: "help",
-        desc: "Show or hide this help",
-    },
-    Binding {
-        action: Action::FocusNext,
-        scope: Scope::Global,
-        keys: &[key(KeyCode::Tab)],
-        short: "next pane",
-        desc: "Move focus to the next pane",
-    },
-    Binding {
-        action: Action::FocusPrev,
-        scope: Scope::Global,
-        keys: &[key(KeyCode::BackTab)],
-        short: "prev pane",
-        desc: "Move focus to the previous pane",
-    },
-    Binding {
-        action: Action::Save,
-        scope: Scope::Global,
-        keys: &[ctrl('s')],
-        short: "save",
-        desc: "Save the scenario (a built-in asks a name for your scenarios folder)",
-    },
-    Binding {
-        action: Action::Open,
-        scope: Scope::Global,
-        keys: &[ctrl('o')],
-        short: "open",
-        desc: "Open a built-in or saved scenario, or a recent run (type to filter)",
-    },
-    Binding {
-        action: Action::ToggleMode,
-        scope: Scope::Global,
-        keys: &[key(KeyCode::F(2)), ctrl('t')],
-        short: "sim/live",
-        desc: "Switch between the simulator (SIM) and the real APIs (LIVE)",
-    },
-    Binding {
-        action: Action::CycleSpeed,
-        scope: Scope::Global,
-        keys: &[key(KeyCode::F(3)), ctrl('f')],
-        short: "speed",
-        desc: "Cycle the run speed: 1x, 10x, 100x (waits and simulated delays)",
-    },
-    Binding {
-        action: Action::CycleTheme,
-        scope: Scope::Global,
-        keys: &[key(KeyCode::F(4)), ctrl('p')],
-        short: "theme",
-        desc: "Cycle the colour theme (dark, light, high-contrast, mono, yours)",
-    },
-    Binding {
-        action: Action::Quit,
-        scope: Scope::Global,
-        keys: &[ctrl('q'), ctrl('c')],
-        short: "quit",
-        desc: "Quit (asks first when there are unsaved edits)",
-    },
-    Binding {
-        action: Action::Undo,
-        scope: Scope::Editor,
-        keys: &[ctrl('z'), ctrl('u')],
-        short: "undo",
-        desc: "Undo the last edit",
-    },
-    Binding {
-        action: Action::Redo,
-        scope: Scope::Editor,
-        keys: &[ctrl('y')],
-        short: "redo",
-        desc: "Redo",
-    },
-    Binding {
-        action: Action::Up,
-        scope: Scope::View,
-        keys: &[key(KeyCode::Up), key(KeyCode::Char('k'))],
-        short: "select",
-        desc: "Select the previous row / scroll up",
-    },
-    Binding {
-        action: Action::Down,
-        scope: Scope::View,
-        keys: &[key(KeyCode::Down), key(KeyCode::Char('j'))],
-        short: "select",
-        desc: "Select the next row / scroll down",
-    },
-    Binding {
-        action: Action::PageUp,
-        scope: Scope::View,
-        keys: &[key(KeyCode::PageUp)],
-        short: "page",
-        desc: "Scroll a page up",
-    },
-    Binding {
-        action: Action::PageDown,
-        scope: Scope::View,
-        keys: &[key(KeyCode::PageDown)],
-        short: "page",
-        desc: "Scroll a page down",
-    },
-    Binding {
-        action: Action::Top,
-        scope: Scope::View,
-        keys: &[key(KeyCode::Home), key(KeyCode::Char('g'))],
-        short: "top",
-        desc: "Go to the first row",
-    },
-    Binding {
-        action: Action::Bottom,
-        scope: Scope::View,
-        keys: &[key(KeyCode::End), key(KeyCode::Char('G'))],
-        short: "follow",
-        desc: "Go to the newest row and follow the run again",
-    },
-    Binding {
-        action: Action::Close,
-        scope: Scope::View,
-        keys: &[key(KeyCode::Char('q'))],
-        short: "close",
-        desc: "Close the help; leave a replay (back to the editors, or quit)",
-    },
-];
-
-/// Other editing keys, handled by the editor widget itself (for the help only).
-pub const EDITOR_KEYS: &[(&str, &str)] = &[
-    ("arrows, Home/End, PgUp/PgDn", "move the cursor"),
-    ("Ctrl+A / Ctrl+E", "start / end of line"),
-    ("Ctrl+K / Ctrl+J", "delete to end / start of line"),
-    ("Ctrl+W / Alt+Backspace", "delete a word"),
-    ("paste (terminal)", "pastes as text (bracketed paste)"),
-];
-
-/// Mouse use (for the help only).
-pub const MOUSE: &[(&str, &str)] = &[
-    (
-        "click",
-        "focus a pane; select a timeline row; place the editor cursor",
-    ),
-    ("wheel", "scroll the pane under the pointer"),
-];
+pub use bindings::{BINDINGS, EDITOR_KEYS, MOUSE};
 
 /// An answer a dialog offers (quit with unsaved edits, open over them, restore a draft).
 /// Each dialog lists its answers as data, with the words that fit it; the key is the
@@ -493,5 +329,20 @@ mod tests {
         );
         assert_eq!(binding(Action::Down).unwrap().keys_label(), "↓ / j");
         assert_eq!(hint(Action::Quit), Some(("Ctrl+Q".into(), "quit")));
+    }
+
+    #[test]
+    fn readline_keys_are_not_undo_and_ctrl_c_copies() {
+        let e = [Scope::Editor];
+        let ctrl = |c| press(KeyCode::Char(c), KeyModifiers::CONTROL);
+        assert_eq!(lookup(&ctrl('u'), &e), Some(Action::KillToStart));
+        assert_eq!(lookup(&ctrl('z'), &e), Some(Action::Undo));
+        assert_eq!(lookup(&ctrl('y'), &e), Some(Action::Redo));
+        let g = [Scope::Global];
+        assert_eq!(lookup(&ctrl('c'), &g), Some(Action::Copy));
+        assert_eq!(lookup(&ctrl('w'), &g), Some(Action::Zoom));
+        let z = press(KeyCode::Char('z'), KeyModifiers::NONE);
+        assert_eq!(lookup(&z, &[Scope::View]), Some(Action::Zoom));
+        assert_eq!(lookup(&z, &g), None);
     }
 }
