@@ -229,6 +229,34 @@ fn problems(edges: &Edges) -> Vec<String> {
     out
 }
 
+/// What an embedder sees without `test-util` (issue 8): the rest is crate-private.
+const PUBLIC: &[&str] = &[
+    "cli", "clock", "config", "engine", "error", "event", "policy", "scenario",
+];
+
+#[test]
+fn the_public_surface_is_the_chosen_one() {
+    let lib = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs"))
+        .expect("src/lib.rs");
+    let lines: Vec<&str> = lib.lines().map(str::trim).collect();
+    let mut public = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let Some(m) = l.strip_prefix("pub mod ").and_then(|m| m.strip_suffix(';')) else {
+            continue;
+        };
+        // `pub` only under the feature: then it must be crate-private without it.
+        if i > 0 && lines[i - 1] == "#[cfg(feature = \"test-util\")]" {
+            assert!(
+                lines.get(i + 2) == Some(&format!("pub(crate) mod {m};").as_str()),
+                "{m} is public under test-util but has no crate-private declaration"
+            );
+            continue;
+        }
+        public.push(m);
+    }
+    assert_eq!(public, PUBLIC, "the public modules of src/lib.rs");
+}
+
 #[test]
 fn crate_refs_reads_use_groups_and_inline_paths_but_not_comments() {
     let src = "use crate::{a::X, b::{self, Y}, c};\n\

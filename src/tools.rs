@@ -64,6 +64,7 @@ impl Toolbox {
         self.tools.iter().map(|t| t.def.clone()).collect()
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn is_empty(&self) -> bool {
         self.tools.is_empty()
     }

@@ -65,7 +65,7 @@ pub fn write_warning(path: &Path, e: &io::Error) -> String {
     )
 }
 
-pub use crate::dirs::{data_dir, traces_dir};
+pub use crate::dirs::traces_dir;
 
 /// The longest scenario slug in a trace file name (ASCII, so also bytes).
 const SLUG_MAX: usize = 60;
@@ -149,6 +149,7 @@ impl TraceWriter {
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
 /// Reads a trace back whole; blank lines are skipped, any other bad line is an error naming
 /// it, except a last line cut short, which is left out (see [`TraceReader`]).
 pub fn read_trace(path: &Path) -> Result<Vec<TimedEvent>, TraceError> {

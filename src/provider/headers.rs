@@ -40,6 +40,7 @@ pub fn retry_after_ms_at(headers: &[(String, String)], now: SystemTime) -> Optio
     )
 }
 
+#[cfg(test)]
 /// [`retry_after_ms_at`] measured from the wall clock.
 pub fn retry_after_ms(headers: &[(String, String)]) -> Option<u64> {
     retry_after_ms_at(headers, SystemTime::now())

@@ -37,7 +37,9 @@ pub struct ChatRequest {
 pub enum Role {
     User,
     Assistant,
-    /// A tool result answering `tool_call_id`.
+    /// A tool result answering `tool_call_id` (each format renders it; the engine sends
+    /// none back yet).
+    #[allow(dead_code)]
     Tool,
 }
 

@@ -555,7 +555,9 @@ fn scrub_failure(
 
 mod events;
 
-pub use events::{redact_event, redact_timed};
+pub use events::redact_event;
+#[cfg(any(test, feature = "test-util"))]
+pub use events::redact_timed;
 
 #[cfg(test)]
 mod tests {

@@ -237,6 +237,7 @@ fn utf8_lossy(bytes: &[u8]) -> String {
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
 /// Decodes a whole byte string at once (tests, fixtures).
 pub fn decode_all(bytes: &[u8]) -> Vec<SseEvent> {
     let mut d = SseDecoder::new();

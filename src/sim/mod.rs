@@ -27,7 +27,6 @@ pub mod wire;
 
 use crate::clock::Clock;
 use crate::scenario::types::{FaultKind, ProviderKind, SimSpec};
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -90,8 +89,9 @@ impl SimServer {
         base_url(self.addr, kind)
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     /// Requests served so far per (provider, model).
-    pub fn request_counts(&self) -> BTreeMap<(String, String), u32> {
+    pub fn request_counts(&self) -> std::collections::BTreeMap<(String, String), u32> {
         self.shared.script().counts().clone()
     }
 

@@ -1,7 +1,6 @@
 //! The only way anything changes the App: input, the run's events, async results, ticks.
 
 use crate::event::TimedEvent;
-use crate::tui::keymap::Action;
 use std::path::PathBuf;
 
 #[derive(Debug)]
@@ -20,8 +19,6 @@ pub enum Message {
     },
     /// Time passed: animation frame, debounced re-parse, draft autosave, notice expiry.
     Tick,
-    /// An action as if its key was pressed (tests, scripts).
-    Action(Action),
     /// SIGTERM or SIGHUP: leave now, keeping unsaved edits as the draft.
     Terminate,
 }

@@ -34,6 +34,7 @@ impl OutputBuf {
         b
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn as_str(&self) -> &str {
         &self.text
     }
@@ -42,10 +43,12 @@ impl OutputBuf {
         self.text.is_empty()
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn len(&self) -> usize {
         self.text.len()
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     /// Logical lines (a trailing newline does not open an empty last line).
     pub fn line_count(&self) -> usize {
         self.line_starts.len()

@@ -10,6 +10,7 @@ mod fold;
 mod request;
 
 #[doc(hidden)]
+#[cfg(any(test, feature = "test-util"))]
 pub mod fixtures;
 
 pub use clock::RunClock;
@@ -45,7 +46,6 @@ pub struct AttemptView {
     pub provider: String,
     pub model: String,
     pub request: RequestJson,
-    pub prompt: Option<String>,
     /// Where the request went and its headers (credentials redacted), when the trace says.
     pub url: String,
     pub headers: Vec<(String, String)>,
@@ -189,7 +189,6 @@ pub enum Row {
 pub struct RunView {
     pub scenario: String,
     pub mode: Option<Mode>,
-    pub speed: String,
     pub attempts: Vec<AttemptView>,
     pub waits: Vec<WaitView>,
     pub rows: Vec<Row>,
@@ -205,6 +204,7 @@ impl RunView {
         Self::default()
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty() && self.mode.is_none()
     }

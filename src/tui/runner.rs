@@ -7,9 +7,9 @@ use super::app::{App, AppConfig, Start};
 use super::message::Message;
 use super::terminal::{SyncUpdates, TerminalGuard};
 use crate::event::TimedEvent;
-use crossterm::event::{
-    Event as TermEvent, KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
-};
+use crossterm::event::Event as TermEvent;
+#[cfg(any(test, feature = "test-util"))]
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use futures::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::{Backend, TestBackend};
@@ -181,6 +181,7 @@ where
 
     // ----- driving it from tests -----
 
+    #[cfg(any(test, feature = "test-util"))]
     /// A key press, then a frame.
     pub fn press(&mut self, code: KeyCode, mods: KeyModifiers) {
         self.app
@@ -188,14 +189,17 @@ where
         self.frame();
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn key(&mut self, code: KeyCode) {
         self.press(code, KeyModifiers::NONE);
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn ctrl(&mut self, c: char) {
         self.press(KeyCode::Char(c), KeyModifiers::CONTROL);
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     /// Types text key by key (newlines as Enter).
     pub fn type_text(&mut self, text: &str) {
         for c in text.chars() {
@@ -212,12 +216,14 @@ where
         self.frame();
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn paste(&mut self, text: &str) {
         self.app
             .update(Message::Input(TermEvent::Paste(text.into())));
         self.frame();
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn mouse(&mut self, kind: MouseEventKind, x: u16, y: u16) {
         self.app.update(Message::Input(TermEvent::Mouse(MouseEvent {
             kind,
@@ -228,10 +234,12 @@ where
         self.frame();
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn click(&mut self, x: u16, y: u16) {
         self.mouse(MouseEventKind::Down(MouseButton::Left), x, y);
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     /// Applies what async work has sent so far, without waiting.
     pub fn pump(&mut self) {
         while let Ok(m) = self.msgs.try_recv() {
@@ -249,6 +257,7 @@ where
         self.frame();
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     /// Lets the debounce timers fire now (re-parse, draft autosave), then draws.
     pub fn settle(&mut self) {
         let frozen = self.app.frozen_time();
@@ -260,6 +269,7 @@ where
         self.frame();
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     /// Feeds messages and run events until `done(app)` or `timeout` of wall time.
     pub async fn run_until(&mut self, done: impl Fn(&App) -> bool, timeout: Duration) -> bool {
         let end = tokio::time::Instant::now() + timeout;
@@ -286,6 +296,7 @@ where
         }
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     fn frame(&mut self) {
         // Drawing to a test backend cannot fail; a real one reports at the next loop draw.
         let _ = self.draw();
@@ -293,6 +304,7 @@ where
 }
 
 impl Playground<TestBackend> {
+    #[cfg(any(test, feature = "test-util"))]
     /// The screen as text, one line per row, trailing spaces cut (for assertions and insta).
     pub fn screen(&self) -> String {
         let buf = self.terminal.backend().buffer();
@@ -315,6 +327,7 @@ impl Playground<TestBackend> {
         out
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn resize(&mut self, w: u16, h: u16) {
         self.terminal.backend_mut().resize(w, h);
         self.app.update(Message::Input(TermEvent::Resize(w, h)));

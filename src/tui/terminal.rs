@@ -9,9 +9,8 @@ use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode,
 };
 use crossterm::{cursor, execute, queue};
-use ratatui::Terminal;
 use ratatui::backend::{CrosstermBackend, TestBackend};
-use std::io::{self, Stdout, Write};
+use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once};
 use std::thread::ThreadId;
@@ -137,9 +136,10 @@ impl TerminalGuard {
         Ok(TerminalGuard(()))
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     /// The ratatui terminal on stdout.
-    pub fn terminal(&self) -> io::Result<Terminal<CrosstermBackend<Stdout>>> {
-        Terminal::new(CrosstermBackend::new(io::stdout()))
+    pub fn terminal(&self) -> io::Result<ratatui::Terminal<CrosstermBackend<io::Stdout>>> {
+        ratatui::Terminal::new(CrosstermBackend::new(io::stdout()))
     }
 }
 

@@ -285,6 +285,7 @@ impl ThemeSet {
         }
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn names(&self) -> Vec<&str> {
         self.themes.iter().map(|t| t.name.as_str()).collect()
     }

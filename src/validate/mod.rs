@@ -80,6 +80,7 @@ impl Validators {
         self.rules.iter().try_for_each(|r| r.check(content))
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
     }

@@ -120,6 +120,7 @@ impl Client {
             .collect()
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     /// One HTTP exchange. `on_delta` gets each piece of streamed text as it arrives (plain
     /// replies do not call it: their text is in the response).
     pub async fn send(

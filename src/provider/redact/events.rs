@@ -5,7 +5,7 @@
 use super::{Scrub, Secrets, scrub_failure, withhold};
 use crate::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, Event, FallbackHop,
-    RetryExhausted, RunFinished, RunStarted, TimedEvent, ToolCall, WaitFinished, WaitStarted,
+    RetryExhausted, RunFinished, RunStarted, ToolCall, WaitFinished, WaitStarted,
 };
 
 /// Scrubs every string of `ev` (see the module docs).
@@ -205,8 +205,9 @@ impl Scrub for RunFinished {
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
 /// [`redact_event`] on a stamped event.
-pub fn redact_timed(ev: &mut TimedEvent, s: &Secrets) {
+pub fn redact_timed(ev: &mut crate::event::TimedEvent, s: &Secrets) {
     redact_event(&mut ev.event, s);
 }
 
@@ -214,7 +215,7 @@ pub fn redact_timed(ev: &mut TimedEvent, s: &Secrets) {
 mod tests {
     use super::*;
     use crate::error::{CallError, ErrorKind};
-    use crate::event::{HttpExchange, Target, ToolCallRecord};
+    use crate::event::{HttpExchange, Target, TimedEvent, ToolCallRecord};
     use crate::provider::redact::WITHHELD;
     use crate::provider::redact::tests::{KEY, secrets};
 

@@ -75,7 +75,10 @@ pub trait SimFormat: Sync {
 /// An incoming request, as a format reads it.
 #[derive(Debug, Clone, Copy)]
 pub struct Incoming<'a> {
+    // For formats whose URL carries the model or the API version (Gemini, Azure: §16).
+    #[allow(dead_code)]
     pub path: &'a str,
+    #[allow(dead_code)]
     pub query: Option<&'a str>,
     pub headers: &'a HeaderMap,
     pub body: &'a [u8],

@@ -141,6 +141,7 @@ impl App {
         }
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     /// Clears the run panes and starts the countdown clock as a run would, for events fed
     /// in by hand with [`crate::tui::message::Message::Engine`] (tests, previews).
     pub fn begin_external_run(&mut self) {

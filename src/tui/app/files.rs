@@ -137,6 +137,7 @@ impl Files {
         }
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn draft_path(&self) -> Option<PathBuf> {
         self.draft.as_ref().map(DraftSlot::path)
     }

@@ -117,7 +117,7 @@ impl App {
         self.with_pane(self.focus, m, |pane, ctx| pane.on_action(a, ctx));
     }
 
-    /// An action, from its key or from [`crate::tui::message::Message::Action`].
+    /// An action, from its key.
     pub(super) fn do_action(&mut self, a: Action) {
         match a {
             Action::Run => self.start(),
@@ -187,6 +187,7 @@ impl App {
         self.focus = order[((i + delta).rem_euclid(n)) as usize];
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     /// Focuses a pane directly (tests, mouse).
     pub fn set_focus(&mut self, p: PaneId) {
         if self.focusable().contains(&p) {

@@ -20,13 +20,12 @@ mod view;
 use super::message::Message;
 use super::panes::inspector::InspectorPane;
 use super::panes::output::OutputPane;
-use super::panes::schedule::{PlacedError, SchedulePane};
+use super::panes::schedule::SchedulePane;
 use super::panes::status::Level;
 use super::panes::timeline::TimelinePane;
 use super::panes::{Ctx, Pane, PaneId};
 use super::persist::Paths;
 use super::run_view::RunView;
-use super::split::Part;
 use super::theme::{Theme, ThemeSet};
 use crate::clock::Speed;
 use crate::engine::run::EventStream;
@@ -78,6 +77,7 @@ impl AppConfig {
         }
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     /// Everything under `root`, runs at `Speed::Max`, no draft offer (tests).
     pub fn isolated(root: &std::path::Path) -> AppConfig {
         AppConfig {
@@ -279,7 +279,6 @@ impl App {
             Message::Engine(batch) => self.on_events(&batch),
             Message::RunDone { id, trace, problem } => self.on_run_done(id, trace, problem),
             Message::Tick => self.on_tick(),
-            Message::Action(a) => self.do_action(a),
             Message::Terminate => {
                 if self.doc.dirty {
                     self.autosave_draft();
@@ -295,12 +294,14 @@ impl App {
         self.frozen.unwrap_or_else(Instant::now)
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     /// Stops the App's clock at `at` (tests: countdowns and spinners hold still).
     pub fn freeze_time(&mut self, at: Option<Instant>) {
         self.frozen = at;
         self.needs_draw = true;
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn frozen_time(&self) -> Option<Instant> {
         self.frozen
     }
@@ -325,6 +326,7 @@ impl App {
         self.session.is_animating()
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     /// A sender for messages from outside (signals).
     pub fn sender(&self) -> UnboundedSender<Message> {
         self.msg_tx.clone()
@@ -337,18 +339,22 @@ impl App {
 
     // ----- queries (tests and the runner) -----
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn run_view(&self) -> &RunView {
         &self.session.run
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn is_running(&self) -> bool {
         self.session.is_running()
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn focus(&self) -> PaneId {
         self.focus
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn is_zoomed(&self) -> bool {
         self.zoomed
     }
@@ -358,50 +364,62 @@ impl App {
         std::mem::take(&mut self.terminal_out)
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn mode(&self) -> Mode {
         self.session.mode
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn speed(&self) -> Speed {
         self.session.speed
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn theme_name(&self) -> &str {
         &self.theme.name
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn is_dirty(&self) -> bool {
         self.doc.dirty
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn notice(&self) -> Option<&str> {
         self.notice.as_ref().map(|n| n.text.as_str())
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn origin(&self) -> &Origin {
         &self.doc.origin
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn scenario_text(&self) -> &str {
         self.doc.text()
     }
 
-    pub fn parse_error(&self) -> Option<&PlacedError> {
+    #[cfg(any(test, feature = "test-util"))]
+    pub fn parse_error(&self) -> Option<&super::panes::schedule::PlacedError> {
         self.doc.parsed.as_ref().err()
     }
 
-    pub fn editor_lines(&self, part: Part) -> &[String] {
+    #[cfg(any(test, feature = "test-util"))]
+    pub fn editor_lines(&self, part: super::split::Part) -> &[String] {
         self.doc.editor(part).lines()
     }
 
-    pub fn editor_cursor(&self, part: Part) -> (usize, usize) {
+    #[cfg(any(test, feature = "test-util"))]
+    pub fn editor_cursor(&self, part: super::split::Part) -> (usize, usize) {
         self.doc.editor(part).cursor()
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn overlay_open(&self) -> bool {
         self.dialog.is_some()
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     /// This instance's own draft file, when it has written one (tests, help).
     pub fn draft_path(&self) -> Option<PathBuf> {
         self.files.draft_path()

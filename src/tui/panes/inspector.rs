@@ -10,7 +10,8 @@ mod attempt;
 mod request;
 mod rows;
 
-pub use request::{highlight, request_messages};
+#[cfg(any(test, feature = "test-util"))]
+pub use request::highlight;
 
 use super::{Ctx, Pane, pane_block, scroll_by};
 use crate::policy::duration::format_secs;

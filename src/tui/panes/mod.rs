@@ -17,8 +17,7 @@ use super::split::Part;
 use super::theme::{Meaning, Theme};
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
-use ratatui::text::{Line, Span};
+use ratatui::text::Line;
 use ratatui::widgets::{Block, BorderType, Borders};
 
 /// The panes that can take focus, in Tab order.
@@ -45,6 +44,7 @@ impl PaneId {
         PaneId::Inspector,
     ];
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn is_editor(self) -> bool {
         matches!(self, PaneId::Prompt | PaneId::Policy | PaneId::Faults)
     }
@@ -68,6 +68,7 @@ impl PaneId {
         }
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn title(self) -> &'static str {
         match self {
             PaneId::Prompt => "Prompt",
@@ -167,9 +168,10 @@ pub fn one_line(s: &str) -> String {
     s[..end].replace('\n', " ⏎ ")
 }
 
+#[cfg(any(test, feature = "test-util"))]
 /// A line of spans with one style.
-pub fn styled(text: impl Into<String>, style: Style) -> Line<'static> {
-    Line::from(Span::styled(text.into(), style))
+pub fn styled(text: impl Into<String>, style: ratatui::style::Style) -> Line<'static> {
+    Line::from(ratatui::text::Span::styled(text.into(), style))
 }
 
 /// Moves a scroll offset by `delta`, within `0..=max`.

@@ -61,6 +61,7 @@ impl TimelinePane {
         self.selected
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn is_following(&self) -> bool {
         self.follow
     }

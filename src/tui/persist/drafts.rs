@@ -90,6 +90,7 @@ impl DraftSlot {
         let _ = std::fs::remove_file(self.path());
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     /// This instance's draft as written (tests, the help screen).
     pub fn read(&self) -> Option<Draft> {
         read_draft_file(&self.path())

@@ -9,12 +9,18 @@ mod drafts;
 mod prefs;
 mod saved;
 
-pub use atomic::{resolve_links, write_atomic, write_atomic_with, write_private};
-pub use drafts::{DeadDraft, Draft, DraftSlot, dead_drafts};
-pub use prefs::{PREFS_MAX_BYTES, Prefs};
+#[cfg(any(test, feature = "test-util"))]
+pub use atomic::{resolve_links, write_atomic_with};
+pub use atomic::{write_atomic, write_private};
+#[cfg(any(test, feature = "test-util"))]
+pub use drafts::Draft;
+pub use drafts::{DeadDraft, DraftSlot, dead_drafts};
+#[cfg(any(test, feature = "test-util"))]
+pub use prefs::PREFS_MAX_BYTES;
+pub use prefs::Prefs;
 pub use saved::slug;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The folders the playground reads and writes; any may be missing (no home directory).
 #[derive(Debug, Clone, Default)]
@@ -45,8 +51,9 @@ impl Paths {
         }
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     /// Everything under one folder (tests).
-    pub fn under(root: &Path) -> Paths {
+    pub fn under(root: &std::path::Path) -> Paths {
         Paths {
             scenarios: Some(root.join("scenarios")),
             themes: Some(root.join("themes")),

@@ -1,6 +1,5 @@
 //! The run clock as the playground estimates it between events.
 
-use super::WaitView;
 use crate::clock::Speed;
 use std::time::{Duration, Instant};
 
@@ -62,8 +61,9 @@ impl RunClock {
         self.anchor_t.saturating_add(run_ms)
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     /// Milliseconds left of a wait, on the estimated run clock.
-    pub fn remaining_ms(&self, w: &WaitView, now: Instant) -> u64 {
+    pub fn remaining_ms(&self, w: &super::WaitView, now: Instant) -> u64 {
         if w.finished {
             return 0;
         }

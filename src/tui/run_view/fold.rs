@@ -50,7 +50,6 @@ impl Observer for RunView {
         *self = RunView {
             scenario: e.scenario.clone(),
             mode: Some(e.mode),
-            speed: e.speed.clone(),
             version: self.version,
             last_t: t_ms,
             ..RunView::default()
@@ -66,7 +65,6 @@ impl Observer for RunView {
             provider: e.provider.clone(),
             model: e.model.clone(),
             request,
-            prompt: e.prompt.clone(),
             url: e.url.clone(),
             headers: e.headers.clone(),
             started_t: t_ms,

@@ -8,6 +8,7 @@
 pub struct RequestJson(pub(super) std::sync::Arc<str>);
 
 impl RequestJson {
+    #[cfg(any(test, feature = "test-util"))]
     pub fn new(v: &serde_json::Value) -> Self {
         RequestJson(v.to_string().into())
     }
@@ -25,6 +26,7 @@ impl RequestJson {
         &self.0
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     /// The body as JSON (`Null` if the text does not parse back, e.g. past serde's depth).
     pub fn value(&self) -> serde_json::Value {
         serde_json::from_str(&self.0).unwrap_or(serde_json::Value::Null)

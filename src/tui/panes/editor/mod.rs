@@ -69,6 +69,7 @@ impl EditorPane {
         self.error = None;
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn lines(&self) -> &[String] {
         self.ta.lines()
     }

@@ -4,24 +4,6 @@ use super::*;
 use serde_json::json;
 
 #[test]
-fn reads_both_wire_formats() {
-    let oa = json!({"messages": [
-        {"role": "system", "content": "be brief"},
-        {"role": "user", "content": "hi"},
-        {"role": "assistant", "content": null, "tool_calls": [{"function": {"name": "f", "arguments": "{}"}}]}
-    ]});
-    let m = request_messages(&oa);
-    assert_eq!(m[0], ("system".into(), "be brief".into()));
-    assert_eq!(m[2].1, "⚙ f({})");
-    let an = json!({"system": "sys", "messages": [
-        {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}
-    ]});
-    let m = request_messages(&an);
-    assert_eq!(m[0], ("system".into(), "sys".into()));
-    assert_eq!(m[1], ("user".into(), "a\nb".into()));
-}
-
-#[test]
 fn an_attempts_request_shows_its_reinserted_text_highlighted() {
     let mut run = RunView::new();
     for e in crate::tui::run_view::fixtures::full_fallback() {
