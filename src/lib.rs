@@ -11,6 +11,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod history;
+pub mod lab;
 pub mod policy;
 pub mod provider;
 pub mod scenario;
