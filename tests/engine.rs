@@ -11,6 +11,8 @@ mod engine_cancel;
 mod engine_over_time;
 #[path = "engine/engine_semantics.rs"]
 mod engine_semantics;
+#[path = "engine/lab.rs"]
+mod lab;
 #[path = "engine/sim_faults.rs"]
 mod sim_faults;
 #[path = "engine/sim_over_time.rs"]

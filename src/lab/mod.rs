@@ -115,6 +115,12 @@ impl LabPlan {
                 "write e.g. --callers 100, or leave --callers out for independent calls",
             ));
         }
+        if self.callers.is_some() {
+            return Err(LabError::new(
+                "--callers: load mode is not built yet (the run clock serves one run at a time, and each run starts its own simulator)",
+                "leave --callers out: each call then runs on its own clock from t = 0",
+            ));
+        }
         if self.policies.is_empty() {
             return Err(LabError::new(
                 "no scenario to compare",

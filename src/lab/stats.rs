@@ -71,6 +71,8 @@ pub struct PolicyStats {
     pub calls: u64,
     pub endings: BTreeMap<&'static str, u64>,
     latency_ms: Histogram<u64>,
+    /// Exact, beside the histogram's 3-digit buckets.
+    latency_max: u64,
     attempts_sum: u64,
     attempts_max: u32,
     requests_sum: u64,
@@ -92,6 +94,7 @@ impl PolicyStats {
             calls: 0,
             endings: BTreeMap::new(),
             latency_ms: histogram(),
+            latency_max: 0,
             attempts_sum: 0,
             attempts_max: 0,
             requests_sum: 0,
@@ -110,6 +113,7 @@ impl PolicyStats {
         let ending = t.ending.unwrap_or(Ending::Cancelled);
         *self.endings.entry(ending.label()).or_default() += 1;
         record(&mut self.latency_ms, t.latency_ms());
+        self.latency_max = self.latency_max.max(t.latency_ms());
         self.attempts_sum += u64::from(t.attempts);
         self.attempts_max = self.attempts_max.max(t.attempts);
         self.requests_sum += u64::from(t.requests);
@@ -133,8 +137,12 @@ impl PolicyStats {
         ratio(self.ok(), self.calls)
     }
 
+    /// The latency at quantile `q`: the bottom of its histogram bucket (within 0.1 %), so a
+    /// value every call shares reads exactly.
     pub fn latency_at(&self, q: f64) -> u64 {
-        self.latency_ms.value_at_quantile(q)
+        let h = &self.latency_ms;
+        h.lowest_equivalent(h.value_at_quantile(q))
+            .clamp(h.min(), self.latency_max)
     }
 
     pub fn mean_attempts(&self) -> f64 {
@@ -159,7 +167,7 @@ impl PolicyStats {
                 p90: self.latency_at(0.90),
                 p95: self.latency_at(0.95),
                 p99: self.latency_at(0.99),
-                max: self.latency_ms.max(),
+                max: self.latency_max,
                 mean: self.latency_ms.mean(),
                 histogram: buckets(&self.latency_ms),
             },
