@@ -216,7 +216,7 @@ fn ms_row(label: &str, reports: &[PolicyReport], f: impl Fn(&PolicyReport) -> f6
 }
 
 fn usd(v: f64) -> String {
-    format!("${v:.5}")
+    crate::cost::format_usd(v)
 }
 
 /// The rows of the comparison, in the order of DESIGN §12.

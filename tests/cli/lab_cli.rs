@@ -4,7 +4,7 @@
 use std::process::{Command, Output};
 
 fn lab(args: &[&str]) -> Output {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("a temp dir");
     Command::new(env!("CARGO_BIN_EXE_retrylab"))
         .arg("lab")
         .args(args)

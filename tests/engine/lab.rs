@@ -129,9 +129,9 @@ async fn common_random_numbers_give_every_policy_the_same_draws() {
 /// An event as JSON, less what differs between two runs of the same script: the
 /// simulator's loopback port and the wall-clock `date` header.
 fn same_run(e: &retrylab::TimedEvent) -> String {
-    let json = serde_json::to_string(e).unwrap();
-    let port = regex::Regex::new(r"127\.0\.0\.1:\d+").unwrap();
-    let date = regex::Regex::new(r#"\["date","[^"]*"\]"#).unwrap();
+    let json = serde_json::to_string(e).expect("an event is JSON");
+    let port = regex::Regex::new(r"127\.0\.0\.1:\d+").expect("a regex");
+    let date = regex::Regex::new(r#"\["date","[^"]*"\]"#).expect("a regex");
     date.replace_all(
         &port.replace_all(&json, "127.0.0.1:PORT"),
         "[\"date\",\"-\"]",
@@ -198,12 +198,16 @@ async fn a_policy_that_retries_forever_is_capped_and_reported_as_such() {
 fn bad_plans_are_refused_with_a_hint() {
     let s = scenario("[retry]\nstop = { after_attempt = 3 }", "");
     let hopeless = "[sim]\noutages = [{ provider = \"openai\", from = \"0s\", to = \"720h\", fault = \"overloaded\" }]\n";
-    let e = plan(&[s.clone()], hopeless, 10).check().unwrap_err();
+    let e = plan(std::slice::from_ref(&s), hopeless, 10)
+        .check()
+        .unwrap_err();
     assert!(e.message.contains("can never succeed"), "{}", e.message);
-    let e = plan(&[s.clone()], "[sim]\n", 0).check().unwrap_err();
+    let e = plan(std::slice::from_ref(&s), "[sim]\n", 0)
+        .check()
+        .unwrap_err();
     assert!(e.message.contains("--calls 0"), "{}", e.message);
     let e = plan(
-        &[s.clone()],
+        std::slice::from_ref(&s),
         "[sim]\nchaos = { server_error = 0.7, rate_limit = 0.6 }\n",
         10,
     )
@@ -211,7 +215,9 @@ fn bad_plans_are_refused_with_a_hint() {
     .unwrap_err();
     assert!(e.message.contains("add up to"), "{}", e.message);
     let overlap = "[sim]\noutages = [{ provider = \"openai\", from = \"0s\", to = \"10s\", fault = \"overloaded\" }, { provider = \"openai\", from = \"5s\", to = \"20s\", fault = \"rate_limit\" }]\n";
-    let e = plan(&[s.clone()], overlap, 10).check().unwrap_err();
+    let e = plan(std::slice::from_ref(&s), overlap, 10)
+        .check()
+        .unwrap_err();
     assert!(e.message.contains("overlap"), "{}", e.message);
     let other = "[sim]\nlimits = [{ provider = \"anthropic\", model = \"m\", rpm = 60 }]\n";
     let e = plan(&[s], other, 10).check().unwrap_err();
