@@ -387,5 +387,14 @@ pub fn table(plan: &LabPlan, report: &LabReport, style: Style) -> String {
     if report.cancelled {
         out.push_str("cancelled: the numbers cover the calls finished so far\n");
     }
+    if reports
+        .iter()
+        .any(|r| r.outcomes.contains_key(crate::lab::tally::LOCAL_CONNECT))
+    {
+        out.push_str(&format!(
+            "warning: {} counts calls that could not reach the loopback simulator: this machine's fault (ephemeral ports in TIME_WAIT), not the policy's; run fewer calls\n",
+            crate::lab::tally::LOCAL_CONNECT
+        ));
+    }
     out
 }

@@ -2,7 +2,7 @@
 //! long, how many attempts and requests, how much waiting, tokens and cost, which fallback
 //! hops, how it ended. A few numbers per call; nothing is kept once it is added to the stats.
 
-use crate::error::ErrorKind;
+use crate::error::{CallError, ErrorKind};
 use crate::event::{Event, Outcome, TimedEvent};
 
 /// How a call ended, as the lab counts it.
@@ -15,6 +15,9 @@ pub enum Ending {
     Capped,
     /// The lab itself was cancelled mid-call.
     Cancelled,
+    /// The machine, not the policy: the call could not reach its own loopback simulator
+    /// (which never refuses a connection), e.g. once the ephemeral ports are used up.
+    LocalConnect,
 }
 
 impl Ending {
@@ -24,6 +27,7 @@ impl Ending {
             Ending::Error(k) => k.as_str(),
             Ending::Capped => "capped",
             Ending::Cancelled => "cancelled",
+            Ending::LocalConnect => LOCAL_CONNECT,
         }
     }
 }
@@ -42,6 +46,16 @@ impl Default for Cap {
             run_time_ms: 3_600_000,
         }
     }
+}
+
+/// The outcome label of [`Ending::LocalConnect`].
+pub const LOCAL_CONNECT: &str = "lab_connect_failed";
+
+/// The error, or one it wraps, is a failed connect to the loopback simulator.
+fn local_connect(e: &CallError) -> bool {
+    (e.kind == ErrorKind::Connection && e.message.starts_with("cannot connect to 127.0.0.1"))
+        || e.last_error.as_deref().is_some_and(local_connect)
+        || e.errors.iter().any(local_connect)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -82,9 +96,11 @@ impl Tally {
                 self.cost_usd = f.total_cost_usd;
                 self.ending = Some(match f.outcome {
                     Outcome::Ok => Ending::Ok,
-                    Outcome::Error => {
-                        Ending::Error(f.error.as_ref().map_or(ErrorKind::Any, |e| e.kind))
-                    }
+                    Outcome::Error => match &f.error {
+                        Some(e) if local_connect(e) => Ending::LocalConnect,
+                        Some(e) => Ending::Error(e.kind),
+                        None => Ending::Error(ErrorKind::Any),
+                    },
                     Outcome::Cancelled if self.capped => Ending::Capped,
                     Outcome::Cancelled => Ending::Cancelled,
                 });
@@ -103,5 +119,21 @@ impl Tally {
     /// Run-clock time from start to end.
     pub fn latency_ms(&self) -> u64 {
         self.end_ms.saturating_sub(self.start_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_connect_to_the_own_simulator_is_the_machines_fault() {
+        let e = CallError::new(
+            ErrorKind::Connection,
+            "cannot connect to 127.0.0.1: refused",
+        );
+        assert!(local_connect(&CallError::retry_error(3, e)));
+        let scripted = CallError::new(ErrorKind::Connection, "connection reset by the server");
+        assert!(!local_connect(&scripted));
     }
 }
