@@ -21,7 +21,13 @@ const ONLY: &[(&str, &[&str])] = &[
 ];
 
 /// `(from, to)`: `from` never imports `to`.
-const NEVER: &[(&str, &str)] = &[("provider", "engine"), ("sim", "engine")];
+/// The lab runs calls through the engine (above it) and is driven by the front ends.
+const NEVER: &[(&str, &str)] = &[
+    ("provider", "engine"),
+    ("sim", "engine"),
+    ("engine", "lab"),
+    ("sim", "lab"),
+];
 
 /// Only these may import the front ends (cli, tui).
 const FRONT_ENDS: &[&str] = &["cli", "tui"];

@@ -30,6 +30,10 @@ pub mod history;
 #[cfg(not(feature = "test-util"))]
 pub(crate) mod history;
 #[cfg(feature = "test-util")]
+pub mod lab;
+#[cfg(not(feature = "test-util"))]
+pub(crate) mod lab;
+#[cfg(feature = "test-util")]
 pub mod provider;
 #[cfg(not(feature = "test-util"))]
 pub(crate) mod provider;

@@ -58,6 +58,8 @@ enum Command {
     },
     /// List the built-in scenarios and the saved ones.
     Scenarios,
+    /// Compare policies over many calls: success, latency percentiles, cost, herds.
+    Lab(cli::lab::LabArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
     match args.command {
         Some(Command::Run(run)) => cli::run::execute(&run),
         Some(Command::Check { scenario }) => cli::check::execute(&scenario),
+        Some(Command::Lab(lab)) => cli::lab::execute(&lab),
         Some(Command::Scenarios) => {
             print!("{}", cli::scenarios::listing());
             ExitCode::SUCCESS

@@ -2,5 +2,7 @@
 
 #[path = "cli/cli.rs"]
 mod cli;
+#[path = "cli/lab_cli.rs"]
+mod lab_cli;
 #[path = "cli/robustness_sim.rs"]
 mod robustness_sim;

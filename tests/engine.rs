@@ -17,6 +17,8 @@ mod engine_request;
 mod engine_semantics;
 #[path = "engine/engine_why.rs"]
 mod engine_why;
+#[path = "engine/lab.rs"]
+mod lab;
 #[path = "engine/sim_faults.rs"]
 mod sim_faults;
 #[path = "engine/sim_over_time.rs"]

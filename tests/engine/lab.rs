@@ -1,0 +1,229 @@
+//! The policy lab (DESIGN §12): its numbers against what can be computed by hand, within
+//! tolerances from the sample size (4 standard errors), and its calls against `run`.
+
+use retrylab::clock::Speed;
+use retrylab::config::Config;
+use retrylab::engine::run::{RunOptions, event_channel, run};
+use retrylab::event::Mode;
+use retrylab::lab::{Arrival, Cap, LabPlan, Policy, PolicyReport, one_call_events, run_lab};
+use retrylab::scenario::load::parse;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+fn scenario(retry: &str, extra: &str) -> String {
+    format!(
+        "name = \"p\"\n[prompt]\ntemplate = \"hi\"\n[call]\nprovider = \"openai\"\nmodel = \"gpt-4o-mini\"\n{retry}\n{extra}"
+    )
+}
+
+fn plan(policies: &[String], faults: &str, calls: u64) -> LabPlan {
+    let policies = policies
+        .iter()
+        .enumerate()
+        .map(|(i, src)| Policy {
+            label: format!("p{i}"),
+            scenario: Arc::new(parse(src, "test").expect("scenario")),
+        })
+        .collect();
+    LabPlan {
+        policies,
+        faults: retrylab::lab::faults::parse(faults, "faults").expect("faults"),
+        faults_origin: "faults".into(),
+        calls,
+        seed: 7,
+        callers: None,
+        arrival: Arrival::Burst,
+        cap: Cap::default(),
+        config: Arc::new(Config::isolated()),
+    }
+}
+
+async fn lab(p: &LabPlan) -> Vec<PolicyReport> {
+    p.check().expect("a valid plan");
+    run_lab(p, &|_| {}, &CancellationToken::new())
+        .await
+        .policies
+}
+
+/// No latency at all: a reply or an error takes 0 s of run time.
+const INSTANT: &str = "first_token_ms = 0\ntokens_per_second = 1e9\nerror_ms = 0\nreply = \"ok\"\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaos_p_with_n_attempts_succeeds_1_minus_p_to_the_n() {
+    let (p, n, calls) = (0.3_f64, 3_i32, 2000_u64);
+    let retry = format!("[retry]\nstop = {{ after_attempt = {n} }}");
+    let faults = format!("[sim]\n{INSTANT}chaos = {{ server_error = {p} }}\n");
+    let r = &lab(&plan(&[scenario(&retry, "")], &faults, calls)).await[0];
+    let success = 1.0 - p.powi(n);
+    let se = (success * (1.0 - success) / calls as f64).sqrt();
+    assert!(
+        (r.success_rate - success).abs() < 4.0 * se,
+        "success {} vs {success} ± {}",
+        r.success_rate,
+        4.0 * se
+    );
+    // Attempts: k with probability p^(k-1)(1-p) for k < n, n with p^(n-1).
+    let mean = (1.0 - p.powi(n)) / (1.0 - p);
+    let second: f64 = (1..n)
+        .map(|k| f64::from(k * k) * p.powi(k - 1) * (1.0 - p))
+        .sum::<f64>()
+        + f64::from(n * n) * p.powi(n - 1);
+    let se = ((second - mean * mean) / calls as f64).sqrt();
+    assert!(
+        (r.attempts.mean - mean).abs() < 4.0 * se,
+        "attempts {} vs {mean} ± {}",
+        r.attempts.mean,
+        4.0 * se
+    );
+    assert_eq!(r.attempts.max, 3);
+    assert_eq!(
+        r.outcomes.get("retry_error").copied().unwrap_or(0) + r.outcomes["ok"],
+        calls
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_of_10s_with_waits_1_2_4_8_ends_at_15s_for_every_call() {
+    let retry =
+        "[retry]\nstop = { after_attempt = 10 }\nwait = { exponential = { multiplier = 1 } }";
+    let faults = format!(
+        "[sim]\n{INSTANT}outages = [{{ provider = \"openai\", from = \"0s\", to = \"10s\", fault = \"overloaded\" }}]\n"
+    );
+    let r = &lab(&plan(&[scenario(retry, "")], &faults, 200)).await[0];
+    assert_eq!(r.success_rate, 1.0);
+    // Attempts at 0, 1, 3, 7 s fail; the fifth at 15 s is past the window.
+    assert_eq!((r.attempts.mean, r.attempts.max), (5.0, 5));
+    assert_eq!(
+        (r.latency_ms.p50, r.latency_ms.p99, r.latency_ms.max),
+        (15_000, 15_000, 15_000)
+    );
+    assert_eq!(r.wait_ms.total, 200 * 15_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn common_random_numbers_give_every_policy_the_same_draws() {
+    // Call k's first request fails for one policy exactly when it fails for the other.
+    let one = scenario("", "");
+    let three = scenario("[retry]\nstop = { after_attempt = 3 }", "");
+    let faults = format!("[sim]\n{INSTANT}chaos = {{ server_error = 0.5 }}\n");
+    let p = plan(&[one, three], &faults, 1);
+    let mut differed = 0;
+    for k in 0..40 {
+        let a = one_call_events(&p, 0, k).await;
+        let b = one_call_events(&p, 1, k).await;
+        let ok = |evs: &[retrylab::TimedEvent]| {
+            evs.iter()
+                .filter(|e| matches!(e.event, retrylab::Event::AttemptStarted(_)))
+                .count()
+        };
+        let a_ok = a
+            .iter()
+            .any(|e| matches!(e.event, retrylab::Event::AttemptSucceeded(_)));
+        assert_eq!(a_ok, ok(&b) == 1, "call {k}: the first draw differs");
+        differed += usize::from(!a_ok);
+    }
+    // Both outcomes happened: the seeds differ from call to call.
+    assert!(differed > 5 && differed < 35, "{differed}");
+}
+
+/// An event as JSON, less what differs between two runs of the same script: the
+/// simulator's loopback port and the wall-clock `date` header.
+fn same_run(e: &retrylab::TimedEvent) -> String {
+    let json = serde_json::to_string(e).expect("an event is JSON");
+    let port = regex::Regex::new(r"127\.0\.0\.1:\d+").expect("a regex");
+    let date = regex::Regex::new(r#"\["date","[^"]*"\]"#).expect("a regex");
+    date.replace_all(
+        &port.replace_all(&json, "127.0.0.1:PORT"),
+        "[\"date\",\"-\"]",
+    )
+    .into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lab_call_emits_the_same_events_as_a_run_with_its_seed() {
+    let retry = "[retry]\nstop = { after_attempt = 4 }\nwait = { random_exponential = { multiplier = 1, max = 8 } }";
+    let faults = "[sim]\nerror_ms = 50\nchaos = { server_error = 0.4, rate_limit = 0.2 }\nlatency = { first_token = { lognormal = { median = \"300ms\", p99 = \"2s\" } } }\n";
+    let p = plan(&[scenario(retry, "")], faults, 1);
+    for k in [0, 5, 11] {
+        let lab_events = one_call_events(&p, 0, k).await;
+        let s = retrylab::lab::seeds::call_scenario(&p.policies[0].scenario, &p.faults, p.seed, k);
+        let (tx, mut rx) = event_channel();
+        let opts = RunOptions {
+            mode: Mode::Sim,
+            speed: Speed::Max,
+            config: Arc::new(Config::isolated()),
+        };
+        run(Arc::new(s), opts, tx, CancellationToken::new()).await;
+        let mut run_events = Vec::new();
+        while let Some(e) = rx.recv().await {
+            run_events.push(e);
+        }
+        assert_eq!(lab_events.len(), run_events.len(), "call {k}");
+        for (a, b) in lab_events.iter().zip(&run_events) {
+            assert_eq!(same_run(a), same_run(b), "call {k}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_that_retries_forever_is_capped_and_reported_as_such() {
+    // No stop against an outage of 2 h: the cap stops each call; the fallback policy beside
+    // it still gets through (so the fault model is not refused as hopeless).
+    let forever = scenario("[retry]\nwait = { fixed = 1 }", "");
+    let fallback = scenario(
+        "[retry]\nstop = { after_attempt = 2 }",
+        "[fallback]\ncatch = [\"retry_error\"]\n[[fallback.hops]]\nprovider = \"anthropic\"\nmodel = \"claude-3-5-haiku-latest\"\ncatch = [\"retry_error\"]\n",
+    );
+    let faults = format!(
+        "[sim]\n{INSTANT}outages = [{{ provider = \"openai\", from = \"0s\", to = \"2h\", fault = \"server_error\" }}]\n"
+    );
+    let mut p = plan(&[forever, fallback], &faults, 20);
+    p.cap = Cap {
+        attempts: 20,
+        run_time_ms: 3_600_000,
+    };
+    let r = lab(&p).await;
+    assert_eq!(
+        r[0].outcomes.get("capped"),
+        Some(&20),
+        "{:?}",
+        r[0].outcomes
+    );
+    assert_eq!(r[0].success_rate, 0.0);
+    assert_eq!(r[1].success_rate, 1.0);
+    assert_eq!(r[1].fallback_hops.get("1"), Some(&20));
+}
+
+#[test]
+fn bad_plans_are_refused_with_a_hint() {
+    let s = scenario("[retry]\nstop = { after_attempt = 3 }", "");
+    let hopeless = "[sim]\noutages = [{ provider = \"openai\", from = \"0s\", to = \"720h\", fault = \"overloaded\" }]\n";
+    let e = plan(std::slice::from_ref(&s), hopeless, 10)
+        .check()
+        .unwrap_err();
+    assert!(e.message.contains("can never succeed"), "{}", e.message);
+    let e = plan(std::slice::from_ref(&s), "[sim]\n", 0)
+        .check()
+        .unwrap_err();
+    assert!(e.message.contains("--calls 0"), "{}", e.message);
+    let e = plan(
+        std::slice::from_ref(&s),
+        "[sim]\nchaos = { server_error = 0.7, rate_limit = 0.6 }\n",
+        10,
+    )
+    .check()
+    .unwrap_err();
+    assert!(e.message.contains("add up to"), "{}", e.message);
+    let overlap = "[sim]\noutages = [{ provider = \"openai\", from = \"0s\", to = \"10s\", fault = \"overloaded\" }, { provider = \"openai\", from = \"5s\", to = \"20s\", fault = \"rate_limit\" }]\n";
+    let e = plan(std::slice::from_ref(&s), overlap, 10)
+        .check()
+        .unwrap_err();
+    assert!(e.message.contains("overlap"), "{}", e.message);
+    let other = "[sim]\nlimits = [{ provider = \"anthropic\", model = \"m\", rpm = 60 }]\n";
+    let e = plan(&[s], other, 10).check().unwrap_err();
+    assert!(e.message.contains("never calls"), "{}", e.message);
+    let e = retrylab::lab::faults::parse("name = \"x\"\n", "f.toml").unwrap_err();
+    assert!(e.message.contains("no [sim]"), "{}", e.message);
+    let e = retrylab::lab::faults::parse("[sim]\nchoas = 1\n", "f.toml").unwrap_err();
+    assert!(e.message.starts_with("f.toml:2:"), "{}", e.message);
+}
