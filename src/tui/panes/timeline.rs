@@ -349,43 +349,104 @@ pub fn row_line(run: &RunView, i: usize, ctx: &Ctx, width: usize) -> Line<'stati
 }
 
 /// `⏳ ▕██████░░░░▏ 2.4 s left of 4 s  exponential(...) = 4 s`: the bar drains as the wait
-/// runs; once over, how it ended (`waited 4 s`, `skipped after 1.2 s of 4 s`...).
+/// runs; once over, how it ended (`waited 4 s`, `skipped after 1.2 s of 4 s`...). When the
+/// server's Retry-After set the wait and the row is too short for all of it, the reason leads
+/// (`⏳ Retry-After 15 s · 12.7 s left ▕███▏ back-off gave 1 s`) so the cut drops the formula.
 fn wait_line(w: &WaitView, ctx: &Ctx, width: usize) -> Line<'static> {
     let theme = ctx.theme;
-    let mut spans = vec![
+    let lead = vec![
         Span::raw("  "),
         Span::styled("⏳ ", theme.style(Meaning::Wait)),
     ];
+    let left = w.end_t().saturating_sub(ctx.run_now_ms);
+    let mut wide = lead.clone();
+    wide.extend(wait_state(w, left, theme, BAR_CELLS));
+    wide.push(Span::styled(w.label(), theme.style(Meaning::Muted)));
+    match w.words().reason() {
+        Some(reason) if spans_width(&wide) > width => {
+            fit_spans(reason_first(w, reason, lead, left, theme, width), width)
+        }
+        _ => fit_spans(wide, width),
+    }
+}
+
+/// A short row whose wait the server set: the reason, then the state, then the formula.
+fn reason_first(
+    w: &WaitView,
+    reason: String,
+    lead: Vec<Span<'static>>,
+    left: u64,
+    theme: &Theme,
+    width: usize,
+) -> Vec<Span<'static>> {
+    let mut spans = lead;
+    let same_length = w.retry_after_ms.is_none_or(|ra| ra == w.delay_ms);
+    spans.push(Span::styled(reason, theme.style(Meaning::Wait)));
+    spans.push(Span::styled(" · ", theme.style(Meaning::Muted)));
+    if w.finished {
+        spans.extend(wait_state(w, left, theme, 0));
+    } else {
+        let text = if same_length {
+            crate::words::wait_left_short(left)
+        } else {
+            crate::words::wait_left(left, w.delay_ms)
+        };
+        spans.push(Span::styled(text, theme.style(Meaning::Wait)));
+        // The bar takes what room is left, up to its usual size; none below 3 cells.
+        let room = width.saturating_sub(spans_width(&spans) + 3);
+        let cells = room.min(BAR_CELLS);
+        if cells >= 3 {
+            spans.push(Span::raw(" "));
+            spans.extend(bar(w, left, theme, cells));
+        }
+        spans.push(Span::raw("  "));
+    }
+    spans.push(Span::styled(
+        w.words().backoff_gave(),
+        theme.style(Meaning::Muted),
+    ));
+    spans
+}
+
+/// The countdown bar's usual size, in cells.
+const BAR_CELLS: usize = 12;
+
+/// A wait's state before its label: how it ended, or the bar (of `cells`) and the time left.
+fn wait_state(w: &WaitView, left: u64, theme: &Theme, cells: usize) -> Vec<Span<'static>> {
     if w.finished {
         let style = if w.ended.is_elapsed() {
             theme.style(Meaning::Wait)
         } else {
             theme.style(Meaning::Warning)
         };
-        spans.push(Span::styled(format!("{}  ", w.end_text()), style));
-    } else {
-        let left = w.end_t().saturating_sub(ctx.run_now_ms);
-        let cells = 12usize;
-        let full = if w.delay_ms == 0 {
-            0
-        } else {
-            ((left as f64 / w.delay_ms as f64) * cells as f64).ceil() as usize
-        }
-        .min(cells);
-        spans.push(Span::styled("▕", theme.style(Meaning::WaitTrack)));
-        spans.push(Span::styled("█".repeat(full), theme.style(Meaning::Wait)));
-        spans.push(Span::styled(
-            "░".repeat(cells - full),
-            theme.style(Meaning::WaitTrack),
-        ));
-        spans.push(Span::styled("▏", theme.style(Meaning::WaitTrack)));
-        spans.push(Span::styled(
-            format!(" {}  ", crate::words::wait_left(left, w.delay_ms)),
-            theme.style(Meaning::Wait),
-        ));
+        return vec![Span::styled(format!("{}  ", w.end_text()), style)];
     }
-    spans.push(Span::styled(w.label(), theme.style(Meaning::Muted)));
-    fit_spans(spans, width)
+    let mut spans = bar(w, left, theme, cells);
+    spans.push(Span::styled(
+        format!(" {}  ", crate::words::wait_left(left, w.delay_ms)),
+        theme.style(Meaning::Wait),
+    ));
+    spans
+}
+
+/// `▕████░░▏`: full cells for the part of the wait still to go.
+fn bar(w: &WaitView, left: u64, theme: &Theme, cells: usize) -> Vec<Span<'static>> {
+    let full = if w.delay_ms == 0 {
+        0
+    } else {
+        ((left as f64 / w.delay_ms as f64) * cells as f64).ceil() as usize
+    }
+    .min(cells);
+    vec![
+        Span::styled("▕", theme.style(Meaning::WaitTrack)),
+        Span::styled("█".repeat(full), theme.style(Meaning::Wait)),
+        Span::styled("░".repeat(cells - full), theme.style(Meaning::WaitTrack)),
+        Span::styled("▏", theme.style(Meaning::WaitTrack)),
+    ]
+}
+
+fn spans_width(spans: &[Span]) -> usize {
+    spans.iter().map(Span::width).sum()
 }
 
 /// Cuts a line of spans to `width` columns.
