@@ -252,3 +252,49 @@ fn the_focused_pane_stands_out() {
     // Only one pane has the thick frame.
     assert_eq!(s.matches('┏').count(), 1, "{s}");
 }
+
+/// Small screens (issue 9): nothing the user needs is cut. Idle: the legend breaks between
+/// entries and the Output's placeholder wraps.
+#[test]
+fn idle_at_80x24_and_60x20() {
+    for (w, h) in [(80, 24), (60, 20)] {
+        let dir = tempfile::tempdir().unwrap();
+        let pg = playground(dir.path(), w, h);
+        let s = pg.screen();
+        assert!(s.contains("⤷ fallback"), "{s}");
+        assert!(s.contains("↻ reinserted"), "{s}");
+        assert!(s.contains("streams"), "{s}");
+        insta::assert_snapshot!(format!("idle_{w}x{h}"), s);
+    }
+}
+
+/// Mid-wait on a narrow Timeline: the bar gives way so the time left stays whole.
+#[test]
+fn mid_run_wait_at_60x20_keeps_the_time_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pg = playground(dir.path(), 60, 20);
+    let t0 = Instant::now();
+    pg.app.freeze_time(Some(t0));
+    pg.app.begin_external_run();
+    pg.app.update(Message::Engine(fixtures::mid_wait()));
+    pg.app.freeze_time(Some(t0 + Duration::from_millis(1500)));
+    pg.draw().unwrap();
+    let s = pg.screen();
+    assert!(s.contains("⏳ ▕████░▏ 2.5 s left of 4 s"), "{s}");
+    insta::assert_snapshot!("mid_run_wait_60x20", s);
+}
+
+/// Ctrl+O on a narrow screen: a shorter title, still saying how to close it.
+#[test]
+fn picker_at_60x20_says_how_to_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pg = playground(dir.path(), 60, 20);
+    pg.ctrl('o');
+    let s = pg.screen();
+    assert!(
+        s.contains("Open type to filter · Tab: history · Esc closes"),
+        "{s}"
+    );
+    assert!(s.contains("▶ fallback-with-retries"), "{s}");
+    insta::assert_snapshot!("picker_60x20", s);
+}
