@@ -60,11 +60,12 @@ pub fn wait_end(ended: WaitEnd, waited_ms: Option<u64>, delay_ms: u64) -> String
 
 /// A wait in progress: `1.7 s left of 4 s`.
 pub fn wait_left(left_ms: u64, delay_ms: u64) -> String {
-    format!(
-        "{:.1} s left of {}",
-        left_ms as f64 / 1000.0,
-        secs(delay_ms)
-    )
+    format!("{} of {}", wait_left_short(left_ms), secs(delay_ms))
+}
+
+/// A wait in progress where the row already says its length: `1.7 s left`.
+pub fn wait_left_short(left_ms: u64) -> String {
+    format!("{:.1} s left", left_ms as f64 / 1000.0)
 }
 
 /// The facts of a wait, to say where it came from in each consumer's words.
@@ -105,12 +106,8 @@ impl WaitWords<'_> {
 
     /// The timeline's label: the formula and its value, or the server's Retry-After.
     pub fn label(&self) -> String {
-        if self.source == WaitSource::RetryAfter {
-            format!(
-                "Retry-After {} (back-off gave {})",
-                secs(self.retry_after_ms.unwrap_or(self.delay_ms)),
-                secs(self.computed_ms)
-            )
+        if let Some(reason) = self.reason() {
+            format!("{reason} ({})", self.backoff_gave())
         } else {
             match self.retry_after_ms {
                 Some(ra) => format!(
@@ -122,6 +119,22 @@ impl WaitWords<'_> {
                 None => format!("{} = {}", self.strategy, secs(self.delay_ms)),
             }
         }
+    }
+
+    /// The server's Retry-After, when it set the wait: `Retry-After 15 s`. A short timeline
+    /// row leads with it, so a cut drops the formula, not the reason.
+    pub fn reason(&self) -> Option<String> {
+        (self.source == WaitSource::RetryAfter).then(|| {
+            format!(
+                "Retry-After {}",
+                secs(self.retry_after_ms.unwrap_or(self.delay_ms))
+            )
+        })
+    }
+
+    /// What the formula gave beside a Retry-After reason: `back-off gave 4 s`.
+    pub fn backoff_gave(&self) -> String {
+        format!("back-off gave {}", secs(self.computed_ms))
     }
 
     /// The Inspector's `set by`.
@@ -164,6 +177,9 @@ mod tests {
         };
         assert_eq!(ra.origin(), "Retry-After 30 s > back-off 4 s");
         assert_eq!(ra.label(), "Retry-After 30 s (back-off gave 4 s)");
+        assert_eq!(ra.reason().as_deref(), Some("Retry-After 30 s"));
+        assert_eq!(ra.backoff_gave(), "back-off gave 4 s");
+        assert_eq!(w.reason(), None);
         assert!(ra.set_by().starts_with("the server's Retry-After"));
         let unknown = WaitWords {
             source: WaitSource::Unknown,
@@ -186,6 +202,7 @@ mod tests {
             "cancelled after 350 ms of 4 s"
         );
         assert_eq!(wait_left(1700, 4000), "1.7 s left of 4 s");
+        assert_eq!(wait_left_short(12_700), "12.7 s left");
         assert_eq!(
             why_run_ended(
                 ErrorKind::ServerError,

@@ -8,8 +8,10 @@
 # Prints `N passed, N failed`; exits 1 on any failure.
 #
 # Then issue 9's visible controls: the speed chosen last is remembered; F3 mid-run shortens
-# the run's wall time; Ctrl+O marks the selected row (dark and mono themes) and filters as you
-# type; Ctrl+G opens the help, `/` searches it, `q` closes it; Ctrl+S on a built-in asks a name;
+# the run's wall time; Esc mid-wait shows "cancelled after … of 4 s" (and the trace says so);
+# the Inspector shows the request body's "temperature" once [call] has one; Ctrl+O marks the
+# selected row (dark and mono themes) and filters as you type; Ctrl+G opens the help, `/`
+# searches it, `q` closes it; Ctrl+S on a built-in asks a name;
 # Tab keeps the columns, Ctrl+W zooms, Ctrl+C copies a selection by OSC 52 and never quits at once.
 #
 # RETRYLAB_BIN overrides the binary (default: target/debug/retrylab, always built first so a
@@ -70,7 +72,17 @@ stty -a | tr ' ;' '\n\n' | grep -x -- '-\?echo'
 echo "REPORTED"
 sleep 60
 INNER
-  t -f /dev/null new-session -d -s smoke -x 120 -y 40 "sh '$tmp/inner.sh'"
+  # A server just killed may still hold the socket: the new session then dies with it
+  # ("server exited unexpectedly"), so try again until the session is there.
+  local i
+  for i in $(seq 50); do
+    if t -f /dev/null new-session -d -s smoke -x 120 -y 40 "sh '$tmp/inner.sh'" 2>/dev/null &&
+      t has-session -t smoke 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "     (tmux would not start a session)"
 }
 pid() { cat "$tmp/pid" 2>/dev/null; }
 
@@ -136,6 +148,89 @@ fi
 t send-keys -t smoke C-q
 wait_for "EXITED" 5
 
+# ----- issue 9: Esc mid-wait says the wait was cancelled (not "waited 4 s"), and so does the trace -----
+rm -f "$tmp/config/prefs.toml" # 1x: the 4 s wait lasts long enough to press Esc in it
+start "$tmp/data"
+expect "starts for the cancelled-wait test" "No run yet. Press F5" 10
+t send-keys -t smoke F5
+if wait_for "⏳ ▕" 10; then # a wait in progress (its countdown bar)
+  t send-keys -t smoke Escape
+  expect "Esc mid-wait: the run ends cancelled" "■ cancelled after" 10
+  if screen | grep -qE "⏳ cancelled after [0-9.]+ m?s of 4 s"; then
+    ok "Esc mid-wait: the wait row reads \"cancelled after … of 4 s\""
+  else
+    fail "Esc mid-wait: no \"⏳ cancelled after … of 4 s\" row"
+  fi
+  if screen | grep -qF "⏳ waited 4 s"; then fail "Esc mid-wait: the cut wait is shown as finished"; else ok "Esc mid-wait: no \"waited 4 s\" for the cut wait"; fi
+  # The newest trace, polled: it is written as the run ends, maybe after the screen says so.
+  cut_wait=no
+  for _ in $(seq 50); do
+    trace=$(ls -t "$tmp"/data/traces/*.jsonl 2>/dev/null | head -1)
+    if [ -n "$trace" ] && grep -q '"event":"wait_finished".*"ended":"cancelled"' "$trace"; then cut_wait=yes; break; fi
+    sleep 0.1
+  done
+  if [ $cut_wait = yes ]; then
+    ok "Esc mid-wait: the trace's wait_finished says ended: cancelled"
+  else
+    fail "Esc mid-wait: no cancelled wait_finished in the trace (${trace:-none})"
+  fi
+else
+  fail "Esc mid-wait: no wait started"
+fi
+t send-keys -t smoke C-q
+wait_for "EXITED" 5
+
+# ----- issue 9: the Inspector shows the exact request body: "temperature" once [call] has it -----
+# focus PANE: Tab until PANE has the thick (focused) border.
+focus() {
+  local i
+  for i in 1 2 3 4 5 6 7 8; do
+    if wait_for "┏ $1" 1; then return 0; fi
+    t send-keys -t smoke Tab
+  done
+  wait_for "┏ $1" 3
+}
+start "$tmp/data"
+expect "starts for the request-body test" "No run yet. Press F5" 10
+if focus Policy; then
+  # Line 5 of the demo's Policy editor is `[call]`: a new line after it.
+  t send-keys -t smoke Down Down Down Down End Enter
+  t send-keys -t smoke -l "temperature = 0.5"
+  expect "the Policy editor has temperature = 0.5 under [call]" "6 temperature = 0.5" 3
+  t send-keys -t smoke F3 F3 # 100x: the run's waits pass at once
+  expect "at 100x for the request-body test" " 100x " 3
+  t send-keys -t smoke F5
+  expect "the run with a temperature finishes ok" "■ ok" 20
+  if focus Timeline; then
+    t send-keys -t smoke Home # the first attempt's row
+    expect "the first attempt is selected" "Output primary #1" 3
+    if focus Inspector; then
+      t send-keys -t smoke C-w # zoom: the whole request in view
+      found=no
+      for _ in 1 2 3 4 5 6; do
+        if wait_for '"temperature": 0.5' 2; then found=yes; break; fi
+        t send-keys -t smoke PageDown
+      done
+      if [ $found = yes ]; then
+        ok "the Inspector shows the request body with \"temperature\": 0.5"
+      else
+        fail "the Inspector lacks \"temperature\": 0.5"
+      fi
+      if screen | grep -qF '"model": "gpt-4o-mini"'; then ok "the request body is pretty-printed"; else fail "no pretty-printed \"model\" in the Inspector"; fi
+    else
+      fail "request body: the Inspector never took focus"
+    fi
+  else
+    fail "request body: the Timeline never took focus"
+  fi
+else
+  fail "request body: the Policy editor never took focus"
+fi
+t send-keys -t smoke C-q
+expect "Ctrl+Q with unsaved edits asks first" "Quit with unsaved edits?" 3
+t send-keys -t smoke q # quit without saving
+expect "q in that question quits without saving" "EXITED 0" 5
+
 # ----- issue 9: Ctrl+O marks the selected row in the dark and mono themes; it filters -----
 for theme in dark mono; do
   rm -f "$tmp/config/prefs.toml"
@@ -178,8 +273,13 @@ expect "Ctrl+S on a built-in asks a name" "name: fallback-with-retries▏" 3
 t send-keys -t smoke BSpace BSpace BSpace BSpace BSpace BSpace BSpace
 t send-keys -t smoke -l "mine"
 t send-keys -t smoke Enter
-expect "Save As writes the scenario under that name" "saved " 3
-if [ -f "$tmp/config/scenarios/fallback-with-mine.toml" ]; then ok "the saved file is there by name"; else fail "no saved file named fallback-with-mine.toml"; fi
+# The notice names the file ("saved " alone would match the help's "saved scenarios").
+expect "Save As writes the scenario under that name" "fallback-with-mine.toml" 3
+if [ -f "$tmp/config/scenarios/fallback-with-mine.toml" ]; then
+  ok "the saved file is there by name"
+else
+  fail "no saved file named fallback-with-mine.toml (there: $(ls "$tmp/config/scenarios" 2>&1 | tr '\n' ' '); status: $(screen | tail -1))"
+fi
 t send-keys -t smoke C-q
 wait_for "EXITED" 5
 

@@ -90,6 +90,66 @@ fn mid_run_with_a_wait_bar() {
     insta::assert_snapshot!("mid_run_wait_bar", s);
 }
 
+fn retry_after_wins(dir: &std::path::Path, w: u16, h: u16) -> Playground<TestBackend> {
+    let b = retrylab::scenario::builtin::find("retry-after-wins").expect("a built-in");
+    let start = Start::Scenario {
+        text: b.source.to_string(),
+        origin: Origin::Builtin(b.name.to_string()),
+    };
+    let mut config = AppConfig::isolated(dir);
+    config.speed = retrylab::clock::Speed::Times(1.0);
+    let mut pg = Playground::new(TestBackend::new(w, h), config, start).expect("playground");
+    let t0 = Instant::now();
+    pg.app.freeze_time(Some(t0));
+    pg.app.begin_external_run();
+    pg.app.update(Message::Engine(fixtures::retry_after_wait()));
+    // 2.3 s into the 15 s wait, at 1x.
+    pg.app.freeze_time(Some(t0 + Duration::from_millis(2300)));
+    pg.draw().expect("draw");
+    pg
+}
+
+/// The wait row at a short width leads with the server's Retry-After: the cut drops the
+/// formula, not the reason.
+#[test]
+fn retry_after_reason_leads_at_80x24() {
+    let dir = tempfile::tempdir().unwrap();
+    let pg = retry_after_wins(dir.path(), 80, 24);
+    let s = pg.screen();
+    assert!(s.contains("⏳ Retry-After 15 s · 12.7 s left ▕"), "{s}");
+    insta::assert_snapshot!("retry_after_80x24", s);
+}
+
+#[test]
+fn retry_after_reason_leads_at_60x20() {
+    let dir = tempfile::tempdir().unwrap();
+    let pg = retry_after_wins(dir.path(), 60, 20);
+    let s = pg.screen();
+    assert!(s.contains("⏳ Retry-After 15 s · 12.7"), "{s}");
+    insta::assert_snapshot!("retry_after_60x20", s);
+}
+
+/// Wide, the row keeps its usual order (bar, time left, reason); once over, a short row still
+/// leads with the reason.
+#[test]
+fn retry_after_wide_keeps_the_bar_first_and_a_finished_wait_keeps_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pg = retry_after_wins(dir.path(), 160, 45);
+    let s = pg.screen();
+    assert!(
+        s.contains("⏳ ▕███████████░▏ 12.7 s left of 15 s  Retry-After 15 s (back-off gave 1 s)"),
+        "{s}"
+    );
+    pg.resize(80, 24);
+    pg.app.update(Message::Engine(vec![fixtures::ev(
+        15_150,
+        retrylab::event::Event::WaitFinished(retrylab::event::WaitFinished::elapsed(0, 1)),
+    )]));
+    pg.draw().unwrap();
+    let s = pg.screen();
+    assert!(s.contains("⏳ Retry-After 15 s · waited 15 s"), "{s}");
+}
+
 #[test]
 fn after_a_fallback() {
     let dir = tempfile::tempdir().unwrap();
@@ -191,4 +251,50 @@ fn the_focused_pane_stands_out() {
     assert_eq!(corner.fg, Color::Cyan);
     // Only one pane has the thick frame.
     assert_eq!(s.matches('┏').count(), 1, "{s}");
+}
+
+/// Small screens (issue 9): nothing the user needs is cut. Idle: the legend breaks between
+/// entries and the Output's placeholder wraps.
+#[test]
+fn idle_at_80x24_and_60x20() {
+    for (w, h) in [(80, 24), (60, 20)] {
+        let dir = tempfile::tempdir().unwrap();
+        let pg = playground(dir.path(), w, h);
+        let s = pg.screen();
+        assert!(s.contains("⤷ fallback"), "{s}");
+        assert!(s.contains("↻ reinserted"), "{s}");
+        assert!(s.contains("streams"), "{s}");
+        insta::assert_snapshot!(format!("idle_{w}x{h}"), s);
+    }
+}
+
+/// Mid-wait on a narrow Timeline: the bar gives way so the time left stays whole.
+#[test]
+fn mid_run_wait_at_60x20_keeps_the_time_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pg = playground(dir.path(), 60, 20);
+    let t0 = Instant::now();
+    pg.app.freeze_time(Some(t0));
+    pg.app.begin_external_run();
+    pg.app.update(Message::Engine(fixtures::mid_wait()));
+    pg.app.freeze_time(Some(t0 + Duration::from_millis(1500)));
+    pg.draw().unwrap();
+    let s = pg.screen();
+    assert!(s.contains("⏳ ▕████░▏ 2.5 s left of 4 s"), "{s}");
+    insta::assert_snapshot!("mid_run_wait_60x20", s);
+}
+
+/// Ctrl+O on a narrow screen: a shorter title, still saying how to close it.
+#[test]
+fn picker_at_60x20_says_how_to_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pg = playground(dir.path(), 60, 20);
+    pg.ctrl('o');
+    let s = pg.screen();
+    assert!(
+        s.contains("Open type to filter · Tab: history · Esc closes"),
+        "{s}"
+    );
+    assert!(s.contains("▶ fallback-with-retries"), "{s}");
+    insta::assert_snapshot!("picker_60x20", s);
 }

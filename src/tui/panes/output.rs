@@ -74,7 +74,8 @@ impl Pane for OutputPane {
                 Paragraph::new(Line::from(Span::styled(
                     "The answer of the selected attempt streams here.",
                     theme.style(Meaning::Muted),
-                ))),
+                )))
+                .wrap(ratatui::widgets::Wrap { trim: true }),
                 inner,
             );
             return;

@@ -226,11 +226,25 @@ impl Picker {
         let rows = self.rows();
         let most = self.scenarios.len().max(self.history.len()) + 4;
         let area = super::overlay::centered(screen, 76, most.min(40) as u16 + 4);
-        let block = super::overlay::popup_block(
-            " Open a scenario ",
-            "type to filter · Tab: history · Enter opens · Esc closes ",
-            theme,
-        );
+        // The title and its key hints, shortened to fit a narrow screen (how to close last).
+        let titles = [
+            (
+                " Open a scenario ",
+                "type to filter · Tab: history · Enter opens · Esc closes ",
+            ),
+            (
+                " Open ",
+                "type to filter · Tab: history · Enter opens · Esc closes ",
+            ),
+            (" Open ", "type to filter · Tab: history · Esc closes "),
+            (" Open ", "Esc closes "),
+        ];
+        let room = area.width.saturating_sub(2) as usize;
+        let (title, hint) = titles
+            .into_iter()
+            .find(|(t, h)| t.chars().count() + h.chars().count() <= room)
+            .unwrap_or(titles[titles.len() - 1]);
+        let block = super::overlay::popup_block(title, hint, theme);
         let inner = block.inner(area);
         self.inner = inner;
         let list_h = (inner.height as usize).saturating_sub(2);

@@ -97,7 +97,7 @@ impl Pane for TimelinePane {
             return;
         }
         if run.rows.is_empty() {
-            let mut lines = empty_lines(theme);
+            let mut lines = empty_lines(theme, inner.width as usize);
             if !self.about.is_empty() {
                 lines.push(Line::default());
                 lines.extend(
@@ -183,23 +183,39 @@ impl Pane for TimelinePane {
     }
 }
 
-fn empty_lines(theme: &Theme) -> Vec<Line<'static>> {
+/// Before the first run: how to start one, and the legend of the row icons, laid out in
+/// `width` columns so a narrow pane breaks it between entries, never inside one.
+fn empty_lines(theme: &Theme, width: usize) -> Vec<Line<'static>> {
     let m = theme.style(Meaning::Muted);
-    vec![
+    let mut lines = vec![
         Line::from(vec![
             Span::styled("No run yet. Press ", m),
             Span::styled("F5", theme.style(Meaning::Key)),
             Span::styled(" to run the scenario.", m),
         ]),
         Line::default(),
-        Line::from(vec![
-            Span::styled("✓ ok ", theme.style(Meaning::Success)),
-            Span::styled("✗ failed ", theme.style(Meaning::Error)),
-            Span::styled("⏳ wait ", theme.style(Meaning::Wait)),
-            Span::styled("↻ reinserted ", theme.style(Meaning::Reinserted)),
-            Span::styled("⤷ fallback", theme.style(Meaning::Fallback)),
-        ]),
-    ]
+    ];
+    let legend = [
+        ("✓ ok", Meaning::Success),
+        ("✗ failed", Meaning::Error),
+        ("⏳ wait", Meaning::Wait),
+        ("↻ reinserted", Meaning::Reinserted),
+        ("⤷ fallback", Meaning::Fallback),
+    ];
+    let mut row: Vec<Span<'static>> = Vec::new();
+    for (text, meaning) in legend {
+        let entry = Span::styled(text, theme.style(meaning));
+        let used = spans_width(&row);
+        if !row.is_empty() && used + 1 + entry.width() > width {
+            lines.push(Line::from(std::mem::take(&mut row)));
+        }
+        if !row.is_empty() {
+            row.push(Span::raw(" "));
+        }
+        row.push(entry);
+    }
+    lines.push(Line::from(row));
+    lines
 }
 
 fn ms(ms: u64) -> String {
@@ -350,43 +366,125 @@ pub fn row_line(run: &RunView, i: usize, ctx: &Ctx, width: usize) -> Line<'stati
 }
 
 /// `⏳ ▕██████░░░░▏ 2.4 s left of 4 s  exponential(...) = 4 s`: the bar drains as the wait
-/// runs; once over, how it ended (`waited 4 s`, `skipped after 1.2 s of 4 s`...).
+/// runs; once over, how it ended (`waited 4 s`, `skipped after 1.2 s of 4 s`...). When the
+/// server's Retry-After set the wait and the row is too short for all of it, the reason leads
+/// (`⏳ Retry-After 15 s · 12.7 s left ▕███▏ back-off gave 1 s`) so the cut drops the formula.
 fn wait_line(w: &WaitView, ctx: &Ctx, width: usize) -> Line<'static> {
     let theme = ctx.theme;
-    let mut spans = vec![
+    let lead = vec![
         Span::raw("  "),
         Span::styled("⏳ ", theme.style(Meaning::Wait)),
     ];
+    let left = w.end_t().saturating_sub(ctx.run_now_ms);
+    let mut wide = lead.clone();
+    wide.extend(wait_state(w, left, theme, BAR_CELLS));
+    wide.push(Span::styled(w.label(), theme.style(Meaning::Muted)));
+    if spans_width(&wide) <= width || w.finished && w.words().reason().is_none() {
+        return fit_spans(wide, width);
+    }
+    if let Some(reason) = w.words().reason() {
+        return fit_spans(reason_first(w, reason, lead, left, theme, width), width);
+    }
+    // Short: the bar gives way (down to none) so the time left stays whole.
+    let text = crate::words::wait_left(left, w.delay_ms);
+    let room = width.saturating_sub(spans_width(&lead) + text.chars().count() + 1);
+    let mut spans = lead;
+    spans.extend(wait_state(w, left, theme, bar_cells(room)));
+    spans.push(Span::styled(w.label(), theme.style(Meaning::Muted)));
+    fit_spans(spans, width)
+}
+
+/// The bar's cells in `room` columns (its ends included): up to its usual size, none below 3.
+fn bar_cells(room: usize) -> usize {
+    match room.saturating_sub(2).min(BAR_CELLS) {
+        c if c >= 3 => c,
+        _ => 0,
+    }
+}
+
+/// A short row whose wait the server set: the reason, then the state, then the formula.
+fn reason_first(
+    w: &WaitView,
+    reason: String,
+    lead: Vec<Span<'static>>,
+    left: u64,
+    theme: &Theme,
+    width: usize,
+) -> Vec<Span<'static>> {
+    let mut spans = lead;
+    let same_length = w.retry_after_ms.is_none_or(|ra| ra == w.delay_ms);
+    spans.push(Span::styled(reason, theme.style(Meaning::Wait)));
+    spans.push(Span::styled(" · ", theme.style(Meaning::Muted)));
+    if w.finished {
+        spans.extend(wait_state(w, left, theme, 0));
+    } else {
+        let text = if same_length {
+            crate::words::wait_left_short(left)
+        } else {
+            crate::words::wait_left(left, w.delay_ms)
+        };
+        spans.push(Span::styled(text, theme.style(Meaning::Wait)));
+        // The bar takes what room is left (after a space), up to its usual size.
+        let cells = bar_cells(width.saturating_sub(spans_width(&spans) + 1));
+        if cells > 0 {
+            spans.push(Span::raw(" "));
+            spans.extend(bar(w, left, theme, cells));
+        }
+        spans.push(Span::raw("  "));
+    }
+    spans.push(Span::styled(
+        w.words().backoff_gave(),
+        theme.style(Meaning::Muted),
+    ));
+    spans
+}
+
+/// The countdown bar's usual size, in cells.
+const BAR_CELLS: usize = 12;
+
+/// A wait's state before its label: how it ended, or the bar (of `cells`, none for 0) and
+/// the time left.
+fn wait_state(w: &WaitView, left: u64, theme: &Theme, cells: usize) -> Vec<Span<'static>> {
     if w.finished {
         let style = if w.ended.is_elapsed() {
             theme.style(Meaning::Wait)
         } else {
             theme.style(Meaning::Warning)
         };
-        spans.push(Span::styled(format!("{}  ", w.end_text()), style));
-    } else {
-        let left = w.end_t().saturating_sub(ctx.run_now_ms);
-        let cells = 12usize;
-        let full = if w.delay_ms == 0 {
-            0
-        } else {
-            ((left as f64 / w.delay_ms as f64) * cells as f64).ceil() as usize
-        }
-        .min(cells);
-        spans.push(Span::styled("▕", theme.style(Meaning::WaitTrack)));
-        spans.push(Span::styled("█".repeat(full), theme.style(Meaning::Wait)));
-        spans.push(Span::styled(
-            "░".repeat(cells - full),
-            theme.style(Meaning::WaitTrack),
-        ));
-        spans.push(Span::styled("▏", theme.style(Meaning::WaitTrack)));
-        spans.push(Span::styled(
-            format!(" {}  ", crate::words::wait_left(left, w.delay_ms)),
-            theme.style(Meaning::Wait),
-        ));
+        return vec![Span::styled(w.end_text(), style), Span::raw("  ")];
     }
-    spans.push(Span::styled(w.label(), theme.style(Meaning::Muted)));
-    fit_spans(spans, width)
+    // The gap before the label is a span of its own: a cut drops it before the time left.
+    let text = crate::words::wait_left(left, w.delay_ms);
+    if cells == 0 {
+        return vec![
+            Span::styled(text, theme.style(Meaning::Wait)),
+            Span::raw("  "),
+        ];
+    }
+    let mut spans = bar(w, left, theme, cells);
+    spans.push(Span::styled(format!(" {text}"), theme.style(Meaning::Wait)));
+    spans.push(Span::raw("  "));
+    spans
+}
+
+/// `▕████░░▏`: full cells for the part of the wait still to go.
+fn bar(w: &WaitView, left: u64, theme: &Theme, cells: usize) -> Vec<Span<'static>> {
+    let full = if w.delay_ms == 0 {
+        0
+    } else {
+        ((left as f64 / w.delay_ms as f64) * cells as f64).ceil() as usize
+    }
+    .min(cells);
+    vec![
+        Span::styled("▕", theme.style(Meaning::WaitTrack)),
+        Span::styled("█".repeat(full), theme.style(Meaning::Wait)),
+        Span::styled("░".repeat(cells - full), theme.style(Meaning::WaitTrack)),
+        Span::styled("▏", theme.style(Meaning::WaitTrack)),
+    ]
+}
+
+fn spans_width(spans: &[Span]) -> usize {
+    spans.iter().map(Span::width).sum()
 }
 
 /// Cuts a line of spans to `width` columns.

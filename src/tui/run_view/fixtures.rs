@@ -332,3 +332,45 @@ pub fn no_fallback_tried() -> Vec<TimedEvent> {
     ));
     v
 }
+
+/// The built-in `retry-after-wins`, mid-wait: a 429 asks for 15 s while the back-off says 1 s,
+/// so the server's Retry-After sets the wait.
+pub fn retry_after_wait() -> Vec<TimedEvent> {
+    let mut v = mid_wait();
+    v.truncate(2);
+    if let Event::RunStarted(r) = &mut v[0].event {
+        r.scenario = "Retry-After wins".into();
+    }
+    let error = CallError::new(ErrorKind::RateLimit, "Rate limit reached for gpt-4o-mini")
+        .with_status(429)
+        .with_retry_after_ms(Some(15_000));
+    v.push(ev(
+        150,
+        Event::AttemptFailed(AttemptFailed {
+            hop: 0,
+            attempt: 1,
+            error,
+            partial_output: String::new(),
+            will_retry: true,
+            latency_ms: 150,
+            why: "rate_limit is in retry_on; wait = max(exponential 1 s, retry-after 15 s) = 15 s; attempt 1 of 4".into(),
+            fallback_why: String::new(),
+            response: None,
+            cost_usd: None,
+            cost_estimated: false,
+        }),
+    ));
+    v.push(ev(
+        150,
+        Event::WaitStarted(WaitStarted {
+            hop: 0,
+            attempt: 1,
+            delay_ms: 15_000,
+            strategy: "wait_exponential(multiplier=1, max=8 s)".into(),
+            retry_after_ms: Some(15_000),
+            computed_ms: 1000,
+            source: WaitSource::RetryAfter,
+        }),
+    ));
+    v
+}
