@@ -188,6 +188,28 @@ fn help_overlay() {
     assert!(!pg.app.overlay_open());
 }
 
+/// At 80x24 a long description continues under its own column, and End reaches the last
+/// line (the rows scrolled are the rows drawn).
+#[test]
+fn help_at_80x24_hangs_wrapped_descriptions_and_scrolls_to_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pg = playground(dir.path(), 80, 24);
+    pg.key(KeyCode::F(1));
+    let s = pg.screen();
+    // Continuation lines start blank up to the description column.
+    let continued = s
+        .lines()
+        .filter(|l| l.contains('┃'))
+        .filter_map(|l| l.split('┃').nth(1))
+        .filter(|inner| inner.starts_with("   ") && !inner.trim().is_empty())
+        .count();
+    assert!(continued > 0, "{s}");
+    insta::assert_snapshot!("help_80x24", s);
+    pg.key(KeyCode::End);
+    let end = pg.screen();
+    assert!(end.contains("the outcome of the run"), "{end}");
+}
+
 #[test]
 fn policy_error_in_place() {
     let dir = tempfile::tempdir().unwrap();

@@ -8,7 +8,8 @@ use crate::tui::theme::{Meaning, Theme};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
+use unicode_width::UnicodeWidthStr;
 
 #[derive(Debug, Default)]
 pub struct HelpOverlay {
@@ -109,12 +110,11 @@ impl HelpOverlay {
             lines = search(lines, q, self.typing, theme);
         }
         let w = screen.width.saturating_sub(4).min(96);
-        // Rows after wrapping at the popup's inner width.
+        // Wrapped here, a description under its own column (a hanging indent), so the rows
+        // to scroll are exactly the lines drawn.
         let inner_w = usize::from(w.saturating_sub(2)).max(1);
-        let rows: usize = lines
-            .iter()
-            .map(|l| l.width().max(1).div_ceil(inner_w))
-            .sum();
+        let lines = hang_wrap(lines, inner_w);
+        let rows = lines.len();
         let h = screen.height.saturating_sub(2).min(rows as u16 + 2);
         let area = Rect {
             x: screen.x + (screen.width - w) / 2,
@@ -141,9 +141,7 @@ impl HelpOverlay {
         frame.render_widget(Clear, area);
         frame.render_widget(block, area);
         frame.render_widget(
-            Paragraph::new(lines)
-                .wrap(Wrap { trim: false })
-                .scroll((self.offset.min(u16::MAX as usize) as u16, 0)),
+            Paragraph::new(lines).scroll((self.offset.min(u16::MAX as usize) as u16, 0)),
             inner,
         );
     }
@@ -255,8 +253,114 @@ pub fn help_lines(theme: &Theme) -> Vec<Line<'static>> {
     out
 }
 
+/// Lines no wider than `width`: a `[key, description]` row continues its description under
+/// the description (the key column left blank); any other line wraps at the left edge.
+/// Words are kept whole unless one alone is wider than the room.
+fn hang_wrap(lines: Vec<Line<'static>>, width: usize) -> Vec<Line<'static>> {
+    let mut out = Vec::with_capacity(lines.len());
+    for line in lines {
+        if line.width() <= width {
+            out.push(line);
+            continue;
+        }
+        let keyed = line.spans.len() == 2 && line.spans[0].content.width() < width / 2;
+        let (head, rest): (Option<Span<'static>>, Vec<Span<'static>>) = if keyed {
+            let mut spans = line.spans.into_iter();
+            (spans.next(), spans.collect())
+        } else {
+            (None, line.spans)
+        };
+        let indent = head.as_ref().map_or(0, |h| h.content.width());
+        let style = rest.first().map(|s| s.style).unwrap_or_default();
+        let text: String = rest.iter().map(|s| s.content.as_ref()).collect();
+        for (i, chunk) in wrap_words(&text, width.saturating_sub(indent).max(1))
+            .into_iter()
+            .enumerate()
+        {
+            let lead = match (&head, i) {
+                (Some(h), 0) => h.clone(),
+                _ => Span::raw(" ".repeat(indent)),
+            };
+            out.push(Line::from(vec![lead, Span::styled(chunk, style)]));
+        }
+    }
+    out
+}
+
+/// `text` in pieces of at most `width` columns, broken at spaces where it can be.
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for word in text.split(' ') {
+        let sep = usize::from(!cur.is_empty());
+        if cur.width() + sep + word.width() <= width {
+            if sep == 1 {
+                cur.push(' ');
+            }
+            cur.push_str(word);
+            continue;
+        }
+        if !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        // A word wider than the room is cut where it must be.
+        for c in word.chars() {
+            if cur.width() + unicode_width::UnicodeWidthChar::width(c).unwrap_or(0) > width {
+                out.push(std::mem::take(&mut cur));
+            }
+            cur.push(c);
+        }
+    }
+    if !cur.is_empty() || out.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
 /// `  key` padded to the key column by display width (some symbols are two columns wide).
 fn pad(k: &str) -> String {
     let w = unicode_width::UnicodeWidthStr::width(k);
     format!("  {k}{} ", " ".repeat(20usize.saturating_sub(w)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(lines: &[Line]) -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn a_long_description_hangs_under_its_column() {
+        let row = Line::from(vec![
+            Span::raw(pad("Ctrl+S")),
+            Span::raw("save (a built-in asks a name) into your scenarios folder"),
+        ]);
+        let got = texts(&hang_wrap(vec![row], 54));
+        assert_eq!(
+            got,
+            [
+                "  Ctrl+S               save (a built-in asks a name)",
+                "                       into your scenarios folder"
+            ]
+        );
+        assert!(got.iter().all(|l| l.width() <= 54));
+    }
+
+    #[test]
+    fn words_break_at_spaces_and_a_long_one_where_it_must() {
+        assert_eq!(wrap_words("one two three", 7), ["one two", "three"]);
+        assert_eq!(wrap_words("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap_words("", 4), [""]);
+        // A plain line (no key column) wraps at the left edge.
+        let plain = Line::from("alpha beta gamma delta");
+        assert_eq!(
+            texts(&hang_wrap(vec![plain], 11)),
+            ["alpha beta", "gamma delta"]
+        );
+    }
 }
