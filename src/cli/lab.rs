@@ -175,8 +175,9 @@ fn write_json(out: &mut impl Write, plan: &LabPlan, report: &LabReport) -> std::
 /// Which value of a row is best.
 #[derive(Clone, Copy, PartialEq)]
 enum Best {
-    Higher,
     Lower,
+    /// Higher, judged over every policy (the success rate, which picks the contenders).
+    HigherOfAll,
     None,
 }
 
@@ -225,7 +226,7 @@ fn rows(reports: &[PolicyReport]) -> Vec<Row> {
         row("calls", Best::None, reports, |r| {
             (r.calls as f64, r.calls.to_string())
         }),
-        row("success", Best::Higher, reports, |r| {
+        row("success", Best::HigherOfAll, reports, |r| {
             (r.success_rate, format!("{:.2} %", r.success_rate * 100.0))
         }),
     ];
@@ -306,24 +307,53 @@ fn pct(n: u64, of: u64) -> f64 {
     }
 }
 
-/// The indices of the best cells of `r`, when they are not all equal.
-fn best_cells(r: &Row) -> Vec<bool> {
+/// The policies that may be called best in a row: those whose success rate is the highest,
+/// or short of it by no more than sampling noise (two standard errors of the difference). A
+/// policy that fails more is not the fastest, nor the cheapest, in any useful sense.
+fn contenders(reports: &[PolicyReport]) -> Vec<bool> {
+    let Some(top) = reports
+        .iter()
+        .max_by(|a, b| a.success_rate.total_cmp(&b.success_rate))
+    else {
+        return Vec::new();
+    };
+    let var = |r: &PolicyReport| r.success_rate * (1.0 - r.success_rate) / (r.calls.max(1) as f64);
+    reports
+        .iter()
+        .map(|r| {
+            let noise = 2.0 * (var(top) + var(r)).sqrt();
+            r.success_rate >= top.success_rate - noise - 1e-12
+        })
+        .collect()
+}
+
+/// The best cells of `r` among the `contenders`, when their values are not all equal.
+fn best_cells(r: &Row, contenders: &[bool]) -> Vec<bool> {
+    let everyone = vec![true; contenders.len()];
+    let contenders = if r.best == Best::HigherOfAll {
+        &everyone[..]
+    } else {
+        contenders
+    };
     let vals: Vec<f64> = r
         .cells
         .iter()
-        .map(|c| c.0)
+        .zip(contenders)
+        .filter(|(_, ok)| **ok)
+        .map(|(c, _)| c.0)
         .filter(|v| v.is_finite())
         .collect();
     let pick = match r.best {
         Best::None => None,
-        Best::Higher => vals.iter().copied().reduce(f64::max),
+        Best::HigherOfAll => vals.iter().copied().reduce(f64::max),
         Best::Lower => vals.iter().copied().reduce(f64::min),
     };
     let all_same = vals.windows(2).all(|w| (w[0] - w[1]).abs() < 1e-12);
     r.cells
         .iter()
-        .map(|c| match pick {
-            Some(p) if !all_same && r.cells.len() > 1 => (c.0 - p).abs() < 1e-12,
+        .zip(contenders)
+        .map(|(c, ok)| match pick {
+            Some(p) if *ok && !all_same && vals.len() > 1 => (c.0 - p).abs() < 1e-12,
             _ => false,
         })
         .collect()
@@ -334,6 +364,7 @@ fn best_cells(r: &Row) -> Vec<bool> {
 pub fn table(plan: &LabPlan, report: &LabReport, style: Style) -> String {
     let reports = &report.policies;
     let rows = rows(reports);
+    let contenders = contenders(reports);
     let label_w = rows
         .iter()
         .map(|r| r.label.chars().count())
@@ -370,7 +401,7 @@ pub fn table(plan: &LabPlan, report: &LabReport, style: Style) -> String {
     out.push('\n');
     for r in &rows {
         out.push_str(&format!("{:label_w$}", r.label));
-        for (i, ((_, text), best)) in r.cells.iter().zip(best_cells(r)).enumerate() {
+        for (i, ((_, text), best)) in r.cells.iter().zip(best_cells(r, &contenders)).enumerate() {
             let cell = format!("{text}{}", if best { " *" } else { "  " });
             let cell = format!("{cell:>w$}", w = col_w[i]);
             out.push_str("  ");
@@ -379,7 +410,7 @@ pub fn table(plan: &LabPlan, report: &LabReport, style: Style) -> String {
         out.push('\n');
     }
     out.push_str(&style.muted(&format!(
-        "\n* best of the row. Latency is on the run clock; a call is capped after {} attempts or {} of run time. {:.1} s wall.\n",
+        "\n* best of the row among the policies with the highest success rate (or within two standard errors of it). Latency is on the run clock; a call is capped after {} attempts or {} of run time. {:.1} s wall.\n",
         plan.cap.attempts,
         crate::policy::Secs(plan.cap.run_time_ms as f64 / 1000.0).human(),
         report.wall.as_secs_f64()

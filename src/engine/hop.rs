@@ -122,6 +122,9 @@ pub(super) async fn run_hop(
             return HopEnd::Cancelled;
         }
         attempt = attempt.saturating_add(1);
+        // An attempt that does no I/O (a prompt that does not render) and a zero wait never
+        // yield: give the task's other futures (a consumer, a cancel) their turn.
+        tokio::task::consume_budget().await;
     }
 }
 

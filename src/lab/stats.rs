@@ -110,9 +110,14 @@ impl PolicyStats {
         }
     }
 
+    /// Counts one finished call; a call cut short by cancelling the lab is left out (it says
+    /// nothing about the policy).
     pub fn add(&mut self, t: &Tally) {
-        self.calls += 1;
         let ending = t.ending.unwrap_or(Ending::Cancelled);
+        if ending == Ending::Cancelled {
+            return;
+        }
+        self.calls += 1;
         *self.endings.entry(ending.label()).or_default() += 1;
         record(&mut self.latency_ms, t.latency_ms());
         self.latency_max = self.latency_max.max(t.latency_ms());
@@ -286,6 +291,29 @@ pub struct Load {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_call_cut_short_by_cancelling_the_lab_is_not_counted() {
+        let mut s = PolicyStats::new("p", false);
+        let ok = Tally {
+            end_ms: 10,
+            attempts: 1,
+            requests: 1,
+            ending: Some(Ending::Ok),
+            ..Tally::default()
+        };
+        s.add(&ok);
+        for ending in [Some(Ending::Cancelled), None] {
+            s.add(&Tally {
+                ending,
+                attempts: 3,
+                ..Tally::default()
+            });
+        }
+        let r = s.report();
+        assert_eq!(r.calls, 1);
+        assert_eq!(r.success_rate, 1.0);
+    }
 
     #[test]
     fn percentiles_come_from_the_histogram() {

@@ -37,6 +37,12 @@ fn lab_compares_two_builtins_under_a_preset_outage() {
         "{stdout}"
     );
     assert!(stdout.contains("reached hop 1"), "{stdout}");
+    // The policy that always fails is not "best" for failing fast or cheap: the marks
+    // go to the policies with the highest success rate only.
+    for label in ["latency p50", "attempts/call", "cost/call"] {
+        let line = stdout.lines().find(|l| l.starts_with(label)).unwrap();
+        assert!(!line.contains('*'), "{label}: {stdout}");
+    }
     // No progress bar off a terminal, no colour under NO_COLOR.
     assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
     assert!(!stdout.contains('\x1b'), "{stdout}");
@@ -114,4 +120,34 @@ fn lab_bad_input_is_one_line_a_hint_and_exit_2() {
         assert!(lines[1].starts_with("hint: "), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
+}
+
+/// An attempt that does no I/O (its prompt stops rendering once an error is reinserted)
+/// and no wait between attempts: the call never yields, yet the cap still ends it.
+#[test]
+fn a_call_that_never_yields_is_capped_not_hung() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spin.toml");
+    std::fs::write(
+        &path,
+        r#"name = "spin"
+[prompt]
+template = "{% if errors|length > 1 %}{{ errors[0] + 1 }}{% endif %}Who wrote it?"
+[call]
+provider = "openai"
+model = "gpt-4o-mini"
+[retry]
+reinsert = ["validation"]
+retry_on = ["any"]
+[response]
+validators = [{ uppercase = true }]
+"#,
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let out = lab(&[path.to_str().unwrap(), "--calls", "2"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("ended capped"), "{stdout}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
 }

@@ -152,6 +152,36 @@ async fn the_gutter_stays_when_the_editor_scrolls_sideways() {
 }
 
 #[tokio::test]
+async fn a_click_ends_the_step_of_typing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pg = playground(
+        AppConfig::isolated(dir.path()),
+        builtin("fallback-with-retries"),
+    );
+    pg.app.freeze_time(Some(Instant::now()));
+    let first = pg.app.editor_lines(Part::Policy)[0].clone();
+    let second = pg.app.editor_lines(Part::Policy)[1].clone();
+    pg.type_text("abc");
+    // Click the start of the Policy editor's second line, within the same second.
+    let screen = pg.screen();
+    let (y, line) = screen
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains(&second[..12]))
+        .expect("the second line on screen");
+    let x = line[..line.find(&second[..12]).unwrap()].chars().count();
+    pg.click(x as u16, y as u16);
+    pg.type_text("def");
+    pg.ctrl('z');
+    let lines = pg.app.editor_lines(Part::Policy);
+    assert_eq!(lines[0], format!("abc{first}"), "the first step stays");
+    assert_eq!(
+        lines[1], second,
+        "one Ctrl+Z took back only what followed the click"
+    );
+}
+
+#[tokio::test]
 async fn one_undo_takes_back_a_word_and_ctrl_y_redoes_it() {
     let dir = tempfile::tempdir().unwrap();
     let mut pg = playground(

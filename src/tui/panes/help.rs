@@ -115,7 +115,10 @@ impl HelpOverlay {
         let inner_w = usize::from(w.saturating_sub(2)).max(1);
         let lines = hang_wrap(lines, inner_w);
         let rows = lines.len();
-        let h = screen.height.saturating_sub(2).min(rows as u16 + 2);
+        let h = screen
+            .height
+            .saturating_sub(2)
+            .min(u16::try_from(rows).unwrap_or(u16::MAX).saturating_add(2));
         let area = Rect {
             x: screen.x + (screen.width - w) / 2,
             y: screen.y + (screen.height - h) / 2,
@@ -305,7 +308,9 @@ fn wrap_words(text: &str, width: usize) -> Vec<String> {
         }
         // A word wider than the room is cut where it must be.
         for c in word.chars() {
-            if cur.width() + unicode_width::UnicodeWidthChar::width(c).unwrap_or(0) > width {
+            let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+            // A lone character wider than the room goes on a line of its own.
+            if !cur.is_empty() && cur.width() + cw > width {
                 out.push(std::mem::take(&mut cur));
             }
             cur.push(c);
@@ -356,6 +361,8 @@ mod tests {
         assert_eq!(wrap_words("one two three", 7), ["one two", "three"]);
         assert_eq!(wrap_words("abcdefghij", 4), ["abcd", "efgh", "ij"]);
         assert_eq!(wrap_words("", 4), [""]);
+        // Width 1 and a two-column character: no empty line, the character alone.
+        assert_eq!(wrap_words("⏳a", 1), ["⏳", "a"]);
         // A plain line (no key column) wraps at the left edge.
         let plain = Line::from("alpha beta gamma delta");
         assert_eq!(

@@ -172,6 +172,8 @@ impl EditorPane {
     pub fn jump_to(&mut self, line: usize, column: usize) {
         let row = line.saturating_sub(1).min(u16::MAX as usize) as u16;
         let col = column.saturating_sub(1).min(u16::MAX as usize) as u16;
+        // A cursor move ends the step of typing, as the arrows do.
+        self.undo.close_step();
         self.ta.move_cursor(CursorMove::Jump(row, col));
     }
 
@@ -284,6 +286,7 @@ impl Pane for EditorPane {
         let row = (y - r.y) as usize + top as usize;
         let col = ((x - r.x).saturating_sub(gutter)) as usize + left as usize;
         let at = self.ta.screen_to_data(row, col);
+        self.undo.close_step();
         self.ta.move_cursor(CursorMove::Jump(
             at.0.min(u16::MAX as usize) as u16,
             at.1.min(u16::MAX as usize) as u16,
