@@ -7,7 +7,7 @@ use super::LabError;
 use super::presets;
 use crate::scenario::load::checks::{self, Where};
 use crate::scenario::load::locate::line_col;
-use crate::scenario::types::{ProviderKind, Scenario, SimSpec};
+use crate::scenario::types::{FaultKind, ProviderKind, Scenario, SimSpec};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -112,10 +112,23 @@ pub fn check_conflicts(sim: &SimSpec, origin: &str) -> Result<(), LabError> {
 /// Why no call of any policy could ever succeed under `sim` within the lab's per-call cap
 /// on run time (`horizon_s`), or `None`. Every hop of every policy must be doomed.
 pub fn never_succeeds(policies: &[&Scenario], sim: &SimSpec, horizon_s: f64) -> Option<String> {
-    let chaos: f64 = sim.chaos.values().sum();
+    // Only faults that always fail the request: a slow first byte still answers, and a cut,
+    // empty or filtered answer passes a policy without validators.
+    let may_answer = [
+        FaultKind::SlowFirstByte,
+        FaultKind::Length,
+        FaultKind::Empty,
+        FaultKind::ContentFilter,
+    ];
+    let chaos: f64 = sim
+        .chaos
+        .iter()
+        .filter(|(k, _)| !may_answer.contains(k))
+        .map(|(_, p)| p)
+        .sum();
     if chaos >= 1.0 - 1e-9 {
         return Some(format!(
-            "the chaos rates add up to {chaos}: every request gets a fault"
+            "the chaos rates of failing faults add up to {chaos}: every request fails"
         ));
     }
     let doomed = |p: ProviderKind, model: &str| {
@@ -145,4 +158,32 @@ pub fn never_succeeds(policies: &[&Scenario], sim: &SimSpec, horizon_s: f64) -> 
             crate::policy::Secs(horizon_s).human()
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_faults_that_always_fail_make_a_model_hopeless() {
+        let scenario = crate::scenario::load::parse(
+            crate::scenario::builtin::find("basic-retry")
+                .unwrap()
+                .source,
+            "basic-retry",
+        )
+        .unwrap();
+        let mut sim = SimSpec::default();
+        sim.chaos.insert(FaultKind::SlowFirstByte, 1.0);
+        assert_eq!(
+            never_succeeds(&[&scenario], &sim, 3600.0),
+            None,
+            "slow, but it answers"
+        );
+        sim.chaos.clear();
+        sim.chaos.insert(FaultKind::ServerError, 0.6);
+        sim.chaos.insert(FaultKind::RateLimit, 0.4);
+        let why = never_succeeds(&[&scenario], &sim, 3600.0).unwrap();
+        assert!(why.contains("every request fails"), "{why}");
+    }
 }

@@ -66,6 +66,8 @@ pub struct Tally {
     /// Attempts whose request went out (a template that failed to render sends none).
     pub requests: u32,
     pub wait_ms: u64,
+    /// The delay of the wait in progress (a cut one counts only what it lasted).
+    pub last_delay_ms: u64,
     pub tokens: u64,
     pub cost_usd: Option<f64>,
     /// The deepest fallback hop reached (0 = the primary only).
@@ -86,7 +88,16 @@ impl Tally {
                     self.requests += 1;
                 }
             }
-            Event::WaitStarted(w) => self.wait_ms += w.delay_ms,
+            Event::WaitStarted(w) => {
+                self.wait_ms += w.delay_ms;
+                self.last_delay_ms = w.delay_ms;
+            }
+            // Cut short (skipped, cancelled): only the time it lasted was waiting.
+            Event::WaitFinished(w) => {
+                if let Some(waited) = w.waited_ms {
+                    self.wait_ms -= self.last_delay_ms.saturating_sub(waited).min(self.wait_ms);
+                }
+            }
             Event::AttemptSucceeded(a) => {
                 self.tokens += a.usage.input_tokens + a.usage.output_tokens;
             }
@@ -135,5 +146,49 @@ mod tests {
         assert!(local_connect(&CallError::retry_error(3, e)));
         let scripted = CallError::new(ErrorKind::Connection, "connection reset by the server");
         assert!(!local_connect(&scripted));
+    }
+
+    #[test]
+    fn a_wait_cut_short_counts_only_what_it_lasted() {
+        use crate::event::{WaitEnd, WaitFinished, WaitSource, WaitStarted};
+        let cap = Cap {
+            attempts: 100,
+            run_time_ms: 3_600_000,
+        };
+        let mut t = Tally::default();
+        let started = |delay_ms| TimedEvent {
+            t_ms: 0,
+            event: Event::WaitStarted(WaitStarted {
+                hop: 0,
+                attempt: 1,
+                delay_ms,
+                strategy: String::new(),
+                retry_after_ms: None,
+                computed_ms: delay_ms,
+                source: WaitSource::Backoff,
+            }),
+        };
+        t.observe(&started(4000), cap);
+        t.observe(
+            &TimedEvent {
+                t_ms: 4000,
+                event: Event::WaitFinished(WaitFinished::elapsed(0, 1)),
+            },
+            cap,
+        );
+        t.observe(&started(8000), cap);
+        t.observe(
+            &TimedEvent {
+                t_ms: 5200,
+                event: Event::WaitFinished(WaitFinished {
+                    hop: 0,
+                    attempt: 2,
+                    waited_ms: Some(1200),
+                    ended: WaitEnd::Skipped,
+                }),
+            },
+            cap,
+        );
+        assert_eq!(t.wait_ms, 5200, "4 s in full, then 1.2 s of 8 s");
     }
 }
