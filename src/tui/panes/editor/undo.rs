@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 pub const PAUSE: Duration = Duration::from_millis(1000);
 /// Steps kept.
 const MAX_STEPS: usize = 200;
+/// Bytes of text the undo history holds at most (the oldest steps go first): a scenario is
+/// a few KB, but a paste of megabytes must not multiply by the number of steps.
+const MAX_BYTES: usize = 16 << 20;
 
 /// The text and the cursor at one moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +53,12 @@ pub struct Undo {
     open: Option<(Kind, Instant)>,
 }
 
+impl Snapshot {
+    fn bytes(&self) -> usize {
+        self.lines.iter().map(|l| l.len() + 1).sum()
+    }
+}
+
 impl Undo {
     /// Whether an edit of `kind` at `now` starts a new step (then the caller takes a snapshot
     /// of the text before it and hands it to [`Undo::edited`]).
@@ -65,8 +74,9 @@ impl Undo {
     pub fn edited(&mut self, kind: Kind, now: Instant, before: Option<Snapshot>) {
         if let Some(b) = before {
             self.undo.push(b);
-            if self.undo.len() > MAX_STEPS {
-                self.undo.remove(0);
+            let mut held: usize = self.undo.iter().map(Snapshot::bytes).sum();
+            while self.undo.len() > MAX_STEPS || (held > MAX_BYTES && self.undo.len() > 1) {
+                held -= self.undo.remove(0).bytes();
             }
         }
         self.redo.clear();
@@ -103,6 +113,23 @@ impl Undo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_history_holds_at_most_16_mib_of_text() {
+        let mut u = Undo::default();
+        let big = "x".repeat(1 << 20);
+        let t = Instant::now();
+        for _ in 0..40 {
+            u.edited(Kind::Other, t, Some(snap(&big)));
+        }
+        let held: usize = u.undo.iter().map(Snapshot::bytes).sum();
+        assert!(held <= MAX_BYTES, "{held}");
+        assert_eq!(u.undo.len(), 15, "the oldest steps went first");
+        // One snapshot bigger than the bound is still kept: the last step can be undone.
+        let mut u = Undo::default();
+        u.edited(Kind::Other, t, Some(snap(&"y".repeat(20 << 20))));
+        assert_eq!(u.undo.len(), 1);
+    }
 
     fn snap(s: &str) -> Snapshot {
         Snapshot {
