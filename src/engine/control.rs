@@ -16,6 +16,8 @@ struct Shared {
     cancel: CancellationToken,
     /// Woken by `skip_wait`: only a wait in progress hears it (no permit is stored).
     skip: Notify,
+    /// The wait a skip means, `(hop, attempt)`; `None`: whichever is in progress.
+    skip_target: Mutex<Option<(u32, u32)>>,
     pace: Mutex<Pace>,
 }
 
@@ -52,7 +54,27 @@ impl RunControl {
     /// wait's `wait_finished` says `ended: "skipped"`. Outside a wait it does nothing (a
     /// press that comes late never skips the next wait).
     pub fn skip_wait(&self) {
+        *self.target() = None;
         self.0.skip.notify_waiters();
+    }
+
+    /// As [`RunControl::skip_wait`], for the wait after attempt `attempt` of hop `hop` only:
+    /// a press made while the UI showed that wait never skips the next one.
+    pub fn skip_wait_of(&self, hop: u32, attempt: u32) {
+        *self.target() = Some((hop, attempt));
+        self.0.skip.notify_waiters();
+    }
+
+    /// Whether the skip just heard means the wait after `(hop, attempt)`.
+    pub(super) fn skip_is_for(&self, hop: u32, attempt: u32) -> bool {
+        self.target().is_none_or(|t| t == (hop, attempt))
+    }
+
+    fn target(&self) -> std::sync::MutexGuard<'_, Option<(u32, u32)>> {
+        self.0
+            .skip_target
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The run's pace from now on, the wait or simulated delay in progress included; the

@@ -311,11 +311,22 @@ impl Hop<'_> {
         skipped.as_mut().enable();
         let from = em.clock.now();
         em.emit(Event::WaitStarted(wait_started(hop, attempt, policy, wait)));
-        let ended = tokio::select! {
-            biased;
-            () = self.control.cancel_token().cancelled() => WaitEnd::Cancelled,
-            () = &mut skipped => WaitEnd::Skipped,
-            () = em.clock.sleep(Secs(wait.delay).as_duration()) => WaitEnd::Elapsed,
+        let sleep = em.clock.sleep(Secs(wait.delay).as_duration());
+        tokio::pin!(sleep);
+        let ended = loop {
+            tokio::select! {
+                biased;
+                () = self.control.cancel_token().cancelled() => break WaitEnd::Cancelled,
+                () = &mut skipped => {
+                    if self.control.skip_is_for(hop, attempt) {
+                        break WaitEnd::Skipped;
+                    }
+                    // A skip meant for an earlier wait (pressed late): listen again.
+                    skipped.set(self.control.skipped());
+                    skipped.as_mut().enable();
+                }
+                () = &mut sleep => break WaitEnd::Elapsed,
+            }
         };
         // The sleep is dropped by now: the clock keeps the time it reached.
         let waited = ms(em.clock.now().saturating_sub(from));

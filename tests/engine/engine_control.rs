@@ -117,6 +117,36 @@ async fn a_skipped_wait_ends_at_once_and_the_run_goes_on() {
 }
 
 #[tokio::test]
+async fn a_skip_named_for_an_earlier_wait_never_skips_the_next() {
+    // Two 2 s waits at 0.001x. The first is skipped by name; at the second, a late skip
+    // still naming the first arrives: ignored, and the speed goes to max so it elapses.
+    let src = one_retry("2s").replace("times = 1", "times = 2");
+    let (summary, events) = steer(&src, Speed::Times(0.001), |e, c| {
+        if let Event::WaitStarted(w) = e {
+            c.skip_wait_of(0, 1);
+            if w.attempt == 2 {
+                c.set_speed(Speed::Max);
+            }
+        }
+    })
+    .await;
+    assert_eq!(summary.outcome, Outcome::Ok);
+    let lines = transcript(&events);
+    let waits: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("wait_finished"))
+        .collect();
+    assert_eq!(
+        waits,
+        [
+            "0 wait_finished 0/1 Skipped after 0ms",
+            "2000 wait_finished 0/2"
+        ],
+        "{lines:#?}"
+    );
+}
+
+#[tokio::test]
 async fn a_skip_mid_wait_keeps_the_time_reached() {
     // At 1x, skipped once 300 ms of wall time have passed: the clock keeps what it reached
     // and the next attempt starts there.

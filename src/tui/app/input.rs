@@ -165,7 +165,7 @@ impl App {
             }
             Action::SkipWait => {
                 if !self.session.skip_wait() {
-                    self.notify("no run is going on: nothing to skip", Level::Info);
+                    self.notify("no wait in progress: nothing to skip", Level::Info);
                 }
             }
         }

@@ -179,15 +179,19 @@ impl Session {
         (self.next_id, CancellationToken::new())
     }
 
-    /// Ends the policy wait in progress of the run in flight; false when no run is going on
-    /// (a replay plays what was recorded: nothing to skip).
+    /// Ends the policy wait shown in progress of the run in flight; false when there is none
+    /// (no run, a replay, or no wait going on).
     pub fn skip_wait(&self) -> bool {
-        match self.active.as_ref().map(|a| &a.pace) {
-            Some(Pace::Run { control, .. }) => {
-                control.skip_wait();
+        let Some(Pace::Run { control, .. }) = self.active.as_ref().map(|a| &a.pace) else {
+            return false;
+        };
+        // The wait on screen, by name: if the run has moved on, the next wait stays.
+        match self.run.waits.last().filter(|w| !w.finished) {
+            Some(w) => {
+                control.skip_wait_of(w.hop, w.attempt);
                 true
             }
-            _ => false,
+            None => false,
         }
     }
 
