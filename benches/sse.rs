@@ -6,6 +6,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use retrylab::event::{Delta, Event};
 use retrylab::provider::redact::{Secrets, redact_event};
 use retrylab::provider::sse::{SseDecoder, Step};
+use retrylab::provider::wire::StreamParser;
 use retrylab::provider::wire::openai::StreamState;
 use std::hint::black_box;
 

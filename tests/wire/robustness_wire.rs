@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use retrylab::ErrorKind;
 use retrylab::error::CallError;
 use retrylab::provider::sse::{SseDecoder, SseEvent, Step, decode_all};
-use retrylab::provider::wire::{anthropic, openai};
+use retrylab::provider::wire::{StreamParser, anthropic, openai};
 use retrylab::provider::{ChatRequest, Message, Timeouts, classify};
 use retrylab::scenario::types::ProviderKind;
 use serde_json::{Value, json};

@@ -339,21 +339,31 @@ impl StreamState {
         StreamState::default()
     }
 
-    /// What is missing when the stream ends early.
-    pub const TERMINAL: &'static str = "event: message_stop";
-
-    /// The text so far (the partial output when the stream breaks).
-    pub fn content(&self) -> &str {
-        &self.content
+    /// The reply, once `message_stop` arrived.
+    pub fn finish(self) -> ChatResponse {
+        ChatResponse {
+            content: self.content,
+            tool_calls: self
+                .tools
+                .into_values()
+                .map(|mut t| {
+                    // A tool without arguments streams no partial JSON; its input is `{}`.
+                    if t.args.trim().is_empty() {
+                        t.args = "{}".into();
+                    }
+                    t
+                })
+                .collect(),
+            usage: self.usage,
+            finish_reason: self.stop_reason,
+            exchange: Default::default(),
+        }
     }
+}
 
-    /// Bytes of text and tool-call arguments so far.
-    pub fn answer_bytes(&self) -> usize {
-        self.answer_bytes
-    }
-
+impl StreamParser for StreamState {
     /// Handles one event; `on_delta` gets each piece of text.
-    pub fn event(
+    fn event(
         &mut self,
         ev: &SseEvent,
         headers: &[(String, String)],
@@ -441,48 +451,16 @@ impl StreamState {
         Ok(Step::Continue)
     }
 
-    /// The reply, once `message_stop` arrived.
-    pub fn finish(self) -> ChatResponse {
-        ChatResponse {
-            content: self.content,
-            tool_calls: self
-                .tools
-                .into_values()
-                .map(|mut t| {
-                    // A tool without arguments streams no partial JSON; its input is `{}`.
-                    if t.args.trim().is_empty() {
-                        t.args = "{}".into();
-                    }
-                    t
-                })
-                .collect(),
-            usage: self.usage,
-            finish_reason: self.stop_reason,
-            exchange: Default::default(),
-        }
-    }
-}
-
-impl StreamParser for StreamState {
-    fn event(
-        &mut self,
-        ev: &SseEvent,
-        headers: &[(String, String)],
-        on_delta: &mut dyn FnMut(&str),
-    ) -> Result<Step, CallError> {
-        StreamState::event(self, ev, headers, on_delta)
-    }
-
     fn content(&self) -> &str {
-        StreamState::content(self)
+        &self.content
     }
 
     fn answer_bytes(&self) -> usize {
-        StreamState::answer_bytes(self)
+        self.answer_bytes
     }
 
     fn terminal(&self) -> &'static str {
-        StreamState::TERMINAL
+        "event: message_stop"
     }
 
     fn finish(self: Box<Self>) -> ChatResponse {

@@ -376,22 +376,30 @@ impl StreamState {
         StreamState::default()
     }
 
-    /// The text so far (the partial output when the stream breaks).
-    pub fn content(&self) -> &str {
-        &self.content
+    /// The reply, once the terminal event arrived.
+    pub fn finish(self) -> ChatResponse {
+        ChatResponse {
+            content: self.content,
+            tool_calls: self
+                .tools
+                .into_values()
+                .enumerate()
+                .map(|(i, mut t)| {
+                    t.id = fill_id(t.id, i);
+                    t
+                })
+                .collect(),
+            usage: self.usage,
+            finish_reason: self.finish_reason,
+            exchange: Default::default(),
+        }
     }
+}
 
-    /// Bytes of text and tool-call arguments so far.
-    pub fn answer_bytes(&self) -> usize {
-        self.answer_bytes
-    }
-
-    /// What is missing when the stream ends early.
-    pub const TERMINAL: &'static str = "data: [DONE]";
-
+impl StreamParser for StreamState {
     /// Handles one event; `on_delta` gets each piece of text. An error frame or a frame
     /// that is not JSON ends the stream with the error.
-    pub fn event(
+    fn event(
         &mut self,
         ev: &SseEvent,
         headers: &[(String, String)],
@@ -447,46 +455,16 @@ impl StreamState {
         Ok(Step::Continue)
     }
 
-    /// The reply, once the terminal event arrived.
-    pub fn finish(self) -> ChatResponse {
-        ChatResponse {
-            content: self.content,
-            tool_calls: self
-                .tools
-                .into_values()
-                .enumerate()
-                .map(|(i, mut t)| {
-                    t.id = fill_id(t.id, i);
-                    t
-                })
-                .collect(),
-            usage: self.usage,
-            finish_reason: self.finish_reason,
-            exchange: Default::default(),
-        }
-    }
-}
-
-impl StreamParser for StreamState {
-    fn event(
-        &mut self,
-        ev: &SseEvent,
-        headers: &[(String, String)],
-        on_delta: &mut dyn FnMut(&str),
-    ) -> Result<Step, CallError> {
-        StreamState::event(self, ev, headers, on_delta)
-    }
-
     fn content(&self) -> &str {
-        StreamState::content(self)
+        &self.content
     }
 
     fn answer_bytes(&self) -> usize {
-        StreamState::answer_bytes(self)
+        self.answer_bytes
     }
 
     fn terminal(&self) -> &'static str {
-        StreamState::TERMINAL
+        "data: [DONE]"
     }
 
     fn finish(self: Box<Self>) -> ChatResponse {
