@@ -49,6 +49,23 @@ pub struct Summary {
     pub partial: bool,
 }
 
+impl Summary {
+    /// The outcome in words: `unfinished` for a run that never finished (killed), `?` when
+    /// the trace was not read to its end.
+    pub fn outcome_label(&self) -> &str {
+        match (&self.outcome, self.partial) {
+            (Some(o), _) => o,
+            (None, true) => "?",
+            (None, false) => "unfinished",
+        }
+    }
+
+    /// The attempts counted, `≥` when the trace was not read to its end.
+    pub fn attempts_label(&self) -> String {
+        format!("{}{}", if self.partial { "≥" } else { "" }, self.attempts)
+    }
+}
+
 /// `<unix ms>-<slug>.jsonl` as [`crate::trace::TraceWriter`] names a trace: (start, slug).
 fn parse_name(name: &str) -> Option<(SystemTime, String)> {
     let (stamp, rest) = name.strip_suffix(".jsonl")?.split_once('-')?;
@@ -534,6 +551,25 @@ mod tests {
         let evil = "{\"t_ms\":0,\"event\":\"run_started\",\"scenario\":\"x\\u001b]52;c;aGk=\\u0007y\",\"mode\":\"sim\",\"speed\":\"max\"}\n";
         let s = summarize(&touch(dir.path(), "1-x.jsonl", evil)).unwrap();
         assert_eq!(s.scenario.as_deref(), Some("x]52;c;aGk=y"));
+    }
+
+    #[test]
+    fn labels_say_what_is_not_known() {
+        let mut s = Summary {
+            attempts: 3,
+            ..Summary::default()
+        };
+        assert_eq!(
+            (s.outcome_label(), s.attempts_label().as_str()),
+            ("unfinished", "3")
+        );
+        s.partial = true;
+        assert_eq!(
+            (s.outcome_label(), s.attempts_label().as_str()),
+            ("?", "≥3")
+        );
+        s.outcome = Some("ok".into());
+        assert_eq!(s.outcome_label(), "ok");
     }
 
     #[test]

@@ -14,9 +14,9 @@ fn row(t: &TraceFile) -> String {
         .map_or_else(|| "?".to_string(), history::utc_stamp);
     let (scenario, outcome, attempts, run) = match history::summarize(&t.path) {
         Ok(s) => (
-            s.scenario.unwrap_or_else(|| "?".into()),
-            s.outcome.unwrap_or_else(|| "unfinished".into()),
-            format!("{}{}", if s.partial { "≥" } else { "" }, s.attempts),
+            s.scenario.clone().unwrap_or_else(|| "?".into()),
+            s.outcome_label().to_string(),
+            s.attempts_label(),
             crate::policy::duration::format_secs(s.run_ms as f64 / 1000.0),
         ),
         Err(e) => (

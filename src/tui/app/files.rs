@@ -201,14 +201,10 @@ impl Files {
                 let when = t.started.map_or_else(|| "?".into(), history::utc_stamp);
                 let line = match history::summarize_capped(&t.path, HISTORY_SUMMARY_BYTES) {
                     Ok(s) => format!(
-                        "{}  {}  {}{} attempt{}",
+                        "{}  {}  {} attempt{}",
                         s.scenario.as_deref().unwrap_or("?"),
-                        // Not read to its end: its outcome is not known here.
-                        s.outcome
-                            .as_deref()
-                            .unwrap_or(if s.partial { "?" } else { "unfinished" }),
-                        if s.partial { "≥" } else { "" },
-                        s.attempts,
+                        s.outcome_label(),
+                        s.attempts_label(),
                         if s.attempts == 1 { "" } else { "s" }
                     ),
                     Err(e) => format!("(cannot read: {e})"),
