@@ -1,5 +1,6 @@
 //! The policy lab's speed (DESIGN §12): 10,000 calls of a 3-attempt policy under 30 %
-//! faults, independent mode, through the engine and the loopback simulator.
+//! faults, independent mode, and 1,000 callers × 10 calls in load mode against one shared
+//! rate limit, through the engine and the in-process simulator on the lab's clock.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use retrylab::config::Config;
@@ -24,10 +25,11 @@ reply = "ok"
 chaos = { server_error = 0.3 }
 "#;
 
-fn plan(calls: u64) -> LabPlan {
+fn plan(calls: u64, callers: Option<u32>, faults: &str) -> LabPlan {
     let scenario = Arc::new(parse(POLICY, "bench").expect("scenario"));
+    let faults = retrylab::lab::faults::parse(faults, "bench").expect("faults");
     LabPlan {
-        faults: scenario.sim.clone(),
+        faults,
         policies: vec![Policy {
             label: "three".into(),
             scenario,
@@ -35,27 +37,32 @@ fn plan(calls: u64) -> LabPlan {
         faults_origin: "bench".into(),
         calls,
         seed: 1,
-        callers: None,
+        callers,
         arrival: Arrival::Burst,
         cap: Cap::default(),
         config: Arc::new(Config::isolated()),
     }
 }
 
+const FLAKY: &str = "[sim]\nreply = \"ok\"\nchaos = { server_error = 0.3 }\n";
+const LIMITED: &str = "[sim]\nreply = \"ok\"\nlimits = [{ provider = \"openai\", model = \"gpt-4o-mini\", rpm = 6000, burst = 100 }]\n";
+
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let plan = plan(10_000);
     let mut group = c.benchmark_group("lab");
     group
         .sample_size(10)
-        .measurement_time(Duration::from_secs(30));
+        .measurement_time(Duration::from_secs(20));
+    let flaky = plan(10_000, None, FLAKY);
     group.bench_function("10000_calls_3_attempts_30pct", |b| {
-        b.to_async(&rt).iter(|| async {
-            let r = run_lab(&plan, &|_| {}, &CancellationToken::new()).await;
+        b.iter(|| {
+            let r = run_lab(&flaky, &|_| {}, &CancellationToken::new());
+            assert_eq!(r.policies[0].calls, 10_000);
+        });
+    });
+    let load = plan(10_000, Some(1000), LIMITED);
+    group.bench_function("1000_callers_x_10_calls_rpm_6000", |b| {
+        b.iter(|| {
+            let r = run_lab(&load, &|_| {}, &CancellationToken::new());
             assert_eq!(r.policies[0].calls, 10_000);
         });
     });

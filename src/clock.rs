@@ -11,6 +11,8 @@
 //! - `Clock::real(speed)` (live mode): real time counts; policy waits take 1/speed of their
 //!   length and the skipped part is added, so `t_ms` still reads on the run's clock. Deadlines
 //!   are real timers.
+//! - `Scheduler::clock(start)` (the lab): a view of a discrete-event timeline that many calls
+//!   share; time jumps to the next wake-up once every task is blocked (clock/discrete.rs).
 //!
 //! Network timeouts never use tokio's paused clock (it fires them early under real I/O).
 //!
@@ -29,6 +31,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
+
+mod discrete;
+pub use discrete::Scheduler;
 
 /// How fast the run's clock goes relative to the wall.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -98,6 +103,8 @@ pub struct Clock(Arc<Inner>);
 enum Inner {
     Virtual(VirtualClock),
     Real(RealClock),
+    /// The lab's: one view of a discrete-event timeline shared by many calls.
+    Discrete(discrete::View),
 }
 
 impl Clock {
@@ -124,6 +131,7 @@ impl Clock {
         match &*self.0 {
             Inner::Virtual(v) => v.lock().speed,
             Inner::Real(r) => r.speed(),
+            Inner::Discrete(_) => Speed::Max,
         }
     }
 
@@ -149,6 +157,8 @@ impl Clock {
                     .unwrap_or_else(std::sync::PoisonError::into_inner) = speed;
                 r.repaced.notify_waiters();
             }
+            // No wall time to pace.
+            Inner::Discrete(_) => {}
         }
     }
 
@@ -159,6 +169,7 @@ impl Clock {
             Inner::Real(r) => {
                 r.start.elapsed() + Duration::from_micros(r.skipped_us.load(Ordering::Relaxed))
             }
+            Inner::Discrete(d) => d.now(),
         }
     }
 
@@ -171,6 +182,7 @@ impl Clock {
         match &*self.0 {
             Inner::Virtual(v) => v.sleep(Some(d)).await,
             Inner::Real(r) => r.sleep(d).await,
+            Inner::Discrete(v) => v.sleep(Some(d)).await,
         }
     }
 
@@ -180,6 +192,7 @@ impl Clock {
         match &*self.0 {
             Inner::Virtual(v) => v.sleep(None).await,
             Inner::Real(_) => std::future::pending::<()>().await,
+            Inner::Discrete(v) => v.sleep(None).await,
         }
     }
 
@@ -231,6 +244,7 @@ impl Clock {
                 }
             }
             Inner::Real(_) => Deadline::Real(Box::pin(tokio::time::sleep(d))),
+            Inner::Discrete(v) => Deadline::Discrete(v.deadline(d)),
         }
     }
 
@@ -268,6 +282,7 @@ pub enum Deadline {
         fired: Arc<Fired>,
     },
     Real(Pin<Box<tokio::time::Sleep>>),
+    Discrete(discrete::Wake),
 }
 
 impl Future for Deadline {
@@ -275,6 +290,7 @@ impl Future for Deadline {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         match self.get_mut() {
             Deadline::Real(s) => s.as_mut().poll(cx),
+            Deadline::Discrete(w) => Pin::new(w).poll(cx),
             Deadline::Virtual { fired, .. } => {
                 if fired.flag.load(Ordering::Acquire) {
                     return Poll::Ready(());

@@ -43,7 +43,9 @@ pub fn execute(args: &LabArgs) -> ExitCode {
         Ok(p) => p,
         Err(e) => return usage(&e),
     };
+    // A runtime of one worker only listens for Ctrl+C; the lab runs on threads of its own.
     let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
     else {
@@ -52,21 +54,19 @@ pub fn execute(args: &LabArgs) -> ExitCode {
     };
     let bar = progress_bar(&plan, args.json);
     let cancel = CancellationToken::new();
-    let report = runtime.block_on(async {
-        let on_ctrl_c = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                on_ctrl_c.cancel();
-            }
-        });
-        let tick = |p: crate::lab::Progress| {
-            if let Some(b) = &bar {
-                b.set_position(p.policy as u64 * p.of + p.done);
-                b.set_message(plan.policies[p.policy].label.clone());
-            }
-        };
-        crate::lab::run_lab(&plan, &tick, &cancel).await
+    let on_ctrl_c = cancel.clone();
+    runtime.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_ctrl_c.cancel();
+        }
     });
+    let tick = |p: crate::lab::Progress| {
+        if let Some(b) = &bar {
+            b.set_position(p.policy as u64 * p.of + p.done);
+            b.set_message(plan.policies[p.policy].label.clone());
+        }
+    };
+    let report = crate::lab::run_lab(&plan, &tick, &cancel);
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -420,11 +420,11 @@ pub fn table(plan: &LabPlan, report: &LabReport, style: Style) -> String {
     }
     if reports
         .iter()
-        .any(|r| r.outcomes.contains_key(crate::lab::tally::LOCAL_CONNECT))
+        .any(|r| r.outcomes.contains_key(crate::lab::tally::STUCK))
     {
         out.push_str(&format!(
-            "warning: {} counts calls that could not reach the loopback simulator: this machine's fault (ephemeral ports in TIME_WAIT), not the policy's; run fewer calls\n",
-            crate::lab::tally::LOCAL_CONNECT
+            "warning: {} counts calls the lab could not finish (they waited on nothing its clock could move): a bug of retrylab's, not the policy's; please report it\n",
+            crate::lab::tally::STUCK
         ));
     }
     out

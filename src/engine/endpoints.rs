@@ -7,7 +7,6 @@ use crate::error::{CallError, ErrorKind};
 use crate::event::Target;
 use crate::provider::{Endpoint, default_base_url};
 use crate::scenario::types::{ProviderKind, Scenario};
-use crate::sim::SimServer;
 use std::collections::BTreeMap;
 
 /// `provider/model` of each hop (index 0 = primary), for plans and labels.
@@ -73,10 +72,10 @@ fn hop_headers(t: &HopTarget) -> Vec<(String, String)> {
 }
 
 /// A hop's call in sim mode: the simulator, in the hop's wire format.
-pub(super) fn sim_endpoint(t: &HopTarget, sim: &SimServer) -> Endpoint {
+pub(super) fn sim_endpoint(t: &HopTarget, base_url: String) -> Endpoint {
     Endpoint {
         kind: t.provider,
-        base_url: sim.base_url(t.provider),
+        base_url,
         // Not a secret: the simulator accepts any key.
         api_key: Some("sim-key".into()),
         headers: hop_headers(t),

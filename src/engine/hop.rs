@@ -123,9 +123,24 @@ pub(super) async fn run_hop(
         }
         attempt = attempt.saturating_add(1);
         // An attempt that does no I/O (a prompt that does not render) and a zero wait never
-        // yield: give the task's other futures (a consumer, a cancel) their turn.
-        tokio::task::consume_budget().await;
+        // yield: give the task's other futures (a consumer, a cancel) their turn, on any
+        // executor (tokio's cooperative budget does nothing on the lab's).
+        yield_now().await;
     }
+}
+
+/// Returns `Pending` once (waking itself at once), then `Ready`.
+async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            return std::task::Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    })
+    .await;
 }
 
 impl Hop<'_> {

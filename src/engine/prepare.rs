@@ -18,9 +18,10 @@ use crate::provider::redact::{Secrets, redact_failure};
 use crate::provider::{ChatRequest, Client, Endpoint, Timeouts, key_env};
 use crate::scenario::plan::{fallback_policy, hop_policies};
 use crate::scenario::types::Scenario;
-use crate::sim::SimServer;
+use crate::sim::{LocalSim, SimServer};
 use crate::tools::Toolbox;
 use crate::validate::Validators;
+use std::sync::Arc;
 
 /// Everything a run needs, prepared once before the first attempt.
 pub(super) struct Prepared {
@@ -38,7 +39,7 @@ pub(super) struct Prepared {
     /// The cost of every attempt so far.
     pub(super) total: std::sync::Mutex<cost::Total>,
     pub(super) mode: Mode,
-    /// Kept alive for the run.
+    /// Kept alive for the run (none on a shared in-process simulator).
     _sim: Option<SimServer>,
 }
 
@@ -119,15 +120,19 @@ pub(super) async fn prepare(
     mode: Mode,
     clock: &Clock,
     cfg: &Config,
+    local: Option<&Arc<LocalSim>>,
 ) -> Result<Prepared, CallError> {
-    let client = Client::new()?;
+    let client = match local {
+        Some(sim) => Client::local(sim.clone()),
+        None => Client::new()?,
+    };
     let toolbox = Toolbox::compile(&s.tools).map_err(|e| setup_error(format!("tools: {e}")))?;
     let validators =
         Validators::compile(s.response.as_ref().map_or(&[][..], |r| &r.validators[..]))
             .map_err(|e| setup_error(format!("response validators: {e}")))?;
     let targets = hop_targets(s);
     let sim = match mode {
-        Mode::Sim => {
+        Mode::Sim if local.is_none() => {
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
             Some(
                 SimServer::start(addr, s.sim.clone(), clock.clone())
@@ -140,11 +145,18 @@ pub(super) async fn prepare(
                     })?,
             )
         }
-        Mode::Live => None,
+        Mode::Sim | Mode::Live => None,
     };
-    let endpoints = match &sim {
-        Some(sim) => targets.iter().map(|t| sim_endpoint(t, sim)).collect(),
-        None => live_endpoints(&targets, cfg)?,
+    let endpoints = match (&sim, mode) {
+        (Some(sim), _) => targets
+            .iter()
+            .map(|t| sim_endpoint(t, sim.base_url(t.provider)))
+            .collect(),
+        (None, Mode::Sim) => targets
+            .iter()
+            .map(|t| sim_endpoint(t, LocalSim::base_url(t.provider)))
+            .collect(),
+        (None, Mode::Live) => live_endpoints(&targets, cfg)?,
     };
     let secs = |v: Option<Secs>| v.map(Secs::as_duration);
     let timeouts = Timeouts {

@@ -17,6 +17,7 @@ use crate::policy::Secs;
 use crate::policy::fallback::FallbackDecision;
 use crate::provider::redact::{Scrub, Secrets, redact_event};
 use crate::scenario::types::Scenario;
+use crate::sim::LocalSim;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -91,7 +92,16 @@ pub async fn run_with_control(
         // waits pass `Clock::real(Speed::Max)` to `run_with_clock`.)
         Mode::Live => Clock::real(Speed::Times(1.0)),
     };
-    run_on(scenario, opts.mode, opts.config, clock, sink, &control).await
+    run_on(
+        scenario,
+        opts.mode,
+        opts.config,
+        clock,
+        sink,
+        &control,
+        None,
+    )
+    .await
 }
 
 /// As [`run`], on a given clock (benches and tests share one).
@@ -104,7 +114,22 @@ pub async fn run_with_clock(
     cancel: CancellationToken,
 ) -> RunSummary {
     let control = RunControl::with_cancel(cancel);
-    run_on(scenario, mode, cfg, clock, sink, &control).await
+    run_on(scenario, mode, cfg, clock, sink, &control, None).await
+}
+
+/// A sim-mode run whose requests go to `sim` in-process (no socket; the lab): `sim` may
+/// serve many runs at once, each on its own `clock` view of one timeline. The scenario's
+/// own `[sim]` is not read (the simulator was made from the lab's).
+pub async fn run_on_local_sim(
+    scenario: Arc<Scenario>,
+    cfg: Arc<Config>,
+    clock: Clock,
+    sim: Arc<LocalSim>,
+    sink: EventSink,
+    cancel: CancellationToken,
+) -> RunSummary {
+    let control = RunControl::with_cancel(cancel);
+    run_on(scenario, Mode::Sim, cfg, clock, sink, &control, Some(sim)).await
 }
 
 async fn run_on(
@@ -114,6 +139,7 @@ async fn run_on(
     clock: Clock,
     sink: EventSink,
     control: &RunControl,
+    local: Option<Arc<LocalSim>>,
 ) -> RunSummary {
     // The keys to scrub are known before the first event.
     let secrets = match mode {
@@ -130,7 +156,7 @@ async fn run_on(
         mode,
         speed: clock.speed().label(),
     }));
-    let (mut summary, total) = match prepare(&scenario, mode, &clock, &cfg).await {
+    let (mut summary, total) = match prepare(&scenario, mode, &clock, &cfg, local.as_ref()).await {
         Ok(prep) => {
             let summary = run_hops(&scenario, &prep, &em, control).await;
             (summary, prep.total())

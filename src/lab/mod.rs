@@ -6,6 +6,7 @@
 //! Layer: above `engine` (it runs calls through `engine::run`), below `cli` and `tui`.
 
 pub mod faults;
+mod lane;
 mod load;
 pub mod presets;
 mod runner;
@@ -26,6 +27,9 @@ pub use tally::{Ending, Tally};
 use crate::config::Config;
 use crate::scenario::types::{ProviderKind, Scenario, SimSpec};
 use std::sync::Arc;
+
+/// Load mode's bound on callers (each holds a call's state in memory).
+pub const MAX_CALLERS: u32 = 100_000;
 
 /// A bad lab setup: one line, and a hint (exit 2 in the CLI).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -121,10 +125,10 @@ impl LabPlan {
                 "write e.g. --callers 100, or leave --callers out for independent calls",
             ));
         }
-        if self.callers.is_some() {
+        if self.callers.is_some_and(|c| c > MAX_CALLERS) {
             return Err(LabError::new(
-                "--callers: load mode is not built yet (the run clock serves one run at a time, and each run starts its own simulator)",
-                "leave --callers out: each call then runs on its own clock from t = 0",
+                format!("--callers: at most {MAX_CALLERS} callers share one simulator"),
+                "write e.g. --callers 1000",
             ));
         }
         if self.policies.is_empty() {

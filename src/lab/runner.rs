@@ -1,23 +1,31 @@
-//! Runs the calls. Independent mode: each call is its own `engine::run` on its own virtual
-//! clock from t = 0 (speed max) against its own simulator seeded for that call, several in
-//! flight at once; each is folded into a [`Tally`] as its events arrive and the events are
-//! dropped.
+//! Runs the calls. Every call is one `engine` run against the in-process simulator
+//! (`sim::LocalSim`, the same script and reply bytes as over a socket) on a view of a
+//! discrete-event clock (lane.rs), folded into a [`Tally`] as its events arrive; the events
+//! are then dropped. Independent mode spreads the calls over one lane per core, each call
+//! on its own clock from t = 0 with its own simulator seeded for that call; load mode
+//! (load.rs) puts every caller on one lane, one clock and one simulator.
 
+use super::lane::{Lane, Step};
 use super::seeds::call_scenario;
 use super::stats::PolicyStats;
-use super::tally::{Cap, Tally};
+use super::tally::{Cap, Ending, Tally};
 use super::{LabPlan, LabReport};
-use crate::clock::{Clock, Speed};
+use crate::clock::Clock;
 use crate::config::Config;
-use crate::engine::run::{event_channel, run_with_clock};
-use crate::event::{Mode, TimedEvent};
+use crate::engine::run::{event_channel, run_on_local_sim};
+use crate::event::TimedEvent;
 use crate::scenario::types::Scenario;
+use crate::sim::LocalSim;
 use std::sync::Arc;
+use std::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-/// Calls of one policy in flight at once (independent mode): enough to keep both cores
-/// busy while some calls wait on loopback I/O.
-const IN_FLIGHT: usize = 16;
+/// Calls in flight at once on one lane (independent mode): enough that the clock's steps
+/// serve many calls each, few enough that memory stays small.
+const IN_FLIGHT: usize = 64;
+
+/// Lanes (threads) at most, however many cores there are.
+const MAX_LANES: usize = 8;
 
 /// How far the lab got: policy index, calls done of that policy, calls per policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,22 +35,30 @@ pub struct Progress {
     pub of: u64,
 }
 
+/// One call of the lab: its scenario (seeded for it), the simulator serving it, its clock.
+pub(super) struct OneCall {
+    pub scenario: Arc<Scenario>,
+    pub sim: Arc<LocalSim>,
+    pub clock: Clock,
+    /// Load mode: where the call's t = 0 lies on the shared clock (ms), to place its
+    /// requests on the shared timeline.
+    pub offset_ms: Option<u64>,
+}
+
 /// Runs one call through the engine, handing each event to `each` and folding it into the
 /// returned tally; cancels the call once it passes `cap`.
-async fn call(
-    scenario: Arc<Scenario>,
-    mode: Mode,
+pub(super) async fn call(
+    one: OneCall,
     config: Arc<Config>,
-    clock: Clock,
     cancel: CancellationToken,
     cap: Cap,
     mut each: impl FnMut(&TimedEvent),
 ) -> Tally {
     let (tx, mut rx) = event_channel();
     let stop = cancel.child_token();
-    let engine = run_with_clock(scenario, mode, config, clock, tx, stop.clone());
+    let engine = run_on_local_sim(one.scenario, config, one.clock, one.sim, tx, stop.clone());
     let fold = async {
-        let mut t = Tally::default();
+        let mut t = Tally::at(one.offset_ms);
         while let Some(ev) = rx.recv().await {
             each(&ev);
             if t.observe(&ev, cap) {
@@ -51,37 +67,48 @@ async fn call(
         }
         t
     };
-    let (_, tally) = tokio::join!(engine, fold);
+    let (_, tally) = futures::join!(engine, fold);
     tally
+}
+
+/// Call `k` of `policy` in independent mode: its own simulator and clock from `lane`'s now.
+fn independent_call(plan: &LabPlan, policy: usize, k: u64, lane: &Lane) -> OneCall {
+    let s = call_scenario(&plan.policies[policy].scenario, &plan.faults, plan.seed, k);
+    let clock = lane.scheduler.clock(lane.scheduler.now());
+    OneCall {
+        sim: Arc::new(LocalSim::new(s.sim.clone(), clock.clone())),
+        scenario: Arc::new(s),
+        clock,
+        offset_ms: None,
+    }
 }
 
 #[cfg(any(test, feature = "test-util"))]
 /// Every event of call `k` of `policy` as the lab runs it (independent mode): for tests that
 /// compare it with a plain `run`.
-pub async fn one_call_events(plan: &LabPlan, policy: usize, k: u64) -> Vec<TimedEvent> {
-    let s = Arc::new(call_scenario(
-        &plan.policies[policy].scenario,
-        &plan.faults,
-        plan.seed,
-        k,
-    ));
-    let mut out = Vec::new();
-    call(
-        s,
-        Mode::Sim,
+pub fn one_call_events(plan: &LabPlan, policy: usize, k: u64) -> Vec<TimedEvent> {
+    let mut lane = Lane::new();
+    let events = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let one = independent_call(plan, policy, k, &lane);
+    let seen = events.clone();
+    let fut = call(
+        one,
         plan.config.clone(),
-        Clock::virtual_time(Speed::Max),
         CancellationToken::new(),
         plan.cap,
-        |e| out.push(e.clone()),
-    )
-    .await;
-    out
+        move |e| seen.borrow_mut().push(e.clone()),
+    );
+    lane.spawn(async move {
+        fut.await;
+    });
+    while let Step::Finished(_) = lane.step() {}
+    events.take()
 }
 
-/// Runs every policy's calls; `progress` is told after each call. A cancelled lab reports
-/// the calls finished so far.
-pub async fn run_lab(
+/// Runs every policy's calls; `progress` is told after each call. Blocking: it runs the
+/// calls on threads of its own (call it off an async runtime's threads). A cancelled lab
+/// reports the calls finished so far.
+pub fn run_lab(
     plan: &LabPlan,
     progress: &(dyn Fn(Progress) + Sync),
     cancel: &CancellationToken,
@@ -90,9 +117,16 @@ pub async fn run_lab(
     let mut reports = Vec::with_capacity(plan.policies.len());
     for (i, p) in plan.policies.iter().enumerate() {
         let mut stats = PolicyStats::new(&p.label, plan.callers.is_some());
+        let tick = |done| {
+            progress(Progress {
+                policy: i,
+                done,
+                of: plan.calls,
+            })
+        };
         match plan.callers {
-            None => independent(plan, i, &mut stats, progress, cancel).await,
-            Some(c) => super::load::run(plan, i, c, &mut stats, progress, cancel).await,
+            None => independent(plan, i, &mut stats, &tick, cancel),
+            Some(c) => super::load::run(plan, i, c, &mut stats, &tick, cancel),
         }
         reports.push(stats.report());
         if cancel.is_cancelled() {
@@ -106,43 +140,76 @@ pub async fn run_lab(
     }
 }
 
-async fn independent(
+/// The calls of one policy over one lane per core; call `k` runs on lane `k % lanes`. Each
+/// call's draws depend on (seed, k) alone, so the split changes no number.
+fn independent(
     plan: &LabPlan,
     policy: usize,
     stats: &mut PolicyStats,
-    progress: &(dyn Fn(Progress) + Sync),
+    tick: &dyn Fn(u64),
     cancel: &CancellationToken,
 ) {
-    let base = &plan.policies[policy].scenario;
-    let mut tasks = tokio::task::JoinSet::new();
-    let mut next = 0u64;
-    let mut done = 0u64;
-    loop {
-        while next < plan.calls && tasks.len() < IN_FLIGHT && !cancel.is_cancelled() {
-            let s = Arc::new(call_scenario(base, &plan.faults, plan.seed, next));
-            tasks.spawn(call(
-                s,
-                Mode::Sim,
-                plan.config.clone(),
-                Clock::virtual_time(Speed::Max),
-                cancel.clone(),
-                plan.cap,
-                |_| {},
-            ));
-            next += 1;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let lanes = cores.clamp(1, MAX_LANES) as u64;
+    let lanes = lanes.min(plan.calls.div_ceil(IN_FLIGHT as u64)).max(1);
+    let (tx, rx) = mpsc::channel::<Tally>();
+    std::thread::scope(|scope| {
+        for first in 0..lanes {
+            let tx = tx.clone();
+            scope.spawn(move || independent_lane(plan, policy, first, lanes, cancel, &tx));
         }
-        let Some(joined) = tasks.join_next().await else {
-            break;
-        };
-        // A panicked call is lost, not the lab (the engine does not panic on any input).
-        if let Ok(t) = joined {
+        drop(tx);
+        let mut done = 0;
+        for t in rx {
             stats.add(&t);
+            done += 1;
+            tick(done);
         }
-        done += 1;
-        progress(super::Progress {
-            policy,
-            done,
-            of: plan.calls,
-        });
+    });
+}
+
+/// Calls `first`, `first + step`, … of `policy`, [`IN_FLIGHT`] at a time, each tally sent
+/// to `tx` as it finishes.
+fn independent_lane(
+    plan: &LabPlan,
+    policy: usize,
+    first: u64,
+    step: u64,
+    cancel: &CancellationToken,
+    tx: &mpsc::Sender<Tally>,
+) {
+    let mut lane = Lane::new();
+    let mut next = first;
+    loop {
+        while next < plan.calls && lane.live() < IN_FLIGHT && !cancel.is_cancelled() {
+            let one = independent_call(plan, policy, next, &lane);
+            let sink = lane.sink();
+            let fut = call(one, plan.config.clone(), cancel.clone(), plan.cap, |_| {});
+            lane.spawn(async move {
+                let t = fut.await;
+                sink.borrow_mut().push(t);
+            });
+            next += step;
+        }
+        if cancel.is_cancelled() {
+            return;
+        }
+        match lane.step() {
+            Step::Finished(tallies) => {
+                for t in tallies {
+                    if tx.send(t).is_err() {
+                        return;
+                    }
+                }
+            }
+            Step::Idle => return,
+            Step::Stuck(n) => {
+                // A bug, not a policy's doing: counted, so the report says so.
+                for _ in 0..n {
+                    let _ = tx.send(Tally::ended(Ending::Stuck));
+                }
+                return;
+            }
+        }
     }
 }

@@ -28,8 +28,6 @@ pub struct Timeline {
     rate_limited: BTreeMap<u64, u32>,
 }
 
-// Fed by load mode (`--callers`), which is not built yet: until then only tests feed it.
-#[allow(dead_code)]
 impl Timeline {
     pub fn request(&mut self, t_ms: u64) {
         *self.windows.entry(t_ms / 100).or_default() += 1;
@@ -133,6 +131,10 @@ impl PolicyStats {
         }
         for h in 1..=t.deepest_hop {
             *self.hops.entry(h).or_default() += 1;
+        }
+        if let Some(tl) = self.timeline.as_mut() {
+            t.requests_at.iter().for_each(|&at| tl.request(at));
+            t.limited_at.iter().for_each(|&at| tl.rate_limited(at));
         }
     }
 

@@ -108,6 +108,46 @@ impl Drop for SimServer {
     }
 }
 
+/// The simulator without a socket (the lab): the same script and reply bytes, served to a
+/// [`crate::provider::Client::local`] in-process. Many runs may share one (load mode), each
+/// with its own clock view; the script's state (counts, buckets, outages) is one.
+pub struct LocalSim {
+    shared: Arc<server::Shared>,
+}
+
+impl LocalSim {
+    /// Delays and outages play on `clock` (a view of the lab's timeline).
+    pub fn new(spec: SimSpec, clock: Clock) -> LocalSim {
+        LocalSim {
+            shared: Arc::new(server::Shared::new(spec, clock, None)),
+        }
+    }
+
+    /// The base URL each hop's endpoint names (its host is never dialled).
+    pub fn base_url(kind: ProviderKind) -> String {
+        base_url(SocketAddr::from(LOCAL_ADDR), kind)
+    }
+}
+
+/// The address in-process URLs name (TEST-NET-1, never reached: nothing dials it).
+const LOCAL_ADDR: ([u8; 4], u16) = ([192, 0, 2, 1], 80);
+
+impl crate::provider::client::LocalServer for LocalSim {
+    fn exchange(
+        &self,
+        req: crate::provider::client::LocalRequest,
+    ) -> futures::future::BoxFuture<'static, Result<crate::provider::client::LocalReply, String>>
+    {
+        Box::pin(server::serve_local(self.shared.clone(), req))
+    }
+}
+
+impl Drop for LocalSim {
+    fn drop(&mut self) {
+        self.shared.cancel.cancel();
+    }
+}
+
 /// The base URL of `kind` on a simulator at `addr`; an unspecified address (0.0.0.0, ::)
 /// becomes loopback, which is where a local client reaches it.
 pub fn base_url(addr: SocketAddr, kind: ProviderKind) -> String {

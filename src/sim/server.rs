@@ -8,6 +8,7 @@ use super::wire::{
     self, Answer, ErrorReply, Incoming, Meta, Request, SimFormat, StreamParts, retry_after_header,
 };
 use crate::clock::Clock;
+use crate::provider::client::{LocalReply, LocalRequest};
 use crate::scenario::types::{FaultKind, FaultSpec, SimSpec};
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -16,6 +17,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::serve::{IncomingStream, Listener};
+use futures::StreamExt;
 use std::collections::VecDeque;
 use std::io;
 use std::pin::Pin;
@@ -121,6 +123,64 @@ async fn route(
     };
     handle(&s, format, &conn, &incoming).await
 }
+
+/// One POST served in-process (the lab): the handler and the reply bytes of [`route`], no
+/// socket. `Err` = the connection was reset (no reply), in a socket's words.
+pub(super) async fn serve_local(s: Arc<Shared>, req: LocalRequest) -> Result<LocalReply, String> {
+    let (path, query) = match req.path_and_query.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (req.path_and_query.as_str(), None),
+    };
+    let conn = Conn {
+        killed: Arc::new(AtomicBool::new(false)),
+    };
+    let resp = match wire::for_path(path) {
+        None => not_found(&Method::POST, path),
+        Some(format) => {
+            let incoming = Incoming {
+                path,
+                query,
+                headers: &req.headers,
+                body: &req.body,
+            };
+            handle(&s, format, &conn, &incoming).await
+        }
+    };
+    if conn.killed.load(Ordering::Acquire) {
+        return Err(LOCAL_RESET.to_owned());
+    }
+    let (mut parts, body) = resp.into_parts();
+    framing_headers(&mut parts.headers, &body);
+    let body = body
+        .into_data_stream()
+        .map(|chunk| chunk.map_err(|e| crate::provider::client::root_cause(&e)));
+    Ok(LocalReply {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body: Box::pin(body),
+    })
+}
+
+/// The headers hyper's server adds on a socket (framing and `date`), so an in-process
+/// reply carries the same headers as one over loopback.
+fn framing_headers(headers: &mut axum::http::HeaderMap, body: &Body) {
+    use axum::body::HttpBody;
+    let framing = match body.size_hint().exact() {
+        Some(n) => (header::CONTENT_LENGTH, HeaderValue::from(n)),
+        None => (
+            header::TRANSFER_ENCODING,
+            HeaderValue::from_static("chunked"),
+        ),
+    };
+    headers.append(framing.0, framing.1);
+    let now = httpdate::fmt_http_date(std::time::SystemTime::now());
+    if let Ok(date) = HeaderValue::from_str(&now) {
+        headers.append(header::DATE, date);
+    }
+}
+
+/// What a reset socket says (Linux's words, as the loopback client reads them).
+const LOCAL_RESET: &str = "Connection reset by peer (os error 104)";
 
 /// An OpenAI-style `invalid_request_error` body, as both the 404 and the 405 send.
 fn invalid_request(message: &str) -> String {

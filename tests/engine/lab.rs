@@ -38,22 +38,20 @@ fn plan(policies: &[String], faults: &str, calls: u64) -> LabPlan {
     }
 }
 
-async fn lab(p: &LabPlan) -> Vec<PolicyReport> {
+fn lab(p: &LabPlan) -> Vec<PolicyReport> {
     p.check().expect("a valid plan");
-    run_lab(p, &|_| {}, &CancellationToken::new())
-        .await
-        .policies
+    run_lab(p, &|_| {}, &CancellationToken::new()).policies
 }
 
 /// No latency at all: a reply or an error takes 0 s of run time.
 const INSTANT: &str = "first_token_ms = 0\ntokens_per_second = 1e9\nerror_ms = 0\nreply = \"ok\"\n";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chaos_p_with_n_attempts_succeeds_1_minus_p_to_the_n() {
+#[test]
+fn chaos_p_with_n_attempts_succeeds_1_minus_p_to_the_n() {
     let (p, n, calls) = (0.3_f64, 3_i32, 2000_u64);
     let retry = format!("[retry]\nstop = {{ after_attempt = {n} }}");
     let faults = format!("[sim]\n{INSTANT}chaos = {{ server_error = {p} }}\n");
-    let r = &lab(&plan(&[scenario(&retry, "")], &faults, calls)).await[0];
+    let r = &lab(&plan(&[scenario(&retry, "")], &faults, calls))[0];
     let success = 1.0 - p.powi(n);
     let se = (success * (1.0 - success) / calls as f64).sqrt();
     assert!(
@@ -82,14 +80,14 @@ async fn chaos_p_with_n_attempts_succeeds_1_minus_p_to_the_n() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_outage_of_10s_with_waits_1_2_4_8_ends_at_15s_for_every_call() {
+#[test]
+fn an_outage_of_10s_with_waits_1_2_4_8_ends_at_15s_for_every_call() {
     let retry =
         "[retry]\nstop = { after_attempt = 10 }\nwait = { exponential = { multiplier = 1 } }";
     let faults = format!(
         "[sim]\n{INSTANT}outages = [{{ provider = \"openai\", from = \"0s\", to = \"10s\", fault = \"overloaded\" }}]\n"
     );
-    let r = &lab(&plan(&[scenario(retry, "")], &faults, 200)).await[0];
+    let r = &lab(&plan(&[scenario(retry, "")], &faults, 200))[0];
     assert_eq!(r.success_rate, 1.0);
     // Attempts at 0, 1, 3, 7 s fail; the fifth at 15 s is past the window.
     assert_eq!((r.attempts.mean, r.attempts.max), (5.0, 5));
@@ -100,8 +98,8 @@ async fn an_outage_of_10s_with_waits_1_2_4_8_ends_at_15s_for_every_call() {
     assert_eq!(r.wait_ms.total, 200 * 15_000);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn common_random_numbers_give_every_policy_the_same_draws() {
+#[test]
+fn common_random_numbers_give_every_policy_the_same_draws() {
     // Call k's first request fails for one policy exactly when it fails for the other.
     let one = scenario("", "");
     let three = scenario("[retry]\nstop = { after_attempt = 3 }", "");
@@ -109,8 +107,8 @@ async fn common_random_numbers_give_every_policy_the_same_draws() {
     let p = plan(&[one, three], &faults, 1);
     let mut differed = 0;
     for k in 0..40 {
-        let a = one_call_events(&p, 0, k).await;
-        let b = one_call_events(&p, 1, k).await;
+        let a = one_call_events(&p, 0, k);
+        let b = one_call_events(&p, 1, k);
         let ok = |evs: &[retrylab::TimedEvent]| {
             evs.iter()
                 .filter(|e| matches!(e.event, retrylab::Event::AttemptStarted(_)))
@@ -126,47 +124,52 @@ async fn common_random_numbers_give_every_policy_the_same_draws() {
     assert!(differed > 5 && differed < 35, "{differed}");
 }
 
-/// An event as JSON, less what differs between two runs of the same script: the
-/// simulator's loopback port and the wall-clock `date` header.
+/// An event as JSON, less what differs between a lab call and a run of the same script:
+/// the simulator's address (a loopback port; the in-process one) and the `date` header.
 fn same_run(e: &retrylab::TimedEvent) -> String {
     let json = serde_json::to_string(e).expect("an event is JSON");
-    let port = regex::Regex::new(r"127\.0\.0\.1:\d+").expect("a regex");
+    let host = regex::Regex::new(r"127\.0\.0\.1:\d+|192\.0\.2\.1(:80)?").expect("a regex");
     let date = regex::Regex::new(r#"\["date","[^"]*"\]"#).expect("a regex");
-    date.replace_all(
-        &port.replace_all(&json, "127.0.0.1:PORT"),
-        "[\"date\",\"-\"]",
-    )
-    .into_owned()
+    date.replace_all(&host.replace_all(&json, "SIM"), "[\"date\",\"-\"]")
+        .into_owned()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lab_call_emits_the_same_events_as_a_run_with_its_seed() {
+#[test]
+fn a_lab_call_emits_the_same_events_as_a_run_with_its_seed() {
     let retry = "[retry]\nstop = { after_attempt = 4 }\nwait = { random_exponential = { multiplier = 1, max = 8 } }";
-    let faults = "[sim]\nerror_ms = 50\nchaos = { server_error = 0.4, rate_limit = 0.2 }\nlatency = { first_token = { lognormal = { median = \"300ms\", p99 = \"2s\" } } }\n";
-    let p = plan(&[scenario(retry, "")], faults, 1);
-    for k in [0, 5, 11] {
-        let lab_events = one_call_events(&p, 0, k).await;
-        let s = retrylab::lab::seeds::call_scenario(&p.policies[0].scenario, &p.faults, p.seed, k);
+    let faults = "[sim]\nerror_ms = 50\nchaos = { server_error = 0.3, rate_limit = 0.2, connection_reset = 0.2 }\nlatency = { first_token = { lognormal = { median = \"300ms\", p99 = \"2s\" } } }\n";
+    let plain = scenario(retry, "");
+    let streamed = plain.replace("[call]\n", "[call]\nstream = true\n");
+    let p = plan(&[plain, streamed], faults, 1);
+    for (policy, k) in [(0, 0), (0, 5), (0, 11), (1, 0), (1, 3), (1, 8)] {
+        let lab_events = one_call_events(&p, policy, k);
+        let s =
+            retrylab::lab::seeds::call_scenario(&p.policies[policy].scenario, &p.faults, p.seed, k);
         let (tx, mut rx) = event_channel();
         let opts = RunOptions {
             mode: Mode::Sim,
             speed: Speed::Max,
             config: Arc::new(Config::isolated()),
         };
-        run(Arc::new(s), opts, tx, CancellationToken::new()).await;
+        let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+        runtime.block_on(run(Arc::new(s), opts, tx, CancellationToken::new()));
         let mut run_events = Vec::new();
-        while let Some(e) = rx.recv().await {
+        while let Ok(e) = rx.try_recv() {
             run_events.push(e);
         }
-        assert_eq!(lab_events.len(), run_events.len(), "call {k}");
+        assert_eq!(
+            lab_events.len(),
+            run_events.len(),
+            "policy {policy} call {k}"
+        );
         for (a, b) in lab_events.iter().zip(&run_events) {
-            assert_eq!(same_run(a), same_run(b), "call {k}");
+            assert_eq!(same_run(a), same_run(b), "policy {policy} call {k}");
         }
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_policy_that_retries_forever_is_capped_and_reported_as_such() {
+#[test]
+fn a_policy_that_retries_forever_is_capped_and_reported_as_such() {
     // No stop against an outage of 2 h: the cap stops each call; the fallback policy beside
     // it still gets through (so the fault model is not refused as hopeless).
     let forever = scenario("[retry]\nwait = { fixed = 1 }", "");
@@ -182,7 +185,7 @@ async fn a_policy_that_retries_forever_is_capped_and_reported_as_such() {
         attempts: 20,
         run_time_ms: 3_600_000,
     };
-    let r = lab(&p).await;
+    let r = lab(&p);
     assert_eq!(
         r[0].outcomes.get("capped"),
         Some(&20),

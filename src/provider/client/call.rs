@@ -7,8 +7,9 @@
 // the size of its error costs nothing measurable.
 #![allow(clippy::result_large_err)]
 
+use super::local::{LocalRequest, LocalServer, Reply};
 use super::stream::{TimeoutKind, Watch, timeout_error};
-use super::transport::{Pools, request_headers, root_cause, send_error};
+use super::transport::{Pools, no_reply, request_headers, send_error};
 use super::{EXCHANGE_BODY_CAP, ReplyLimits};
 use crate::clock::Clock;
 use crate::error::{CallError, ErrorKind};
@@ -85,24 +86,52 @@ impl<'a> Call<'a> {
     }
 }
 
+/// How a request reaches its server.
+#[derive(Clone, Copy)]
+pub(super) enum Via<'a> {
+    Http(&'a Pools),
+    Local(&'a dyn LocalServer),
+}
+
 impl Call<'_> {
     pub(super) async fn run(
         &mut self,
-        pools: &Pools,
+        via: Via<'_>,
         endpoint: &Endpoint,
         req: &ChatRequest,
         on_delta: &mut (dyn FnMut(&str) + Send),
     ) -> Result<ChatResponse, Failure> {
-        let (url, request) = self.request(pools, endpoint, req)?;
-        let sent_at = std::time::Instant::now();
-        let mut resp = match self.watch.race(request.send()).await {
-            Ok(Ok(r)) => r,
-            Ok(Err(e)) => {
-                return Err(send_error(&e, &url, self.timeouts, sent_at.elapsed()).into());
+        let (url, headers, body) = self.request(endpoint, req)?;
+        let sent = match via {
+            Via::Http(pools) => {
+                let http = pools.http_for(&url, self.timeouts.connect)?;
+                let request = http.post(url.clone()).headers(headers).body(body);
+                let sent_at = std::time::Instant::now();
+                match self.watch.race(request.send()).await {
+                    Ok(Ok(r)) => Ok(Reply::Http(r)),
+                    Ok(Err(e)) => Err(send_error(&e, &url, self.timeouts, sent_at.elapsed())),
+                    Err(which) => Err(self.timed_out(which, "no response")),
+                }
             }
-            Err(which) => return Err(self.timed_out(which, "no response").into()),
+            Via::Local(server) => {
+                let path_and_query = match url.query() {
+                    Some(q) => format!("{}?{q}", url.path()),
+                    None => url.path().to_owned(),
+                };
+                let request = LocalRequest {
+                    path_and_query,
+                    headers,
+                    body: body.into(),
+                };
+                match self.watch.race(server.exchange(request)).await {
+                    Ok(Ok(r)) => Ok(Reply::Local(r)),
+                    Ok(Err(cause)) => Err(no_reply(&url, &cause)),
+                    Err(which) => Err(self.timed_out(which, "no response")),
+                }
+            }
         };
-        let status = resp.status().as_u16();
+        let mut resp = sent?;
+        let status = resp.status();
         let resp_headers: Vec<(String, String)> = resp
             .headers()
             .iter()
@@ -116,14 +145,14 @@ impl Call<'_> {
         self.exchange.status = Some(status);
         self.exchange.headers = resp_headers.clone();
 
-        if resp.status().is_redirection() {
+        if (300..400).contains(&status) {
             // Never followed (the client's redirect policy is `none`): nothing goes to the
             // Location. Named in full, resolved against the request URL.
             let location = headers::header(&resp_headers, "location")
                 .map(|l| url.join(l).map_or_else(|_| l.to_owned(), String::from));
             return Err(classify::redirect_error(status, location.as_deref()).into());
         }
-        if !resp.status().is_success() {
+        if !(200..300).contains(&status) {
             return Err(self
                 .error_reply(&mut resp, status, &resp_headers)
                 .await
@@ -141,20 +170,18 @@ impl Call<'_> {
         self.plain_reply(&mut resp, status, &resp_headers).await
     }
 
-    /// The request to send, and its URL.
+    /// The request to send: its URL, headers and body.
     fn request(
         &self,
-        pools: &Pools,
         endpoint: &Endpoint,
         req: &ChatRequest,
-    ) -> Result<(reqwest::Url, reqwest::RequestBuilder), CallError> {
+    ) -> Result<(reqwest::Url, reqwest::header::HeaderMap, Vec<u8>), CallError> {
         let url = reqwest::Url::parse(&self.exchange.url).map_err(|e| {
             CallError::new(
                 ErrorKind::BadRequest,
                 format!("invalid base_url `{}`: {e}", endpoint.base_url),
             )
         })?;
-        let http = pools.http_for(&url, self.timeouts.connect)?;
         let headers = request_headers(self.wire, endpoint, req.stream)?;
         let body = serde_json::to_vec(&self.wire.body(req)).map_err(|e| {
             CallError::new(
@@ -162,15 +189,14 @@ impl Call<'_> {
                 format!("cannot encode the request: {e}"),
             )
         })?;
-        let request = http.post(url.clone()).headers(headers).body(body);
-        Ok((url, request))
+        Ok((url, headers, body))
     }
 
     /// A non-2xx reply, classified by its wire format on whatever part of the body arrives
     /// (the status decides the kind).
     async fn error_reply(
         &mut self,
-        resp: &mut reqwest::Response,
+        resp: &mut Reply,
         status: u16,
         headers: &[(String, String)],
     ) -> CallError {
@@ -187,7 +213,7 @@ impl Call<'_> {
     /// A 2xx reply read whole (under the answer cap) and parsed by the wire format.
     async fn plain_reply(
         &mut self,
-        resp: &mut reqwest::Response,
+        resp: &mut Reply,
         status: u16,
         headers: &[(String, String)],
     ) -> Result<ChatResponse, Failure> {
@@ -219,7 +245,7 @@ impl Call<'_> {
     /// Reads a whole body into `out`, an idle deadline between chunks.
     async fn read_all(
         &mut self,
-        resp: &mut reqwest::Response,
+        resp: &mut Reply,
         out: &mut Vec<u8>,
         cap: usize,
     ) -> Result<(), ReadFail> {
@@ -234,7 +260,7 @@ impl Call<'_> {
                     self.watch.idle();
                 }
                 Ok(Ok(None)) => return Ok(()),
-                Ok(Err(e)) => return Err(ReadFail::Io(root_cause(&e))),
+                Ok(Err(cause)) => return Err(ReadFail::Io(cause)),
                 Err(which) => return Err(ReadFail::Timeout(which)),
             }
         }

@@ -8,7 +8,6 @@
 #![allow(clippy::result_large_err)]
 
 use super::call::{Call, Failure};
-use super::transport::root_cause;
 use crate::clock::{Clock, Deadline};
 use crate::error::{CallError, ErrorKind};
 use crate::provider::headers;
@@ -148,7 +147,7 @@ impl Call<'_> {
     /// Reads a streamed reply to its terminal event, or to the failure that stops it.
     pub(super) async fn read_stream(
         &mut self,
-        resp: &mut reqwest::Response,
+        resp: &mut super::local::Reply,
         headers: &[(String, String)],
         on_delta: &mut (dyn FnMut(&str) + Send),
     ) -> Result<ChatResponse, Failure> {
@@ -167,7 +166,7 @@ impl Call<'_> {
                     format!(
                         "the connection broke mid-stream after {}: {}",
                         plural(self.events, "event"),
-                        root_cause(&e)
+                        e
                     ),
                 )),
                 Err(which) => Err(self.stream_timed_out(which)),

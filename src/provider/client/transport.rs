@@ -155,11 +155,7 @@ pub(super) fn send_error(
     waited: Duration,
 ) -> CallError {
     let cause = root_cause(e);
-    let host = match (url.host_str(), url.port_or_known_default()) {
-        (Some(h), Some(p)) => format!("{h}:{p}"),
-        (Some(h), None) => h.to_owned(),
-        _ => url.to_string(),
-    };
+    let host = host_of(url);
     if e.is_builder() {
         CallError::new(
             ErrorKind::BadRequest,
@@ -176,11 +172,28 @@ pub(super) fn send_error(
         // Unreachable with `Policy::none()`; kept so a policy change cannot mislabel it.
         CallError::new(ErrorKind::Redirect, format!("redirect failed: {cause}"))
     } else {
-        CallError::new(
-            ErrorKind::Connection,
-            format!("the connection to {host} failed before a reply: {cause}"),
-        )
+        no_reply(url, &cause)
     }
+}
+
+/// `host:port` as error messages name it.
+fn host_of(url: &reqwest::Url) -> String {
+    match (url.host_str(), url.port_or_known_default()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        _ => url.to_string(),
+    }
+}
+
+/// The connection broke before any byte of a reply (a reset).
+pub(super) fn no_reply(url: &reqwest::Url, cause: &str) -> CallError {
+    CallError::new(
+        ErrorKind::Connection,
+        format!(
+            "the connection to {} failed before a reply: {cause}",
+            host_of(url)
+        ),
+    )
 }
 
 /// A connect that timed out: ours fired only if its time has come; else the operating
@@ -212,7 +225,7 @@ fn connect_timeout(
 }
 
 /// The innermost cause of an error chain (hyper's and the OS's words, not reqwest's URL).
-pub(super) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cur = e;
     while let Some(next) = cur.source() {
         cur = next;
