@@ -230,3 +230,118 @@ fn bad_plans_are_refused_with_a_hint() {
     let e = retrylab::lab::faults::parse("[sim]\nchoas = 1\n", "f.toml").unwrap_err();
     assert!(e.message.starts_with("f.toml:2:"), "{}", e.message);
 }
+
+/// `plan` in load mode: `callers` callers arriving as `arrival`.
+fn load_plan(
+    policies: &[String],
+    faults: &str,
+    calls: u64,
+    callers: u32,
+    arrival: &str,
+) -> LabPlan {
+    let mut p = plan(policies, faults, calls);
+    p.callers = Some(callers);
+    p.arrival = Arrival::parse(arrival).expect("an arrival");
+    p
+}
+
+/// One bucket for the test model: `rpm` a minute, `burst` at once, no latency.
+fn bucket(rpm: u32, burst: u32) -> String {
+    format!(
+        "[sim]\n{INSTANT}limits = [{{ provider = \"openai\", model = \"gpt-4o-mini\", rpm = {rpm}, burst = {burst} }}]\n"
+    )
+}
+
+#[test]
+fn a_hundred_burst_callers_on_rpm_60_burst_10_finish_one_a_second_until_90s() {
+    // Honouring Retry-After (the exact time until a token frees, no jitter): 10 calls pass
+    // at t = 0, then one a second as each token frees, the last at 90 s.
+    let patient = scenario("[retry]\nstop = { after_attempt = 99 }", "");
+    let r = &lab(&load_plan(&[patient], &bucket(60, 10), 100, 100, "burst"))[0];
+    assert_eq!(r.success_rate, 1.0, "{:?}", r.outcomes);
+    assert_eq!(r.latency_ms.max, 90_000, "the 100th token frees at 90 s");
+    // Finishing times: 0 s ×10, then 1, 2, … 90 s: the 50th is at 40 s, the 90th at 80 s.
+    assert_eq!(r.latency_ms.p50, 40_000);
+    assert_eq!(r.latency_ms.p90, 80_000);
+    let load = r.load.as_ref().expect("load mode reports its timeline");
+    assert_eq!(
+        load.rate_limited_per_second[0], 90,
+        "90 of the first 100 get a 429"
+    );
+    // Everyone still waiting retries at each token's second: one wins, the rest get a 429.
+    assert_eq!(load.requests_per_second[1], 90);
+    assert_eq!(load.rate_limited_per_second[1], 89);
+    assert_eq!(r.requests.max, 91, "the last caller asked 91 times");
+}
+
+#[test]
+fn retry_after_without_jitter_makes_a_herd_that_full_jitter_spreads() {
+    // 100 calls arriving at 50/s against 60 rpm: the 429s send every waiting caller back at
+    // the same instant (the token's), while full jitter that ignores Retry-After spreads them.
+    let herd = scenario("[retry]\nstop = { after_attempt = 99 }", "");
+    let spread = scenario(
+        "[retry]\nstop = { after_attempt = 99 }\nhonor_retry_after = false\nwait = { random_exponential = { multiplier = 1, max = 30 } }",
+        "",
+    );
+    let r = lab(&load_plan(
+        &[herd, spread],
+        &bucket(60, 10),
+        100,
+        100,
+        "poisson:50",
+    ));
+    let herd = r[0].load.as_ref().expect("load").herd_max_per_100ms;
+    let spread = r[1].load.as_ref().expect("load").herd_max_per_100ms;
+    assert!(
+        herd >= 50,
+        "no jitter: {herd} requests in one 100 ms window"
+    );
+    assert!(
+        spread * 3 <= herd,
+        "full jitter: {spread} in the busiest window vs {herd}"
+    );
+}
+
+#[test]
+fn an_outage_on_the_shared_clock_fails_exactly_the_calls_that_arrive_in_it() {
+    // 2000 calls at 100/s (≈ 20 s), no retry, an outage over [0, 10 s): a call succeeds iff
+    // it arrives after 10 s, so about half; the count before 10 s is Poisson(1000).
+    let once = scenario("", "");
+    let faults = format!(
+        "[sim]\n{INSTANT}outages = [{{ provider = \"openai\", from = \"0s\", to = \"10s\", fault = \"overloaded\" }}]\n"
+    );
+    let calls = 2000;
+    let r = &lab(&load_plan(&[once], &faults, calls, 50, "poisson:100"))[0];
+    let sd = 1000f64.sqrt() / calls as f64;
+    assert!(
+        (r.success_rate - 0.5).abs() < 4.0 * sd,
+        "success {} vs 0.5 ± {}",
+        r.success_rate,
+        4.0 * sd
+    );
+    // One request per call, arriving at 100 a second: every full second holds ≈ 100.
+    let per_second = &r.load.as_ref().expect("load").requests_per_second;
+    let full = &per_second[..per_second.len() - 1];
+    let mean = full.iter().map(|&n| f64::from(n)).sum::<f64>() / full.len() as f64;
+    assert!(
+        (mean - 100.0).abs() < 4.0 * (100.0 / full.len() as f64).sqrt(),
+        "{mean}"
+    );
+    assert_eq!(r.requests.max, 1);
+}
+
+#[test]
+fn load_mode_with_one_caller_runs_the_calls_back_to_back() {
+    // One caller: each call starts when the last ends, so the shared timeline lasts the sum
+    // of the latencies, and it holds every request once.
+    let retry = "[retry]\nstop = { after_attempt = 3 }\nwait = { fixed = 2 }";
+    let faults = format!("[sim]\n{INSTANT}chaos = {{ server_error = 0.5 }}\n");
+    let r = &lab(&load_plan(&[scenario(retry, "")], &faults, 400, 1, "burst"))[0];
+    assert_eq!(r.calls, 400);
+    let load = r.load.as_ref().expect("load");
+    let total_s = load.requests_per_second.len() as f64;
+    let sum_s = r.latency_ms.mean * 400.0 / 1000.0;
+    assert!((total_s - sum_s).abs() <= 2.0, "{total_s} s vs {sum_s} s");
+    let requests: u32 = load.requests_per_second.iter().sum();
+    assert_eq!(f64::from(requests), r.requests.mean * 400.0);
+}
