@@ -1,6 +1,6 @@
-//! `[sim].latency`: the pace of each reply drawn from seeded distributions (one draw per
-//! request, in request order, so the same seed gives the same times), or the fixed
-//! `first_token_ms` / `tokens_per_second` where a part is not set.
+//! `[sim].latency`: the pace of each reply drawn from seeded distributions (drawn from the
+//! request's own key, so the same request gets the same times whatever came before it), or
+//! the fixed `first_token_ms` / `tokens_per_second` where a part is not set.
 //!
 //! A log-normal is given by its median and 99th percentile, as latencies are quoted:
 //! mu = ln(median), sigma = (ln(p99) - mu) / z(0.99), z(0.99) = 2.3263.
@@ -20,7 +20,7 @@ pub const Z99: f64 = 2.3263;
 /// without bound (or switch pacing off).
 const MIN_TOKENS_PER_SECOND: f64 = 0.1;
 
-/// The chaos RNG draws from stream 0 of the seed; latency from its own stream, so adding a
+/// The chaos draw uses stream 0 of a request's key; latency its own stream, so adding a
 /// latency table does not change which requests chaos hits.
 const LATENCY_STREAM: u64 = 1;
 
@@ -29,7 +29,6 @@ const LATENCY_STREAM: u64 = 1;
 pub struct Latency {
     first_token: Sampler,
     tokens_per_second: Sampler,
-    rng: ChaCha8Rng,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -88,8 +87,6 @@ fn secs_dist(d: Dist<Secs>) -> Dist<f64> {
 impl Latency {
     pub fn new(spec: &SimSpec) -> Latency {
         let latency = spec.latency.as_ref();
-        let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
-        rng.set_stream(LATENCY_STREAM);
         Latency {
             first_token: Sampler::new(
                 latency.and_then(|l| l.first_token).map(secs_dist),
@@ -99,13 +96,14 @@ impl Latency {
                 latency.and_then(|l| l.tokens_per_second),
                 spec.tokens_per_second,
             ),
-            rng,
         }
     }
 
-    /// The pace of the next reply.
-    pub fn draw(&mut self) -> Pace {
-        let first = self.first_token.draw(&mut self.rng);
+    /// The pace of the reply to the request keyed `key` (`script::request_key`).
+    pub fn draw(&self, key: u64) -> Pace {
+        let mut rng = ChaCha8Rng::seed_from_u64(key);
+        rng.set_stream(LATENCY_STREAM);
+        let first = self.first_token.draw(&mut rng);
         let first = if first.is_finite() {
             first.clamp(0.0, MAX_WAIT.0)
         } else {
@@ -115,7 +113,7 @@ impl Latency {
             // As written (0 or below = no pacing, as `tokens_per_second` always meant).
             Sampler::Fixed(v) => v,
             s => {
-                let v = s.draw(&mut self.rng);
+                let v = s.draw(&mut rng);
                 if v.is_finite() {
                     v.max(MIN_TOKENS_PER_SECOND)
                 } else {
@@ -146,12 +144,12 @@ mod tests {
 
     #[test]
     fn without_a_table_the_pace_is_the_fixed_one() {
-        let mut l = Latency::new(&SimSpec::default());
+        let l = Latency::new(&SimSpec::default());
         let want = Pace {
             first_token: Duration::from_millis(200),
             tokens_per_second: 40.0,
         };
-        assert_eq!(l.draw(), want);
+        assert_eq!(l.draw(1), want);
     }
 
     #[test]
@@ -163,20 +161,24 @@ mod tests {
             }),
             tokens_per_second: None,
         };
-        let mut l = Latency::new(&spec(table.clone(), 7));
-        let mut v: Vec<f64> = (0..20_000)
-            .map(|_| l.draw().first_token.as_secs_f64())
+        let l = Latency::new(&spec(table.clone(), 7));
+        let mut v: Vec<f64> = (0..20_000u64)
+            .map(|k| {
+                l.draw(k.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+                    .first_token
+                    .as_secs_f64()
+            })
             .collect();
         v.sort_by(f64::total_cmp);
         let median = v[v.len() / 2];
         let p99 = v[v.len() * 99 / 100];
         assert!((median / 0.4 - 1.0).abs() < 0.05, "median {median}");
         assert!((p99 / 3.0 - 1.0).abs() < 0.15, "p99 {p99}");
-        // The same seed draws the same times.
-        let mut a = Latency::new(&spec(table.clone(), 7));
-        let mut b = Latency::new(&spec(table, 7));
-        for _ in 0..10 {
-            assert_eq!(a.draw(), b.draw());
+        // The same key draws the same times, another key others.
+        let a = Latency::new(&spec(table, 7));
+        for k in 0..10 {
+            assert_eq!(a.draw(k), a.draw(k));
+            assert_ne!(a.draw(k), a.draw(k + 100));
         }
     }
 
@@ -192,9 +194,9 @@ mod tests {
                 sd: 50.0,
             }),
         };
-        let mut l = Latency::new(&spec(table, 1));
-        for _ in 0..1000 {
-            let p = l.draw();
+        let l = Latency::new(&spec(table, 1));
+        for k in 0..1000 {
+            let p = l.draw(k);
             assert!(p.tokens_per_second >= MIN_TOKENS_PER_SECOND);
             assert!(p.first_token <= Duration::from_secs(10));
         }

@@ -1,6 +1,7 @@
 //! The `[sim]` script: which fault or answer each request gets, and at what pace. Pure and
-//! deterministic for the same requests at the same run-clock times (chaos and latency draw
-//! from RNGs seeded with `[sim].seed`).
+//! deterministic for the same requests at the same run-clock times: chaos and latency draw
+//! from the request's own key (`[sim].seed`, provider, model, its number), so a request
+//! meets the same draws whichever requests came before it or were answered otherwise.
 //!
 //! Precedence (DESIGN §11): scripted `faults` > `outages` > `limits` > `chaos`. A request a
 //! fault or an outage answers takes no token from a limit (it never reached the bucket).
@@ -69,7 +70,6 @@ pub struct Script {
     counts: BTreeMap<(String, String), u32>,
     tool_counts: BTreeMap<(String, String), u32>,
     fault_uses: Vec<u32>,
-    rng: ChaCha8Rng,
     limits: Limits,
     latency: Latency,
     global: u64,
@@ -78,7 +78,6 @@ pub struct Script {
 impl Script {
     pub fn new(spec: SimSpec) -> Script {
         Script {
-            rng: ChaCha8Rng::seed_from_u64(spec.seed),
             fault_uses: vec![0; spec.faults.len()],
             limits: Limits::new(&spec.limits),
             latency: Latency::new(&spec),
@@ -129,7 +128,11 @@ impl Script {
                 .and_then(|l| l.retry_after)
                 .map(|wait| (limit_fault(wait), Source::Limit));
         }
-        let chosen = chosen.or_else(|| self.chaos_fault().map(|f| (f, Source::Chaos)));
+        // Drawn for every request, hit or not, from its own key: a request meets the same
+        // draws whatever was asked before it (common random numbers across policies).
+        let key = request_key(self.spec.seed, provider, model, number);
+        let chaos = self.chaos_fault(key);
+        let chosen = chosen.or_else(|| chaos.map(|f| (f, Source::Chaos)));
         let (fault, source) = chosen.unzip();
 
         // These faults change how a text answer ends; a tool call has no such ending.
@@ -151,7 +154,7 @@ impl Script {
             fault,
             source,
             content,
-            pace: self.latency.draw(),
+            pace: self.latency.draw(key),
             limit,
         }
     }
@@ -195,11 +198,11 @@ impl Script {
     }
 
     /// One uniform draw per request picks at most one fault, in the map's (stable) order.
-    fn chaos_fault(&mut self) -> Option<FaultSpec> {
+    fn chaos_fault(&self, key: u64) -> Option<FaultSpec> {
         if self.spec.chaos.is_empty() {
             return None;
         }
-        let draw: f64 = self.rng.random();
+        let draw: f64 = ChaCha8Rng::seed_from_u64(key).random();
         let mut edge = 0.0;
         for (kind, p) in &self.spec.chaos {
             if !(p.is_finite() && *p > 0.0) {
@@ -222,6 +225,19 @@ impl Script {
             .clone()
             .unwrap_or_else(|| DEFAULT_REPLY.to_string())
     }
+}
+
+/// The key of the `number`-th request to `provider`/`model` under `seed`: its chaos and
+/// latency draws come from it alone (FNV-1a of the target, mixed with SplitMix64).
+pub fn request_key(seed: u64, provider: ProviderKind, model: &str, number: u32) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in provider.as_str().bytes().chain([0]).chain(model.bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let mut z = seed ^ h.rotate_left(17) ^ u64::from(number).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// A fault with every parameter at its default (what chaos injects).
@@ -431,6 +447,57 @@ mod tests {
             s.next(Openai, "m", true, Duration::ZERO).content,
             Content::ToolCall(call("2"))
         );
+    }
+
+    #[test]
+    fn a_request_meets_the_same_chaos_whatever_came_before_it() {
+        // Common random numbers: request n to a model draws from its own key, so a scripted
+        // fault on request 1, or requests to another model in between, change nothing for
+        // the requests after them.
+        let chaos = SimSpec {
+            chaos: [(FaultKind::ServerError, 0.5)].into(),
+            seed: 3,
+            ..SimSpec::default()
+        };
+        let plain = kinds(&mut Script::new(chaos.clone()), Openai, "m", 50);
+        let mut scripted = Script::new(SimSpec {
+            faults: vec![
+                serde_json::from_str(r#"{"fault": "timeout", "on_requests": [1]}"#)
+                    .expect("a fault"),
+            ],
+            ..chaos.clone()
+        });
+        let mut mixed = Script::new(chaos);
+        let mut got = Vec::new();
+        let mut interleaved = Vec::new();
+        for n in 0..50 {
+            got.push(
+                scripted
+                    .next(Openai, "m", false, Duration::ZERO)
+                    .fault
+                    .map(|f| f.fault),
+            );
+            mixed.next(Anthropic, "other", false, Duration::ZERO);
+            interleaved.push(
+                mixed
+                    .next(Openai, "m", false, Duration::ZERO)
+                    .fault
+                    .map(|f| f.fault),
+            );
+            if n == 0 {
+                assert_eq!(got[0], Some(FaultKind::Timeout));
+            }
+        }
+        assert_eq!(
+            got[1..],
+            plain[1..],
+            "a scripted fault shifts no later draw"
+        );
+        assert_eq!(
+            interleaved, plain,
+            "requests to another model shift nothing"
+        );
+        assert!(plain.iter().any(Option::is_some) && plain.iter().any(Option::is_none));
     }
 
     #[test]

@@ -148,9 +148,10 @@ fn the_median_of_2000_lognormal_draws_is_within_5_percent() {
         seed: 3,
         ..SimSpec::default()
     };
-    let mut l = Latency::new(&spec);
-    let mut v: Vec<f64> = (0..2000)
-        .map(|_| l.draw().first_token.as_secs_f64())
+    let l = Latency::new(&spec);
+    let key = |n| retrylab::sim::script::request_key(3, Openai, "m", n);
+    let mut v: Vec<f64> = (1..=2000)
+        .map(|n| l.draw(key(n)).first_token.as_secs_f64())
         .collect();
     v.sort_by(f64::total_cmp);
     let median = (v[999] + v[1000]) / 2.0;
