@@ -99,6 +99,13 @@ pub const BINDINGS: &[Binding] = &[
         desc: "Cycle the colour theme (dark, light, high-contrast, mono, yours)",
     },
     Binding {
+        action: Action::Lab,
+        scope: Scope::Global,
+        keys: &[key(KeyCode::F(7)), ctrl('l')],
+        short: "lab",
+        desc: "Lab view: N calls of this scenario and up to two others, compared",
+    },
+    Binding {
         action: Action::Copy,
         scope: Scope::Global,
         keys: &[ctrl('c')],
