@@ -1,4 +1,4 @@
-//! The Lab view in the App: F7 / Ctrl+L opens it over the panes, its keys (the form, F5,
+//! The Lab view in the App: F7 / Ctrl+N opens it over the panes, its keys (the form, F5,
 //! Esc), Ctrl+O picks the scenarios it compares, the plan built from the edited scenario
 //! (whose `[sim]` gives the faults), and the lab task's messages. The view's state and
 //! drawing are `tui::lab`'s; the call into the lab is `tui::lab::task`'s.
@@ -18,7 +18,7 @@ use ratatui::layout::Rect;
 use std::sync::Arc;
 
 impl App {
-    /// F7 / Ctrl+L: the Lab view opens (as it was left); again, it closes when idle.
+    /// F7 / Ctrl+N: the Lab view opens (as it was left); again, it closes when idle.
     pub(super) fn toggle_lab(&mut self) {
         if self.lab_open {
             self.close_lab();

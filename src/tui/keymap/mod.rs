@@ -38,7 +38,7 @@ pub enum Action {
     Close,
     /// `n`: end the policy wait in progress now; the run goes on.
     SkipWait,
-    /// F7 / Ctrl+L: the Lab view (N calls of each policy, compared).
+    /// F7 / Ctrl+N: the Lab view (N calls of each policy, compared).
     Lab,
 }
 
