@@ -155,6 +155,7 @@ impl LabView {
         matches!(self.phase, Phase::Running { .. })
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub fn report(&self) -> Option<&LabReport> {
         match &self.phase {
             Phase::Done(r) => Some(r),

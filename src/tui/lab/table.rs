@@ -74,12 +74,20 @@ pub fn render(frame: &mut Frame, area: Rect, reports: &[PolicyReport], theme: &T
     // Equal columns in what the labels leave; cells drop their "(max 3)" / "(p95 …)" part
     // when the whole text would not fit.
     let n = reports.len().max(1);
-    let col_w = (usize::from(area.width).saturating_sub(label_w) / n).saturating_sub(2);
     let widest = marked
         .iter()
         .flat_map(|(r, _)| r.cells.iter().map(|c| c.1.width()))
         .max()
         .unwrap_or(0);
+    let widest_name = reports
+        .iter()
+        .map(|r| r.policy.width() + 2)
+        .max()
+        .unwrap_or(0);
+    // A wide screen keeps the columns close (no wider than their content).
+    let col_w = (usize::from(area.width).saturating_sub(label_w) / n)
+        .saturating_sub(2)
+        .min((widest + 2).max(widest_name));
     let short = widest + 2 > col_w;
     let muted = theme.style(Meaning::Muted);
     let mut lines = Vec::with_capacity(keep.len() + 2);
