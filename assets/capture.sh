@@ -3,7 +3,8 @@
 # binary in tmux at 160x45, fresh config and data dirs, the default demo at 100x.
 #   after-fallback: the run done, the Timeline focused, the outcome selected;
 #   why: the first attempt selected (the Inspector says why it was retried);
-#   help: F1 over that.
+#   help: F1 over that;
+#   lab: the Lab view (F7), the demo against basic-retry, 1,000 calls each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet --bin retrylab
@@ -29,6 +30,18 @@ t send-keys -t c g
 shot why
 t send-keys -t c F1
 shot help
+t send-keys -t c Escape
+sleep 0.3
+t send-keys -t c F7
+wait_for "Lab: N calls of each policy"
+t send-keys -t c C-o
+sleep 0.3
+t send-keys -t c -l basic-retry
+t send-keys -t c Enter
+sleep 0.3
+t send-keys -t c F5
+for _ in $(seq 600); do t capture-pane -p -t c | grep -qF "calls per policy" && break; sleep 0.1; done
+shot lab
 t send-keys -t c Escape
 sleep 0.3
 t send-keys -t c C-q

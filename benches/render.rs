@@ -2,7 +2,8 @@
 //! - one full frame at 200x50 with 10,000 lines of output in the Output pane (< 2 ms);
 //! - a frame while that output keeps streaming (a delta per frame);
 //! - startup to the first frame (App built from the default scenario + first draw; < 100 ms);
-//! - a 1 MB streamed answer while typing in an editor: the slowest frame (< 16 ms).
+//! - a 1 MB streamed answer while typing in an editor: the slowest frame (< 16 ms);
+//! - the Lab view's finished frame at 100x32 (three policies: CDFs, histogram, table).
 
 use criterion::Criterion;
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
@@ -95,6 +96,30 @@ fn bench_frames(c: &mut Criterion) {
     });
 }
 
+/// The Lab view with three policies' results (`tui::lab::fixtures`), redrawn whole each time.
+fn bench_lab_view(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut pg = Playground::new(
+        TestBackend::new(100, 32),
+        AppConfig::isolated(dir.path()),
+        start(),
+    )
+    .expect("playground");
+    let id = pg.app.begin_lab_by_hand().expect("the form is valid");
+    let report = Box::new(retrylab::tui::lab::fixtures::three_policies(false));
+    pg.app
+        .update(Message::Lab(retrylab::tui::lab::LabMsg::Done {
+            id,
+            report,
+        }));
+    c.bench_function("frame 100x32, the Lab view with three policies", |b| {
+        b.iter(|| {
+            pg.app.update(Message::Input(TermEvent::Resize(100, 32)));
+            pg.draw().expect("draw")
+        })
+    });
+}
+
 fn bench_startup(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     c.bench_function("startup to first frame (200x50)", |b| {
@@ -151,6 +176,7 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     bench_frames(&mut c);
     bench_startup(&mut c);
+    bench_lab_view(&mut c);
     c.final_summary();
     stream_one_megabyte_while_typing();
 }

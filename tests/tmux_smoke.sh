@@ -13,6 +13,7 @@
 # selected row (dark and mono themes) and filters as you type; Ctrl+G opens the help, `/`
 # searches it, `q` closes it; Ctrl+S on a built-in asks a name;
 # Tab keeps the columns, Ctrl+W zooms, Ctrl+C copies a selection by OSC 52 and never quits at once.
+# Then issue 10's Lab view: F7 opens it, N = 200 runs to the table, Esc closes it.
 #
 # RETRYLAB_BIN overrides the binary (default: target/debug/retrylab, always built first so a
 # stale binary is never the one tested).
@@ -396,6 +397,25 @@ t send-keys -t smoke Escape
 sleep 0.2 # ESC and a key at once read as Alt+key
 t send-keys -t smoke C-q
 expect "and Ctrl+Q quits with exit code 0" "EXITED 0" 5
+
+# ----- issue 10: the Lab view (F7): N = 200 calls run to the table; Esc closes it -----
+rm -rf "$tmp/labdata"
+start "$tmp/labdata"
+expect "starts for the Lab view test" "No run yet. Press F5" 10
+t send-keys -t smoke F7
+expect "F7 opens the Lab view" "Lab: N calls of each policy" 3
+t send-keys -t smoke BSpace BSpace BSpace BSpace 2 0 0
+expect "the calls field takes 200" "calls [200" 3
+t send-keys -t smoke F5
+expect "a lab of 200 calls runs to its table" "200 calls per policy" 60
+s=$(screen)
+for want in "latency CDF" "success" "latency p50" "* best of the row"; do
+  if grep -qF -- "$want" <<<"$s"; then ok "the Lab view shows: $want"; else fail "the Lab view lacks: $want"; fi
+done
+t send-keys -t smoke Escape
+expect "Esc closes the Lab view (the editors are back)" "No run yet. Press F5" 3
+t send-keys -t smoke C-q
+expect "and Ctrl+Q quits with exit code 0 after the lab" "EXITED 0" 5
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -2,6 +2,8 @@
 
 mod support;
 
+#[path = "tui/lab_view.rs"]
+mod lab_view;
 #[path = "tui/robustness_tui.rs"]
 mod robustness_tui;
 #[path = "tui/run_panes.rs"]

@@ -5,6 +5,7 @@
 //!
 //! Layer: above `engine` (it runs calls through `engine::run`), below `cli` and `tui`.
 
+pub mod best;
 pub mod faults;
 mod lane;
 mod load;

@@ -17,6 +17,8 @@ pub enum Message {
         /// Something went wrong outside the run itself (the trace, a crashed task).
         problem: Option<String>,
     },
+    /// The Lab view's task: progress, its report, or why it could not run.
+    Lab(crate::tui::lab::LabMsg),
     /// Time passed: animation frame, debounced re-parse, draft autosave, notice expiry.
     Tick,
     /// SIGTERM or SIGHUP: leave now, keeping unsaved edits as the draft.

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod clipboard;
 pub mod keymap;
+pub mod lab;
 pub mod message;
 pub mod output_buf;
 pub mod panes;

@@ -67,6 +67,11 @@ meanings! {
     LineNumber = "line_number" => Some(Meaning::Muted),
     CursorLine = "cursor_line" => Some(Meaning::Text),
     Overlay = "overlay" => Some(Meaning::Text),
+    // The Lab view's compared policies (each also has its own marker) and the best value.
+    Series1 = "series_1" => Some(Meaning::Attempt),
+    Series2 = "series_2" => Some(Meaning::Fallback),
+    Series3 = "series_3" => Some(Meaning::Wait),
+    Best = "best" => Some(Meaning::Success),
 }
 
 impl FromStr for Meaning {

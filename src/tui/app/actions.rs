@@ -237,6 +237,7 @@ impl App {
 
     pub(super) fn quit_now(&mut self) {
         self.session.cancel();
+        self.lab.stop();
         self.should_quit = true;
     }
 }

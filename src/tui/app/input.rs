@@ -40,6 +40,10 @@ impl App {
             self.decide(decision);
             return;
         }
+        if self.lab_open {
+            self.lab_key(k);
+            return;
+        }
         if let Some(a) = keymap::lookup(&k, &[Scope::Global]) {
             self.do_action(a);
             return;
@@ -67,6 +71,9 @@ impl App {
     fn on_paste(&mut self, text: &str) {
         if self.dialog.is_some() {
             return;
+        }
+        if self.lab_open {
+            return self.notify("the Lab view takes digits typed, not pasted", Level::Info);
         }
         match self.doc.editor_at(self.focus) {
             Some(ed) => {
@@ -163,6 +170,7 @@ impl App {
                     self.close_replay();
                 }
             }
+            Action::Lab => self.toggle_lab(),
             Action::SkipWait => {
                 if !self.session.skip_wait() {
                     self.notify("no wait in progress: nothing to skip", Level::Info);

@@ -13,6 +13,7 @@ mod edits;
 mod files;
 pub(crate) use files::REPLAY_MAX_BYTES;
 mod input;
+mod lab;
 mod opening;
 mod session;
 mod view;
@@ -180,6 +181,10 @@ pub struct App {
     session: Session,
     files: Files,
     dialog: Option<Dialog>,
+    /// The Lab view (kept when closed: reopening shows the last comparison).
+    lab: crate::tui::lab::LabView,
+    /// The Lab view covers the panes.
+    lab_open: bool,
     /// A recorded run from the History tab plays over the editors (`q` goes back to them).
     replay_over_editors: bool,
     views: Views,
@@ -221,6 +226,8 @@ impl App {
             session: Session::new(config.mode, speed, now),
             files,
             dialog: None,
+            lab: crate::tui::lab::LabView::new(),
+            lab_open: false,
             replay_over_editors: false,
             views: Views {
                 timeline: TimelinePane::new(),
@@ -278,6 +285,7 @@ impl App {
             Message::Input(ev) => self.on_input(ev),
             Message::Engine(batch) => self.on_events(&batch),
             Message::RunDone { id, trace, problem } => self.on_run_done(id, trace, problem),
+            Message::Lab(m) => self.on_lab(m),
             Message::Tick => self.on_tick(),
             Message::Terminate => {
                 if self.doc.dirty {

@@ -40,6 +40,9 @@ impl App {
     /// A pick opens, unless a run goes on (it asks whether to cancel it) or unsaved edits
     /// would be dropped (it asks whether to discard them).
     pub(super) fn pick(&mut self, item: PickItem) {
+        if self.lab_open {
+            return self.lab_pick(&item);
+        }
         if self.session.is_running() && !self.session.is_replay() {
             let run = self.session.run.scenario.clone();
             self.dialog = Some(Dialog::open_over_run(item, &run));

@@ -115,6 +115,19 @@ impl App {
             );
             return;
         }
+        if self.lab_open {
+            // The Lab view covers the panes: no pane takes a click under it.
+            self.rects = Rects::default();
+            let [main, status] =
+                Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
+            self.render_lab(frame, main);
+            self.render_status(frame, status);
+            if let Some(d) = self.dialog.as_mut() {
+                d.render(frame, area, &self.theme, &self.files);
+            }
+            self.needs_draw = false;
+            return;
+        }
         let rects = self.layout(area);
         self.rects = rects;
         let now = self.now();
@@ -172,6 +185,20 @@ impl App {
 
     /// The status-bar hints: run or cancel, help, the focused pane's own, then the rest.
     fn hints(&self, own: &[Action]) -> Vec<Action> {
+        if self.lab_open {
+            let first = if self.lab.is_running() {
+                Action::Cancel
+            } else {
+                Action::Run
+            };
+            return vec![
+                first,
+                Action::Open,
+                Action::Help,
+                Action::CycleTheme,
+                Action::Quit,
+            ];
+        }
         let mut v = Vec::new();
         v.push(if self.session.shows_running() {
             Action::Cancel

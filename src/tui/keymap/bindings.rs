@@ -98,6 +98,14 @@ pub const BINDINGS: &[Binding] = &[
         short: "theme",
         desc: "Cycle the colour theme (dark, light, high-contrast, mono, yours)",
     },
+    // Not Ctrl+L: terminals and shells use it to repaint, and a stray one must not open a view.
+    Binding {
+        action: Action::Lab,
+        scope: Scope::Global,
+        keys: &[key(KeyCode::F(7)), ctrl('n')],
+        short: "lab",
+        desc: "Lab view: N calls of this scenario and up to two others, compared",
+    },
     Binding {
         action: Action::Copy,
         scope: Scope::Global,

@@ -38,6 +38,8 @@ pub enum Action {
     Close,
     /// `n`: end the policy wait in progress now; the run goes on.
     SkipWait,
+    /// F7 / Ctrl+N: the Lab view (N calls of each policy, compared).
+    Lab,
 }
 
 /// Where a binding applies.
