@@ -35,11 +35,10 @@ pub fn spawn_lab(
             let msg = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 run(&plan, &cancel, &tx, id)
             })) {
-                Ok(Ok(report)) => LabMsg::Done {
+                Ok(report) => LabMsg::Done {
                     id,
                     report: Box::new(report),
                 },
-                Ok(Err(problem)) => LabMsg::Failed { id, problem },
                 Err(_) => LabMsg::Failed {
                     id,
                     problem: "the lab stopped unexpectedly (a bug: please report it)".into(),
@@ -58,7 +57,7 @@ fn run(
     cancel: &CancellationToken,
     tx: &UnboundedSender<Message>,
     id: u64,
-) -> Result<LabReport, String> {
+) -> LabReport {
     let last = AtomicU64::new(u64::MAX);
     let progress = |p: Progress| {
         let step = step_of(p);
@@ -67,14 +66,7 @@ fn run(
             let _ = tx.send(Message::Lab(LabMsg::Progress { id, progress: p }));
         }
     };
-    // Today's run_lab is async; the blocking one to come starts its own runtimes, and this
-    // becomes `Ok(crate::lab::run_lab(plan, &progress, cancel))`.
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| format!("the lab could not start its runtime: {e}"))?;
-    Ok(rt.block_on(crate::lab::run_lab(plan, &progress, cancel)))
+    crate::lab::run_lab(plan, &progress, cancel)
 }
 
 #[cfg(test)]
