@@ -29,6 +29,9 @@ use crate::config::Config;
 use crate::scenario::types::{ProviderKind, Scenario, SimSpec};
 use std::sync::Arc;
 
+/// The most calls a policy runs (about four minutes of this machine's time).
+pub const MAX_CALLS: u64 = 10_000_000;
+
 /// Load mode's bound on callers (each holds a call's state in memory).
 pub const MAX_CALLERS: u32 = 100_000;
 
@@ -59,6 +62,11 @@ pub enum Arrival {
 }
 
 impl Arrival {
+    /// Poisson rates the lab takes (calls per second): slower, the last of 10 million calls
+    /// would arrive past any clock; faster is a burst.
+    pub const MIN_RATE: f64 = 0.001;
+    pub const MAX_RATE: f64 = 1_000_000.0;
+
     /// `burst` or `poisson:RPS`.
     pub fn parse(text: &str) -> Result<Arrival, String> {
         let t = text.trim();
@@ -71,9 +79,11 @@ impl Arrival {
             ));
         };
         match rate.trim().parse::<f64>() {
-            Ok(r) if r.is_finite() && r > 0.0 => Ok(Arrival::Poisson(r)),
+            Ok(r) if (Self::MIN_RATE..=Self::MAX_RATE).contains(&r) => Ok(Arrival::Poisson(r)),
             _ => Err(format!(
-                "`{rate}` is not a rate: write a positive number of calls per second, e.g. poisson:20"
+                "`{rate}` is not a rate: write calls per second from {} to {}, e.g. poisson:20",
+                Self::MIN_RATE,
+                Self::MAX_RATE
             )),
         }
     }
@@ -118,6 +128,15 @@ impl LabPlan {
             return Err(LabError::new(
                 "--calls 0: the lab needs at least one call per policy",
                 "write e.g. --calls 1000 (the default)",
+            ));
+        }
+        if self.calls > MAX_CALLS {
+            return Err(LabError::new(
+                format!(
+                    "--calls {}: at most {MAX_CALLS} calls per policy",
+                    self.calls
+                ),
+                "100,000 calls already give percentiles within a fraction of a per cent",
             ));
         }
         if self.callers == Some(0) {
@@ -172,4 +191,27 @@ pub struct LabReport {
     pub policies: Vec<PolicyReport>,
     pub wall: std::time::Duration,
     pub cancelled: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arrivals_parse_within_their_bounds() {
+        assert_eq!(Arrival::parse(" burst "), Ok(Arrival::Burst));
+        assert_eq!(Arrival::parse("poisson:20"), Ok(Arrival::Poisson(20.0)));
+        for bad in [
+            "poisson:0",
+            "poisson:-1",
+            "poisson:1e-300",
+            "poisson:1e9",
+            "poisson:NaN",
+            "poisson:",
+            "storm",
+        ] {
+            let e = Arrival::parse(bad).unwrap_err();
+            assert!(e.contains("e.g. poisson:20"), "{bad}: {e}");
+        }
+    }
 }

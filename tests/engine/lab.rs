@@ -209,6 +209,21 @@ fn bad_plans_are_refused_with_a_hint() {
         .check()
         .unwrap_err();
     assert!(e.message.contains("--calls 0"), "{}", e.message);
+    let e = plan(std::slice::from_ref(&s), "[sim]\n", 10_000_001)
+        .check()
+        .unwrap_err();
+    assert!(e.message.contains("at most 10000000"), "{}", e.message);
+    let mut crowd = plan(std::slice::from_ref(&s), "[sim]\n", 10);
+    crowd.callers = Some(100_001);
+    assert!(
+        crowd
+            .check()
+            .unwrap_err()
+            .message
+            .contains("at most 100000 callers")
+    );
+    crowd.callers = Some(0);
+    assert!(crowd.check().unwrap_err().message.contains("--callers 0"));
     let e = plan(
         std::slice::from_ref(&s),
         "[sim]\nchaos = { server_error = 0.7, rate_limit = 0.6 }\n",
