@@ -290,3 +290,49 @@ fn the_output_buffer_grows_linearly() {
         assert_eq!(b.total_rows(), rows.max(1));
     }
 }
+
+/// The policy lab keeps histograms, never per-call lists (DESIGN §12): 20,000 calls leave
+/// RSS within a few MB of 1,000 calls.
+#[test]
+fn the_lab_stays_flat_in_the_number_of_calls() {
+    use retrylab::lab::{Arrival, Cap, LabPlan, Policy, run_lab};
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if rss().is_none() {
+        eprintln!("no /proc/self/status: RSS not measured");
+        return;
+    }
+    let src = "name = \"p\"\n[prompt]\ntemplate = \"hi\"\n[call]\nprovider = \"openai\"\nmodel = \"gpt-4o-mini\"\n[retry]\nstop = { after_attempt = 3 }\n[sim]\nreply = \"ok\"\nchaos = { server_error = 0.3 }\n";
+    let scenario = std::sync::Arc::new(retrylab::scenario::load::parse(src, "test").unwrap());
+    let lab = |calls: u64| {
+        let plan = LabPlan {
+            faults: scenario.sim.clone(),
+            policies: vec![Policy {
+                label: "p".into(),
+                scenario: scenario.clone(),
+            }],
+            faults_origin: "test".into(),
+            calls,
+            seed: 1,
+            callers: None,
+            arrival: Arrival::Burst,
+            cap: Cap::default(),
+            config: std::sync::Arc::new(retrylab::config::Config::isolated()),
+        };
+        let r = run_lab(&plan, &|_| {}, &tokio_util::sync::CancellationToken::new());
+        assert_eq!(r.policies[0].calls, calls);
+        rss().unwrap_or(0)
+    };
+    let small = lab(1_000);
+    let large = lab(20_000);
+    eprintln!(
+        "lab RSS: {:.1} MB after 1,000 calls, {:.1} MB after 20,000",
+        small as f64 / 1e6,
+        large as f64 / 1e6
+    );
+    assert!(
+        large < small + (8 << 20),
+        "RSS grew from {small} to {large} bytes"
+    );
+}
