@@ -291,18 +291,23 @@ impl Future for Deadline {
         match self.get_mut() {
             Deadline::Real(s) => s.as_mut().poll(cx),
             Deadline::Discrete(w) => Pin::new(w).poll(cx),
-            Deadline::Virtual { fired, .. } => {
-                if fired.flag.load(Ordering::Acquire) {
-                    return Poll::Ready(());
-                }
-                // Register interest, then check again to close the race with `fire`.
-                fired.waker.register(cx.waker());
-                if fired.flag.load(Ordering::Acquire) {
-                    Poll::Ready(())
-                } else {
-                    Poll::Pending
-                }
-            }
+            Deadline::Virtual { fired, .. } => fired.poll(cx),
+        }
+    }
+}
+
+impl Fired {
+    /// Ready once fired; else registers the task to be woken then.
+    fn poll(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.flag.load(Ordering::Acquire) {
+            return Poll::Ready(());
+        }
+        // Register interest, then check again to close the race with the firing.
+        self.waker.register(cx.waker());
+        if self.flag.load(Ordering::Acquire) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
         }
     }
 }

@@ -27,6 +27,19 @@ const EVENTS: usize = 100_000;
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 const BATCH: usize = 1024;
 
+/// This binary's lock, held while a test measures RSS; None (said on stderr) where RSS cannot
+/// be read.
+fn measuring() -> Option<std::sync::MutexGuard<'static, ()>> {
+    let serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if rss().is_none() {
+        eprintln!("no /proc/self/status: RSS not measured");
+        return None;
+    }
+    Some(serial)
+}
+
 /// Resident set size in bytes (Linux), or None elsewhere.
 fn rss() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -213,13 +226,7 @@ fn feed(name: &str, events: impl Iterator<Item = TimedEvent>, focus: PaneId) -> 
 
 #[test]
 fn a_hundred_thousand_events_stay_under_fifty_megabytes() {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if rss().is_none() {
-        eprintln!("no /proc/self/status: RSS not measured");
-        return;
-    }
+    let Some(_serial) = measuring() else { return };
     let (stream_growth, _) = feed("long stream", long_stream(), PaneId::Output);
     let before = rss().unwrap_or(0);
     let (mixed_growth, _) = feed(
@@ -296,13 +303,7 @@ fn the_output_buffer_grows_linearly() {
 #[test]
 fn the_lab_stays_flat_in_the_number_of_calls() {
     use retrylab::lab::{Arrival, Cap, LabPlan, Policy, run_lab};
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if rss().is_none() {
-        eprintln!("no /proc/self/status: RSS not measured");
-        return;
-    }
+    let Some(_serial) = measuring() else { return };
     let src = "name = \"p\"\n[prompt]\ntemplate = \"hi\"\n[call]\nprovider = \"openai\"\nmodel = \"gpt-4o-mini\"\n[retry]\nstop = { after_attempt = 3 }\n[sim]\nreply = \"ok\"\nchaos = { server_error = 0.3 }\n";
     let scenario = std::sync::Arc::new(retrylab::scenario::load::parse(src, "test").unwrap());
     let lab = |calls: u64| {

@@ -170,15 +170,7 @@ impl Future for Wake {
                 Poll::Ready(())
             };
         };
-        if fired.flag.load(Ordering::Acquire) {
-            return Poll::Ready(());
-        }
-        fired.waker.register(cx.waker());
-        if fired.flag.load(Ordering::Acquire) {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
+        fired.poll(cx)
     }
 }
 
