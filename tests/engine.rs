@@ -29,3 +29,5 @@ mod sim_recorded;
 mod sim_script;
 #[path = "engine/sim_stream.rs"]
 mod sim_stream;
+#[path = "engine/whatif.rs"]
+mod whatif;
