@@ -27,6 +27,10 @@ const NEVER: &[(&str, &str)] = &[
     ("sim", "engine"),
     ("engine", "lab"),
     ("sim", "lab"),
+    // What-if replays a trace through the engine, beside the lab (layer 7).
+    ("engine", "whatif"),
+    ("lab", "whatif"),
+    ("whatif", "lab"),
 ];
 
 /// Only these may import the front ends (cli, tui).

@@ -62,6 +62,10 @@ pub mod validate;
 #[cfg(not(feature = "test-util"))]
 pub(crate) mod validate;
 #[cfg(feature = "test-util")]
+pub mod whatif;
+#[cfg(not(feature = "test-util"))]
+pub(crate) mod whatif;
+#[cfg(feature = "test-util")]
 pub mod words;
 #[cfg(not(feature = "test-util"))]
 pub(crate) mod words;

@@ -60,6 +60,8 @@ enum Command {
     Scenarios,
     /// Compare policies over many calls: success, latency percentiles, cost, herds.
     Lab(cli::lab::LabArgs),
+    /// Replay a recorded run's faults under another policy; recorded and new side by side.
+    Whatif(cli::whatif::WhatifArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         Some(Command::Run(run)) => cli::run::execute(&run),
         Some(Command::Check { scenario }) => cli::check::execute(&scenario),
         Some(Command::Lab(lab)) => cli::lab::execute(&lab),
+        Some(Command::Whatif(w)) => cli::whatif::execute(&w),
         Some(Command::Scenarios) => {
             print!("{}", cli::scenarios::listing());
             ExitCode::SUCCESS

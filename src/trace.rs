@@ -219,6 +219,11 @@ impl TraceReader {
         })
     }
 
+    /// The number of the last line read (blank ones included): where the last event was.
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
     /// Bytes of lines read so far.
     pub fn bytes_read(&self) -> u64 {
         self.bytes

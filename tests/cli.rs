@@ -6,3 +6,5 @@ mod cli;
 mod lab_cli;
 #[path = "cli/robustness_sim.rs"]
 mod robustness_sim;
+#[path = "cli/whatif_cli.rs"]
+mod whatif_cli;

@@ -23,7 +23,11 @@ mod lab;
 mod sim_faults;
 #[path = "engine/sim_over_time.rs"]
 mod sim_over_time;
+#[path = "engine/sim_recorded.rs"]
+mod sim_recorded;
 #[path = "engine/sim_script.rs"]
 mod sim_script;
 #[path = "engine/sim_stream.rs"]
 mod sim_stream;
+#[path = "engine/whatif.rs"]
+mod whatif;

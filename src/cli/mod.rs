@@ -11,6 +11,7 @@ pub mod scenarios;
 pub mod sim;
 pub mod traces;
 pub mod tui;
+pub mod whatif;
 
 /// Exit codes of DESIGN §7.
 pub const EXIT_OK: u8 = 0;

@@ -281,12 +281,26 @@ pub struct FaultSpec {
     /// For cut_stream / malformed_stream / overloaded_in_stream: tokens sent before the fault.
     #[serde(default)]
     pub after_tokens: Option<u32>,
-    /// For slow_first_byte: how long before the first byte.
+    /// For slow_first_byte: how long before the first byte. On any other fault but
+    /// timeout: how long before the reply starts (an error reply: instead of `error_ms`), as
+    /// `retrylab whatif` replays a recorded latency.
     #[serde(default)]
     pub delay: Option<Secs>,
     /// Override the error message the server sends.
     #[serde(default)]
     pub message: Option<String>,
+    /// For the faults that are an HTTP error reply: the status it is sent with instead of
+    /// the fault's own (a recorded 502, 403 or 408, say).
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// For the faults that send an answer or part of one: this request's text, instead of
+    /// `reply` / `replies`.
+    #[serde(default)]
+    pub reply: Option<String>,
+    /// Likewise, the tool call this request gets when it offers tools, instead of
+    /// `tool_calls`.
+    #[serde(default)]
+    pub tool_call: Option<SimToolCall>,
 }
 
 /// A window `[from, to)` of the run clock: a request to `provider` (and `model`, if set)
@@ -300,6 +314,45 @@ pub struct OutageSpec {
     pub from: Secs,
     pub to: Secs,
     pub fault: FaultKind,
+    // The details a scripted fault may carry (`FaultSpec`'s, same rules), so that a window
+    // can replay a recorded failure whole (`retrylab whatif --map time`).
+    #[serde(default)]
+    pub retry_after: Option<Secs>,
+    #[serde(default)]
+    pub retry_after_format: Option<RetryAfterFormat>,
+    #[serde(default)]
+    pub after_tokens: Option<u32>,
+    #[serde(default)]
+    pub delay: Option<Secs>,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub status: Option<u16>,
+    #[serde(default)]
+    pub reply: Option<String>,
+    #[serde(default)]
+    pub tool_call: Option<SimToolCall>,
+}
+
+impl OutageSpec {
+    /// The fault a request in the window gets, with the window's details.
+    pub fn fault_spec(&self) -> FaultSpec {
+        FaultSpec {
+            provider: Some(self.provider),
+            model: self.model.clone(),
+            fault: self.fault,
+            times: None,
+            on_requests: None,
+            retry_after: self.retry_after,
+            retry_after_format: self.retry_after_format,
+            after_tokens: self.after_tokens,
+            delay: self.delay,
+            message: self.message.clone(),
+            status: self.status,
+            reply: self.reply.clone(),
+            tool_call: self.tool_call.clone(),
+        }
+    }
 }
 
 /// A token bucket of `burst` requests (default: `rpm`) refilling at `rpm` per minute of the

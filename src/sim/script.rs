@@ -9,7 +9,9 @@
 use super::latency::Latency;
 use super::limits::{LimitInfo, Limits};
 use super::tokens::Pace;
-use crate::scenario::types::{FaultKind, FaultSpec, ProviderKind, SimSpec, SimToolCall};
+use crate::scenario::types::{
+    FaultKind, FaultSpec, OutageSpec, ProviderKind, SimSpec, SimToolCall,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
@@ -142,8 +144,16 @@ impl Script {
                 FaultKind::ContentFilter | FaultKind::Length | FaultKind::Empty
             )
         });
-        let content = match tool_number {
-            Some(n) if !text_only => {
+        // An entry's own answer (a recorded one, `retrylab whatif`) comes first.
+        let own_call = fault
+            .as_ref()
+            .and_then(|f| f.tool_call.clone())
+            .filter(|_| offers_tools && !text_only);
+        let own_text = fault.as_ref().and_then(|f| f.reply.clone());
+        let content = match (own_call, own_text, tool_number) {
+            (Some(call), _, _) => Content::ToolCall(call),
+            (None, Some(text), _) => Content::Text(text),
+            (None, None, Some(n)) if !text_only => {
                 Content::ToolCall(nth_or_last(&self.spec.tool_calls, n).clone())
             }
             _ => Content::Text(self.reply_text(number)),
@@ -176,7 +186,7 @@ impl Script {
                     && o.from.0 <= t
                     && t < o.to.0
             })
-            .map(|o| bare_fault(o.fault))
+            .map(OutageSpec::fault_spec)
     }
 
     fn scripted_fault(
@@ -253,6 +263,9 @@ pub fn bare_fault(fault: FaultKind) -> FaultSpec {
         after_tokens: None,
         delay: None,
         message: None,
+        status: None,
+        reply: None,
+        tool_call: None,
     }
 }
 

@@ -273,6 +273,25 @@ async fn handle(
     let Some(fault) = decision.fault else {
         return reply.normal(s, None).await;
     };
+    // A fault's `delay` (a recorded latency, `retrylab whatif`): how long before the reply
+    // starts. slow_first_byte has its own; an error reply and a reset use it for `error_ms`.
+    let answers = matches!(
+        fault.fault,
+        FaultKind::ContentFilter
+            | FaultKind::Length
+            | FaultKind::Empty
+            | FaultKind::CutStream
+            | FaultKind::MalformedStream
+            | FaultKind::Stall
+    ) || (fault.fault == FaultKind::OverloadedInStream && req.stream);
+    if let Some(lead) = fault.delay.filter(|_| answers)
+        && !s.pause(lead.as_duration()).await
+    {
+        return conn.reset();
+    }
+    let error_delay = fault
+        .delay
+        .map_or_else(|| s.error_delay(), |d| d.as_duration());
     match fault.fault {
         FaultKind::Timeout => {
             // No byte until the client gives up; on the virtual clock that is at once.
@@ -283,7 +302,7 @@ async fn handle(
             conn.reset()
         }
         FaultKind::ConnectionReset => {
-            s.pause(s.error_delay()).await;
+            s.pause(error_delay).await;
             conn.reset()
         }
         FaultKind::SlowFirstByte => {
@@ -312,7 +331,7 @@ async fn handle(
             reply.normal(s, Some(&fault)).await
         }
         _ => {
-            if !s.pause(s.error_delay()).await {
+            if !s.pause(error_delay).await {
                 return conn.reset();
             }
             let e = match (decision.source, decision.limit) {
@@ -320,6 +339,7 @@ async fn handle(
                 _ => {
                     let mut e = wire.error(&fault, &req.model);
                     e.headers.extend(retry_after_header(&fault));
+                    e.status = fault.status.unwrap_or(e.status);
                     e
                 }
             };

@@ -4,8 +4,11 @@
 //!
 //! Fault-field rule (errors, never warnings): `after_tokens` only on cut_stream,
 //! malformed_stream, overloaded_in_stream, stall, length and content_filter; `retry_after` and `retry_after_format` only on
-//! rate_limit and overloaded (and the format only with a `retry_after`); `delay` only on
-//! slow_first_byte. `times = 0`, an empty `on_requests` and request number 0 are refused.
+//! rate_limit and overloaded (and the format only with a `retry_after`); `delay` on every
+//! fault but timeout; `status` (300..=599) only on the faults that are an HTTP error reply;
+//! `reply` only on the faults that send an answer or part of one, `tool_call` likewise but
+//! for content_filter and length. `times = 0`, an empty `on_requests` and request number 0
+//! are refused. Outages follow the same rules for the details they carry.
 
 use super::locate::KeyPath;
 use super::locate::line_col;
@@ -608,7 +611,7 @@ fn check_sim(s: &Scenario) -> Result<(), Problem> {
     super::time_faults::check(s, &sim)
 }
 
-fn check_fault(f: &FaultSpec, path: KeyPath) -> Result<(), Problem> {
+pub(super) fn check_fault(f: &FaultSpec, path: KeyPath) -> Result<(), Problem> {
     use FaultKind::*;
     let name = fault_name(f.fault);
     if f.times == Some(0) {
@@ -667,8 +670,53 @@ fn check_fault(f: &FaultSpec, path: KeyPath) -> Result<(), Problem> {
             ));
         }
     }
-    if f.delay.is_some() && f.fault != SlowFirstByte {
-        return Err(only("delay", "slow_first_byte"));
+    if f.delay.is_some() && f.fault == Timeout {
+        return Err(only(
+            "delay",
+            "every fault but timeout (which waits for the client's own timeout)",
+        ));
+    }
+    let http_error = matches!(
+        f.fault,
+        RateLimit
+            | Overloaded
+            | ServerError
+            | Auth
+            | BadRequest
+            | ContextLength
+            | Html
+            | QuotaExhausted
+    );
+    if let Some(status) = f.status {
+        if !http_error {
+            return Err(only(
+                "status",
+                "the faults that are an HTTP error reply (rate_limit, overloaded, server_error, auth, bad_request, context_length, html, quota_exhausted)",
+            ));
+        }
+        if !(300..=599).contains(&status) {
+            return Err(at(
+                path.key("status"),
+                format!("`status = {status}` is not an HTTP error status"),
+                "write a status from 300 to 599, e.g. status = 502",
+            ));
+        }
+    }
+    let answers = matches!(
+        f.fault,
+        SlowFirstByte | CutStream | MalformedStream | OverloadedInStream | Stall
+    );
+    if f.reply.is_some() && !(answers || matches!(f.fault, ContentFilter | Length)) {
+        return Err(only(
+            "reply",
+            "the faults that send an answer or part of one (slow_first_byte, cut_stream, malformed_stream, overloaded_in_stream, stall, content_filter, length)",
+        ));
+    }
+    if f.tool_call.is_some() && !answers {
+        return Err(only(
+            "tool_call",
+            "slow_first_byte, cut_stream, malformed_stream, overloaded_in_stream and stall",
+        ));
     }
     for (key, v) in [("retry_after", f.retry_after), ("delay", f.delay)] {
         if v.is_some_and(Secs::beyond_max_wait) {

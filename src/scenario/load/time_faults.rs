@@ -61,6 +61,7 @@ fn check_outages(s: &Scenario, sim: &KeyPath) -> Result<(), Problem> {
     let called = called(s);
     for (i, o) in list.iter().enumerate() {
         let here = path.clone().index(i);
+        super::checks::check_fault(&o.fault_spec(), here.clone())?;
         for (key, v) in [("from", o.from), ("to", o.to)] {
             if v.beyond_max_wait() {
                 return Err(at(
