@@ -60,14 +60,6 @@ pub struct Recording {
 }
 
 impl Recording {
-    /// The requests to `provider`/`model`, in order.
-    pub fn of(&self, provider: ProviderKind, model: &str) -> Vec<&Recorded> {
-        self.requests
-            .iter()
-            .filter(|r| r.provider == provider && r.model == model)
-            .collect()
-    }
-
     /// Every provider+model the run called, in the order first called.
     pub fn targets(&self) -> Vec<(ProviderKind, String)> {
         let mut out: Vec<(ProviderKind, String)> = Vec::new();
