@@ -60,6 +60,9 @@ enum Command {
     Scenarios,
     /// Compare policies over many calls: success, latency percentiles, cost, herds.
     Lab(cli::lab::LabArgs),
+    /// Read a Python file's @retry / @fallback / @llm.call decorators (never run it) into a
+    /// scenario; what does not map is listed on stderr.
+    Import(cli::import::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         Some(Command::Run(run)) => cli::run::execute(&run),
         Some(Command::Check { scenario }) => cli::check::execute(&scenario),
         Some(Command::Lab(lab)) => cli::lab::execute(&lab),
+        Some(Command::Import(import)) => cli::import::execute(&import),
         Some(Command::Scenarios) => {
             print!("{}", cli::scenarios::listing());
             ExitCode::SUCCESS
