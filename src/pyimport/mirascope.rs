@@ -229,7 +229,6 @@ fn call_params(cx: &mut Ctx, v: &Expr, call: &mut CallDraft) {
 
 /// One `@fallback(...)` hop as written.
 pub struct HopDecl {
-    pub line: u32,
     pub catch: Vec<String>,
     pub provider: ProviderKind,
     pub base_url: Option<String>,
@@ -317,7 +316,6 @@ pub fn read_fallback(cx: &mut Ctx, e: &Expr) -> Option<FallbackDecl> {
                     }
                 }
                 hops.push(HopDecl {
-                    line: item.line,
                     catch,
                     provider,
                     base_url,
@@ -583,10 +581,10 @@ fn after_validator(cx: &mut Ctx, v: &Expr) -> Vec<ValidatorDraft> {
     let mut out = Vec::new();
     for stmt in &f.body {
         let cond = match stmt {
-            Stmt::Assert(c, _) => Some(c.clone()),
+            Stmt::Assert(c) => Some(c.clone()),
             // `if not COND: raise ...`
             Stmt::If(branches, _) => match branches.as_slice() {
-                [(Some(c), body)] if body.iter().any(|s| matches!(s, Stmt::Raise(_))) => {
+                [(Some(c), body)] if body.iter().any(|s| matches!(s, Stmt::Raise)) => {
                     match &c.kind {
                         ExprKind::Unary(op, inner) if op == "not" => Some((**inner).clone()),
                         _ => None,

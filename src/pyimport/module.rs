@@ -27,11 +27,11 @@ pub enum Stmt {
     Return(Option<Expr>, u32),
     /// `if` / `elif` / `else` branches in order (`None` for `else`).
     If(Vec<(Option<Expr>, Vec<Stmt>)>, u32),
-    Assert(Expr, u32),
-    Raise(u32),
-    Expr(Expr, u32),
-    /// Anything else (assignments, loops, `with`, `try`, ...): its line.
-    Other(u32),
+    Assert(Expr),
+    Raise,
+    Expr(Expr),
+    /// Anything else (assignments, loops, `with`, `try`, ...).
+    Other,
 }
 
 #[derive(Debug, Clone)]
@@ -49,7 +49,7 @@ impl Function {
     /// The docstring, when the body opens with a string.
     pub fn docstring(&self) -> Option<String> {
         match self.body.first() {
-            Some(Stmt::Expr(e, _)) => e.str_value(),
+            Some(Stmt::Expr(e)) => e.str_value(),
             _ => None,
         }
     }
@@ -454,14 +454,14 @@ fn statement(lines: &[Line], i: usize) -> (Stmt, usize) {
                     _ => "",
                 };
                 let Some(colon) = top_colon(tj, 1) else {
-                    return (Stmt::Other(l.line), skip_block(lines, i));
+                    return (Stmt::Other, skip_block(lines, i));
                 };
                 let cond = if kw == "else" {
                     None
                 } else {
                     match parse_all(&tj[1..colon]) {
                         Ok(c) => Some(c),
-                        Err(_) => return (Stmt::Other(l.line), skip_block(lines, j)),
+                        Err(_) => return (Stmt::Other, skip_block(lines, j)),
                     }
                 };
                 let (body, next) = if colon + 1 < tj.len() {
@@ -488,14 +488,14 @@ fn statement(lines: &[Line], i: usize) -> (Stmt, usize) {
                 "for" | "while" | "with" | "try" | "def" | "class" | "async" | "match"
             ) =>
         {
-            (Stmt::Other(l.line), skip_block(lines, i))
+            (Stmt::Other, skip_block(lines, i))
         }
         _ => {
             let mut s = simple_stmts(t, l.line);
             let stmt = if s.len() == 1 {
                 s.remove(0)
             } else {
-                Stmt::Other(l.line)
+                Stmt::Other
             };
             (stmt, i + 1)
         }
@@ -511,18 +511,18 @@ fn simple_stmts(t: &[Token], line: u32) -> Vec<Stmt> {
             let line = s.first().map_or(line, |x| x.line);
             match &s[0].tok {
                 Tok::Name(n) if n == "return" => Stmt::Return(parse_all(&s[1..]).ok(), line),
-                Tok::Name(n) if n == "raise" => Stmt::Raise(line),
+                Tok::Name(n) if n == "raise" => Stmt::Raise,
                 Tok::Name(n) if n == "assert" => {
                     let cond = split_tokens(&s[1..], ",");
                     match cond.first().map(|c| parse_all(c)) {
-                        Some(Ok(e)) => Stmt::Assert(e, line),
-                        _ => Stmt::Other(line),
+                        Some(Ok(e)) => Stmt::Assert(e),
+                        _ => Stmt::Other,
                     }
                 }
-                _ if top_index(s, "=").is_some() => Stmt::Other(line),
+                _ if top_index(s, "=").is_some() => Stmt::Other,
                 _ => match parse_all(s) {
-                    Ok(e) => Stmt::Expr(e, line),
-                    Err(_) => Stmt::Other(line),
+                    Ok(e) => Stmt::Expr(e),
+                    Err(_) => Stmt::Other,
                 },
             }
         })

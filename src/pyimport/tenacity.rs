@@ -156,26 +156,17 @@ pub fn read_retry(cx: &mut Ctx, e: &Expr) -> RetryDecl {
         match key.as_str() {
             "stop" => match stop(cx, value) {
                 Some(s) => decl.stop = s,
-                None => cx.drop(
-                    value.line,
-                    "the stop",
-                    "left out, so this scenario retries until an attempt succeeds (`retrylab check` warns); set [retry].stop",
-                ),
+                None => {
+                    if let Some(last) = cx.dropped.last_mut() {
+                        last.why.push_str(
+                            "; without a stop this scenario retries until an attempt succeeds (`retrylab check` warns): set [retry].stop",
+                        );
+                    }
+                }
             },
             "wait" => decl.wait = wait(cx, value),
-            "retry" => {
-                decl.retry = Some(retry_cond(cx, value).unwrap_or_else(|| {
-                    cx.drop(
-                        value.line,
-                        format!("retry={}", value.show()),
-                        "nothing of it maps: retry_on stays `any` (Tenacity's default)",
-                    );
-                    RetryCond::AnyOf(Vec::new())
-                }));
-                if matches!(&decl.retry, Some(RetryCond::AnyOf(v)) if v.is_empty()) {
-                    decl.retry = None;
-                }
-            }
+            // Nothing of it maps (each piece reported): retry_on stays any, Tenacity's default.
+            "retry" => decl.retry = retry_cond(cx, value),
             "after" => after(cx, value, &mut decl.collect),
             "reraise" => match cx.boolean(value) {
                 Ok(b) => decl.reraise = b,
