@@ -335,16 +335,16 @@ impl Draft {
                     self.call.provider, self.call.model
                 );
             }
-        } else if let Some(kinds) = retry_kinds {
-            if let Some(t) = self.pick(kinds.as_deref(), &[]) {
-                // A bad answer or tool call once, as on Mirascope's page; faults up to twice.
-                let times = match t {
-                    Trigger::Fault(..) => retried_faults(stop.as_ref()),
-                    Trigger::Validation | Trigger::ToolValidation => 1,
-                };
-                let what = self.apply(t, provider, model, times);
-                note = format!("{what}, retried, then an answer that passes");
-            }
+        } else if let Some(kinds) = retry_kinds
+            && let Some(t) = self.pick(kinds.as_deref(), &[])
+        {
+            // A bad answer or tool call once, as on Mirascope's page; faults up to twice.
+            let times = match t {
+                Trigger::Fault(..) => retried_faults(stop.as_ref()),
+                Trigger::Validation | Trigger::ToolValidation => 1,
+            };
+            let what = self.apply(t, provider, model, times);
+            note = format!("{what}, retried, then an answer that passes");
         }
         if self.sim.replies.is_empty() {
             self.sim.reply = Some(self.good_reply().unwrap_or_else(|| REPLY.to_string()));

@@ -680,7 +680,10 @@ mod tests {
             e.render(0),
             "retry(stop=stop_after_attempt(3) | stop_after_delay(10), wait=wait_fixed(1) + wait_random(0, 2), reraise=True)"
         );
-        assert!(e.show().ends_with("wait_fixed(1) +..."), "messages stay short");
+        assert!(
+            e.show().ends_with("wait_fixed(1) +..."),
+            "messages stay short"
+        );
         let ExprKind::Call { kwargs, .. } = &e.kind else {
             panic!()
         };

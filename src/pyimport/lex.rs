@@ -434,10 +434,13 @@ fn fstring_parts(body: &str, raw: bool) -> Result<Vec<StrPart>, String> {
                         '(' | '[' | '{' => depth += 1,
                         ')' | ']' if depth > 0 => depth -= 1,
                         '}' if depth > 0 => depth -= 1,
-                        '!' | ':' if depth == 0 && expr_end.is_none() => {
-                            if !(chars[j] == '!' && chars.get(j + 1) == Some(&'=')) {
-                                expr_end = Some(j);
-                            }
+                        // `!=` inside a field is a comparison, not a conversion.
+                        '!' | ':'
+                            if depth == 0
+                                && expr_end.is_none()
+                                && !(chars[j] == '!' && chars.get(j + 1) == Some(&'=')) =>
+                        {
+                            expr_end = Some(j);
                         }
                         '}' => break,
                         _ => {}

@@ -31,19 +31,19 @@ fn import_src(src: &str) -> (Scenario, Vec<Dropped>) {
 fn stop_of(decorators: &str) -> Option<Stop> {
     let (s, d) = import(decorators);
     assert!(d.is_empty(), "{d:?}");
-    s.retry.unwrap().stop
+    s.retry.expect("a [retry]").stop
 }
 
 fn wait_of(w: &str) -> Wait {
     let (s, d) = import(&format!("@retry(wait={w})"));
     assert!(d.is_empty(), "{d:?}");
-    s.retry.unwrap().wait.unwrap()
+    s.retry.expect("a [retry]").wait.expect("a wait")
 }
 
 fn retry_on(r: &str) -> Option<Vec<K>> {
     let (s, d) = import(&format!("@retry(retry={r})"));
     assert!(d.is_empty(), "{d:?}");
-    s.retry.unwrap().retry_on
+    s.retry.expect("a [retry]").retry_on
 }
 
 fn exp(multiplier: f64, exp_base: f64, min: f64, max: f64) -> ExponentialParams {
@@ -57,9 +57,14 @@ fn exp(multiplier: f64, exp_base: f64, min: f64, max: f64) -> ExponentialParams 
 
 #[test]
 fn stops_combine_with_or_and_and() {
-    assert_eq!(stop_of("@retry(stop=stop_after_attempt(5))"), Some(Stop::AfterAttempt(5)));
     assert_eq!(
-        stop_of("@retry(stop=stop_after_attempt(5) | stop_after_delay(30) | stop_before_delay(timedelta(minutes=1)))"),
+        stop_of("@retry(stop=stop_after_attempt(5))"),
+        Some(Stop::AfterAttempt(5))
+    );
+    assert_eq!(
+        stop_of(
+            "@retry(stop=stop_after_attempt(5) | stop_after_delay(30) | stop_before_delay(timedelta(minutes=1)))"
+        ),
         Some(Stop::Any(vec![
             Stop::AfterAttempt(5),
             Stop::AfterDelay(Secs(30.0)),
@@ -67,8 +72,13 @@ fn stops_combine_with_or_and_and() {
         ]))
     );
     assert_eq!(
-        stop_of("@retry(stop=stop_after_attempt(5) & stop_after_delay(datetime.timedelta(seconds=2.5)))"),
-        Some(Stop::All(vec![Stop::AfterAttempt(5), Stop::AfterDelay(Secs(2.5))]))
+        stop_of(
+            "@retry(stop=stop_after_attempt(5) & stop_after_delay(datetime.timedelta(seconds=2.5)))"
+        ),
+        Some(Stop::All(vec![
+            Stop::AfterAttempt(5),
+            Stop::AfterDelay(Secs(2.5))
+        ]))
     );
     assert_eq!(
         stop_of("@retry(stop=stop_any(stop_after_attempt(2), stop_never))"),
@@ -158,22 +168,49 @@ fn exception_classes_map_back_to_error_kinds() {
     );
     // A timeout or reset inside a stream is httpx's own error, not an APIConnectionError:
     // mapped to the whole kind, and said so.
-    let (s, d) = import("@retry(retry=retry_if_exception_type((openai.APIConnectionError, openai.InternalServerError)))");
+    let (s, d) = import(
+        "@retry(retry=retry_if_exception_type((openai.APIConnectionError, openai.InternalServerError)))",
+    );
     assert_eq!(
         s.retry.unwrap().retry_on,
-        Some(vec![K::Timeout, K::Connection, K::Overloaded, K::ServerError])
+        Some(vec![
+            K::Timeout,
+            K::Connection,
+            K::Overloaded,
+            K::ServerError
+        ])
     );
-    assert!(has(&d, 8, "part of `openai.APIConnectionError`", "only some forms of timeout"), "{d:#?}");
+    assert!(
+        has(
+            &d,
+            8,
+            "part of `openai.APIConnectionError`",
+            "only some forms of timeout"
+        ),
+        "{d:#?}"
+    );
     assert_eq!(retry_on("retry_if_exception_type(Exception)"), None);
-    assert_eq!(retry_on("retry_if_exception_type()"), None, "Tenacity's default");
     assert_eq!(
-        retry_on("retry_if_exception_type(openai.RateLimitError) | retry_if_exception_type(openai.APITimeoutError)"),
+        retry_on("retry_if_exception_type()"),
+        None,
+        "Tenacity's default"
+    );
+    assert_eq!(
+        retry_on(
+            "retry_if_exception_type(openai.RateLimitError) | retry_if_exception_type(openai.APITimeoutError)"
+        ),
         Some(vec![K::RateLimit, K::QuotaExhausted, K::Timeout])
     );
     assert_eq!(retry_on("retry_never"), Some(vec![]));
     let not = retry_on("retry_if_not_exception_type(openai.APIStatusError)").unwrap();
-    assert!(not.contains(&K::Timeout) && not.contains(&K::Validation), "{not:?}");
-    assert!(!not.contains(&K::RateLimit) && !not.contains(&K::Any), "{not:?}");
+    assert!(
+        not.contains(&K::Timeout) && not.contains(&K::Validation),
+        "{not:?}"
+    );
+    assert!(
+        !not.contains(&K::RateLimit) && !not.contains(&K::Any),
+        "{not:?}"
+    );
 }
 
 #[test]
@@ -189,7 +226,10 @@ fn a_hop_on_another_sdk_gets_the_retry_its_own_exceptions_mean() {
     let fb = s.fallback.unwrap();
     assert_eq!(fb.catch, [K::RetryError]);
     let hop = &fb.hops[0];
-    assert_eq!((hop.provider, hop.model.as_str()), (ProviderKind::Anthropic, "claude-3-5-haiku-latest"));
+    assert_eq!(
+        (hop.provider, hop.model.as_str()),
+        (ProviderKind::Anthropic, "claude-3-5-haiku-latest")
+    );
     // openai.RateLimitError never matches an Anthropic error: that hop retries nothing.
     assert_eq!(hop.retry.as_ref().unwrap().retry_on, Some(vec![]));
 }
@@ -238,11 +278,20 @@ fn unknown_exception_classes_and_custom_callables_are_dropped_with_their_lines()
         "{HEAD}class MyError(Exception):\n    pass\n\n@retry(\n    retry=retry_if_exception_type((MyError, openai.RateLimitError, somelib.Boom)),\n    wait=my_wait,\n    before_sleep=log_it,\n    stop=stop_after_attempt(3) | stop_when_event_set(ev),\n)\n@llm.call(provider=\"openai\", model=\"gpt-4o-mini\")\ndef f() -> str:\n    return \"x\"\n"
     );
     let (s, d) = import_src(&src);
-    assert!(has(&d, 11, "exception class `MyError`", "defined in this file"), "{d:#?}");
-    assert!(has(&d, 11, "`somelib.Boom`", "no error kind matches it"), "{d:#?}");
+    assert!(
+        has(&d, 11, "exception class `MyError`", "defined in this file"),
+        "{d:#?}"
+    );
+    assert!(
+        has(&d, 11, "`somelib.Boom`", "no error kind matches it"),
+        "{d:#?}"
+    );
     assert!(has(&d, 12, "wait=my_wait", "custom callable"), "{d:#?}");
     assert!(has(&d, 13, "before_sleep=log_it", "callback"), "{d:#?}");
-    assert!(has(&d, 14, "stop=stop_when_event_set(ev)", "not one of"), "{d:#?}");
+    assert!(
+        has(&d, 14, "stop=stop_when_event_set(ev)", "not one of"),
+        "{d:#?}"
+    );
     let r = s.retry.unwrap();
     // What could be read is kept.
     assert_eq!(r.retry_on, Some(vec![K::RateLimit, K::QuotaExhausted]));
@@ -256,7 +305,10 @@ fn dynamic_call_arguments_become_placeholders_with_a_reason() {
         "from mirascope import llm\nMODEL = pick()\n@llm.call(provider=\"openai\", model=MODEL, tools=[lookup, Finder])\ndef f(topic: str) -> str:\n    return f\"About {topic.title()} and {topic}\"\n\nclass Finder:\n    pass\n",
     );
     assert!(has(&d, 3, "model=MODEL", "`MODEL` is a variable"), "{d:#?}");
-    assert!(has(&d, 3, "tool `lookup`", "not defined in this file"), "{d:#?}");
+    assert!(
+        has(&d, 3, "tool `lookup`", "not defined in this file"),
+        "{d:#?}"
+    );
     assert!(has(&d, 3, "tool `Finder`", "only function tools"), "{d:#?}");
     assert!(has(&d, 5, "`{topic.title()}`", "kept as text"), "{d:#?}");
     assert!(has(&d, 4, "the value of `topic`", "placeholder"), "{d:#?}");
@@ -269,7 +321,9 @@ fn dynamic_call_arguments_become_placeholders_with_a_reason() {
 fn huge_and_deeply_nested_input_is_bounded() {
     // Nesting past the parser's bound: that decorator is dropped, the rest imports.
     let deep = format!("{}1{}", "(".repeat(40), ")".repeat(40));
-    let (s, d) = import(&format!("@retry(stop=stop_after_attempt(3), wait=wait_fixed({deep}))"));
+    let (s, d) = import(&format!(
+        "@retry(stop=stop_after_attempt(3), wait=wait_fixed({deep}))"
+    ));
     assert!(d.iter().any(|x| x.why.contains("nested deeper")), "{d:#?}");
     assert!(s.retry.is_none(), "the unparsable @retry is dropped whole");
     let deeper = format!("x = {}1{}\n", "[".repeat(5000), "]".repeat(5000));
@@ -285,7 +339,9 @@ fn huge_and_deeply_nested_input_is_bounded() {
         Err(ImportError::TooLarge { .. })
     ));
     // Many decorators and long lines stay fast and bounded.
-    let many: String = (0..2000).map(|i| format!("@deco{i}(a=[1, 2, {{\"k\": (3, 4)}}])\n")).collect();
+    let many: String = (0..2000)
+        .map(|i| format!("@deco{i}(a=[1, 2, {{\"k\": (3, 4)}}])\n"))
+        .collect();
     let (_, d) = import(&many);
     assert_eq!(d.len(), 2000);
 }
@@ -297,5 +353,8 @@ fn text_that_is_not_python_imports_nothing() {
     else {
         panic!("nothing to import")
     };
-    assert!(dropped.iter().any(|d| d.line == 3 && d.why.contains("`$`")), "{dropped:#?}");
+    assert!(
+        dropped.iter().any(|d| d.line == 3 && d.why.contains("`$`")),
+        "{dropped:#?}"
+    );
 }
