@@ -82,7 +82,11 @@ fn the_basic_retry_example_waits_4_s_twice_and_succeeds() {
         .iter()
         .map(|w| w["delay_ms"].as_u64().unwrap())
         .collect();
-    assert_eq!(waits, [4000, 4000], "wait_exponential(multiplier=1, min=4, max=10)");
+    assert_eq!(
+        waits,
+        [4000, 4000],
+        "wait_exponential(multiplier=1, min=4, max=10)"
+    );
     assert_eq!(finished(&ev)["outcome"], "ok");
 }
 
@@ -93,7 +97,10 @@ fn the_stream_example_retries_a_broken_stream() {
     assert_eq!(failed_kinds(&ev)[0], "stream_interrupted");
     let first = named(&ev, "attempt_failed")[0];
     assert!(
-        !first["partial_output"].as_str().unwrap_or_default().is_empty(),
+        !first["partial_output"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty(),
         "the broken stream's output is kept: {first}"
     );
     assert_eq!(named(&ev, "attempt_started")[0]["request"]["stream"], true);
@@ -119,9 +126,14 @@ fn the_reinsertion_example_reinserts_the_validation_error_and_ends_uppercase() {
     let reinserted = named(&ev, "error_reinserted");
     assert_eq!(reinserted.len(), 1);
     let second = named(&ev, "attempt_started")[1];
-    let prompt = second["request"]["messages"][0]["content"].as_str().unwrap();
+    let prompt = second["request"]["messages"][0]["content"]
+        .as_str()
+        .unwrap();
     assert!(prompt.starts_with("Previous Error: ["), "{prompt}");
-    assert!(prompt.ends_with("Who wrote The Name of the Wind?"), "{prompt}");
+    assert!(
+        prompt.ends_with("Who wrote The Name of the Wind?"),
+        "{prompt}"
+    );
     let content = finished(&ev)["content"].as_str().unwrap().to_string();
     assert_eq!(content, content.to_uppercase());
     assert_eq!(finished(&ev)["outcome"], "ok");
@@ -161,7 +173,10 @@ fn the_fallback_with_retries_example_retries_openai_3_times_then_anthropic() {
             ("anthropic".to_string(), 1)
         ]
     );
-    assert_eq!(named(&ev, "fallback_hop")[0]["caught"]["kind"], "retry_error");
+    assert_eq!(
+        named(&ev, "fallback_hop")[0]["caught"]["kind"],
+        "retry_error"
+    );
     assert_eq!(finished(&ev)["outcome"], "ok");
 }
 
@@ -190,18 +205,25 @@ fn dynamic_arguments_and_custom_callables_are_listed_with_their_lines() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
-        stderr.contains(&format!("{f}:7: stop stop_after_attempt(n): `n` is a variable")),
+        stderr.contains(&format!(
+            "{f}:7: stop stop_after_attempt(n): `n` is a variable"
+        )),
         "{stderr}"
     );
     assert!(
-        stderr.contains(&format!("{f}:9: retry=retry_if_result(my_fn): retry_if_result calls a function")),
+        stderr.contains(&format!(
+            "{f}:9: retry=retry_if_result(my_fn): retry_if_result calls a function"
+        )),
         "{stderr}"
     );
     assert!(stderr.contains("2 pieces not mapped"), "{stderr}");
     // What could be read is there, and the scenario checks.
     let toml = std::fs::read_to_string(dir.path().join("out.toml")).unwrap();
     assert!(toml.contains("wait = { fixed = 2 }"), "{toml}");
-    assert!(toml.contains("#   line 7: stop stop_after_attempt(n)"), "{toml}");
+    assert!(
+        toml.contains("#   line 7: stop stop_after_attempt(n)"),
+        "{toml}"
+    );
     let check = retrylab(&["check", &out_path], dir.path());
     assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
     assert!(text(&check.stdout).contains("retries forever"));
@@ -215,8 +237,14 @@ fn a_file_that_is_not_python_exits_2_naming_its_lines() {
     let out = retrylab(&["import", &file.display().to_string()], dir.path());
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("notes.py:2: a line that is not Python: `$` is not Python"), "{stderr}");
-    assert!(stderr.contains("notes.py:3: a line that is not Python"), "{stderr}");
+    assert!(
+        stderr.contains("notes.py:2: a line that is not Python: `$` is not Python"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("notes.py:3: a line that is not Python"),
+        "{stderr}"
+    );
     assert!(stderr.contains("nothing to import"), "{stderr}");
     assert!(out.stdout.is_empty());
 }
@@ -231,7 +259,11 @@ fn bad_usage_exits_2() {
     std::fs::write(&big, "x = 1\n".repeat(200_000)).unwrap();
     let out = retrylab(&["import", &big.display().to_string()], dir.path());
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("larger than"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("larger than"),
+        "{}",
+        text(&out.stderr)
+    );
     let f = fixture("basic_retry.py");
     let onto_itself = retrylab(&["import", &f, "-o", &f], dir.path());
     assert_eq!(onto_itself.status.code(), Some(2));
