@@ -38,6 +38,10 @@ pub mod provider;
 #[cfg(not(feature = "test-util"))]
 pub(crate) mod provider;
 #[cfg(feature = "test-util")]
+pub mod pyimport;
+#[cfg(not(feature = "test-util"))]
+pub(crate) mod pyimport;
+#[cfg(feature = "test-util")]
 pub mod sim;
 #[cfg(not(feature = "test-util"))]
 pub(crate) mod sim;

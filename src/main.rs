@@ -62,6 +62,9 @@ enum Command {
     Lab(cli::lab::LabArgs),
     /// Replay a recorded run's faults under another policy; recorded and new side by side.
     Whatif(cli::whatif::WhatifArgs),
+    /// Read a Python file's @retry / @fallback / @llm.call decorators (never run it) into a
+    /// scenario; what does not map is listed on stderr.
+    Import(cli::import::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
         Some(Command::Check { scenario }) => cli::check::execute(&scenario),
         Some(Command::Lab(lab)) => cli::lab::execute(&lab),
         Some(Command::Whatif(w)) => cli::whatif::execute(&w),
+        Some(Command::Import(import)) => cli::import::execute(&import),
         Some(Command::Scenarios) => {
             print!("{}", cli::scenarios::listing());
             ExitCode::SUCCESS

@@ -2,6 +2,8 @@
 
 #[path = "cli/cli.rs"]
 mod cli;
+#[path = "cli/import_cli.rs"]
+mod import_cli;
 #[path = "cli/lab_cli.rs"]
 mod lab_cli;
 #[path = "cli/robustness_sim.rs"]

@@ -2,6 +2,8 @@
 
 mod support;
 
+#[path = "scenario/import_mapping.rs"]
+mod import_mapping;
 #[path = "scenario/robustness_policy.rs"]
 mod robustness_policy;
 #[path = "scenario/robustness_scenario.rs"]
