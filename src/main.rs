@@ -60,6 +60,8 @@ enum Command {
     Scenarios,
     /// Compare policies over many calls: success, latency percentiles, cost, herds.
     Lab(cli::lab::LabArgs),
+    /// Write the scenario's policy as code for another stack, with findings.
+    Export(cli::export::ExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         Some(Command::Run(run)) => cli::run::execute(&run),
         Some(Command::Check { scenario }) => cli::check::execute(&scenario),
         Some(Command::Lab(lab)) => cli::lab::execute(&lab),
+        Some(Command::Export(export)) => cli::export::execute(&export),
         Some(Command::Scenarios) => {
             print!("{}", cli::scenarios::listing());
             ExitCode::SUCCESS

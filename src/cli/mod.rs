@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 pub mod check;
+pub mod export;
 pub mod lab;
 pub mod printer;
 pub mod replay;
