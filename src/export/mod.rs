@@ -7,6 +7,7 @@
 pub mod mirascope;
 pub mod pyprog;
 pub mod python;
+pub mod tenacity;
 
 use crate::scenario::Scenario;
 
@@ -98,6 +99,7 @@ pub fn export(s: &Scenario, scenario_arg: &str, target: Target) -> Exported {
     let mut findings = Findings::default();
     let code = match target {
         Target::Mirascope => mirascope::write(s, scenario_arg, &mut findings),
+        Target::Tenacity => tenacity::write(s, scenario_arg, &mut findings),
         _ => mirascope::write(s, scenario_arg, &mut findings),
     };
     Exported {
