@@ -27,6 +27,10 @@ const NEVER: &[(&str, &str)] = &[
     ("sim", "engine"),
     ("engine", "lab"),
     ("sim", "lab"),
+    // An export is text from a scenario: it never runs anything.
+    ("export", "engine"),
+    ("export", "provider"),
+    ("export", "sim"),
 ];
 
 /// Only these may import the front ends (cli, tui).

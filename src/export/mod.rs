@@ -4,7 +4,10 @@
 //! approximated, listed at the top of the output (and printed on stderr by the CLI).
 //! Pure text from a scenario: no I/O, nothing run.
 
+pub mod litellm;
 pub mod mirascope;
+pub mod mirascope_v2;
+pub mod portkey;
 pub mod pyprog;
 pub mod python;
 pub mod tenacity;
@@ -100,7 +103,9 @@ pub fn export(s: &Scenario, scenario_arg: &str, target: Target) -> Exported {
     let code = match target {
         Target::Mirascope => mirascope::write(s, scenario_arg, &mut findings),
         Target::Tenacity => tenacity::write(s, scenario_arg, &mut findings),
-        _ => mirascope::write(s, scenario_arg, &mut findings),
+        Target::MirascopeV2 => mirascope_v2::write(s, scenario_arg, &mut findings),
+        Target::Litellm => litellm::write(s, &mut findings),
+        Target::Portkey => portkey::write(s, &mut findings),
     };
     Exported {
         target,

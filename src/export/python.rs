@@ -489,3 +489,71 @@ pub fn validators(s: &Scenario, f: &mut Findings) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stop_of(src: &str) -> Stop {
+        toml::from_str::<BTreeMap<String, Stop>>(&format!("s = {src}")).unwrap()["s"].clone()
+    }
+
+    fn wait_of(src: &str) -> Wait {
+        toml::from_str::<BTreeMap<String, Wait>>(&format!("w = {src}")).unwrap()["w"].clone()
+    }
+
+    #[test]
+    fn stops_combine_with_tenacitys_operators() {
+        assert_eq!(
+            stop(&stop_of("{ after_attempt = 3 }")),
+            "stop_after_attempt(3)"
+        );
+        assert_eq!(
+            stop(&stop_of(
+                "{ any = [{ after_attempt = 8 }, { all = [{ after_delay = \"2m\" }, { before_delay = 30 }] }] }"
+            )),
+            "stop_after_attempt(8) | (stop_after_delay(120) & stop_before_delay(30))"
+        );
+        assert_eq!(stop(&stop_of("{ any = [] }")), "stop_never");
+    }
+
+    #[test]
+    fn waits_are_tenacitys_constructors() {
+        assert_eq!(
+            wait(&wait_of(
+                "{ exponential = { multiplier = 1, min = 4, max = 10 } }"
+            )),
+            "wait_exponential(multiplier=1, min=4, max=10)"
+        );
+        assert_eq!(
+            wait(&wait_of(
+                "{ chain = [{ fixed = \"250ms\" }, { sum = [{ fixed = 1 }, { random = { min = 0, max = 2 } }] }] }"
+            )),
+            "wait_chain(wait_fixed(0.25), wait_fixed(1) + wait_random(min=0, max=2))"
+        );
+        assert_eq!(
+            wait(&wait_of(
+                "{ exponential_jitter = { initial = 1, max = 10, jitter = 1 } }"
+            )),
+            "wait_exponential_jitter(initial=1, max=10, jitter=1)"
+        );
+    }
+
+    #[test]
+    fn templates_translate_names_and_ifs_and_note_the_rest() {
+        let mut f = Findings::default();
+        let code = template(
+            "{% if not errors %}Hi {{ who }}{% else %}Again{% endif %}!",
+            "p",
+            "texts",
+            &mut f,
+        );
+        assert_eq!(
+            code,
+            "    p = \"\"\n    if not texts:\n        p += \"Hi \"\n        p += jinja_str(who)\n    else:\n        p += \"Again\"\n        pass\n    p += \"!\"\n"
+        );
+        assert!(f.is_empty());
+        template("{{ who | upper }}", "p", "texts", &mut f);
+        assert_eq!(f.list().len(), 1, "{:?}", f.list());
+    }
+}
