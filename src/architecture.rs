@@ -31,6 +31,10 @@ const NEVER: &[(&str, &str)] = &[
     ("engine", "whatif"),
     ("lab", "whatif"),
     ("whatif", "lab"),
+    // An export is text from a scenario: it never runs anything.
+    ("export", "engine"),
+    ("export", "provider"),
+    ("export", "sim"),
 ];
 
 /// Only these may import the front ends (cli, tui).

@@ -26,6 +26,10 @@ pub mod dirs;
 #[cfg(not(feature = "test-util"))]
 pub(crate) mod dirs;
 #[cfg(feature = "test-util")]
+pub mod export;
+#[cfg(not(feature = "test-util"))]
+pub(crate) mod export;
+#[cfg(feature = "test-util")]
 pub mod history;
 #[cfg(not(feature = "test-util"))]
 pub(crate) mod history;

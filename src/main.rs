@@ -65,6 +65,8 @@ enum Command {
     /// Read a Python file's @retry / @fallback / @llm.call decorators (never run it) into a
     /// scenario; what does not map is listed on stderr.
     Import(cli::import::ImportArgs),
+    /// Write the scenario's policy as code for another stack, with findings.
+    Export(cli::export::ExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -75,6 +77,7 @@ fn main() -> ExitCode {
         Some(Command::Lab(lab)) => cli::lab::execute(&lab),
         Some(Command::Whatif(w)) => cli::whatif::execute(&w),
         Some(Command::Import(import)) => cli::import::execute(&import),
+        Some(Command::Export(export)) => cli::export::execute(&export),
         Some(Command::Scenarios) => {
             print!("{}", cli::scenarios::listing());
             ExitCode::SUCCESS

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 pub mod check;
 pub mod import;
+pub mod export;
 pub mod lab;
 pub mod printer;
 pub mod replay;

@@ -1,0 +1,203 @@
+//! Pieces of a Python program both Python targets write the same way: the header with the
+//! findings, one SDK client per hop, the tools as functions, the prompt function's body.
+
+use super::python::{self, ident, lit};
+use super::{Findings, Target};
+use crate::policy::ReinsertMode;
+use crate::scenario::{ProviderKind, Scenario, ToolSpec};
+use std::fmt::Write as _;
+
+/// One call target: the primary (hop 0) or a fallback hop.
+pub struct Hop<'a> {
+    pub provider: ProviderKind,
+    pub model: &'a str,
+    pub base_url: Option<&'a str>,
+    pub api_key_env: Option<&'a str>,
+    pub headers: &'a std::collections::BTreeMap<String, String>,
+}
+
+pub fn hops(s: &Scenario) -> Vec<Hop<'_>> {
+    let mut out = vec![Hop {
+        provider: s.call.provider,
+        model: &s.call.model,
+        base_url: s.call.base_url.as_deref(),
+        api_key_env: s.call.api_key_env.as_deref(),
+        headers: &s.call.headers,
+    }];
+    if let Some(fb) = &s.fallback {
+        out.extend(fb.hops.iter().map(|h| Hop {
+            provider: h.provider,
+            model: &h.model,
+            base_url: h.base_url.as_deref(),
+            api_key_env: h.api_key_env.as_deref(),
+            headers: &h.headers,
+        }));
+    }
+    out
+}
+
+/// The SDK a provider speaks through: openai-compatible servers use the OpenAI SDK.
+pub fn sdk(p: ProviderKind) -> &'static str {
+    match p {
+        ProviderKind::Anthropic => "anthropic",
+        ProviderKind::Openai | ProviderKind::OpenaiCompatible => "openai",
+    }
+}
+
+/// The module docstring: what this is, the findings, how to run it. `findings` is complete
+/// by the time this is called (the header is written last).
+pub fn header(s: &Scenario, arg: &str, target: Target, needs: &str, f: &Findings) -> String {
+    let mut out = String::from("#!/usr/bin/env python3\n\"\"\"");
+    let _ = writeln!(
+        out,
+        "{} — exported by retrylab: `retrylab export {arg} --to {}`.\n",
+        s.name.replace('"', "'"),
+        target.as_str()
+    );
+    if !s.about.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}\n",
+            s.about.replace("\"\"\"", "'''").replace('\\', "\\\\")
+        );
+    }
+    out.push_str(&super::python_findings_block(target, f));
+    let _ = write!(
+        out,
+        "\nRun it against the simulator (or any server: RETRYLAB_BASE_URL, or the scenario's base_url):\n    \
+         retrylab sim --addr 127.0.0.1:8787 {arg} &\n    \
+         RETRYLAB_BASE_URL=http://127.0.0.1:8787 python3 THIS_FILE.py\n\
+         It prints a JSON line per attempt, wait, reinserted error and failed hop, then the outcome,\n\
+         as `retrylab run {arg} --json` does. Needs: pip install {needs}\n\"\"\"\n\n"
+    );
+    out
+}
+
+/// `CLIENT_0 = sdk_client(...)` per hop; the SDK's own retries stay off (max_retries = 0).
+pub fn clients(s: &Scenario, f: &mut Findings) -> String {
+    let timeout = python::timeout(s, f);
+    let mut out = format!("TIMEOUT = {timeout}\n");
+    for (i, h) in hops(s).iter().enumerate() {
+        let base = h.base_url.map_or_else(|| "None".into(), lit);
+        let mut extra = String::new();
+        if let Some(env) = h.api_key_env {
+            let _ = write!(extra, ", api_key_env={}", lit(env));
+        }
+        if !h.headers.is_empty() {
+            let pairs: Vec<String> = h
+                .headers
+                .iter()
+                .map(|(k, v)| format!("{}: {}", lit(k), lit(v)))
+                .collect();
+            let _ = write!(extra, ", headers={{{}}}", pairs.join(", "));
+        }
+        let label = if i == 0 {
+            "primary".to_string()
+        } else {
+            format!("hop {i}")
+        };
+        let _ = writeln!(
+            out,
+            "CLIENT_{i} = sdk_client({}, {base}, TIMEOUT, max_retries=0{extra})  # {label}: {} {}",
+            lit(sdk(h.provider)),
+            h.provider,
+            h.model
+        );
+    }
+    out
+}
+
+/// Each tool as a Python function answering from its `cases`, else `default`, else "null".
+pub fn tools(s: &Scenario) -> String {
+    s.tools.iter().map(tool).collect::<Vec<_>>().join("\n\n")
+}
+
+fn tool(t: &ToolSpec) -> String {
+    let schema = crate::validate::toml_to_json(t.parameters.get_ref());
+    let props = schema.get("properties").and_then(|p| p.as_object());
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(|r| r.as_array())
+        .map(|r| r.iter().filter_map(|x| x.as_str()).collect())
+        .unwrap_or_default();
+    let mut params = Vec::new();
+    let mut optional = Vec::new();
+    for (name, sub) in props.into_iter().flatten() {
+        let ty = match sub.get("type").and_then(|x| x.as_str()) {
+            Some("string") => "str",
+            Some("integer") => "int",
+            Some("number") => "float",
+            Some("boolean") => "bool",
+            Some("array") => "list",
+            Some("object") => "dict",
+            _ => "Any",
+        };
+        if required.contains(&name.as_str()) {
+            params.push(format!("{}: {ty}", ident(name)));
+        } else {
+            optional.push(format!("{}: {ty} | None = None", ident(name)));
+        }
+    }
+    params.extend(optional);
+    let mut out = format!("def {}({}) -> str:\n", ident(&t.name), params.join(", "));
+    let _ = writeln!(out, "    {}", lit(&t.description));
+    for case in &t.cases {
+        let conds: Vec<String> = case
+            .when
+            .iter()
+            .map(|(k, v)| format!("{} == {}", ident(k), python::value(v)))
+            .collect();
+        let cond = if conds.is_empty() {
+            "True".to_string()
+        } else {
+            conds.join(" and ")
+        };
+        let _ = writeln!(out, "    if {cond}:\n        return {}", lit(&case.result));
+    }
+    let _ = writeln!(
+        out,
+        "    return {}",
+        lit(t.default.as_deref().unwrap_or("null"))
+    );
+    out
+}
+
+/// The prompt function's body: reinserted texts traced, the template rendered, and the
+/// messages (a plain string when there is neither a system prompt nor a reask turn).
+pub fn prompt_body(s: &Scenario, mode: Option<ReinsertMode>, f: &mut Findings) -> String {
+    let mut out = String::from("    texts = reinserted(errors)\n");
+    let reask = mode == Some(ReinsertMode::Reask);
+    // In reask mode the template renders without `errors` (the correction is in the turns).
+    let errors_var = if reask { "[]" } else { "texts" };
+    out.push_str(&python::template(
+        s.prompt.template.get_ref(),
+        "prompt",
+        errors_var,
+        f,
+    ));
+    let system = s
+        .prompt
+        .system
+        .as_ref()
+        .map(|x| x.get_ref().as_str())
+        .filter(|x| !x.is_empty());
+    if system.is_none() && !reask {
+        out.push_str("    return prompt\n");
+        return out;
+    }
+    if let Some(sys) = system {
+        out.push_str(&python::template(sys, "system", errors_var, f));
+        out.push_str("    messages = [Messages.System(system), Messages.User(prompt)]\n");
+    } else {
+        out.push_str("    messages = [Messages.User(prompt)]\n");
+    }
+    if reask {
+        out.push_str(
+            "    for error, text in zip(errors or [], texts):  # Instructor-style reask\n        \
+             messages.append(Messages.Assistant(failed_answer(error)))\n        \
+             messages.append(Messages.User(f\"Your previous answer failed validation: {text}\\nPlease answer again, fixing that.\"))\n",
+        );
+    }
+    out.push_str("    return messages\n");
+    out
+}
