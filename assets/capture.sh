@@ -4,7 +4,8 @@
 #   after-fallback: the run done, the Timeline focused, the outcome selected;
 #   why: the first attempt selected (the Inspector says why it was retried);
 #   help: F1 over that;
-#   lab: the Lab view (F7), the demo against basic-retry, 1,000 calls each.
+#   lab: the Lab view (F7), the demo against basic-retry, 1,000 calls each;
+#   whatif: the demo's run from Ctrl+O's History, `w`, its faults under basic-retry.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet --bin retrylab
@@ -42,6 +43,21 @@ sleep 0.3
 t send-keys -t c F5
 for _ in $(seq 600); do t capture-pane -p -t c | grep -qF "calls per policy" && break; sleep 0.1; done
 shot lab
+t send-keys -t c Escape
+sleep 0.3
+t send-keys -t c C-o
+sleep 0.3
+t send-keys -t c Tab
+sleep 0.3
+t send-keys -t c Enter
+wait_for "w asks what if"
+wait_for "■ ok"
+t send-keys -t c w
+sleep 0.3
+t send-keys -t c -l basic-retry
+t send-keys -t c Enter
+wait_for "New · basic-retry"
+shot whatif
 t send-keys -t c Escape
 sleep 0.3
 t send-keys -t c C-q

@@ -14,6 +14,8 @@
 # searches it, `q` closes it; Ctrl+S on a built-in asks a name;
 # Tab keeps the columns, Ctrl+W zooms, Ctrl+C copies a selection by OSC 52 and never quits at once.
 # Then issue 10's Lab view: F7 opens it, N = 200 runs to the table, Esc closes it.
+# Then issue 11's what-if: a run replayed from Ctrl+O's History, `w`, basic-retry picked, both
+# sides with their numbers; `m` switches the map; Esc goes back to the replay.
 #
 # RETRYLAB_BIN overrides the binary (default: target/debug/retrylab, always built first so a
 # stale binary is never the one tested).
@@ -416,6 +418,38 @@ t send-keys -t smoke Escape
 expect "Esc closes the Lab view (the editors are back)" "No run yet. Press F5" 3
 t send-keys -t smoke C-q
 expect "and Ctrl+Q quits with exit code 0 after the lab" "EXITED 0" 5
+
+# ----- issue 11: what-if on a recorded run, from the History tab's replay -----
+rm -rf "$tmp/whatifdata"
+start "$tmp/whatifdata"
+expect "starts for the what-if test" "No run yet. Press F5" 10
+t send-keys -t smoke F3 F3
+sleep 0.3
+t send-keys -t smoke F5
+expect "the demo runs to its answer (recorded)" "■ ok" 20
+t send-keys -t smoke C-o
+sleep 0.3
+t send-keys -t smoke Tab
+expect "the History tab lists the run" "Recent runs, newest first" 3
+t send-keys -t smoke Enter
+expect "Enter replays it" "w asks what if" 5
+expect "the replay plays to its answer" "■ ok" 20
+t send-keys -t smoke w
+expect "w opens the policy picker" "What if… pick a policy" 3
+t send-keys -t smoke -l basic-retry
+t send-keys -t smoke Enter
+expect "the what-if shows the new side" "New · basic-retry" 10
+s=$(screen)
+for want in "Recorded · Fallback with retries" "4 attempts · 4 requests · waiting 8 s" \
+  "3 attempts · 3 requests · waiting 8 s" "retry_error" "--map index"; do
+  if grep -qF -- "$want" <<<"$s"; then ok "the what-if view shows: $want"; else fail "the what-if view lacks: $want"; fi
+done
+t send-keys -t smoke m
+expect "m replays with --map time" "--map time" 10
+t send-keys -t smoke Escape
+expect "Esc goes back to the replay" "back to the replay" 3
+t send-keys -t smoke C-q
+expect "and Ctrl+Q quits with exit code 0 after the what-if" "EXITED 0" 5
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

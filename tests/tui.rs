@@ -16,3 +16,5 @@ mod tui_controls;
 mod tui_layout_keys;
 #[path = "tui/tui_snapshots.rs"]
 mod tui_snapshots;
+#[path = "tui/whatif_view.rs"]
+mod whatif_view;

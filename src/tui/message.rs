@@ -19,6 +19,8 @@ pub enum Message {
     },
     /// The Lab view's task: progress, its report, or why it could not run.
     Lab(crate::tui::lab::LabMsg),
+    /// The what-if task's result: both sides, or why it could not run.
+    Whatif(crate::tui::whatif::WhatifMsg),
     /// Time passed: animation frame, debounced re-parse, draft autosave, notice expiry.
     Tick,
     /// SIGTERM or SIGHUP: leave now, keeping unsaved edits as the draft.

@@ -18,3 +18,4 @@ pub mod split;
 pub mod tasks;
 pub mod terminal;
 pub mod theme;
+pub mod whatif;

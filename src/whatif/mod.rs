@@ -19,7 +19,7 @@ pub use side::Side;
 use crate::clock::Speed;
 use crate::config::Config;
 use crate::engine::run::{RunOptions, event_channel, run};
-use crate::event::Mode;
+use crate::event::{Mode, TimedEvent};
 use crate::scenario::types::Scenario;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -113,8 +113,13 @@ pub fn script_scenario(
 }
 
 /// Runs `scenario` in sim mode at speed max and folds its events (stopped past
-/// [`CAP_ATTEMPTS`], the outcome then `capped`).
-pub async fn replay(scenario: Scenario, config: Arc<Config>) -> Side {
+/// [`CAP_ATTEMPTS`], the outcome then `capped`), each event also handed to `on_event` as it
+/// comes (the playground folds them into a timeline of its own).
+pub async fn replay(
+    scenario: Scenario,
+    config: Arc<Config>,
+    on_event: &mut dyn FnMut(&TimedEvent),
+) -> Side {
     let (tx, mut rx) = event_channel();
     let cancel = CancellationToken::new();
     let opts = RunOptions {
@@ -128,6 +133,7 @@ pub async fn replay(scenario: Scenario, config: Arc<Config>) -> Side {
         let mut capped = false;
         while let Some(ev) = rx.recv().await {
             side.observe(&ev);
+            on_event(&ev);
             if side.attempts > CAP_ATTEMPTS && !capped {
                 capped = true;
                 cancel.cancel();
@@ -149,6 +155,17 @@ pub async fn whatif(
     policy: &Policy,
     config: Arc<Config>,
 ) -> Result<WhatifReport, WhatifError> {
+    whatif_observed(rec, map, policy, config, &mut |_| {}).await
+}
+
+/// As [`whatif`], the new side's events also handed to `on_event` (for drawing its timeline).
+pub async fn whatif_observed(
+    rec: &Recording,
+    map: MapMode,
+    policy: &Policy,
+    config: Arc<Config>,
+    on_event: &mut dyn FnMut(&TimedEvent),
+) -> Result<WhatifReport, WhatifError> {
     let (text, scenario, mut notes) = script_scenario(rec, map, policy)?;
     if rec.mode == Mode::Live {
         notes.push(
@@ -156,7 +173,7 @@ pub async fn whatif(
                 .into(),
         );
     }
-    let new = replay(scenario, config).await;
+    let new = replay(scenario, config, on_event).await;
     Ok(WhatifReport {
         recorded: rec.side.clone(),
         new,

@@ -72,6 +72,7 @@ impl App {
             Decision::Nothing => {}
             Decision::RequestQuit => self.request_quit(),
             Decision::Pick(item) => self.pick(item),
+            Decision::WhatifPick(item, map) => self.whatif_pick(&item, map),
             Decision::SaveThenQuit => {
                 if self.save_then(true) {
                     self.quit_now();

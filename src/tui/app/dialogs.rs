@@ -43,6 +43,8 @@ pub(super) enum Decision {
     RequestQuit,
     /// Open a scenario from the picker (asking first when there are unsaved edits).
     Pick(PickItem),
+    /// The what-if picker's policy, and the `--map` to replay the recorded run with.
+    WhatifPick(PickItem, crate::whatif::MapMode),
     SaveThenQuit,
     QuitUnsaved,
     /// Open a scenario, dropping the unsaved edits.
@@ -66,6 +68,8 @@ pub(super) enum MouseUse {
     Used,
     /// The picker's selected item was clicked again: open it (the dialog closes).
     Pick(PickItem),
+    /// The same in the what-if picker: replay under it.
+    WhatifPick(PickItem, crate::whatif::MapMode),
 }
 
 impl Dialog {
@@ -265,7 +269,10 @@ impl Dialog {
                 if let Some(i) = p.item_at(x, y) {
                     if p.selected == i {
                         if let Some(item) = p.chosen().cloned() {
-                            return MouseUse::Pick(item);
+                            return match p.whatif_map {
+                                Some(map) => MouseUse::WhatifPick(item, map),
+                                None => MouseUse::Pick(item),
+                            };
                         }
                     } else {
                         p.selected = i;
@@ -288,8 +295,8 @@ impl Dialog {
 }
 
 /// A key in the picker: typing filters (so `j`, `k`, `q` are text here), the arrows and
-/// Ctrl+N / Ctrl+P move, Tab switches between scenarios and history, Enter opens, Esc clears
-/// the filter and then closes.
+/// Ctrl+N / Ctrl+P move, Tab switches between scenarios and history (in the what-if picker:
+/// the `--map`), Enter opens, Esc clears the filter and then closes.
 fn picker_key(mut p: Picker, action: Option<Action>, k: &KeyEvent) -> (Option<Dialog>, Decision) {
     let plain = !k
         .modifiers
@@ -314,12 +321,14 @@ fn picker_key(mut p: Picker, action: Option<Action>, k: &KeyEvent) -> (Option<Di
         (KeyCode::Backspace, _) => {
             p.backspace();
         }
+        (KeyCode::Tab | KeyCode::BackTab, _) if p.whatif_map.is_some() => p.toggle_map(),
         (KeyCode::Tab | KeyCode::BackTab, _) => p.switch_tab(),
         (KeyCode::Enter, _) => {
-            let d = p
-                .chosen()
-                .cloned()
-                .map_or(Decision::Nothing, Decision::Pick);
+            let d = match (p.chosen().cloned(), p.whatif_map) {
+                (None, _) => Decision::Nothing,
+                (Some(item), Some(map)) => Decision::WhatifPick(item, map),
+                (Some(item), None) => Decision::Pick(item),
+            };
             return (None, d);
         }
         (_, Some(Action::Cancel)) if !p.filter.is_empty() => p.clear_filter(),

@@ -44,6 +44,10 @@ impl App {
             self.lab_key(k);
             return;
         }
+        if self.whatif.is_some() {
+            self.whatif_key(k);
+            return;
+        }
         if let Some(a) = keymap::lookup(&k, &[Scope::Global]) {
             self.do_action(a);
             return;
@@ -62,7 +66,13 @@ impl App {
             return;
         }
         match keymap::lookup(&k, &[Scope::View]) {
-            Some(a @ (Action::Close | Action::Zoom | Action::SkipWait)) => self.do_action(a),
+            Some(
+                a @ (Action::Close
+                | Action::Zoom
+                | Action::SkipWait
+                | Action::WhatIf
+                | Action::WhatIfMap),
+            ) => self.do_action(a),
             Some(a) => self.pane_action(a),
             None => {}
         }
@@ -94,6 +104,19 @@ impl App {
                     self.dialog = None;
                     self.pick(item);
                 }
+                MouseUse::WhatifPick(item, map) => {
+                    self.dialog = None;
+                    self.whatif_pick(&item, map);
+                }
+            }
+            self.needs_draw = true;
+            return;
+        }
+        if let Some(w) = self.whatif.as_mut() {
+            match m.kind {
+                MouseEventKind::ScrollDown => w.scroll(3),
+                MouseEventKind::ScrollUp => w.scroll(-3),
+                _ => return,
             }
             self.needs_draw = true;
             return;
@@ -171,6 +194,11 @@ impl App {
                 }
             }
             Action::Lab => self.toggle_lab(),
+            Action::WhatIf => self.open_whatif_picker(),
+            Action::WhatIfMap => self.notify(
+                "m switches --map in the what-if view (w in a replay opens it)",
+                Level::Info,
+            ),
             Action::SkipWait => {
                 if !self.session.skip_wait() {
                     self.notify("no wait in progress: nothing to skip", Level::Info);

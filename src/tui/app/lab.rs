@@ -265,7 +265,7 @@ impl App {
 }
 
 /// A scenario's short name: the built-in's, or the file's without `.toml`.
-fn short_label(o: &Origin) -> String {
+pub(super) fn short_label(o: &Origin) -> String {
     match o {
         Origin::Builtin(n) => n.clone(),
         Origin::File(p) => p

@@ -17,6 +17,7 @@ mod lab;
 mod opening;
 mod session;
 mod view;
+mod whatif;
 
 use super::message::Message;
 use super::panes::inspector::InspectorPane;
@@ -187,6 +188,8 @@ pub struct App {
     lab_open: bool,
     /// A recorded run from the History tab plays over the editors (`q` goes back to them).
     replay_over_editors: bool,
+    /// The what-if of the replayed run covers the panes (Esc goes back to the replay).
+    whatif: Option<crate::tui::whatif::WhatifView>,
     views: Views,
     focus: PaneId,
     /// The focused pane fills the screen (Ctrl+W / `z`).
@@ -229,6 +232,7 @@ impl App {
             lab: crate::tui::lab::LabView::new(),
             lab_open: false,
             replay_over_editors: false,
+            whatif: None,
             views: Views {
                 timeline: TimelinePane::new(),
                 output: OutputPane::new(),
@@ -286,6 +290,7 @@ impl App {
             Message::Engine(batch) => self.on_events(&batch),
             Message::RunDone { id, trace, problem } => self.on_run_done(id, trace, problem),
             Message::Lab(m) => self.on_lab(m),
+            Message::Whatif(m) => self.on_whatif(m),
             Message::Tick => self.on_tick(),
             Message::Terminate => {
                 if self.doc.dirty {

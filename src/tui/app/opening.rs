@@ -74,7 +74,7 @@ impl App {
         match notes {
             Some(n) => self.notify(n, Level::Warn),
             None => self.notify(
-                "replaying a recorded run: q goes back to the editors",
+                "replaying a recorded run: q goes back to the editors, w asks what if…",
                 Level::Info,
             ),
         }
@@ -97,6 +97,7 @@ impl App {
         self.session.forget(self.now());
         self.session.replay = None;
         self.replay_over_editors = false;
+        self.whatif = None;
         self.views.timeline.reset();
         self.focus = PaneId::Policy;
         self.needs_draw = true;

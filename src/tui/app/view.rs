@@ -128,6 +128,19 @@ impl App {
             self.needs_draw = false;
             return;
         }
+        if self.whatif.is_some() {
+            // The what-if view covers the replay's panes as the Lab view does.
+            self.rects = Rects::default();
+            let [main, status] =
+                Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
+            self.render_whatif(frame, main);
+            self.render_status(frame, status);
+            if let Some(d) = self.dialog.as_mut() {
+                d.render(frame, area, &self.theme, &self.files);
+            }
+            self.needs_draw = false;
+            return;
+        }
         let rects = self.layout(area);
         self.rects = rects;
         let now = self.now();
@@ -199,6 +212,15 @@ impl App {
                 Action::Quit,
             ];
         }
+        if self.whatif.is_some() {
+            return vec![
+                Action::WhatIfMap,
+                Action::WhatIf,
+                Action::Help,
+                Action::CycleTheme,
+                Action::Quit,
+            ];
+        }
         let mut v = Vec::new();
         v.push(if self.session.shows_running() {
             Action::Cancel
@@ -209,6 +231,10 @@ impl App {
             v.push(Action::SkipWait);
         }
         v.push(Action::Help);
+        if self.session.is_replay() {
+            // What a recorded run offers beyond watching it again.
+            v.push(Action::WhatIf);
+        }
         v.extend_from_slice(own);
         v.push(Action::FocusNext);
         v.push(Action::Zoom);

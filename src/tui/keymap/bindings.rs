@@ -204,6 +204,20 @@ pub const BINDINGS: &[Binding] = &[
         short: "skip wait",
         desc: "Skip the wait in progress: the next attempt starts now",
     },
+    Binding {
+        action: Action::WhatIf,
+        scope: Scope::View,
+        keys: &[key(KeyCode::Char('w'))],
+        short: "what if",
+        desc: "What if… a replay's recorded faults met another policy: side by side",
+    },
+    Binding {
+        action: Action::WhatIfMap,
+        scope: Scope::View,
+        keys: &[key(KeyCode::Char('m'))],
+        short: "map",
+        desc: "In the what-if view: --map index ↔ time, replayed again",
+    },
 ];
 
 /// Other editing keys, handled by the editor widget itself (for the help only).

@@ -40,6 +40,10 @@ pub enum Action {
     SkipWait,
     /// F7 / Ctrl+N: the Lab view (N calls of each policy, compared).
     Lab,
+    /// `w` in a replay: what if… the recorded faults under a policy picked from Ctrl+O's list.
+    WhatIf,
+    /// `m` in the what-if view: `--map index` ↔ `time`, replayed again.
+    WhatIfMap,
 }
 
 /// Where a binding applies.

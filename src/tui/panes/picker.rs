@@ -1,9 +1,11 @@
 //! The Ctrl+O picker: two tabs (the scenarios, built-in and saved; the recorded runs), a
 //! filter typed straight into it (every word must appear, any case), and a selected row that
 //! shows in every theme, NO_COLOR included: a `▶` marker and the whole row highlighted.
+//! The what-if picker is the same list of scenarios, its tab line the `--map` (Tab toggles).
 
 use super::fit;
 use crate::tui::theme::{Meaning, Theme};
+use crate::whatif::MapMode;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -101,6 +103,8 @@ pub struct Picker {
     pub selected: usize,
     offset: usize,
     inner: Rect,
+    /// The what-if picker (a policy for a recorded run): the `--map` it replays with.
+    pub whatif_map: Option<MapMode>,
 }
 
 impl Picker {
@@ -114,6 +118,19 @@ impl Picker {
             selected,
             ..Default::default()
         }
+    }
+
+    /// The picker of a policy for what-if: the scenarios only, Tab toggles `map`.
+    pub fn for_whatif(scenarios: Vec<PickItem>, current: Option<&str>, map: MapMode) -> Picker {
+        Picker {
+            whatif_map: Some(map),
+            ..Picker::new(scenarios, Vec::new(), current)
+        }
+    }
+
+    /// Tab in the what-if picker: the other `--map`.
+    pub fn toggle_map(&mut self) {
+        self.whatif_map = self.whatif_map.map(other_map);
     }
 
     fn items(&self) -> &[PickItem] {
@@ -239,10 +256,24 @@ impl Picker {
             (" Open ", "type to filter · Tab: history · Esc closes "),
             (" Open ", "Esc closes "),
         ];
+        let whatif_titles = [
+            (
+                " What if… pick a policy ",
+                "type to filter · Tab: map · Esc closes ",
+            ),
+            (" What if… ", "Tab: map · Enter replays · Esc closes "),
+            (" What if… ", "Esc closes "),
+        ];
+        let titles: &[(&str, &str)] = if self.whatif_map.is_some() {
+            &whatif_titles
+        } else {
+            &titles
+        };
         let room = area.width.saturating_sub(2) as usize;
         let (title, hint) = titles
-            .into_iter()
+            .iter()
             .find(|(t, h)| t.chars().count() + h.chars().count() <= room)
+            .copied()
             .unwrap_or(titles[titles.len() - 1]);
         let block = super::overlay::popup_block(title, hint, theme);
         let inner = block.inner(area);
@@ -277,6 +308,9 @@ impl Picker {
     }
 
     fn tabs_line(&self, theme: &Theme) -> Line<'static> {
+        if let Some(map) = self.whatif_map {
+            return map_line(map, theme);
+        }
         let tab = |t: Tab, name: String| {
             if t == self.tab {
                 Span::styled(format!("[{name}]"), theme.style(Meaning::Focus))
@@ -350,6 +384,34 @@ impl Picker {
     }
 }
 
+fn other_map(m: MapMode) -> MapMode {
+    match m {
+        MapMode::Index => MapMode::Time,
+        MapMode::Time => MapMode::Index,
+    }
+}
+
+/// `map: [index] time  (Tab)`, the chosen one bracketed (mono shows it too), and what it means.
+fn map_line(map: MapMode, theme: &Theme) -> Line<'static> {
+    let opt = |m: MapMode| {
+        if m == map {
+            Span::styled(format!("[{}]", m.as_str()), theme.style(Meaning::Focus))
+        } else {
+            Span::styled(format!(" {} ", m.as_str()), theme.style(Meaning::Muted))
+        }
+    };
+    let means = match map {
+        MapMode::Index => "the k-th request gets the k-th recorded outcome",
+        MapMode::Time => "a recorded failure holds until the next recorded request",
+    };
+    Line::from(vec![
+        Span::styled("map ", theme.style(Meaning::Muted)),
+        opt(MapMode::Index),
+        opt(MapMode::Time),
+        Span::styled(format!("  {means}"), theme.style(Meaning::Muted)),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,5 +457,16 @@ mod tests {
         p.switch_tab();
         assert_eq!(p.tab, Tab::History);
         assert_eq!(p.chosen(), Some(&trace));
+    }
+
+    #[test]
+    fn the_whatif_picker_lists_scenarios_and_tab_toggles_the_map() {
+        let mut p = Picker::for_whatif(items(), Some("chaos"), MapMode::Index);
+        assert_eq!(p.chosen().map(PickItem::label).as_deref(), Some("chaos"));
+        p.toggle_map();
+        assert_eq!(p.whatif_map, Some(MapMode::Time));
+        p.toggle_map();
+        assert_eq!(p.whatif_map, Some(MapMode::Index));
+        assert_eq!(Picker::new(items(), Vec::new(), None).whatif_map, None);
     }
 }
