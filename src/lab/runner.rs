@@ -3,7 +3,8 @@
 //! discrete-event clock (lane.rs), folded into a [`Tally`] as its events arrive; the events
 //! are then dropped. Independent mode spreads the calls over one lane per core, each call
 //! on its own clock from t = 0 with its own simulator seeded for that call; load mode
-//! (load.rs) puts every caller on one lane, one clock and one simulator.
+//! (load.rs) puts every caller of a policy on one lane, one clock and one simulator, and
+//! runs the policies side by side.
 
 use super::lane::{Lane, Step};
 use super::seeds::call_scenario;
@@ -114,9 +115,8 @@ pub fn run_lab(
     cancel: &CancellationToken,
 ) -> LabReport {
     let started = std::time::Instant::now();
-    let mut reports = Vec::with_capacity(plan.policies.len());
-    for (i, p) in plan.policies.iter().enumerate() {
-        let mut stats = PolicyStats::new(&p.label, plan.callers.is_some());
+    let one = |i: usize| {
+        let mut stats = PolicyStats::new(&plan.policies[i].label, plan.callers.is_some());
         let tick = |done| {
             progress(Progress {
                 policy: i,
@@ -128,9 +128,36 @@ pub fn run_lab(
             None => independent(plan, i, &mut stats, &tick, cancel),
             Some(c) => super::load::run(plan, i, c, &mut stats, &tick, cancel),
         }
-        reports.push(stats.report());
-        if cancel.is_cancelled() {
-            break;
+        stats.report()
+    };
+    let mut reports = Vec::with_capacity(plan.policies.len());
+    match plan.callers {
+        // Each policy uses every core already.
+        None => {
+            for i in 0..plan.policies.len() {
+                reports.push(one(i));
+                if cancel.is_cancelled() {
+                    break;
+                }
+            }
+        }
+        // A policy's callers share one thread (one clock): policies run side by side.
+        Some(_) => {
+            let lanes = lanes().max(1) as usize;
+            let indices: Vec<usize> = (0..plan.policies.len()).collect();
+            for group in indices.chunks(lanes) {
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> =
+                        group.iter().map(|&i| scope.spawn(move || one(i))).collect();
+                    // A panic goes on as it would on this thread.
+                    for h in handles {
+                        reports.push(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+                    }
+                });
+                if cancel.is_cancelled() {
+                    break;
+                }
+            }
         }
     }
     LabReport {
@@ -138,6 +165,12 @@ pub fn run_lab(
         wall: started.elapsed(),
         cancelled: cancel.is_cancelled(),
     }
+}
+
+/// Threads the lab uses: one per core, at most [`MAX_LANES`].
+fn lanes() -> u64 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores.clamp(1, MAX_LANES) as u64
 }
 
 /// The calls of one policy over one lane per core; call `k` runs on lane `k % lanes`. Each
@@ -149,9 +182,7 @@ fn independent(
     tick: &dyn Fn(u64),
     cancel: &CancellationToken,
 ) {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let lanes = cores.clamp(1, MAX_LANES) as u64;
-    let lanes = lanes.min(plan.calls.div_ceil(IN_FLIGHT as u64)).max(1);
+    let lanes = lanes().min(plan.calls.div_ceil(IN_FLIGHT as u64)).max(1);
     let (tx, rx) = mpsc::channel::<Tally>();
     std::thread::scope(|scope| {
         for first in 0..lanes {
