@@ -10,5 +10,7 @@ mod import_cli;
 mod lab_cli;
 #[path = "cli/robustness_sim.rs"]
 mod robustness_sim;
+#[path = "cli/roundtrip_cli.rs"]
+mod roundtrip_cli;
 #[path = "cli/whatif_cli.rs"]
 mod whatif_cli;

@@ -8,6 +8,7 @@ use super::python::{self, Flavour, ident, lit};
 use super::{Findings, Target};
 use crate::error::ErrorKind;
 use crate::policy::RetryPolicy;
+use crate::pyimport::sdk::Sdk;
 use crate::scenario::Scenario;
 use crate::scenario::plan::hop_policies;
 use std::fmt::Write as _;
@@ -97,13 +98,21 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
     // The attempt: the call, its stream or tools, its validators; under @retry and @fallback.
     body.push('\n');
     if let Some(fb) = &s.fallback {
-        let catch0 = python::class_tuple(&fb.catch, Flavour::Mirascope, "[fallback].catch", f);
+        let sdks = python::sdks(s);
+        let catch0 = python::class_tuple(
+            &fb.catch,
+            Flavour::Mirascope,
+            "[fallback].catch",
+            &sdks[..1],
+            f,
+        );
         let mut hops = Vec::new();
         for (i, h) in fb.hops.iter().enumerate() {
             let catch = python::class_tuple(
                 &h.catch,
                 Flavour::Mirascope,
                 &format!("hop {}'s catch", i + 1),
+                &[python::sdk_of(h.provider)],
                 f,
             );
             let mut entry = format!(
@@ -134,7 +143,7 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
     }
     body.push_str("@trace_hop  # retrylab's trace: a JSON line when a hop fails\n");
     if let Some(p) = &primary {
-        body.push_str(&retry_decorator(p, f));
+        body.push_str(&retry_decorator(p, &python::sdks(s), f));
     }
     let _ = writeln!(
         body,
@@ -164,7 +173,7 @@ pub fn call_params(s: &Scenario) -> Option<String> {
 }
 
 /// `@retry(...)` for a policy: stop, wait (Retry-After included), retry_on, reinsertion.
-fn retry_decorator(p: &RetryPolicy, f: &mut Findings) -> String {
+fn retry_decorator(p: &RetryPolicy, sdks: &[Sdk], f: &mut Findings) -> String {
     let mut args = Vec::new();
     if let Some(stop) = &p.stop {
         args.push(format!("stop={}", python::stop(stop)));
@@ -175,7 +184,7 @@ fn retry_decorator(p: &RetryPolicy, f: &mut Findings) -> String {
     if !(p.retry_on.contains(&ErrorKind::Any)) {
         args.push(format!(
             "retry={}",
-            python::retry_predicate(p, Flavour::Mirascope, f)
+            python::retry_predicate(p, Flavour::Mirascope, sdks, f)
         ));
     }
     if !p.reinsert.is_empty() {

@@ -78,6 +78,9 @@ pub fn clients(s: &Scenario, f: &mut Findings) -> String {
     let timeout = python::timeout(s, f);
     let mut out = format!("TIMEOUT = {timeout}\n");
     for (i, h) in hops(s).iter().enumerate() {
+        if h.provider == ProviderKind::OpenaiCompatible {
+            f.note("provider openai-compatible: spoken through the OpenAI SDK (provider \"openai\" and its base_url), so `retrylab import` reads it back as openai");
+        }
         let base = h.base_url.map_or_else(|| "None".into(), lit);
         let mut extra = String::new();
         if let Some(env) = h.api_key_env {

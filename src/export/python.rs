@@ -6,6 +6,8 @@ use super::Findings;
 use crate::error::ErrorKind;
 use crate::policy::wait::{ExponentialParams, IncrementingParams, JitterParams, RandomParams};
 use crate::policy::{RetryPolicy, Secs, Stop, Wait};
+use crate::pyimport::harness::{self, Harness};
+use crate::pyimport::sdk::Sdk;
 use crate::scenario::Scenario;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -251,9 +253,8 @@ pub fn classes(kind: ErrorKind, flavour: Flavour) -> &'static [&'static str] {
     }
 }
 
-/// A tuple of the classes of `kinds` (deduplicated, in order), for `except` and
-/// `retry_if_exception_type`; notes each other kind the classes also cover.
-pub fn class_tuple(kinds: &[ErrorKind], flavour: Flavour, what: &str, f: &mut Findings) -> String {
+/// The classes of `kinds`, deduplicated, in order.
+fn class_names(kinds: &[ErrorKind], flavour: Flavour) -> Vec<&'static str> {
     let mut names: Vec<&str> = Vec::new();
     for k in kinds {
         for c in classes(*k, flavour) {
@@ -262,28 +263,72 @@ pub fn class_tuple(kinds: &[ErrorKind], flavour: Flavour, what: &str, f: &mut Fi
             }
         }
     }
-    if !kinds.contains(&ErrorKind::Any) {
-        for other in ErrorKind::ALL {
-            if other == ErrorKind::Any || other.is_in(kinds) {
-                continue;
-            }
-            // A kind is swept in when its first class (how it usually arrives) is listed.
-            let first = classes(other, flavour)[0];
-            let covered = names.contains(&first)
-                || (other == ErrorKind::Timeout && names.contains(&"openai.APIConnectionError"));
-            if covered && !matches!(other, ErrorKind::RetryError | ErrorKind::FallbackError) {
-                f.note(format!(
-                    "{what}: {other} shares its exception class with {}, so it is covered too",
-                    listed_names(kinds)
-                ));
-            }
-        }
-    }
+    names
+}
+
+fn tuple(names: &[&str]) -> String {
     if names.len() == 1 {
         names[0].to_string()
     } else {
         format!("({})", names.join(", "))
     }
+}
+
+/// The kinds an `except`/`isinstance` on these classes catches for `sdk`'s errors: what
+/// `retrylab import` reads them as (one table, `pyimport::sdk`, for both directions).
+pub fn caught(names: &[&str], flavour: Flavour, sdk: Sdk) -> Vec<ErrorKind> {
+    let h = harness_of(flavour);
+    let mut out = Vec::new();
+    for n in names {
+        for (k, _) in crate::pyimport::sdk::kinds_caught(&harness::qualify(n, h), sdk) {
+            if !out.contains(&k) {
+                out.push(k);
+            }
+        }
+    }
+    out
+}
+
+/// The kinds besides `kinds` that `names` catch for any of `sdks`.
+fn swept(kinds: &[ErrorKind], names: &[&str], flavour: Flavour, sdks: &[Sdk]) -> Vec<ErrorKind> {
+    if kinds.contains(&ErrorKind::Any) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for sdk in sdks {
+        for k in caught(names, flavour, *sdk) {
+            if !k.is_in(kinds) && !out.contains(&k) {
+                out.push(k);
+            }
+        }
+    }
+    out
+}
+
+fn harness_of(flavour: Flavour) -> Harness {
+    match flavour {
+        Flavour::Mirascope => Harness::Mirascope,
+        Flavour::Plain => Harness::Tenacity,
+    }
+}
+
+/// A tuple of the classes of `kinds`, for `except` and `@fallback`'s `catch`; notes each
+/// other kind the classes also catch for the SDKs of `sdks` (a class list cannot say less).
+pub fn class_tuple(
+    kinds: &[ErrorKind],
+    flavour: Flavour,
+    what: &str,
+    sdks: &[Sdk],
+    f: &mut Findings,
+) -> String {
+    let names = class_names(kinds, flavour);
+    for other in swept(kinds, &names, flavour, sdks) {
+        f.note(format!(
+            "{what}: {other} shares its exception class with {}, so it is covered too",
+            listed_names(kinds)
+        ));
+    }
+    tuple(&names)
 }
 
 fn listed_names(kinds: &[ErrorKind]) -> String {
@@ -294,13 +339,79 @@ fn listed_names(kinds: &[ErrorKind]) -> String {
         .join(", ")
 }
 
+/// Kinds the harness's `kind_of` cannot tell apart in this flavour: Mirascope raises
+/// pydantic's ValidationError both for an answer and for a tool's arguments.
+fn inseparable(kinds: &[ErrorKind], flavour: Flavour) -> Vec<ErrorKind> {
+    let pair = [ErrorKind::Validation, ErrorKind::ToolValidation];
+    if flavour == Flavour::Mirascope && pair.iter().any(|k| kinds.contains(k)) {
+        pair.to_vec()
+    } else {
+        Vec::new()
+    }
+}
+
 /// Tenacity's retry predicate for `retry_on`: the SDK classes, plus Anthropic's
 /// `overloaded_error` inside a 200 stream (the SDK raises the bare APIStatusError for it).
-pub fn retry_predicate(p: &RetryPolicy, flavour: Flavour, f: &mut Findings) -> String {
-    let types = class_tuple(&p.retry_on, flavour, "retry_on", f);
-    let mut out = format!("retry_if_exception_type({types})");
-    if ErrorKind::Overloaded.is_in(&p.retry_on) && !p.retry_on.contains(&ErrorKind::Any) {
+/// When the classes also catch kinds not retried (openai.RateLimitError is rate_limit and
+/// quota_exhausted), `& retry_if_exception(kind_in(...))` narrows them to the kinds listed,
+/// so the program retries exactly what the scenario does (and imports back the same).
+pub fn retry_predicate(
+    p: &RetryPolicy,
+    flavour: Flavour,
+    sdks: &[Sdk],
+    f: &mut Findings,
+) -> String {
+    let names = class_names(&p.retry_on, flavour);
+    let mut out = format!("retry_if_exception_type({})", tuple(&names));
+    let overloaded =
+        ErrorKind::Overloaded.is_in(&p.retry_on) && !p.retry_on.contains(&ErrorKind::Any);
+    if overloaded {
         out.push_str(" | retry_if_exception(overloaded_in_stream)");
+    }
+    let partners = inseparable(&p.retry_on, flavour);
+    let extra: Vec<ErrorKind> = swept(&p.retry_on, &names, flavour, sdks)
+        .into_iter()
+        .filter(|k| !partners.contains(k))
+        .collect();
+    for k in swept(&p.retry_on, &names, flavour, sdks) {
+        if partners.contains(&k) {
+            f.note(format!(
+                "retry_on: {k} shares its exception class with {} (pydantic's ValidationError), so it is retried too",
+                listed_names(&p.retry_on)
+            ));
+        }
+    }
+    if !extra.is_empty() {
+        let mut listed: Vec<ErrorKind> = p.retry_on.clone();
+        for k in partners {
+            if !listed.contains(&k) {
+                listed.push(k);
+            }
+        }
+        let kinds: Vec<String> = listed.iter().map(|k| lit(k.as_str())).collect();
+        if overloaded {
+            out = format!("({out})");
+        }
+        out = format!("{out} & retry_if_exception(kind_in({}))", kinds.join(", "));
+    }
+    out
+}
+
+pub fn sdk_of(p: crate::scenario::ProviderKind) -> Sdk {
+    match p {
+        crate::scenario::ProviderKind::Anthropic => Sdk::Anthropic,
+        _ => Sdk::Openai,
+    }
+}
+
+/// The SDK each hop speaks (the primary first).
+pub fn sdks(s: &Scenario) -> Vec<Sdk> {
+    let mut out = Vec::new();
+    for h in super::pyprog::hops(s) {
+        let sdk = sdk_of(h.provider);
+        if !out.contains(&sdk) {
+            out.push(sdk);
+        }
     }
     out
 }

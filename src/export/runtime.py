@@ -170,6 +170,17 @@ def jinja_str(v: Any) -> str:
     return str(v)
 
 
+def kind_in(*kinds: str):
+    """retry_if_exception's predicate: the error is one of retrylab's `kinds`. An SDK class can
+    stand for more than one kind (openai.RateLimitError is rate_limit and quota_exhausted):
+    this narrows retry_if_exception_type to the kinds the scenario retries."""
+
+    def check(e: BaseException) -> bool:
+        return kind_of(e) in kinds
+
+    return check
+
+
 def overloaded_in_stream(e: BaseException) -> bool:
     """Anthropic's overloaded_error inside an HTTP 200 stream: the SDK raises the bare
     APIStatusError (status 200), which no status-keyed class catches."""

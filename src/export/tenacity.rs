@@ -8,6 +8,7 @@ use super::python::{self, Flavour, ident, lit};
 use super::{Findings, Target};
 use crate::error::ErrorKind;
 use crate::policy::RetryPolicy;
+use crate::pyimport::sdk::Sdk;
 use crate::scenario::Scenario;
 use crate::scenario::plan::hop_policies;
 use std::fmt::Write as _;
@@ -83,7 +84,7 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
     for (i, (h, p)) in hops.iter().zip(&policies).enumerate() {
         body.push_str("\n\n@trace_hop  # retrylab's trace: a JSON line when a hop fails\n");
         if let Some(p) = p {
-            body.push_str(&retry_decorator(p, f));
+            body.push_str(&retry_decorator(p, python::sdk_of(h.provider), f));
         }
         let _ = writeln!(
             body,
@@ -111,6 +112,7 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
             &fb.catch,
             Flavour::Plain,
             "[fallback].catch",
+            &[python::sdk_of(s.call.provider)],
             f,
         ));
         for (i, h) in fb.hops.iter().enumerate() {
@@ -118,6 +120,7 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
                 &h.catch,
                 Flavour::Plain,
                 &format!("hop {}'s catch", i + 1),
+                &[python::sdk_of(h.provider)],
                 f,
             ));
         }
@@ -155,7 +158,7 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
     out
 }
 
-fn retry_decorator(p: &RetryPolicy, f: &mut Findings) -> String {
+fn retry_decorator(p: &RetryPolicy, sdk: Sdk, f: &mut Findings) -> String {
     let mut args = Vec::new();
     if let Some(stop) = &p.stop {
         args.push(format!("stop={}", python::stop(stop)));
@@ -166,7 +169,7 @@ fn retry_decorator(p: &RetryPolicy, f: &mut Findings) -> String {
     if !p.retry_on.contains(&ErrorKind::Any) {
         args.push(format!(
             "retry={}",
-            python::retry_predicate(p, Flavour::Plain, f)
+            python::retry_predicate(p, Flavour::Plain, &[sdk], f)
         ));
     }
     if !p.reinsert.is_empty() {

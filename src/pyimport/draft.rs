@@ -3,7 +3,7 @@
 //! by the fallback), then answers that pass.
 
 use crate::error::ErrorKind;
-use crate::policy::{Stop, Wait};
+use crate::policy::{Secs, Stop, Wait};
 use crate::scenario::{FaultKind, ProviderKind};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -12,6 +12,8 @@ pub struct CallDraft {
     pub model: String,
     pub stream: bool,
     pub base_url: Option<String>,
+    pub api_key_env: Option<String>,
+    pub headers: Vec<(String, String)>,
     pub temperature: Option<f64>,
     pub max_tokens: Option<u32>,
 }
@@ -25,6 +27,10 @@ pub struct RetryDraft {
     pub reinsert: Vec<ErrorKind>,
     /// Tenacity does not read Retry-After: false unless the file says otherwise.
     pub honor_retry_after: bool,
+    /// The cap on an honoured Retry-After (the harness's `wait_retry_after(cap=N)`).
+    pub retry_after_max: Option<Secs>,
+    /// The errors go back as turns (`reinsert_mode = "reask"`), not into the template.
+    pub reask: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +38,8 @@ pub struct HopDraft {
     pub provider: ProviderKind,
     pub model: String,
     pub base_url: Option<String>,
+    pub api_key_env: Option<String>,
+    pub headers: Vec<(String, String)>,
     pub catch: Vec<ErrorKind>,
     /// Written only when it differs from the primary's.
     pub retry: Option<RetryDraft>,
@@ -46,6 +54,9 @@ pub struct FallbackDraft {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ValidatorDraft {
     Uppercase,
+    Json,
+    /// A JSON schema, as the scenario's TOML writes it.
+    JsonSchema(toml::Value),
     Regex(String),
     MaxChars(usize),
     OneOf(Vec<String>),
@@ -189,7 +200,9 @@ impl Draft {
             ValidatorDraft::Uppercase => REPLY.to_string(),
             ValidatorDraft::MaxChars(n) => "x".repeat(n + 1),
             ValidatorDraft::OneOf(options) => format!("not {}", options.first()?),
-            ValidatorDraft::Regex(_) => return None,
+            ValidatorDraft::Regex(_) | ValidatorDraft::Json | ValidatorDraft::JsonSchema(_) => {
+                return None;
+            }
         };
         let good = self.good_reply()?;
         Some((bad, good))
@@ -203,7 +216,9 @@ impl Draft {
                 ValidatorDraft::Uppercase => reply = reply.to_uppercase(),
                 ValidatorDraft::OneOf(options) => reply.clone_from(options.first()?),
                 ValidatorDraft::MaxChars(n) => reply = reply.chars().take(*n).collect(),
-                ValidatorDraft::Regex(_) => return None,
+                ValidatorDraft::Regex(_) | ValidatorDraft::Json | ValidatorDraft::JsonSchema(_) => {
+                    return None;
+                }
             }
         }
         let ok = self.validators.iter().all(|v| match v {
@@ -212,7 +227,9 @@ impl Draft {
             }
             ValidatorDraft::OneOf(o) => o.contains(&reply),
             ValidatorDraft::MaxChars(n) => reply.chars().count() <= *n,
-            ValidatorDraft::Regex(_) => false,
+            ValidatorDraft::Regex(_) | ValidatorDraft::Json | ValidatorDraft::JsonSchema(_) => {
+                false
+            }
         });
         ok.then_some(reply)
     }
@@ -284,6 +301,37 @@ impl Draft {
                         .collect();
                 }
                 format!("{times} tool call(s) with bad arguments")
+            }
+        }
+    }
+
+    /// Leaves out kinds this call cannot fail with: without tools there is no bad tool
+    /// argument, though pydantic's ValidationError stands for both validation kinds.
+    pub fn without_impossible_kinds(&mut self) {
+        if !self.tools.is_empty() {
+            return;
+        }
+        let trim = |v: &mut Vec<ErrorKind>| {
+            if v.len() > 1 {
+                v.retain(|k| *k != ErrorKind::ToolValidation);
+            }
+        };
+        let retry = |r: &mut RetryDraft| {
+            if let Some(on) = r.retry_on.as_mut() {
+                trim(on);
+            }
+            trim(&mut r.reinsert);
+        };
+        if let Some(r) = self.retry.as_mut() {
+            retry(r);
+        }
+        if let Some(fb) = self.fallback.as_mut() {
+            trim(&mut fb.catch);
+            for h in &mut fb.hops {
+                trim(&mut h.catch);
+                if let Some(r) = h.retry.as_mut() {
+                    retry(r);
+                }
             }
         }
     }

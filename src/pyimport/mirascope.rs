@@ -139,6 +139,8 @@ pub fn read_call<'e>(cx: &mut Ctx, e: &'e Expr, fixed: Option<String>) -> CallDe
         model,
         stream: false,
         base_url,
+        api_key_env: None,
+        headers: Vec::new(),
         temperature: None,
         max_tokens: None,
     };
@@ -159,6 +161,13 @@ pub fn read_call<'e>(cx: &mut Ctx, e: &'e Expr, fixed: Option<String>) -> CallDe
             "tools" => decl.tools = Some(v),
             "response_model" => decl.response_model = Some(v),
             "call_params" => call_params(cx, v, &mut call),
+            "client" if super::harness::client(cx, v).is_some() => {
+                if let Some(c) = super::harness::client(cx, v) {
+                    call.base_url = c.base_url.or(call.base_url.take());
+                    call.api_key_env = c.api_key_env;
+                    call.headers = c.headers;
+                }
+            }
             "client" => cx.drop(
                 v.line,
                 format!("client={}", v.show()),
@@ -188,7 +197,7 @@ fn placeholder_model(p: ProviderKind) -> String {
     }
 }
 
-fn call_params(cx: &mut Ctx, v: &Expr, call: &mut CallDraft) {
+pub fn call_params(cx: &mut Ctx, v: &Expr, call: &mut CallDraft) {
     let pairs: Vec<(String, &Expr)> = match &v.kind {
         ExprKind::Dict(kv) => kv
             .iter()
@@ -230,13 +239,14 @@ fn call_params(cx: &mut Ctx, v: &Expr, call: &mut CallDraft) {
 /// One `@fallback(...)` hop as written.
 pub struct HopDecl {
     pub catch: Vec<String>,
+    /// The hop's `"client"` when the exporter's harness built it.
+    pub client: Option<super::harness::Client>,
     pub provider: ProviderKind,
     pub base_url: Option<String>,
     pub model: String,
 }
 
 pub struct FallbackDecl {
-    pub line: u32,
     pub catch: Vec<String>,
     pub hops: Vec<HopDecl>,
 }
@@ -259,7 +269,12 @@ fn catch_classes(cx: &mut Ctx, e: &Expr) -> Vec<String> {
     }
 }
 
-pub fn read_fallback(cx: &mut Ctx, e: &Expr) -> Option<FallbackDecl> {
+/// `primary_params`: the call's own `call_params`, which a hop may repeat.
+pub fn read_fallback(
+    cx: &mut Ctx,
+    e: &Expr,
+    primary_params: Option<&Expr>,
+) -> Option<FallbackDecl> {
     let Some((_, args, _)) = call_parts(e) else {
         cx.drop(
             e.line,
@@ -305,9 +320,19 @@ pub fn read_fallback(cx: &mut Ctx, e: &Expr) -> Option<FallbackDecl> {
                 let catch = get("catch")
                     .map(|c| catch_classes(cx, c))
                     .unwrap_or_default();
+                let client = get("client").and_then(|c| super::harness::client(cx, c));
                 for (key, v) in kv {
                     let k = key.str_value().unwrap_or_default();
-                    if !matches!(k.as_str(), "catch" | "provider" | "model") {
+                    // The exporter repeats the primary's call_params on every hop.
+                    let harness_key = match k.as_str() {
+                        "client" => client.is_some(),
+                        "call_params" => {
+                            cx.harness.is_some()
+                                && primary_params.is_some_and(|p| p.show() == v.show())
+                        }
+                        _ => false,
+                    };
+                    if !harness_key && !matches!(k.as_str(), "catch" | "provider" | "model") {
                         cx.drop(
                             v.line,
                             format!("fallback key \"{k}\""),
@@ -317,6 +342,7 @@ pub fn read_fallback(cx: &mut Ctx, e: &Expr) -> Option<FallbackDecl> {
                 }
                 hops.push(HopDecl {
                     catch,
+                    client,
                     provider,
                     base_url,
                     model,
@@ -329,11 +355,7 @@ pub fn read_fallback(cx: &mut Ctx, e: &Expr) -> Option<FallbackDecl> {
             "not a list literal of dicts",
         ),
     }
-    Some(FallbackDecl {
-        line: e.line,
-        catch,
-        hops,
-    })
+    Some(FallbackDecl { catch, hops })
 }
 
 /// `tools=[f, g]` → tool drafts (each a function of this file).
@@ -396,7 +418,7 @@ fn json_type(cx: &Ctx, ann: Option<&Expr>) -> Option<toml::Value> {
     None
 }
 
-fn tool(cx: &mut Ctx, f: &Function) -> ToolDraft {
+pub fn tool(cx: &mut Ctx, f: &Function) -> ToolDraft {
     let mut props = toml::Table::new();
     let mut required = Vec::new();
     for p in f.params.iter().filter(|p| !p.star && p.name != "self") {

@@ -7,9 +7,11 @@
 
 pub mod draft;
 pub mod expr;
+pub mod harness;
 pub mod lex;
 pub mod mirascope;
 pub mod module;
+mod plain;
 mod read;
 pub mod sdk;
 pub mod template;
@@ -18,7 +20,7 @@ pub mod write;
 
 use self::draft::{Draft, FallbackDraft, HopDraft, RetryDraft};
 use self::expr::{Expr, ExprKind};
-use self::mirascope::{CallDecl, FallbackDecl};
+use self::mirascope::CallDecl;
 use self::module::{Function, Module};
 use self::read::{Ctx, call_parts};
 use self::sdk::Sdk;
@@ -80,6 +82,7 @@ pub fn import_python(source: &str, origin: &str) -> Result<Imported, ImportError
     let mut cx = Ctx {
         m: &m,
         dropped: Vec::new(),
+        harness: harness::detect(source),
     };
     for u in &m.unreadable {
         cx.drop(u.line, "a line that is not Python", u.why.clone());
@@ -120,7 +123,8 @@ struct Stack<'e> {
     call: Option<(&'e Expr, Option<String>)>,
     template: Option<(&'e Expr, u32)>,
     retry: Option<RetryDecl>,
-    fallback: Option<FallbackDecl>,
+    /// `@fallback(...)`, read once the call (whose call_params a hop may repeat) is known.
+    fallback: Option<&'e Expr>,
     /// The retry sits outside the fallback (it retries the whole chain).
     retry_outside: bool,
 }
@@ -129,6 +133,9 @@ fn read_stack<'e>(cx: &mut Ctx, f: &'e Function) -> Stack<'e> {
     let mut s = Stack::default();
     for d in f.decorators.iter().rev() {
         let e = &d.expr;
+        if harness::is_tracing(cx, e) {
+            continue;
+        }
         if let Some(fixed) = mirascope::call_kind(cx, e) {
             if s.call.is_some() {
                 cx.drop(
@@ -154,7 +161,7 @@ fn read_stack<'e>(cx: &mut Ctx, f: &'e Function) -> Stack<'e> {
             if s.fallback.is_some() {
                 cx.drop(d.line, "a stacked @fallback", "an outer @fallback re-runs the inner one with another provider; only the innermost is read");
             } else {
-                s.fallback = mirascope::read_fallback(cx, e);
+                s.fallback = Some(e);
             }
         } else if cx
             .m
@@ -191,7 +198,9 @@ fn choose<'m>(cx: &mut Ctx<'m>) -> Option<(&'m Function, Option<&'m Function>)> 
         .functions
         .iter()
         .filter(|f| {
-            f.decorators.iter().any(|d| tenacity::is_retry(cx, &d.expr))
+            f.decorators
+                .iter()
+                .any(|d| tenacity::is_retry(cx, &d.expr) || mirascope::is_fallback(cx, &d.expr))
                 && !f
                     .decorators
                     .iter()
@@ -224,7 +233,7 @@ fn choose<'m>(cx: &mut Ctx<'m>) -> Option<(&'m Function, Option<&'m Function>)> 
     {
         cx.drop(
             w.line,
-            format!("@retry on `{}`", w.name),
+            format!("@retry/@fallback on `{}`", w.name),
             format!("it does not call `{}`", chosen.name),
         );
     }
@@ -232,6 +241,9 @@ fn choose<'m>(cx: &mut Ctx<'m>) -> Option<(&'m Function, Option<&'m Function>)> 
 }
 
 fn build(cx: &mut Ctx, origin: &str) -> Option<Draft> {
+    if cx.harness == Some(harness::Harness::Tenacity) {
+        return plain::draft(cx, origin);
+    }
     let Some((f, wrapper)) = choose(cx) else {
         // A @retry with no call: its policy around a placeholder call.
         return retry_only(cx, origin);
@@ -247,10 +259,20 @@ fn build(cx: &mut Ctx, origin: &str) -> Option<Draft> {
             );
         } else {
             stack.retry = outer.retry;
-            stack.retry_outside = stack.fallback.is_some();
+            stack.retry_outside = stack.fallback.is_some() || outer.retry_outside;
+        }
+        // The exporter's shape: @fallback and @retry on the function calling the call.
+        if stack.fallback.is_none() {
+            stack.fallback = outer.fallback;
+        } else if let Some(fb) = outer.fallback {
+            cx.drop(fb.line, "a stacked @fallback", "an outer @fallback re-runs the inner one with another provider; only the innermost is read");
         }
     }
     let (call_expr, fixed) = stack.call?;
+    let primary_params = call_parts(call_expr).and_then(|(_, a, _)| a.get(None, "call_params"));
+    let fallback = stack
+        .fallback
+        .and_then(|e| mirascope::read_fallback(cx, e, primary_params));
     let CallDecl {
         call,
         tools,
@@ -261,7 +283,7 @@ fn build(cx: &mut Ctx, origin: &str) -> Option<Draft> {
         .unwrap_or_default();
     let validators = response_model
         .map(|r| mirascope::read_response_model(cx, r))
-        .unwrap_or_default();
+        .unwrap_or_else(|| harness::answer_validators(cx));
     let prompt = template::prompt(cx, f, stack.template).unwrap_or_else(|| {
         cx.drop(
             f.line,
@@ -283,8 +305,11 @@ fn build(cx: &mut Ctx, origin: &str) -> Option<Draft> {
     }
     let primary_sdk = sdk_of(call.provider);
     let retry_for = |cx: &mut Ctx, sdk: Sdk| stack.retry.as_ref().map(|r| retry_draft(cx, r, sdk));
-    let retry = retry_for(cx, primary_sdk);
-    let fallback = stack.fallback.as_ref().map(|fb| {
+    let mut retry = retry_for(cx, primary_sdk);
+    if let Some(r) = retry.as_mut() {
+        r.reask = prompt.reask;
+    }
+    let fallback = fallback.as_ref().map(|fb| {
         let hops = fb
             .hops
             .iter()
@@ -293,10 +318,13 @@ fn build(cx: &mut Ctx, origin: &str) -> Option<Draft> {
                 let own = retry_for(cx, sdk).filter(|r| Some(r) != retry.as_ref());
                 let mut catch = kinds_of(&h.catch, sdk);
                 reraised(stack.retry.as_ref(), sdk, &mut catch);
+                let client = h.client.clone().unwrap_or_default();
                 HopDraft {
                     provider: h.provider,
                     model: h.model.clone(),
-                    base_url: h.base_url.clone(),
+                    base_url: client.base_url.or_else(|| h.base_url.clone()),
+                    api_key_env: client.api_key_env,
+                    headers: client.headers,
                     catch,
                     retry: own,
                 }
@@ -322,6 +350,7 @@ fn build(cx: &mut Ctx, origin: &str) -> Option<Draft> {
         tools,
         sim: draft::SimDraft::default(),
     };
+    d.without_impossible_kinds();
     d.default_sim();
     Some(d)
 }
@@ -359,6 +388,8 @@ fn retry_only(cx: &mut Ctx, origin: &str) -> Option<Draft> {
             model: "gpt-4o-mini".into(),
             stream: false,
             base_url: None,
+            api_key_env: None,
+            headers: Vec::new(),
             temperature: None,
             max_tokens: None,
         },
@@ -398,7 +429,9 @@ fn retry_draft(cx: &mut Ctx, r: &RetryDecl, sdk: Sdk) -> RetryDraft {
         wait: r.wait.clone(),
         retry_on,
         reinsert,
-        honor_retry_after: false,
+        honor_retry_after: r.retry_after_max.is_some(),
+        retry_after_max: r.retry_after_max,
+        reask: false,
     }
 }
 

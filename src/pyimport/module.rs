@@ -30,6 +30,10 @@ pub enum Stmt {
     Assert(Expr),
     Raise,
     Expr(Expr),
+    /// `name = value` (one plain name on the left).
+    Assign(String, Expr),
+    /// `name += value`.
+    AddAssign(String, Expr),
     /// Anything else (assignments, loops, `with`, `try`, ...).
     Other,
 }
@@ -78,6 +82,8 @@ pub struct Module {
     pub imports: BTreeMap<String, String>,
     /// Names assigned once, at module level, to a literal.
     pub constants: BTreeMap<String, Expr>,
+    /// Names assigned once, at module level, to any expression (`CLIENT_0 = sdk_client(...)`).
+    pub assigned: BTreeMap<String, Expr>,
     pub functions: Vec<Function>,
     pub classes: Vec<Class>,
     pub unreadable: Vec<Unreadable>,
@@ -207,7 +213,11 @@ impl Module {
                     *assigned.entry(n.clone()).or_default() += 1;
                 }
                 if matches!(n.as_str(), "global" | "nonlocal" | "for") {
-                    for x in &t[1..] {
+                    // `for a, b in XS`: the targets, not the iterable.
+                    for x in t[1..]
+                        .iter()
+                        .take_while(|x| !matches!(&x.tok, Tok::Name(w) if w == "in"))
+                    {
                         if let Tok::Name(v) = &x.tok {
                             *assigned.entry(v.clone()).or_default() += 2;
                         }
@@ -225,10 +235,11 @@ impl Module {
             if eq != "=" || assigned.get(n) != Some(&1) {
                 continue;
             }
-            if let Ok(e) = parse_all(&t[2..])
-                && is_literal(&e)
-            {
-                self.constants.insert(n.clone(), e);
+            if let Ok(e) = parse_all(&t[2..]) {
+                if is_literal(&e) {
+                    self.constants.insert(n.clone(), e.clone());
+                }
+                self.assigned.insert(n.clone(), e);
             }
         }
     }
@@ -519,6 +530,16 @@ fn simple_stmts(t: &[Token], line: u32) -> Vec<Stmt> {
                         _ => Stmt::Other,
                     }
                 }
+                Tok::Name(n)
+                    if matches!(s.get(1).map(|x| &x.tok), Some(Tok::Op(o)) if o == "=" || o == "+=")
+                        && top_index(&s[2..], "=").is_none() =>
+                {
+                    match (parse_all(&s[2..]), &s[1].tok) {
+                        (Ok(e), Tok::Op(o)) if o == "=" => Stmt::Assign(n.clone(), e),
+                        (Ok(e), _) => Stmt::AddAssign(n.clone(), e),
+                        (Err(_), _) => Stmt::Other,
+                    }
+                }
                 _ if top_index(s, "=").is_some() => Stmt::Other,
                 _ => match parse_all(s) {
                     Ok(e) => Stmt::Expr(e),
@@ -654,8 +675,12 @@ mod tests {
 
     #[test]
     fn constants_are_literals_assigned_once() {
-        let m = Module::parse("N = 3\nM = 4\nM = 5\nK = f()\ndef g():\n    L = 1\n");
-        assert_eq!(m.constants.keys().collect::<Vec<_>>(), ["N"]);
+        let m = Module::parse(
+            "N = 3\nM = 4\nM = 5\nK = f()\nXS = [1]\nfor x in XS:\n    pass\ndef g():\n    L = 1\n",
+        );
+        assert_eq!(m.constants.keys().collect::<Vec<_>>(), ["N", "XS"]);
+        // Any expression assigned once is kept too; a loop's iterable is not reassigned.
+        assert_eq!(m.assigned.keys().collect::<Vec<_>>(), ["K", "N", "XS"]);
     }
 
     #[test]

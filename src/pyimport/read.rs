@@ -8,6 +8,8 @@ use super::module::Module;
 pub struct Ctx<'a> {
     pub m: &'a Module,
     pub dropped: Vec<Dropped>,
+    /// Set when retrylab's exporter wrote the file: its harness's idioms then map.
+    pub harness: Option<super::harness::Harness>,
 }
 
 /// One call's arguments: positional and keyword, looked up by Python's parameter order.

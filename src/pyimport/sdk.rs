@@ -186,6 +186,9 @@ pub fn known(qualified: &str) -> bool {
 /// The kinds an `except`/`isinstance` test on `qualified` catches for errors of `sdk`, each
 /// with whether all of its classes are covered (`false`: only some forms of the kind).
 pub fn kinds_caught(qualified: &str, sdk: Sdk) -> Vec<(ErrorKind, bool)> {
+    if let Some(k) = super::harness::class_kind(qualified) {
+        return vec![(k, true)];
+    }
     let c = canonical(qualified);
     if c == "Exception" || c == "BaseException" {
         return vec![(ErrorKind::Any, true)];
@@ -203,6 +206,9 @@ pub fn kinds_caught(qualified: &str, sdk: Sdk) -> Vec<(ErrorKind, bool)> {
 /// The kinds whose exception's exact class is `qualified` (Mirascope's `collect_errors`
 /// compares `type(exception) in args`, not `isinstance`).
 pub fn kinds_exact(qualified: &str, sdk: Sdk) -> Vec<ErrorKind> {
+    if let Some(k) = super::harness::class_kind(qualified) {
+        return vec![k];
+    }
     let c = canonical(qualified);
     ErrorKind::ALL
         .iter()

@@ -7,6 +7,7 @@ use super::expr::{Expr, ExprKind};
 use super::lex::StrPart;
 use super::module::{Function, Stmt};
 use super::read::{Ctx, call_parts};
+use std::fmt::Write as _;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Prompt {
@@ -14,6 +15,8 @@ pub struct Prompt {
     pub system: Option<String>,
     /// Names the template reads (for `[prompt].vars`), in order, without `errors`.
     pub names: Vec<String>,
+    /// The exporter's Instructor-style turns (`failed_answer(error)`): reinsert_mode reask.
+    pub reask: bool,
 }
 
 /// Literal text, with what minijinja would read as markup (`{{`, `{%`, `{#`) escaped.
@@ -182,7 +185,13 @@ pub fn prompt(
             template,
             system,
             names,
+            reask: false,
         });
+    }
+    if cx.harness.is_some()
+        && let Some(p) = built(cx, f)
+    {
+        return Some(p);
     }
     let template = body_template(cx, &f.body, &mut names, 0)?;
     let (system, template) = match template {
@@ -193,7 +202,132 @@ pub fn prompt(
         template,
         system,
         names,
+        reask: false,
     })
+}
+
+/// The exporter's prompt function (`python::template` writes it): `prompt = ""`, then
+/// `prompt += "text"`, `prompt += jinja_str(name)`, `prompt += jinja_list(texts)` and
+/// `if [not] name:` blocks; it returns `prompt`, or `messages` built from `system` and
+/// `prompt`. `texts` (or `[]`, in reask mode) is the template's `errors`.
+fn built(cx: &mut Ctx, f: &Function) -> Option<Prompt> {
+    let ret = f.body.iter().rev().find_map(|s| match s {
+        Stmt::Return(Some(e), _) => e.dotted(),
+        _ => None,
+    })?;
+    let mut names = Vec::new();
+    let (system, user) = match ret.as_str() {
+        "prompt" => (None, "prompt".to_string()),
+        "messages" => {
+            let list = f.body.iter().find_map(|s| match s {
+                Stmt::Assign(n, e) if n == "messages" => Some(e),
+                _ => None,
+            })?;
+            let ExprKind::List(items) = &list.kind else {
+                return None;
+            };
+            let mut system = None;
+            let mut user = None;
+            for item in items {
+                let (func, args, _) = call_parts(item)?;
+                let var = args.args.first()?.dotted()?;
+                match func.dotted()?.rsplit('.').next()? {
+                    "System" => system = Some(var),
+                    "User" => user = Some(var),
+                    _ => return None,
+                }
+            }
+            (system, user?)
+        }
+        _ => return None,
+    };
+    let template = built_text(&f.body, &user, &mut names)?;
+    let system = match system {
+        Some(v) => Some(built_text(&f.body, &v, &mut names)?),
+        None => None,
+    };
+    let reask = cx.m.mentions("failed_answer", f.body_lines.clone());
+    Some(Prompt {
+        template,
+        system,
+        names,
+        reask,
+    })
+}
+
+/// The text `target` is built to by `body`'s statements (`None`: a statement not read).
+fn built_text(body: &[Stmt], target: &str, names: &mut Vec<String>) -> Option<String> {
+    let mut out = String::new();
+    for stmt in body {
+        match stmt {
+            Stmt::AddAssign(t, e) if t == target => out.push_str(&piece(e, names)?),
+            Stmt::If(branches, _) if touches(branches, target) => {
+                for (n, (cond, inner)) in branches.iter().enumerate() {
+                    match (n, cond) {
+                        (0, Some(c)) => {
+                            let _ = write!(out, "{{% if {} %}}", condition(c)?);
+                        }
+                        (_, None) => out.push_str("{% else %}"),
+                        _ => return None,
+                    }
+                    out.push_str(&built_text(inner, target, names)?);
+                }
+                out.push_str("{% endif %}");
+            }
+            _ => {}
+        }
+    }
+    Some(out)
+}
+
+fn touches(branches: &[(Option<Expr>, Vec<Stmt>)], target: &str) -> bool {
+    branches.iter().any(|(_, body)| {
+        body.iter().any(|s| match s {
+            Stmt::AddAssign(t, _) => t == target,
+            Stmt::If(b, _) => touches(b, target),
+            _ => false,
+        })
+    })
+}
+
+/// `name`, `not name`; `texts` and `[]` are `errors`.
+fn condition(c: &Expr) -> Option<String> {
+    let name = |e: &Expr| match &e.kind {
+        ExprKind::List(items) if items.is_empty() => Some("errors".to_string()),
+        ExprKind::Name(n) if n == "texts" => Some("errors".to_string()),
+        ExprKind::Name(n) => Some(n.clone()),
+        _ => None,
+    };
+    match &c.kind {
+        ExprKind::Unary(op, inner) if op == "not" => Some(format!("not {}", name(inner)?)),
+        _ => name(c),
+    }
+}
+
+/// One `+=` operand: literal text, `jinja_str(name)`, `jinja_list(texts)`.
+fn piece(e: &Expr, names: &mut Vec<String>) -> Option<String> {
+    let mut out = String::new();
+    if let ExprKind::Str(s) = &e.kind
+        && !s.fstring
+    {
+        literal(&e.str_value()?, &mut out);
+        return Some(out);
+    }
+    let (func, args, _) = call_parts(e)?;
+    let arg = args.args.first()?;
+    match func.dotted()?.as_str() {
+        "jinja_str" => {
+            let n = arg.dotted()?;
+            if !names.contains(&n) {
+                names.push(n.clone());
+            }
+            Some(format!("{{{{ {n} }}}}"))
+        }
+        "jinja_list" if condition(arg).as_deref() == Some("errors") => {
+            Some("{{ errors }}".to_string())
+        }
+        _ => None,
+    }
 }
 
 enum Returned {

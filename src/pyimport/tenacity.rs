@@ -21,6 +21,8 @@ pub enum RetryCond {
     AnyOf(Vec<RetryCond>),
     AllOf(Vec<RetryCond>),
     Never,
+    /// Kinds the harness's own predicates stand for (`overloaded_in_stream`).
+    Kinds(Vec<ErrorKind>),
 }
 
 impl RetryCond {
@@ -59,6 +61,7 @@ impl RetryCond {
                 acc
             }
             RetryCond::Never => Some(Vec::new()),
+            RetryCond::Kinds(k) => Some(k.clone()),
         }
     }
 }
@@ -99,6 +102,9 @@ pub struct RetryDecl {
     /// `after=collect_errors(...)`'s classes.
     pub collect: Vec<String>,
     pub reraise: bool,
+    /// `wait=wait_retry_after(..., cap=N)` (the exporter's harness): Retry-After honoured,
+    /// capped at N seconds.
+    pub retry_after_max: Option<Secs>,
 }
 
 impl RetryDecl {
@@ -134,6 +140,7 @@ pub fn read_retry(cx: &mut Ctx, e: &Expr) -> RetryDecl {
         retry: None,
         collect: Vec::new(),
         reraise: false,
+        retry_after_max: None,
     };
     let Some((_, args, starred)) = call_parts(e) else {
         return decl;
@@ -164,7 +171,16 @@ pub fn read_retry(cx: &mut Ctx, e: &Expr) -> RetryDecl {
                     }
                 }
             },
-            "wait" => decl.wait = wait(cx, value),
+            "wait" => match super::harness::wait_retry_after(cx, value) {
+                Some((backoff, cap)) => {
+                    decl.wait = backoff.and_then(|b| wait(cx, b));
+                    match cx.seconds(cap) {
+                        Ok(c) => decl.retry_after_max = Some(Secs(c)),
+                        Err(why) => cx.drop(cap.line, format!("cap={}", cap.show()), why),
+                    }
+                }
+                None => decl.wait = wait(cx, value),
+            },
             // Nothing of it maps (each piece reported): retry_on stays any, Tenacity's default.
             "retry" => decl.retry = retry_cond(cx, value),
             "after" => after(cx, value, &mut decl.collect),
@@ -172,6 +188,7 @@ pub fn read_retry(cx: &mut Ctx, e: &Expr) -> RetryDecl {
                 Ok(b) => decl.reraise = b,
                 Err(why) => cx.drop(value.line, format!("reraise={}", value.show()), why),
             },
+            "before_sleep" if super::harness::is_tracing(cx, value) => {}
             "before" | "before_sleep" => cx.drop(
                 value.line,
                 format!("{key}={}", value.show()),
@@ -239,6 +256,11 @@ pub fn class_name(cx: &mut Ctx, e: &Expr, within: &str) -> Option<String> {
         );
         return None;
     };
+    if let Some(h) = cx.harness
+        && let Some(c) = super::harness::class(h, &q)
+    {
+        return Some(c.to_string());
+    }
     if sdk::known(&q) {
         return Some(q);
     }
@@ -527,6 +549,12 @@ fn retry_cond(cx: &mut Ctx, e: &Expr) -> Option<RetryCond> {
             .flatten()
             .collect();
         return group(op == "|", parts);
+    }
+    if super::harness::is_overloaded_predicate(cx, e) {
+        return Some(RetryCond::Kinds(vec![ErrorKind::Overloaded]));
+    }
+    if let Some(kinds) = super::harness::kind_in(cx, e) {
+        return Some(RetryCond::Kinds(kinds));
     }
     let callee = call_parts(e).map_or(e, |(f, _, _)| f);
     let name = cx.name_in(callee, "tenacity");

@@ -133,6 +133,14 @@ pub fn wait(w: &Wait) -> String {
     }
 }
 
+fn headers(h: &[(String, String)]) -> String {
+    let pairs: Vec<String> = h
+        .iter()
+        .map(|(k, v)| format!("{} = {}", key(k), string(v)))
+        .collect();
+    format!("{{ {} }}", pairs.join(", "))
+}
+
 /// The retry table's lines (`key = value`).
 fn retry_lines(r: &RetryDraft) -> Vec<String> {
     let mut out = Vec::new();
@@ -148,7 +156,13 @@ fn retry_lines(r: &RetryDraft) -> Vec<String> {
     if !r.reinsert.is_empty() {
         out.push(format!("reinsert = {}", kinds(&r.reinsert)));
     }
+    if r.reask && !r.reinsert.is_empty() {
+        out.push("reinsert_mode = \"reask\"".into());
+    }
     out.push(format!("honor_retry_after = {}", r.honor_retry_after));
+    if let Some(cap) = r.retry_after_max.filter(|_| r.honor_retry_after) {
+        out.push(format!("retry_after_max = {}", secs(cap)));
+    }
     out
 }
 
@@ -193,6 +207,12 @@ pub fn scenario_toml(d: &Draft, origin: &str, dropped: &[Dropped]) -> String {
     if let Some(u) = &c.base_url {
         let _ = writeln!(o, "base_url = {}", string(u));
     }
+    if let Some(k) = &c.api_key_env {
+        let _ = writeln!(o, "api_key_env = {}", string(k));
+    }
+    if !c.headers.is_empty() {
+        let _ = writeln!(o, "headers = {}", headers(&c.headers));
+    }
     if let Some(t) = c.temperature {
         let _ = writeln!(o, "temperature = {}", inline(&toml::Value::Float(t)));
     }
@@ -217,6 +237,12 @@ pub fn scenario_toml(d: &Draft, origin: &str, dropped: &[Dropped]) -> String {
             if let Some(u) = &h.base_url {
                 let _ = writeln!(o, "base_url = {}", string(u));
             }
+            if let Some(k) = &h.api_key_env {
+                let _ = writeln!(o, "api_key_env = {}", string(k));
+            }
+            if !h.headers.is_empty() {
+                let _ = writeln!(o, "headers = {}", headers(&h.headers));
+            }
             let _ = writeln!(o, "catch = {}", kinds(&h.catch));
             if let Some(r) = &h.retry {
                 let _ = writeln!(o, "retry = {{ {} }}", retry_lines(r).join(", "));
@@ -230,6 +256,8 @@ pub fn scenario_toml(d: &Draft, origin: &str, dropped: &[Dropped]) -> String {
             .iter()
             .map(|v| match v {
                 ValidatorDraft::Uppercase => "{ uppercase = true }".to_string(),
+                ValidatorDraft::Json => "{ json = true }".to_string(),
+                ValidatorDraft::JsonSchema(v) => format!("{{ json_schema = {} }}", inline(v)),
                 ValidatorDraft::Regex(r) => format!("{{ regex = {} }}", string(r)),
                 ValidatorDraft::MaxChars(n) => format!("{{ max_chars = {n} }}"),
                 ValidatorDraft::OneOf(list) => format!(
