@@ -69,6 +69,9 @@ impl App {
     }
 
     fn on_paste(&mut self, text: &str) {
+        if let Some(Dialog::Export(d)) = self.dialog.as_mut() {
+            return d.on_paste(text);
+        }
         if self.dialog.is_some() {
             return;
         }
@@ -171,6 +174,7 @@ impl App {
                 }
             }
             Action::Lab => self.toggle_lab(),
+            Action::Export => self.open_export(),
             Action::SkipWait => {
                 if !self.session.skip_wait() {
                     self.notify("no wait in progress: nothing to skip", Level::Info);

@@ -40,6 +40,8 @@ pub enum Action {
     SkipWait,
     /// F7 / Ctrl+N: the Lab view (N calls of each policy, compared).
     Lab,
+    /// F6 / Ctrl+X: the Export dialog (the policy as code for another stack).
+    Export,
 }
 
 /// Where a binding applies.
@@ -160,6 +162,8 @@ pub enum Answer {
     CancelRun,
     /// Save over an existing file.
     Overwrite,
+    /// Write what the dialog shows to a file (the Export dialog).
+    WriteFile,
 }
 
 /// The dialogs' table: answer → key (a plain letter or digit, either case).
@@ -170,6 +174,7 @@ pub const ANSWERS: &[(Answer, char)] = &[
     (Answer::Restore, 'r'),
     (Answer::CancelRun, 'c'),
     (Answer::Overwrite, 'o'),
+    (Answer::WriteFile, 'w'),
     (Answer::RestoreNth(0), '1'),
     (Answer::RestoreNth(1), '2'),
     (Answer::RestoreNth(2), '3'),
