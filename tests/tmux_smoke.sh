@@ -16,6 +16,8 @@
 # Then issue 10's Lab view: F7 opens it, N = 200 runs to the table, Esc closes it.
 # Then issue 11's what-if: a run replayed from Ctrl+O's History, `w`, basic-retry picked, both
 # sides with their numbers; `m` switches the map; Esc goes back to the replay.
+# Then issue 11's Export dialog: F6 lists the targets, Enter shows the code with its findings,
+# Ctrl+C copies it by OSC 52, `w` writes it (equal to `retrylab export`), a second write asks.
 #
 # RETRYLAB_BIN overrides the binary (default: target/debug/retrylab, always built first so a
 # stale binary is never the one tested).
@@ -450,6 +452,52 @@ t send-keys -t smoke Escape
 expect "Esc goes back to the replay" "back to the replay" 3
 t send-keys -t smoke C-q
 expect "and Ctrl+Q quits with exit code 0 after the what-if" "EXITED 0" 5
+# ----- issue 11: the Export dialog (F6): the code with its findings, copied and written -----
+rm -rf "$tmp/exportdata" "$tmp/export.py"
+start "$tmp/exportdata"
+expect "starts for the export test" "No run yet. Press F5" 10
+t set-option -g set-clipboard on
+t send-keys -t smoke F6
+expect "F6 opens the Export dialog's target list" "Pick a target:" 3
+t send-keys -t smoke Enter
+expect "Enter shows the Mirascope code" "Export Fallback with retries → Mirascope" 3
+expect "the findings come first" "⚠ 1 finding: what Mirascope cannot express here" 3
+t send-keys -t smoke C-c
+expect "Ctrl+C copies the export" "to the clipboard (OSC 52)" 3
+if t show-buffer 2>/dev/null | grep -qF 'exported by retrylab: `retrylab export fallback-with-retries --to mirascope`'; then
+  ok "the export reached the terminal's clipboard by OSC 52 (tmux buffer)"
+else
+  fail "no OSC 52 copy of the export in tmux's buffer"
+fi
+t send-keys -t smoke w
+expect "w asks for a file, offering <scenario>.py" "file: fallback-with-retries.py▏" 3
+t send-keys -t smoke C-u
+t send-keys -t smoke -l "$tmp/export.py"
+t send-keys -t smoke Enter
+expect "Enter writes the export" "exported to" 3
+RETRYLAB_CONFIG_DIR="$tmp/config" RETRYLAB_DATA_DIR="$tmp/exportdata" \
+  "$BIN" export fallback-with-retries --to mirascope >"$tmp/export-cli.py" 2>/dev/null
+if [ -s "$tmp/export.py" ] && cmp -s "$tmp/export.py" "$tmp/export-cli.py"; then
+  ok "the written file equals \`retrylab export fallback-with-retries --to mirascope\`"
+else
+  fail "the written file differs from the CLI's export"
+fi
+t send-keys -t smoke F6
+expect "F6 opens the Export dialog again" "Pick a target:" 3
+t send-keys -t smoke Enter w C-u
+t send-keys -t smoke -l "$tmp/export.py"
+t send-keys -t smoke Enter
+expect "writing over the file asks first" "exists already." 3
+t send-keys -t smoke Escape
+expect "Esc goes back to the file prompt" "Write the export to a file" 3
+t send-keys -t smoke Escape
+sleep 0.2
+t send-keys -t smoke Escape
+sleep 0.2
+t send-keys -t smoke Escape
+expect "Esc steps back to the editors" "No run yet. Press F5" 3
+t send-keys -t smoke C-q
+expect "and Ctrl+Q quits with exit code 0 after the export" "EXITED 0" 5
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

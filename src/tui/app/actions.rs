@@ -99,6 +99,8 @@ impl App {
             Decision::DraftsKept => {
                 self.notify("drafts kept; they are offered again next time", Level::Info);
             }
+            Decision::ExportWrite(to, code) => self.export_write(to, &code),
+            Decision::ExportCopy(code) => self.export_copy(&code),
         }
     }
 

@@ -1,10 +1,11 @@
-//! The dialogs over the panes: the help, the scenario picker, and questions whose choices are
+//! The dialogs over the panes: the help, the scenario picker, the export, and questions whose choices are
 //! data (their keys come from the action table's [`ANSWERS`](crate::tui::keymap::ANSWERS)).
 //! A key or a click in a dialog becomes a [`Decision`] that the App carries out: a dialog
 //! never touches the document, the run or the files itself.
 
 use super::files::Files;
 use crate::tui::keymap::{self, Action, Answer, Scope};
+use crate::tui::panes::export::{ExportDialog, Outcome, WriteTo};
 use crate::tui::panes::help::HelpOverlay;
 use crate::tui::panes::overlay::{Choice, Confirm, NamePrompt, PickItem, Picker};
 use crate::tui::persist::DeadDraft;
@@ -20,6 +21,8 @@ pub(super) enum Dialog {
     Confirm(Confirm, Pending),
     /// Save As: the name typed; `then_quit` when it came from "save, then quit".
     SaveAs(NamePrompt, bool),
+    /// Export: pick a target, read the code, write it or copy it (stays open while it asks).
+    Export(Box<ExportDialog>),
 }
 
 /// What a question decides about.
@@ -59,6 +62,10 @@ pub(super) enum Decision {
     Overwrite(PathBuf, bool),
     /// The drafts dialog was closed: they stay for the next start.
     DraftsKept,
+    /// Write an export (the Export dialog stays open to hear how it went).
+    ExportWrite(WriteTo, String),
+    /// Copy an export to the clipboard (the Export dialog stays open).
+    ExportCopy(String),
 }
 
 /// What a mouse event in a dialog did.
@@ -245,6 +252,15 @@ impl Dialog {
             },
             Dialog::Picker(p) => picker_key(p, action, k),
             Dialog::Confirm(c, pending) => confirm_key(c, pending, action, k),
+            Dialog::Export(mut d) => match d.on_key(k, action) {
+                Outcome::Stay => keep(Dialog::Export(d)),
+                Outcome::Close => (None, Decision::Nothing),
+                Outcome::Quit => (None, Decision::RequestQuit),
+                Outcome::Write(to, code) => {
+                    (Some(Dialog::Export(d)), Decision::ExportWrite(to, code))
+                }
+                Outcome::Copy(code) => (Some(Dialog::Export(d)), Decision::ExportCopy(code)),
+            },
             Dialog::SaveAs(mut p, then_quit) => match (k.code, action) {
                 (KeyCode::Enter, _) => (None, Decision::SaveAs(p.value, then_quit)),
                 (_, Some(Action::Cancel)) => (None, Decision::Nothing),
@@ -265,6 +281,8 @@ impl Dialog {
             (MouseEventKind::ScrollUp, Dialog::Help(h)) => h.on_scroll(-3),
             (MouseEventKind::ScrollDown, Dialog::Picker(p)) => p.move_by(1),
             (MouseEventKind::ScrollUp, Dialog::Picker(p)) => p.move_by(-1),
+            (MouseEventKind::ScrollDown, Dialog::Export(d)) => d.on_scroll(3),
+            (MouseEventKind::ScrollUp, Dialog::Export(d)) => d.on_scroll(-3),
             (MouseEventKind::Down(MouseButton::Left), Dialog::Picker(p)) => {
                 if let Some(i) = p.item_at(x, y) {
                     if p.selected == i {
@@ -290,6 +308,7 @@ impl Dialog {
             Dialog::Picker(p) => p.render(frame, area, theme),
             Dialog::Confirm(c, _) => c.render(frame, area, theme),
             Dialog::SaveAs(p, _) => p.render(frame, area, theme),
+            Dialog::Export(d) => d.render(frame, area, theme),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The App's files, and its only file I/O: saving the scenario, the autosaved draft, the
-//! drafts that ended instances left, the picker's list, opening a scenario, and reading the
-//! themes and the config at the moments the App needs them.
+//! drafts that ended instances left, the picker's list, opening a scenario, where an export
+//! is written, and reading the themes and the config at the moments the App needs them.
 
 use super::Origin;
 use crate::config::Config;
@@ -118,6 +118,59 @@ impl Files {
 
     pub fn write(path: &Path, text: &str) -> io::Result<()> {
         persist::write_atomic(path, text)
+    }
+
+    /// The folder an export's bare file name goes to (the current one, but under a test's
+    /// root in tests).
+    fn export_base(&self) -> io::Result<PathBuf> {
+        match &self.paths.exports {
+            Some(dir) => Ok(dir.clone()),
+            None => std::env::current_dir(),
+        }
+    }
+
+    /// That folder, as the prompt shows it.
+    pub fn export_folder(&self) -> String {
+        self.export_base().map_or_else(
+            |_| "the current folder".to_string(),
+            |d| d.display().to_string(),
+        )
+    }
+
+    /// Where the Export prompt's text points: from [`Self::export_folder`] (`~/` is the home
+    /// folder), in a folder that exists (a typo makes no folders); the error says why not.
+    pub fn export_path(&self, typed: &str) -> Result<PathBuf, String> {
+        let typed = typed.trim();
+        if typed.is_empty() {
+            return Err("a file name is needed".into());
+        }
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        let path = match (typed.strip_prefix("~/"), home) {
+            (Some(rest), Some(home)) => home.join(rest),
+            _ => PathBuf::from(typed),
+        };
+        let path = if path.is_absolute() {
+            path
+        } else {
+            self.export_base()
+                .map_err(|e| format!("no current folder: {e}"))?
+                .join(path)
+        };
+        if typed.ends_with('/') || path.is_dir() {
+            return Err(format!("{} is a folder: add a file name", path.display()));
+        }
+        match path.parent() {
+            Some(dir) if !dir.is_dir() => Err(format!(
+                "no folder {} (it is not made for you)",
+                dir.display()
+            )),
+            _ => Ok(path),
+        }
+    }
+
+    /// Whether something (a file, a link, even a dangling one) is at `path` already.
+    pub fn exists(path: &Path) -> bool {
+        std::fs::symlink_metadata(path).is_ok()
     }
 
     /// Autosaves this instance's draft; `None` when there is nowhere to keep one.

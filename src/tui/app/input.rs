@@ -79,6 +79,9 @@ impl App {
     }
 
     fn on_paste(&mut self, text: &str) {
+        if let Some(Dialog::Export(d)) = self.dialog.as_mut() {
+            return d.on_paste(text);
+        }
         if self.dialog.is_some() {
             return;
         }
@@ -199,6 +202,7 @@ impl App {
                 "m switches --map in the what-if view (w in a replay opens it)",
                 Level::Info,
             ),
+            Action::Export => self.open_export(),
             Action::SkipWait => {
                 if !self.session.skip_wait() {
                     self.notify("no wait in progress: nothing to skip", Level::Info);

@@ -2,14 +2,15 @@
 //! parts: the [`document`] (editors, parse state), the run [`session`], the [`files`] (the
 //! only file I/O), the [`dialogs`], the run panes and the look. Keys, paste and the mouse are
 //! routed in [`input`]; what a message or an action does across parts is in [`actions`] (runs,
-//! settings, quitting), [`edits`] (load, edit, save, drafts) and [`opening`] (Ctrl+O, replays
-//! of recorded runs); drawing is in [`view`].
+//! settings, quitting), [`edits`] (load, edit, save, drafts), [`exporting`] (F6) and [`opening`]
+//! (Ctrl+O, replays of recorded runs); drawing is in [`view`].
 //! Async work (runs, replays) is started from here and reports back only through messages.
 
 mod actions;
 mod dialogs;
 mod document;
 mod edits;
+mod exporting;
 mod files;
 pub(crate) use files::REPLAY_MAX_BYTES;
 mod input;

@@ -242,6 +242,7 @@ impl App {
             v.push(Action::Save);
             v.push(Action::Open);
             v.push(Action::ToggleMode);
+            v.push(Action::Export);
         }
         v.push(Action::CycleSpeed);
         if self.session.is_replay() {

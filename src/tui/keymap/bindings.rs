@@ -98,6 +98,15 @@ pub const BINDINGS: &[Binding] = &[
         short: "theme",
         desc: "Cycle the colour theme (dark, light, high-contrast, mono, yours)",
     },
+    // Not Ctrl+E: the editors' end of line. Ctrl+X was only the editor widget's cut, whose
+    // text nothing could paste back (Ctrl+Y is redo).
+    Binding {
+        action: Action::Export,
+        scope: Scope::Global,
+        keys: &[key(KeyCode::F(6)), ctrl('x')],
+        short: "export",
+        desc: "Export the policy as code (Mirascope, Tenacity, LiteLLM, Portkey)",
+    },
     // Not Ctrl+L: terminals and shells use it to repaint, and a stray one must not open a view.
     Binding {
         action: Action::Lab,

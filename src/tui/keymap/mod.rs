@@ -44,6 +44,8 @@ pub enum Action {
     WhatIf,
     /// `m` in the what-if view: `--map index` ↔ `time`, replayed again.
     WhatIfMap,
+    /// F6 / Ctrl+X: the Export dialog (the policy as code for another stack).
+    Export,
 }
 
 /// Where a binding applies.
@@ -164,6 +166,8 @@ pub enum Answer {
     CancelRun,
     /// Save over an existing file.
     Overwrite,
+    /// Write what the dialog shows to a file (the Export dialog).
+    WriteFile,
 }
 
 /// The dialogs' table: answer → key (a plain letter or digit, either case).
@@ -174,6 +178,7 @@ pub const ANSWERS: &[(Answer, char)] = &[
     (Answer::Restore, 'r'),
     (Answer::CancelRun, 'c'),
     (Answer::Overwrite, 'o'),
+    (Answer::WriteFile, 'w'),
     (Answer::RestoreNth(0), '1'),
     (Answer::RestoreNth(1), '2'),
     (Answer::RestoreNth(2), '3'),

@@ -2,6 +2,7 @@
 //! click or wheel, and name the actions it offers (for the status bar).
 
 pub mod editor;
+pub mod export;
 pub mod help;
 pub mod inspector;
 pub mod output;

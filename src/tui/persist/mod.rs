@@ -35,6 +35,8 @@ pub struct Paths {
     pub traces: Option<PathBuf>,
     /// The remembered theme and speed (`prefs.toml`).
     pub prefs: Option<PathBuf>,
+    /// Where the Export dialog writes a bare file name; none: the current folder.
+    pub exports: Option<PathBuf>,
 }
 
 impl Paths {
@@ -48,6 +50,7 @@ impl Paths {
             drafts: crate::dirs::data_dir().map(|d| d.join("drafts")),
             traces: crate::dirs::traces_dir(),
             prefs: config.as_ref().map(|d| d.join("prefs.toml")),
+            exports: None,
         }
     }
 
@@ -60,6 +63,7 @@ impl Paths {
             drafts: Some(root.join("drafts")),
             traces: Some(root.join("traces")),
             prefs: Some(root.join("prefs.toml")),
+            exports: Some(root.join("exports")),
         }
     }
 }
