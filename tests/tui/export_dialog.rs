@@ -160,10 +160,7 @@ fn the_mono_theme_has_no_colour_and_still_marks_the_findings() {
         );
     }
     let s = pg.screen();
-    assert!(
-        s.contains("⚠ 1 finding") && s.contains("  • jitter"),
-        "{s}"
-    );
+    assert!(s.contains("⚠ 1 finding") && s.contains("  • jitter"), "{s}");
     insta::assert_snapshot!("export_code_mono", s);
 }
 
