@@ -239,7 +239,7 @@ fn scenario_with(dir: &Path, file: &str, name: &str, model: &str) -> std::path::
         toml::Value::String(name.into()),
         toml::Value::String(model.into())
     );
-    std::fs::write(&path, toml).unwrap();
+    std::fs::write(&path, toml).expect("the scenario is written");
     path
 }
 

@@ -287,4 +287,17 @@ fn a_huge_literal_delay_is_written_as_toml_that_loads() {
     let stderr = text(&out.stderr);
     assert!(!stderr.contains("importer bug"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // A negative timedelta escaped the negative check plain numbers get.
+    std::fs::write(
+        &py,
+        "from datetime import timedelta\nfrom tenacity import retry, stop_after_delay\n\n@retry(stop=stop_after_delay(timedelta(seconds=-5)))\ndef f():\n    pass\n",
+    )
+    .unwrap();
+    let out = retrylab(&["import", py.to_str().unwrap()], dir.path());
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("huge.py:4:") && stderr.contains("negative"),
+        "{stderr}"
+    );
 }
