@@ -2,10 +2,10 @@
 
 #[path = "cli/cli.rs"]
 mod cli;
-#[path = "cli/import_cli.rs"]
-mod import_cli;
 #[path = "cli/export_cli.rs"]
 mod export_cli;
+#[path = "cli/import_cli.rs"]
+mod import_cli;
 #[path = "cli/lab_cli.rs"]
 mod lab_cli;
 #[path = "cli/robustness_sim.rs"]

@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 pub mod check;
-pub mod import;
 pub mod export;
+pub mod import;
 pub mod lab;
 pub mod printer;
 pub mod replay;

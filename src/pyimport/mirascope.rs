@@ -554,7 +554,11 @@ pub fn read_response_model(cx: &mut Ctx, e: &Expr) -> Vec<ValidatorDraft> {
                 c.name,
                 c.line,
                 fields.join(", "),
-                if pydantic { "a pydantic model" } else { "a model class" }
+                if pydantic {
+                    "a pydantic model"
+                } else {
+                    "a model class"
+                }
             )
         }
         None => "only str, Annotated[str, AfterValidator(...)] and Literal[...] are read".into(),
