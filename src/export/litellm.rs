@@ -82,12 +82,12 @@ pub fn write(s: &Scenario, f: &mut Findings) -> String {
         let sdk = super::pyprog::sdk(h.provider);
         let _ = writeln!(
             models,
-            "  - model_name: {name}\n    litellm_params:\n      model: {sdk}/{}",
-            h.model
+            "  - model_name: {name}\n    litellm_params:\n      model: {}",
+            yaml_str(&format!("{sdk}/{}", h.model))
         );
         match h.base_url {
             Some(url) => {
-                let _ = writeln!(models, "      api_base: {url:?}");
+                let _ = writeln!(models, "      api_base: {}", yaml_str(url));
             }
             None => {
                 let _ = writeln!(
@@ -97,7 +97,11 @@ pub fn write(s: &Scenario, f: &mut Findings) -> String {
             }
         }
         if let Some(env) = h.api_key_env {
-            let _ = writeln!(models, "      api_key: os.environ/{env}");
+            let _ = writeln!(
+                models,
+                "      api_key: {}",
+                yaml_str(&format!("os.environ/{env}"))
+            );
         }
         if let Some(t) = s.call.timeout {
             let _ = writeln!(models, "      timeout: {}", t.0);
@@ -174,12 +178,27 @@ pub fn write(s: &Scenario, f: &mut Findings) -> String {
     }
     let mut out = format!(
         "# {} — exported by retrylab: `retrylab export --to litellm` (a LiteLLM Router config).\n",
-        s.name
+        super::comment_text(&s.name)
     );
     out.push_str(&comment_findings(Target::Litellm, f));
     out.push_str(&models);
     out.push_str(&router);
     out
+}
+
+/// A YAML scalar: plain when it is a simple name (`openai/gpt-4o-mini`), else JSON-quoted
+/// (a JSON string is a YAML string), so a `#`, `: ` or line break in it stays in the value.
+fn yaml_str(s: &str) -> String {
+    let plain = s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':' | '@'))
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && !s.ends_with(':');
+    if plain {
+        s.to_string()
+    } else {
+        serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+    }
 }
 
 /// Findings as `#` comment lines.
@@ -198,7 +217,7 @@ pub fn comment_findings(target: Target, f: &Findings) -> String {
             target.label()
         );
         for line in f.list() {
-            let _ = writeln!(out, "# - {line}");
+            let _ = writeln!(out, "# - {}", super::comment_text(line));
         }
     }
     out

@@ -144,8 +144,29 @@ fn python_findings_block(target: Target, f: &Findings) -> String {
     );
     for line in f.list() {
         out.push_str("- ");
-        out.push_str(&line.replace('\\', "\\\\").replace("\"\"\"", "'''"));
+        out.push_str(&doc_text(line));
         out.push('\n');
     }
     out
+}
+
+/// Text for a Python docstring: a backslash stays a backslash (`\\N` would be a
+/// SyntaxError), and `"""` cannot close the docstring.
+pub(crate) fn doc_text(s: &str) -> String {
+    s.replace('\\', "\\\\").replace("\"\"\"", "'''")
+}
+
+/// Text for a one-line `#` comment (Python or YAML): a line break (YAML's U+0085, U+2028
+/// and U+2029 too) or another control character is written as its escape, so scenario text
+/// cannot end the comment and become code or config.
+pub(crate) fn comment_text(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }

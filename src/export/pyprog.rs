@@ -48,18 +48,16 @@ pub fn sdk(p: ProviderKind) -> &'static str {
 /// by the time this is called (the header is written last).
 pub fn header(s: &Scenario, arg: &str, target: Target, needs: &str, f: &Findings) -> String {
     let mut out = String::from("#!/usr/bin/env python3\n\"\"\"");
+    // The name, the about text and the argument are the user's: kept inside the docstring.
+    let arg = &super::doc_text(arg);
     let _ = writeln!(
         out,
         "{} — exported by retrylab: `retrylab export {arg} --to {}`.\n",
-        s.name.replace('"', "'"),
+        super::doc_text(&s.name.replace('"', "'")),
         target.as_str()
     );
     if !s.about.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}\n",
-            s.about.replace("\"\"\"", "'''").replace('\\', "\\\\")
-        );
+        let _ = writeln!(out, "{}\n", super::doc_text(&s.about));
     }
     out.push_str(&super::python_findings_block(target, f));
     let _ = write!(
@@ -104,7 +102,7 @@ pub fn clients(s: &Scenario, f: &mut Findings) -> String {
             "CLIENT_{i} = sdk_client({}, {base}, TIMEOUT, max_retries=0{extra})  # {label}: {} {}",
             lit(sdk(h.provider)),
             h.provider,
-            h.model
+            super::comment_text(h.model)
         );
     }
     out

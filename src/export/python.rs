@@ -91,6 +91,30 @@ pub fn ident(s: &str) -> String {
     if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
         out.insert(0, '_');
     }
+    if KEYWORDS.contains(&out.as_str()) {
+        out.push('_');
+    }
+    out
+}
+
+/// Python's keywords: an identifier spelled like one gets a `_` (`class` → `class_`).
+const KEYWORDS: &[&str] = &[
+    "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif",
+    "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda",
+    "nonlocal", "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
+];
+
+/// A prompt variable as a parameter of the prompt function: a `_` is appended when it would
+/// be a keyword or one of the function's own names (`prompt`, `texts`, …), which would
+/// overwrite the variable before the template reads it.
+pub fn var_ident(s: &str) -> String {
+    const LOCALS: &[&str] = &[
+        "prompt", "system", "messages", "texts", "errors", "error", "text",
+    ];
+    let mut out = ident(s);
+    if LOCALS.contains(&out.as_str()) {
+        out.push('_');
+    }
     out
 }
 
@@ -483,7 +507,7 @@ pub fn template(source: &str, target: &str, errors_var: &str, f: &mut Findings) 
             if name == "errors" {
                 format!("jinja_list({errors_var})")
             } else {
-                format!("jinja_str({})", ident(name))
+                format!("jinja_str({})", var_ident(name))
             }
         };
         match open {
@@ -498,7 +522,7 @@ pub fn template(source: &str, target: &str, errors_var: &str, f: &mut Findings) 
                         let cond = if *name == "errors" {
                             errors_var.to_string()
                         } else {
-                            ident(name)
+                            var_ident(name)
                         };
                         let _ = writeln!(out, "{}if {cond}:", pad(depth));
                         depth += 1;
@@ -507,7 +531,7 @@ pub fn template(source: &str, target: &str, errors_var: &str, f: &mut Findings) 
                         let cond = if *name == "errors" {
                             errors_var.to_string()
                         } else {
-                            ident(name)
+                            var_ident(name)
                         };
                         let _ = writeln!(out, "{}if not {cond}:", pad(depth));
                         depth += 1;
@@ -546,11 +570,11 @@ pub fn vars(s: &Scenario) -> (Vec<String>, Vec<String>) {
     let types: BTreeMap<&String, &toml::Value> = s.prompt.vars.iter().collect();
     let params = types
         .iter()
-        .map(|(k, v)| format!("{}: {}", ident(k), py_type(v)))
+        .map(|(k, v)| format!("{}: {}", var_ident(k), py_type(v)))
         .collect();
     let args = types
         .iter()
-        .map(|(k, v)| format!("{}={}", ident(k), value(v)))
+        .map(|(k, v)| format!("{}={}", var_ident(k), value(v)))
         .collect();
     (params, args)
 }

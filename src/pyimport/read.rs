@@ -122,13 +122,9 @@ impl Ctx<'_> {
                     total += self.number(v)? * scale;
                 }
             }
-            return Ok(total);
+            return bounded_seconds(total);
         }
-        let n = self.number(e)?;
-        if n < 0.0 {
-            return Err(format!("{} is negative", super::expr::fmt_num(n)));
-        }
-        Ok(n)
+        bounded_seconds(self.number(e)?)
     }
 
     /// A string (or a module constant holding one).
@@ -144,4 +140,20 @@ impl Ctx<'_> {
             _ => Err(self.not_literal(e)),
         }
     }
+}
+
+/// Seconds the scenario can hold: not negative (a `timedelta` too) and within retrylab's
+/// bound on any wait or delay, else the scenario would not load.
+fn bounded_seconds(n: f64) -> Result<f64, String> {
+    use crate::policy::duration::{MAX_WAIT, MAX_WAIT_DAYS};
+    if n < 0.0 {
+        return Err(format!("{} is negative", super::expr::fmt_num(n)));
+    }
+    if n.is_nan() || n > MAX_WAIT.0 {
+        return Err(format!(
+            "{} s is longer than retrylab's bound on any wait or delay ({MAX_WAIT_DAYS} days)",
+            super::expr::fmt_num(n)
+        ));
+    }
+    Ok(n)
 }

@@ -8,6 +8,7 @@ use super::WhatifError;
 use super::side::Side;
 use crate::error::CallError;
 use crate::event::{Event, Mode, Outcome, TimedEvent, ToolCallRecord};
+use crate::policy::duration::{MAX_WAIT, MAX_WAIT_DAYS};
 use crate::scenario::types::ProviderKind;
 use crate::trace::{TraceError, TraceReader};
 use std::path::Path;
@@ -172,6 +173,18 @@ impl Reader {
             )));
         }
         self.last_t = ev.t_ms;
+        // Beyond any wait retrylab can script: the fault script would not load.
+        let latency = match &ev.event {
+            Event::AttemptFailed(f) => f.latency_ms,
+            Event::AttemptSucceeded(s) => s.latency_ms,
+            _ => 0,
+        };
+        if ev.t_ms.max(latency) as f64 > MAX_WAIT.0 * 1000.0 {
+            return Err(self.bad(format!(
+                "a time or latency of {} ms is beyond the {MAX_WAIT_DAYS} days a recorded run can last: an edited trace cannot be replayed",
+                ev.t_ms.max(latency)
+            )));
+        }
         if self.started.is_none() {
             let Event::RunStarted(s) = &ev.event else {
                 return Err(self.bad(format!(

@@ -234,3 +234,120 @@ fn writes_to_a_file_and_refuses_an_unknown_target() {
     );
     assert_eq!(missing.status.code(), Some(2));
 }
+
+/// Review of issue 11: scenario text must never leave its string literal or comment in the
+/// exported code. Each payload would run `os.system` (or add a YAML key) if it escaped.
+const PAYLOAD: &str = "import os; os.system('echo PWNED')";
+
+fn scenario_with(dir: &Path, file: &str, name: &str, model: &str) -> std::path::PathBuf {
+    let path = dir.join(file);
+    let toml = format!(
+        "name = {}\n[prompt]\ntemplate = \"hi\"\n[call]\nprovider = \"openai\"\nmodel = {}\n[retry]\nstop = {{ after_attempt = 2 }}\n[sim]\nreply = \"ok\"\n",
+        toml::Value::String(name.into()),
+        toml::Value::String(model.into())
+    );
+    std::fs::write(&path, toml).expect("the scenario is written");
+    path
+}
+
+#[test]
+fn a_model_with_a_newline_stays_inside_its_comment_and_its_yaml_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = format!("gpt\n{PAYLOAD}\n#");
+    let path = scenario_with(dir.path(), "inj.toml", "Inj", &model);
+    let arg = path.to_str().unwrap();
+    for target in TARGETS {
+        let out = retrylab(&["export", arg, "--to", target], dir.path());
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{target}: {}",
+            text(&out.stderr)
+        );
+        let code = text(&out.stdout);
+        assert!(
+            !code.lines().any(|l| l.trim_start().starts_with(PAYLOAD)),
+            "{target}: the model's text became a line of code:\n{code}"
+        );
+    }
+}
+
+#[test]
+fn a_name_with_a_newline_stays_inside_the_litellm_comment() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario_with(dir.path(), "n.toml", "N\nrouter_settings: {}", "gpt");
+    let out = retrylab(
+        &["export", path.to_str().unwrap(), "--to", "litellm"],
+        dir.path(),
+    );
+    let code = text(&out.stdout);
+    assert!(
+        !code.lines().any(|l| l.starts_with("router_settings: {}")),
+        "the name became a YAML key:\n{code}"
+    );
+}
+
+#[test]
+fn a_backslash_in_the_name_keeps_the_docstring_valid_python() {
+    // `"""N\N ..."""` is a SyntaxError in Python (a malformed \N{...} escape).
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario_with(dir.path(), "b.toml", "N\\N", "gpt");
+    for target in ["mirascope", "tenacity", "mirascope-v2"] {
+        let out = retrylab(
+            &["export", path.to_str().unwrap(), "--to", target],
+            dir.path(),
+        );
+        let code = text(&out.stdout);
+        assert!(
+            code.contains("\"\"\"N\\\\N — exported by retrylab"),
+            "{target}: the backslash is not escaped:\n{}",
+            &code[..code.len().min(400)]
+        );
+    }
+}
+
+#[test]
+fn the_scenario_argument_cannot_close_the_docstring() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = "x\"\"\"+__import__(\"os\").system(\"echo PWNED\")+\"\"\".toml";
+    let path = scenario_with(dir.path(), file, "Arg", "gpt");
+    for target in ["mirascope", "tenacity", "mirascope-v2"] {
+        let out = retrylab(
+            &["export", path.to_str().unwrap(), "--to", target],
+            dir.path(),
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let code = text(&out.stdout);
+        assert!(
+            !code.contains("\"\"\"+__import__"),
+            "{target}: the file name closes the docstring:\n{}",
+            &code[..code.len().min(600)]
+        );
+    }
+}
+
+#[test]
+fn a_prompt_variable_named_like_a_local_of_the_prompt_function_is_not_shadowed() {
+    // `retrylab run` renders {{ prompt }} as the variable; the exported function must too,
+    // not the half-built `prompt = ""` it assigns first.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.toml");
+    std::fs::write(
+        &path,
+        "name = \"V\"\n[prompt]\ntemplate = \"hi {{ prompt }} {{ texts }}\"\nvars = { prompt = \"P\", texts = \"T\" }\n[call]\nprovider = \"openai\"\nmodel = \"gpt\"\n[sim]\nreply = \"ok\"\n",
+    )
+    .unwrap();
+    for target in ["mirascope", "tenacity"] {
+        let out = retrylab(
+            &["export", path.to_str().unwrap(), "--to", target],
+            dir.path(),
+        );
+        let code = text(&out.stdout);
+        for local in ["prompt", "texts"] {
+            assert!(
+                !code.contains(&format!("jinja_str({local})")),
+                "{target}: the variable `{local}` is read after the function overwrote it:\n{code}"
+            );
+        }
+    }
+}

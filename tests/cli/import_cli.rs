@@ -271,3 +271,33 @@ fn bad_usage_exits_2() {
     let no_file = retrylab(&["import"], dir.path());
     assert_eq!(no_file.status.code(), Some(2));
 }
+
+#[test]
+fn a_huge_literal_delay_is_written_as_toml_that_loads() {
+    // Review of issue 11: `stop_after_delay(1e308)` was written as a 309-digit integer,
+    // which TOML refuses ("the imported scenario does not load (an importer bug)").
+    let dir = tempfile::tempdir().unwrap();
+    let py = dir.path().join("huge.py");
+    std::fs::write(
+        &py,
+        "from tenacity import retry, stop_after_delay, wait_fixed\n\n@retry(stop=stop_after_delay(1e308), wait=wait_fixed(1e20))\ndef f():\n    pass\n",
+    )
+    .unwrap();
+    let out = retrylab(&["import", py.to_str().unwrap()], dir.path());
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("importer bug"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // A negative timedelta escaped the negative check plain numbers get.
+    std::fs::write(
+        &py,
+        "from datetime import timedelta\nfrom tenacity import retry, stop_after_delay\n\n@retry(stop=stop_after_delay(timedelta(seconds=-5)))\ndef f():\n    pass\n",
+    )
+    .unwrap();
+    let out = retrylab(&["import", py.to_str().unwrap()], dir.path());
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("huge.py:4:") && stderr.contains("negative"),
+        "{stderr}"
+    );
+}

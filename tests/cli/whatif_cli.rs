@@ -111,3 +111,81 @@ fn a_trace_without_attempts_is_one_error_line_and_exit_2() {
     );
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn an_edited_latency_or_time_beyond_any_wait_is_the_traces_fault_naming_its_line() {
+    // Review of issue 11: a trace edited to an absurd latency or t_ms made a fault script
+    // that does not load, reported as "a bug of retrylab's" without the trace's line.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = retrylab(d, &["run", "fallback", "--speed", "max"]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let traces = d.join("traces");
+    let recorded = std::fs::read_dir(&traces)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .expect("the run wrote a trace");
+    let lines: Vec<String> = std::fs::read_to_string(&recorded)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let (at, _) = lines
+        .iter()
+        .enumerate()
+        .find(|(_, l)| l.contains("\"event\":\"attempt_succeeded\""))
+        .expect("an answer");
+    let edit = |from: &str, to: &str, only: Option<usize>| {
+        lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                if only.is_none_or(|o| o == i) {
+                    let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                    if v.get(from).is_some() {
+                        v[from] = serde_json::json!(to.parse::<u64>().unwrap());
+                    }
+                    v.to_string()
+                } else {
+                    l.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n"
+    };
+    for (name, content, map) in [
+        (
+            "latency.jsonl",
+            edit("latency_ms", &u64::MAX.to_string(), Some(at)),
+            "index",
+        ),
+        (
+            "late.jsonl",
+            edit("t_ms", &(u64::MAX / 2).to_string(), Some(lines.len() - 1)),
+            "time",
+        ),
+    ] {
+        let trace = d.join(name);
+        std::fs::write(&trace, content).unwrap();
+        let out = retrylab(
+            d,
+            &[
+                "whatif",
+                trace.to_str().unwrap(),
+                "--policy",
+                "fallback",
+                "--map",
+                map,
+            ],
+        );
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert!(!stderr.contains("a bug of retrylab"), "{name}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{name}:")),
+            "{name}: no line named: {stderr}"
+        );
+    }
+}
