@@ -16,6 +16,10 @@ use std::path::Path;
 /// The most requests a replayed trace may hold (each becomes one entry of the script).
 pub const MAX_REQUESTS: usize = 1_000;
 
+/// The most answer and partial-output text kept over all requests (each line of a trace
+/// may hold up to 64 MiB; a thousand of them must not all be held).
+pub const MAX_KEPT_BYTES: usize = 64 << 20;
+
 /// One request of the recorded run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recorded {
@@ -133,6 +137,8 @@ struct Reader {
     attempt: u32,
     open: Option<Open>,
     requests: Vec<Recorded>,
+    /// Text bytes the requests hold (answers, partial outputs).
+    kept: usize,
     answer: Option<usize>,
     finished: Option<(u64, usize)>,
     side: Side,
@@ -149,6 +155,7 @@ impl Reader {
             attempt: 0,
             open: None,
             requests: Vec::new(),
+            kept: 0,
             answer: None,
             finished: None,
             side: Side::default(),
@@ -341,6 +348,16 @@ impl Reader {
         // A prompt that failed to render sent nothing: no request to replay.
         if !open.sent {
             return Ok(());
+        }
+        self.kept += match &came {
+            Came::Failed { partial_output, .. } => partial_output.len(),
+            Came::Answer { content, .. } => content.len(),
+        };
+        if self.kept > MAX_KEPT_BYTES {
+            return Err(self.bad(format!(
+                "the trace's answers and partial outputs pass {} in all; what-if replays at most that",
+                crate::units::bytes(MAX_KEPT_BYTES as u64)
+            )));
         }
         if self.requests.len() >= MAX_REQUESTS {
             return Err(self.bad(format!(

@@ -224,3 +224,28 @@ async fn a_bad_trace_is_one_error_naming_its_line() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn a_trace_whose_texts_pass_64_mib_in_all_is_refused_naming_the_line() {
+    // Each line is under the trace's own line bound; together they pass what-if's.
+    let (_, mut events) = run_sim(scenario(RECORDED)).await;
+    let big = "x".repeat(40 << 20);
+    let mut at = 0;
+    for (i, e) in events.iter_mut().enumerate() {
+        match &mut e.event {
+            retrylab::Event::AttemptFailed(f) => f.partial_output = big.clone(),
+            retrylab::Event::AttemptSucceeded(s) => {
+                s.content = big.clone();
+                at = i + 1;
+            }
+            _ => {}
+        }
+    }
+    let text: String = events.iter().map(|e| e.to_json_line() + "\n").collect();
+    let e = error_of(&text).await;
+    assert!(
+        e.contains(&format!("t.jsonl:{at}:")) && e.contains("in all"),
+        "{}",
+        &e[..e.len().min(300)]
+    );
+}
