@@ -77,7 +77,7 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
         call_args.push("stream=True".into());
     }
     if !s.tools.is_empty() {
-        let names: Vec<String> = s.tools.iter().map(|t| ident(&t.name)).collect();
+        let names: Vec<String> = s.tools.iter().map(|t| python::tool_fn(&t.name)).collect();
         call_args.push(format!("tools=[{}]", names.join(", ")));
     }
     let params_dict = call_params(s);

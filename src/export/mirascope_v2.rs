@@ -85,7 +85,7 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
     }
     let mut call = vec![lit(&models[0])];
     if !s.tools.is_empty() {
-        let names: Vec<String> = s.tools.iter().map(|t| ident(&t.name)).collect();
+        let names: Vec<String> = s.tools.iter().map(|t| python::tool_fn(&t.name)).collect();
         call.push(format!("tools=[{}]", names.join(", ")));
     }
     let _ = writeln!(

@@ -140,7 +140,8 @@ fn tool(t: &ToolSpec) -> String {
         }
     }
     params.extend(optional);
-    let mut out = format!("def {}({}) -> str:\n", ident(&t.name), params.join(", "));
+    let func = python::tool_fn(&t.name);
+    let mut out = format!("def {func}({}) -> str:\n", params.join(", "));
     let _ = writeln!(out, "    {}", lit(&t.description));
     for case in &t.cases {
         let conds: Vec<String> = case
@@ -160,6 +161,10 @@ fn tool(t: &ToolSpec) -> String {
         "    return {}",
         lit(t.default.as_deref().unwrap_or("null"))
     );
+    if func != ident(&t.name) {
+        // Renamed so it shadows none of the program's own names; the model sees its name.
+        let _ = writeln!(out, "\n\n{func}.__name__ = {}", lit(&ident(&t.name)));
+    }
     out
 }
 

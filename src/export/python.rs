@@ -97,6 +97,94 @@ pub fn ident(s: &str) -> String {
     out
 }
 
+/// The Python function of a tool: its name as an identifier, unless that would shadow a name
+/// the exported program defines or imports itself (`retry`, `call`, `json`, …): then
+/// `tool_<name>` (the program sets its `__name__` back, so the model sees the same tool).
+pub fn tool_fn(name: &str) -> String {
+    let i = ident(name);
+    let generated = i.starts_with("hop_")
+        || i.starts_with("client_")
+        || i.ends_with("_prompt")
+        || PROGRAM_NAMES.contains(&i.as_str());
+    if generated || harness_names().iter().any(|n| *n == i) {
+        format!("tool_{i}")
+    } else {
+        i
+    }
+}
+
+/// Names the exported programs define or import beside the harness's own.
+const PROGRAM_NAMES: &[&str] = &[
+    "call",
+    "outcome",
+    "main",
+    "Answer",
+    "HOPS",
+    "TOOLS",
+    "TIMEOUT",
+    "BASE_URL",
+    "Annotated",
+    "llm",
+    "Messages",
+    "FallbackError",
+    "fallback",
+    "collect_errors",
+    "AfterValidator",
+    "TypeAdapter",
+    "ValidationError",
+    "retry",
+    "retry_if_exception",
+    "retry_if_exception_type",
+    "stop_after_attempt",
+    "stop_after_delay",
+    "stop_before_delay",
+    "stop_never",
+    "wait_chain",
+    "wait_exponential",
+    "wait_exponential_jitter",
+    "wait_fixed",
+    "wait_incrementing",
+    "wait_none",
+    "wait_random",
+    "wait_random_exponential",
+];
+
+/// Every top-level name of the embedded harness files (`def`, `class`, assignments and
+/// imports at column 0), read once.
+fn harness_names() -> &'static [String] {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut out = Vec::new();
+        for line in RUNTIME.lines().chain(super::tenacity::SDK_CALLS.lines()) {
+            let head = |rest: &str| -> String {
+                rest.chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect()
+            };
+            if let Some(rest) = line
+                .strip_prefix("def ")
+                .or_else(|| line.strip_prefix("class "))
+            {
+                out.push(head(rest));
+            } else if let Some(rest) = line.strip_prefix("import ") {
+                out.push(head(rest));
+            } else if let Some((_, names)) = line
+                .strip_prefix("from ")
+                .and_then(|l| l.split_once(" import "))
+            {
+                out.extend(names.split(',').map(|n| head(n.trim())));
+            } else if let Some((name, _)) = line.split_once(" = ")
+                && !name.starts_with(' ')
+                && !name.is_empty()
+            {
+                out.push(head(name));
+            }
+        }
+        out.retain(|n| !n.is_empty());
+        out
+    })
+}
+
 /// Python's keywords: an identifier spelled like one gets a `_` (`class` → `class_`).
 const KEYWORDS: &[&str] = &[
     "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif",

@@ -14,7 +14,7 @@ use crate::scenario::plan::hop_policies;
 use std::fmt::Write as _;
 
 const NEEDS: &str = "openai anthropic tenacity";
-const SDK_CALLS: &str = include_str!("sdk_calls.py");
+pub(super) const SDK_CALLS: &str = include_str!("sdk_calls.py");
 
 pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
     super::common_findings(s, f);
@@ -46,7 +46,7 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
                 format!(
                     "    {}: ({}, {}, {}),",
                     lit(&t.name),
-                    ident(&t.name),
+                    python::tool_fn(&t.name),
                     python::json(&schema),
                     lit(&t.description)
                 )

@@ -351,3 +351,60 @@ fn a_prompt_variable_named_like_a_local_of_the_prompt_function_is_not_shadowed()
         }
     }
 }
+
+/// A Python program's top-level names defined more than once (`def`, `class`, `import`,
+/// `from … import`, assignments), by Python's own parser; None without python3.
+fn defined_twice(path: &Path) -> Option<Vec<String>> {
+    let script = "import ast, collections, sys\n\
+        tree = ast.parse(open(sys.argv[1]).read())\n\
+        names = []\n\
+        for n in tree.body:\n\
+        \x20   if isinstance(n, (ast.FunctionDef, ast.ClassDef)): names.append(n.name)\n\
+        \x20   elif isinstance(n, (ast.Import, ast.ImportFrom)): names += [a.asname or a.name.split('.')[0] for a in n.names]\n\
+        \x20   elif isinstance(n, ast.Assign): names += [t.id for t in n.targets if isinstance(t, ast.Name)]\n\
+        print(' '.join(sorted(k for k, v in collections.Counter(names).items() if v > 1)))\n";
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(path)
+        .output()
+        .ok()?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    Some(
+        text(&out.stdout)
+            .split_whitespace()
+            .map(String::from)
+            .collect(),
+    )
+}
+
+#[test]
+fn a_tool_named_like_the_programs_own_functions_never_shadows_them() {
+    // `retry` would replace Tenacity's decorator, `call` the program's entry point.
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::fs::read_to_string("assets/scenarios/tool-retry.toml").unwrap();
+    let path = dir.path().join("tools.toml");
+    std::fs::write(&path, src.replace("get_book_author", "retry")).unwrap();
+    for target in ["mirascope", "tenacity", "mirascope-v2"] {
+        let out = retrylab(
+            &["export", path.to_str().unwrap(), "--to", target],
+            dir.path(),
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let code = text(&out.stdout);
+        assert!(code.contains("\ndef tool_retry("), "{target}:\n{code}");
+        assert!(!code.contains("\ndef retry("), "{target}");
+        if target != "tenacity" {
+            // Mirascope names the tool after the function: its name is set back.
+            assert!(code.contains("tool_retry.__name__ = \"retry\""), "{target}");
+        }
+        let py = dir.path().join(format!("{target}.py"));
+        std::fs::write(&py, &code).unwrap();
+        match defined_twice(&py) {
+            Some(twice) => assert!(
+                twice.iter().all(|n| n != "retry" && n != "tool_retry"),
+                "{target}: defined twice: {twice:?}"
+            ),
+            None => eprintln!("python3 not found: the program's names not parsed"),
+        }
+    }
+}
