@@ -106,7 +106,7 @@ pub fn tool_fn(name: &str) -> String {
         || i.starts_with("client_")
         || i.ends_with("_prompt")
         || PROGRAM_NAMES.contains(&i.as_str());
-    if generated || harness_names().iter().any(|n| *n == i) {
+    if generated || harness_names().contains(&i) {
         format!("tool_{i}")
     } else {
         i
