@@ -43,11 +43,13 @@ pub fn call_parts(e: &Expr) -> Option<(&Expr, Args<'_>, bool)> {
 }
 
 impl Ctx<'_> {
+    /// Notes a piece that was not mapped; each text at most [`NOTE_CHARS`] (a literal of
+    /// 300 digits must not make a 300-digit message).
     pub fn drop(&mut self, line: u32, what: impl Into<String>, why: impl Into<String>) {
         self.dropped.push(Dropped {
             line,
-            what: what.into(),
-            why: why.into(),
+            what: bounded(what.into()),
+            why: bounded(why.into()),
         });
     }
 
@@ -156,4 +158,15 @@ fn bounded_seconds(n: f64) -> Result<f64, String> {
         ));
     }
     Ok(n)
+}
+
+/// How long a dropped piece's texts may be.
+pub const NOTE_CHARS: usize = 240;
+
+fn bounded(text: String) -> String {
+    if text.chars().count() <= NOTE_CHARS {
+        return text;
+    }
+    let cut: String = text.chars().take(NOTE_CHARS - 1).collect();
+    format!("{cut}…")
 }

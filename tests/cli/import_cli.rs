@@ -301,3 +301,24 @@ fn a_huge_literal_delay_is_written_as_toml_that_loads() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_dropped_pieces_note_stays_short_however_long_its_literal() {
+    let dir = tempfile::tempdir().unwrap();
+    let py = dir.path().join("long.py");
+    std::fs::write(
+        &py,
+        "from tenacity import retry, stop_after_attempt\n\n@retry(stop=stop_after_attempt(1e300))\ndef f():\n    pass\n",
+    )
+    .unwrap();
+    let out = retrylab(&["import", py.to_str().unwrap()], dir.path());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("long.py:3:"), "{stderr}");
+    for line in stderr.lines() {
+        assert!(
+            line.chars().count() < 500,
+            "a {}-char line: {line}",
+            line.chars().count()
+        );
+    }
+}
