@@ -116,24 +116,8 @@ impl App {
 
     /// A pick while the Lab view is open: it joins the comparison.
     pub(super) fn lab_pick(&mut self, item: &PickItem) {
-        if matches!(item, PickItem::Trace { .. }) {
-            return self.notify(
-                "a recorded run is not a policy: pick a scenario",
-                Level::Info,
-            );
-        }
-        let opened = match Files::read(item) {
-            Ok(o) => o,
-            Err(e) => return self.notify(e, Level::Error),
-        };
-        let scenario = match crate::scenario::load::parse(&opened.text, &opened.origin.label()) {
-            Ok(s) => s,
-            Err(e) => {
-                return self.notify(
-                    format!("{} cannot join the lab: {}", opened.shown, e.message),
-                    Level::Error,
-                );
-            }
+        let Some((opened, scenario)) = self.read_policy(item, "cannot join the lab") else {
+            return;
         };
         let entrant = Entrant {
             label: short_label(&opened.origin),

@@ -104,3 +104,39 @@ impl App {
         true
     }
 }
+
+impl App {
+    /// A picked scenario read and parsed as a policy (the Lab view's and the what-if's
+    /// pick); a trace, an unreadable file or a bad scenario is a notice (`cannot` says what
+    /// it cannot do) and `None`.
+    pub(super) fn read_policy(
+        &mut self,
+        item: &PickItem,
+        cannot: &str,
+    ) -> Option<(super::files::Opened, crate::scenario::Scenario)> {
+        if matches!(item, PickItem::Trace { .. }) {
+            self.notify(
+                "a recorded run is not a policy: pick a scenario",
+                Level::Info,
+            );
+            return None;
+        }
+        let opened = match Files::read(item) {
+            Ok(o) => o,
+            Err(e) => {
+                self.notify(e, Level::Error);
+                return None;
+            }
+        };
+        match crate::scenario::load::parse(&opened.text, &opened.origin.label()) {
+            Ok(s) => Some((opened, s)),
+            Err(e) => {
+                self.notify(
+                    format!("{} {cannot}: {}", opened.shown, e.message),
+                    Level::Error,
+                );
+                None
+            }
+        }
+    }
+}

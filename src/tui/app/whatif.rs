@@ -39,24 +39,8 @@ impl App {
 
     /// The what-if picker's pick: the scenario it names becomes the new policy.
     pub(super) fn whatif_pick(&mut self, item: &PickItem, map: MapMode) {
-        if matches!(item, PickItem::Trace { .. }) {
-            return self.notify(
-                "a recorded run is not a policy: pick a scenario",
-                Level::Info,
-            );
-        }
-        let opened = match Files::read(item) {
-            Ok(o) => o,
-            Err(e) => return self.notify(e, Level::Error),
-        };
-        let scenario = match crate::scenario::load::parse(&opened.text, &opened.origin.label()) {
-            Ok(s) => s,
-            Err(e) => {
-                return self.notify(
-                    format!("{} cannot be the policy: {}", opened.shown, e.message),
-                    Level::Error,
-                );
-            }
+        let Some((opened, scenario)) = self.read_policy(item, "cannot be the policy") else {
+            return;
         };
         let policy = Policy {
             label: short_label(&opened.origin),
