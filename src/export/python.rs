@@ -185,22 +185,15 @@ fn harness_names() -> &'static [String] {
     })
 }
 
-/// Python's keywords: an identifier spelled like one gets a `_` (`class` → `class_`).
-const KEYWORDS: &[&str] = &[
-    "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif",
-    "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda",
-    "nonlocal", "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
-];
+// Python's keywords: an identifier spelled like one gets a `_` (`class` → `class_`).
+use crate::pyimport::harness::KEYWORDS;
 
 /// A prompt variable as a parameter of the prompt function: a `_` is appended when it would
 /// be a keyword or one of the function's own names (`prompt`, `texts`, …), which would
 /// overwrite the variable before the template reads it.
 pub fn var_ident(s: &str) -> String {
-    const LOCALS: &[&str] = &[
-        "prompt", "system", "messages", "texts", "errors", "error", "text",
-    ];
     let mut out = ident(s);
-    if LOCALS.contains(&out.as_str()) {
+    if harness::PROMPT_LOCALS.contains(&out.as_str()) {
         out.push('_');
     }
     out

@@ -22,6 +22,28 @@ pub enum Harness {
 /// The stamp `pyprog::header` writes on the docstring's first line.
 const STAMP: &str = "exported by retrylab: `retrylab export ";
 
+/// Python's keywords: the exporter appends `_` to an identifier spelled like one.
+pub const KEYWORDS: &[&str] = &[
+    "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif",
+    "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda",
+    "nonlocal", "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
+];
+
+/// The exported prompt function's own names: a prompt variable spelled like one gets a `_`
+/// (else the function would overwrite it before the template reads it).
+pub const PROMPT_LOCALS: &[&str] = &[
+    "prompt", "system", "messages", "texts", "errors", "error", "text",
+];
+
+/// A prompt variable's name as the scenario spells it, from the exporter's parameter name:
+/// the `_` it appended to a keyword or a local comes off (`text_` → `text`).
+pub fn scenario_var(param: &str) -> &str {
+    match param.strip_suffix('_') {
+        Some(base) if KEYWORDS.contains(&base) || PROMPT_LOCALS.contains(&base) => base,
+        _ => param,
+    }
+}
+
 /// The harness a file carries, from its opening docstring.
 pub fn detect(source: &str) -> Option<Harness> {
     let head: String = source.chars().take(2048).collect();

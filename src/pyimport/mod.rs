@@ -98,6 +98,10 @@ pub fn import_python(source: &str, origin: &str) -> Result<Imported, ImportError
             });
         }
     };
+    let mut draft = draft;
+    if cx.harness.is_some() {
+        back_to_scenario_names(&mut draft);
+    }
     let mut dropped = cx.dropped;
     dropped.sort_by_key(|d| d.line);
     dropped.dedup();
@@ -483,6 +487,21 @@ fn reraised(r: Option<&RetryDecl>, sdk: Sdk, catch: &mut Vec<ErrorKind>) {
     };
     if covered && !ErrorKind::RetryError.is_in(catch) {
         catch.push(ErrorKind::RetryError);
+    }
+}
+
+/// In a file the exporter wrote: each prompt variable under the name the scenario gave it,
+/// in `[prompt].vars` and in the template (`{{ text_ }}` → `{{ text }}`).
+fn back_to_scenario_names(d: &mut draft::Draft) {
+    for (name, _) in &mut d.vars {
+        let back = harness::scenario_var(name).to_string();
+        if back != *name {
+            d.template = d
+                .template
+                .replace(&format!("{{{{ {name} }}}}"), &format!("{{{{ {back} }}}}"))
+                .replace(&format!("{{% if {name} %}}"), &format!("{{% if {back} %}}"));
+            *name = back;
+        }
     }
 }
 
