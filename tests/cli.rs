@@ -1,5 +1,7 @@
 //! The CLI binary end to end, and the simulator as a server under fire.
 
+mod support;
+
 #[path = "cli/cli.rs"]
 mod cli;
 #[path = "cli/export_cli.rs"]

@@ -14,22 +14,11 @@ use retrylab::scenario::load::parse;
 use retrylab::scenario::types::ProviderKind;
 use retrylab::sim::SimServer;
 use serde_json::{Value, json};
-use std::sync::Once;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-static PANICS: AtomicUsize = AtomicUsize::new(0);
-static HOOK: Once = Once::new();
-
 fn count_panics() {
-    HOOK.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            PANICS.fetch_add(1, Ordering::SeqCst);
-            default(info);
-        }));
-    });
+    crate::support::panics::count();
 }
 
 const SPEC: &str = r#"
@@ -250,7 +239,7 @@ async fn the_simulator_answers_any_request_and_keeps_serving() {
             }
         }
         assert_eq!(
-            PANICS.load(Ordering::SeqCst),
+            crate::support::panics::so_far(),
             0,
             "case {case}: a panic (see stderr)"
         );
@@ -282,7 +271,7 @@ async fn the_simulator_answers_any_request_and_keeps_serving() {
         ok.status().is_success() || ok.status().as_u16() >= 400,
         "alive"
     );
-    assert_eq!(PANICS.load(Ordering::SeqCst), 0, "a panic (see stderr)");
+    assert_eq!(crate::support::panics::so_far(), 0, "a panic (see stderr)");
     problems.sort();
     problems.dedup();
     assert!(
@@ -294,4 +283,14 @@ async fn the_simulator_answers_any_request_and_keeps_serving() {
         "sim: {cases} random requests, statuses {statuses:?}, {closed} closed without a reply, 50 raw garbage connections, {:?}",
         started.elapsed()
     );
+}
+
+#[test]
+fn another_tests_failed_assertion_is_not_a_panic_of_the_simulator() {
+    // Tests of this binary run at once: one failing must not fail this one as well.
+    count_panics();
+    let before = crate::support::panics::so_far();
+    let caught = std::panic::catch_unwind(|| panic!("a test's own assertion"));
+    assert!(caught.is_err());
+    assert_eq!(crate::support::panics::so_far(), before);
 }

@@ -12,6 +12,7 @@
 //!   stalls on the run clock). It differs from [`live_server`] in its clock and its script
 //!   (`Act` vs `Step`), so both stay.
 //! - [`sim`]: the simulator on a virtual clock and a plain HTTP client for it.
+//! - [`panics`]: a panic hook that counts panics in the code under test, not in tests.
 //! - [`fixture`]: the recorded responses (`tests/fixtures/{live,wire}/*.http`), shared by
 //!   both servers.
 
@@ -20,6 +21,7 @@
 
 pub mod live;
 pub mod live_server;
+pub mod panics;
 pub mod run;
 pub mod sim;
 pub mod transcript;

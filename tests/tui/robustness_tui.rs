@@ -24,28 +24,17 @@ use retrylab::tui::message::Message;
 use retrylab::tui::panes::PaneId;
 use retrylab::tui::runner::Playground;
 use serde_json::{Value, json};
-use std::sync::Once;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 // ----- panics anywhere (spawned engine tasks too) are counted -----
 
-static PANICS: AtomicUsize = AtomicUsize::new(0);
-static HOOK: Once = Once::new();
-
 fn count_panics() {
-    HOOK.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            PANICS.fetch_add(1, Ordering::SeqCst);
-            default(info);
-        }));
-    });
+    crate::support::panics::count();
 }
 
 fn assert_no_panics(what: &str) {
     assert_eq!(
-        PANICS.load(Ordering::SeqCst),
+        crate::support::panics::so_far(),
         0,
         "a panic happened during {what} (see stderr)"
     );
