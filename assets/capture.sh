@@ -12,7 +12,7 @@ cargo build --quiet --bin retrylab
 tmp=$(mktemp -d)
 sock="retrylab-capture-$$"
 t() { tmux -L "$sock" "$@"; }
-trap 't kill-server >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+trap 't kill-server >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
 cat >"$tmp/run.sh" <<INNER
 export LANG=C.UTF-8 TERM=xterm-256color RETRYLAB_CONFIG_DIR="$tmp/config" RETRYLAB_DATA_DIR="$tmp/data"
 exec "$(pwd)/target/debug/retrylab"
