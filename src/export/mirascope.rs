@@ -66,7 +66,10 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
 
     // The prompt function under @llm.call.
     // `<scenario>_prompt`: a bare scenario name could shadow an import (`fallback`).
-    let name = format!("{}_prompt", ident(&s.name).trim_matches('_'));
+    let name = format!(
+        "{}_prompt",
+        ident(&s.name).to_ascii_lowercase().trim_matches('_')
+    );
     let (params, args) = python::vars(s);
     let mut call_args = vec![
         format!("provider={}", lit(sdk(s.call.provider))),

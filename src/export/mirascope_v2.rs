@@ -76,7 +76,10 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
                 .replacen("def ", "@llm.tool\ndef ", 1)
         );
     }
-    let name = format!("{}_prompt", ident(&s.name).trim_matches('_'));
+    let name = format!(
+        "{}_prompt",
+        ident(&s.name).to_ascii_lowercase().trim_matches('_')
+    );
     let (params, call_args) = python::vars(s);
     if args.is_empty() {
         out.push('\n');

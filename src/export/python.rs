@@ -76,17 +76,12 @@ pub fn json(v: &serde_json::Value) -> String {
     }
 }
 
-/// A Python identifier from any text (`gpt-4o-mini` → `gpt_4o_mini`).
+/// A Python identifier from any text (`gpt-4o-mini` → `gpt_4o_mini`), its case kept: a tool's
+/// function name is the tool's name on the wire, and `Book` and `book` are two variables.
 pub fn ident(s: &str) -> String {
     let mut out: String = s
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
     if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
         out.insert(0, '_');

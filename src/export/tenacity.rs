@@ -68,7 +68,10 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
         let _ = writeln!(body, "\nAnswer = Annotated[str, {}]", afters.join(", "));
     }
 
-    let name = format!("{}_prompt", ident(&s.name).trim_matches('_'));
+    let name = format!(
+        "{}_prompt",
+        ident(&s.name).to_ascii_lowercase().trim_matches('_')
+    );
     let (params, args) = python::vars(s);
     let mut sig = params;
     sig.push("*".into());

@@ -408,3 +408,21 @@ fn a_tool_named_like_the_programs_own_functions_never_shadows_them() {
         }
     }
 }
+
+#[test]
+fn names_keep_their_case_so_a_tool_is_called_what_the_scenario_calls_it() {
+    // Mirascope sends the function's name as the tool's: lowercased, `GetAuthor` would be
+    // another tool; and vars `Book` and `book` would be one parameter twice.
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::fs::read_to_string("assets/scenarios/tool-retry.toml").unwrap();
+    let path = dir.path().join("tools.toml");
+    std::fs::write(&path, src.replace("get_book_author", "GetBookAuthor")).unwrap();
+    let out = retrylab(
+        &["export", path.to_str().unwrap(), "--to", "mirascope"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let code = text(&out.stdout);
+    assert!(code.contains("\ndef GetBookAuthor("), "{code}");
+    assert!(code.contains("tools=[GetBookAuthor]"), "{code}");
+}
