@@ -461,7 +461,7 @@ t send-keys -t smoke F6
 expect "F6 opens the Export dialog's target list" "Pick a target:" 3
 t send-keys -t smoke Enter
 expect "Enter shows the Mirascope code" "Export Fallback with retries → Mirascope" 3
-expect "the findings come first" "⚠ 1 finding: what Mirascope cannot express here" 3
+expect "the findings come first (here: none)" "No findings: Mirascope expresses this scenario as written." 3
 t send-keys -t smoke C-c
 expect "Ctrl+C copies the export" "to the clipboard (OSC 52)" 3
 if t show-buffer 2>/dev/null | grep -qF 'exported by retrylab: `retrylab export fallback-with-retries --to mirascope`'; then
