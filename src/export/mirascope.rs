@@ -4,7 +4,7 @@
 //! `catch`, validators as pydantic `AfterValidator`s, tools as functions.
 
 use super::pyprog::{self, sdk};
-use super::python::{self, Flavour, ident, lit};
+use super::python::{self, Flavour, lit};
 use super::{Findings, Target};
 use crate::error::ErrorKind;
 use crate::policy::RetryPolicy;
@@ -39,13 +39,9 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
          from mirascope import llm\n\
          from mirascope.core import Messages\n\
          from mirascope.retries import FallbackError, fallback\n\
-         from mirascope.retries.tenacity import collect_errors\n\
-         from pydantic import AfterValidator, TypeAdapter, ValidationError\n\
-         from tenacity import (\n    retry,\n    retry_if_exception,\n    retry_if_exception_type,\n    \
-         stop_after_attempt,\n    stop_after_delay,\n    stop_before_delay,\n    stop_never,\n    \
-         wait_chain,\n    wait_exponential,\n    wait_exponential_jitter,\n    wait_fixed,\n    \
-         wait_incrementing,\n    wait_none,\n    wait_random,\n    wait_random_exponential,\n)\n\n",
+         from mirascope.retries.tenacity import collect_errors\n",
     );
+    body.push_str(pyprog::VALIDATION_AND_TENACITY_IMPORTS);
     body.push_str(&pyprog::clients(s, f));
     body.push('\n');
 
@@ -55,21 +51,13 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
         body.push_str(&tools);
         body.push('\n');
     }
-    let checks = python::validators(s, f);
-    if !checks.is_empty() {
-        let afters: Vec<String> = checks
-            .iter()
-            .map(|c| format!("AfterValidator({c})"))
-            .collect();
-        let _ = writeln!(body, "\nAnswer = Annotated[str, {}]\n", afters.join(", "));
+    let answer = pyprog::answer_type(s, f);
+    if let Some(answer) = &answer {
+        let _ = writeln!(body, "\n{answer}\n");
     }
 
     // The prompt function under @llm.call.
-    // `<scenario>_prompt`: a bare scenario name could shadow an import (`fallback`).
-    let name = format!(
-        "{}_prompt",
-        ident(&s.name).to_ascii_lowercase().trim_matches('_')
-    );
+    let name = pyprog::prompt_name(s);
     let (params, args) = python::vars(s);
     let mut call_args = vec![
         format!("provider={}", lit(sdk(s.call.provider))),
@@ -79,10 +67,7 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
     if s.call.stream {
         call_args.push("stream=True".into());
     }
-    if !s.tools.is_empty() {
-        let names: Vec<String> = s.tools.iter().map(|t| python::tool_fn(&t.name)).collect();
-        call_args.push(format!("tools=[{}]", names.join(", ")));
-    }
+    call_args.extend(pyprog::tools_arg(s));
     let params_dict = call_params(s);
     if let Some(p) = &params_dict {
         call_args.push(format!("call_params={p}"));
@@ -155,7 +140,7 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
     let mut call_vars = args.clone();
     call_vars.push("errors=errors".into());
     let invoke = format!("{name}({})", call_vars.join(", "));
-    body.push_str(&attempt_body(s, &invoke, !checks.is_empty()));
+    body.push_str(&attempt_body(s, &invoke, answer.is_some()));
     body.push_str("\n\nif __name__ == \"__main__\":\n    raise SystemExit(outcome(call))\n");
 
     let mut out = pyprog::header(s, arg, Target::Mirascope, NEEDS, f);

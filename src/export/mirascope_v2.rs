@@ -2,7 +2,7 @@
 //! initial_delay, backoff_multiplier, max_delay, jitter, fallback_models)` over `@llm.call` —
 //! which has one retry_on for every model, plain exponential back-off and no Retry-After.
 
-use super::python::{self, ident, lit};
+use super::python::{self, lit};
 use super::{Findings, Target};
 use crate::error::ErrorKind;
 use crate::policy::{RetryPolicy, Stop, Wait};
@@ -76,10 +76,7 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
                 .replacen("def ", "@llm.tool\ndef ", 1)
         );
     }
-    let name = format!(
-        "{}_prompt",
-        ident(&s.name).to_ascii_lowercase().trim_matches('_')
-    );
+    let name = super::pyprog::prompt_name(s);
     let (params, call_args) = python::vars(s);
     if args.is_empty() {
         out.push('\n');
@@ -87,10 +84,7 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
         let _ = writeln!(out, "\n@llm.retry(\n    {},\n)", args.join(",\n    "));
     }
     let mut call = vec![lit(&models[0])];
-    if !s.tools.is_empty() {
-        let names: Vec<String> = s.tools.iter().map(|t| python::tool_fn(&t.name)).collect();
-        call.push(format!("tools=[{}]", names.join(", ")));
-    }
+    call.extend(super::pyprog::tools_arg(s));
     let _ = writeln!(
         out,
         "@llm.call({})\ndef {name}({}) -> str:",

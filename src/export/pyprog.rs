@@ -108,6 +108,45 @@ pub fn clients(s: &Scenario, f: &mut Findings) -> String {
     out
 }
 
+/// The imports after `typing`'s that the Mirascope and Tenacity programs share: pydantic's
+/// validators and Tenacity's stops, waits and conditions.
+pub const VALIDATION_AND_TENACITY_IMPORTS: &str = "\
+         from pydantic import AfterValidator, TypeAdapter, ValidationError\n\
+         from tenacity import (\n    retry,\n    retry_if_exception,\n    retry_if_exception_type,\n    \
+         stop_after_attempt,\n    stop_after_delay,\n    stop_before_delay,\n    stop_never,\n    \
+         wait_chain,\n    wait_exponential,\n    wait_exponential_jitter,\n    wait_fixed,\n    \
+         wait_incrementing,\n    wait_none,\n    wait_random,\n    wait_random_exponential,\n)\n\n";
+
+/// The prompt function's name, `<scenario>_prompt`: a bare scenario name could shadow an
+/// import (`fallback`).
+pub fn prompt_name(s: &Scenario) -> String {
+    format!(
+        "{}_prompt",
+        ident(&s.name).to_ascii_lowercase().trim_matches('_')
+    )
+}
+
+/// `tools=[f, g]` for the call decorator; none without tools.
+pub fn tools_arg(s: &Scenario) -> Option<String> {
+    (!s.tools.is_empty()).then(|| {
+        let names: Vec<String> = s.tools.iter().map(|t| python::tool_fn(&t.name)).collect();
+        format!("tools=[{}]", names.join(", "))
+    })
+}
+
+/// `Answer = Annotated[str, AfterValidator(..), ..]` for `[response]`'s validators; none
+/// without.
+pub fn answer_type(s: &Scenario, f: &mut Findings) -> Option<String> {
+    let checks = python::validators(s, f);
+    (!checks.is_empty()).then(|| {
+        let afters: Vec<String> = checks
+            .iter()
+            .map(|c| format!("AfterValidator({c})"))
+            .collect();
+        format!("Answer = Annotated[str, {}]", afters.join(", "))
+    })
+}
+
 /// Each tool as a Python function answering from its `cases`, else `default`, else "null".
 pub fn tools(s: &Scenario) -> String {
     s.tools.iter().map(tool).collect::<Vec<_>>().join("\n\n")

@@ -4,7 +4,7 @@
 
 use super::mirascope::{call_params, collected};
 use super::pyprog::{self, sdk};
-use super::python::{self, Flavour, ident, lit};
+use super::python::{self, Flavour, lit};
 use super::{Findings, Target};
 use crate::error::ErrorKind;
 use crate::policy::RetryPolicy;
@@ -23,14 +23,8 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
     body.push_str(python::RUNTIME);
     body.push('\n');
     body.push_str(SDK_CALLS);
-    body.push_str(
-        "\nfrom typing import Annotated\n\n\
-         from pydantic import AfterValidator, TypeAdapter, ValidationError\n\
-         from tenacity import (\n    retry,\n    retry_if_exception,\n    retry_if_exception_type,\n    \
-         stop_after_attempt,\n    stop_after_delay,\n    stop_before_delay,\n    stop_never,\n    \
-         wait_chain,\n    wait_exponential,\n    wait_exponential_jitter,\n    wait_fixed,\n    \
-         wait_incrementing,\n    wait_none,\n    wait_random,\n    wait_random_exponential,\n)\n\n",
-    );
+    body.push_str("\nfrom typing import Annotated\n\n");
+    body.push_str(pyprog::VALIDATION_AND_TENACITY_IMPORTS);
     body.push_str(&pyprog::clients(s, f));
 
     let tools = pyprog::tools(s);
@@ -59,19 +53,12 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
         );
         tool_table = "TOOLS".into();
     }
-    let checks = python::validators(s, f);
-    if !checks.is_empty() {
-        let afters: Vec<String> = checks
-            .iter()
-            .map(|c| format!("AfterValidator({c})"))
-            .collect();
-        let _ = writeln!(body, "\nAnswer = Annotated[str, {}]", afters.join(", "));
+    let answer = pyprog::answer_type(s, f);
+    if let Some(answer) = &answer {
+        let _ = writeln!(body, "\n{answer}");
     }
 
-    let name = format!(
-        "{}_prompt",
-        ident(&s.name).to_ascii_lowercase().trim_matches('_')
-    );
+    let name = pyprog::prompt_name(s);
     let (params, args) = python::vars(s);
     let mut sig = params;
     sig.push("*".into());
@@ -101,7 +88,7 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
             call_vars.join(", "),
             if s.call.stream { "True" } else { "False" },
         );
-        if checks.is_empty() {
+        if answer.is_none() {
             body.push_str("    return content\n");
         } else {
             body.push_str("    return TypeAdapter(Answer).validate_python(content)\n");
