@@ -131,9 +131,7 @@ pub(super) async fn serve_local(s: Arc<Shared>, req: LocalRequest) -> Result<Loc
         Some((p, q)) => (p, Some(q)),
         None => (req.path_and_query.as_str(), None),
     };
-    let conn = Conn {
-        killed: Arc::new(AtomicBool::new(false)),
-    };
+    let conn = Conn::fresh();
     let resp = match wire::for_path(path) {
         None => not_found(&Method::POST, path),
         Some(format) => {
@@ -553,6 +551,13 @@ pub(super) struct Conn {
 }
 
 impl Conn {
+    /// A connection no handler has reset.
+    fn fresh() -> Conn {
+        Conn {
+            killed: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
     /// Resets the connection: the reply this handler returns is never written; the client
     /// sees the connection reset with no byte of a reply.
     fn reset(&self) -> Response {
@@ -584,13 +589,13 @@ impl Listener for SimListener {
                 Ok((stream, _)) => {
                     // Small SSE frames must go out at once, not wait for Nagle.
                     let _ = stream.set_nodelay(true);
-                    let killed = Arc::new(AtomicBool::new(false));
+                    let conn = Conn::fresh();
                     return (
                         SimIo {
                             inner: stream,
-                            killed: killed.clone(),
+                            killed: conn.killed.clone(),
                         },
-                        Conn { killed },
+                        conn,
                     );
                 }
                 // Out of file descriptors or similar: back off on real time (this is the
@@ -601,9 +606,7 @@ impl Listener for SimListener {
     }
 
     fn local_addr(&self) -> io::Result<Conn> {
-        self.inner.local_addr().map(|_| Conn {
-            killed: Arc::new(AtomicBool::new(false)),
-        })
+        self.inner.local_addr().map(|_| Conn::fresh())
     }
 }
 

@@ -1,31 +1,8 @@
 //! The CLI contract (DESIGN §7): commands, output, exit codes 0 / 1 / 2, traces.
 
+use crate::support::cli::{config_dir, retrylab, text};
 use std::path::Path;
 use std::process::{Command, Output};
-
-fn retrylab(args: &[&str], data_dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_retrylab"))
-        .args(args)
-        .env("RETRYLAB_DATA_DIR", data_dir)
-        // Never the user's own saved scenarios or config.
-        .env("RETRYLAB_CONFIG_DIR", config_dir(data_dir))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
-}
-
-/// `<data dir>/config`, or nowhere when the data dir is not a folder (tests of a broken one).
-fn config_dir(data_dir: &Path) -> std::path::PathBuf {
-    if data_dir.is_dir() {
-        data_dir.join("config")
-    } else {
-        std::path::PathBuf::from("/nonexistent/retrylab-test-config")
-    }
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 #[test]
 fn run_prints_a_timeline_and_exits_0() {

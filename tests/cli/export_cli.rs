@@ -2,21 +2,9 @@
 //! cannot express, at the top of the output and on stderr. The round trip itself (the
 //! programs run against the simulator) is tests/export_roundtrip.sh.
 
+use crate::support::cli::{retrylab, text};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn retrylab(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_retrylab"))
-        .args(args)
-        .env("RETRYLAB_DATA_DIR", dir.join("data"))
-        .env("RETRYLAB_CONFIG_DIR", dir.join("config"))
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use std::process::Command;
 
 const TARGETS: [&str; 5] = [
     "mirascope",

@@ -2,19 +2,9 @@
 //! Python files (tests/fixtures/python/), import, pass `check`, and run to the end the page
 //! describes; bad files are reported with their lines and exit codes (DESIGN §14, §7).
 
+use crate::support::cli::{retrylab, text};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn retrylab(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_retrylab"))
-        .args(args)
-        .env("RETRYLAB_DATA_DIR", dir)
-        .env("RETRYLAB_CONFIG_DIR", dir.join("config"))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
-}
 
 fn fixture(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -22,10 +12,6 @@ fn fixture(name: &str) -> String {
         .join(name)
         .display()
         .to_string()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// Imports `name` into `dir`, checks the scenario, runs it; returns its events.

@@ -1,22 +1,13 @@
 //! `retrylab lab` end to end (DESIGN §12): presets on a fresh machine, the table, --json,
 //! and every bad input as one error line, a hint and exit 2.
 
-use std::process::{Command, Output};
+use crate::support::cli::{retrylab, text};
+use std::process::Output;
 
 fn lab(args: &[&str]) -> Output {
     let dir = tempfile::tempdir().expect("a temp dir");
-    Command::new(env!("CARGO_BIN_EXE_retrylab"))
-        .arg("lab")
-        .args(args)
-        .env("RETRYLAB_DATA_DIR", dir.path())
-        .env("RETRYLAB_CONFIG_DIR", dir.path().join("config"))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    let args: Vec<&str> = std::iter::once("lab").chain(args.iter().copied()).collect();
+    retrylab(&args, dir.path())
 }
 
 #[test]

@@ -2,21 +2,13 @@
 //! and as JSON lines, the fault script written for `check`, and a bad trace as one error
 //! line naming its line, exit 2.
 
+use crate::support::cli::text;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
+/// The binary under the data dir `data` (the argument order these tests read best in).
 fn retrylab(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_retrylab"))
-        .args(args)
-        .env("RETRYLAB_DATA_DIR", data)
-        .env("RETRYLAB_CONFIG_DIR", data.join("config"))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    crate::support::cli::retrylab(args, data)
 }
 
 #[test]

@@ -12,6 +12,7 @@
 //!   stalls on the run clock). It differs from [`live_server`] in its clock and its script
 //!   (`Act` vs `Step`), so both stay.
 //! - [`sim`]: the simulator on a virtual clock and a plain HTTP client for it.
+//! - [`cli`]: the built binary under the test's own data and config dirs.
 //! - [`panics`]: a panic hook that counts panics in the code under test, not in tests.
 //! - [`fixture`]: the recorded responses (`tests/fixtures/{live,wire}/*.http`), shared by
 //!   both servers.
@@ -19,6 +20,7 @@
 // Each binary uses a part of the helpers; a failed setup step should fail the test loudly.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod cli;
 pub mod live;
 pub mod live_server;
 pub mod panics;
