@@ -6,6 +6,7 @@ pub mod duration;
 pub mod fallback;
 pub mod retry_on;
 pub mod schedule;
+pub mod stainless;
 pub mod stop;
 pub mod wait;
 
