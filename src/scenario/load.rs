@@ -9,6 +9,7 @@
 pub(crate) mod checks;
 mod explain;
 pub mod locate;
+mod sdk_hedge;
 mod time_faults;
 
 use super::render::to_file_error;

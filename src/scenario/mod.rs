@@ -6,6 +6,7 @@ pub mod load;
 pub mod plan;
 pub mod render;
 pub mod saved;
+pub mod sdk;
 pub mod types;
 pub mod userfile;
 

@@ -1,6 +1,7 @@
 //! The scenario file (DESIGN §2, contract): serde types. Unknown keys are refused everywhere.
 
 use crate::error::ErrorKind;
+use crate::policy::stainless::SdkVersion;
 use crate::policy::{ReinsertMode, Secs, Stop, Wait};
 /// Validator specs live with the validators (`validate` never imports the scenario).
 pub use crate::validate::ValidatorSpec;
@@ -26,6 +27,9 @@ pub struct Scenario {
     pub tools: Vec<ToolSpec>,
     #[serde(default)]
     pub sim: SimSpec,
+    /// A second request to the same or the next hop after a delay (DESIGN §15).
+    #[serde(default)]
+    pub hedge: Option<HedgeSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -96,6 +100,12 @@ pub struct CallSpec {
     /// as `server_error`.
     #[serde(default)]
     pub max_answer_bytes: Option<u64>,
+    /// The official SDK's own retries inside each attempt (DESIGN §15); default 0.
+    #[serde(default)]
+    pub sdk_max_retries: Option<u32>,
+    /// Which SDK release's retry loop is emulated.
+    #[serde(default)]
+    pub sdk_version: SdkVersion,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -153,6 +163,37 @@ pub struct HopSpec {
     pub api_key_env: Option<String>,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// This hop's SDK retries; default: `[call].sdk_max_retries`.
+    #[serde(default)]
+    pub sdk_max_retries: Option<u32>,
+}
+
+/// `[hedge]`: when an attempt's first request has not answered after `after`, another is
+/// sent; the first to answer wins and the others are cancelled.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HedgeSpec {
+    pub after: Secs,
+    /// Requests in flight at most for one attempt (>= 2).
+    #[serde(default = "default_hedge_max")]
+    pub max: u32,
+    /// Where the extra requests go.
+    #[serde(default)]
+    pub to: HedgeTo,
+}
+
+fn default_hedge_max() -> u32 {
+    2
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HedgeTo {
+    /// The same hop's provider and model.
+    #[default]
+    Same,
+    /// The next fallback hop's (the last hop hedges to itself).
+    Next,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

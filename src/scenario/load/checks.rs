@@ -67,6 +67,7 @@ pub fn check(s: &Scenario) -> Result<(), Problem> {
     check_fallback(s)?;
     check_validators(s)?;
     check_tools(s)?;
+    super::sdk_hedge::check(s)?;
     check_sim(s)
 }
 
