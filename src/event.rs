@@ -16,7 +16,8 @@ pub mod types;
 
 pub use kinds::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, FallbackHop,
-    RetryExhausted, RunFinished, RunStarted, ToolCall, WaitFinished, WaitStarted,
+    HedgeCancelled, HedgeStarted, RetryExhausted, RunFinished, RunStarted, SdkRetry, ToolCall,
+    WaitFinished, WaitStarted,
 };
 pub use observe::{Observer, dispatch};
 pub use types::{HttpExchange, Mode, Outcome, Target, ToolCallRecord, Usage, WaitEnd, WaitSource};
@@ -61,6 +62,9 @@ pub enum Event {
     FallbackHop(FallbackHop),
     AttemptSucceeded(AttemptSucceeded),
     RunFinished(RunFinished),
+    SdkRetry(SdkRetry),
+    HedgeStarted(HedgeStarted),
+    HedgeCancelled(HedgeCancelled),
 }
 
 impl Event {
@@ -79,6 +83,9 @@ impl Event {
             Event::FallbackHop(_) => "fallback_hop",
             Event::AttemptSucceeded(_) => "attempt_succeeded",
             Event::RunFinished(_) => "run_finished",
+            Event::SdkRetry(_) => "sdk_retry",
+            Event::HedgeStarted(_) => "hedge_started",
+            Event::HedgeCancelled(_) => "hedge_cancelled",
         }
     }
 
@@ -92,9 +99,10 @@ impl Event {
             | Event::ErrorReinserted(ErrorReinserted { hop, attempt, .. })
             | Event::WaitStarted(WaitStarted { hop, attempt, .. })
             | Event::WaitFinished(WaitFinished { hop, attempt, .. })
-            | Event::AttemptSucceeded(AttemptSucceeded { hop, attempt, .. }) => {
-                Some((*hop, *attempt))
-            }
+            | Event::AttemptSucceeded(AttemptSucceeded { hop, attempt, .. })
+            | Event::SdkRetry(SdkRetry { hop, attempt, .. })
+            | Event::HedgeStarted(HedgeStarted { hop, attempt, .. })
+            | Event::HedgeCancelled(HedgeCancelled { hop, attempt, .. }) => Some((*hop, *attempt)),
             Event::RunStarted(_)
             | Event::RetryExhausted(_)
             | Event::FallbackHop(_)

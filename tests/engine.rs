@@ -19,6 +19,8 @@ mod engine_semantics;
 mod engine_why;
 #[path = "engine/lab.rs"]
 mod lab;
+#[path = "engine/sdk_layer.rs"]
+mod sdk_layer;
 #[path = "engine/sim_faults.rs"]
 mod sim_faults;
 #[path = "engine/sim_over_time.rs"]

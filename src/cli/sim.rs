@@ -180,8 +180,12 @@ pub fn log_line(r: &RequestLog) -> String {
         (Some(f), None) => fault_name(f),
         (None, _) => "ok".to_string(),
     };
+    let sdk = match r.sdk_retry {
+        Some(k) if k > 0 => format!("  (sdk retry {k})"),
+        _ => String::new(),
+    };
     format!(
-        "{:>9.3}s  {}  {}  #{}  {what}",
+        "{:>9.3}s  {}  {}  #{}  {what}{sdk}",
         r.at.as_secs_f64(),
         r.provider,
         // The model is whatever the client sent: one printable line, clipped.
@@ -225,11 +229,18 @@ mod tests {
             number: 3,
             fault: Some(FaultKind::RateLimit),
             source: Some(Source::Limit),
+            sdk_retry: None,
         };
         assert_eq!(
             log_line(&r),
             "   12.345s  openai  gpt-4o-mini  #3  rate_limit (limit)"
         );
+        r.sdk_retry = Some(2);
+        assert_eq!(
+            log_line(&r),
+            "   12.345s  openai  gpt-4o-mini  #3  rate_limit (limit)  (sdk retry 2)"
+        );
+        r.sdk_retry = None;
         r.fault = None;
         r.source = None;
         r.model = "evil\u{1b}[2J\nmodel".into();

@@ -82,17 +82,8 @@ async fn exchange(
         }
     };
     let mut on_delta = |text: &str| delta(scrub.push(text));
-    let sent = prep
-        .client
-        .send_with(
-            endpoint,
-            request,
-            &prep.timeouts,
-            prep.limits,
-            &em.clock,
-            &mut on_delta,
-        )
-        .await;
+    let leg = super::sdk_layer::Leg::first(hop, attempt);
+    let sent = super::sdk_layer::send(prep, endpoint, request, leg, em, &mut on_delta).await;
     // A stream that broke may have broken inside a key: what was held back stays hidden.
     delta(if sent.is_ok() {
         scrub.finish()

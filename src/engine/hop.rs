@@ -196,7 +196,13 @@ impl Hop<'_> {
             request: request.map_or(serde_json::Value::Null, |r| Client::body(endpoint.kind, r)),
             prompt: built.as_ref().ok().map(|(_, prompt)| prompt.clone()),
             url: request.map_or_else(String::new, |r| Client::url(endpoint, r)),
-            headers: request.map_or_else(Vec::new, |r| Client::shown_headers(endpoint, r)),
+            headers: request.map_or_else(Vec::new, |r| {
+                super::sdk_layer::first_headers(
+                    self.prep,
+                    self.idx(),
+                    Client::shown_headers(endpoint, r),
+                )
+            }),
         }));
     }
 

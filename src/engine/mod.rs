@@ -6,4 +6,5 @@ pub mod endpoints;
 mod hop;
 mod prepare;
 pub mod run;
+mod sdk_layer;
 pub mod sink;

@@ -17,6 +17,7 @@ use crate::provider::client::ReplyLimits;
 use crate::provider::redact::{Secrets, redact_failure};
 use crate::provider::{ChatRequest, Client, Endpoint, Timeouts, key_env};
 use crate::scenario::plan::{fallback_policy, hop_policies};
+use crate::scenario::sdk::{SdkLoop, hop_sdk_loops};
 use crate::scenario::types::Scenario;
 use crate::sim::{LocalSim, SimServer};
 use crate::tools::Toolbox;
@@ -39,11 +40,24 @@ pub(super) struct Prepared {
     /// The cost of every attempt so far.
     pub(super) total: std::sync::Mutex<cost::Total>,
     pub(super) mode: Mode,
+    /// Each hop's SDK retry loop (DESIGN §15), where it makes retries.
+    pub(super) sdk: Vec<Option<SdkLoop>>,
+    /// Every HTTP request sent so far: each attempt's first, each SDK retry, each hedge leg.
+    /// Counted in one place, [`Prepared::request_sent`] (call-wide limits read it).
+    pub(super) requests_sent: std::sync::atomic::AtomicU32,
     /// Kept alive for the run (none on a shared in-process simulator).
     _sim: Option<SimServer>,
 }
 
 impl Prepared {
+    /// Counts one HTTP request about to go out; the count so far, this one included.
+    pub(super) fn request_sent(&self) -> u32 {
+        use std::sync::atomic::Ordering;
+        self.requests_sent
+            .fetch_add(1, Ordering::Relaxed)
+            .saturating_add(1)
+    }
+
     pub(super) fn add_cost(&self, c: Option<cost::Cost>) {
         // Plain data behind the lock; a poisoned lock is still consistent.
         self.total
@@ -184,6 +198,8 @@ pub(super) async fn prepare(
         prices: cfg.prices(),
         total: std::sync::Mutex::new(cost::Total::default()),
         mode,
+        sdk: hop_sdk_loops(s),
+        requests_sent: std::sync::atomic::AtomicU32::new(0),
         _sim: sim,
     })
 }

@@ -164,6 +164,41 @@ fn full() -> Vec<(Event, &'static str)> {
             }),
             r#"{"t_ms":7,"event":"run_finished","outcome":"error","content":"partial","error":{"kind":"fallback_error","message":"FallbackError: every call failed: [retry_error: RetryError after 3 attempt(s); last error: timeout (504): no byte in 5 s]","errors":[{"kind":"retry_error","message":"RetryError after 3 attempt(s); last error: timeout (504): no byte in 5 s","last_error":{"kind":"timeout","message":"no byte in 5 s","status":504,"provider_type":"gateway_timeout","retry_after_ms":1500,"request_id":"req_1","timeout":"first_byte"}}]},"caught":[{"kind":"retry_error","message":"RetryError after 3 attempt(s); last error: timeout (504): no byte in 5 s","last_error":{"kind":"timeout","message":"no byte in 5 s","status":504,"provider_type":"gateway_timeout","retry_after_ms":1500,"request_id":"req_1","timeout":"first_byte"}}],"total_cost_usd":0.5,"total_cost_estimated":true}"#,
         ),
+        (
+            Event::SdkRetry(SdkRetry {
+                hop: 0,
+                attempt: 2,
+                leg: 2,
+                retry: 1,
+                error: full_error(),
+                delay_ms: 1500,
+                source: "retry_after_ms".into(),
+                status: Some(429),
+                sdk: "openai 3.x".into(),
+                why: "429 is retried by openai 3.x".into(),
+                response: Some(exchange()),
+            }),
+            r#"{"t_ms":7,"event":"sdk_retry","hop":0,"attempt":2,"leg":2,"retry":1,"error":{"kind":"timeout","message":"no byte in 5 s","status":504,"provider_type":"gateway_timeout","retry_after_ms":1500,"request_id":"req_1","timeout":"first_byte"},"delay_ms":1500,"source":"retry_after_ms","status":429,"sdk":"openai 3.x","why":"429 is retried by openai 3.x","response":{"url":"http://127.0.0.1:1/v1/chat/completions","status":429,"headers":[["retry-after","1"]],"body":"{}"}}"#,
+        ),
+        (
+            Event::HedgeStarted(HedgeStarted {
+                hop: 0,
+                attempt: 1,
+                leg: 2,
+                provider: "anthropic".into(),
+                model: "claude-3-5-haiku-latest".into(),
+            }),
+            r#"{"t_ms":7,"event":"hedge_started","hop":0,"attempt":1,"leg":2,"provider":"anthropic","model":"claude-3-5-haiku-latest"}"#,
+        ),
+        (
+            Event::HedgeCancelled(HedgeCancelled {
+                hop: 0,
+                attempt: 1,
+                leg: 1,
+                why: "leg 2 answered first".into(),
+            }),
+            r#"{"t_ms":7,"event":"hedge_cancelled","hop":0,"attempt":1,"leg":1,"why":"leg 2 answered first"}"#,
+        ),
     ]
 }
 
@@ -240,6 +275,22 @@ fn bare() -> Vec<(Event, &'static str)> {
             }),
             r#"{"t_ms":7,"event":"run_finished","outcome":"cancelled","content":null,"error":null,"caught":[]}"#,
         ),
+        (
+            Event::SdkRetry(SdkRetry {
+                hop: 0,
+                attempt: 1,
+                leg: 1,
+                retry: 1,
+                error: CallError::new(ErrorKind::Connection, "reset"),
+                delay_ms: 412,
+                source: "backoff".into(),
+                status: None,
+                sdk: String::new(),
+                why: String::new(),
+                response: None,
+            }),
+            r#"{"t_ms":7,"event":"sdk_retry","hop":0,"attempt":1,"retry":1,"error":{"kind":"connection","message":"reset"},"delay_ms":412,"source":"backoff"}"#,
+        ),
     ]
 }
 
@@ -255,7 +306,7 @@ fn every_event_encodes_as_pinned_and_parses_back() {
 #[test]
 fn every_variant_is_pinned() {
     let names: std::collections::BTreeSet<&str> = full().iter().map(|(e, _)| e.name()).collect();
-    assert_eq!(names.len(), 12, "{names:?}");
+    assert_eq!(names.len(), 15, "{names:?}");
 }
 
 /// Lines as older versions wrote them: the fields added since take their defaults, and the

@@ -183,3 +183,61 @@ pub struct RunFinished {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub total_cost_estimated: bool,
 }
+
+/// The official SDK's own loop retries inside an attempt (DESIGN §15): a request of the
+/// attempt failed with `error`, and request number `retry` + 1 (carrying
+/// `x-stainless-retry-count: retry`) follows after `delay_ms`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SdkRetry {
+    pub hop: u32,
+    pub attempt: u32,
+    /// The hedge leg (1 = the attempt's first request); not written when 1.
+    #[serde(default = "first_leg", skip_serializing_if = "is_first_leg")]
+    pub leg: u32,
+    /// 1-based: the SDK's first retry is 1.
+    pub retry: u32,
+    /// The failed request's error.
+    pub error: CallError,
+    pub delay_ms: u64,
+    /// `retry_after_ms`, `retry_after` or `backoff`.
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The SDK release emulated, e.g. `openai 3.x`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sdk: String,
+    /// Why the SDK retries and how it chose the delay, in words.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub why: String,
+    /// What the failed request got back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<HttpExchange>,
+}
+
+/// A hedge: the attempt's earlier requests have not answered, so another starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HedgeStarted {
+    pub hop: u32,
+    pub attempt: u32,
+    /// 2 for the first extra request.
+    pub leg: u32,
+    pub provider: String,
+    pub model: String,
+}
+
+/// A hedge leg given up: another answered first (or the attempt ended).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HedgeCancelled {
+    pub hop: u32,
+    pub attempt: u32,
+    pub leg: u32,
+    pub why: String,
+}
+
+fn first_leg() -> u32 {
+    1
+}
+
+fn is_first_leg(leg: &u32) -> bool {
+    *leg == 1
+}

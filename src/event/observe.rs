@@ -4,7 +4,8 @@
 
 use super::kinds::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, FallbackHop,
-    RetryExhausted, RunFinished, RunStarted, ToolCall, WaitFinished, WaitStarted,
+    HedgeCancelled, HedgeStarted, RetryExhausted, RunFinished, RunStarted, SdkRetry, ToolCall,
+    WaitFinished, WaitStarted,
 };
 use super::{Event, TimedEvent};
 
@@ -24,6 +25,9 @@ pub trait Observer {
     fn fallback_hop(&mut self, _t_ms: u64, _e: &FallbackHop) {}
     fn attempt_succeeded(&mut self, _t_ms: u64, _e: &AttemptSucceeded) {}
     fn run_finished(&mut self, _t_ms: u64, _e: &RunFinished) {}
+    fn sdk_retry(&mut self, _t_ms: u64, _e: &SdkRetry) {}
+    fn hedge_started(&mut self, _t_ms: u64, _e: &HedgeStarted) {}
+    fn hedge_cancelled(&mut self, _t_ms: u64, _e: &HedgeCancelled) {}
 }
 
 /// Hands `ev` to `o`: [`Observer::any_event`], then the method of its kind.
@@ -43,6 +47,9 @@ pub fn dispatch<O: Observer + ?Sized>(o: &mut O, ev: &TimedEvent) {
         Event::FallbackHop(e) => o.fallback_hop(t, e),
         Event::AttemptSucceeded(e) => o.attempt_succeeded(t, e),
         Event::RunFinished(e) => o.run_finished(t, e),
+        Event::SdkRetry(e) => o.sdk_retry(t, e),
+        Event::HedgeStarted(e) => o.hedge_started(t, e),
+        Event::HedgeCancelled(e) => o.hedge_cancelled(t, e),
     }
 }
 

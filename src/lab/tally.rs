@@ -107,6 +107,20 @@ impl Tally {
                     }
                 }
             }
+            // The SDK's own retries and hedge legs are HTTP requests too (DESIGN §15).
+            Event::SdkRetry(r) => {
+                self.requests += 1;
+                self.wait_ms += r.delay_ms;
+                if let Some(at) = self.offset_ms {
+                    self.requests_at.push(at + ev.t_ms + r.delay_ms);
+                }
+            }
+            Event::HedgeStarted(_) => {
+                self.requests += 1;
+                if let Some(at) = self.offset_ms {
+                    self.requests_at.push(at + ev.t_ms);
+                }
+            }
             Event::AttemptFailed(f) if f.error.status == Some(429) => {
                 if let Some(at) = self.offset_ms {
                     self.limited_at.push(at + ev.t_ms);

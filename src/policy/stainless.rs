@@ -306,7 +306,9 @@ pub fn should_retry(row: SdkRow, failed: &Failed<'_>, now: SystemTime) -> Verdic
 /// Whether a parsed Retry-After sets the delay, and what it then is.
 fn honoured(row: SdkRow, ra: f64) -> Option<f64> {
     match row {
-        SdkRow::OpenAi1 | SdkRow::Anthropic0 => (ra > 0.0 && ra <= OLD_RETRY_AFTER_MAX).then_some(ra),
+        SdkRow::OpenAi1 | SdkRow::Anthropic0 => {
+            (ra > 0.0 && ra <= OLD_RETRY_AFTER_MAX).then_some(ra)
+        }
         SdkRow::OpenAi3 => {
             (ra.is_finite() && ra > 0.0 && ra <= OPENAI3_RETRY_AFTER_MAX).then_some(ra)
         }
@@ -350,7 +352,11 @@ pub fn delay<R: Rng + ?Sized>(
     let secs = backoff(retries_taken, u);
     let k = retries_taken.min(1000);
     let ignored = match parsed {
-        Some((ra, _)) => format!(" (Retry-After {} s not honoured: {})", trim_float(ra), row.cap_text()),
+        Some((ra, _)) => format!(
+            " (Retry-After {} s not honoured: {})",
+            trim_float(ra),
+            row.cap_text()
+        ),
         None => String::new(),
     };
     SdkDelay {

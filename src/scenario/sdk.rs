@@ -90,7 +90,9 @@ mod tests {
 
     #[test]
     fn hops_inherit_the_calls_sdk_retries_unless_they_set_their_own() {
-        let sc = s("sdk_max_retries = 2\nsdk_version = \"mirascope-pins\"\n[fallback]\ncatch = [\"any\"]\n[[fallback.hops]]\nprovider = \"anthropic\"\nmodel = \"c\"\ncatch = [\"any\"]\n[[fallback.hops]]\nprovider = \"openai\"\nmodel = \"d\"\ncatch = [\"any\"]\nsdk_max_retries = 0\n");
+        let sc = s(
+            "sdk_max_retries = 2\nsdk_version = \"mirascope-pins\"\n[fallback]\ncatch = [\"any\"]\n[[fallback.hops]]\nprovider = \"anthropic\"\nmodel = \"c\"\ncatch = [\"any\"]\n[[fallback.hops]]\nprovider = \"openai\"\nmodel = \"d\"\ncatch = [\"any\"]\nsdk_max_retries = 0\n",
+        );
         assert_eq!(
             hop_sdk_loops(&sc),
             vec![
@@ -120,7 +122,9 @@ mod tests {
     fn hedge_legs_multiply_the_requests_of_their_target() {
         let sc = s("sdk_max_retries = 1\n[hedge]\nafter = \"1s\"\nmax = 3\n");
         assert_eq!(requests_per_attempt(&sc, 0), 6);
-        let sc = s("[hedge]\nafter = \"1s\"\nto = \"next\"\n[fallback]\ncatch = [\"any\"]\n[[fallback.hops]]\nprovider = \"anthropic\"\nmodel = \"c\"\ncatch = [\"any\"]\nsdk_max_retries = 2\n");
+        let sc = s(
+            "[hedge]\nafter = \"1s\"\nto = \"next\"\n[fallback]\ncatch = [\"any\"]\n[[fallback.hops]]\nprovider = \"anthropic\"\nmodel = \"c\"\ncatch = [\"any\"]\nsdk_max_retries = 2\n",
+        );
         assert_eq!(hedge_target(&sc, 0), 1);
         assert_eq!(hedge_target(&sc, 1), 1, "the last hop hedges to itself");
         assert_eq!(requests_per_attempt(&sc, 0), 1 + 3);

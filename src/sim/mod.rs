@@ -42,6 +42,8 @@ pub struct RequestLog {
     pub number: u32,
     pub fault: Option<FaultKind>,
     pub source: Option<script::Source>,
+    /// The `x-stainless-retry-count` the request carried (an SDK's own retry number).
+    pub sdk_retry: Option<u32>,
 }
 
 /// Called once per request, from the handler (keep it quick).

@@ -239,6 +239,11 @@ async fn handle(
             number: decision.number,
             fault: decision.fault.as_ref().map(|f| f.fault),
             source: decision.source,
+            sdk_retry: incoming
+                .headers
+                .get(crate::policy::stainless::RETRY_COUNT_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok()),
         });
     }
     let meta = Meta {

@@ -242,7 +242,13 @@ impl Reader {
                     sent: !a.request.is_null(),
                 });
             }
-            Event::Delta(_) | Event::ToolCall(_) => self.inside(ev)?,
+            // The SDK's retries and hedge legs are requests inside the attempt; what-if
+            // replays the attempt's last outcome only.
+            Event::Delta(_)
+            | Event::ToolCall(_)
+            | Event::SdkRetry(_)
+            | Event::HedgeStarted(_)
+            | Event::HedgeCancelled(_) => self.inside(ev)?,
             Event::AttemptFailed(f) => {
                 let open = self.close(ev)?;
                 let headers = f

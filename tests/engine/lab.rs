@@ -360,3 +360,36 @@ fn load_mode_with_one_caller_runs_the_calls_back_to_back() {
     let requests: u32 = load.requests_per_second.iter().sum();
     assert_eq!(f64::from(requests), r.requests.mean * 400.0);
 }
+
+#[test]
+fn sdk_max_retries_2_triples_the_requests_of_each_attempt_against_a_permanent_500() {
+    // Mirascope's basic example: 3 Tenacity attempts. Without the SDK layer: 3 requests a
+    // call; with the SDK's default of 2 retries left on: 3 × (1 + 2) = 9, every call.
+    let retry = "[retry]\nstop = { after_attempt = 3 }";
+    // Every request of a call fails (each call has its own simulator).
+    let faults =
+        format!("[sim]\n{INSTANT}faults = [{{ fault = \"server_error\", times = 100 }}]\n");
+    let calls = 50;
+    let reports = lab(&plan(
+        &[
+            scenario(retry, ""),
+            scenario(&format!("sdk_max_retries = 2\n{retry}"), ""),
+        ],
+        &faults,
+        calls,
+    ));
+    let (plain, sdk) = (&reports[0], &reports[1]);
+    for r in [plain, sdk] {
+        assert_eq!(r.success_rate, 0.0);
+        assert_eq!(r.attempts.mean, 3.0);
+        assert_eq!(r.attempts.max, 3);
+    }
+    assert_eq!((plain.requests.mean, plain.requests.max), (3.0, 3));
+    assert_eq!((sdk.requests.mean, sdk.requests.max), (9.0, 9));
+    // The SDK's 6 back-offs per call: each in 0.75..1 of 0.5 s (k = 0) or 1 s (k = 1).
+    let per_call = sdk.wait_ms.mean;
+    assert!(
+        (3.0 * (375.0 + 750.0)..=3.0 * (500.0 + 1000.0)).contains(&per_call),
+        "{per_call}"
+    );
+}

@@ -7,8 +7,8 @@
 
 use retrylab::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, Event, FallbackHop,
-    Observer, RetryExhausted, RunFinished, RunStarted, TimedEvent, ToolCall, WaitFinished,
-    WaitStarted, dispatch,
+    HedgeCancelled, HedgeStarted, Observer, RetryExhausted, RunFinished, RunStarted, SdkRetry,
+    TimedEvent, ToolCall, WaitFinished, WaitStarted, dispatch,
 };
 
 /// The sim flavour of [`Transcript`].
@@ -170,6 +170,41 @@ impl Observer for Transcript {
             None => String::new(),
         };
         self.line(t, format!("wait_finished {}/{}{cut}", e.hop, e.attempt));
+    }
+
+    fn sdk_retry(&mut self, t: u64, e: &SdkRetry) {
+        let status = e.status.map(|s| format!("({s})")).unwrap_or_default();
+        let leg = if e.leg == 1 {
+            String::new()
+        } else {
+            format!(" leg={}", e.leg)
+        };
+        self.line(
+            t,
+            format!(
+                "sdk_retry {}/{}{leg} #{} {}{status} {}ms {}",
+                e.hop, e.attempt, e.retry, e.error.kind, e.delay_ms, e.source
+            ),
+        );
+    }
+
+    fn hedge_started(&mut self, t: u64, e: &HedgeStarted) {
+        let (hop, attempt, leg) = (e.hop, e.attempt, e.leg);
+        self.line(
+            t,
+            format!(
+                "hedge_started {hop}/{attempt} leg={leg} {}/{}",
+                e.provider, e.model
+            ),
+        );
+    }
+
+    fn hedge_cancelled(&mut self, t: u64, e: &HedgeCancelled) {
+        let (hop, attempt, leg) = (e.hop, e.attempt, e.leg);
+        self.line(
+            t,
+            format!("hedge_cancelled {hop}/{attempt} leg={leg}: {}", e.why),
+        );
     }
 
     fn retry_exhausted(&mut self, t: u64, e: &RetryExhausted) {

@@ -29,7 +29,15 @@ fn rng() -> ChaCha8Rng {
 
 fn retries(row: SdkRow, status: u16, pairs: &[(&str, &str)]) -> bool {
     let headers = h(pairs);
-    should_retry(row, &Failed::Status { status, headers: &headers }, now()).retry
+    should_retry(
+        row,
+        &Failed::Status {
+            status,
+            headers: &headers,
+        },
+        now(),
+    )
+    .retry
 }
 
 /// The delay in ms (rounded to 0.001 ms) and its source.
@@ -84,8 +92,14 @@ fn x_should_retry_decides_first_and_only_as_exact_lower_case_words() {
     for row in ROWS {
         assert!(retries(row, 400, &[("x-should-retry", "true")]), "{row:?}");
         assert!(retries(row, 401, &[("X-Should-Retry", "true")]), "{row:?}");
-        assert!(!retries(row, 500, &[("x-should-retry", "false")]), "{row:?}");
-        assert!(!retries(row, 429, &[("x-should-retry", "false")]), "{row:?}");
+        assert!(
+            !retries(row, 500, &[("x-should-retry", "false")]),
+            "{row:?}"
+        );
+        assert!(
+            !retries(row, 429, &[("x-should-retry", "false")]),
+            "{row:?}"
+        );
         // Python compares the string: any other spelling falls through to the status.
         assert!(retries(row, 500, &[("x-should-retry", "False")]), "{row:?}");
         assert!(!retries(row, 400, &[("x-should-retry", "TRUE")]), "{row:?}");
@@ -102,7 +116,11 @@ fn openai_3_refuses_any_retry_beyond_120_s_of_retry_after_even_with_x_should_ret
         429,
         &[("retry-after", "121"), ("x-should-retry", "true")]
     ));
-    assert!(!retries(SdkRow::OpenAi3, 503, &[("retry-after-ms", "120001")]));
+    assert!(!retries(
+        SdkRow::OpenAi3,
+        503,
+        &[("retry-after-ms", "120001")]
+    ));
     assert!(retries(SdkRow::OpenAi3, 429, &[("retry-after", "120")]));
     // A number too big for a float is taken as just over the cap: refused.
     assert!(!retries(SdkRow::OpenAi3, 429, &[("retry-after", "1e400")]));
@@ -118,7 +136,10 @@ fn openai_3_refuses_any_retry_beyond_120_s_of_retry_after_even_with_x_should_ret
 #[test]
 fn transport_errors_are_retried_and_what_happens_outside_the_loop_is_not() {
     for row in ROWS {
-        assert!(should_retry(row, &Failed::Transport, now()).retry, "{row:?}");
+        assert!(
+            should_retry(row, &Failed::Transport, now()).retry,
+            "{row:?}"
+        );
         assert!(!should_retry(row, &Failed::Outside, now()).retry, "{row:?}");
     }
 }
@@ -153,10 +174,22 @@ fn failures_are_classified_as_the_sdk_meets_them() {
 fn retry_after_forms_parse_as_python_reads_them() {
     let p = |row, pairs: &[(&str, &str)]| parse_retry_after(row, &h(pairs), now());
     for row in ROWS {
-        assert_eq!(p(row, &[("retry-after-ms", "1500")]), Some((1.5, DelaySource::RetryAfterMs)));
-        assert_eq!(p(row, &[("Retry-After", " 2 ")]), Some((2.0, DelaySource::RetryAfter)));
-        assert_eq!(p(row, &[("retry-after", "0.25")]), Some((0.25, DelaySource::RetryAfter)));
-        assert_eq!(p(row, &[("retry-after", "1_0")]), Some((10.0, DelaySource::RetryAfter)));
+        assert_eq!(
+            p(row, &[("retry-after-ms", "1500")]),
+            Some((1.5, DelaySource::RetryAfterMs))
+        );
+        assert_eq!(
+            p(row, &[("Retry-After", " 2 ")]),
+            Some((2.0, DelaySource::RetryAfter))
+        );
+        assert_eq!(
+            p(row, &[("retry-after", "0.25")]),
+            Some((0.25, DelaySource::RetryAfter))
+        );
+        assert_eq!(
+            p(row, &[("retry-after", "1_0")]),
+            Some((10.0, DelaySource::RetryAfter))
+        );
         // ms wins over seconds; garbage in ms falls through to seconds, then to a date.
         assert_eq!(
             p(row, &[("retry-after", "10"), ("retry-after-ms", "250")]),
@@ -174,7 +207,10 @@ fn retry_after_forms_parse_as_python_reads_them() {
             p(row, &[("retry-after", "Wed, 21 Oct 2015 07:27:00 GMT")]),
             Some((-60.0, DelaySource::RetryAfter))
         );
-        assert_eq!(p(row, &[("retry-after", "-1")]), Some((-1.0, DelaySource::RetryAfter)));
+        assert_eq!(
+            p(row, &[("retry-after", "-1")]),
+            Some((-1.0, DelaySource::RetryAfter))
+        );
         assert_eq!(p(row, &[("retry-after", "_1")]), None);
         assert_eq!(p(row, &[("retry-after", "1__0")]), None);
         assert_eq!(p(row, &[("retry-after", "tomorrow")]), None);
@@ -198,7 +234,10 @@ fn a_retry_after_within_the_rows_cap_is_the_delay() {
     let ms = DelaySource::RetryAfterMs;
     let s = DelaySource::RetryAfter;
     for row in ROWS {
-        assert_eq!(delay_of(row, 0, &[("retry-after-ms", "1500")]), (1500.0, ms));
+        assert_eq!(
+            delay_of(row, 0, &[("retry-after-ms", "1500")]),
+            (1500.0, ms)
+        );
         assert_eq!(delay_of(row, 2, &[("retry-after", "2")]), (2000.0, s));
         assert_eq!(delay_of(row, 0, &[("retry-after", "60")]), (60_000.0, s));
         assert_eq!(
@@ -208,13 +247,28 @@ fn a_retry_after_within_the_rows_cap_is_the_delay() {
     }
     // Past 60 s: the old rows back off; openai 3.x honours up to 120 s; anthropic 2.x all.
     let just_over = [("retry-after", "60.5")];
-    assert_eq!(delay_of(SdkRow::OpenAi1, 0, &just_over).1, DelaySource::Backoff);
-    assert_eq!(delay_of(SdkRow::Anthropic0, 0, &just_over).1, DelaySource::Backoff);
+    assert_eq!(
+        delay_of(SdkRow::OpenAi1, 0, &just_over).1,
+        DelaySource::Backoff
+    );
+    assert_eq!(
+        delay_of(SdkRow::Anthropic0, 0, &just_over).1,
+        DelaySource::Backoff
+    );
     assert_eq!(delay_of(SdkRow::OpenAi3, 0, &just_over), (60_500.0, s));
-    assert_eq!(delay_of(SdkRow::OpenAi3, 0, &[("retry-after", "120")]), (120_000.0, s));
-    assert_eq!(delay_of(SdkRow::OpenAi3, 0, &[("retry-after", "121")]).1, DelaySource::Backoff);
+    assert_eq!(
+        delay_of(SdkRow::OpenAi3, 0, &[("retry-after", "120")]),
+        (120_000.0, s)
+    );
+    assert_eq!(
+        delay_of(SdkRow::OpenAi3, 0, &[("retry-after", "121")]).1,
+        DelaySource::Backoff
+    );
     assert_eq!(delay_of(SdkRow::Anthropic2, 0, &just_over), (60_500.0, s));
-    assert_eq!(delay_of(SdkRow::Anthropic2, 0, &[("retry-after", "86400")]), (86_400_000.0, s));
+    assert_eq!(
+        delay_of(SdkRow::Anthropic2, 0, &[("retry-after", "86400")]),
+        (86_400_000.0, s)
+    );
     // anthropic 2.x sleeps at most 4,294,967 s, infinity included.
     for big in ["1e9", "inf", "1e400"] {
         assert_eq!(
@@ -233,10 +287,16 @@ fn zero_negative_nan_infinite_or_past_retry_after_falls_back_to_the_back_off() {
             assert_eq!(source, DelaySource::Backoff, "{row:?} {value}");
             assert!((375.0..=500.0).contains(&ms), "{row:?} {value}: {ms}");
         }
-        assert_eq!(delay_of(row, 0, &[("retry-after-ms", "0")]).1, DelaySource::Backoff);
+        assert_eq!(
+            delay_of(row, 0, &[("retry-after-ms", "0")]).1,
+            DelaySource::Backoff
+        );
     }
     for row in [SdkRow::OpenAi1, SdkRow::OpenAi3, SdkRow::Anthropic0] {
-        assert_eq!(delay_of(row, 0, &[("retry-after", "inf")]).1, DelaySource::Backoff);
+        assert_eq!(
+            delay_of(row, 0, &[("retry-after", "inf")]).1,
+            DelaySource::Backoff
+        );
     }
 }
 
@@ -289,8 +349,18 @@ fn the_back_off_stays_within_its_bounds_over_many_draws() {
 #[test]
 fn whys_name_the_sdk_and_the_rule() {
     let headers = h(&[]);
-    let v = should_retry(SdkRow::OpenAi1, &Failed::Status { status: 400, headers: &headers }, now());
-    assert_eq!(v.why, "400 is not retried by openai 1.109 (only 408, 409, 429, >= 500)");
+    let v = should_retry(
+        SdkRow::OpenAi1,
+        &Failed::Status {
+            status: 400,
+            headers: &headers,
+        },
+        now(),
+    );
+    assert_eq!(
+        v.why,
+        "400 is not retried by openai 1.109 (only 408, 409, 429, >= 500)"
+    );
     let d = delay(
         SdkRow::OpenAi3,
         0,

@@ -50,6 +50,8 @@ pub(super) struct Call<'a> {
     pub(super) raw: Vec<u8>,
     /// SSE events seen.
     pub(super) events: usize,
+    /// Headers added after the format's and the endpoint's (never sensitive).
+    pub(super) extra_headers: Vec<(&'static str, String)>,
 }
 
 /// Why reading a whole body stopped.
@@ -82,6 +84,7 @@ impl<'a> Call<'a> {
             },
             raw: Vec::new(),
             events: 0,
+            extra_headers: Vec::new(),
         }
     }
 }
@@ -182,7 +185,16 @@ impl Call<'_> {
                 format!("invalid base_url `{}`: {e}", endpoint.base_url),
             )
         })?;
-        let headers = request_headers(self.wire, endpoint, req.stream)?;
+        let mut headers = request_headers(self.wire, endpoint, req.stream)?;
+        for (name, value) in &self.extra_headers {
+            let value = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
+                CallError::new(
+                    ErrorKind::BadRequest,
+                    format!("the value of header `{name}` holds characters a header cannot carry"),
+                )
+            })?;
+            headers.insert(reqwest::header::HeaderName::from_static(name), value);
+        }
         let body = serde_json::to_vec(&self.wire.body(req)).map_err(|e| {
             CallError::new(
                 ErrorKind::BadRequest,

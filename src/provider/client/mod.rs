@@ -168,7 +168,25 @@ impl Client {
         clock: &Clock,
         on_delta: &mut (dyn FnMut(&str) + Send),
     ) -> Result<ChatResponse, AttemptError> {
+        self.send_with_headers(endpoint, req, timeouts, limits, clock, &[], on_delta)
+            .await
+    }
+
+    /// [`Client::send_with`], the request also carrying `extra` headers (not sensitive:
+    /// the SDK layer's `x-stainless-retry-count`).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn send_with_headers(
+        &self,
+        endpoint: &Endpoint,
+        req: &ChatRequest,
+        timeouts: &Timeouts,
+        limits: ReplyLimits,
+        clock: &Clock,
+        extra: &[(&'static str, String)],
+        on_delta: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<ChatResponse, AttemptError> {
         let mut call = Call::new(endpoint, req, timeouts, limits, clock);
+        call.extra_headers = extra.to_vec();
         // Frames of an earlier exchange that were never parsed never will be.
         clock.settle();
         let via = match &self.local {

@@ -5,7 +5,8 @@
 use super::{Scrub, Secrets, scrub_failure, withhold};
 use crate::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, Event, FallbackHop,
-    RetryExhausted, RunFinished, RunStarted, ToolCall, WaitFinished, WaitStarted,
+    HedgeCancelled, HedgeStarted, RetryExhausted, RunFinished, RunStarted, SdkRetry, ToolCall,
+    WaitFinished, WaitStarted,
 };
 
 /// Scrubs every string of `ev` (see the module docs).
@@ -30,7 +31,56 @@ impl Scrub for Event {
             Event::FallbackHop(e) => e.scrub(s),
             Event::AttemptSucceeded(e) => e.scrub(s),
             Event::RunFinished(e) => e.scrub(s),
+            Event::SdkRetry(e) => e.scrub(s),
+            Event::HedgeStarted(e) => e.scrub(s),
+            Event::HedgeCancelled(e) => e.scrub(s),
         }
+    }
+}
+
+impl Scrub for SdkRetry {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        let SdkRetry {
+            hop: _,
+            attempt: _,
+            leg: _,
+            retry: _,
+            error,
+            delay_ms: _,
+            source,
+            status: _,
+            sdk,
+            why,
+            response,
+        } = self;
+        // A failed request has no partial output (the SDK retries before any text).
+        let mut none = String::new();
+        scrub_failure(error, &mut none, response, s) | source.scrub(s) | sdk.scrub(s) | why.scrub(s)
+    }
+}
+
+impl Scrub for HedgeStarted {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        let HedgeStarted {
+            hop: _,
+            attempt: _,
+            leg: _,
+            provider,
+            model,
+        } = self;
+        provider.scrub(s) | model.scrub(s)
+    }
+}
+
+impl Scrub for HedgeCancelled {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        let HedgeCancelled {
+            hop: _,
+            attempt: _,
+            leg: _,
+            why,
+        } = self;
+        why.scrub(s)
     }
 }
 

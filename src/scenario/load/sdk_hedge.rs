@@ -13,7 +13,11 @@ pub const MAX_SDK_RETRIES: u32 = 20;
 pub const MAX_HEDGE: u32 = 10;
 
 pub(super) fn check(s: &Scenario) -> Result<(), Problem> {
-    check_sdk(KeyPath::new().key("call"), s.call.provider, s.call.sdk_max_retries)?;
+    check_sdk(
+        KeyPath::new().key("call"),
+        s.call.provider,
+        s.call.sdk_max_retries,
+    )?;
     if let Some(fb) = &s.fallback {
         for (i, hop) in fb.hops.iter().enumerate() {
             let path = KeyPath::new().key("fallback").key("hops").index(i);
@@ -65,14 +69,20 @@ fn check_hedge(s: &Scenario) -> Result<(), Problem> {
     if h.max > MAX_HEDGE {
         return Err(at(
             path.key("max"),
-            format!("`hedge.max = {}` is more than {MAX_HEDGE} requests in flight", h.max),
+            format!(
+                "`hedge.max = {}` is more than {MAX_HEDGE} requests in flight",
+                h.max
+            ),
             "hedging pays with 2 or 3; write max = 2",
         ));
     }
     if h.after.0.is_nan() || h.after.0 < 0.0 || h.after.beyond_max_wait() {
         return Err(at(
             path.key("after"),
-            format!("`hedge.after` must be a duration from 0 s to {}", MAX_WAIT.human()),
+            format!(
+                "`hedge.after` must be a duration from 0 s to {}",
+                MAX_WAIT.human()
+            ),
             "write e.g. after = \"2s\" (about the p95 latency)",
         ));
     }
