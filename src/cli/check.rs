@@ -9,6 +9,7 @@ use crate::policy::schedule::{Schedule, Step, plan};
 use crate::scenario::Scenario;
 use crate::scenario::builtin::resolve;
 use crate::scenario::plan::hop_policies;
+use crate::scenario::sdk::layer_plan;
 use crate::words::hop_label;
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -75,9 +76,17 @@ pub fn report(s: &Scenario, origin: &str) -> String {
         );
     }
     let attempts = schedule.worst_attempts();
+    let per_hop: Vec<u32> = schedule.hops.iter().map(|h| h.attempts).collect();
+    let layers = layer_plan(s, &per_hop);
+    let sdk_wait = if layers.sdk_wait > 0.0 {
+        format!(" + {} of SDK back-off", format_secs(layers.sdk_wait))
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "worst case: {attempts} attempts, {attempts} HTTP requests, {} of waiting{}",
+        "worst case: {attempts} attempts, {} HTTP requests, {} of waiting{sdk_wait}{}",
+        layers.requests,
         format_secs(schedule.worst_total_wait()),
         if schedule.unbounded() {
             " (or more: a hop never stops)"
@@ -85,6 +94,12 @@ pub fn report(s: &Scenario, origin: &str) -> String {
             ""
         }
     );
+    for note in &layers.notes {
+        let _ = writeln!(out, "  {note}");
+    }
+    for warning in &layers.warnings {
+        let _ = writeln!(out, "warning: {warning}");
+    }
     if s.fallback.as_ref().is_some_and(|f| !f.hops.is_empty()) {
         let _ = writeln!(
             out,
@@ -149,6 +164,25 @@ mod tests {
         let r = report(&s, "x");
         assert!(
             r.contains("attempt 1, then the error as is (retry_on retries nothing)"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn sdk_amplification_counts_every_request_and_warns_that_both_layers_retry() {
+        let b = find("sdk-amplification").unwrap();
+        let s = parse(b.source, b.name).unwrap();
+        let r = report(&s, "x");
+        // 3 attempts x (1 + 2); the SDK's back-off at worst: 3 x (0.5 + 1) s.
+        assert!(
+            r.contains(
+                "worst case: 3 attempts, 9 HTTP requests, 8 s of waiting + 4.5 s of SDK back-off"
+            ),
+            "{r}"
+        );
+        assert!(r.contains("primary: each attempt is up to 3 requests: the SDK (openai 1.109) retries 2 time(s)"), "{r}");
+        assert!(
+            r.contains("warning: both layers retry on primary: 3 attempts x (1 + 2 SDK retries) = 9 requests"),
             "{r}"
         );
     }

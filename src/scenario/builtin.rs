@@ -36,6 +36,7 @@ static ALL: &[Builtin] = &[
     builtin!("chaos"),
     builtin!("json-reask"),
     builtin!("outage-then-recovery"),
+    builtin!("sdk-amplification"),
 ];
 
 /// The scenario the playground opens with.

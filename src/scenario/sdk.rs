@@ -2,7 +2,7 @@
 //! retry loop each hop gets, how many retries, and how many HTTP requests an attempt may
 //! make at worst. The one place a provider is mapped to its SDK family.
 
-use crate::policy::stainless::{SdkFamily, SdkRow};
+use crate::policy::stainless::{self, SdkFamily, SdkRow};
 use crate::scenario::types::{HedgeTo, ProviderKind, Scenario};
 
 /// The official SDK whose retry loop a provider's calls run under; `None`: its SDK has no
@@ -73,6 +73,66 @@ pub fn requests_per_attempt(s: &Scenario, hop: usize) -> u64 {
     }
 }
 
+/// The longest back-off of `retries` SDK retries in a row (no Retry-After): the sum of
+/// `min(0.5 * 2^k, 8)` for k = 0 .. retries - 1.
+pub fn sdk_worst_backoff(retries: u32) -> f64 {
+    (0..retries).map(|k| stainless::backoff(k, 0.0)).sum()
+}
+
+/// What the SDK layer and hedging add to a plan: the worst case's HTTP requests, the SDK's
+/// longest back-off, and notes and warnings for people.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LayerPlan {
+    /// Every hop's attempts × requests per attempt.
+    pub requests: u64,
+    /// Seconds of SDK back-off at worst (no Retry-After), over every attempt.
+    pub sdk_wait: f64,
+    pub notes: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// The plan of the SDK layer and hedging, given each hop's planned attempts.
+pub fn layer_plan(s: &Scenario, attempts: &[u32]) -> LayerPlan {
+    let retries = hop_sdk_retries(s);
+    let loops = hop_sdk_loops(s);
+    let mut plan = LayerPlan::default();
+    for (hop, &n) in attempts.iter().enumerate() {
+        let per = requests_per_attempt(s, hop);
+        plan.requests += u64::from(n) * per;
+        let sdk = retries.get(hop).map_or(0, |r| r.1);
+        plan.sdk_wait += f64::from(n) * sdk_worst_backoff(sdk);
+        let label = crate::words::hop_label(u32::try_from(hop).unwrap_or(u32::MAX));
+        if let Some(l) = loops.get(hop).copied().flatten() {
+            plan.notes.push(format!(
+                "{label}: each attempt is up to {} requests: the SDK ({}) retries {} time(s) inside it on 408/409/429/5xx and connection errors, {}",
+                1 + l.max_retries,
+                l.row.label(),
+                l.max_retries,
+                l.row.cap_text()
+            ));
+            if n > 1 {
+                plan.warnings.push(format!(
+                    "both layers retry on {label}: {n} attempts x (1 + {sdk} SDK retries) = {} requests; retry in one layer (sdk_max_retries = 0, or no [retry])",
+                    u64::from(n) * (1 + u64::from(sdk))
+                ));
+            }
+        }
+    }
+    if let Some(h) = &s.hedge {
+        let to = match h.to {
+            HedgeTo::Same => "the same provider and model",
+            HedgeTo::Next => "the next hop's provider and model",
+        };
+        plan.notes.push(format!(
+            "hedge: after {} without an answer another request goes to {to}, up to {} in flight; the first to answer wins (requests x {} at worst)",
+            h.after.human(),
+            h.max,
+            h.max
+        ));
+    }
+    plan
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +169,25 @@ mod tests {
         );
         assert_eq!(requests_per_attempt(&sc, 0), 3);
         assert_eq!(requests_per_attempt(&sc, 2), 1);
+    }
+
+    #[test]
+    fn the_plan_counts_requests_and_warns_when_both_layers_retry() {
+        let sc = s("sdk_max_retries = 2\n[retry]\nstop = { after_attempt = 3 }\n");
+        let p = layer_plan(&sc, &[3]);
+        assert_eq!(p.requests, 9);
+        // 3 attempts x (0.5 + 1) s.
+        assert_eq!(p.sdk_wait, 4.5);
+        assert_eq!(
+            p.warnings,
+            [
+                "both layers retry on primary: 3 attempts x (1 + 2 SDK retries) = 9 requests; retry in one layer (sdk_max_retries = 0, or no [retry])"
+            ]
+        );
+        assert_eq!(sdk_worst_backoff(6), 0.5 + 1.0 + 2.0 + 4.0 + 8.0 + 8.0);
+        let p = layer_plan(&s(""), &[3]);
+        assert_eq!((p.requests, p.sdk_wait), (3, 0.0));
+        assert!(p.notes.is_empty() && p.warnings.is_empty());
     }
 
     #[test]

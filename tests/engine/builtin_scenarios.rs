@@ -323,3 +323,60 @@ async fn outage_then_recovery() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn sdk_amplification() {
+    let b = find("sdk-amplification").expect("built-in");
+    let (_, events) = run_sim(scenario(b.source)).await;
+    let got = transcript(&events);
+    // Every line but the SDK's jittered back-offs is fixed; those are checked by bounds and
+    // their sum carries the times.
+    let sdk: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            retrylab::event::Event::SdkRetry(r) => Some(r.delay_ms),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sdk.len(), 6, "3 attempts x 2 SDK retries: {got:#?}");
+    for pair in sdk.chunks(2) {
+        assert!(
+            (375..=500).contains(&pair[0]) && (750..=1000).contains(&pair[1]),
+            "{pair:?}"
+        );
+    }
+    let mut want = vec!["0 run_started Sim".to_string()];
+    let mut t = 0;
+    for attempt in 1..=3u32 {
+        want.push(format!(
+            "{t} attempt_started 0/{attempt} openai/gpt-4o-mini"
+        ));
+        for (retry, d) in sdk[(attempt as usize - 1) * 2..][..2].iter().enumerate() {
+            t += 150;
+            want.push(format!(
+                "{t} sdk_retry 0/{attempt} #{} server_error(500) {d}ms backoff",
+                retry + 1
+            ));
+            t += d;
+        }
+        t += 150;
+        let again = attempt < 3;
+        want.push(format!(
+            "{t} attempt_failed 0/{attempt} server_error(500) retry={again}"
+        ));
+        if again {
+            want.push(format!("{t} wait_started 0/{attempt} 4000ms backoff"));
+            t += 4000;
+            want.push(format!("{t} wait_finished 0/{attempt}"));
+        }
+    }
+    want.push(format!("{t} retry_exhausted 0 after 3 server_error"));
+    want.push(format!("{t} run_finished Error retry_error caught=[]"));
+    assert_eq!(got, want);
+    // 3 attempts, 9 requests.
+    let starts = events
+        .iter()
+        .filter(|e| matches!(e.event, retrylab::event::Event::AttemptStarted(_)))
+        .count();
+    assert_eq!(starts + sdk.len(), 9);
+}

@@ -37,7 +37,13 @@ impl App {
             Ok(s) => {
                 let schedule = plan(&hop_policies(s), 0.0);
                 let targets = crate::engine::run::hop_labels(s);
-                self.views.schedule.preview = Preview::Plan { schedule, targets };
+                let attempts: Vec<u32> = schedule.hops.iter().map(|h| h.attempts).collect();
+                let layers = crate::scenario::sdk::layer_plan(s, &attempts);
+                self.views.schedule.preview = Preview::Plan {
+                    schedule,
+                    targets,
+                    layers,
+                };
                 self.views.timeline.about =
                     s.about.split_whitespace().collect::<Vec<_>>().join(" ");
             }

@@ -6,6 +6,7 @@
 use super::{Ctx, Pane, fit, pane_block, scroll_by};
 use crate::policy::duration::format_secs;
 use crate::policy::schedule::{HopPlan, Schedule, Step};
+use crate::scenario::sdk::LayerPlan;
 use crate::tui::keymap::Action;
 use crate::tui::split::Part;
 use crate::tui::theme::Meaning;
@@ -49,6 +50,8 @@ pub enum Preview {
         schedule: Schedule,
         /// `provider/model` per hop.
         targets: Vec<String>,
+        /// What the SDK layer and hedging add (requests, back-off, warnings).
+        layers: LayerPlan,
     },
     Error(PlacedError),
 }
@@ -79,7 +82,15 @@ impl SchedulePane {
         let width = width.max(8);
         match &self.preview {
             Preview::Empty => vec![vec![("…".into(), Meaning::Muted)]],
-            Preview::Plan { schedule, targets } => plan_rows(schedule, targets, width),
+            Preview::Plan {
+                schedule,
+                targets,
+                layers,
+            } => {
+                let mut rows = plan_rows(schedule, targets, width);
+                rows.extend(layer_rows(layers, width));
+                rows
+            }
             Preview::Error(e) => {
                 let mut rows = wrap(
                     words(&format!("✗ {}", e.headline()), Meaning::Error),
@@ -250,6 +261,33 @@ fn hop_units(h: &HopPlan) -> Vec<Unit> {
         units.push((" (no retry)".into(), Meaning::Muted));
     }
     units
+}
+
+/// The SDK layer's and hedging's lines under the hops: requests at worst (when they differ
+/// from the attempts), each note, each warning.
+fn layer_rows(layers: &LayerPlan, width: usize) -> Vec<Row> {
+    let mut rows = Vec::new();
+    if layers.notes.is_empty() && layers.warnings.is_empty() {
+        return rows;
+    }
+    let mut head = vec![("requests ".to_string(), Meaning::Muted)];
+    let mut text = format!("{} at worst", layers.requests);
+    if layers.sdk_wait > 0.0 {
+        text.push_str(&format!(" · + {} SDK back-off", secs(layers.sdk_wait)));
+    }
+    head.extend(words(&text, Meaning::Title));
+    rows.extend(wrap(head, width, 9));
+    for note in &layers.notes {
+        rows.extend(wrap(words(&format!("  {note}"), Meaning::Muted), width, 2));
+    }
+    for warning in &layers.warnings {
+        rows.extend(wrap(
+            words(&format!("⚠ {warning}"), Meaning::Warning),
+            width,
+            2,
+        ));
+    }
+    rows
 }
 
 fn plan_rows(s: &Schedule, targets: &[String], width: usize) -> Vec<Row> {
