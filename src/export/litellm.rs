@@ -73,6 +73,7 @@ pub fn write(s: &Scenario, f: &mut Findings) -> String {
     let policies = hop_policies(s);
     let hops = super::pyprog::hops(s);
     let mut models = String::from("model_list:\n");
+    let sdk_retries = super::layers::sdk_retries(s);
     for (i, h) in hops.iter().enumerate() {
         let name = if i == 0 {
             "primary".to_string()
@@ -109,10 +110,18 @@ pub fn write(s: &Scenario, f: &mut Findings) -> String {
         if let Some(t) = s.call.first_byte_timeout.or(s.call.idle_timeout) {
             let _ = writeln!(models, "      stream_timeout: {}", t.0);
         }
-        let _ = writeln!(
-            models,
-            "      max_retries: 0  # the SDK's own retries off: the Router retries"
-        );
+        let sdk = sdk_retries.get(i).copied().unwrap_or(0);
+        if sdk == 0 {
+            let _ = writeln!(
+                models,
+                "      max_retries: 0  # the SDK's own retries off: the Router retries"
+            );
+        } else {
+            let _ = writeln!(
+                models,
+                "      max_retries: {sdk}  # sdk_max_retries: the SDK retries inside each Router attempt"
+            );
+        }
     }
     let mut router = String::from("router_settings:\n");
     if let Some(p) = policies.first().cloned().flatten() {

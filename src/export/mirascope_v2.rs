@@ -30,7 +30,9 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
     if !s.tools.is_empty() {
         f.note("tools: the tool functions are exported, but tool-argument errors are llm.ToolError, outside the retry");
     }
-    f.note("SDK retries: v2 builds its own SDK clients, which keep the SDKs' default max_retries = 2 inside each attempt (nested retries; retrylab's [call] has none)");
+    if s.call.sdk_max_retries.is_none() {
+        f.note("SDK retries: v2 builds its own SDK clients, which keep the SDKs' default max_retries = 2 inside each attempt (nested retries; retrylab's [call] has none)");
+    }
     let mut args = Vec::new();
     if let Some(p) = &primary {
         args.extend(retry_args(p, f));

@@ -4,6 +4,7 @@
 //! approximated, listed at the top of the output (and printed on stderr by the CLI).
 //! Pure text from a scenario: no I/O, nothing run.
 
+pub mod layers;
 pub mod litellm;
 pub mod mirascope;
 pub mod mirascope_v2;
@@ -107,6 +108,7 @@ pub fn export(s: &Scenario, scenario_arg: &str, target: Target) -> Exported {
         Target::Litellm => litellm::write(s, &mut findings),
         Target::Portkey => portkey::write(s, &mut findings),
     };
+    layers::notes(s, target, &mut findings);
     Exported {
         target,
         code,

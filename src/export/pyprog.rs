@@ -71,11 +71,14 @@ pub fn header(s: &Scenario, arg: &str, target: Target, needs: &str, f: &Findings
     out
 }
 
-/// `CLIENT_0 = sdk_client(...)` per hop; the SDK's own retries stay off (max_retries = 0).
+/// `CLIENT_0 = sdk_client(...)` per hop, with the hop's SDK retries (`sdk_max_retries`, 0
+/// unless set: the SDK's own loop off).
 pub fn clients(s: &Scenario, f: &mut Findings) -> String {
     let timeout = python::timeout(s, f);
     let mut out = format!("TIMEOUT = {timeout}\n");
+    let sdk_retries = super::layers::sdk_retries(s);
     for (i, h) in hops(s).iter().enumerate() {
+        let max_retries = sdk_retries.get(i).copied().unwrap_or(0);
         if h.provider == ProviderKind::OpenaiCompatible {
             f.note("provider openai-compatible: spoken through the OpenAI SDK (provider \"openai\" and its base_url), so `retrylab import` reads it back as openai");
         }
@@ -99,7 +102,7 @@ pub fn clients(s: &Scenario, f: &mut Findings) -> String {
         };
         let _ = writeln!(
             out,
-            "CLIENT_{i} = sdk_client({}, {base}, TIMEOUT, max_retries=0{extra})  # {label}: {} {}",
+            "CLIENT_{i} = sdk_client({}, {base}, TIMEOUT, max_retries={max_retries}{extra})  # {label}: {} {}",
             lit(sdk(h.provider)),
             h.provider,
             super::comment_text(h.model)
