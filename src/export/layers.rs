@@ -26,7 +26,12 @@ pub fn notes(s: &Scenario, target: Target, f: &mut Findings) {
             }
         }
         Target::MirascopeV2 => {
-            if retries.iter().any(|&n| n != 2) {
+            let set = s.call.sdk_max_retries.is_some()
+                || s.fallback
+                    .as_ref()
+                    .is_some_and(|f| f.hops.iter().any(|h| h.sdk_max_retries.is_some()));
+            // Unset, the writer's own note says v2 keeps the default of 2.
+            if set && retries.iter().any(|&n| n != 2) {
                 f.note(format!(
                     "{label}: sdk_max_retries {retries:?} per hop has no spelling: v2's own SDK clients keep the SDKs' default of 2 retries inside each attempt"
                 ));

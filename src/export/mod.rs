@@ -101,6 +101,8 @@ pub struct Exported {
 /// The scenario as code for `target`.
 pub fn export(s: &Scenario, scenario_arg: &str, target: Target) -> Exported {
     let mut findings = Findings::default();
+    // Before the writer, which lists every finding at the top of the file.
+    layers::notes(s, target, &mut findings);
     let code = match target {
         Target::Mirascope => mirascope::write(s, scenario_arg, &mut findings),
         Target::Tenacity => tenacity::write(s, scenario_arg, &mut findings),
@@ -108,7 +110,6 @@ pub fn export(s: &Scenario, scenario_arg: &str, target: Target) -> Exported {
         Target::Litellm => litellm::write(s, &mut findings),
         Target::Portkey => portkey::write(s, &mut findings),
     };
-    layers::notes(s, target, &mut findings);
     Exported {
         target,
         code,

@@ -14,6 +14,8 @@ pub struct CallDraft {
     pub base_url: Option<String>,
     pub api_key_env: Option<String>,
     pub headers: Vec<(String, String)>,
+    /// The SDK client's `max_retries`, when above 0.
+    pub sdk_max_retries: Option<u32>,
     pub temperature: Option<f64>,
     pub max_tokens: Option<u32>,
 }
@@ -40,6 +42,8 @@ pub struct HopDraft {
     pub base_url: Option<String>,
     pub api_key_env: Option<String>,
     pub headers: Vec<(String, String)>,
+    /// This hop's client's `max_retries`, when above 0.
+    pub sdk_max_retries: Option<u32>,
     pub catch: Vec<ErrorKind>,
     /// Written only when it differs from the primary's.
     pub retry: Option<RetryDraft>,

@@ -153,6 +153,8 @@ pub struct Client {
     pub base_url: Option<String>,
     pub api_key_env: Option<String>,
     pub headers: Vec<(String, String)>,
+    /// `max_retries=K`, K > 0: the SDK's own retries (`sdk_max_retries`).
+    pub sdk_max_retries: Option<u32>,
 }
 
 /// The client a name (`CLIENT_0`) is assigned to at module level, in a harness file.
@@ -175,12 +177,16 @@ pub fn client(cx: &mut Ctx, name: &Expr) -> Option<Client> {
     c.base_url = text(cx, args.get(Some(1), "base_url"));
     c.api_key_env = text(cx, args.get(Some(4), "api_key_env"));
     if let Some(v) = args.get(Some(3), "max_retries") {
+        let max = f64::from(crate::scenario::load::MAX_SDK_RETRIES);
         match cx.number(v) {
             Ok(0.0) => {}
+            Ok(k) if k.fract() == 0.0 && (1.0..=max).contains(&k) => {
+                c.sdk_max_retries = Some(k as u32);
+            }
             _ => cx.drop(
                 v.line,
                 format!("max_retries={}", v.show()),
-                "the SDK's own retries: a scenario leaves them off (retrylab's [retry] is the policy)",
+                "the SDK's own retries: sdk_max_retries takes a whole number from 0 to 20",
             ),
         }
     }

@@ -329,6 +329,7 @@ fn build(cx: &mut Ctx, origin: &str) -> Option<Draft> {
                     base_url: client.base_url.or_else(|| h.base_url.clone()),
                     api_key_env: client.api_key_env,
                     headers: client.headers,
+                    sdk_max_retries: client.sdk_max_retries,
                     catch,
                     retry: own,
                 }
@@ -394,6 +395,7 @@ fn retry_only(cx: &mut Ctx, origin: &str) -> Option<Draft> {
             base_url: None,
             api_key_env: None,
             headers: Vec::new(),
+            sdk_max_retries: None,
             temperature: None,
             max_tokens: None,
         },

@@ -64,6 +64,7 @@ fn call(cx: &mut Ctx, ask: &Expr) -> Option<CallDraft> {
         base_url: client.base_url,
         api_key_env: client.api_key_env,
         headers: client.headers,
+        sdk_max_retries: client.sdk_max_retries,
         temperature: None,
         max_tokens: None,
     };
@@ -161,6 +162,7 @@ pub fn draft(cx: &mut Ctx, origin: &str) -> Option<Draft> {
                 base_url: c.base_url,
                 api_key_env: c.api_key_env,
                 headers: c.headers,
+                sdk_max_retries: c.sdk_max_retries,
                 catch: super::kinds_of(catches.get(i).map_or(&[][..], |v| v), sdk),
                 retry: own.filter(|r| Some(r) != retry.as_ref()),
             });

@@ -213,6 +213,9 @@ pub fn scenario_toml(d: &Draft, origin: &str, dropped: &[Dropped]) -> String {
     if !c.headers.is_empty() {
         let _ = writeln!(o, "headers = {}", headers(&c.headers));
     }
+    if let Some(n) = c.sdk_max_retries {
+        let _ = writeln!(o, "sdk_max_retries = {n}");
+    }
     if let Some(t) = c.temperature {
         let _ = writeln!(o, "temperature = {}", inline(&toml::Value::Float(t)));
     }
@@ -242,6 +245,11 @@ pub fn scenario_toml(d: &Draft, origin: &str, dropped: &[Dropped]) -> String {
             }
             if !h.headers.is_empty() {
                 let _ = writeln!(o, "headers = {}", headers(&h.headers));
+            }
+            // A hop inherits [call]'s SDK retries: written only when it differs.
+            let own = h.sdk_max_retries.unwrap_or(0);
+            if own != c.sdk_max_retries.unwrap_or(0) {
+                let _ = writeln!(o, "sdk_max_retries = {own}");
             }
             let _ = writeln!(o, "catch = {}", kinds(&h.catch));
             if let Some(r) = &h.retry {

@@ -185,7 +185,8 @@ async fn a_bad_trace_is_one_error_naming_its_line() {
     let mut other = lines.clone();
     other.insert(
         2,
-        r#"{"t_ms":0,"event":"hedge_started","hop":0,"attempt":1}"#.into(),
+        // (`hedge_started` was the example until DESIGN §15 made it an event of this version.)
+        r#"{"t_ms":0,"event":"from_a_later_version","hop":0,"attempt":1}"#.into(),
     );
     let e = error_of(&whole(&other)).await;
     assert!(
