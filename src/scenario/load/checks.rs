@@ -67,6 +67,7 @@ pub fn check(s: &Scenario) -> Result<(), Problem> {
     check_fallback(s)?;
     check_validators(s)?;
     check_tools(s)?;
+    super::across::check(s)?;
     check_sim(s)
 }
 
@@ -287,7 +288,14 @@ fn check_retry(s: &Scenario) -> Result<(), Problem> {
         for (key, kinds) in lists {
             if let Some(i) = kinds
                 .iter()
-                .position(|k| matches!(k, ErrorKind::RetryError | ErrorKind::FallbackError))
+                .position(|k| {
+                    matches!(
+                        k,
+                        ErrorKind::RetryError
+                            | ErrorKind::FallbackError
+                            | ErrorKind::BudgetExhausted
+                    )
+                })
             {
                 return Err(at(
                     path.clone().key(key).index(i),
