@@ -15,10 +15,11 @@ pub mod observe;
 pub mod types;
 
 pub use kinds::{
-    AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, FallbackHop,
-    RetryExhausted, RunFinished, RunStarted, ToolCall, WaitFinished, WaitStarted,
+    AttemptFailed, AttemptStarted, AttemptSucceeded, BreakerChanged, BreakerSeen, BudgetDecided,
+    Delta, ErrorReinserted, FallbackHop, RetryExhausted, RunFinished, RunStarted, SharedState,
+    ToolCall, WaitFinished, WaitStarted,
 };
-pub use observe::{Observer, dispatch};
+pub use observe::{BreakerTo, Observer, dispatch};
 pub use types::{HttpExchange, Mode, Outcome, Target, ToolCallRecord, Usage, WaitEnd, WaitSource};
 
 use serde::{Deserialize, Serialize};
@@ -61,6 +62,12 @@ pub enum Event {
     FallbackHop(FallbackHop),
     AttemptSucceeded(AttemptSucceeded),
     RunFinished(RunFinished),
+    SharedState(SharedState),
+    BreakerOpened(BreakerChanged),
+    BreakerHalfOpen(BreakerChanged),
+    BreakerClosed(BreakerChanged),
+    BudgetWithdrawn(BudgetDecided),
+    BudgetDenied(BudgetDecided),
 }
 
 impl Event {
@@ -79,6 +86,12 @@ impl Event {
             Event::FallbackHop(_) => "fallback_hop",
             Event::AttemptSucceeded(_) => "attempt_succeeded",
             Event::RunFinished(_) => "run_finished",
+            Event::SharedState(_) => "shared_state",
+            Event::BreakerOpened(_) => "breaker_opened",
+            Event::BreakerHalfOpen(_) => "breaker_half_open",
+            Event::BreakerClosed(_) => "breaker_closed",
+            Event::BudgetWithdrawn(_) => "budget_withdrawn",
+            Event::BudgetDenied(_) => "budget_denied",
         }
     }
 
@@ -92,10 +105,14 @@ impl Event {
             | Event::ErrorReinserted(ErrorReinserted { hop, attempt, .. })
             | Event::WaitStarted(WaitStarted { hop, attempt, .. })
             | Event::WaitFinished(WaitFinished { hop, attempt, .. })
-            | Event::AttemptSucceeded(AttemptSucceeded { hop, attempt, .. }) => {
-                Some((*hop, *attempt))
-            }
-            Event::RunStarted(_)
+            | Event::AttemptSucceeded(AttemptSucceeded { hop, attempt, .. })
+            | Event::BreakerOpened(BreakerChanged { hop, attempt, .. })
+            | Event::BreakerHalfOpen(BreakerChanged { hop, attempt, .. })
+            | Event::BreakerClosed(BreakerChanged { hop, attempt, .. })
+            | Event::BudgetWithdrawn(BudgetDecided { hop, attempt, .. })
+            | Event::BudgetDenied(BudgetDecided { hop, attempt, .. }) => Some((*hop, *attempt)),
+            Event::SharedState(_)
+            | Event::RunStarted(_)
             | Event::RetryExhausted(_)
             | Event::FallbackHop(_)
             | Event::RunFinished(_) => None,
