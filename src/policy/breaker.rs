@@ -229,10 +229,7 @@ impl Breaker {
             }
             Inner::HalfOpen { .. } => (
                 Admission::Refused {
-                    why: format!(
-                        "half-open, its {probes} probe{} still out",
-                        plural(probes)
-                    ),
+                    why: format!("half-open, its {probes} probe{} still out", plural(probes)),
                     left: Duration::ZERO,
                 },
                 None,
@@ -256,7 +253,11 @@ impl Breaker {
                 *consecutive = if failed { *consecutive + 1 } else { 0 };
                 let why = match self.policy.trip {
                     Trip::Consecutive(n) => (*consecutive >= n).then(|| {
-                        format!("{} consecutive failure{}", *consecutive, plural(*consecutive))
+                        format!(
+                            "{} consecutive failure{}",
+                            *consecutive,
+                            plural(*consecutive)
+                        )
                     }),
                     Trip::Rate { rate, window } => {
                         recent.push_back(failed);

@@ -237,7 +237,10 @@ mod tests {
         assert!(allowed(b.withdraw(ms(5_000))));
         b.deposit(ms(10_000));
         assert_eq!(b.tokens(ms(10_000)), 0.0);
-        assert!(!allowed(b.withdraw(ms(10_000))), "the debt is still counted");
+        assert!(
+            !allowed(b.withdraw(ms(10_000))),
+            "the debt is still counted"
+        );
         assert_eq!(b.tokens(ms(15_000)), 1.0);
     }
 

@@ -81,7 +81,9 @@ fn check_breaker(b: &BreakerSpec, path: KeyPath) -> Result<(), Problem> {
     {
         return Err(at(
             path.key("rate"),
-            format!("`rate = {rate}`: a failure rate is a share of attempts, above 0 and at most 1"),
+            format!(
+                "`rate = {rate}`: a failure rate is a share of attempts, above 0 and at most 1"
+            ),
             "write e.g. rate = 0.5 (half of the last `window` attempts failed)",
         ));
     }
@@ -141,7 +143,9 @@ fn check_budget(b: &BudgetSpec, path: KeyPath) -> Result<(), Problem> {
     {
         return Err(at(
             path.key("retry_ratio"),
-            format!("`retry_ratio = {r}`: the retries each call adds to the budget are from 0 to {MAX_RATIO}"),
+            format!(
+                "`retry_ratio = {r}`: the retries each call adds to the budget are from 0 to {MAX_RATIO}"
+            ),
             "write a share of calls, e.g. retry_ratio = 0.2 (one retry per five calls)",
         ));
     }

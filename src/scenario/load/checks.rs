@@ -286,17 +286,12 @@ fn check_retry(s: &Scenario) -> Result<(), Problem> {
             ("reinsert", &r.reinsert[..]),
         ];
         for (key, kinds) in lists {
-            if let Some(i) = kinds
-                .iter()
-                .position(|k| {
-                    matches!(
-                        k,
-                        ErrorKind::RetryError
-                            | ErrorKind::FallbackError
-                            | ErrorKind::BudgetExhausted
-                    )
-                })
-            {
+            if let Some(i) = kinds.iter().position(|k| {
+                matches!(
+                    k,
+                    ErrorKind::RetryError | ErrorKind::FallbackError | ErrorKind::BudgetExhausted
+                )
+            }) {
                 return Err(at(
                     path.clone().key(key).index(i),
                     format!(
