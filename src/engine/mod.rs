@@ -6,4 +6,5 @@ pub mod endpoints;
 mod hop;
 mod prepare;
 pub mod run;
+pub mod shared;
 pub mod sink;

@@ -10,7 +10,8 @@
 //! (refused by this breaker, a prompt that did not render) is not an outcome at all.
 
 use super::Secs;
-use crate::error::ErrorKind;
+use super::fallback::{FallbackDecision, FallbackPolicy, decide_after_hop};
+use crate::error::{CallError, ErrorKind};
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -108,6 +109,41 @@ pub fn counts_as_failure(kind: ErrorKind) -> bool {
             | ErrorKind::ContextLength
             | ErrorKind::BadRequest
     )
+}
+
+/// What follows a hop that ended because its breaker refused an attempt (`error` is that
+/// `circuit_open`). `fallback`: the next hop, whatever its catch lists; on the last hop the
+/// run ends with `fallback_error`; without `[fallback]` with `circuit_open` (fail fast).
+/// `fail`: the hop's catch decides, as for any error.
+pub fn after_open(
+    on_open: OnOpen,
+    fallback: Option<&FallbackPolicy>,
+    hop: u32,
+    error: &CallError,
+) -> FallbackDecision {
+    let p = match (on_open, fallback) {
+        (OnOpen::Fail, _) => return decide_after_hop(fallback, hop, error),
+        (OnOpen::Fallback, None) => {
+            return FallbackDecision::EndWith {
+                why: "circuit_open and no [fallback]: the run fails fast".into(),
+            };
+        }
+        (OnOpen::Fallback, Some(p)) => p,
+    };
+    if hop < p.hops() {
+        FallbackDecision::NextHop {
+            hop: hop + 1,
+            why: format!(
+                "circuit_open, and [breaker].on_open = \"fallback\": skipping to hop {}",
+                hop + 1
+            ),
+        }
+    } else {
+        FallbackDecision::FallbackError {
+            why: "circuit_open on the last hop, and [breaker].on_open = \"fallback\": fallback_error"
+                .into(),
+        }
+    }
 }
 
 /// The state, as events name it.
@@ -573,6 +609,43 @@ mod tests {
         }
         assert!(counts_as_failure(ErrorKind::RateLimit));
         assert!(counts_as_failure(ErrorKind::Timeout));
+    }
+
+    #[test]
+    fn an_open_breaker_skips_to_the_next_hop_or_lets_catch_decide() {
+        let fb = FallbackPolicy {
+            catch: vec![vec![ErrorKind::RetryError], vec![ErrorKind::RetryError]],
+        };
+        let e = CallError::circuit_open("openai/gpt-4o-mini", "5 consecutive failures");
+        assert_eq!(e.kind, ErrorKind::CircuitOpen);
+        // fallback: on, whatever catch says; the last hop gives fallback_error.
+        assert_eq!(
+            after_open(OnOpen::Fallback, Some(&fb), 0, &e),
+            FallbackDecision::NextHop {
+                hop: 1,
+                why: "circuit_open, and [breaker].on_open = \"fallback\": skipping to hop 1".into()
+            }
+        );
+        assert!(matches!(
+            after_open(OnOpen::Fallback, Some(&fb), 1, &e),
+            FallbackDecision::FallbackError { .. }
+        ));
+        assert_eq!(
+            after_open(OnOpen::Fallback, None, 0, &e).why(),
+            "circuit_open and no [fallback]: the run fails fast"
+        );
+        // fail: catch decides; [retry_error] does not catch it, [circuit_open] does.
+        assert_eq!(
+            after_open(OnOpen::Fail, Some(&fb), 0, &e).why(),
+            "circuit_open is not in [fallback].catch [retry_error]: no fallback hop was tried"
+        );
+        let catching = FallbackPolicy {
+            catch: vec![vec![ErrorKind::CircuitOpen], vec![]],
+        };
+        assert!(matches!(
+            after_open(OnOpen::Fail, Some(&catching), 0, &e),
+            FallbackDecision::NextHop { hop: 1, .. }
+        ));
     }
 
     #[test]
