@@ -146,7 +146,9 @@ pub fn run_lab(
 ) -> LabReport {
     let started = std::time::Instant::now();
     let one = |i: usize| {
-        let mut stats = PolicyStats::new(&plan.policies[i].label, plan.callers.is_some());
+        let s = &plan.policies[i].scenario;
+        let mut stats = PolicyStats::new(&plan.policies[i].label, plan.callers.is_some())
+            .sharing(s.breaker.is_some(), s.budget.is_some());
         let tick = |done| {
             progress(Progress {
                 policy: i,
