@@ -38,6 +38,7 @@ impl App {
                 let schedule = plan(&hop_policies(s), 0.0);
                 let targets = crate::engine::run::hop_labels(s);
                 self.views.schedule.preview = Preview::Plan { schedule, targets };
+                self.views.schedule.across = crate::scenario::plan::across_calls(s);
                 self.views.timeline.about =
                     s.about.split_whitespace().collect::<Vec<_>>().join(" ");
             }
