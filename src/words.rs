@@ -238,7 +238,10 @@ mod tests {
             budget_decided(true, 0.4),
             "budget: retry denied, 0.40 retries left (1 needed)"
         );
-        assert_eq!(budget_decided(false, 1.0), "budget: retry paid, 1 retry left");
+        assert_eq!(
+            budget_decided(false, 1.0),
+            "budget: retry paid, 1 retry left"
+        );
         let s = SharedState {
             breakers: vec![crate::event::BreakerSeen {
                 provider: "openai".into(),

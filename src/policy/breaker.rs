@@ -140,8 +140,9 @@ pub fn after_open(
         }
     } else {
         FallbackDecision::FallbackError {
-            why: "circuit_open on the last hop, and [breaker].on_open = \"fallback\": fallback_error"
-                .into(),
+            why:
+                "circuit_open on the last hop, and [breaker].on_open = \"fallback\": fallback_error"
+                    .into(),
         }
     }
 }

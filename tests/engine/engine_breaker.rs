@@ -163,12 +163,10 @@ faults = [{ fault = "timeout", times = 100 }]
 "#)))
     .await;
     let t = transcript(&events);
-    assert_eq!(
-        t.last().unwrap(),
-        &format!(
-            "{} run_finished Error circuit_open caught=[]",
-            summary_end(&t)
-        )
+    assert!(
+        t.last()
+            .is_some_and(|l| l.ends_with(" run_finished Error circuit_open caught=[]")),
+        "{t:#?}"
     );
     assert_eq!(summary.error.unwrap().kind, ErrorKind::CircuitOpen);
     assert_eq!(
@@ -176,11 +174,6 @@ faults = [{ fault = "timeout", times = 100 }]
         3,
         "two timeouts open it, the third attempt is refused: {t:#?}"
     );
-}
-
-/// The time of the transcript's last line.
-fn summary_end(t: &[String]) -> String {
-    t.last().unwrap().split(' ').next().unwrap().to_string()
 }
 
 #[tokio::test]

@@ -8,10 +8,10 @@ use super::{Follows, Hop, HopEnd, Next};
 use crate::engine::shared::{Key, SharedState};
 use crate::error::{CallError, ErrorKind};
 use crate::event::{AttemptFailed, AttemptStarted, BreakerChanged, BudgetDecided, Event};
+use crate::policy::Secs;
 use crate::policy::breaker::{Admission, BreakerState, Transition, after_open, counts_as_failure};
 use crate::policy::budget::Withdrawal;
 use crate::policy::fallback::decide_after_hop;
-use crate::policy::Secs;
 
 /// An attempt the breaker let through. Its outcome goes back with [`Hop::settle`]; dropped
 /// before that (the run was cancelled or capped mid-attempt), it frees its probe's place.
