@@ -16,7 +16,7 @@ pub mod fixtures;
 
 pub use clock::RunClock;
 pub use request::RequestJson;
-pub use shared::{AcrossRow, BreakerView, SharedView};
+pub use shared::{AcrossRow, SharedView};
 
 use super::output_buf::OutputBuf;
 use crate::error::CallError;
