@@ -32,12 +32,17 @@ pub enum ErrorKind {
     ToolValidation,
     RetryError,
     FallbackError,
+    /// The attempt was not sent: the circuit breaker of its provider+model is open
+    /// (`[breaker]`).
+    CircuitOpen,
+    /// A retry the retry budget denied (`[budget]`): the hop ends, carrying the last error.
+    BudgetExhausted,
     /// Matches every kind (only meaningful in `retry_on`, `reinsert`, `catch`).
     Any,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 17] = [
+    pub const ALL: [ErrorKind; 19] = [
         ErrorKind::RateLimit,
         ErrorKind::Overloaded,
         ErrorKind::ServerError,
@@ -54,6 +59,8 @@ impl ErrorKind {
         ErrorKind::ToolValidation,
         ErrorKind::RetryError,
         ErrorKind::FallbackError,
+        ErrorKind::CircuitOpen,
+        ErrorKind::BudgetExhausted,
         ErrorKind::Any,
     ];
 
@@ -75,6 +82,8 @@ impl ErrorKind {
             ErrorKind::ToolValidation => "tool_validation",
             ErrorKind::RetryError => "retry_error",
             ErrorKind::FallbackError => "fallback_error",
+            ErrorKind::CircuitOpen => "circuit_open",
+            ErrorKind::BudgetExhausted => "budget_exhausted",
             ErrorKind::Any => "any",
         }
     }
@@ -178,6 +187,28 @@ impl CallError {
             ErrorKind::RetryError,
             format!(
                 "RetryError after {attempts} attempt(s); last error: {}",
+                last.summary()
+            ),
+        );
+        e.last_error = Some(Box::new(last));
+        e
+    }
+
+    /// An attempt the open breaker of `target` (`provider/model`) did not send.
+    pub fn circuit_open(target: &str, why: &str) -> Self {
+        CallError::new(
+            ErrorKind::CircuitOpen,
+            format!("the circuit breaker of {target} is open ({why}): the request was not sent"),
+        )
+    }
+
+    /// A retry the budget denied after `attempts` attempts; carries the last attempt's error
+    /// (as `retry_error` does).
+    pub fn budget_exhausted(attempts: u32, tokens: f64, last: CallError) -> Self {
+        let mut e = CallError::new(
+            ErrorKind::BudgetExhausted,
+            format!(
+                "retry budget exhausted after {attempts} attempt(s) ({tokens:.2} retries left, 1 needed); last error: {}",
                 last.summary()
             ),
         );

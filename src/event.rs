@@ -15,11 +15,11 @@ pub mod observe;
 pub mod types;
 
 pub use kinds::{
-    AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, FallbackHop,
-    HedgeCancelled, HedgeStarted, RetryExhausted, RunFinished, RunStarted, SdkRetry, ToolCall,
-    WaitFinished, WaitStarted,
+    AttemptFailed, AttemptStarted, AttemptSucceeded, BreakerChanged, BreakerSeen, BudgetDecided,
+    Delta, ErrorReinserted, FallbackHop, HedgeCancelled, HedgeStarted, RetryExhausted,
+    RunFinished, RunStarted, SdkRetry, SharedState, ToolCall, WaitFinished, WaitStarted,
 };
-pub use observe::{Observer, dispatch};
+pub use observe::{BreakerTo, Observer, dispatch};
 pub use types::{HttpExchange, Mode, Outcome, Target, ToolCallRecord, Usage, WaitEnd, WaitSource};
 
 use serde::{Deserialize, Serialize};
@@ -65,6 +65,12 @@ pub enum Event {
     SdkRetry(SdkRetry),
     HedgeStarted(HedgeStarted),
     HedgeCancelled(HedgeCancelled),
+    SharedState(SharedState),
+    BreakerOpened(BreakerChanged),
+    BreakerHalfOpen(BreakerChanged),
+    BreakerClosed(BreakerChanged),
+    BudgetWithdrawn(BudgetDecided),
+    BudgetDenied(BudgetDecided),
 }
 
 impl Event {
@@ -86,6 +92,12 @@ impl Event {
             Event::SdkRetry(_) => "sdk_retry",
             Event::HedgeStarted(_) => "hedge_started",
             Event::HedgeCancelled(_) => "hedge_cancelled",
+            Event::SharedState(_) => "shared_state",
+            Event::BreakerOpened(_) => "breaker_opened",
+            Event::BreakerHalfOpen(_) => "breaker_half_open",
+            Event::BreakerClosed(_) => "breaker_closed",
+            Event::BudgetWithdrawn(_) => "budget_withdrawn",
+            Event::BudgetDenied(_) => "budget_denied",
         }
     }
 
@@ -102,8 +114,14 @@ impl Event {
             | Event::AttemptSucceeded(AttemptSucceeded { hop, attempt, .. })
             | Event::SdkRetry(SdkRetry { hop, attempt, .. })
             | Event::HedgeStarted(HedgeStarted { hop, attempt, .. })
-            | Event::HedgeCancelled(HedgeCancelled { hop, attempt, .. }) => Some((*hop, *attempt)),
-            Event::RunStarted(_)
+            | Event::HedgeCancelled(HedgeCancelled { hop, attempt, .. })
+            | Event::BreakerOpened(BreakerChanged { hop, attempt, .. })
+            | Event::BreakerHalfOpen(BreakerChanged { hop, attempt, .. })
+            | Event::BreakerClosed(BreakerChanged { hop, attempt, .. })
+            | Event::BudgetWithdrawn(BudgetDecided { hop, attempt, .. })
+            | Event::BudgetDenied(BudgetDecided { hop, attempt, .. }) => Some((*hop, *attempt)),
+            Event::SharedState(_)
+            | Event::RunStarted(_)
             | Event::RetryExhausted(_)
             | Event::FallbackHop(_)
             | Event::RunFinished(_) => None,

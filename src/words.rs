@@ -3,7 +3,7 @@
 //! and `policy` (durations read as the policy writes them), below every consumer.
 
 use crate::error::ErrorKind;
-use crate::event::{WaitEnd, WaitSource, WaitStarted};
+use crate::event::{BreakerChanged, BreakerTo, SharedState, WaitEnd, WaitSource, WaitStarted};
 
 /// Why a hop without a `[retry]` table ends at its first failure.
 pub const WHY_NO_RETRY_TABLE: &str = "no [retry] table: a single attempt, the error goes on as is";
@@ -147,9 +147,114 @@ impl WaitWords<'_> {
     }
 }
 
+/// What `circuit_open` means (the Inspector, the help of a row).
+pub const CIRCUIT_OPEN: &str = "circuit_open: the breaker of this provider+model was open, so the attempt was not sent; it is never retried in its hop, and [breaker].on_open says what follows";
+
+/// What `budget_exhausted` means.
+pub const BUDGET_EXHAUSTED: &str = "budget_exhausted: the retry budget, shared by every call, held less than one retry, so the hop ended without retrying; it carries the last attempt's error";
+
+/// A breaker's change: `breaker openai/gpt-4o-mini open: 5 consecutive failures (for 30 s)`.
+pub fn breaker_changed(to: BreakerTo, e: &BreakerChanged) -> String {
+    let cooldown = e
+        .cooldown_ms
+        .filter(|_| to == BreakerTo::Open)
+        .map(|ms| format!(" (for {})", secs(ms)))
+        .unwrap_or_default();
+    format!(
+        "breaker {}/{} {}: {}{cooldown}",
+        e.provider,
+        e.model,
+        to.label(),
+        e.why
+    )
+}
+
+/// Retries' worth of the budget: `1.25 retries`, `1 retry`.
+pub fn budget_tokens(tokens: f64) -> String {
+    if (tokens - 1.0).abs() < 1e-9 {
+        "1 retry".into()
+    } else {
+        format!("{tokens:.2} retries")
+    }
+}
+
+/// The budget's answer to a retry: `budget: retry paid, 3.20 retries left` or `budget: retry
+/// denied, 0.40 retries left (1 needed)`.
+pub fn budget_decided(denied: bool, tokens: f64) -> String {
+    if denied {
+        format!(
+            "budget: retry denied, {} left (1 needed)",
+            budget_tokens(tokens)
+        )
+    } else {
+        format!("budget: retry paid, {} left", budget_tokens(tokens))
+    }
+}
+
+/// What lasts across calls as a call starts: `shared: breaker openai/gpt-4o-mini closed;
+/// budget 10.20 retries`.
+pub fn shared_state(e: &SharedState) -> String {
+    let mut parts: Vec<String> = e
+        .breakers
+        .iter()
+        .map(|b| {
+            let state = if b.state == "half_open" {
+                "half-open"
+            } else {
+                &b.state
+            };
+            format!("breaker {}/{} {state}", b.provider, b.model)
+        })
+        .collect();
+    if let Some(t) = e.budget_tokens {
+        parts.push(format!("budget {}", budget_tokens(t)));
+    }
+    format!("shared: {}", parts.join("; "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn breaker_and_budget_in_words() {
+        let e = BreakerChanged {
+            hop: 0,
+            attempt: 3,
+            provider: "openai".into(),
+            model: "gpt-4o-mini".into(),
+            why: "3 consecutive failures".into(),
+            cooldown_ms: Some(10_000),
+        };
+        assert_eq!(
+            breaker_changed(BreakerTo::Open, &e),
+            "breaker openai/gpt-4o-mini open: 3 consecutive failures (for 10 s)"
+        );
+        assert_eq!(
+            breaker_changed(BreakerTo::HalfOpen, &e),
+            "breaker openai/gpt-4o-mini half-open: 3 consecutive failures"
+        );
+        assert_eq!(
+            budget_decided(true, 0.4),
+            "budget: retry denied, 0.40 retries left (1 needed)"
+        );
+        assert_eq!(
+            budget_decided(false, 1.0),
+            "budget: retry paid, 1 retry left"
+        );
+        let s = SharedState {
+            breakers: vec![crate::event::BreakerSeen {
+                provider: "openai".into(),
+                model: "m".into(),
+                state: "half_open".into(),
+            }],
+            budget_tokens: Some(10.2),
+        };
+        assert_eq!(
+            shared_state(&s),
+            "shared: breaker openai/m half-open; budget 10.20 retries"
+        );
+    }
 
     #[test]
     fn a_wait_in_each_consumers_words() {

@@ -5,6 +5,8 @@ mod support;
 
 #[path = "engine/builtin_scenarios.rs"]
 mod builtin_scenarios;
+#[path = "engine/engine_breaker.rs"]
+mod engine_breaker;
 #[path = "engine/engine_cancel.rs"]
 mod engine_cancel;
 #[path = "engine/engine_control.rs"]

@@ -2,6 +2,8 @@
 
 mod support;
 
+#[path = "tui/breaker_panel.rs"]
+mod breaker_panel;
 #[path = "tui/export_dialog.rs"]
 mod export_dialog;
 #[path = "tui/lab_view.rs"]

@@ -106,6 +106,9 @@ pub fn report(s: &Scenario, origin: &str) -> String {
             "  (the worst case assumes every hop runs: each hop's end is caught)"
         );
     }
+    for line in crate::scenario::plan::across_calls(s) {
+        let _ = writeln!(out, "{line}");
+    }
     if schedule.unbounded() {
         let _ = writeln!(
             out,
@@ -183,6 +186,24 @@ mod tests {
         assert!(r.contains("primary: each attempt is up to 3 requests: the SDK (openai 1.109) retries 2 time(s)"), "{r}");
         assert!(
             r.contains("warning: both layers retry on primary: 3 attempts x (1 + 2 SDK retries) = 9 requests"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn breaker_and_budget_are_in_the_plan() {
+        let s = parse(
+            "name = \"x\"\n[prompt]\ntemplate = \"hi\"\n[call]\nprovider = \"openai\"\nmodel = \"m\"\n[breaker]\nrate = 0.5\nwindow = 20\ncooldown = \"30s\"\n[budget]\n",
+            "x",
+        )
+        .unwrap();
+        let r = report(&s, "x");
+        assert!(
+            r.contains("breaker: per provider+model: opens after 50 % of the last 20 attempts failing, half-open after 30 s (1 probe); an open breaker skips to the next hop (or fails fast)\n"),
+            "{r}"
+        );
+        assert!(
+            r.contains("budget: retries at most 20 % of calls + 10 a second (over the last 10 s), shared by every call\n"),
             "{r}"
         );
     }

@@ -10,9 +10,9 @@ pub use style::Style;
 
 use crate::cost::format_usd;
 use crate::event::{
-    AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, Event, FallbackHop,
-    Observer, Outcome, RetryExhausted, RunFinished, RunStarted, TimedEvent, ToolCall, WaitEnd,
-    WaitFinished, WaitStarted, dispatch,
+    AttemptFailed, AttemptStarted, AttemptSucceeded, BreakerChanged, BreakerTo, BudgetDecided,
+    Delta, ErrorReinserted, Event, FallbackHop, Observer, Outcome, RetryExhausted, RunFinished,
+    RunStarted, SharedState, TimedEvent, ToolCall, WaitEnd, WaitFinished, WaitStarted, dispatch,
 };
 use crate::policy::duration::format_secs;
 use crate::words::{self, WaitWords};
@@ -279,6 +279,34 @@ impl<W: Write> Observer for Printer<W> {
         self.line(format_args!(
             "{t}    {word} after {attempts} attempt(s); last: {last}"
         ));
+    }
+
+    fn shared_state(&mut self, t_ms: u64, e: &SharedState) {
+        let t = self.stamp(t_ms);
+        let text = self.style.muted(&words::shared_state(e));
+        self.line(format_args!("{t}  {text}"));
+    }
+
+    fn breaker_changed(&mut self, t_ms: u64, to: BreakerTo, e: &BreakerChanged) {
+        let t = self.stamp(t_ms);
+        let text = words::breaker_changed(to, e);
+        let text = match to {
+            BreakerTo::Open => self.style.err(&format!("⚡ {text}")),
+            BreakerTo::HalfOpen => self.style.wait(&format!("◐ {text}")),
+            BreakerTo::Closed => self.style.ok(&format!("● {text}")),
+        };
+        self.line(format_args!("{t}    {text}"));
+    }
+
+    fn budget_decided(&mut self, t_ms: u64, denied: bool, e: &BudgetDecided) {
+        let t = self.stamp(t_ms);
+        let text = words::budget_decided(denied, e.tokens);
+        let text = if denied {
+            self.style.err(&text)
+        } else {
+            self.style.muted(&text)
+        };
+        self.line(format_args!("{t}    {text}"));
     }
 
     fn fallback_hop(&mut self, t_ms: u64, e: &FallbackHop) {

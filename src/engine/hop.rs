@@ -2,10 +2,13 @@
 //! ends the hop, each failure decided by the policy, each retry's wait on the run's clock
 //! (cut short by a skip or a cancel). Every step is emitted as an event.
 
+mod across;
+
 use super::attempt::{Failure, attempt_once, build_request, ms};
 use super::control::RunControl;
 use super::prepare::Prepared;
 use super::run::Emitter;
+use super::shared::SharedState;
 use crate::cost;
 use crate::error::CallError;
 use crate::event::{
@@ -86,6 +89,8 @@ struct Hop<'a> {
     hop: u32,
     em: &'a Emitter,
     control: &'a RunControl,
+    /// The breakers and budget shared across calls.
+    shared: &'a SharedState,
     policy: Option<&'a RetryPolicy>,
     rng: ChaCha8Rng,
     carried: Carried,
@@ -99,6 +104,7 @@ pub(super) async fn run_hop(
     hop: u32,
     em: &Emitter,
     control: &RunControl,
+    shared: &SharedState,
 ) -> HopEnd {
     let policy = prep.policies[hop as usize].as_ref();
     let mut h = Hop {
@@ -107,6 +113,7 @@ pub(super) async fn run_hop(
         hop,
         em,
         control,
+        shared,
         policy,
         rng: ChaCha8Rng::seed_from_u64(policy.map_or(0, |p| p.seed)),
         carried: Carried::default(),
@@ -151,6 +158,11 @@ impl Hop<'_> {
     /// One attempt: announce it, send it (unless cancelled), then what its result means.
     async fn attempt(&mut self, attempt: u32) -> Next {
         let (prep, em, idx) = (self.prep, self.em, self.idx());
+        // An open breaker refuses the attempt before anything is built or sent.
+        let ticket = match self.admit(attempt) {
+            Ok(ticket) => ticket,
+            Err(refused) => return refused,
+        };
         // A template that fails to render (say, once errors were reinserted) fails this
         // attempt, as it would inside Mirascope's retried call.
         let template_errors = self
@@ -174,13 +186,16 @@ impl Hop<'_> {
         };
         let latency_ms = ms(em.clock.now().saturating_sub(started));
         let request = built.as_ref().ok().map(|(r, _)| r);
-        match result {
+        let failed = result.as_ref().err().map(|f| f.error.kind);
+        let next = match result {
             Ok((content, resp)) => self.succeeded(attempt, request, content, resp, latency_ms),
             Err(f) => {
                 let failure = prep.polish(idx, f, &em.secrets);
                 self.failed(attempt, request, failure, latency_ms)
             }
-        }
+        };
+        self.settle(ticket, attempt, built.is_ok(), failed);
+        next
     }
 
     /// `attempt_started`: the exact body sent (or `null` when the prompt failed to render).
@@ -254,14 +269,20 @@ impl Hop<'_> {
             let elapsed = em.clock.now().saturating_sub(self.start).as_secs_f64();
             decide(policy, attempt, elapsed, &failure.error, &mut self.rng)
         });
-        let why = decision
+        let mut why = decision
             .as_ref()
             .map_or(WHY_NO_RETRY_TABLE, Decision::why)
             .to_string();
-        let will_retry = matches!(decision, Some(Decision::Retry { .. }));
-        let follows = Follows::from(decision, attempt, &failure.error, |e| {
+        let mut will_retry = matches!(decision, Some(Decision::Retry { .. }));
+        // A retry the policy chose still needs the budget's leave ([budget]).
+        let spent = will_retry.then(|| self.spend()).flatten();
+        let mut follows = Follows::from(decision, attempt, &failure.error, |e| {
             decide_after_hop(prep.fallback.as_ref(), hop, e)
         });
+        if let Some(crate::policy::budget::Withdrawal::Denied { tokens }) = spent {
+            (why, follows) = self.denied(attempt, tokens, &why, &failure.error);
+            will_retry = false;
+        }
         // Without a [fallback] there is nothing to say beyond `why`.
         let fallback_why = match (&follows, &prep.fallback) {
             (Follows::End { fallback, .. }, Some(_)) => fallback.why().to_string(),
@@ -280,6 +301,7 @@ impl Hop<'_> {
             cost_usd: cost.map(|c| c.usd),
             cost_estimated: cost.is_some_and(|c| c.estimated),
         }));
+        self.spent(attempt, spent);
         match follows {
             Follows::Retry { wait, reinsert } => {
                 if reinsert {

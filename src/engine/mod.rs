@@ -7,4 +7,5 @@ mod hop;
 mod prepare;
 pub mod run;
 mod sdk_layer;
+pub mod shared;
 pub mod sink;

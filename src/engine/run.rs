@@ -7,12 +7,16 @@ pub use super::endpoints::{check_live_keys, check_live_keys_with, hop_labels};
 use super::endpoints::{hop_targets, live_secrets};
 use super::hop::{HopEnd, run_hop};
 use super::prepare::{Prepared, prepare};
+use super::shared::SharedState;
 pub use super::sink::{EventSink, EventStream, event_channel};
 use crate::clock::{Clock, Speed};
 use crate::config::Config;
 use crate::cost;
 use crate::error::{CallError, ErrorKind};
-use crate::event::{Event, FallbackHop, Mode, Outcome, RunFinished, RunStarted, TimedEvent};
+use crate::event::{
+    BreakerSeen, Event, FallbackHop, Mode, Outcome, RunFinished, RunStarted,
+    SharedState as SharedStateEvent, TimedEvent,
+};
 use crate::policy::Secs;
 use crate::policy::fallback::FallbackDecision;
 use crate::provider::redact::{Scrub, Secrets, redact_event};
@@ -92,6 +96,8 @@ pub async fn run_with_control(
         // waits pass `Clock::real(Speed::Max)` to `run_with_clock`.)
         Mode::Live => Clock::real(Speed::Times(1.0)),
     };
+    // A single run starts every breaker closed and the budget full.
+    let shared = SharedState::new(&scenario, clock.clone());
     run_on(
         scenario,
         opts.mode,
@@ -100,6 +106,7 @@ pub async fn run_with_control(
         sink,
         &control,
         None,
+        &shared,
     )
     .await
 }
@@ -114,24 +121,40 @@ pub async fn run_with_clock(
     cancel: CancellationToken,
 ) -> RunSummary {
     let control = RunControl::with_cancel(cancel);
-    run_on(scenario, mode, cfg, clock, sink, &control, None).await
+    let shared = SharedState::new(&scenario, clock.clone());
+    run_on(scenario, mode, cfg, clock, sink, &control, None, &shared).await
 }
 
 /// A sim-mode run whose requests go to `sim` in-process (no socket; the lab): `sim` may
 /// serve many runs at once, each on its own `clock` view of one timeline. The scenario's
-/// own `[sim]` is not read (the simulator was made from the lab's).
+/// own `[sim]` is not read (the simulator was made from the lab's). `shared` holds the
+/// breakers and the budget every call of a policy shares (`SharedState::new` with the lab's
+/// clock, so they keep the lab's time).
+#[allow(clippy::too_many_arguments)]
 pub async fn run_on_local_sim(
     scenario: Arc<Scenario>,
     cfg: Arc<Config>,
     clock: Clock,
     sim: Arc<LocalSim>,
+    shared: Arc<SharedState>,
     sink: EventSink,
     cancel: CancellationToken,
 ) -> RunSummary {
     let control = RunControl::with_cancel(cancel);
-    run_on(scenario, Mode::Sim, cfg, clock, sink, &control, Some(sim)).await
+    run_on(
+        scenario,
+        Mode::Sim,
+        cfg,
+        clock,
+        sink,
+        &control,
+        Some(sim),
+        &shared,
+    )
+    .await
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_on(
     scenario: Arc<Scenario>,
     mode: Mode,
@@ -140,6 +163,7 @@ async fn run_on(
     sink: EventSink,
     control: &RunControl,
     local: Option<Arc<LocalSim>>,
+    shared: &SharedState,
 ) -> RunSummary {
     // The keys to scrub are known before the first event.
     let secrets = match mode {
@@ -158,7 +182,7 @@ async fn run_on(
     }));
     let (mut summary, total) = match prepare(&scenario, mode, &clock, &cfg, local.as_ref()).await {
         Ok(prep) => {
-            let summary = run_hops(&scenario, &prep, &em, control).await;
+            let summary = run_hops(&scenario, &prep, &em, control, shared).await;
             (summary, prep.total())
         }
         Err(error) => (
@@ -190,11 +214,18 @@ pub(super) fn setup_error(message: String) -> CallError {
     CallError::new(ErrorKind::BadRequest, message)
 }
 
-async fn run_hops(s: &Scenario, prep: &Prepared, em: &Emitter, control: &RunControl) -> RunSummary {
+async fn run_hops(
+    s: &Scenario,
+    prep: &Prepared,
+    em: &Emitter,
+    control: &RunControl,
+    shared: &SharedState,
+) -> RunSummary {
     let mut caught: Vec<CallError> = Vec::new();
     let mut hop: u32 = 0;
+    start_call(prep, em, shared);
     loop {
-        let end = run_hop(s, prep, hop, em, control).await;
+        let end = run_hop(s, prep, hop, em, control, shared).await;
         let end = match end {
             HopEnd::Ok(content) => {
                 return RunSummary {
@@ -248,4 +279,34 @@ async fn run_hops(s: &Scenario, prep: &Prepared, em: &Emitter, control: &RunCont
             }
         }
     }
+}
+
+/// A call starts: its deposit into the budget, then `shared_state` (each breaker it may
+/// call, the budget's tokens), when the scenario shares anything across calls.
+fn start_call(prep: &Prepared, em: &Emitter, shared: &SharedState) {
+    if !shared.is_active() {
+        return;
+    }
+    let budget_tokens = shared.deposit();
+    let mut breakers: Vec<BreakerSeen> = Vec::new();
+    for t in &prep.targets {
+        let key = (t.provider.as_str().to_string(), t.model.clone());
+        let Some(state) = shared.breaker_state(&key) else {
+            break;
+        };
+        if !breakers
+            .iter()
+            .any(|b| b.provider == key.0 && b.model == key.1)
+        {
+            breakers.push(BreakerSeen {
+                provider: key.0,
+                model: key.1,
+                state: state.as_str().into(),
+            });
+        }
+    }
+    em.emit(Event::SharedState(SharedStateEvent {
+        breakers,
+        budget_tokens,
+    }));
 }

@@ -199,12 +199,73 @@ fn full() -> Vec<(Event, &'static str)> {
             }),
             r#"{"t_ms":7,"event":"hedge_cancelled","hop":0,"attempt":1,"leg":1,"why":"leg 2 answered first"}"#,
         ),
+        (
+            Event::SharedState(SharedState {
+                breakers: vec![BreakerSeen {
+                    provider: "openai".into(),
+                    model: "gpt-4o-mini".into(),
+                    state: "half_open".into(),
+                }],
+                budget_tokens: Some(12.4),
+            }),
+            r#"{"t_ms":7,"event":"shared_state","breakers":[{"provider":"openai","model":"gpt-4o-mini","state":"half_open"}],"budget_tokens":12.4}"#,
+        ),
+        (
+            Event::BreakerOpened(breaker_change("5 consecutive failures", Some(30_000))),
+            r#"{"t_ms":7,"event":"breaker_opened","hop":0,"attempt":5,"provider":"openai","model":"gpt-4o-mini","why":"5 consecutive failures","cooldown_ms":30000}"#,
+        ),
+        (
+            Event::BreakerHalfOpen(breaker_change("cooldown 30 s passed", Some(30_000))),
+            r#"{"t_ms":7,"event":"breaker_half_open","hop":0,"attempt":5,"provider":"openai","model":"gpt-4o-mini","why":"cooldown 30 s passed","cooldown_ms":30000}"#,
+        ),
+        (
+            Event::BreakerClosed(breaker_change("1 of 1 half-open probe succeeded", Some(1))),
+            r#"{"t_ms":7,"event":"breaker_closed","hop":0,"attempt":5,"provider":"openai","model":"gpt-4o-mini","why":"1 of 1 half-open probe succeeded","cooldown_ms":1}"#,
+        ),
+        (
+            Event::BudgetWithdrawn(BudgetDecided {
+                hop: 1,
+                attempt: 2,
+                tokens: 3.5,
+            }),
+            r#"{"t_ms":7,"event":"budget_withdrawn","hop":1,"attempt":2,"tokens":3.5}"#,
+        ),
+        (
+            Event::BudgetDenied(BudgetDecided {
+                hop: 0,
+                attempt: 1,
+                tokens: 0.8,
+            }),
+            r#"{"t_ms":7,"event":"budget_denied","hop":0,"attempt":1,"tokens":0.8}"#,
+        ),
     ]
+}
+
+fn breaker_change(why: &str, cooldown_ms: Option<u64>) -> BreakerChanged {
+    BreakerChanged {
+        hop: 0,
+        attempt: 5,
+        provider: "openai".into(),
+        model: "gpt-4o-mini".into(),
+        why: why.into(),
+        cooldown_ms,
+    }
 }
 
 /// Every variant with optional fields at their defaults, and its line.
 fn bare() -> Vec<(Event, &'static str)> {
     vec![
+        (
+            Event::SharedState(SharedState {
+                breakers: vec![],
+                budget_tokens: None,
+            }),
+            r#"{"t_ms":7,"event":"shared_state"}"#,
+        ),
+        (
+            Event::BreakerOpened(breaker_change("a half-open probe failed", None)),
+            r#"{"t_ms":7,"event":"breaker_opened","hop":0,"attempt":5,"provider":"openai","model":"gpt-4o-mini","why":"a half-open probe failed"}"#,
+        ),
         (
             Event::AttemptStarted(AttemptStarted {
                 hop: 0,
@@ -306,7 +367,7 @@ fn every_event_encodes_as_pinned_and_parses_back() {
 #[test]
 fn every_variant_is_pinned() {
     let names: std::collections::BTreeSet<&str> = full().iter().map(|(e, _)| e.name()).collect();
-    assert_eq!(names.len(), 15, "{names:?}");
+    assert_eq!(names.len(), 21, "{names:?}");
 }
 
 /// Lines as older versions wrote them: the fields added since take their defaults, and the

@@ -241,3 +241,50 @@ fn first_leg() -> u32 {
 fn is_first_leg(leg: &u32) -> bool {
     *leg == 1
 }
+
+/// `breaker_opened`, `breaker_half_open`, `breaker_closed`: the circuit breaker of a
+/// provider+model changed state, at an attempt of this run (`[breaker]`, DESIGN §15). In the
+/// lab and load mode the breaker is shared, so other calls' attempts change it too.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BreakerChanged {
+    pub hop: u32,
+    pub attempt: u32,
+    pub provider: String,
+    pub model: String,
+    /// `5 consecutive failures`, `a half-open probe failed`, `1 of 1 half-open probe
+    /// succeeded`, ...
+    pub why: String,
+    /// How long an opened breaker stays open (`breaker_opened` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cooldown_ms: Option<u64>,
+}
+
+/// `budget_denied` (the retry budget refused the retry after this attempt: the hop ends with
+/// `budget_exhausted`) and `budget_withdrawn` (it paid for the retry): `tokens` is what the
+/// budget holds, in retries, after it decided.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BudgetDecided {
+    pub hop: u32,
+    pub attempt: u32,
+    pub tokens: f64,
+}
+
+/// One provider+model's breaker in a `shared_state`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BreakerSeen {
+    pub provider: String,
+    pub model: String,
+    /// `closed`, `open` or `half_open`.
+    pub state: String,
+}
+
+/// `shared_state`: what lasts across calls as this call starts (after its deposit into the
+/// budget): each breaker of a provider+model it may call, and the budget's tokens. Written
+/// only when the scenario has a `[breaker]` or a `[budget]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SharedState {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breakers: Vec<BreakerSeen>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_tokens: Option<f64>,
+}

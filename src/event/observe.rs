@@ -3,8 +3,9 @@
 //! The printer, the TUI's run view and the test transcripts are observers.
 
 use super::kinds::{
-    AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, FallbackHop,
-    HedgeCancelled, HedgeStarted, RetryExhausted, RunFinished, RunStarted, SdkRetry, ToolCall,
+    AttemptFailed, AttemptStarted, AttemptSucceeded, BreakerChanged, BudgetDecided, Delta,
+    ErrorReinserted, FallbackHop, HedgeCancelled, HedgeStarted, RetryExhausted, RunFinished,
+    RunStarted, SdkRetry, SharedState, ToolCall,
     WaitFinished, WaitStarted,
 };
 use super::{Event, TimedEvent};
@@ -28,6 +29,30 @@ pub trait Observer {
     fn sdk_retry(&mut self, _t_ms: u64, _e: &SdkRetry) {}
     fn hedge_started(&mut self, _t_ms: u64, _e: &HedgeStarted) {}
     fn hedge_cancelled(&mut self, _t_ms: u64, _e: &HedgeCancelled) {}
+    fn shared_state(&mut self, _t_ms: u64, _e: &SharedState) {}
+    /// `breaker_opened` / `_half_open` / `_closed`, with the state it went to.
+    fn breaker_changed(&mut self, _t_ms: u64, _to: BreakerTo, _e: &BreakerChanged) {}
+    /// `budget_withdrawn` (`denied` false) / `budget_denied`.
+    fn budget_decided(&mut self, _t_ms: u64, _denied: bool, _e: &BudgetDecided) {}
+}
+
+/// The state a `breaker_*` event says its breaker went to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakerTo {
+    Open,
+    HalfOpen,
+    Closed,
+}
+
+impl BreakerTo {
+    /// `open`, `half-open`, `closed`: as people read it.
+    pub fn label(self) -> &'static str {
+        match self {
+            BreakerTo::Open => "open",
+            BreakerTo::HalfOpen => "half-open",
+            BreakerTo::Closed => "closed",
+        }
+    }
 }
 
 /// Hands `ev` to `o`: [`Observer::any_event`], then the method of its kind.
@@ -50,6 +75,12 @@ pub fn dispatch<O: Observer + ?Sized>(o: &mut O, ev: &TimedEvent) {
         Event::SdkRetry(e) => o.sdk_retry(t, e),
         Event::HedgeStarted(e) => o.hedge_started(t, e),
         Event::HedgeCancelled(e) => o.hedge_cancelled(t, e),
+        Event::SharedState(e) => o.shared_state(t, e),
+        Event::BreakerOpened(e) => o.breaker_changed(t, BreakerTo::Open, e),
+        Event::BreakerHalfOpen(e) => o.breaker_changed(t, BreakerTo::HalfOpen, e),
+        Event::BreakerClosed(e) => o.breaker_changed(t, BreakerTo::Closed, e),
+        Event::BudgetWithdrawn(e) => o.budget_decided(t, false, e),
+        Event::BudgetDenied(e) => o.budget_decided(t, true, e),
     }
 }
 

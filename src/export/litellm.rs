@@ -176,6 +176,7 @@ pub fn write(s: &Scenario, f: &mut Findings) -> String {
         );
         f.note("LiteLLM: fallbacks are taken after any failure once retries run out; the catch lists ([fallback].catch, each hop's) have no spelling (context_window_fallbacks and content_policy_fallbacks cover those two kinds only)");
     }
+    router.push_str(&super::across::litellm(s, f));
     if s.response
         .as_ref()
         .is_some_and(|r| !r.validators.is_empty())

@@ -5,6 +5,7 @@
 //! Pure text from a scenario: no I/O, nothing run.
 
 pub mod layers;
+mod across;
 pub mod litellm;
 pub mod mirascope;
 pub mod mirascope_v2;
@@ -103,6 +104,12 @@ pub fn export(s: &Scenario, scenario_arg: &str, target: Target) -> Exported {
     let mut findings = Findings::default();
     // Before the writer, which lists every finding at the top of the file.
     layers::notes(s, target, &mut findings);
+    if matches!(
+        target,
+        Target::Mirascope | Target::Tenacity | Target::MirascopeV2
+    ) {
+        across::python(s, target, &mut findings);
+    }
     let code = match target {
         Target::Mirascope => mirascope::write(s, scenario_arg, &mut findings),
         Target::Tenacity => tenacity::write(s, scenario_arg, &mut findings),

@@ -72,6 +72,7 @@ pub fn write(s: &Scenario, f: &mut Findings) -> String {
         targets.push(t);
     }
     let config = if targets.len() == 1 {
+        let _ = super::across::portkey(s, false, f);
         targets.remove(0)
     } else {
         let mut strategy = json!({ "mode": "fallback" });
@@ -97,6 +98,9 @@ pub fn write(s: &Scenario, f: &mut Findings) -> String {
             if fb.hops.iter().any(|h| h.catch != fb.catch) {
                 f.note("Portkey: one on_status_codes for the whole fallback; each hop's own catch has no spelling");
             }
+        }
+        if let Some(cb) = super::across::portkey(s, true, f) {
+            strategy["cb_config"] = cb;
         }
         json!({ "strategy": strategy, "targets": targets })
     };

@@ -349,6 +349,8 @@ pub fn classes(kind: ErrorKind, flavour: Flavour) -> &'static [&'static str] {
         },
         ErrorKind::RetryError => &["RetryError"],
         ErrorKind::FallbackError => &["FallbackError"],
+        // No Python stack has a breaker or a budget to raise them (a finding says so).
+        ErrorKind::CircuitOpen | ErrorKind::BudgetExhausted => &[],
         ErrorKind::Any => &["Exception"],
     }
 }

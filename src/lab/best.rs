@@ -115,6 +115,29 @@ pub fn rows(reports: &[PolicyReport]) -> Vec<Row> {
             (n as f64, format!("{n} ({:.1} %)", pct(n, r.calls)))
         }));
     }
+    // What lasts across calls: only when some policy has it ("-" for one that has not).
+    if reports.iter().any(|r| r.breaker_fast_failed.is_some()) {
+        rows.push(row(
+            "failed fast (breaker)",
+            Best::None,
+            reports,
+            |r| match r.breaker_fast_failed {
+                Some(n) => (n as f64, format!("{n} ({:.1} %)", pct(n, r.calls))),
+                None => (f64::NAN, "-".into()),
+            },
+        ));
+    }
+    if reports.iter().any(|r| r.budget_denied.is_some()) {
+        rows.push(row(
+            "retries denied (budget)",
+            Best::None,
+            reports,
+            |r| match r.budget_denied {
+                Some(n) => (n as f64, n.to_string()),
+                None => (f64::NAN, "-".into()),
+            },
+        ));
+    }
     if reports.iter().any(|r| r.load.is_some()) {
         rows.push(row("herd (req/100 ms)", Best::Lower, reports, |r| {
             let n = r.load.as_ref().map_or(0, |l| l.herd_max_per_100ms);

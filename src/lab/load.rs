@@ -10,6 +10,7 @@ use super::seeds::{call_scenario, call_seed};
 use super::stats::PolicyStats;
 use super::tally::{Ending, Tally};
 use super::{Arrival, LabPlan};
+use crate::engine::shared::SharedState;
 use crate::sim::LocalSim;
 use rand::SeedableRng;
 use rand_distr::{Distribution, Exp};
@@ -65,9 +66,12 @@ pub(super) fn run(
         call_seed(plan.seed, u64::MAX - 1),
     )));
     let base = plan.policies[policy].scenario.clone();
+    // The policy's breakers and budget: every caller's, on the shared clock.
+    let shared = SharedState::new(&base, lab_clock.clone());
     for _ in 0..u64::from(callers).min(plan.calls) {
         let (next, arrivals, sim, base) =
             (next.clone(), arrivals.clone(), sim.clone(), base.clone());
+        let shared = shared.clone();
         let (scheduler, lab_clock, sink) = (lane.scheduler.clone(), lab_clock.clone(), lane.sink());
         let (faults, seed, calls, cap) = (plan.faults.clone(), plan.seed, plan.calls, plan.cap);
         let (config, cancel) = (plan.config.clone(), cancel.clone());
@@ -88,6 +92,7 @@ pub(super) fn run(
                     sim: sim.clone(),
                     clock: scheduler.clock(start),
                     offset_ms: Some(start.as_millis() as u64),
+                    shared: shared.clone(),
                 };
                 let t = call(one, config.clone(), cancel.clone(), cap, |_| {}).await;
                 sink.borrow_mut().push(t);

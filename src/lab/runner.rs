@@ -5,6 +5,12 @@
 //! on its own clock from t = 0 with its own simulator seeded for that call; load mode
 //! (load.rs) puts every caller of a policy on one lane, one clock and one simulator, and
 //! runs the policies side by side.
+//!
+//! What lasts across calls (`[breaker]`, `[budget]`: `engine::shared`) is one state per
+//! policy, shared by all its calls and timed by the lab's clock. In independent mode such a
+//! policy runs its calls on one lane (one thread, 64 calls in flight, one timeline), so the
+//! state every call meets is the same whatever the number of cores; each call still meets
+//! its own faults from its own t = 0. Load mode shares it among all callers of the policy.
 
 use super::lane::{Lane, Step};
 use super::seeds::call_scenario;
@@ -14,6 +20,7 @@ use super::{LabPlan, LabReport};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::engine::run::{event_channel, run_on_local_sim};
+use crate::engine::shared::SharedState;
 use crate::event::TimedEvent;
 use crate::scenario::types::Scenario;
 use crate::sim::LocalSim;
@@ -44,6 +51,8 @@ pub(super) struct OneCall {
     /// Load mode: where the call's t = 0 lies on the shared clock (ms), to place its
     /// requests on the shared timeline.
     pub offset_ms: Option<u64>,
+    /// The policy's breakers and budget, shared by its calls.
+    pub shared: Arc<SharedState>,
 }
 
 /// Runs one call through the engine, handing each event to `each` and folding it into the
@@ -57,7 +66,15 @@ pub(super) async fn call(
 ) -> Tally {
     let (tx, mut rx) = event_channel();
     let stop = cancel.child_token();
-    let engine = run_on_local_sim(one.scenario, config, one.clock, one.sim, tx, stop.clone());
+    let engine = run_on_local_sim(
+        one.scenario,
+        config,
+        one.clock,
+        one.sim,
+        one.shared,
+        tx,
+        stop.clone(),
+    );
     let fold = async {
         let mut t = Tally::at(one.offset_ms);
         while let Some(ev) = rx.recv().await {
@@ -72,8 +89,15 @@ pub(super) async fn call(
     tally
 }
 
-/// Call `k` of `policy` in independent mode: its own simulator and clock from `lane`'s now.
-fn independent_call(plan: &LabPlan, policy: usize, k: u64, lane: &Lane) -> OneCall {
+/// Call `k` of `policy` in independent mode: its own simulator and clock from `lane`'s now,
+/// the policy's `shared` state.
+fn independent_call(
+    plan: &LabPlan,
+    policy: usize,
+    k: u64,
+    lane: &Lane,
+    shared: &Arc<SharedState>,
+) -> OneCall {
     let s = call_scenario(&plan.policies[policy].scenario, &plan.faults, plan.seed, k);
     let clock = lane.scheduler.clock(lane.scheduler.now());
     OneCall {
@@ -81,6 +105,7 @@ fn independent_call(plan: &LabPlan, policy: usize, k: u64, lane: &Lane) -> OneCa
         scenario: Arc::new(s),
         clock,
         offset_ms: None,
+        shared: shared.clone(),
     }
 }
 
@@ -90,7 +115,12 @@ fn independent_call(plan: &LabPlan, policy: usize, k: u64, lane: &Lane) -> OneCa
 pub fn one_call_events(plan: &LabPlan, policy: usize, k: u64) -> Vec<TimedEvent> {
     let mut lane = Lane::new();
     let events = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
-    let one = independent_call(plan, policy, k, &lane);
+    // As a single `run`: its own fresh state.
+    let shared = SharedState::new(
+        &plan.policies[policy].scenario,
+        lane.scheduler.clock(std::time::Duration::ZERO),
+    );
+    let one = independent_call(plan, policy, k, &lane, &shared);
     let seen = events.clone();
     let fut = call(
         one,
@@ -116,7 +146,9 @@ pub fn run_lab(
 ) -> LabReport {
     let started = std::time::Instant::now();
     let one = |i: usize| {
-        let mut stats = PolicyStats::new(&plan.policies[i].label, plan.callers.is_some());
+        let s = &plan.policies[i].scenario;
+        let mut stats = PolicyStats::new(&plan.policies[i].label, plan.callers.is_some())
+            .sharing(s.breaker.is_some(), s.budget.is_some());
         let tick = |done| {
             progress(Progress {
                 policy: i,
@@ -182,7 +214,11 @@ fn independent(
     tick: &dyn Fn(u64),
     cancel: &CancellationToken,
 ) {
-    let lanes = lanes().min(plan.calls.div_ceil(IN_FLIGHT as u64)).max(1);
+    let lanes = if shares_state(&plan.policies[policy].scenario) {
+        1
+    } else {
+        lanes().min(plan.calls.div_ceil(IN_FLIGHT as u64)).max(1)
+    };
     let (tx, rx) = mpsc::channel::<Tally>();
     std::thread::scope(|scope| {
         for first in 0..lanes {
@@ -210,10 +246,14 @@ fn independent_lane(
     tx: &mpsc::Sender<Tally>,
 ) {
     let mut lane = Lane::new();
+    let shared = SharedState::new(
+        &plan.policies[policy].scenario,
+        lane.scheduler.clock(std::time::Duration::ZERO),
+    );
     let mut next = first;
     loop {
         while next < plan.calls && lane.live() < IN_FLIGHT && !cancel.is_cancelled() {
-            let one = independent_call(plan, policy, next, &lane);
+            let one = independent_call(plan, policy, next, &lane, &shared);
             let sink = lane.sink();
             let fut = call(one, plan.config.clone(), cancel.clone(), plan.cap, |_| {});
             lane.spawn(async move {
@@ -243,4 +283,9 @@ fn independent_lane(
             }
         }
     }
+}
+
+/// Whether a policy keeps state across its calls (`[breaker]`, `[budget]`).
+pub(super) fn shares_state(s: &Scenario) -> bool {
+    s.breaker.is_some() || s.budget.is_some()
 }

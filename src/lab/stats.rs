@@ -85,6 +85,10 @@ pub struct PolicyStats {
     /// Calls that reached fallback hop h (h ≥ 1).
     hops: BTreeMap<u32, u64>,
     pub timeline: Option<Timeline>,
+    /// Calls an open breaker failed fast (an attempt refused), when the policy has one.
+    breaker_calls: Option<u64>,
+    /// Retries the budget denied, when the policy has one.
+    budget_denied: Option<u64>,
 }
 
 impl PolicyStats {
@@ -105,7 +109,16 @@ impl PolicyStats {
             cost_total: 0.0,
             hops: BTreeMap::new(),
             timeline: load_mode.then(Timeline::default),
+            breaker_calls: None,
+            budget_denied: None,
         }
+    }
+
+    /// Counts what a `[breaker]` / `[budget]` did (their rows are shown only then).
+    pub fn sharing(mut self, breaker: bool, budget: bool) -> PolicyStats {
+        self.breaker_calls = breaker.then_some(0);
+        self.budget_denied = budget.then_some(0);
+        self
     }
 
     /// Counts one finished call; a call cut short by cancelling the lab is left out (it says
@@ -128,6 +141,12 @@ impl PolicyStats {
         if let Some(usd) = t.cost_usd {
             record(&mut self.cost_micros, (usd * 1e6).round().max(0.0) as u64);
             self.cost_total += usd;
+        }
+        if let Some(n) = self.breaker_calls.as_mut() {
+            *n += u64::from(t.breaker_refused > 0);
+        }
+        if let Some(n) = self.budget_denied.as_mut() {
+            *n += u64::from(t.budget_denied);
         }
         for h in 1..=t.deepest_hop {
             *self.hops.entry(h).or_default() += 1;
@@ -203,6 +222,8 @@ impl PolicyStats {
                 priced_calls: priced,
             }),
             fallback_hops: self.hops.iter().map(|(h, n)| (h.to_string(), *n)).collect(),
+            breaker_fast_failed: self.breaker_calls,
+            budget_denied: self.budget_denied,
             load: self.timeline.as_ref().map(|t| Load {
                 herd_max_per_100ms: t.herd(),
                 requests_per_second: t.per_second(),
@@ -243,6 +264,13 @@ pub struct PolicyReport {
     pub fallback_hops: BTreeMap<String, u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub load: Option<Load>,
+    /// Calls an open breaker failed fast (at least one attempt refused, never sent); only
+    /// for a policy with a `[breaker]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breaker_fast_failed: Option<u64>,
+    /// Retries the retry budget denied; only for a policy with a `[budget]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget_denied: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -75,6 +75,10 @@ pub struct Tally {
     pub requests_at: Vec<u64>,
     /// Load mode: when each 429 came back, on the shared clock (ms).
     pub limited_at: Vec<u64>,
+    /// Attempts an open breaker refused (`circuit_open`: never sent).
+    pub breaker_refused: u32,
+    /// Retries the budget denied (`budget_denied`).
+    pub budget_denied: u32,
 }
 
 impl Tally {
@@ -126,6 +130,10 @@ impl Tally {
                     self.limited_at.push(at + ev.t_ms);
                 }
             }
+            Event::AttemptFailed(f) if f.error.kind == ErrorKind::CircuitOpen => {
+                self.breaker_refused += 1;
+            }
+            Event::BudgetDenied(_) => self.budget_denied += 1,
             Event::WaitStarted(w) => {
                 self.wait_ms += w.delay_ms;
                 self.last_delay_ms = w.delay_ms;

@@ -2,6 +2,8 @@
 //! `retry_on`, Retry-After handling, error reinsertion and Mirascope's fallback, plus the
 //! planned schedule for the preview. Jitter comes from a seeded RNG passed in by the caller.
 
+pub mod breaker;
+pub mod budget;
 pub mod duration;
 pub mod fallback;
 pub mod retry_on;

@@ -134,6 +134,8 @@ fn raised(kind: ErrorKind, sdk: Sdk) -> &'static [&'static str] {
         (K::Validation | K::ToolValidation, _) => &["pydantic.ValidationError"],
         (K::RetryError, _) => &["tenacity.RetryError"],
         (K::FallbackError, _) => &["mirascope.FallbackError"],
+        // retrylab's own breaker and budget: no SDK raises them.
+        (K::CircuitOpen | K::BudgetExhausted, _) => &[],
         (K::Any, _) => &[],
     }
 }

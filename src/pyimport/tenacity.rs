@@ -69,9 +69,15 @@ impl RetryCond {
 /// Every kind a single attempt can fail with (what `any` stands for in `retry_on`).
 fn concrete_kinds() -> impl Iterator<Item = ErrorKind> {
     ErrorKind::ALL.into_iter().filter(|k| {
+        // circuit_open and budget_exhausted come from retrylab's own breaker and budget:
+        // no Python exception raises them, and retry_on refuses them.
         !matches!(
             k,
-            ErrorKind::RetryError | ErrorKind::FallbackError | ErrorKind::Any
+            ErrorKind::RetryError
+                | ErrorKind::FallbackError
+                | ErrorKind::Any
+                | ErrorKind::CircuitOpen
+                | ErrorKind::BudgetExhausted
         )
     })
 }

@@ -2,8 +2,10 @@
 //! the policy never sees a scenario type (the dependency runs scenario → policy).
 
 use crate::error::ErrorKind;
+use crate::policy::breaker::{BreakerPolicy, Trip};
+use crate::policy::budget::BudgetPolicy;
 use crate::policy::{FallbackPolicy, RetryPolicy, Secs};
-use crate::scenario::types::{FallbackSpec, RetrySpec, Scenario};
+use crate::scenario::types::{BreakerSpec, BudgetSpec, FallbackSpec, RetrySpec, Scenario};
 
 /// A `[retry]` table as a policy: `retry_on` defaults to any error, `retry_after_max` to 60 s.
 pub fn retry_policy(spec: &RetrySpec) -> RetryPolicy {
@@ -27,6 +29,44 @@ pub fn fallback_policy(spec: &FallbackSpec) -> FallbackPolicy {
     let mut catch = vec![spec.catch.clone()];
     catch.extend(spec.hops.iter().map(|h| h.catch.clone()));
     FallbackPolicy { catch }
+}
+
+/// `[breaker]` as a policy: `failures = 5` when neither threshold is set, a `rate` over 20
+/// attempts unless `window` says, a 30 s cooldown, one probe.
+pub fn breaker_policy(spec: &BreakerSpec) -> BreakerPolicy {
+    let trip = match (spec.failures, spec.rate) {
+        (_, Some(rate)) if spec.failures.is_none() => Trip::Rate {
+            rate,
+            window: spec.window.unwrap_or(20),
+        },
+        (n, _) => Trip::Consecutive(n.unwrap_or(5)),
+    };
+    BreakerPolicy {
+        trip,
+        cooldown: spec.cooldown.unwrap_or(Secs(30.0)),
+        half_open_probes: spec.half_open_probes.unwrap_or(1),
+        on_open: spec.on_open,
+    }
+}
+
+/// `[budget]` as a policy: tower's defaults, 20 % of calls and 10 a second.
+pub fn budget_policy(spec: &BudgetSpec) -> BudgetPolicy {
+    BudgetPolicy {
+        retry_ratio: spec.retry_ratio.unwrap_or(0.2),
+        min_retries_per_sec: spec.min_retries_per_sec.unwrap_or(10),
+    }
+}
+
+/// The plan's lines for what lasts across calls: `breaker: …`, `budget: …`.
+pub fn across_calls(s: &Scenario) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(b) = &s.breaker {
+        out.push(format!("breaker: {}", breaker_policy(b).describe()));
+    }
+    if let Some(b) = &s.budget {
+        out.push(format!("budget: {}", budget_policy(b).describe()));
+    }
+    out
 }
 
 /// One retry policy per hop (index 0 = primary): a hop's own `retry`, else `[retry]`.
@@ -56,6 +96,31 @@ mod tests {
 
     fn rng() -> ChaCha8Rng {
         ChaCha8Rng::seed_from_u64(0)
+    }
+
+    #[test]
+    fn breaker_and_budget_defaults() {
+        let b: BreakerSpec = toml::from_str("").unwrap();
+        let p = breaker_policy(&b);
+        assert_eq!(p.trip, Trip::Consecutive(5));
+        assert_eq!(p.cooldown, Secs(30.0));
+        assert_eq!(p.half_open_probes, 1);
+        let b: BreakerSpec = toml::from_str("rate = 0.5").unwrap();
+        assert_eq!(
+            breaker_policy(&b).trip,
+            Trip::Rate {
+                rate: 0.5,
+                window: 20
+            }
+        );
+        let b: BudgetSpec = toml::from_str("").unwrap();
+        assert_eq!(
+            budget_policy(&b),
+            BudgetPolicy {
+                retry_ratio: 0.2,
+                min_retries_per_sec: 10
+            }
+        );
     }
 
     #[test]

@@ -30,6 +30,47 @@ pub struct Scenario {
     /// A second request to the same or the next hop after a delay (DESIGN §15).
     #[serde(default)]
     pub hedge: Option<HedgeSpec>,
+    /// A circuit breaker per provider+model, its state shared across calls (DESIGN §15).
+    #[serde(default)]
+    pub breaker: Option<BreakerSpec>,
+    /// A retry budget shared across calls (DESIGN §15).
+    #[serde(default)]
+    pub budget: Option<BudgetSpec>,
+}
+
+/// `[breaker]`: when a provider+model's breaker opens, how long it stays open, how many
+/// probes a half-open one lets through. `failures` and `rate` are exclusive; neither means
+/// `failures = 5`. Checked in `load/across.rs`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerSpec {
+    /// Consecutive failed attempts that open it.
+    #[serde(default)]
+    pub failures: Option<u32>,
+    /// The share of failed attempts among the last `window` that opens it, in (0, 1].
+    #[serde(default)]
+    pub rate: Option<f64>,
+    /// Attempts the rate is taken over (default 20; only with `rate`).
+    #[serde(default)]
+    pub window: Option<u32>,
+    /// How long it stays open before it lets a probe through (default 30 s).
+    #[serde(default)]
+    pub cooldown: Option<Secs>,
+    /// Attempts a half-open breaker lets through; all must succeed to close it (default 1).
+    #[serde(default)]
+    pub half_open_probes: Option<u32>,
+    #[serde(default)]
+    pub on_open: crate::policy::breaker::OnOpen,
+}
+
+/// `[budget]`: tower's `TpsBudget` defaults (20 % of calls, 10 a second).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetSpec {
+    #[serde(default)]
+    pub retry_ratio: Option<f64>,
+    #[serde(default)]
+    pub min_retries_per_sec: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

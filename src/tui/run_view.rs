@@ -8,6 +8,7 @@
 mod clock;
 mod fold;
 mod request;
+mod shared;
 
 #[doc(hidden)]
 #[cfg(any(test, feature = "test-util"))]
@@ -15,6 +16,7 @@ pub mod fixtures;
 
 pub use clock::RunClock;
 pub use request::RequestJson;
+pub use shared::{AcrossRow, SharedView};
 
 use super::output_buf::OutputBuf;
 use crate::error::CallError;
@@ -181,6 +183,8 @@ pub enum Row {
         /// Why it was caught (empty in traces from before it was written).
         why: Box<str>,
     },
+    /// A breaker changed state, or the budget denied a retry (`[breaker]`, `[budget]`).
+    Across(Box<AcrossRow>),
     Outcome,
 }
 
@@ -197,6 +201,8 @@ pub struct RunView {
     pub last_t: u64,
     /// Bumped on every change, so panes can cache by it.
     pub version: u64,
+    /// Breakers and budget, when the run shares any across calls.
+    pub shared: Option<SharedView>,
 }
 
 impl RunView {
@@ -228,6 +234,7 @@ impl RunView {
                 .attempt_index(*hop, *attempt)
                 .or_else(|| self.attempt_index(*hop, attempt.saturating_sub(1))),
             Row::Exhausted { hop, attempts, .. } => self.attempt_index(*hop, *attempts),
+            Row::Across(a) => self.attempt_index(a.hop, a.attempt),
             Row::Fallback { .. } | Row::Outcome => self.final_attempt(),
         }
     }

@@ -307,7 +307,13 @@ impl Reader {
             Event::ErrorReinserted(_)
             | Event::WaitStarted(_)
             | Event::WaitFinished(_)
-            | Event::RetryExhausted(_) => {}
+            | Event::RetryExhausted(_)
+            | Event::SharedState(_)
+            | Event::BreakerOpened(_)
+            | Event::BreakerHalfOpen(_)
+            | Event::BreakerClosed(_)
+            | Event::BudgetWithdrawn(_)
+            | Event::BudgetDenied(_) => {}
         }
         self.side.observe(ev);
         Ok(())

@@ -393,3 +393,78 @@ fn sdk_max_retries_2_triples_the_requests_of_each_attempt_against_a_permanent_50
         "{per_call}"
     );
 }
+
+/// `[breaker]` during an outage, hand-computed (load mode, one caller: calls back to back on
+/// the shared clock). OpenAI fails every request in [0, 60 s); a call tries it 3 times 1 s
+/// apart, then falls back to Anthropic, whose answer takes 1 s.
+///
+/// Without a breaker: call k starts at 3(k-1) s; calls 1-20 make 3 + 1 requests (call 20's
+/// last OpenAI attempt is at 59 s), call 21 starts at 60 s, after the outage: 1 request
+/// each from then on. 100 calls: 80 + 80 = 160 requests, 20 fall back.
+///
+/// With `failures = 5, cooldown = 10 s`: call 1 fails 3 times (0, 1, 2 s) and falls back
+/// (done at 3 s); call 2 fails at 3 and 4 s, the 5th failure: open at 4 s, its third attempt
+/// (5 s) is refused and it falls back (6 s). Every call from 6 to 13 s is refused at once
+/// (1 Anthropic request, 1 s each); at 14 s a probe is let through, fails (reopened at 14 s),
+/// the call's retry is refused; likewise at 24, 34, 44, 54 s; at 64 s the probe succeeds
+/// and closes it. So calls 1-55 fall back (54 of them met the open breaker), OpenAI gets
+/// 3 + 2 + 5 probes + 45 = 55 requests, Anthropic 55: 110 requests.
+#[test]
+fn a_breaker_cuts_requests_during_an_outage() {
+    let retry = "[retry]\nstop = { after_attempt = 3 }\nwait = { fixed = 1 }\n[fallback]\ncatch = [\"retry_error\"]\n[[fallback.hops]]\nprovider = \"anthropic\"\nmodel = \"claude-3-5-haiku-latest\"\ncatch = [\"retry_error\"]";
+    let faults = "[sim]\nfirst_token_ms = 1000\ntokens_per_second = 1e9\nerror_ms = 0\nreply = \"ok\"\noutages = [{ provider = \"openai\", from = \"0s\", to = \"60s\", fault = \"server_error\" }]\n";
+    let with = scenario(retry, "[breaker]\nfailures = 5\ncooldown = \"10s\"");
+    let mut p = plan(&[scenario(retry, ""), with], faults, 100);
+    p.callers = Some(1);
+    let r = lab(&p);
+    let (without, with) = (&r[0], &r[1]);
+    assert_eq!((without.success_rate, with.success_rate), (1.0, 1.0));
+    assert_eq!(without.requests.mean, 1.6);
+    assert_eq!(without.fallback_hops["1"], 20);
+    assert_eq!(without.breaker_fast_failed, None);
+    assert_eq!(with.requests.mean, 1.1);
+    assert_eq!(with.fallback_hops["1"], 55);
+    assert_eq!(with.breaker_fast_failed, Some(54));
+    // Refused attempts count as attempts, never as requests: 4 + 4 + 48 × 2 + 5 × 3 + 45.
+    assert_eq!(with.attempts.mean, 1.64);
+}
+
+/// `[budget]` against a permanent 500, hand-computed: no wait, up to 10 attempts a call, every
+/// request instant, so all 1000 calls run at t = 0 inside one 10 s window. Each call deposits
+/// 0.2 of a retry and each retry takes one: 1000 × 0.2 = 200 retries, 1200 requests (1 +
+/// ratio a call); a floor of 10 a second adds 10 × 10 s = 100 retries: 1300.
+#[test]
+fn a_budget_caps_amplification_at_one_plus_the_ratio_plus_the_floor() {
+    let retry = "[retry]\nstop = { after_attempt = 10 }";
+    let faults =
+        format!("[sim]\n{INSTANT}faults = [{{ fault = \"server_error\", times = 1000000 }}]\n");
+    let policies = [
+        scenario(retry, ""),
+        scenario(
+            retry,
+            "[budget]\nretry_ratio = 0.2\nmin_retries_per_sec = 0",
+        ),
+        scenario(
+            retry,
+            "[budget]\nretry_ratio = 0.2\nmin_retries_per_sec = 10",
+        ),
+    ];
+    let mut p = plan(&policies, &faults, 1000);
+    p.callers = Some(1);
+    let r = lab(&p);
+    assert_eq!(
+        r[0].requests.mean, 10.0,
+        "unbudgeted: every call retries 9 times"
+    );
+    assert_eq!(r[0].budget_denied, None);
+    assert_eq!(r[1].requests.mean, 1.2);
+    assert_eq!(r[2].requests.mean, 1.3);
+    // A call either ends in a denied retry or (floor) runs out its 10 attempts.
+    assert_eq!(r[1].budget_denied, Some(1000));
+    assert_eq!(r[1].outcomes["budget_exhausted"], 1000);
+    // Independent mode shares it too (one lane, 64 calls in flight): the same bound.
+    let mut p = plan(&policies[1..2], &faults, 1000);
+    p.callers = None;
+    let r = lab(&p);
+    assert_eq!(r[0].requests.mean, 1.2);
+}

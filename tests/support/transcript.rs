@@ -6,9 +6,10 @@
 //!   timeout fired.
 
 use retrylab::event::{
-    AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, Event, FallbackHop,
-    HedgeCancelled, HedgeStarted, Observer, RetryExhausted, RunFinished, RunStarted, SdkRetry,
-    TimedEvent, ToolCall, WaitFinished, WaitStarted, dispatch,
+    AttemptFailed, AttemptStarted, AttemptSucceeded, BreakerChanged, BreakerTo, BudgetDecided,
+    Delta, ErrorReinserted, Event, FallbackHop, HedgeCancelled, HedgeStarted, Observer,
+    RetryExhausted, RunFinished, RunStarted, SdkRetry, SharedState, TimedEvent, ToolCall,
+    WaitFinished, WaitStarted, dispatch,
 };
 
 /// The sim flavour of [`Transcript`].
@@ -210,6 +211,45 @@ impl Observer for Transcript {
     fn retry_exhausted(&mut self, t: u64, e: &RetryExhausted) {
         let (hop, attempts, kind) = (e.hop, e.attempts, e.last_error.kind);
         self.line(t, format!("retry_exhausted {hop} after {attempts} {kind}"));
+    }
+
+    fn shared_state(&mut self, t: u64, e: &SharedState) {
+        let breakers: Vec<String> = e
+            .breakers
+            .iter()
+            .map(|b| format!("{}/{} {}", b.provider, b.model, b.state))
+            .collect();
+        let budget = e
+            .budget_tokens
+            .map(|b| format!(" budget={b:.2}"))
+            .unwrap_or_default();
+        self.line(t, format!("shared_state [{}]{budget}", breakers.join(", ")));
+    }
+
+    fn breaker_changed(&mut self, t: u64, to: BreakerTo, e: &BreakerChanged) {
+        let (hop, attempt, provider, model, why) =
+            (e.hop, e.attempt, &e.provider, &e.model, &e.why);
+        let name = match to {
+            BreakerTo::Open => "breaker_opened",
+            BreakerTo::HalfOpen => "breaker_half_open",
+            BreakerTo::Closed => "breaker_closed",
+        };
+        self.line(
+            t,
+            format!("{name} {hop}/{attempt} {provider}/{model}: {why}"),
+        );
+    }
+
+    fn budget_decided(&mut self, t: u64, denied: bool, e: &BudgetDecided) {
+        let name = if denied {
+            "budget_denied"
+        } else {
+            "budget_withdrawn"
+        };
+        self.line(
+            t,
+            format!("{name} {}/{} tokens={:.2}", e.hop, e.attempt, e.tokens),
+        );
     }
 
     fn fallback_hop(&mut self, t: u64, e: &FallbackHop) {

@@ -4,9 +4,9 @@
 
 use super::{Scrub, Secrets, scrub_failure, withhold};
 use crate::event::{
-    AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, Event, FallbackHop,
-    HedgeCancelled, HedgeStarted, RetryExhausted, RunFinished, RunStarted, SdkRetry, ToolCall,
-    WaitFinished, WaitStarted,
+    AttemptFailed, AttemptStarted, AttemptSucceeded, BreakerChanged, BreakerSeen, BudgetDecided,
+    Delta, ErrorReinserted, Event, FallbackHop, HedgeCancelled, HedgeStarted, RetryExhausted,
+    RunFinished, RunStarted, SdkRetry, SharedState, ToolCall, WaitFinished, WaitStarted,
 };
 
 /// Scrubs every string of `ev` (see the module docs).
@@ -34,6 +34,11 @@ impl Scrub for Event {
             Event::SdkRetry(e) => e.scrub(s),
             Event::HedgeStarted(e) => e.scrub(s),
             Event::HedgeCancelled(e) => e.scrub(s),
+            Event::SharedState(e) => e.scrub(s),
+            Event::BreakerOpened(e) | Event::BreakerHalfOpen(e) | Event::BreakerClosed(e) => {
+                e.scrub(s)
+            }
+            Event::BudgetWithdrawn(e) | Event::BudgetDenied(e) => e.scrub(s),
         }
     }
 }
@@ -81,6 +86,48 @@ impl Scrub for HedgeCancelled {
             why,
         } = self;
         why.scrub(s)
+    }
+}
+
+impl Scrub for SharedState {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        let SharedState {
+            breakers,
+            budget_tokens: _,
+        } = self;
+        breakers.iter_mut().fold(false, |hit, b| {
+            let BreakerSeen {
+                provider,
+                model,
+                state,
+            } = b;
+            hit | provider.scrub(s) | model.scrub(s) | state.scrub(s)
+        })
+    }
+}
+
+impl Scrub for BreakerChanged {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        let BreakerChanged {
+            hop: _,
+            attempt: _,
+            provider,
+            model,
+            why,
+            cooldown_ms: _,
+        } = self;
+        provider.scrub(s) | model.scrub(s) | why.scrub(s)
+    }
+}
+
+impl Scrub for BudgetDecided {
+    fn scrub(&mut self, _s: &Secrets) -> bool {
+        let BudgetDecided {
+            hop: _,
+            attempt: _,
+            tokens: _,
+        } = self;
+        false
     }
 }
 

@@ -68,6 +68,7 @@ pub fn check(s: &Scenario) -> Result<(), Problem> {
     check_validators(s)?;
     check_tools(s)?;
     super::sdk_hedge::check(s)?;
+    super::across::check(s)?;
     check_sim(s)
 }
 
@@ -286,10 +287,12 @@ fn check_retry(s: &Scenario) -> Result<(), Problem> {
             ("reinsert", &r.reinsert[..]),
         ];
         for (key, kinds) in lists {
-            if let Some(i) = kinds
-                .iter()
-                .position(|k| matches!(k, ErrorKind::RetryError | ErrorKind::FallbackError))
-            {
+            if let Some(i) = kinds.iter().position(|k| {
+                matches!(
+                    k,
+                    ErrorKind::RetryError | ErrorKind::FallbackError | ErrorKind::BudgetExhausted
+                )
+            }) {
                 return Err(at(
                     path.clone().key(key).index(i),
                     format!(

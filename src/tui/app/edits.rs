@@ -44,6 +44,7 @@ impl App {
                     targets,
                     layers,
                 };
+                self.views.schedule.across = crate::scenario::plan::across_calls(s);
                 self.views.timeline.about =
                     s.about.split_whitespace().collect::<Vec<_>>().join(" ");
             }

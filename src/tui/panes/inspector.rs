@@ -132,6 +132,7 @@ pub fn row_details(run: &RunView, row: usize, theme: &Theme) -> Vec<Line<'static
             caught,
             why,
         }) => rows::fallback(*hop, (from, to), (caught, why), theme, &mut out),
+        Some(Row::Across(a)) => rows::across(a, theme, &mut out),
         Some(Row::Outcome) => rows::outcome(run, theme, &mut out),
     }
     out

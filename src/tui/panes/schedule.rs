@@ -64,6 +64,8 @@ type Row = Vec<Unit>;
 #[derive(Debug, Default)]
 pub struct SchedulePane {
     pub preview: Preview,
+    /// `breaker: …` / `budget: …` lines of what lasts across calls (`plan::across_calls`).
+    pub across: Vec<String>,
     /// First row shown, and the rows the pane showed and had when it was drawn last.
     scroll: usize,
     shown: usize,
@@ -89,6 +91,12 @@ impl SchedulePane {
             } => {
                 let mut rows = plan_rows(schedule, targets, width);
                 rows.extend(layer_rows(layers, width));
+                for line in &self.across {
+                    let (key, rest) = line.split_once(": ").unwrap_or(("", line));
+                    let mut units = vec![(format!("{key:<7} "), Meaning::Muted)];
+                    units.extend(words(rest, Meaning::Text));
+                    rows.extend(wrap(units, width, 8));
+                }
                 rows
             }
             Preview::Error(e) => {

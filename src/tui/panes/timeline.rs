@@ -89,7 +89,14 @@ impl Pane for TimelinePane {
         if !run.rows.is_empty() && !self.follow {
             title.push(Span::styled("(End: follow) ", theme.style(Meaning::Muted)));
         }
-        let block = pane_block(Line::from(title), ctx.focused, theme);
+        let mut block = pane_block(Line::from(title), ctx.focused, theme);
+        // The state panel: breakers and budget, on the bottom edge (only when shared).
+        if let Some(shared) = &run.shared {
+            let now = ctx.run_now_ms.max(run.last_t);
+            let room = (area.width as usize).saturating_sub(4);
+            let text = format!(" {} ", shared.line(now, room));
+            block = block.title_bottom(Line::from(Span::styled(text, theme.style(Meaning::Muted))));
+        }
         let inner = block.inner(area);
         frame.render_widget(block, area);
         self.inner = inner;
@@ -316,6 +323,21 @@ pub fn row_line(run: &RunView, i: usize, ctx: &Ctx, width: usize) -> Line<'stati
             ],
             width,
         ),
+        Row::Across(a) => {
+            let (icon, m) = match a.breaker {
+                Some(crate::event::BreakerTo::Open) => ("⚡", Meaning::Error),
+                Some(crate::event::BreakerTo::HalfOpen) => ("◐", Meaning::Wait),
+                Some(crate::event::BreakerTo::Closed) => ("●", Meaning::Success),
+                None => ("⊘", Meaning::Error),
+            };
+            fit_spans(
+                vec![
+                    Span::raw("  "),
+                    Span::styled(format!("{icon} {}", a.text), st(m)),
+                ],
+                width,
+            )
+        }
         Row::Fallback { to, caught, .. } => fit_spans(
             vec![
                 Span::raw("  "),

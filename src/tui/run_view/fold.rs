@@ -5,8 +5,9 @@ use super::{
     WaitView,
 };
 use crate::event::{
-    AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, FallbackHop, Observer,
-    Outcome, RetryExhausted, RunFinished, RunStarted, ToolCall, WaitEnd, WaitFinished, WaitStarted,
+    AttemptFailed, AttemptStarted, AttemptSucceeded, BreakerChanged, BreakerTo, BudgetDecided,
+    Delta, ErrorReinserted, FallbackHop, Observer, Outcome, RetryExhausted, RunFinished,
+    RunStarted, SharedState, ToolCall, WaitEnd, WaitFinished, WaitStarted,
 };
 use crate::tui::output_buf::OutputBuf;
 
@@ -170,6 +171,18 @@ impl Observer for RunView {
             attempts: e.attempts,
             last_error: Box::new(e.last_error.clone()),
         });
+    }
+
+    fn shared_state(&mut self, t_ms: u64, e: &SharedState) {
+        self.fold_shared_state(e, t_ms);
+    }
+
+    fn breaker_changed(&mut self, t_ms: u64, to: BreakerTo, e: &BreakerChanged) {
+        self.fold_breaker(t_ms, to, e);
+    }
+
+    fn budget_decided(&mut self, _t_ms: u64, denied: bool, e: &BudgetDecided) {
+        self.fold_budget(denied, e);
     }
 
     fn fallback_hop(&mut self, _t_ms: u64, e: &FallbackHop) {

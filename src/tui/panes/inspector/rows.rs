@@ -84,6 +84,45 @@ pub(super) fn exhausted(
     error_lines("last", last_error, theme, out);
 }
 
+/// A breaker's change or a denied retry: what happened, why, and what it means.
+pub(super) fn across(
+    a: &crate::tui::run_view::AcrossRow,
+    theme: &Theme,
+    out: &mut Vec<Line<'static>>,
+) {
+    let text = theme.style(Meaning::Text);
+    let (title, meaning) = match a.breaker {
+        Some(to) => (
+            format!("Circuit breaker {}", to.label()),
+            match to {
+                crate::event::BreakerTo::Open => words::CIRCUIT_OPEN,
+                _ => {
+                    "a half-open breaker lets [breaker].half_open_probes attempts through: each must succeed to close it, one failure opens it again"
+                }
+            },
+        ),
+        None => (
+            "Retry budget: retry denied".to_string(),
+            words::BUDGET_EXHAUSTED,
+        ),
+    };
+    out.push(heading(&title, theme));
+    out.push(field("what", a.text.clone(), theme, text));
+    let at = format!("{} attempt {}", words::hop_label(a.hop), a.attempt);
+    out.push(field("at", at, theme, text));
+    if a.breaker.is_some() {
+        out.push(field("why", a.why.clone(), theme, text));
+    }
+    out.push(Line::from(Span::styled(
+        meaning.to_string(),
+        theme.style(Meaning::Muted),
+    )));
+    out.push(Line::from(Span::styled(
+        "shared by every call of this policy in the lab and load mode; a single run starts closed and full",
+        theme.style(Meaning::Muted),
+    )));
+}
+
 pub(super) fn fallback(
     hop: u32,
     (from, to): (&Target, &Target),
