@@ -32,12 +32,20 @@ pub enum ErrorKind {
     ToolValidation,
     RetryError,
     FallbackError,
+    /// A 200 reply cut at the provider's max tokens (OpenAI `finish_reason: "length"`,
+    /// Anthropic `stop_reason: "max_tokens"`), rejected by `[fallback].on_result`.
+    Length,
+    /// A 200 reply with no text and no tool call, rejected by `[fallback].on_result`.
+    Empty,
+    /// A `[limits]` limit of the whole call was reached (requests, tokens, cost, deadline);
+    /// carries the last attempt's error, when there was one, as `last_error`.
+    LimitExceeded,
     /// Matches every kind (only meaningful in `retry_on`, `reinsert`, `catch`).
     Any,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 17] = [
+    pub const ALL: [ErrorKind; 20] = [
         ErrorKind::RateLimit,
         ErrorKind::Overloaded,
         ErrorKind::ServerError,
@@ -54,6 +62,9 @@ impl ErrorKind {
         ErrorKind::ToolValidation,
         ErrorKind::RetryError,
         ErrorKind::FallbackError,
+        ErrorKind::Length,
+        ErrorKind::Empty,
+        ErrorKind::LimitExceeded,
         ErrorKind::Any,
     ];
 
@@ -75,6 +86,9 @@ impl ErrorKind {
             ErrorKind::ToolValidation => "tool_validation",
             ErrorKind::RetryError => "retry_error",
             ErrorKind::FallbackError => "fallback_error",
+            ErrorKind::Length => "length",
+            ErrorKind::Empty => "empty",
+            ErrorKind::LimitExceeded => "limit_exceeded",
             ErrorKind::Any => "any",
         }
     }

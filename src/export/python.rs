@@ -349,6 +349,9 @@ pub fn classes(kind: ErrorKind, flavour: Flavour) -> &'static [&'static str] {
         },
         ErrorKind::RetryError => &["RetryError"],
         ErrorKind::FallbackError => &["FallbackError"],
+        // retrylab's own verdicts ([fallback].on_result, [limits]): refused in retry_on,
+        // reinsert and catch at load, so no except clause ever names them.
+        ErrorKind::Length | ErrorKind::Empty | ErrorKind::LimitExceeded => &[],
         ErrorKind::Any => &["Exception"],
     }
 }

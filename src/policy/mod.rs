@@ -4,6 +4,8 @@
 
 pub mod duration;
 pub mod fallback;
+pub mod limits;
+pub mod on_result;
 pub mod retry_on;
 pub mod schedule;
 pub mod stop;

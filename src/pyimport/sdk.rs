@@ -134,6 +134,8 @@ fn raised(kind: ErrorKind, sdk: Sdk) -> &'static [&'static str] {
         (K::Validation | K::ToolValidation, _) => &["pydantic.ValidationError"],
         (K::RetryError, _) => &["tenacity.RetryError"],
         (K::FallbackError, _) => &["mirascope.FallbackError"],
+        // retrylab's own verdicts (on_result, [limits]): no SDK raises them.
+        (K::Length | K::Empty | K::LimitExceeded, _) => &[],
         (K::Any, _) => &[],
     }
 }
