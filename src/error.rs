@@ -93,6 +93,15 @@ impl ErrorKind {
         }
     }
 
+    /// retrylab's own verdicts on a call (`[fallback].on_result`, `[limits]`): never listed in
+    /// `retry_on`, `reinsert` or a `catch` (refused at load), never raised by an SDK.
+    pub fn is_verdict(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Length | ErrorKind::Empty | ErrorKind::LimitExceeded
+        )
+    }
+
     /// True when a list of kinds (as written in a scenario) covers this kind.
     pub fn is_in(self, kinds: &[ErrorKind]) -> bool {
         kinds.iter().any(|k| *k == ErrorKind::Any || *k == self)

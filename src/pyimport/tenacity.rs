@@ -72,7 +72,7 @@ fn concrete_kinds() -> impl Iterator<Item = ErrorKind> {
         !matches!(
             k,
             ErrorKind::RetryError | ErrorKind::FallbackError | ErrorKind::Any
-        )
+        ) && !k.is_verdict()
     })
 }
 

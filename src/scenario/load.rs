@@ -8,6 +8,7 @@
 
 pub(crate) mod checks;
 mod explain;
+mod limits;
 pub mod locate;
 mod time_faults;
 

@@ -1,6 +1,7 @@
 //! The scenario file (DESIGN §2, contract): serde types. Unknown keys are refused everywhere.
 
 use crate::error::ErrorKind;
+pub use crate::policy::on_result::ResultKind;
 use crate::policy::{ReinsertMode, Secs, Stop, Wait};
 /// Validator specs live with the validators (`validate` never imports the scenario).
 pub use crate::validate::ValidatorSpec;
@@ -26,6 +27,9 @@ pub struct Scenario {
     pub tools: Vec<ToolSpec>,
     #[serde(default)]
     pub sim: SimSpec,
+    /// What one call may spend across all its retries and hops.
+    #[serde(default)]
+    pub limits: Option<LimitsSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -135,6 +139,9 @@ pub struct FallbackSpec {
     pub catch: Vec<ErrorKind>,
     #[serde(default)]
     pub hops: Vec<HopSpec>,
+    /// 200 replies rejected at once: the next hop runs, the same model is not retried.
+    #[serde(default)]
+    pub on_result: Vec<ResultKind>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -153,6 +160,45 @@ pub struct HopSpec {
     pub api_key_env: Option<String>,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+}
+
+/// `[limits]`: across every retry and hop of one call. Counts are signed so that a
+/// negative one gets the same message and hint as zero (at least 1).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSpec {
+    /// HTTP requests sent.
+    #[serde(default)]
+    pub max_requests: Option<i64>,
+    /// Input + output tokens: each reply's usage (else estimated); mid-stream, counted from
+    /// the text received.
+    #[serde(default)]
+    pub max_tokens: Option<i64>,
+    /// Dollars, at `crate::cost`'s prices (sim mode prices as if live).
+    #[serde(default)]
+    pub max_cost_usd: Option<f64>,
+    /// From the run's start: clips each attempt's timeout and each wait.
+    #[serde(default)]
+    pub deadline: Option<Secs>,
+    #[serde(default)]
+    pub on_exhausted: OnExhausted,
+    /// The degraded answer, for `on_exhausted = "message"`.
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// What a reached limit ends the run with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnExhausted {
+    /// The run fails with `limit_exceeded`.
+    #[default]
+    Raise,
+    /// The run succeeds with `message`, marked degraded.
+    Message,
+    /// The run succeeds with the last partial or rejected answer, marked degraded (raise
+    /// when there is none).
+    LastPartial,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

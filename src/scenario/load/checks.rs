@@ -65,8 +65,10 @@ pub fn check(s: &Scenario) -> Result<(), Problem> {
     check_call(s)?;
     check_retry(s)?;
     check_fallback(s)?;
+    super::limits::check_verdict_kinds(s)?;
     check_validators(s)?;
     check_tools(s)?;
+    super::limits::check_limits(s)?;
     check_sim(s)
 }
 
