@@ -208,6 +208,18 @@ impl CallError {
         e
     }
 
+    /// A `[limits]` limit ended the call (`words` names it); carries the last attempt's
+    /// error as `last_error`, as `retry_error` does, when there was one.
+    pub fn limit_exceeded(words: &str, last: Option<CallError>) -> Self {
+        let message = match &last {
+            Some(l) => format!("LimitExceeded: {words}; last error: {}", l.summary()),
+            None => format!("LimitExceeded: {words}"),
+        };
+        let mut e = CallError::new(ErrorKind::LimitExceeded, message);
+        e.last_error = last.map(Box::new);
+        e
+    }
+
     /// Mirascope's `FallbackError`: every hop failed with a caught error.
     pub fn fallback_error(caught: Vec<CallError>) -> Self {
         let list: Vec<String> = caught.iter().map(CallError::summary).collect();

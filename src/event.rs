@@ -15,8 +15,9 @@ pub mod observe;
 pub mod types;
 
 pub use kinds::{
-    AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, FallbackHop,
-    RetryExhausted, RunFinished, RunStarted, ToolCall, WaitFinished, WaitStarted,
+    AttemptFailed, AttemptStarted, AttemptSucceeded, Clip, Delta, ErrorReinserted, FallbackHop,
+    LimitReached, ResultRejected, RetryExhausted, RunFinished, RunStarted, ToolCall,
+    WaitFinished, WaitStarted,
 };
 pub use observe::{Observer, dispatch};
 pub use types::{HttpExchange, Mode, Outcome, Target, ToolCallRecord, Usage, WaitEnd, WaitSource};
@@ -61,6 +62,8 @@ pub enum Event {
     FallbackHop(FallbackHop),
     AttemptSucceeded(AttemptSucceeded),
     RunFinished(RunFinished),
+    LimitReached(LimitReached),
+    ResultRejected(ResultRejected),
 }
 
 impl Event {
@@ -79,6 +82,8 @@ impl Event {
             Event::FallbackHop(_) => "fallback_hop",
             Event::AttemptSucceeded(_) => "attempt_succeeded",
             Event::RunFinished(_) => "run_finished",
+            Event::LimitReached(_) => "limit_reached",
+            Event::ResultRejected(_) => "result_rejected",
         }
     }
 
@@ -92,10 +97,13 @@ impl Event {
             | Event::ErrorReinserted(ErrorReinserted { hop, attempt, .. })
             | Event::WaitStarted(WaitStarted { hop, attempt, .. })
             | Event::WaitFinished(WaitFinished { hop, attempt, .. })
-            | Event::AttemptSucceeded(AttemptSucceeded { hop, attempt, .. }) => {
+            | Event::AttemptSucceeded(AttemptSucceeded { hop, attempt, .. })
+            | Event::ResultRejected(ResultRejected { hop, attempt, .. }) => {
                 Some((*hop, *attempt))
             }
-            Event::RunStarted(_)
+            // After the attempt that reached it (or before any): the call's, not an attempt's.
+            Event::LimitReached(_)
+            | Event::RunStarted(_)
             | Event::RetryExhausted(_)
             | Event::FallbackHop(_)
             | Event::RunFinished(_) => None,
@@ -123,6 +131,7 @@ mod tests {
                 retry_after_ms: Some(1000),
                 computed_ms: 4000,
                 source: WaitSource::Backoff,
+                clipped_from_ms: None,
             }),
         };
         let v: serde_json::Value = serde_json::from_str(&e.to_json_line()).unwrap();
@@ -145,6 +154,7 @@ mod tests {
                 caught: vec![],
                 total_cost_usd: None,
                 total_cost_estimated: false,
+                degraded: false,
             }),
         };
         let line = e.to_json_line();

@@ -59,6 +59,11 @@ pub(super) async fn attempt_once(
     em: &Emitter,
 ) -> Result<(String, ChatResponse), Failure> {
     let resp = exchange(prep, endpoint, request, (hop, attempt), em).await?;
+    // `[fallback].on_result`: a reply cut at max tokens or empty is rejected before tools
+    // and validation read it.
+    if let Some(rejected) = super::results::reject_reply(prep, endpoint.kind, &resp) {
+        return Err(rejected);
+    }
     if resp.tool_calls.is_empty() {
         validate(prep, resp)
     } else {
@@ -81,24 +86,50 @@ async fn exchange(
             em.emit(Event::Delta(Delta { hop, attempt, text }));
         }
     };
-    let mut on_delta = |text: &str| delta(scrub.push(text));
-    let sent = prep
-        .client
-        .send_with(
-            endpoint,
-            request,
-            &prep.timeouts,
-            prep.limits,
-            &em.clock,
-            &mut on_delta,
-        )
-        .await;
+    // `[limits]`: the deadline clips the attempt's timeout; `max_tokens` may end the stream.
+    let (timeouts, _) = prep
+        .call_limits
+        .attempt_timeouts(prep.timeouts, em.clock.now());
+    let mut guard = prep.call_limits.stream_guard(request);
+    let tripped = guard.as_ref().map(super::limits::StreamGuard::tripped);
+    let mut on_delta = |text: &str| {
+        if guard.as_mut().is_none_or(|g| g.take(text)) {
+            delta(scrub.push(text));
+        }
+    };
+    prep.call_limits.request_sent();
+    let send = prep.client.send_with(
+        endpoint,
+        request,
+        &timeouts,
+        prep.limits,
+        &em.clock,
+        &mut on_delta,
+    );
+    let sent = match tripped {
+        Some(tripped) => tokio::select! {
+            biased;
+            () = tripped.cancelled() => None,
+            r = send => Some(r),
+        },
+        None => Some(send.await),
+    };
     // A stream that broke may have broken inside a key: what was held back stays hidden.
-    delta(if sent.is_ok() {
+    delta(if sent.as_ref().is_some_and(Result::is_ok) {
         scrub.finish()
     } else {
         scrub.finish_cut()
     });
+    let sent = match (sent, guard) {
+        (Some(sent), g) if g.as_ref().is_none_or(|g| !g.is_tripped()) => sent,
+        // Cut by `max_tokens`: the text received is kept; frames in flight never will be.
+        (_, g) => {
+            em.clock.settle();
+            // `sent` is `None` only when the guard tripped.
+            let url = crate::provider::Client::url(endpoint, request);
+            return Err(super::limits::StreamGuard::cut_of(g, url));
+        }
+    };
     sent.map_err(|e| Failure {
         error: e.error,
         partial_output: e.partial_output,

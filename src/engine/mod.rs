@@ -4,6 +4,8 @@ mod attempt;
 mod control;
 pub mod endpoints;
 mod hop;
+mod limits;
 mod prepare;
+mod results;
 pub mod run;
 pub mod sink;

@@ -39,6 +39,10 @@ pub(super) struct Prepared {
     /// The cost of every attempt so far.
     pub(super) total: std::sync::Mutex<cost::Total>,
     pub(super) mode: Mode,
+    /// `[limits]`: what the call may spend and has spent (requests are counted there).
+    pub(super) call_limits: super::limits::CallLimits,
+    /// `[fallback].on_result`: the replies rejected without a retry.
+    pub(super) on_result: Vec<crate::policy::on_result::ResultKind>,
     /// Kept alive for the run (none on a shared in-process simulator).
     _sim: Option<SimServer>,
 }
@@ -95,15 +99,7 @@ impl Prepared {
         req: &ChatRequest,
         f: &Failure,
     ) -> Option<cost::Cost> {
-        let status = f.response.as_ref().and_then(|x| x.status);
-        let processed = match status {
-            Some(s) => (200..300).contains(&s),
-            // A timeout after the request went out: the server may have worked on it.
-            None => {
-                f.error.kind == ErrorKind::Timeout && f.error.timeout.as_deref() != Some("connect")
-            }
-        };
-        let at = if processed {
+        let at = if processed(f) {
             FailedAt::Processed {
                 usage: f.usage,
                 partial_output: &f.partial_output,
@@ -112,6 +108,15 @@ impl Prepared {
             FailedAt::Rejected
         };
         cost::failed(&self.prices, &self.targets[hop].model, req, at)
+    }
+}
+
+/// Whether the server may have worked on a failed attempt (and bills it): a 2xx reply, or
+/// a timeout after the request went out.
+pub(super) fn processed(f: &Failure) -> bool {
+    match f.response.as_ref().and_then(|x| x.status) {
+        Some(s) => (200..300).contains(&s),
+        None => f.error.kind == ErrorKind::Timeout && f.error.timeout.as_deref() != Some("connect"),
     }
 }
 
@@ -184,6 +189,8 @@ pub(super) async fn prepare(
         prices: cfg.prices(),
         total: std::sync::Mutex::new(cost::Total::default()),
         mode,
+        call_limits: super::limits::CallLimits::new(s, clock.now()),
+        on_result: super::results::on_result_of(s),
         _sim: sim,
     })
 }

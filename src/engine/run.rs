@@ -37,6 +37,8 @@ pub struct RunSummary {
     pub content: Option<String>,
     pub error: Option<CallError>,
     pub caught: Vec<CallError>,
+    /// `[limits].on_exhausted` answered (`message`, `last_partial`): not a real answer.
+    pub degraded: bool,
 }
 
 /// The default whole-attempt timeout when `[call].timeout` is not set.
@@ -167,6 +169,7 @@ async fn run_on(
                 content: None,
                 error: Some(error),
                 caught: Vec::new(),
+                degraded: false,
             },
             cost::Total::default(),
         ),
@@ -182,6 +185,7 @@ async fn run_on(
         caught: summary.caught.clone(),
         total_cost_usd: total.usd(),
         total_cost_estimated: total.estimated(),
+        degraded: summary.degraded,
     }));
     summary
 }
@@ -202,6 +206,7 @@ async fn run_hops(s: &Scenario, prep: &Prepared, em: &Emitter, control: &RunCont
                     content: Some(content),
                     error: None,
                     caught,
+                    degraded: false,
                 };
             }
             HopEnd::Cancelled => {
@@ -210,8 +215,10 @@ async fn run_hops(s: &Scenario, prep: &Prepared, em: &Emitter, control: &RunCont
                     content: None,
                     error: None,
                     caught,
+                    degraded: false,
                 };
             }
+            HopEnd::Limit(exhausted) => return prep.call_limits.finish(&exhausted, caught),
             HopEnd::Failed { error, fallback } => (error, fallback),
         };
         let (error, fallback) = end;
@@ -235,6 +242,7 @@ async fn run_hops(s: &Scenario, prep: &Prepared, em: &Emitter, control: &RunCont
                     content: None,
                     error: Some(error),
                     caught,
+                    degraded: false,
                 };
             }
             FallbackDecision::FallbackError { .. } => {
@@ -244,6 +252,7 @@ async fn run_hops(s: &Scenario, prep: &Prepared, em: &Emitter, control: &RunCont
                     content: None,
                     error: Some(CallError::fallback_error(caught.clone())),
                     caught,
+                    degraded: false,
                 };
             }
         }

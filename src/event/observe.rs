@@ -4,7 +4,8 @@
 
 use super::kinds::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, FallbackHop,
-    RetryExhausted, RunFinished, RunStarted, ToolCall, WaitFinished, WaitStarted,
+    LimitReached, ResultRejected, RetryExhausted, RunFinished, RunStarted, ToolCall,
+    WaitFinished, WaitStarted,
 };
 use super::{Event, TimedEvent};
 
@@ -24,6 +25,8 @@ pub trait Observer {
     fn fallback_hop(&mut self, _t_ms: u64, _e: &FallbackHop) {}
     fn attempt_succeeded(&mut self, _t_ms: u64, _e: &AttemptSucceeded) {}
     fn run_finished(&mut self, _t_ms: u64, _e: &RunFinished) {}
+    fn limit_reached(&mut self, _t_ms: u64, _e: &LimitReached) {}
+    fn result_rejected(&mut self, _t_ms: u64, _e: &ResultRejected) {}
 }
 
 /// Hands `ev` to `o`: [`Observer::any_event`], then the method of its kind.
@@ -43,6 +46,8 @@ pub fn dispatch<O: Observer + ?Sized>(o: &mut O, ev: &TimedEvent) {
         Event::FallbackHop(e) => o.fallback_hop(t, e),
         Event::AttemptSucceeded(e) => o.attempt_succeeded(t, e),
         Event::RunFinished(e) => o.run_finished(t, e),
+        Event::LimitReached(e) => o.limit_reached(t, e),
+        Event::ResultRejected(e) => o.result_rejected(t, e),
     }
 }
 

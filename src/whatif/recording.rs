@@ -301,7 +301,9 @@ impl Reader {
             Event::ErrorReinserted(_)
             | Event::WaitStarted(_)
             | Event::WaitFinished(_)
-            | Event::RetryExhausted(_) => {}
+            | Event::RetryExhausted(_)
+            | Event::LimitReached(_)
+            | Event::ResultRejected(_) => {}
         }
         self.side.observe(ev);
         Ok(())

@@ -5,7 +5,8 @@
 use super::{Scrub, Secrets, scrub_failure, withhold};
 use crate::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, Event, FallbackHop,
-    RetryExhausted, RunFinished, RunStarted, ToolCall, WaitFinished, WaitStarted,
+    LimitReached, ResultRejected, RetryExhausted, RunFinished, RunStarted, ToolCall,
+    WaitFinished, WaitStarted,
 };
 
 /// Scrubs every string of `ev` (see the module docs).
@@ -30,6 +31,8 @@ impl Scrub for Event {
             Event::FallbackHop(e) => e.scrub(s),
             Event::AttemptSucceeded(e) => e.scrub(s),
             Event::RunFinished(e) => e.scrub(s),
+            Event::LimitReached(e) => e.scrub(s),
+            Event::ResultRejected(e) => e.scrub(s),
         }
     }
 }
@@ -56,6 +59,7 @@ impl Scrub for AttemptStarted {
             prompt,
             url,
             headers,
+            deadline_clip: _,
         } = self;
         provider.scrub(s)
             | model.scrub(s)
@@ -130,6 +134,7 @@ impl Scrub for WaitStarted {
             retry_after_ms: _,
             computed_ms: _,
             source: _,
+            clipped_from_ms: _,
         } = self;
         strategy.scrub(s)
     }
@@ -200,8 +205,36 @@ impl Scrub for RunFinished {
             caught,
             total_cost_usd: _,
             total_cost_estimated: _,
+            degraded: _,
         } = self;
         content.scrub(s) | error.scrub(s) | caught.scrub(s)
+    }
+}
+
+impl Scrub for LimitReached {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        let LimitReached {
+            limit: _,
+            value: _,
+            spent: _,
+            hop: _,
+            attempt: _,
+            on_exhausted,
+            why,
+        } = self;
+        on_exhausted.scrub(s) | why.scrub(s)
+    }
+}
+
+impl Scrub for ResultRejected {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        let ResultRejected {
+            hop: _,
+            attempt: _,
+            result: _,
+            why,
+        } = self;
+        why.scrub(s)
     }
 }
 
@@ -253,6 +286,7 @@ mod tests {
                 prompt: Some(k()),
                 url: String::new(),
                 headers: vec![],
+                deadline_clip: None,
             }),
             Event::Delta(Delta {
                 hop: 0,
@@ -292,6 +326,7 @@ mod tests {
                 retry_after_ms: None,
                 computed_ms: 1,
                 source: crate::event::WaitSource::RetryAfter,
+                clipped_from_ms: None,
             }),
             Event::RetryExhausted(RetryExhausted {
                 hop: 0,
@@ -333,6 +368,7 @@ mod tests {
                 caught: vec![err()],
                 total_cost_usd: None,
                 total_cost_estimated: false,
+                degraded: false,
             }),
         ];
         for mut ev in events {
