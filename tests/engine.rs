@@ -19,6 +19,10 @@ mod engine_semantics;
 mod engine_why;
 #[path = "engine/lab.rs"]
 mod lab;
+#[path = "engine/limits.rs"]
+mod limits;
+#[path = "engine/on_result.rs"]
+mod on_result;
 #[path = "engine/sim_faults.rs"]
 mod sim_faults;
 #[path = "engine/sim_over_time.rs"]

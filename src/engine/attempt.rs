@@ -90,7 +90,7 @@ async fn exchange(
     let (timeouts, _) = prep
         .call_limits
         .attempt_timeouts(prep.timeouts, em.clock.now());
-    let mut guard = prep.call_limits.stream_guard(request);
+    let mut guard = prep.call_limits.stream_guard(request, &em.clock);
     let tripped = guard.as_ref().map(super::limits::StreamGuard::tripped);
     let mut on_delta = |text: &str| {
         if guard.as_mut().is_none_or(|g| g.take(text)) {
@@ -122,9 +122,8 @@ async fn exchange(
     });
     let sent = match (sent, guard) {
         (Some(sent), g) if g.as_ref().is_none_or(|g| !g.is_tripped()) => sent,
-        // Cut by `max_tokens`: the text received is kept; frames in flight never will be.
+        // Cut by `max_tokens`: the text received is kept (the guard holds the clock there).
         (_, g) => {
-            em.clock.settle();
             // `sent` is `None` only when the guard tripped.
             let url = crate::provider::Client::url(endpoint, request);
             return Err(super::limits::StreamGuard::cut_of(g, url));

@@ -10,6 +10,7 @@
 
 use super::attempt::ms;
 use super::run::{Emitter, RunSummary};
+use crate::clock::Clock;
 use crate::cost;
 use crate::error::{CallError, ErrorKind};
 use crate::event::{Clip, Event, HttpExchange, LimitReached, Outcome, Usage};
@@ -164,7 +165,11 @@ impl CallLimits {
     }
 
     /// A cut for a stream of `request`, when `max_tokens` is set and the reply is streamed.
-    pub(super) fn stream_guard(&self, request: &ChatRequest) -> Option<StreamGuard> {
+    pub(super) fn stream_guard(
+        &self,
+        request: &ChatRequest,
+        clock: &Clock,
+    ) -> Option<StreamGuard> {
         if !request.stream {
             return None;
         }
@@ -176,6 +181,7 @@ impl CallLimits {
             budget,
             accepted: String::new(),
             tripped: CancellationToken::new(),
+            clock: Some(clock.clone()),
         })
     }
 
@@ -308,6 +314,9 @@ pub(super) struct StreamGuard {
     budget: u64,
     accepted: String,
     tripped: CancellationToken,
+    /// Held at the trip so that the simulator does not move the run's clock on before the
+    /// attempt ends at the trip's time (released by the next exchange, or the run's end).
+    clock: Option<Clock>,
 }
 
 impl StreamGuard {
@@ -317,14 +326,22 @@ impl StreamGuard {
             return false;
         }
         if cost::estimate_tokens(&self.accepted) >= self.budget {
-            self.tripped.cancel();
+            self.trip();
             return false;
         }
         self.accepted.push_str(text);
         if cost::estimate_tokens(&self.accepted) >= self.budget {
-            self.tripped.cancel();
+            self.trip();
         }
         true
+    }
+
+    fn trip(&self) {
+        if let Some(clock) = &self.clock {
+            // One frame "in flight" that is never acknowledged: the virtual clock waits.
+            clock.frame_sent();
+        }
+        self.tripped.cancel();
     }
 
     pub(super) fn is_tripped(&self) -> bool {
@@ -345,6 +362,7 @@ impl StreamGuard {
                 budget: 0,
                 accepted: String::new(),
                 tripped: CancellationToken::new(),
+                clock: None,
             })
             .cut(url)
     }
@@ -383,6 +401,7 @@ mod tests {
             budget,
             accepted: String::new(),
             tripped: CancellationToken::new(),
+            clock: None,
         }
     }
 

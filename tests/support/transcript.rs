@@ -7,8 +7,8 @@
 
 use retrylab::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, Event, FallbackHop,
-    Observer, RetryExhausted, RunFinished, RunStarted, TimedEvent, ToolCall, WaitFinished,
-    WaitStarted, dispatch,
+    LimitReached, Observer, ResultRejected, RetryExhausted, RunFinished, RunStarted, TimedEvent,
+    ToolCall, WaitFinished, WaitStarted, dispatch,
 };
 
 /// The sim flavour of [`Transcript`].
@@ -100,9 +100,13 @@ impl Observer for Transcript {
 
     fn attempt_started(&mut self, t: u64, e: &AttemptStarted) {
         let (hop, attempt, provider, model) = (e.hop, e.attempt, &e.provider, &e.model);
+        let clip = e
+            .deadline_clip
+            .map(|c| format!(" timeout {}->{}ms", c.from_ms, c.to_ms))
+            .unwrap_or_default();
         self.line(
             t,
-            format!("attempt_started {hop}/{attempt} {provider}/{model}"),
+            format!("attempt_started {hop}/{attempt} {provider}/{model}{clip}"),
         );
     }
 
@@ -158,9 +162,13 @@ impl Observer for Transcript {
 
     fn wait_started(&mut self, t: u64, e: &WaitStarted) {
         let (hop, attempt, delay_ms, source) = (e.hop, e.attempt, e.delay_ms, e.source);
+        let clip = e
+            .clipped_from_ms
+            .map(|from| format!(" clipped from {from}ms"))
+            .unwrap_or_default();
         self.line(
             t,
-            format!("wait_started {hop}/{attempt} {delay_ms}ms {source}"),
+            format!("wait_started {hop}/{attempt} {delay_ms}ms {source}{clip}"),
         );
     }
 
@@ -206,6 +214,30 @@ impl Observer for Transcript {
         );
     }
 
+    fn limit_reached(&mut self, t: u64, e: &LimitReached) {
+        let at = match (e.hop, e.attempt) {
+            (Some(h), Some(a)) => format!(" after {h}/{a}"),
+            _ => String::new(),
+        };
+        self.line(
+            t,
+            format!(
+                "limit_reached {} {} spent {}{at} {}",
+                e.limit.as_str(),
+                e.value,
+                e.spent,
+                e.on_exhausted
+            ),
+        );
+    }
+
+    fn result_rejected(&mut self, t: u64, e: &ResultRejected) {
+        self.line(
+            t,
+            format!("result_rejected {}/{} {}", e.hop, e.attempt, e.result),
+        );
+    }
+
     fn run_finished(&mut self, t: u64, e: &RunFinished) {
         let error = e
             .error
@@ -218,6 +250,10 @@ impl Observer for Transcript {
             let kinds: Vec<String> = e.caught.iter().map(|c| c.kind.to_string()).collect();
             format!(" caught=[{}]", kinds.join(","))
         };
-        self.line(t, format!("run_finished {:?}{error}{tail}", e.outcome));
+        let degraded = if e.degraded { " degraded" } else { "" };
+        self.line(
+            t,
+            format!("run_finished {:?}{error}{tail}{degraded}", e.outcome),
+        );
     }
 }
