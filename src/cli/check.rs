@@ -91,6 +91,15 @@ pub fn report(s: &Scenario, origin: &str) -> String {
             "  (the worst case assumes every hop runs: each hop's end is caught)"
         );
     }
+    // `[limits]` and `on_result`: how they cut that worst case.
+    let worst = crate::scenario::plan::limits::Worst {
+        requests: attempts,
+        waiting: schedule.worst_total_wait(),
+        unbounded: schedule.unbounded(),
+    };
+    for note in crate::scenario::plan::limits::notes(s, worst) {
+        let _ = writeln!(out, "  {note}");
+    }
     if schedule.unbounded() {
         let _ = writeln!(
             out,
@@ -151,6 +160,27 @@ mod tests {
             r.contains("attempt 1, then the error as is (retry_on retries nothing)"),
             "{r}"
         );
+    }
+
+    #[test]
+    fn limits_cut_the_worst_case_in_the_report() {
+        let b = find("fallback-with-retries").unwrap();
+        let src = format!("{}\n[limits]\nmax_requests = 4\ndeadline = \"10s\"\n", b.source);
+        let s = parse(&src, b.name).unwrap();
+        let r = report(&s, "x");
+        assert!(
+            r.contains("worst case: 6 attempts, 6 HTTP requests, 16 s of waiting\n"),
+            "{r}"
+        );
+        assert!(
+            r.contains("  worst case 6 requests, capped at 4 by [limits].max_requests\n"),
+            "{r}"
+        );
+        assert!(
+            r.contains("  worst case 16 s of waiting, capped at 10 s by [limits].deadline"),
+            "{r}"
+        );
+        assert!(r.contains("  a limit reached ends the call with limit_exceeded\n"), "{r}");
     }
 
     #[test]

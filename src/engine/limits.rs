@@ -52,26 +52,11 @@ pub(super) struct Exhausted {
     hit: Hit,
 }
 
-/// The scenario's `[limits]` as the pure policy's.
-pub(super) fn limits_of(s: &Scenario) -> Limits {
-    let Some(l) = &s.limits else {
-        return Limits::default();
-    };
-    // Checked at load: counts are at least 1.
-    let count = |v: Option<i64>| v.and_then(|n| u64::try_from(n).ok());
-    Limits {
-        max_requests: count(l.max_requests).map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
-        max_tokens: count(l.max_tokens),
-        max_cost_usd: l.max_cost_usd,
-        deadline: l.deadline.map(crate::policy::Secs::as_duration),
-    }
-}
-
 impl CallLimits {
     pub(super) fn new(s: &Scenario, start: Duration) -> CallLimits {
         let spec = s.limits.clone().unwrap_or_default();
         CallLimits {
-            limits: limits_of(s),
+            limits: crate::scenario::plan::limits::call_limits(s),
             on_exhausted: spec.on_exhausted,
             message: spec.message.unwrap_or_default(),
             start,

@@ -37,7 +37,19 @@ impl App {
             Ok(s) => {
                 let schedule = plan(&hop_policies(s), 0.0);
                 let targets = crate::engine::run::hop_labels(s);
-                self.views.schedule.preview = Preview::Plan { schedule, targets };
+                let limits = crate::scenario::plan::limits::notes(
+                    s,
+                    crate::scenario::plan::limits::Worst {
+                        requests: schedule.worst_attempts(),
+                        waiting: schedule.worst_total_wait(),
+                        unbounded: schedule.unbounded(),
+                    },
+                );
+                self.views.schedule.preview = Preview::Plan {
+                    schedule,
+                    targets,
+                    limits,
+                };
                 self.views.timeline.about =
                     s.about.split_whitespace().collect::<Vec<_>>().join(" ");
             }

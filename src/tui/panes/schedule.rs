@@ -49,6 +49,8 @@ pub enum Preview {
         schedule: Schedule,
         /// `provider/model` per hop.
         targets: Vec<String>,
+        /// How `[limits]` and `on_result` cut the worst case, a line each.
+        limits: Vec<String>,
     },
     Error(PlacedError),
 }
@@ -79,7 +81,17 @@ impl SchedulePane {
         let width = width.max(8);
         match &self.preview {
             Preview::Empty => vec![vec![("…".into(), Meaning::Muted)]],
-            Preview::Plan { schedule, targets } => plan_rows(schedule, targets, width),
+            Preview::Plan {
+                schedule,
+                targets,
+                limits,
+            } => {
+                let mut rows = plan_rows(schedule, targets, width);
+                for note in limits {
+                    rows.extend(wrap(words(&format!("⊘ {note}"), Meaning::Warning), width, 2));
+                }
+                rows
+            }
             Preview::Error(e) => {
                 let mut rows = wrap(
                     words(&format!("✗ {}", e.headline()), Meaning::Error),
