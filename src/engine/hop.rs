@@ -406,7 +406,7 @@ impl Hop<'_> {
             .clip_wait(Secs(wait.delay).as_duration(), from);
         let mut started = wait_started(hop, attempt, policy, wait);
         if clipped_from_ms.is_some() {
-            started.delay_ms = ms(delay);
+            started.delay_ms = limits::round_ms(delay);
             started.clipped_from_ms = clipped_from_ms;
         }
         em.emit(Event::WaitStarted(started));

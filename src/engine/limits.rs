@@ -112,7 +112,7 @@ impl CallLimits {
         let c = self.limits.clip(self.elapsed(now), total);
         let clip = c.from.map(|from| Clip {
             from_ms: ms(from),
-            to_ms: ms(c.to),
+            to_ms: round_ms(c.to),
         });
         (
             Timeouts {
@@ -128,6 +128,16 @@ impl CallLimits {
         let c = self.limits.clip(self.elapsed(now), delay);
         (c.to, c.from.map(ms))
     }
+}
+
+/// A clipped duration in whole milliseconds, to the nearest: the time left after replies
+/// that took nanoseconds (a simulated pace) reads 2 s, not 1.999 s.
+pub(super) fn round_ms(d: Duration) -> u64 {
+    let ms = (d.as_secs_f64() * 1000.0).round();
+    if ms >= u64::MAX as f64 { u64::MAX } else { ms as u64 }
+}
+
+impl CallLimits {
 
     /// What an attempt spent, once it ended: its tokens, and its partial (or rejected)
     /// answer and error for what may follow.
