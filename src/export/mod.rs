@@ -5,6 +5,7 @@
 //! Pure text from a scenario: no I/O, nothing run.
 
 pub mod litellm;
+mod limits;
 pub mod mirascope;
 pub mod mirascope_v2;
 pub mod portkey;
@@ -100,6 +101,7 @@ pub struct Exported {
 /// The scenario as code for `target`.
 pub fn export(s: &Scenario, scenario_arg: &str, target: Target) -> Exported {
     let mut findings = Findings::default();
+    limits::findings(s, target, &mut findings);
     let code = match target {
         Target::Mirascope => mirascope::write(s, scenario_arg, &mut findings),
         Target::Tenacity => tenacity::write(s, scenario_arg, &mut findings),
