@@ -16,8 +16,8 @@ pub mod types;
 
 pub use kinds::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, Clip, Delta, ErrorReinserted, FallbackHop,
-    LimitReached, ResultRejected, RetryExhausted, RunFinished, RunStarted, ToolCall,
-    WaitFinished, WaitStarted,
+    LimitReached, ResultRejected, RetryExhausted, RunFinished, RunStarted, ToolCall, WaitFinished,
+    WaitStarted,
 };
 pub use observe::{Observer, dispatch};
 pub use types::{HttpExchange, Mode, Outcome, Target, ToolCallRecord, Usage, WaitEnd, WaitSource};
@@ -98,9 +98,7 @@ impl Event {
             | Event::WaitStarted(WaitStarted { hop, attempt, .. })
             | Event::WaitFinished(WaitFinished { hop, attempt, .. })
             | Event::AttemptSucceeded(AttemptSucceeded { hop, attempt, .. })
-            | Event::ResultRejected(ResultRejected { hop, attempt, .. }) => {
-                Some((*hop, *attempt))
-            }
+            | Event::ResultRejected(ResultRejected { hop, attempt, .. }) => Some((*hop, *attempt)),
             // After the attempt that reached it (or before any): the call's, not an attempt's.
             Event::LimitReached(_)
             | Event::RunStarted(_)

@@ -165,7 +165,10 @@ mod tests {
     #[test]
     fn limits_cut_the_worst_case_in_the_report() {
         let b = find("fallback-with-retries").unwrap();
-        let src = format!("{}\n[limits]\nmax_requests = 4\ndeadline = \"10s\"\n", b.source);
+        let src = format!(
+            "{}\n[limits]\nmax_requests = 4\ndeadline = \"10s\"\n",
+            b.source
+        );
         let s = parse(&src, b.name).unwrap();
         let r = report(&s, "x");
         assert!(
@@ -180,7 +183,10 @@ mod tests {
             r.contains("  worst case 16 s of waiting, capped at 10 s by [limits].deadline"),
             "{r}"
         );
-        assert!(r.contains("  a limit reached ends the call with limit_exceeded\n"), "{r}");
+        assert!(
+            r.contains("  a limit reached ends the call with limit_exceeded\n"),
+            "{r}"
+        );
     }
 
     #[test]

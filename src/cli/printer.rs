@@ -131,7 +131,8 @@ impl<W: Write> Printer<W> {
     /// `run_finished` with `ok`: the cost, what was caught on the way, the answer.
     fn finished_ok(&mut self, t: &str, total: &str, e: &RunFinished, cost: Option<&str>) {
         let degraded = if e.degraded {
-            self.style.muted(" (degraded: a [limits] limit was reached)")
+            self.style
+                .muted(" (degraded: a [limits] limit was reached)")
         } else {
             String::new()
         };

@@ -208,7 +208,10 @@ impl Hop<'_> {
             headers: request.map_or_else(Vec::new, |r| Client::shown_headers(endpoint, r)),
             deadline_clip: request.and_then(|_| {
                 let now = self.em.clock.now();
-                self.prep.call_limits.attempt_timeouts(self.prep.timeouts, now).1
+                self.prep
+                    .call_limits
+                    .attempt_timeouts(self.prep.timeouts, now)
+                    .1
             }),
         }));
     }
@@ -319,7 +322,13 @@ impl Hop<'_> {
                     ..
                 }
         );
-        let limit = limits::stops(prep, em.clock.now(), spent_usd(prep), &failure.error, goes_on);
+        let limit = limits::stops(
+            prep,
+            em.clock.now(),
+            spent_usd(prep),
+            &failure.error,
+            goes_on,
+        );
         if let Some(hit) = &limit {
             why = format!("{}: nothing more is sent", hit.words());
             will_retry = false;

@@ -134,11 +134,14 @@ impl CallLimits {
 /// that took nanoseconds (a simulated pace) reads 2 s, not 1.999 s.
 pub(super) fn round_ms(d: Duration) -> u64 {
     let ms = (d.as_secs_f64() * 1000.0).round();
-    if ms >= u64::MAX as f64 { u64::MAX } else { ms as u64 }
+    if ms >= u64::MAX as f64 {
+        u64::MAX
+    } else {
+        ms as u64
+    }
 }
 
 impl CallLimits {
-
     /// What an attempt spent, once it ended: its tokens, and its partial (or rejected)
     /// answer and error for what may follow.
     pub(super) fn attempt_ended(
@@ -160,11 +163,7 @@ impl CallLimits {
     }
 
     /// A cut for a stream of `request`, when `max_tokens` is set and the reply is streamed.
-    pub(super) fn stream_guard(
-        &self,
-        request: &ChatRequest,
-        clock: &Clock,
-    ) -> Option<StreamGuard> {
+    pub(super) fn stream_guard(&self, request: &ChatRequest, clock: &Clock) -> Option<StreamGuard> {
         if !request.stream {
             return None;
         }
@@ -428,7 +427,10 @@ mod tests {
         assert_eq!(attempt_tokens(None, Some(u), "whatever", true), 12);
         // No usage: the text's estimate (12 chars → 3), no request.
         assert_eq!(attempt_tokens(None, None, "abcdefghijkl", true), 3);
-        assert_eq!(attempt_tokens(None, Some(Usage::default()), "abcd", true), 1);
+        assert_eq!(
+            attempt_tokens(None, Some(Usage::default()), "abcd", true),
+            1
+        );
         // Refused by the server: not billed, not counted.
         assert_eq!(attempt_tokens(None, None, "abcd", false), 0);
     }

@@ -37,8 +37,7 @@ pub(super) fn reject_reply(
     };
     let rejected = on_result::reject_reply(&prep.on_result, reply)?;
     Some(Failure {
-        error: on_result::rejection_error(rejected, reason)
-            .with_request_id(resp_request_id(resp)),
+        error: on_result::rejection_error(rejected, reason).with_request_id(resp_request_id(resp)),
         partial_output: resp.content.clone(),
         response: Some(resp.exchange.clone()),
         usage: Some(resp.usage),

@@ -4,8 +4,8 @@
 
 use super::kinds::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, FallbackHop,
-    LimitReached, ResultRejected, RetryExhausted, RunFinished, RunStarted, ToolCall,
-    WaitFinished, WaitStarted,
+    LimitReached, ResultRejected, RetryExhausted, RunFinished, RunStarted, ToolCall, WaitFinished,
+    WaitStarted,
 };
 use super::{Event, TimedEvent};
 

@@ -95,8 +95,14 @@ max_requests = 5
         for target in Target::ALL {
             let e = export(&s, "t.toml", target);
             let all = e.findings.list().join("\n");
-            assert!(all.contains("[limits].deadline = 30 s: dropped"), "{target:?}: {all}");
-            assert!(all.contains("[limits].max_requests = 5: dropped"), "{target:?}: {all}");
+            assert!(
+                all.contains("[limits].deadline = 30 s: dropped"),
+                "{target:?}: {all}"
+            );
+            assert!(
+                all.contains("[limits].max_requests = 5: dropped"),
+                "{target:?}: {all}"
+            );
             assert!(all.contains("[fallback].on_result"), "{target:?}: {all}");
         }
         let m = export(&s, "t.toml", Target::Tenacity);
@@ -121,6 +127,9 @@ max_requests = 5
             e.code
         );
         let all = e.findings.list().join("\n");
-        assert!(all.contains("[fallback].on_result [length]: dropped"), "{all}");
+        assert!(
+            all.contains("[fallback].on_result [length]: dropped"),
+            "{all}"
+        );
     }
 }

@@ -4,8 +4,8 @@
 //! approximated, listed at the top of the output (and printed on stderr by the CLI).
 //! Pure text from a scenario: no I/O, nothing run.
 
-pub mod litellm;
 mod limits;
+pub mod litellm;
 pub mod mirascope;
 pub mod mirascope_v2;
 pub mod portkey;

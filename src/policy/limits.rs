@@ -89,11 +89,9 @@ impl Hit {
             Hit::Tokens { max, used } => {
                 format!("max_tokens = {max} reached: {used} token(s) used")
             }
-            Hit::Cost { max, spent } => format!(
-                "max_cost_usd = {} reached: {} spent",
-                usd(max),
-                usd(spent)
-            ),
+            Hit::Cost { max, spent } => {
+                format!("max_cost_usd = {} reached: {} spent", usd(max), usd(spent))
+            }
             Hit::Deadline { max, elapsed } => format!(
                 "deadline = {} reached: {} since the run started",
                 secs(max),
@@ -220,12 +218,21 @@ mod tests {
         let base = Spent::default();
         let hit = |spent: Spent| all().hit(&spent);
         assert_eq!(
-            hit(Spent { requests: 3, ..base }),
+            hit(Spent {
+                requests: 3,
+                ..base
+            }),
             Some(Hit::Requests { max: 3, sent: 3 })
         );
         assert_eq!(
-            hit(Spent { tokens: 100, ..base }),
-            Some(Hit::Tokens { max: 100, used: 100 })
+            hit(Spent {
+                tokens: 100,
+                ..base
+            }),
+            Some(Hit::Tokens {
+                max: 100,
+                used: 100
+            })
         );
         assert_eq!(
             hit(Spent {
@@ -274,12 +281,24 @@ mod tests {
                 from: Some(s(8))
             }
         );
-        assert_eq!(l.clip(s(2), s(8)), Clipped { to: s(8), from: None });
+        assert_eq!(
+            l.clip(s(2), s(8)),
+            Clipped {
+                to: s(8),
+                from: None
+            }
+        );
         // Past it: nothing is left.
         assert_eq!(l.clip(s(12), s(1)).to, Duration::ZERO);
         assert_eq!(l.time_left(s(12)), Some(Duration::ZERO));
         let none = Limits::default();
-        assert_eq!(none.clip(s(1000), s(8)), Clipped { to: s(8), from: None });
+        assert_eq!(
+            none.clip(s(1000), s(8)),
+            Clipped {
+                to: s(8),
+                from: None
+            }
+        );
         assert_eq!(none.time_left(s(1)), None);
     }
 
@@ -305,7 +324,11 @@ mod tests {
             "max_requests = 3 reached: 3 request(s) sent"
         );
         assert_eq!(
-            Hit::Tokens { max: 100, used: 104 }.words(),
+            Hit::Tokens {
+                max: 100,
+                used: 104
+            }
+            .words(),
             "max_tokens = 100 reached: 104 token(s) used"
         );
         assert_eq!(

@@ -87,10 +87,10 @@ pub fn reject_reply(on_result: &[ResultKind], reply: Reply<'_>) -> Option<Result
 /// The predicate of `on_result` an attempt's error is, if any: a content-filter stop or a
 /// validation failure (the kinds a 200 reply fails with).
 pub fn reject_error(on_result: &[ResultKind], error: &CallError) -> Option<ResultKind> {
-    on_result
-        .iter()
-        .copied()
-        .find(|r| matches!(r, ResultKind::ContentFilter | ResultKind::Validation) && r.error_kind() == error.kind)
+    on_result.iter().copied().find(|r| {
+        matches!(r, ResultKind::ContentFilter | ResultKind::Validation)
+            && r.error_kind() == error.kind
+    })
 }
 
 /// The error an attempt whose whole reply `kind` rejected fails with.
@@ -170,10 +170,19 @@ mod tests {
 
     #[test]
     fn reply_predicates_fire_only_when_listed() {
-        assert_eq!(reject_reply(ALL, reply(true, "abc", 0)), Some(ResultKind::Length));
-        assert_eq!(reject_reply(ALL, reply(false, " \n", 0)), Some(ResultKind::Empty));
+        assert_eq!(
+            reject_reply(ALL, reply(true, "abc", 0)),
+            Some(ResultKind::Length)
+        );
+        assert_eq!(
+            reject_reply(ALL, reply(false, " \n", 0)),
+            Some(ResultKind::Empty)
+        );
         // A cut at 0 tokens is a length cut.
-        assert_eq!(reject_reply(ALL, reply(true, "", 0)), Some(ResultKind::Length));
+        assert_eq!(
+            reject_reply(ALL, reply(true, "", 0)),
+            Some(ResultKind::Length)
+        );
         assert_eq!(
             reject_reply(&[ResultKind::Empty], reply(true, "", 0)),
             Some(ResultKind::Empty)
@@ -182,7 +191,10 @@ mod tests {
         assert_eq!(reject_reply(ALL, reply(false, "", 1)), None);
         assert_eq!(reject_reply(ALL, reply(false, "42.", 0)), None);
         assert_eq!(reject_reply(&[], reply(true, "", 0)), None);
-        assert_eq!(reject_reply(&[ResultKind::Validation], reply(true, "", 0)), None);
+        assert_eq!(
+            reject_reply(&[ResultKind::Validation], reply(true, "", 0)),
+            None
+        );
     }
 
     #[test]

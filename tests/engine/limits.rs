@@ -95,7 +95,10 @@ deadline = "10s"
         "{}",
         e.message
     );
-    assert_eq!(e.last_error.expect("the last error").kind, ErrorKind::ServerError);
+    assert_eq!(
+        e.last_error.expect("the last error").kind,
+        ErrorKind::ServerError
+    );
     assert!(!summary.degraded);
 }
 
@@ -126,7 +129,10 @@ deadline = "3s"
         ]
     );
     let e = summary.error.expect("an error");
-    assert_eq!(e.last_error.expect("the last error").kind, ErrorKind::Timeout);
+    assert_eq!(
+        e.last_error.expect("the last error").kind,
+        ErrorKind::Timeout
+    );
 }
 
 #[tokio::test]
@@ -175,8 +181,7 @@ message = "Busy, try later."
 }
 
 #[tokio::test]
-async fn max_requests_counts_across_hops_and_last_partial_answers_with_the_last_rejected_reply()
-{
+async fn max_requests_counts_across_hops_and_last_partial_answers_with_the_last_rejected_reply() {
     // The primary's two attempts fail validation ("first", "second"), its retry_error falls
     // back to hop 1 (2 < 3 requests), whose first answer fails too: 3 requests, the limit.
     // last_partial answers with hop 1's rejected reply.
@@ -252,7 +257,10 @@ on_exhausted = "last_partial"
             "max_requests = 2 reached: 2 request(s) sent; on_exhausted = last_partial, but no attempt left a partial answer: the run ends with limit_exceeded"
         )
     );
-    assert_eq!(summary.error.expect("an error").kind, ErrorKind::LimitExceeded);
+    assert_eq!(
+        summary.error.expect("an error").kind,
+        ErrorKind::LimitExceeded
+    );
 }
 
 #[tokio::test]
@@ -284,8 +292,9 @@ max_tokens = 5
     );
     let e = summary.error.expect("an error");
     assert!(
-        e.message
-            .starts_with("LimitExceeded: max_tokens = 5 reached: 6 token(s) used; last error: validation"),
+        e.message.starts_with(
+            "LimitExceeded: max_tokens = 5 reached: 6 token(s) used; last error: validation"
+        ),
         "{}",
         e.message
     );
@@ -329,7 +338,7 @@ async fn max_tokens_reached_mid_stream_ends_the_attempt_and_keeps_the_partial() 
     // The request is "Q": 1 token in (≈ 4 characters a token). max_tokens = 6 leaves 5 out:
     // "one two three four" is 18 characters, 5 tokens, reached with the 4th delta at 300 ms
     // (10 tokens a second); the stream is ended there and the rest never arrives.
-    let (summary, events) = run_isolated(scenario(&format!(
+    let (summary, events) = run_isolated(scenario(
         r#"
 name = "t"
 [prompt]
@@ -339,7 +348,7 @@ provider = "openai"
 model = "gpt-4o-mini"
 stream = true
 [retry]
-stop = {{ after_attempt = 3 }}
+stop = { after_attempt = 3 }
 [limits]
 max_tokens = 6
 on_exhausted = "last_partial"
@@ -347,8 +356,8 @@ on_exhausted = "last_partial"
 first_token_ms = 0
 tokens_per_second = 10
 reply = "one two three four five six seven eight"
-"#
-    )))
+"#,
+    ))
     .await;
     assert_eq!(
         transcript(&events),
@@ -366,7 +375,7 @@ reply = "one two three four five six seven eight"
 
 #[tokio::test]
 async fn max_tokens_mid_stream_on_anthropic_too_and_raise_wraps_the_cut() {
-    let (summary, events) = run_isolated(scenario(&format!(
+    let (summary, events) = run_isolated(scenario(
         r#"
 name = "t"
 [prompt]
@@ -381,8 +390,8 @@ max_tokens = 3
 first_token_ms = 0
 tokens_per_second = 10
 reply = "alpha beta gamma"
-"#
-    )))
+"#,
+    ))
     .await;
     // 1 in leaves 2 out: "alpha" (5 characters) is 2 tokens already.
     assert_eq!(
@@ -416,5 +425,9 @@ stop = {{ after_attempt = 3 }}
     .await;
     assert_eq!(requests(&events), 3);
     assert_eq!(summary.error.expect("an error").kind, ErrorKind::RetryError);
-    assert!(!events.iter().any(|e| matches!(e.event, Event::LimitReached(_))));
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e.event, Event::LimitReached(_)))
+    );
 }

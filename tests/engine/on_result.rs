@@ -98,8 +98,14 @@ async fn a_length_cut_reply_moves_to_the_next_hop_without_a_retry() {
 async fn an_anthropic_max_tokens_stop_is_a_length_cut_too() {
     let primary = "provider = \"anthropic\"\nmodel = \"claude-3-5-sonnet-latest\"";
     let sim = "faults = [{ model = \"claude-3-5-sonnet-latest\", fault = \"length\", times = 10 }]";
-    let (summary, events) =
-        run_sim(scenario(&src(primary, true, "on_result = [\"length\"]", sim, ""))).await;
+    let (summary, events) = run_sim(scenario(&src(
+        primary,
+        true,
+        "on_result = [\"length\"]",
+        sim,
+        "",
+    )))
+    .await;
     assert_eq!(requests_to(&events, "claude-3-5-sonnet-latest"), 1);
     assert_eq!(requests_to(&events, "claude-3-5-haiku-latest"), 1);
     assert_eq!(summary.outcome, Outcome::Ok);
@@ -186,7 +192,9 @@ async fn a_validation_failure_moves_on_instead_of_being_retried() {
     });
     assert_eq!(
         last_why.as_deref(),
-        Some("validation is in [fallback].on_result [validation]: rejected on the last hop: fallback_error")
+        Some(
+            "validation is in [fallback].on_result [validation]: rejected on the last hop: fallback_error"
+        )
     );
 }
 
@@ -207,7 +215,11 @@ async fn without_on_result_a_length_cut_succeeds_and_validation_is_retried() {
     .await;
     assert_eq!(summary.content.as_deref(), Some("UPPER"));
     assert_eq!(requests_to(&events, "gpt-4o-mini"), 2);
-    assert!(!events.iter().any(|e| matches!(e.event, Event::ResultRejected(_))));
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e.event, Event::ResultRejected(_)))
+    );
 }
 
 #[tokio::test]

@@ -44,7 +44,10 @@ faults = [
 async fn limit_and_rejected_rows_say_what_happened() {
     let (_, events) = run_sim(scenario(SCENARIO)).await;
     let rows = panes(&events, None, 6000, 150, 24);
-    assert!(rows.contains("⊘ length rejected by on_result  no retry of this model"), "{rows}");
+    assert!(
+        rows.contains("⊘ length rejected by on_result  no retry of this model"),
+        "{rows}"
+    );
     assert!(rows.contains("⊘ limit deadline reached"), "{rows}");
     assert!(rows.contains("8 s clipped to 2 s by deadline"), "{rows}");
     assert!(rows.contains("■ ok (degraded) in 6 s"), "{rows}");
@@ -57,7 +60,10 @@ async fn limit_and_rejected_rows_say_what_happened() {
     );
     insta::assert_snapshot!("limit_rows_rejected", rejected);
     let wait = panes(&events, Some(6), 6000, 150, 24);
-    assert!(wait.contains("clipped    wait 8 s clipped to 2 s by deadline"), "{wait}");
+    assert!(
+        wait.contains("clipped    wait 8 s clipped to 2 s by deadline"),
+        "{wait}"
+    );
     // The attempt before it: its 60 s timeout was cut to the 2 s left.
     let attempt = panes(&events, Some(5), 6000, 150, 24);
     assert!(

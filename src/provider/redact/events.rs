@@ -5,8 +5,8 @@
 use super::{Scrub, Secrets, scrub_failure, withhold};
 use crate::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, Event, FallbackHop,
-    LimitReached, ResultRejected, RetryExhausted, RunFinished, RunStarted, ToolCall,
-    WaitFinished, WaitStarted,
+    LimitReached, ResultRejected, RetryExhausted, RunFinished, RunStarted, ToolCall, WaitFinished,
+    WaitStarted,
 };
 
 /// Scrubs every string of `ev` (see the module docs).

@@ -23,7 +23,10 @@ pub(super) fn check_limits(s: &Scenario) -> Result<(), Problem> {
     let Some(l) = &s.limits else {
         return Ok(());
     };
-    let counts = [("max_requests", l.max_requests), ("max_tokens", l.max_tokens)];
+    let counts = [
+        ("max_requests", l.max_requests),
+        ("max_tokens", l.max_tokens),
+    ];
     for (key, value) in counts {
         if let Some(n) = value.filter(|&n| n <= 0) {
             return Err(at(
@@ -123,7 +126,9 @@ pub(super) fn check_verdict_kinds(s: &Scenario) -> Result<(), Problem> {
             };
             return Err(at(
                 path.index(i),
-                format!("`{kind}` in `{key}`: no attempt fails with it for a retry or a catch to act on"),
+                format!(
+                    "`{kind}` in `{key}`: no attempt fails with it for a retry or a catch to act on"
+                ),
                 hint,
             ));
         }

@@ -167,7 +167,9 @@ mod tests {
         );
         assert_eq!(
             notes(&s, WORST),
-            ["on_result [length, empty]: a rejected 200 reply goes to the next hop at once, no retry of the same model"]
+            [
+                "on_result [length, empty]: a rejected 200 reply goes to the next hop at once, no retry of the same model"
+            ]
         );
         assert!(notes(&scenario(""), WORST).is_empty());
     }

@@ -88,7 +88,11 @@ impl SchedulePane {
             } => {
                 let mut rows = plan_rows(schedule, targets, width);
                 for note in limits {
-                    rows.extend(wrap(words(&format!("⊘ {note}"), Meaning::Warning), width, 2));
+                    rows.extend(wrap(
+                        words(&format!("⊘ {note}"), Meaning::Warning),
+                        width,
+                        2,
+                    ));
                 }
                 rows
             }

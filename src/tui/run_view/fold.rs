@@ -241,8 +241,11 @@ impl Observer for RunView {
             (a.why.clone(), a.fallback_why.clone())
         });
         // A limit ended the run, whatever its last attempt's policy said.
-        if let Some(Row::Limit { why: limit_why, .. }) =
-            self.rows.iter().rev().find(|r| matches!(r, Row::Limit { .. }))
+        if let Some(Row::Limit { why: limit_why, .. }) = self
+            .rows
+            .iter()
+            .rev()
+            .find(|r| matches!(r, Row::Limit { .. }))
         {
             why = limit_why.to_string();
             fallback_why = String::new();

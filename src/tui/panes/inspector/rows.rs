@@ -127,7 +127,12 @@ pub(super) fn rejected(
         "[fallback].on_result rejects this 200 reply: no retry of the same model.",
         theme.style(Meaning::Muted),
     )));
-    out.push(field("why", why.to_string(), theme, theme.style(Meaning::Warning)));
+    out.push(field(
+        "why",
+        why.to_string(),
+        theme,
+        theme.style(Meaning::Warning),
+    ));
 }
 
 pub(super) fn limit(limit: &str, why: &str, theme: &Theme, out: &mut Vec<Line<'static>>) {
@@ -136,7 +141,12 @@ pub(super) fn limit(limit: &str, why: &str, theme: &Theme, out: &mut Vec<Line<'s
         "Counted across every retry and hop of the call; nothing more is sent.",
         theme.style(Meaning::Muted),
     )));
-    out.push(field("why", why.to_string(), theme, theme.style(Meaning::Warning)));
+    out.push(field(
+        "why",
+        why.to_string(),
+        theme,
+        theme.style(Meaning::Warning),
+    ));
 }
 
 pub(super) fn outcome(run: &RunView, theme: &Theme, out: &mut Vec<Line<'static>>) {
@@ -153,7 +163,12 @@ pub(super) fn outcome(run: &RunView, theme: &Theme, out: &mut Vec<Line<'static>>
     out.push(field("result", word.to_string(), theme, style));
     if f.degraded {
         let note = "degraded: a [limits] limit was reached, on_exhausted answered".to_string();
-        out.push(field("answer is", note, theme, theme.style(Meaning::Warning)));
+        out.push(field(
+            "answer is",
+            note,
+            theme,
+            theme.style(Meaning::Warning),
+        ));
     }
     let warn = theme.style(Meaning::Warning);
     if !f.why.is_empty() {
