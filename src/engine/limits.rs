@@ -184,7 +184,7 @@ impl CallLimits {
         let last = self.tally().last;
         let (value, spent) = hit_values(&hit);
         em.emit(Event::LimitReached(LimitReached {
-            limit: hit.limit(),
+            limit: hit.limit().as_str().into(),
             value,
             spent,
             hop: last.map(|(h, _)| h),

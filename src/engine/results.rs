@@ -63,7 +63,7 @@ pub(super) fn emit_rejected(em: &Emitter, hop: u32, attempt: u32, result: Result
     em.emit(Event::ResultRejected(ResultRejected {
         hop,
         attempt,
-        result,
+        result: result.as_str().into(),
         why,
     }));
 }

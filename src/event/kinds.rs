@@ -205,7 +205,7 @@ pub struct RunFinished {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LimitReached {
     /// The key: `max_requests`, `max_tokens`, `max_cost_usd` or `deadline`.
-    pub limit: crate::policy::limits::Limit,
+    pub limit: String,
     /// Its value, in its unit (requests, tokens, dollars, milliseconds for the deadline).
     pub value: serde_json::Value,
     /// What was spent, in the same unit.
@@ -228,6 +228,6 @@ pub struct ResultRejected {
     pub hop: u32,
     pub attempt: u32,
     /// The predicate that fired: content_filter, length, empty or validation.
-    pub result: crate::policy::on_result::ResultKind,
+    pub result: String,
     pub why: String,
 }

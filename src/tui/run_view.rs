@@ -199,7 +199,7 @@ pub enum Row {
     Rejected {
         hop: u32,
         attempt: u32,
-        result: crate::policy::on_result::ResultKind,
+        result: Box<str>,
         why: Box<str>,
     },
     /// A `[limits]` limit was reached: `limit` is its key.

@@ -324,7 +324,7 @@ max_cost_usd = 0.000002
         _ => None,
     });
     let l = reached.expect("limit_reached");
-    assert_eq!(l.limit.as_str(), "max_cost_usd");
+    assert_eq!(l.limit, "max_cost_usd");
     assert_eq!(l.value, serde_json::json!(0.000002));
     assert_eq!(l.spent, serde_json::json!(0.0000027));
     assert_eq!(

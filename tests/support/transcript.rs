@@ -223,10 +223,7 @@ impl Observer for Transcript {
             t,
             format!(
                 "limit_reached {} {} spent {}{at} {}",
-                e.limit.as_str(),
-                e.value,
-                e.spent,
-                e.on_exhausted
+                e.limit, e.value, e.spent, e.on_exhausted
             ),
         );
     }

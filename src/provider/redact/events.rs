@@ -214,7 +214,7 @@ impl Scrub for RunFinished {
 impl Scrub for LimitReached {
     fn scrub(&mut self, s: &Secrets) -> bool {
         let LimitReached {
-            limit: _,
+            limit,
             value: _,
             spent: _,
             hop: _,
@@ -222,7 +222,7 @@ impl Scrub for LimitReached {
             on_exhausted,
             why,
         } = self;
-        on_exhausted.scrub(s) | why.scrub(s)
+        limit.scrub(s) | on_exhausted.scrub(s) | why.scrub(s)
     }
 }
 
@@ -231,10 +231,10 @@ impl Scrub for ResultRejected {
         let ResultRejected {
             hop: _,
             attempt: _,
-            result: _,
+            result,
             why,
         } = self;
-        why.scrub(s)
+        result.scrub(s) | why.scrub(s)
     }
 }
 

@@ -137,7 +137,7 @@ pub fn row_details(run: &RunView, row: usize, theme: &Theme) -> Vec<Line<'static
             attempt,
             result,
             why,
-        }) => rows::rejected((*hop, *attempt), *result, why, theme, &mut out),
+        }) => rows::rejected((*hop, *attempt), result, why, theme, &mut out),
         Some(Row::Limit { limit, why }) => rows::limit(limit, why, theme, &mut out),
         Some(Row::Outcome) => rows::outcome(run, theme, &mut out),
     }

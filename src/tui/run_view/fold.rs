@@ -205,7 +205,7 @@ impl Observer for RunView {
         self.rows.push(Row::Rejected {
             hop: e.hop,
             attempt: e.attempt,
-            result: e.result,
+            result: e.result.as_str().into(),
             why: e.why.as_str().into(),
         });
     }

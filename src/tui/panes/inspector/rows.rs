@@ -113,7 +113,7 @@ pub(super) fn fallback(
 
 pub(super) fn rejected(
     (hop, attempt): (u32, u32),
-    result: crate::policy::on_result::ResultKind,
+    result: &str,
     why: &str,
     theme: &Theme,
     out: &mut Vec<Line<'static>>,
