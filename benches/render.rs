@@ -65,6 +65,7 @@ fn streaming(dir: &std::path::Path, w: u16, h: u16, lines: usize) -> Playground<
                 prompt: None,
                 url: String::new(),
                 headers: vec![],
+                deadline_clip: None,
             }),
         ),
     ];

@@ -37,12 +37,20 @@ pub enum ErrorKind {
     CircuitOpen,
     /// A retry the retry budget denied (`[budget]`): the hop ends, carrying the last error.
     BudgetExhausted,
+    /// A 200 reply cut at the provider's max tokens (OpenAI `finish_reason: "length"`,
+    /// Anthropic `stop_reason: "max_tokens"`), rejected by `[fallback].on_result`.
+    Length,
+    /// A 200 reply with no text and no tool call, rejected by `[fallback].on_result`.
+    Empty,
+    /// A `[limits]` limit of the whole call was reached (requests, tokens, cost, deadline);
+    /// carries the last attempt's error, when there was one, as `last_error`.
+    LimitExceeded,
     /// Matches every kind (only meaningful in `retry_on`, `reinsert`, `catch`).
     Any,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 19] = [
+    pub const ALL: [ErrorKind; 22] = [
         ErrorKind::RateLimit,
         ErrorKind::Overloaded,
         ErrorKind::ServerError,
@@ -61,6 +69,9 @@ impl ErrorKind {
         ErrorKind::FallbackError,
         ErrorKind::CircuitOpen,
         ErrorKind::BudgetExhausted,
+        ErrorKind::Length,
+        ErrorKind::Empty,
+        ErrorKind::LimitExceeded,
         ErrorKind::Any,
     ];
 
@@ -84,8 +95,20 @@ impl ErrorKind {
             ErrorKind::FallbackError => "fallback_error",
             ErrorKind::CircuitOpen => "circuit_open",
             ErrorKind::BudgetExhausted => "budget_exhausted",
+            ErrorKind::Length => "length",
+            ErrorKind::Empty => "empty",
+            ErrorKind::LimitExceeded => "limit_exceeded",
             ErrorKind::Any => "any",
         }
+    }
+
+    /// retrylab's own verdicts on a call (`[fallback].on_result`, `[limits]`): never listed in
+    /// `retry_on`, `reinsert` or a `catch` (refused at load), never raised by an SDK.
+    pub fn is_verdict(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Length | ErrorKind::Empty | ErrorKind::LimitExceeded
+        )
     }
 
     /// True when a list of kinds (as written in a scenario) covers this kind.
@@ -213,6 +236,18 @@ impl CallError {
             ),
         );
         e.last_error = Some(Box::new(last));
+        e
+    }
+
+    /// A `[limits]` limit ended the call (`words` names it); carries the last attempt's
+    /// error as `last_error`, as `retry_error` does, when there was one.
+    pub fn limit_exceeded(words: &str, last: Option<CallError>) -> Self {
+        let message = match &last {
+            Some(l) => format!("LimitExceeded: {words}; last error: {}", l.summary()),
+            None => format!("LimitExceeded: {words}"),
+        };
+        let mut e = CallError::new(ErrorKind::LimitExceeded, message);
+        e.last_error = last.map(Box::new);
         e
     }
 

@@ -16,8 +16,9 @@ pub mod types;
 
 pub use kinds::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, BreakerChanged, BreakerSeen, BudgetDecided,
-    Delta, ErrorReinserted, FallbackHop, HedgeCancelled, HedgeStarted, RetryExhausted,
-    RunFinished, RunStarted, SdkRetry, SharedState, ToolCall, WaitFinished, WaitStarted,
+    Clip, Delta, ErrorReinserted, FallbackHop, HedgeCancelled, HedgeStarted, LimitReached,
+    ResultRejected, RetryExhausted, RunFinished, RunStarted, SdkRetry, SharedState, ToolCall,
+    WaitFinished, WaitStarted,
 };
 pub use observe::{BreakerTo, Observer, dispatch};
 pub use types::{HttpExchange, Mode, Outcome, Target, ToolCallRecord, Usage, WaitEnd, WaitSource};
@@ -71,6 +72,8 @@ pub enum Event {
     BreakerClosed(BreakerChanged),
     BudgetWithdrawn(BudgetDecided),
     BudgetDenied(BudgetDecided),
+    LimitReached(LimitReached),
+    ResultRejected(ResultRejected),
 }
 
 impl Event {
@@ -98,6 +101,8 @@ impl Event {
             Event::BreakerClosed(_) => "breaker_closed",
             Event::BudgetWithdrawn(_) => "budget_withdrawn",
             Event::BudgetDenied(_) => "budget_denied",
+            Event::LimitReached(_) => "limit_reached",
+            Event::ResultRejected(_) => "result_rejected",
         }
     }
 
@@ -119,8 +124,11 @@ impl Event {
             | Event::BreakerHalfOpen(BreakerChanged { hop, attempt, .. })
             | Event::BreakerClosed(BreakerChanged { hop, attempt, .. })
             | Event::BudgetWithdrawn(BudgetDecided { hop, attempt, .. })
-            | Event::BudgetDenied(BudgetDecided { hop, attempt, .. }) => Some((*hop, *attempt)),
-            Event::SharedState(_)
+            | Event::BudgetDenied(BudgetDecided { hop, attempt, .. })
+            | Event::ResultRejected(ResultRejected { hop, attempt, .. }) => Some((*hop, *attempt)),
+            // After the attempt that reached it (or before any): the call's, not an attempt's.
+            Event::LimitReached(_)
+            | Event::SharedState(_)
             | Event::RunStarted(_)
             | Event::RetryExhausted(_)
             | Event::FallbackHop(_)
@@ -149,6 +157,7 @@ mod tests {
                 retry_after_ms: Some(1000),
                 computed_ms: 4000,
                 source: WaitSource::Backoff,
+                clipped_from_ms: None,
             }),
         };
         let v: serde_json::Value = serde_json::from_str(&e.to_json_line()).unwrap();
@@ -171,6 +180,7 @@ mod tests {
                 caught: vec![],
                 total_cost_usd: None,
                 total_cost_estimated: false,
+                degraded: false,
             }),
         };
         let line = e.to_json_line();

@@ -58,6 +58,11 @@ pub fn wait_end(ended: WaitEnd, waited_ms: Option<u64>, delay_ms: u64) -> String
     }
 }
 
+/// A duration `[limits].deadline` cut: `8 s clipped to 3.2 s by deadline`.
+pub fn clipped(from_ms: u64, to_ms: u64) -> String {
+    format!("{} clipped to {} by deadline", secs(from_ms), secs(to_ms))
+}
+
 /// A wait in progress: `1.7 s left of 4 s`.
 pub fn wait_left(left_ms: u64, delay_ms: u64) -> String {
     format!("{} of {}", wait_left_short(left_ms), secs(delay_ms))

@@ -21,6 +21,10 @@ mod engine_semantics;
 mod engine_why;
 #[path = "engine/lab.rs"]
 mod lab;
+#[path = "engine/limits.rs"]
+mod limits;
+#[path = "engine/on_result.rs"]
+mod on_result;
 #[path = "engine/sdk_layer.rs"]
 mod sdk_layer;
 #[path = "engine/sim_faults.rs"]

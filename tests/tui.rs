@@ -8,6 +8,8 @@ mod breaker_panel;
 mod export_dialog;
 #[path = "tui/lab_view.rs"]
 mod lab_view;
+#[path = "tui/limit_rows.rs"]
+mod limit_rows;
 #[path = "tui/robustness_tui.rs"]
 mod robustness_tui;
 #[path = "tui/run_panes.rs"]

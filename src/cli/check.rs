@@ -109,6 +109,15 @@ pub fn report(s: &Scenario, origin: &str) -> String {
     for line in crate::scenario::plan::across_calls(s) {
         let _ = writeln!(out, "{line}");
     }
+    // `[limits]` and `on_result`: how they cut that worst case (SDK retries included).
+    let worst = crate::scenario::plan::limits::Worst {
+        requests: u32::try_from(layers.requests).unwrap_or(u32::MAX),
+        waiting: schedule.worst_total_wait(),
+        unbounded: schedule.unbounded(),
+    };
+    for note in crate::scenario::plan::limits::notes(s, worst) {
+        let _ = writeln!(out, "  {note}");
+    }
     if schedule.unbounded() {
         let _ = writeln!(
             out,
@@ -204,6 +213,33 @@ mod tests {
         );
         assert!(
             r.contains("budget: retries at most 20 % of calls + 10 a second (over the last 10 s), shared by every call\n"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn limits_cut_the_worst_case_in_the_report() {
+        let b = find("fallback-with-retries").unwrap();
+        let src = format!(
+            "{}\n[limits]\nmax_requests = 4\ndeadline = \"10s\"\n",
+            b.source
+        );
+        let s = parse(&src, b.name).unwrap();
+        let r = report(&s, "x");
+        assert!(
+            r.contains("worst case: 6 attempts, 6 HTTP requests, 16 s of waiting\n"),
+            "{r}"
+        );
+        assert!(
+            r.contains("  worst case 6 requests, capped at 4 by [limits].max_requests\n"),
+            "{r}"
+        );
+        assert!(
+            r.contains("  worst case 16 s of waiting, capped at 10 s by [limits].deadline"),
+            "{r}"
+        );
+        assert!(
+            r.contains("  a limit reached ends the call with limit_exceeded\n"),
             "{r}"
         );
     }

@@ -11,8 +11,9 @@ pub use style::Style;
 use crate::cost::format_usd;
 use crate::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, BreakerChanged, BreakerTo, BudgetDecided,
-    Delta, ErrorReinserted, Event, FallbackHop, Observer, Outcome, RetryExhausted, RunFinished,
-    RunStarted, SharedState, TimedEvent, ToolCall, WaitEnd, WaitFinished, WaitStarted, dispatch,
+    Delta, ErrorReinserted, Event, FallbackHop, LimitReached, Observer, Outcome, ResultRejected,
+    RetryExhausted, RunFinished, RunStarted, SharedState, TimedEvent, ToolCall, WaitEnd,
+    WaitFinished, WaitStarted, dispatch,
 };
 use crate::policy::duration::format_secs;
 use crate::words::{self, WaitWords};
@@ -130,7 +131,16 @@ impl<W: Write> Printer<W> {
 
     /// `run_finished` with `ok`: the cost, what was caught on the way, the answer.
     fn finished_ok(&mut self, t: &str, total: &str, e: &RunFinished, cost: Option<&str>) {
-        self.line(format_args!("{t}  {} in {total}", self.style.ok("■ ok")));
+        let degraded = if e.degraded {
+            self.style
+                .muted(" (degraded: a [limits] limit was reached)")
+        } else {
+            String::new()
+        };
+        self.line(format_args!(
+            "{t}  {} in {total}{degraded}",
+            self.style.ok("■ ok")
+        ));
         if let Some(c) = cost {
             self.line(format_args!("{PAD}  {c}"));
         }
@@ -194,8 +204,12 @@ impl<W: Write> Observer for Printer<W> {
     fn attempt_started(&mut self, t_ms: u64, e: &AttemptStarted) {
         let t = self.stamp(t_ms);
         let (hop, attempt) = (words::hop_label(e.hop), e.attempt);
+        let clip = e.deadline_clip.map_or_else(String::new, |c| {
+            let text = format!("  (timeout {})", words::clipped(c.from_ms, c.to_ms));
+            self.style.muted(&text)
+        });
         self.line(format_args!(
-            "{t}  {hop} · attempt {attempt} → {}/{}",
+            "{t}  {hop} · attempt {attempt} → {}/{}{clip}",
             e.provider, e.model
         ));
     }
@@ -255,7 +269,10 @@ impl<W: Write> Observer for Printer<W> {
     fn wait_started(&mut self, t_ms: u64, e: &WaitStarted) {
         let (t, st) = (self.stamp(t_ms), self.style);
         self.wait = Some((t_ms, e.delay_ms));
-        let from = WaitWords::from(e).origin();
+        let mut from = WaitWords::from(e).origin();
+        if let Some(c) = e.clipped_from_ms {
+            from = format!("{from}; {}", words::clipped(c, e.delay_ms));
+        }
         let (word, delay) = (st.wait("⏳ wait"), st.wait(&secs(e.delay_ms)));
         let from = st.muted(&format!("({from})"));
         self.line(format_args!("{t}    {word} {delay}  {from}"));
@@ -330,6 +347,21 @@ impl<W: Write> Observer for Printer<W> {
         ));
         let (mark, content) = (st.ok("✓"), one_line(&e.content, 100));
         self.line(format_args!("{t}    {mark} {content}  {took}"));
+    }
+
+    fn limit_reached(&mut self, t_ms: u64, e: &LimitReached) {
+        let t = self.stamp(t_ms);
+        let word = self.style.err("⊘ limit reached");
+        self.line(format_args!("{t}  {word}: {}", safe(&e.why)));
+        // The run ends because of it, not of the last attempt's decision.
+        self.last_why = Some((e.why.clone(), String::new()));
+    }
+
+    fn result_rejected(&mut self, t_ms: u64, e: &ResultRejected) {
+        let t = self.stamp(t_ms);
+        let word = self.style.err(&format!("⊘ {} rejected", e.result));
+        let why = self.style.muted(&safe(&e.why));
+        self.line(format_args!("{t}    {word}  {why}"));
     }
 
     fn run_finished(&mut self, t_ms: u64, e: &RunFinished) {

@@ -59,6 +59,11 @@ pub(super) async fn attempt_once(
     em: &Emitter,
 ) -> Result<(String, ChatResponse), Failure> {
     let resp = exchange(prep, endpoint, request, (hop, attempt), em).await?;
+    // `[fallback].on_result`: a reply cut at max tokens or empty is rejected before tools
+    // and validation read it.
+    if let Some(rejected) = super::results::reject_reply(prep, endpoint.kind, &resp) {
+        return Err(rejected);
+    }
     if resp.tool_calls.is_empty() {
         validate(prep, resp)
     } else {
@@ -81,15 +86,42 @@ async fn exchange(
             em.emit(Event::Delta(Delta { hop, attempt, text }));
         }
     };
-    let mut on_delta = |text: &str| delta(scrub.push(text));
+    // `[limits]`: the deadline clips the attempt's timeout; `max_tokens` may end the stream.
+    let (timeouts, _) = prep
+        .call_limits
+        .attempt_timeouts(prep.timeouts, em.clock.now());
+    let mut guard = prep.call_limits.stream_guard(request, &em.clock);
+    let tripped = guard.as_ref().map(super::limits::StreamGuard::tripped);
+    let mut on_delta = |text: &str| {
+        if guard.as_mut().is_none_or(|g| g.take(text)) {
+            delta(scrub.push(text));
+        }
+    };
     let leg = super::sdk_layer::Leg::first(hop, attempt);
-    let sent = super::sdk_layer::send(prep, endpoint, request, leg, em, &mut on_delta).await;
+    let send = super::sdk_layer::send(prep, endpoint, request, &timeouts, leg, em, &mut on_delta);
+    let sent = match tripped {
+        Some(tripped) => tokio::select! {
+            biased;
+            () = tripped.cancelled() => None,
+            r = send => Some(r),
+        },
+        None => Some(send.await),
+    };
     // A stream that broke may have broken inside a key: what was held back stays hidden.
-    delta(if sent.is_ok() {
+    delta(if sent.as_ref().is_some_and(Result::is_ok) {
         scrub.finish()
     } else {
         scrub.finish_cut()
     });
+    let sent = match (sent, guard) {
+        (Some(sent), g) if g.as_ref().is_none_or(|g| !g.is_tripped()) => sent,
+        // Cut by `max_tokens`: the text received is kept (the guard holds the clock there).
+        (_, g) => {
+            // `sent` is `None` only when the guard tripped.
+            let url = crate::provider::Client::url(endpoint, request);
+            return Err(super::limits::StreamGuard::cut_of(g, url));
+        }
+    };
     sent.map_err(|e| Failure {
         error: e.error,
         partial_output: e.partial_output,

@@ -6,7 +6,9 @@ mod across;
 
 use super::attempt::{Failure, attempt_once, build_request, ms};
 use super::control::RunControl;
-use super::prepare::Prepared;
+use super::limits;
+use super::prepare::{Prepared, processed};
+use super::results;
 use super::run::Emitter;
 use super::shared::SharedState;
 use crate::cost;
@@ -16,6 +18,7 @@ use crate::event::{
     WaitEnd, WaitFinished, WaitSource, WaitStarted,
 };
 use crate::policy::fallback::{FallbackDecision, decide_after_hop};
+use crate::policy::on_result;
 use crate::policy::retry_on::{Decision, RetryPolicy, WaitDecision, decide};
 use crate::policy::{ReinsertMode, Secs};
 use crate::provider::{ChatRequest, Client, Message};
@@ -34,6 +37,8 @@ pub(super) enum HopEnd {
         fallback: FallbackDecision,
     },
     Cancelled,
+    /// A `[limits]` limit was reached (`limit_reached` emitted): the run ends.
+    Limit(super::limits::Exhausted),
 }
 
 /// What follows a failed attempt.
@@ -158,6 +163,10 @@ impl Hop<'_> {
     /// One attempt: announce it, send it (unless cancelled), then what its result means.
     async fn attempt(&mut self, attempt: u32) -> Next {
         let (prep, em, idx) = (self.prep, self.em, self.idx());
+        // `[limits]`: nothing more is sent once one is reached (the deadline, after a wait).
+        if let Some(hit) = prep.call_limits.hit(em.clock.now(), spent_usd(prep)) {
+            return Next::End(HopEnd::Limit(prep.call_limits.reached(em, hit)));
+        }
         // An open breaker refuses the attempt before anything is built or sent.
         let ticket = match self.admit(attempt) {
             Ok(ticket) => ticket,
@@ -218,6 +227,13 @@ impl Hop<'_> {
                     Client::shown_headers(endpoint, r),
                 )
             }),
+            deadline_clip: request.and_then(|_| {
+                let now = self.em.clock.now();
+                self.prep
+                    .call_limits
+                    .attempt_timeouts(self.prep.timeouts, now)
+                    .1
+            }),
         }));
     }
 
@@ -239,6 +255,9 @@ impl Hop<'_> {
         let cost = request
             .and_then(|request| cost::succeeded(&prep.prices, model, request, resp.usage, &reply));
         prep.add_cost(cost);
+        let tokens = limits::attempt_tokens(request, Some(resp.usage), &reply, true);
+        prep.call_limits
+            .attempt_ended((self.hop, attempt), tokens, "", None);
         self.em.emit(Event::AttemptSucceeded(AttemptSucceeded {
             hop: self.hop,
             attempt,
@@ -265,29 +284,83 @@ impl Hop<'_> {
         let (prep, em, hop) = (self.prep, self.em, self.hop);
         let cost = request.and_then(|request| prep.failed_cost(self.idx(), request, &failure));
         prep.add_cost(cost);
-        let decision = self.policy.map(|policy| {
-            let elapsed = em.clock.now().saturating_sub(self.start).as_secs_f64();
-            decide(policy, attempt, elapsed, &failure.error, &mut self.rng)
-        });
-        let mut why = decision
-            .as_ref()
-            .map_or(WHY_NO_RETRY_TABLE, Decision::why)
-            .to_string();
-        let mut will_retry = matches!(decision, Some(Decision::Retry { .. }));
+        let tokens = limits::attempt_tokens(
+            request,
+            failure.usage,
+            &failure.partial_output,
+            processed(&failure),
+        );
+        prep.call_limits.attempt_ended(
+            (hop, attempt),
+            tokens,
+            &failure.partial_output,
+            Some(&failure.error),
+        );
+        // `[fallback].on_result`: a rejected reply is never retried on the same model.
+        let rejected = results::rejected(prep, &failure.error);
+        let (mut why, mut will_retry, mut follows) = match rejected {
+            Some(r) => (
+                on_result::why_not_retried(r, &prep.on_result),
+                false,
+                Follows::End {
+                    error: failure.error.clone(),
+                    exhausted: false,
+                    fallback: on_result::decide_after_rejection(
+                        prep.fallback.as_ref(),
+                        hop,
+                        r,
+                        &prep.on_result,
+                    ),
+                },
+            ),
+            None => {
+                let decision = self.policy.map(|policy| {
+                    let elapsed = em.clock.now().saturating_sub(self.start).as_secs_f64();
+                    decide(policy, attempt, elapsed, &failure.error, &mut self.rng)
+                });
+                let why = decision
+                    .as_ref()
+                    .map_or(WHY_NO_RETRY_TABLE, Decision::why)
+                    .to_string();
+                let will_retry = matches!(decision, Some(Decision::Retry { .. }));
+                let follows = Follows::from(decision, attempt, &failure.error, |e| {
+                    decide_after_hop(prep.fallback.as_ref(), hop, e)
+                });
+                (why, will_retry, follows)
+            }
+        };
         // A retry the policy chose still needs the budget's leave ([budget]).
         let spent = will_retry.then(|| self.spend()).flatten();
-        let mut follows = Follows::from(decision, attempt, &failure.error, |e| {
-            decide_after_hop(prep.fallback.as_ref(), hop, e)
-        });
         if let Some(crate::policy::budget::Withdrawal::Denied { tokens }) = spent {
             (why, follows) = self.denied(attempt, tokens, &why, &failure.error);
             will_retry = false;
         }
         // Without a [fallback] there is nothing to say beyond `why`.
-        let fallback_why = match (&follows, &prep.fallback) {
+        let mut fallback_why = match (&follows, &prep.fallback) {
             (Follows::End { fallback, .. }, Some(_)) => fallback.why().to_string(),
             _ => String::new(),
         };
+        // `[limits]`: a limit reached stops whatever would follow (a retry, the next hop).
+        let goes_on = matches!(
+            follows,
+            Follows::Retry { .. }
+                | Follows::End {
+                    fallback: FallbackDecision::NextHop { .. },
+                    ..
+                }
+        );
+        let limit = limits::stops(
+            prep,
+            em.clock.now(),
+            spent_usd(prep),
+            &failure.error,
+            goes_on,
+        );
+        if let Some(hit) = &limit {
+            why = format!("{}: nothing more is sent", hit.words());
+            will_retry = false;
+            fallback_why = String::new();
+        }
         em.emit(Event::AttemptFailed(AttemptFailed {
             hop,
             attempt,
@@ -302,6 +375,16 @@ impl Hop<'_> {
             cost_estimated: cost.is_some_and(|c| c.estimated),
         }));
         self.spent(attempt, spent);
+        if let Some(r) = rejected {
+            let why = match &follows {
+                Follows::End { fallback, .. } if limit.is_none() => fallback.why().to_string(),
+                _ => on_result::why_not_retried(r, &prep.on_result),
+            };
+            results::emit_rejected(em, hop, attempt, r, why);
+        }
+        if let Some(hit) = limit {
+            return Next::End(HopEnd::Limit(prep.call_limits.reached(em, hit)));
+        }
         match follows {
             Follows::Retry { wait, reinsert } => {
                 if reinsert {
@@ -353,8 +436,18 @@ impl Hop<'_> {
         tokio::pin!(skipped);
         skipped.as_mut().enable();
         let from = em.clock.now();
-        em.emit(Event::WaitStarted(wait_started(hop, attempt, policy, wait)));
-        let sleep = em.clock.sleep(Secs(wait.delay).as_duration());
+        // `[limits].deadline`: a wait ends at it at the latest.
+        let (delay, clipped_from_ms) = self
+            .prep
+            .call_limits
+            .clip_wait(Secs(wait.delay).as_duration(), from);
+        let mut started = wait_started(hop, attempt, policy, wait);
+        if clipped_from_ms.is_some() {
+            started.delay_ms = limits::round_ms(delay);
+            started.clipped_from_ms = clipped_from_ms;
+        }
+        em.emit(Event::WaitStarted(started));
+        let sleep = em.clock.sleep(delay);
         tokio::pin!(sleep);
         let ended = loop {
             tokio::select! {
@@ -415,6 +508,11 @@ impl Carried {
     }
 }
 
+/// Dollars spent so far (0 when no attempt had a price).
+fn spent_usd(prep: &Prepared) -> f64 {
+    prep.total().usd().unwrap_or(0.0)
+}
+
 /// The `wait_started` of a retry's wait.
 fn wait_started(hop: u32, attempt: u32, policy: &RetryPolicy, wait: &WaitDecision) -> WaitStarted {
     use crate::policy::retry_on::WaitSource as From;
@@ -429,5 +527,6 @@ fn wait_started(hop: u32, attempt: u32, policy: &RetryPolicy, wait: &WaitDecisio
             From::Backoff => WaitSource::Backoff,
             From::RetryAfter => WaitSource::RetryAfter,
         },
+        clipped_from_ms: None,
     }
 }

@@ -45,6 +45,10 @@ pub(super) struct Prepared {
     /// Every HTTP request sent so far: each attempt's first, each SDK retry, each hedge leg.
     /// Counted in one place, [`Prepared::request_sent`] (call-wide limits read it).
     pub(super) requests_sent: std::sync::atomic::AtomicU32,
+    /// `[limits]`: what the call may spend and has spent (requests are counted there).
+    pub(super) call_limits: super::limits::CallLimits,
+    /// `[fallback].on_result`: the replies rejected without a retry.
+    pub(super) on_result: Vec<crate::policy::on_result::ResultKind>,
     /// Kept alive for the run (none on a shared in-process simulator).
     _sim: Option<SimServer>,
 }
@@ -53,6 +57,7 @@ impl Prepared {
     /// Counts one HTTP request about to go out; the count so far, this one included.
     pub(super) fn request_sent(&self) -> u32 {
         use std::sync::atomic::Ordering;
+        self.call_limits.request_sent();
         self.requests_sent
             .fetch_add(1, Ordering::Relaxed)
             .saturating_add(1)
@@ -109,15 +114,7 @@ impl Prepared {
         req: &ChatRequest,
         f: &Failure,
     ) -> Option<cost::Cost> {
-        let status = f.response.as_ref().and_then(|x| x.status);
-        let processed = match status {
-            Some(s) => (200..300).contains(&s),
-            // A timeout after the request went out: the server may have worked on it.
-            None => {
-                f.error.kind == ErrorKind::Timeout && f.error.timeout.as_deref() != Some("connect")
-            }
-        };
-        let at = if processed {
+        let at = if processed(f) {
             FailedAt::Processed {
                 usage: f.usage,
                 partial_output: &f.partial_output,
@@ -126,6 +123,15 @@ impl Prepared {
             FailedAt::Rejected
         };
         cost::failed(&self.prices, &self.targets[hop].model, req, at)
+    }
+}
+
+/// Whether the server may have worked on a failed attempt (and bills it): a 2xx reply, or
+/// a timeout after the request went out.
+pub(super) fn processed(f: &Failure) -> bool {
+    match f.response.as_ref().and_then(|x| x.status) {
+        Some(s) => (200..300).contains(&s),
+        None => f.error.kind == ErrorKind::Timeout && f.error.timeout.as_deref() != Some("connect"),
     }
 }
 
@@ -200,6 +206,8 @@ pub(super) async fn prepare(
         mode,
         sdk: hop_sdk_loops(s),
         requests_sent: std::sync::atomic::AtomicU32::new(0),
+        call_limits: super::limits::CallLimits::new(s, clock.now()),
+        on_result: super::results::on_result_of(s),
         _sim: sim,
     })
 }

@@ -41,6 +41,8 @@ pub struct RunSummary {
     pub content: Option<String>,
     pub error: Option<CallError>,
     pub caught: Vec<CallError>,
+    /// `[limits].on_exhausted` answered (`message`, `last_partial`): not a real answer.
+    pub degraded: bool,
 }
 
 /// The default whole-attempt timeout when `[call].timeout` is not set.
@@ -191,6 +193,7 @@ async fn run_on(
                 content: None,
                 error: Some(error),
                 caught: Vec::new(),
+                degraded: false,
             },
             cost::Total::default(),
         ),
@@ -206,6 +209,7 @@ async fn run_on(
         caught: summary.caught.clone(),
         total_cost_usd: total.usd(),
         total_cost_estimated: total.estimated(),
+        degraded: summary.degraded,
     }));
     summary
 }
@@ -233,6 +237,7 @@ async fn run_hops(
                     content: Some(content),
                     error: None,
                     caught,
+                    degraded: false,
                 };
             }
             HopEnd::Cancelled => {
@@ -241,8 +246,10 @@ async fn run_hops(
                     content: None,
                     error: None,
                     caught,
+                    degraded: false,
                 };
             }
+            HopEnd::Limit(exhausted) => return prep.call_limits.finish(&exhausted, caught),
             HopEnd::Failed { error, fallback } => (error, fallback),
         };
         let (error, fallback) = end;
@@ -266,6 +273,7 @@ async fn run_hops(
                     content: None,
                     error: Some(error),
                     caught,
+                    degraded: false,
                 };
             }
             FallbackDecision::FallbackError { .. } => {
@@ -275,6 +283,7 @@ async fn run_hops(
                     content: None,
                     error: Some(CallError::fallback_error(caught.clone())),
                     caught,
+                    degraded: false,
                 };
             }
         }

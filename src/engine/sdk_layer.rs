@@ -10,7 +10,7 @@ use crate::event::{Event, SdkRetry};
 use crate::policy::Secs;
 use crate::policy::duration::MAX_WAIT;
 use crate::policy::stainless::{self, Failed, RETRY_COUNT_HEADER};
-use crate::provider::{AttemptError, ChatRequest, ChatResponse, Endpoint};
+use crate::provider::{AttemptError, ChatRequest, ChatResponse, Endpoint, Timeouts};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::time::SystemTime;
@@ -56,11 +56,12 @@ pub(super) async fn send(
     prep: &Prepared,
     endpoint: &Endpoint,
     request: &ChatRequest,
+    timeouts: &Timeouts,
     leg: Leg,
     em: &Emitter,
     on_delta: &mut (dyn FnMut(&str) + Send),
 ) -> Result<ChatResponse, AttemptError> {
-    let (timeouts, limits, clock) = (&prep.timeouts, prep.limits, &em.clock);
+    let (limits, clock) = (prep.limits, &em.clock);
     let Some(sdk) = prep.sdk.get(leg.target).copied().flatten() else {
         prep.request_sent();
         return prep
@@ -78,7 +79,8 @@ pub(super) async fn send(
             .send_with_headers(endpoint, request, timeouts, limits, clock, &extra, on_delta)
             .await;
         let Err(failure) = sent else { return sent };
-        if retries >= sdk.max_retries {
+        // `[limits].max_requests` counts the SDK's retries too.
+        if retries >= sdk.max_retries || !prep.call_limits.may_send() {
             return Err(failure);
         }
         let status = failure.exchange.as_ref().and_then(|x| x.status);

@@ -53,8 +53,12 @@ fn full() -> Vec<(Event, &'static str)> {
                 prompt: Some("Answer: {q}".into()),
                 url: "http://127.0.0.1:1/v1/chat/completions".into(),
                 headers: vec![("authorization".into(), "[redacted]".into())],
+                deadline_clip: Some(Clip {
+                    from_ms: 60000,
+                    to_ms: 3200,
+                }),
             }),
-            r#"{"t_ms":7,"event":"attempt_started","hop":1,"attempt":2,"provider":"openai","model":"gpt-4o-mini","request":{"model":"gpt-4o-mini","stream":true},"prompt":"Answer: {q}","url":"http://127.0.0.1:1/v1/chat/completions","headers":[["authorization","[redacted]"]]}"#,
+            r#"{"t_ms":7,"event":"attempt_started","hop":1,"attempt":2,"provider":"openai","model":"gpt-4o-mini","request":{"model":"gpt-4o-mini","stream":true},"prompt":"Answer: {q}","url":"http://127.0.0.1:1/v1/chat/completions","headers":[["authorization","[redacted]"]],"deadline_clip":{"from_ms":60000,"to_ms":3200}}"#,
         ),
         (
             Event::Delta(Delta {
@@ -107,8 +111,9 @@ fn full() -> Vec<(Event, &'static str)> {
                 retry_after_ms: Some(30000),
                 computed_ms: 4000,
                 source: WaitSource::RetryAfter,
+                clipped_from_ms: Some(8000),
             }),
-            r#"{"t_ms":7,"event":"wait_started","hop":0,"attempt":1,"delay_ms":4000,"strategy":"exponential(multiplier=1, min=4, max=10)","retry_after_ms":30000,"computed_ms":4000,"source":"retry_after"}"#,
+            r#"{"t_ms":7,"event":"wait_started","hop":0,"attempt":1,"delay_ms":4000,"strategy":"exponential(multiplier=1, min=4, max=10)","retry_after_ms":30000,"computed_ms":4000,"source":"retry_after","clipped_from_ms":8000}"#,
         ),
         (
             Event::WaitFinished(WaitFinished::cut(0, 1, WaitEnd::Cancelled, 1350)),
@@ -161,8 +166,30 @@ fn full() -> Vec<(Event, &'static str)> {
                 caught: vec![retry],
                 total_cost_usd: Some(0.5),
                 total_cost_estimated: true,
+                degraded: true,
             }),
-            r#"{"t_ms":7,"event":"run_finished","outcome":"error","content":"partial","error":{"kind":"fallback_error","message":"FallbackError: every call failed: [retry_error: RetryError after 3 attempt(s); last error: timeout (504): no byte in 5 s]","errors":[{"kind":"retry_error","message":"RetryError after 3 attempt(s); last error: timeout (504): no byte in 5 s","last_error":{"kind":"timeout","message":"no byte in 5 s","status":504,"provider_type":"gateway_timeout","retry_after_ms":1500,"request_id":"req_1","timeout":"first_byte"}}]},"caught":[{"kind":"retry_error","message":"RetryError after 3 attempt(s); last error: timeout (504): no byte in 5 s","last_error":{"kind":"timeout","message":"no byte in 5 s","status":504,"provider_type":"gateway_timeout","retry_after_ms":1500,"request_id":"req_1","timeout":"first_byte"}}],"total_cost_usd":0.5,"total_cost_estimated":true}"#,
+            r#"{"t_ms":7,"event":"run_finished","outcome":"error","content":"partial","error":{"kind":"fallback_error","message":"FallbackError: every call failed: [retry_error: RetryError after 3 attempt(s); last error: timeout (504): no byte in 5 s]","errors":[{"kind":"retry_error","message":"RetryError after 3 attempt(s); last error: timeout (504): no byte in 5 s","last_error":{"kind":"timeout","message":"no byte in 5 s","status":504,"provider_type":"gateway_timeout","retry_after_ms":1500,"request_id":"req_1","timeout":"first_byte"}}]},"caught":[{"kind":"retry_error","message":"RetryError after 3 attempt(s); last error: timeout (504): no byte in 5 s","last_error":{"kind":"timeout","message":"no byte in 5 s","status":504,"provider_type":"gateway_timeout","retry_after_ms":1500,"request_id":"req_1","timeout":"first_byte"}}],"total_cost_usd":0.5,"total_cost_estimated":true,"degraded":true}"#,
+        ),
+        (
+            Event::LimitReached(LimitReached {
+                limit: "deadline".into(),
+                value: 10000.into(),
+                spent: 10000.into(),
+                hop: Some(0),
+                attempt: Some(3),
+                on_exhausted: "raise".into(),
+                why: "deadline = 10 s reached".into(),
+            }),
+            r#"{"t_ms":7,"event":"limit_reached","limit":"deadline","value":10000,"spent":10000,"hop":0,"attempt":3,"on_exhausted":"raise","why":"deadline = 10 s reached"}"#,
+        ),
+        (
+            Event::ResultRejected(ResultRejected {
+                hop: 0,
+                attempt: 1,
+                result: "length".into(),
+                why: "length is in [fallback].on_result [length]".into(),
+            }),
+            r#"{"t_ms":7,"event":"result_rejected","hop":0,"attempt":1,"result":"length","why":"length is in [fallback].on_result [length]"}"#,
         ),
         (
             Event::SdkRetry(SdkRetry {
@@ -276,6 +303,7 @@ fn bare() -> Vec<(Event, &'static str)> {
                 prompt: None,
                 url: String::new(),
                 headers: vec![],
+                deadline_clip: None,
             }),
             r#"{"t_ms":7,"event":"attempt_started","hop":0,"attempt":1,"provider":"anthropic","model":"m","request":null}"#,
         ),
@@ -304,6 +332,7 @@ fn bare() -> Vec<(Event, &'static str)> {
                 retry_after_ms: None,
                 computed_ms: 0,
                 source: WaitSource::Backoff,
+                clipped_from_ms: None,
             }),
             r#"{"t_ms":7,"event":"wait_started","hop":0,"attempt":1,"delay_ms":0,"strategy":"wait_none","retry_after_ms":null,"computed_ms":0,"source":"backoff"}"#,
         ),
@@ -333,6 +362,7 @@ fn bare() -> Vec<(Event, &'static str)> {
                 caught: vec![],
                 total_cost_usd: None,
                 total_cost_estimated: false,
+                degraded: false,
             }),
             r#"{"t_ms":7,"event":"run_finished","outcome":"cancelled","content":null,"error":null,"caught":[]}"#,
         ),
@@ -352,6 +382,18 @@ fn bare() -> Vec<(Event, &'static str)> {
             }),
             r#"{"t_ms":7,"event":"sdk_retry","hop":0,"attempt":1,"retry":1,"error":{"kind":"connection","message":"reset"},"delay_ms":412,"source":"backoff"}"#,
         ),
+        (
+            Event::LimitReached(LimitReached {
+                limit: "max_cost_usd".into(),
+                value: serde_json::json!(0.05),
+                spent: serde_json::json!(0.0512),
+                hop: None,
+                attempt: None,
+                on_exhausted: "message".into(),
+                why: String::new(),
+            }),
+            r#"{"t_ms":7,"event":"limit_reached","limit":"max_cost_usd","value":0.05,"spent":0.0512,"on_exhausted":"message","why":""}"#,
+        ),
     ]
 }
 
@@ -367,7 +409,7 @@ fn every_event_encodes_as_pinned_and_parses_back() {
 #[test]
 fn every_variant_is_pinned() {
     let names: std::collections::BTreeSet<&str> = full().iter().map(|(e, _)| e.name()).collect();
-    assert_eq!(names.len(), 21, "{names:?}");
+    assert_eq!(names.len(), 23, "{names:?}");
 }
 
 /// Lines as older versions wrote them: the fields added since take their defaults, and the

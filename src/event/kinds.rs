@@ -30,6 +30,16 @@ pub struct AttemptStarted {
     /// The request's headers as sent, every credential (and custom header) `[redacted]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<(String, String)>,
+    /// The attempt's whole timeout, when `[limits].deadline` cut it to the time left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_clip: Option<Clip>,
+}
+
+/// A duration `[limits].deadline` cut to the time left: from `from_ms` to `to_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clip {
+    pub from_ms: u64,
+    pub to_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -97,6 +107,9 @@ pub struct WaitStarted {
     /// Which of the two set the wait.
     #[serde(default)]
     pub source: WaitSource,
+    /// The wait before `[limits].deadline` cut it to the time left (`delay_ms`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clipped_from_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -182,6 +195,41 @@ pub struct RunFinished {
     /// Some of that sum was estimated.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub total_cost_estimated: bool,
+    /// A `[limits]` limit was reached and `on_exhausted` answered instead (`message`, or
+    /// `last_partial`): `content` is not a real answer.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub degraded: bool,
+}
+
+/// A `[limits]` limit of the call was reached: nothing more is sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LimitReached {
+    /// The key: `max_requests`, `max_tokens`, `max_cost_usd` or `deadline`.
+    pub limit: String,
+    /// Its value, in its unit (requests, tokens, dollars, milliseconds for the deadline).
+    pub value: serde_json::Value,
+    /// What was spent, in the same unit.
+    pub spent: serde_json::Value,
+    /// The hop and attempt after which it was reached (none before the first attempt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hop: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<u32>,
+    /// `on_exhausted`: raise, message or last_partial.
+    pub on_exhausted: String,
+    /// In words, with what follows.
+    pub why: String,
+}
+
+/// A 200 reply `[fallback].on_result` rejected: the hop ends, the same model is not
+/// retried (follows the attempt's `attempt_failed`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultRejected {
+    pub hop: u32,
+    pub attempt: u32,
+    /// The predicate that fired: content_filter, length, empty or validation.
+    pub result: String,
+    pub why: String,
 }
 
 /// The official SDK's own loop retries inside an attempt (DESIGN §15): a request of the

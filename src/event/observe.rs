@@ -4,9 +4,9 @@
 
 use super::kinds::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, BreakerChanged, BudgetDecided, Delta,
-    ErrorReinserted, FallbackHop, HedgeCancelled, HedgeStarted, RetryExhausted, RunFinished,
-    RunStarted, SdkRetry, SharedState, ToolCall,
-    WaitFinished, WaitStarted,
+    ErrorReinserted, FallbackHop, HedgeCancelled, HedgeStarted, LimitReached, ResultRejected,
+    RetryExhausted, RunFinished, RunStarted, SdkRetry, SharedState, ToolCall, WaitFinished,
+    WaitStarted,
 };
 use super::{Event, TimedEvent};
 
@@ -34,6 +34,8 @@ pub trait Observer {
     fn breaker_changed(&mut self, _t_ms: u64, _to: BreakerTo, _e: &BreakerChanged) {}
     /// `budget_withdrawn` (`denied` false) / `budget_denied`.
     fn budget_decided(&mut self, _t_ms: u64, _denied: bool, _e: &BudgetDecided) {}
+    fn limit_reached(&mut self, _t_ms: u64, _e: &LimitReached) {}
+    fn result_rejected(&mut self, _t_ms: u64, _e: &ResultRejected) {}
 }
 
 /// The state a `breaker_*` event says its breaker went to.
@@ -81,6 +83,8 @@ pub fn dispatch<O: Observer + ?Sized>(o: &mut O, ev: &TimedEvent) {
         Event::BreakerClosed(e) => o.breaker_changed(t, BreakerTo::Closed, e),
         Event::BudgetWithdrawn(e) => o.budget_decided(t, false, e),
         Event::BudgetDenied(e) => o.budget_decided(t, true, e),
+        Event::LimitReached(e) => o.limit_reached(t, e),
+        Event::ResultRejected(e) => o.result_rejected(t, e),
     }
 }
 

@@ -174,6 +174,15 @@ pub fn write(s: &Scenario, f: &mut Findings) -> String {
             "  fallbacks: [{{\"primary\": [{}]}}]",
             rest.join(", ")
         );
+        // `[fallback].on_result = ["content_filter"]`: LiteLLM's content-policy fallbacks.
+        let on_result = s.fallback.as_ref().map_or(&[][..], |fb| &fb.on_result[..]);
+        if on_result.contains(&crate::policy::on_result::ResultKind::ContentFilter) {
+            let _ = writeln!(
+                router,
+                "  content_policy_fallbacks: [{{\"primary\": [{}]}}]",
+                rest.join(", ")
+            );
+        }
         f.note("LiteLLM: fallbacks are taken after any failure once retries run out; the catch lists ([fallback].catch, each hop's) have no spelling (context_window_fallbacks and content_policy_fallbacks cover those two kinds only)");
     }
     router.push_str(&super::across::litellm(s, f));

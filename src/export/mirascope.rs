@@ -199,7 +199,7 @@ pub fn collected(kinds: &[ErrorKind], flavour: Flavour, f: &mut Findings) -> Str
                         | ErrorKind::RetryError
                         | ErrorKind::FallbackError
                         | ErrorKind::Redirect
-                )
+                ) && !k.is_verdict()
             })
             .collect()
     } else {

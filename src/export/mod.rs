@@ -4,8 +4,9 @@
 //! approximated, listed at the top of the output (and printed on stderr by the CLI).
 //! Pure text from a scenario: no I/O, nothing run.
 
-pub mod layers;
 mod across;
+pub mod layers;
+mod limits;
 pub mod litellm;
 pub mod mirascope;
 pub mod mirascope_v2;
@@ -110,6 +111,7 @@ pub fn export(s: &Scenario, scenario_arg: &str, target: Target) -> Exported {
     ) {
         across::python(s, target, &mut findings);
     }
+    limits::findings(s, target, &mut findings);
     let code = match target {
         Target::Mirascope => mirascope::write(s, scenario_arg, &mut findings),
         Target::Tenacity => tenacity::write(s, scenario_arg, &mut findings),

@@ -351,6 +351,9 @@ pub fn classes(kind: ErrorKind, flavour: Flavour) -> &'static [&'static str] {
         ErrorKind::FallbackError => &["FallbackError"],
         // No Python stack has a breaker or a budget to raise them (a finding says so).
         ErrorKind::CircuitOpen | ErrorKind::BudgetExhausted => &[],
+        // retrylab's own verdicts ([fallback].on_result, [limits]): refused in retry_on,
+        // reinsert and catch at load, so no except clause ever names them.
+        ErrorKind::Length | ErrorKind::Empty | ErrorKind::LimitExceeded => &[],
         ErrorKind::Any => &["Exception"],
     }
 }

@@ -200,6 +200,7 @@ mod tests {
                 retry_after_ms: None,
                 computed_ms: delay_ms,
                 source: WaitSource::Backoff,
+                clipped_from_ms: None,
             }),
         };
         t.observe(&started(4000), cap);

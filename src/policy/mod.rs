@@ -6,6 +6,8 @@ pub mod breaker;
 pub mod budget;
 pub mod duration;
 pub mod fallback;
+pub mod limits;
+pub mod on_result;
 pub mod retry_on;
 pub mod schedule;
 pub mod stainless;

@@ -136,6 +136,8 @@ fn raised(kind: ErrorKind, sdk: Sdk) -> &'static [&'static str] {
         (K::FallbackError, _) => &["mirascope.FallbackError"],
         // retrylab's own breaker and budget: no SDK raises them.
         (K::CircuitOpen | K::BudgetExhausted, _) => &[],
+        // retrylab's own verdicts (on_result, [limits]): no SDK raises them.
+        (K::Length | K::Empty | K::LimitExceeded, _) => &[],
         (K::Any, _) => &[],
     }
 }

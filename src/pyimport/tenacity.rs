@@ -78,7 +78,7 @@ fn concrete_kinds() -> impl Iterator<Item = ErrorKind> {
                 | ErrorKind::Any
                 | ErrorKind::CircuitOpen
                 | ErrorKind::BudgetExhausted
-        )
+        ) && !k.is_verdict()
     })
 }
 

@@ -10,6 +10,7 @@ mod across;
 pub(crate) mod checks;
 pub use sdk_hedge::MAX_SDK_RETRIES;
 mod explain;
+mod limits;
 pub mod locate;
 mod sdk_hedge;
 mod time_faults;

@@ -1,6 +1,8 @@
 //! The scenario's `[retry]` and `[fallback]` tables resolved into the pure policy's types:
 //! the policy never sees a scenario type (the dependency runs scenario → policy).
 
+pub mod limits;
+
 use crate::error::ErrorKind;
 use crate::policy::breaker::{BreakerPolicy, Trip};
 use crate::policy::budget::BudgetPolicy;

@@ -1,6 +1,7 @@
 //! The scenario file (DESIGN §2, contract): serde types. Unknown keys are refused everywhere.
 
 use crate::error::ErrorKind;
+pub use crate::policy::on_result::ResultKind;
 use crate::policy::stainless::SdkVersion;
 use crate::policy::{ReinsertMode, Secs, Stop, Wait};
 /// Validator specs live with the validators (`validate` never imports the scenario).
@@ -36,6 +37,9 @@ pub struct Scenario {
     /// A retry budget shared across calls (DESIGN §15).
     #[serde(default)]
     pub budget: Option<BudgetSpec>,
+    /// What one call may spend across all its retries and hops.
+    #[serde(default)]
+    pub limits: Option<LimitsSpec>,
 }
 
 /// `[breaker]`: when a provider+model's breaker opens, how long it stays open, how many
@@ -186,6 +190,9 @@ pub struct FallbackSpec {
     pub catch: Vec<ErrorKind>,
     #[serde(default)]
     pub hops: Vec<HopSpec>,
+    /// 200 replies rejected at once: the next hop runs, the same model is not retried.
+    #[serde(default)]
+    pub on_result: Vec<ResultKind>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -235,6 +242,45 @@ pub enum HedgeTo {
     Same,
     /// The next fallback hop's (the last hop hedges to itself).
     Next,
+}
+
+/// `[limits]`: across every retry and hop of one call. Counts are signed so that a
+/// negative one gets the same message and hint as zero (at least 1).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSpec {
+    /// HTTP requests sent.
+    #[serde(default)]
+    pub max_requests: Option<i64>,
+    /// Input + output tokens: each reply's usage (else estimated); mid-stream, counted from
+    /// the text received.
+    #[serde(default)]
+    pub max_tokens: Option<i64>,
+    /// Dollars, at `crate::cost`'s prices (sim mode prices as if live).
+    #[serde(default)]
+    pub max_cost_usd: Option<f64>,
+    /// From the run's start: clips each attempt's timeout and each wait.
+    #[serde(default)]
+    pub deadline: Option<Secs>,
+    #[serde(default)]
+    pub on_exhausted: OnExhausted,
+    /// The degraded answer, for `on_exhausted = "message"`.
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// What a reached limit ends the run with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnExhausted {
+    /// The run fails with `limit_exceeded`.
+    #[default]
+    Raise,
+    /// The run succeeds with `message`, marked degraded.
+    Message,
+    /// The run succeeds with the last partial or rejected answer, marked degraded (raise
+    /// when there is none).
+    LastPartial,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -73,6 +73,8 @@ pub struct AttemptView {
     pub reinserted: Vec<String>,
     /// Its response was let go to bound memory (see [`DETAIL_KEPT`]).
     pub detail_dropped: bool,
+    /// Its whole timeout, when `[limits].deadline` cut it: `(from_ms, to_ms)`.
+    pub deadline_clip: Option<(u64, u64)>,
 }
 
 /// Only the newest this many attempts keep their response (headers and body): a run that
@@ -94,6 +96,8 @@ pub struct WaitView {
     pub ended: WaitEnd,
     /// How long it lasted, when cut short.
     pub waited_ms: Option<u64>,
+    /// The wait before `[limits].deadline` cut it to `delay_ms`.
+    pub clipped_from_ms: Option<u64>,
 }
 
 impl WaitView {
@@ -127,9 +131,17 @@ impl WaitView {
         }
     }
 
-    /// Where the wait came from, in words: the formula, or the server's Retry-After.
+    /// Where the wait came from, in words: the formula, or the server's Retry-After; and
+    /// the deadline's clip (`8 s clipped to 3.2 s by deadline`).
     pub fn label(&self) -> String {
-        self.words().label()
+        match self.clipped_from_ms {
+            Some(from) => format!(
+                "{}, {}",
+                crate::words::clipped(from, self.delay_ms),
+                self.words().label()
+            ),
+            None => self.words().label(),
+        }
     }
 }
 
@@ -145,6 +157,8 @@ pub struct Finished {
     /// For an error: why its last attempt was not retried, and what the fallback made of it.
     pub why: String,
     pub fallback_why: String,
+    /// `[limits].on_exhausted` answered: `content` is not a real answer.
+    pub degraded: bool,
 }
 
 impl Finished {
@@ -185,6 +199,18 @@ pub enum Row {
     },
     /// A breaker changed state, or the budget denied a retry (`[breaker]`, `[budget]`).
     Across(Box<AcrossRow>),
+    /// `[fallback].on_result` rejected the attempt's 200 reply.
+    Rejected {
+        hop: u32,
+        attempt: u32,
+        result: Box<str>,
+        why: Box<str>,
+    },
+    /// A `[limits]` limit was reached: `limit` is its key.
+    Limit {
+        limit: Box<str>,
+        why: Box<str>,
+    },
     Outcome,
 }
 
@@ -235,7 +261,8 @@ impl RunView {
                 .or_else(|| self.attempt_index(*hop, attempt.saturating_sub(1))),
             Row::Exhausted { hop, attempts, .. } => self.attempt_index(*hop, *attempts),
             Row::Across(a) => self.attempt_index(a.hop, a.attempt),
-            Row::Fallback { .. } | Row::Outcome => self.final_attempt(),
+            Row::Rejected { hop, attempt, .. } => self.attempt_index(*hop, *attempt),
+            Row::Fallback { .. } | Row::Limit { .. } | Row::Outcome => self.final_attempt(),
         }
     }
 

@@ -313,7 +313,9 @@ impl Reader {
             | Event::BreakerHalfOpen(_)
             | Event::BreakerClosed(_)
             | Event::BudgetWithdrawn(_)
-            | Event::BudgetDenied(_) => {}
+            | Event::BudgetDenied(_)
+            | Event::LimitReached(_)
+            | Event::ResultRejected(_) => {}
         }
         self.side.observe(ev);
         Ok(())

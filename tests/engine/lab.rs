@@ -468,3 +468,36 @@ fn a_budget_caps_amplification_at_one_plus_the_ratio_plus_the_floor() {
     let r = lab(&p);
     assert_eq!(r[0].requests.mean, 1.2);
 }
+
+#[test]
+fn a_deadline_caps_every_calls_latency_and_max_requests_its_requests_under_an_outage() {
+    // OpenAI is down for 60 s; every policy retries every 3 s (up to 100 attempts). Without
+    // limits a call outlasts the outage: attempts at 0, 3, ..., 60 s, the 21st succeeds at
+    // 60 s. deadline = 10 s: attempts at 0, 3, 6, 9 s, the wait after the 4th is cut to 1 s,
+    // every call ends at exactly 10 s with limit_exceeded. max_requests = 4: the 4th failure
+    // at 9 s ends the call, 4 requests each.
+    let retry = "[retry]\nstop = { after_attempt = 100 }\nwait = { fixed = 3 }";
+    let faults = format!(
+        "[sim]\n{INSTANT}outages = [{{ provider = \"openai\", from = \"0s\", to = \"60s\", fault = \"server_error\" }}]\n"
+    );
+    let policies = [
+        scenario(retry, ""),
+        scenario(retry, "[limits]\ndeadline = \"10s\""),
+        scenario(retry, "[limits]\nmax_requests = 4"),
+    ];
+    let r = lab(&plan(&policies, &faults, 200));
+    let (free, deadline, requests) = (&r[0], &r[1], &r[2]);
+    assert_eq!(free.success_rate, 1.0);
+    assert_eq!(free.latency_ms.max, 60_000);
+    assert_eq!(free.requests.max, 21);
+    assert_eq!(deadline.success_rate, 0.0);
+    assert_eq!(deadline.outcomes["limit_exceeded"], 200);
+    assert_eq!(
+        (deadline.latency_ms.p50, deadline.latency_ms.max),
+        (10_000, 10_000)
+    );
+    assert_eq!((deadline.requests.mean, deadline.requests.max), (4.0, 4));
+    assert_eq!(requests.outcomes["limit_exceeded"], 200);
+    assert_eq!((requests.requests.mean, requests.requests.max), (4.0, 4));
+    assert_eq!(requests.latency_ms.max, 9_000);
+}

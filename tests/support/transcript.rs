@@ -7,9 +7,9 @@
 
 use retrylab::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, BreakerChanged, BreakerTo, BudgetDecided,
-    Delta, ErrorReinserted, Event, FallbackHop, HedgeCancelled, HedgeStarted, Observer,
-    RetryExhausted, RunFinished, RunStarted, SdkRetry, SharedState, TimedEvent, ToolCall,
-    WaitFinished, WaitStarted, dispatch,
+    Delta, ErrorReinserted, Event, FallbackHop, HedgeCancelled, HedgeStarted, LimitReached,
+    Observer, ResultRejected, RetryExhausted, RunFinished, RunStarted, SdkRetry, SharedState,
+    TimedEvent, ToolCall, WaitFinished, WaitStarted, dispatch,
 };
 
 /// The sim flavour of [`Transcript`].
@@ -101,9 +101,13 @@ impl Observer for Transcript {
 
     fn attempt_started(&mut self, t: u64, e: &AttemptStarted) {
         let (hop, attempt, provider, model) = (e.hop, e.attempt, &e.provider, &e.model);
+        let clip = e
+            .deadline_clip
+            .map(|c| format!(" timeout {}->{}ms", c.from_ms, c.to_ms))
+            .unwrap_or_default();
         self.line(
             t,
-            format!("attempt_started {hop}/{attempt} {provider}/{model}"),
+            format!("attempt_started {hop}/{attempt} {provider}/{model}{clip}"),
         );
     }
 
@@ -159,9 +163,13 @@ impl Observer for Transcript {
 
     fn wait_started(&mut self, t: u64, e: &WaitStarted) {
         let (hop, attempt, delay_ms, source) = (e.hop, e.attempt, e.delay_ms, e.source);
+        let clip = e
+            .clipped_from_ms
+            .map(|from| format!(" clipped from {from}ms"))
+            .unwrap_or_default();
         self.line(
             t,
-            format!("wait_started {hop}/{attempt} {delay_ms}ms {source}"),
+            format!("wait_started {hop}/{attempt} {delay_ms}ms {source}{clip}"),
         );
     }
 
@@ -281,6 +289,27 @@ impl Observer for Transcript {
         );
     }
 
+    fn limit_reached(&mut self, t: u64, e: &LimitReached) {
+        let at = match (e.hop, e.attempt) {
+            (Some(h), Some(a)) => format!(" after {h}/{a}"),
+            _ => String::new(),
+        };
+        self.line(
+            t,
+            format!(
+                "limit_reached {} {} spent {}{at} {}",
+                e.limit, e.value, e.spent, e.on_exhausted
+            ),
+        );
+    }
+
+    fn result_rejected(&mut self, t: u64, e: &ResultRejected) {
+        self.line(
+            t,
+            format!("result_rejected {}/{} {}", e.hop, e.attempt, e.result),
+        );
+    }
+
     fn run_finished(&mut self, t: u64, e: &RunFinished) {
         let error = e
             .error
@@ -293,6 +322,10 @@ impl Observer for Transcript {
             let kinds: Vec<String> = e.caught.iter().map(|c| c.kind.to_string()).collect();
             format!(" caught=[{}]", kinds.join(","))
         };
-        self.line(t, format!("run_finished {:?}{error}{tail}", e.outcome));
+        let degraded = if e.degraded { " degraded" } else { "" };
+        self.line(
+            t,
+            format!("run_finished {:?}{error}{tail}{degraded}", e.outcome),
+        );
     }
 }

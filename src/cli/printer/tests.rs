@@ -75,6 +75,7 @@ fn prints_a_readable_plain_timeline() {
                 prompt: None,
                 url: String::new(),
                 headers: vec![],
+                deadline_clip: None,
             }),
         ),
         ev(
@@ -103,6 +104,7 @@ fn prints_a_readable_plain_timeline() {
                 retry_after_ms: Some(1000),
                 computed_ms: 4000,
                 source: WaitSource::Backoff,
+                clipped_from_ms: None,
             }),
         ),
         ev(
@@ -130,6 +132,7 @@ fn prints_a_readable_plain_timeline() {
                 caught: vec![],
                 total_cost_usd: Some(0.0000123),
                 total_cost_estimated: true,
+                degraded: false,
             }),
         ),
     ];
@@ -210,6 +213,7 @@ fn costs_and_fixes_are_shown() {
                 caught: vec![],
                 total_cost_usd: Some(0.000009),
                 total_cost_estimated: false,
+                degraded: false,
             }),
         ),
     ];
@@ -259,6 +263,7 @@ fn a_hint_field_prints_as_a_glued_hint_did() {
             caught: vec![CallError::retry_error(1, auth)],
             total_cost_usd: None,
             total_cost_estimated: false,
+            degraded: false,
         });
         p.on_event(&ev(1, failed)).unwrap();
         p.on_event(&ev(2, finished)).unwrap();

@@ -121,6 +121,7 @@ impl<'a> Hop<'a> {
             prompt: None,
             url: String::new(),
             headers: Vec::new(),
+            deadline_clip: None,
         }));
         let error = CallError::circuit_open(&target, why);
         let policy = self.shared.breaker_policy();

@@ -5,8 +5,9 @@
 use super::{Scrub, Secrets, scrub_failure, withhold};
 use crate::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, BreakerChanged, BreakerSeen, BudgetDecided,
-    Delta, ErrorReinserted, Event, FallbackHop, HedgeCancelled, HedgeStarted, RetryExhausted,
-    RunFinished, RunStarted, SdkRetry, SharedState, ToolCall, WaitFinished, WaitStarted,
+    Delta, ErrorReinserted, Event, FallbackHop, HedgeCancelled, HedgeStarted, LimitReached,
+    ResultRejected, RetryExhausted, RunFinished, RunStarted, SdkRetry, SharedState, ToolCall,
+    WaitFinished, WaitStarted,
 };
 
 /// Scrubs every string of `ev` (see the module docs).
@@ -39,6 +40,8 @@ impl Scrub for Event {
                 e.scrub(s)
             }
             Event::BudgetWithdrawn(e) | Event::BudgetDenied(e) => e.scrub(s),
+            Event::LimitReached(e) => e.scrub(s),
+            Event::ResultRejected(e) => e.scrub(s),
         }
     }
 }
@@ -153,6 +156,7 @@ impl Scrub for AttemptStarted {
             prompt,
             url,
             headers,
+            deadline_clip: _,
         } = self;
         provider.scrub(s)
             | model.scrub(s)
@@ -227,6 +231,7 @@ impl Scrub for WaitStarted {
             retry_after_ms: _,
             computed_ms: _,
             source: _,
+            clipped_from_ms: _,
         } = self;
         strategy.scrub(s)
     }
@@ -297,8 +302,36 @@ impl Scrub for RunFinished {
             caught,
             total_cost_usd: _,
             total_cost_estimated: _,
+            degraded: _,
         } = self;
         content.scrub(s) | error.scrub(s) | caught.scrub(s)
+    }
+}
+
+impl Scrub for LimitReached {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        let LimitReached {
+            limit,
+            value: _,
+            spent: _,
+            hop: _,
+            attempt: _,
+            on_exhausted,
+            why,
+        } = self;
+        limit.scrub(s) | on_exhausted.scrub(s) | why.scrub(s)
+    }
+}
+
+impl Scrub for ResultRejected {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        let ResultRejected {
+            hop: _,
+            attempt: _,
+            result,
+            why,
+        } = self;
+        result.scrub(s) | why.scrub(s)
     }
 }
 
@@ -350,6 +383,7 @@ mod tests {
                 prompt: Some(k()),
                 url: String::new(),
                 headers: vec![],
+                deadline_clip: None,
             }),
             Event::Delta(Delta {
                 hop: 0,
@@ -389,6 +423,7 @@ mod tests {
                 retry_after_ms: None,
                 computed_ms: 1,
                 source: crate::event::WaitSource::RetryAfter,
+                clipped_from_ms: None,
             }),
             Event::RetryExhausted(RetryExhausted {
                 hop: 0,
@@ -430,6 +465,7 @@ mod tests {
                 caught: vec![err()],
                 total_cost_usd: None,
                 total_cost_estimated: false,
+                degraded: false,
             }),
         ];
         for mut ev in events {

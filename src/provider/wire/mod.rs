@@ -71,6 +71,12 @@ pub trait WireFormat: Sync {
     /// kind each means. Every format's names are understood on every endpoint (a compatible
     /// server or a proxy may send another API's names).
     fn error_types(&self) -> &'static [(&'static str, ErrorKind)];
+
+    /// Whether a reply's finish (stop) reason says the provider cut the answer at its max
+    /// tokens (`[fallback].on_result = ["length"]`): OpenAI `length`, Anthropic `max_tokens`.
+    fn cut_at_max_tokens(&self, finish_reason: &str) -> bool {
+        matches!(finish_reason, "length" | "max_tokens")
+    }
 }
 
 /// Accumulates one streamed reply, an SSE event at a time.

@@ -65,10 +65,12 @@ pub fn check(s: &Scenario) -> Result<(), Problem> {
     check_call(s)?;
     check_retry(s)?;
     check_fallback(s)?;
+    super::limits::check_verdict_kinds(s)?;
     check_validators(s)?;
     check_tools(s)?;
     super::sdk_hedge::check(s)?;
     super::across::check(s)?;
+    super::limits::check_limits(s)?;
     check_sim(s)
 }
 

@@ -33,6 +33,9 @@ pub fn serde(message: &str, path: &KeyPath, on_key: bool) -> (String, String) {
         let got = rest.split('`').next().unwrap_or_default();
         let valid = expected_after(message, &names);
         let noun = variant_noun(&valid);
+        if noun == Noun::ResultKind && !on_key {
+            return not_a_result(got, &valid);
+        }
         if on_key {
             return unknown_key(got, &valid, noun.plural());
         }
@@ -111,6 +114,8 @@ enum Noun {
     ReinsertMode,
     RetryAfterFormat,
     Distribution,
+    ResultKind,
+    OnExhausted,
     Other,
 }
 
@@ -126,6 +131,8 @@ impl Noun {
             Noun::ReinsertMode => "reinsert_mode",
             Noun::RetryAfterFormat => "retry_after_format",
             Noun::Distribution => "latency distribution",
+            Noun::ResultKind => "result kind",
+            Noun::OnExhausted => "on_exhausted",
             Noun::Other => "value",
         }
     }
@@ -141,6 +148,8 @@ impl Noun {
             Noun::ReinsertMode => "reinsert modes",
             Noun::RetryAfterFormat => "retry_after formats",
             Noun::Distribution => "latency distributions",
+            Noun::ResultKind => "result kinds",
+            Noun::OnExhausted => "on_exhausted values",
             Noun::Other => "valid values",
         }
     }
@@ -166,6 +175,10 @@ fn variant_noun(valid: &[String]) -> Noun {
         Noun::RetryAfterFormat
     } else if has("lognormal") {
         Noun::Distribution
+    } else if has("content_filter") && has("validation") {
+        Noun::ResultKind
+    } else if has("last_partial") {
+        Noun::OnExhausted
     } else {
         Noun::Other
     }
@@ -227,6 +240,21 @@ fn unknown_key(key: &str, valid: &[String], where_: &str) -> (String, String) {
             format!("remove or rename it; {where_}: {list}"),
         ),
     }
+}
+
+/// A name in `on_result` that is not a result kind: an error kind gets its own words (a
+/// retryable error moves on through `catch`, not `on_result`).
+fn not_a_result(got: &str, valid: &[String]) -> (String, String) {
+    let list = valid.join(", ");
+    if ErrorKind::ALL.iter().any(|k| k.as_str() == got) {
+        return (
+            format!("`{got}` is an error kind, not a result: on_result rejects 200 replies"),
+            format!(
+                "on_result takes the result kinds {list}; to fall back on {got}, list it in the catch lists"
+            ),
+        );
+    }
+    unknown_name(got, valid, Noun::ResultKind)
 }
 
 fn unknown_name(got: &str, valid: &[String], noun: Noun) -> (String, String) {

@@ -39,10 +39,19 @@ impl App {
                 let targets = crate::engine::run::hop_labels(s);
                 let attempts: Vec<u32> = schedule.hops.iter().map(|h| h.attempts).collect();
                 let layers = crate::scenario::sdk::layer_plan(s, &attempts);
+                let limits = crate::scenario::plan::limits::notes(
+                    s,
+                    crate::scenario::plan::limits::Worst {
+                        requests: u32::try_from(layers.requests).unwrap_or(u32::MAX),
+                        waiting: schedule.worst_total_wait(),
+                        unbounded: schedule.unbounded(),
+                    },
+                );
                 self.views.schedule.preview = Preview::Plan {
                     schedule,
                     targets,
                     layers,
+                    limits,
                 };
                 self.views.schedule.across = crate::scenario::plan::across_calls(s);
                 self.views.timeline.about =

@@ -248,6 +248,7 @@ impl Session {
                     caught: Vec::new(),
                     total_cost_usd: None,
                     total_cost_estimated: false,
+                    degraded: false,
                 }),
             });
         }

@@ -133,6 +133,13 @@ pub fn row_details(run: &RunView, row: usize, theme: &Theme) -> Vec<Line<'static
             why,
         }) => rows::fallback(*hop, (from, to), (caught, why), theme, &mut out),
         Some(Row::Across(a)) => rows::across(a, theme, &mut out),
+        Some(Row::Rejected {
+            hop,
+            attempt,
+            result,
+            why,
+        }) => rows::rejected((*hop, *attempt), result, why, theme, &mut out),
+        Some(Row::Limit { limit, why }) => rows::limit(limit, why, theme, &mut out),
         Some(Row::Outcome) => rows::outcome(run, theme, &mut out),
     }
     out

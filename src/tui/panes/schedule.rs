@@ -52,6 +52,8 @@ pub enum Preview {
         targets: Vec<String>,
         /// What the SDK layer and hedging add (requests, back-off, warnings).
         layers: LayerPlan,
+        /// How `[limits]` and `on_result` cut the worst case, a line each.
+        limits: Vec<String>,
     },
     Error(PlacedError),
 }
@@ -88,6 +90,7 @@ impl SchedulePane {
                 schedule,
                 targets,
                 layers,
+                limits,
             } => {
                 let mut rows = plan_rows(schedule, targets, width);
                 rows.extend(layer_rows(layers, width));
@@ -96,6 +99,13 @@ impl SchedulePane {
                     let mut units = vec![(format!("{key:<7} "), Meaning::Muted)];
                     units.extend(words(rest, Meaning::Text));
                     rows.extend(wrap(units, width, 8));
+                }
+                for note in limits {
+                    rows.extend(wrap(
+                        words(&format!("⊘ {note}"), Meaning::Warning),
+                        width,
+                        2,
+                    ));
                 }
                 rows
             }

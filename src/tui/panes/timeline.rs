@@ -349,6 +349,24 @@ pub fn row_line(run: &RunView, i: usize, ctx: &Ctx, width: usize) -> Line<'stati
             ],
             width,
         ),
+        Row::Rejected { result, .. } => fit_spans(
+            vec![
+                Span::raw("  "),
+                Span::styled(
+                    format!("⊘ {result} rejected by on_result"),
+                    st(Meaning::Error),
+                ),
+                Span::styled("  no retry of this model", st(Meaning::Muted)),
+            ],
+            width,
+        ),
+        Row::Limit { limit, why } => fit_spans(
+            vec![
+                Span::styled(format!("⊘ limit {limit} reached"), st(Meaning::Warning)),
+                Span::styled(format!("  {}", one_line(why)), st(Meaning::Muted)),
+            ],
+            width,
+        ),
         Row::Outcome => {
             let Some(f) = &run.finished else {
                 return Line::default();
@@ -360,7 +378,8 @@ pub fn row_line(run: &RunView, i: usize, ctx: &Ctx, width: usize) -> Line<'stati
             let (text, style) = match f.outcome {
                 Outcome::Ok => (
                     format!(
-                        "■ ok in {took}: \"{}\"",
+                        "■ ok{} in {took}: \"{}\"",
+                        if f.degraded { " (degraded)" } else { "" },
                         one_line(f.content.as_deref().unwrap_or(""))
                     ),
                     st(Meaning::Success),

@@ -57,6 +57,7 @@ pub fn mid_wait() -> Vec<TimedEvent> {
                 prompt: None,
                 url: OPENAI_URL.into(),
                 headers: openai_headers(),
+                deadline_clip: None,
             }),
         ),
         ev(
@@ -98,6 +99,7 @@ pub fn mid_wait() -> Vec<TimedEvent> {
                 retry_after_ms: Some(1000),
                 computed_ms: 4000,
                 source: WaitSource::Backoff,
+                clipped_from_ms: None,
             }),
         ),
     ]
@@ -122,6 +124,7 @@ pub fn full_fallback() -> Vec<TimedEvent> {
                 prompt: None,
                 url: OPENAI_URL.into(),
                 headers: openai_headers(),
+                deadline_clip: None,
             }),
         ));
         t += 10;
@@ -152,6 +155,7 @@ pub fn full_fallback() -> Vec<TimedEvent> {
                     retry_after_ms: Some(1000),
                     computed_ms: 4000,
                     source: WaitSource::Backoff,
+                    clipped_from_ms: None,
                 }),
             ));
             t += 4000;
@@ -199,6 +203,7 @@ pub fn full_fallback() -> Vec<TimedEvent> {
             prompt: None,
             url: String::new(),
             headers: vec![],
+            deadline_clip: None,
         }),
     ));
     for w in ["The meaning ", "of life is ", "42."] {
@@ -243,6 +248,7 @@ pub fn full_fallback() -> Vec<TimedEvent> {
             caught: vec![retry_error],
             total_cost_usd: Some(0.000147),
             total_cost_estimated: false,
+            degraded: false,
         }),
     ));
     v
@@ -266,6 +272,7 @@ pub fn skipped_wait() -> Vec<TimedEvent> {
             prompt: None,
             url: String::new(),
             headers: vec![],
+            deadline_clip: None,
         }),
     ));
     v
@@ -290,6 +297,7 @@ pub fn cancelled_wait(with_wait_finished: bool) -> Vec<TimedEvent> {
             caught: vec![],
             total_cost_usd: None,
             total_cost_estimated: false,
+            degraded: false,
         }),
     ));
     v
@@ -328,6 +336,7 @@ pub fn no_fallback_tried() -> Vec<TimedEvent> {
             caught: vec![],
             total_cost_usd: None,
             total_cost_estimated: false,
+            degraded: false,
         }),
     ));
     v
@@ -370,6 +379,7 @@ pub fn retry_after_wait() -> Vec<TimedEvent> {
             retry_after_ms: Some(15_000),
             computed_ms: 1000,
             source: WaitSource::RetryAfter,
+            clipped_from_ms: None,
         }),
     ));
     v

@@ -6,8 +6,9 @@ use super::{
 };
 use crate::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, BreakerChanged, BreakerTo, BudgetDecided,
-    Delta, ErrorReinserted, FallbackHop, Observer, Outcome, RetryExhausted, RunFinished,
-    RunStarted, SharedState, ToolCall, WaitEnd, WaitFinished, WaitStarted,
+    Delta, ErrorReinserted, FallbackHop, LimitReached, Observer, Outcome, ResultRejected,
+    RetryExhausted, RunFinished, RunStarted, SharedState, ToolCall, WaitEnd, WaitFinished,
+    WaitStarted,
 };
 use crate::tui::output_buf::OutputBuf;
 
@@ -84,6 +85,7 @@ impl Observer for RunView {
             cost_estimated: false,
             reinserted,
             detail_dropped: false,
+            deadline_clip: e.deadline_clip.map(|c| (c.from_ms, c.to_ms)),
         });
         self.rows.push(Row::Attempt(self.attempts.len() - 1));
         self.drop_old_detail();
@@ -148,6 +150,7 @@ impl Observer for RunView {
             finished: false,
             ended: WaitEnd::Elapsed,
             waited_ms: None,
+            clipped_from_ms: e.clipped_from_ms,
         });
         self.rows.push(Row::Wait(self.waits.len() - 1));
     }
@@ -211,6 +214,22 @@ impl Observer for RunView {
         }
     }
 
+    fn result_rejected(&mut self, _t_ms: u64, e: &ResultRejected) {
+        self.rows.push(Row::Rejected {
+            hop: e.hop,
+            attempt: e.attempt,
+            result: e.result.as_str().into(),
+            why: e.why.as_str().into(),
+        });
+    }
+
+    fn limit_reached(&mut self, _t_ms: u64, e: &LimitReached) {
+        self.rows.push(Row::Limit {
+            limit: e.limit.as_str().into(),
+            why: e.why.as_str().into(),
+        });
+    }
+
     fn run_finished(&mut self, t_ms: u64, e: &RunFinished) {
         for a in &mut self.attempts {
             if a.state == AttemptState::Running {
@@ -231,9 +250,19 @@ impl Observer for RunView {
             .attempts
             .last()
             .filter(|a| a.state == AttemptState::Failed && e.outcome == Outcome::Error);
-        let (why, fallback_why) = last.map_or_else(Default::default, |a| {
+        let (mut why, mut fallback_why) = last.map_or_else(Default::default, |a| {
             (a.why.clone(), a.fallback_why.clone())
         });
+        // A limit ended the run, whatever its last attempt's policy said.
+        if let Some(Row::Limit { why: limit_why, .. }) = self
+            .rows
+            .iter()
+            .rev()
+            .find(|r| matches!(r, Row::Limit { .. }))
+        {
+            why = limit_why.to_string();
+            fallback_why = String::new();
+        }
         self.finished = Some(Finished {
             why,
             fallback_why,
@@ -244,6 +273,7 @@ impl Observer for RunView {
             t_ms,
             total_cost_usd: e.total_cost_usd,
             total_cost_estimated: e.total_cost_estimated,
+            degraded: e.degraded,
         });
         self.rows.push(Row::Outcome);
     }

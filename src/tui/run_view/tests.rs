@@ -105,6 +105,7 @@ fn only_the_newest_attempts_keep_their_response() {
                 prompt: None,
                 url: String::new(),
                 headers: vec![],
+                deadline_clip: None,
             }),
         });
         v.apply(&TimedEvent {

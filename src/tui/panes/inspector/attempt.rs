@@ -55,6 +55,10 @@ fn summary(a: &AttemptView, theme: &Theme, out: &mut Vec<Line<'static>>) {
         t.push_str(&format!(" · ended at {}", ms(end)));
     }
     out.push(field("timing", t, theme, text));
+    if let Some((from, to)) = a.deadline_clip {
+        let clip = format!("timeout {}", crate::words::clipped(from, to));
+        out.push(field("clipped", clip, theme, theme.style(Meaning::Warning)));
+    }
     if let Some(u) = a.usage {
         let usage = format!("{} in / {} out tokens", u.input_tokens, u.output_tokens);
         out.push(field("usage", usage, theme, text));

@@ -24,6 +24,10 @@ pub(super) fn wait(run: &RunView, w: &WaitView, theme: &Theme, out: &mut Vec<Lin
     let retry_after = w.retry_after_ms.map_or("none sent".into(), ms);
     out.push(field("retry-after", retry_after, theme, text));
     out.push(field("set by", w.words().set_by().to_string(), theme, text));
+    if let Some(from) = w.clipped_from_ms {
+        let clip = format!("wait {}", words::clipped(from, w.delay_ms));
+        out.push(field("clipped", clip, theme, theme.style(Meaning::Warning)));
+    }
     let window = format!("{} → {}", ms(w.start_t), ms(w.ended_t()));
     out.push(field("window", window, theme, text));
     if w.finished && !w.ended.is_elapsed() {
@@ -146,6 +150,44 @@ pub(super) fn fallback(
     error_lines("caught", caught, theme, out);
 }
 
+pub(super) fn rejected(
+    (hop, attempt): (u32, u32),
+    result: &str,
+    why: &str,
+    theme: &Theme,
+    out: &mut Vec<Line<'static>>,
+) {
+    let title = format!(
+        "{} attempt #{attempt}: the reply is rejected ({result})",
+        words::hop_label(hop)
+    );
+    out.push(heading(&title, theme));
+    out.push(Line::from(Span::styled(
+        "[fallback].on_result rejects this 200 reply: no retry of the same model.",
+        theme.style(Meaning::Muted),
+    )));
+    out.push(field(
+        "why",
+        why.to_string(),
+        theme,
+        theme.style(Meaning::Warning),
+    ));
+}
+
+pub(super) fn limit(limit: &str, why: &str, theme: &Theme, out: &mut Vec<Line<'static>>) {
+    out.push(heading(&format!("Limit reached: [limits].{limit}"), theme));
+    out.push(Line::from(Span::styled(
+        "Counted across every retry and hop of the call; nothing more is sent.",
+        theme.style(Meaning::Muted),
+    )));
+    out.push(field(
+        "why",
+        why.to_string(),
+        theme,
+        theme.style(Meaning::Warning),
+    ));
+}
+
 pub(super) fn outcome(run: &RunView, theme: &Theme, out: &mut Vec<Line<'static>>) {
     let Some(f) = &run.finished else {
         return;
@@ -158,6 +200,15 @@ pub(super) fn outcome(run: &RunView, theme: &Theme, out: &mut Vec<Line<'static>>
     };
     out.push(heading("Outcome", theme));
     out.push(field("result", word.to_string(), theme, style));
+    if f.degraded {
+        let note = "degraded: a [limits] limit was reached, on_exhausted answered".to_string();
+        out.push(field(
+            "answer is",
+            note,
+            theme,
+            theme.style(Meaning::Warning),
+        ));
+    }
     let warn = theme.style(Meaning::Warning);
     if !f.why.is_empty() {
         out.push(field("why", f.why.clone(), theme, warn));

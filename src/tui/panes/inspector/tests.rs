@@ -70,6 +70,7 @@ fn started(request: serde_json::Value) -> Vec<crate::event::TimedEvent> {
             prompt: None,
             url: String::new(),
             headers: vec![],
+            deadline_clip: None,
         }),
     }]
 }
