@@ -250,13 +250,23 @@ async fn real_time_stream(tokens: usize, tps: u32) -> Duration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_time_streams_take_their_nominal_time() {
     for (tokens, tps) in [(400, 2000), (40, 200)] {
-        let took = real_time_stream(tokens, tps).await;
         let nominal = Duration::from_secs_f64(tokens as f64 / f64::from(tps));
         let lo = nominal.mul_f64(0.95);
         let hi = nominal.mul_f64(1.05);
+        // Never faster, on any try; the best of three within 5 % over (a machine busy with
+        // other work can stall one run, but overshoots that add up would show in all three).
+        let mut tries = Vec::new();
+        for _ in 0..3 {
+            let took = real_time_stream(tokens, tps).await;
+            assert!(took >= lo, "{tokens} tokens at {tps}/s took {took:?}; nominal {nominal:?}");
+            tries.push(took);
+            if took <= hi {
+                break;
+            }
+        }
         assert!(
-            took >= lo && took <= hi,
-            "{tokens} tokens at {tps}/s took {took:?}; nominal {nominal:?}"
+            tries.iter().any(|t| *t <= hi),
+            "{tokens} tokens at {tps}/s took {tries:?}; nominal {nominal:?}"
         );
     }
 }
@@ -279,24 +289,33 @@ async fn real_clock_streams_take_their_nominal_time() {
     .unwrap();
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let url = format!("{}/chat/completions", server.base_url(Openai));
-    let started = std::time::Instant::now();
-    let text = http
-        .post(url)
-        .json(&body(Openai, "m", true, false))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let took = started.elapsed();
-    assert_eq!(
-        text.matches("\"content\":\"").count(),
-        401,
-        "400 words and the role frame"
-    );
+    // Never faster, on any try; the best of three within 5 % over (as above).
+    let mut tries = Vec::new();
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        let text = http
+            .post(&url)
+            .json(&body(Openai, "m", true, false))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let took = started.elapsed();
+        assert_eq!(
+            text.matches("\"content\":\"").count(),
+            401,
+            "400 words and the role frame"
+        );
+        assert!(took >= Duration::from_millis(190), "400 tokens at 2000/s took {took:?}");
+        tries.push(took);
+        if took <= Duration::from_millis(210) {
+            break;
+        }
+    }
     assert!(
-        took >= Duration::from_millis(190) && took <= Duration::from_millis(210),
-        "400 tokens at 2000/s took {took:?}"
+        tries.iter().any(|t| *t <= Duration::from_millis(210)),
+        "400 tokens at 2000/s took {tries:?}"
     );
 }
