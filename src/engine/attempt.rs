@@ -82,8 +82,7 @@ async fn exchange(
         }
     };
     let mut on_delta = |text: &str| delta(scrub.push(text));
-    let leg = super::sdk_layer::Leg::first(hop, attempt);
-    let sent = super::sdk_layer::send(prep, endpoint, request, leg, em, &mut on_delta).await;
+    let sent = super::hedge::send(prep, endpoint, request, (hop, attempt), em, &mut on_delta).await;
     // A stream that broke may have broken inside a key: what was held back stays hidden.
     delta(if sent.is_ok() {
         scrub.finish()

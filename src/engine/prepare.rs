@@ -45,6 +45,8 @@ pub(super) struct Prepared {
     /// Every HTTP request sent so far: each attempt's first, each SDK retry, each hedge leg.
     /// Counted in one place, [`Prepared::request_sent`] (call-wide limits read it).
     pub(super) requests_sent: std::sync::atomic::AtomicU32,
+    /// `[hedge]`: the legs each attempt may send (hedge.rs).
+    pub(super) hedge: super::hedge::Hedging,
     /// Kept alive for the run (none on a shared in-process simulator).
     _sim: Option<SimServer>,
 }
@@ -200,6 +202,7 @@ pub(super) async fn prepare(
         mode,
         sdk: hop_sdk_loops(s),
         requests_sent: std::sync::atomic::AtomicU32::new(0),
+        hedge: super::hedge::Hedging::new(s),
         _sim: sim,
     })
 }

@@ -196,8 +196,10 @@ fn full() -> Vec<(Event, &'static str)> {
                 attempt: 1,
                 leg: 1,
                 why: "leg 2 answered first".into(),
+                cost_usd: Some(0.000_15),
+                cost_estimated: true,
             }),
-            r#"{"t_ms":7,"event":"hedge_cancelled","hop":0,"attempt":1,"leg":1,"why":"leg 2 answered first"}"#,
+            r#"{"t_ms":7,"event":"hedge_cancelled","hop":0,"attempt":1,"leg":1,"why":"leg 2 answered first","cost_usd":0.00015,"cost_estimated":true}"#,
         ),
     ]
 }
@@ -290,6 +292,17 @@ fn bare() -> Vec<(Event, &'static str)> {
                 response: None,
             }),
             r#"{"t_ms":7,"event":"sdk_retry","hop":0,"attempt":1,"retry":1,"error":{"kind":"connection","message":"reset"},"delay_ms":412,"source":"backoff"}"#,
+        ),
+        (
+            Event::HedgeCancelled(HedgeCancelled {
+                hop: 0,
+                attempt: 1,
+                leg: 2,
+                why: "the attempt ended".into(),
+                cost_usd: None,
+                cost_estimated: false,
+            }),
+            r#"{"t_ms":7,"event":"hedge_cancelled","hop":0,"attempt":1,"leg":2,"why":"the attempt ended"}"#,
         ),
     ]
 }
