@@ -10,6 +10,7 @@ pub mod overlay;
 pub mod picker;
 pub mod schedule;
 pub mod status;
+mod hedge_rows;
 pub mod timeline;
 
 use super::keymap::Action;
