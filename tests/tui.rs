@@ -4,6 +4,8 @@ mod support;
 
 #[path = "tui/export_dialog.rs"]
 mod export_dialog;
+#[path = "tui/hedge_rows.rs"]
+mod hedge_rows;
 #[path = "tui/lab_view.rs"]
 mod lab_view;
 #[path = "tui/robustness_tui.rs"]

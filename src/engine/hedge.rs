@@ -94,7 +94,11 @@ pub(super) async fn send(
         return sdk_layer::send(prep, endpoint, request, first, em, on_delta).await;
     };
     // Each leg goes to its own hop's endpoint (`endpoint` is the attempt's hop's).
-    let target = spec.targets.get(hop as usize).copied().unwrap_or(first.target);
+    let target = spec
+        .targets
+        .get(hop as usize)
+        .copied()
+        .unwrap_or(first.target);
     let race = Race {
         prep,
         em,
@@ -360,9 +364,7 @@ fn take_others(
     legs: &mut Vec<(u32, usize, ChatRequest)>,
     keep: u32,
 ) -> Vec<(u32, usize, ChatRequest)> {
-    let (mine, others) = std::mem::take(legs)
-        .into_iter()
-        .partition(|l| l.0 == keep);
+    let (mine, others) = std::mem::take(legs).into_iter().partition(|l| l.0 == keep);
     *legs = mine;
     others
 }

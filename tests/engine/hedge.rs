@@ -2,8 +2,13 @@
 //! the discrete clock (every leg a sleeper on one timeline), so every time below is exact.
 
 use crate::support::run::{run_sim, scenario, transcript};
+use retrylab::clock::Speed;
+use retrylab::config::Config;
+use retrylab::engine::run::{RunControl, RunOptions, RunSummary, event_channel, run_with_control};
 use retrylab::error::ErrorKind;
-use retrylab::event::{Event, Outcome, TimedEvent};
+use retrylab::event::{Event, Mode, Outcome, TimedEvent};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Replies in 0.5 s (first byte), the rest at once.
 const FAST: &str = "first_token_ms = 500\ntokens_per_second = 1e9\nreply = \"ok\"\n";
@@ -120,7 +125,7 @@ async fn max_legs_are_all_that_start_however_slow_they_all_are() {
 }
 
 #[tokio::test]
-async fn to_next_sends_the_leg_to_the_fallback_hops_model_and_prices_it_there() {
+async fn to_next_sends_the_leg_to_the_fallback_hops_model() {
     let (summary, events) = run_sim(scenario(&src(
         "",
         "after = \"1s\"\nto = \"next\"",
@@ -151,8 +156,7 @@ async fn to_next_sends_the_leg_to_the_fallback_hops_model_and_prices_it_there() 
 }
 
 #[tokio::test]
-async fn a_stream_is_won_by_the_first_leg_to_deliver_text_and_only_its_deltas_reach_the_output()
-{
+async fn a_stream_is_won_by_the_first_leg_to_deliver_text_and_only_its_deltas_reach_the_output() {
     // Leg 1's first text comes at 0.7 + 0.5 = 1.2 s, after leg 2 started (1 s) but before
     // leg 2's (1.5 s): leg 1 wins on it, though leg 2 (one token) would have ended sooner
     // than leg 1's six tokens at 2 a second.
@@ -240,4 +244,111 @@ async fn a_first_leg_that_fails_alone_fails_the_attempt_and_no_leg_starts() {
         ]
     );
     assert_eq!(summary.error.map(|e| e.kind), Some(ErrorKind::ServerError));
+}
+
+/// Runs `source` at `speed` with controls; `on_event` steers as each event arrives.
+async fn steer(
+    source: &str,
+    speed: Speed,
+    on_event: impl Fn(&Event, &RunControl),
+) -> (RunSummary, Vec<TimedEvent>, Duration) {
+    let (tx, mut rx) = event_channel();
+    let control = RunControl::new();
+    let opts = RunOptions {
+        mode: Mode::Sim,
+        speed,
+        config: Arc::new(Config::isolated()),
+    };
+    let started = Instant::now();
+    let handle = tokio::spawn(run_with_control(
+        Arc::new(scenario(source)),
+        opts,
+        tx,
+        control.clone(),
+    ));
+    let mut events = Vec::new();
+    while let Some(ev) = rx.recv().await {
+        on_event(&ev.event, &control);
+        events.push(ev);
+    }
+    let summary = handle.await.expect("the run ends");
+    (summary, events, started.elapsed())
+}
+
+#[tokio::test]
+async fn at_10x_a_hedged_run_takes_a_tenth_of_its_run_time_with_the_same_events() {
+    let source = src(
+        "",
+        "after = \"1s\"",
+        &format!("[sim]\n{FAST}faults = [{}]", slow(&[1], 5)),
+    );
+    let (_, max, _) = steer(&source, Speed::Max, |_, _| {}).await;
+    let (_, paced, wall) = steer(&source, Speed::Times(10.0), |_, _| {}).await;
+    let strip = |events: &[TimedEvent]| {
+        let mut t = transcript(events);
+        t.remove(0);
+        t
+    };
+    assert_eq!(strip(&paced), strip(&max));
+    // 1.5 s of run time at 10x: 150 ms of wall time (and not much more).
+    assert!(
+        wall >= Duration::from_millis(150) && wall < Duration::from_millis(1200),
+        "{wall:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_speed_change_mid_run_applies_at_once() {
+    // 1.5 s of run time; at 5x that is 300 ms of wall, but max is asked for at the hedge.
+    let source = src(
+        "",
+        "after = \"1s\"",
+        &format!("[sim]\n{FAST}faults = [{}]", slow(&[1], 5)),
+    );
+    let (summary, _, wall) = steer(&source, Speed::Times(5.0), |e, c| {
+        if matches!(e, Event::HedgeStarted(_)) {
+            c.set_speed(Speed::Max);
+        }
+    })
+    .await;
+    assert_eq!(summary.outcome, Outcome::Ok);
+    // 1 s at 5x (200 ms), then no wall time.
+    assert!(wall < Duration::from_millis(900), "{wall:?}");
+}
+
+#[tokio::test]
+async fn a_cancel_with_two_legs_in_flight_gives_both_up_and_ends_the_run() {
+    let source = src(
+        "",
+        "after = \"0.1s\"",
+        &format!("[sim]\n{FAST}faults = [{}]", slow(&[1, 2], 60)),
+    );
+    let (summary, events, wall) = steer(&source, Speed::Times(1.0), |e, c| {
+        if matches!(e, Event::HedgeStarted(_)) {
+            c.cancel();
+        }
+    })
+    .await;
+    assert_eq!(summary.outcome, Outcome::Cancelled);
+    let names: Vec<&str> = events.iter().map(|e| e.event.name()).collect();
+    assert_eq!(
+        names,
+        [
+            "run_started",
+            "attempt_started",
+            "hedge_started",
+            "hedge_cancelled",
+            "hedge_cancelled",
+            "run_finished"
+        ]
+    );
+    let whys: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::HedgeCancelled(c) => Some(c.why.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(whys, ["the attempt ended", "the attempt ended"]);
+    assert!(wall < Duration::from_secs(5), "{wall:?}");
 }

@@ -49,7 +49,12 @@ pub(super) fn details(h: &HedgeRow, theme: &Theme, out: &mut Vec<Line<'static>>)
         } => {
             let title = format!("Hedge: leg {} of attempt #{} given up", h.leg, h.attempt);
             out.push(heading(&title, theme));
-            out.push(field("why", why.clone(), theme, theme.style(Meaning::Warning)));
+            out.push(field(
+                "why",
+                why.clone(),
+                theme,
+                theme.style(Meaning::Warning),
+            ));
             out.push(field("at", at, theme, text));
             if let Some(c) = cost_usd {
                 let mut cost = crate::cost::format_usd(*c);

@@ -3,6 +3,7 @@
 
 pub mod editor;
 pub mod export;
+mod hedge_rows;
 pub mod help;
 pub mod inspector;
 pub mod output;
@@ -10,7 +11,6 @@ pub mod overlay;
 pub mod picker;
 pub mod schedule;
 pub mod status;
-mod hedge_rows;
 pub mod timeline;
 
 use super::keymap::Action;
