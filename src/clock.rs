@@ -131,7 +131,7 @@ impl Clock {
         match &*self.0 {
             Inner::Virtual(v) => v.lock().speed,
             Inner::Real(r) => r.speed(),
-            Inner::Discrete(_) => Speed::Max,
+            Inner::Discrete(d) => d.speed(),
         }
     }
 
@@ -157,8 +157,8 @@ impl Clock {
                     .unwrap_or_else(std::sync::PoisonError::into_inner) = speed;
                 r.repaced.notify_waiters();
             }
-            // No wall time to pace.
-            Inner::Discrete(_) => {}
+            // The timeline's driver paces it (a lab's never does).
+            Inner::Discrete(d) => d.set_speed(speed),
         }
     }
 

@@ -6,6 +6,8 @@ mod support;
 mod cli;
 #[path = "cli/export_cli.rs"]
 mod export_cli;
+#[path = "cli/hedge_cli.rs"]
+mod hedge_cli;
 #[path = "cli/import_cli.rs"]
 mod import_cli;
 #[path = "cli/lab_cli.rs"]

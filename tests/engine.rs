@@ -19,6 +19,8 @@ mod engine_request;
 mod engine_semantics;
 #[path = "engine/engine_why.rs"]
 mod engine_why;
+#[path = "engine/hedge.rs"]
+mod hedge;
 #[path = "engine/lab.rs"]
 mod lab;
 #[path = "engine/limits.rs"]

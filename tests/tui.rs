@@ -6,6 +6,8 @@ mod support;
 mod breaker_panel;
 #[path = "tui/export_dialog.rs"]
 mod export_dialog;
+#[path = "tui/hedge_rows.rs"]
+mod hedge_rows;
 #[path = "tui/lab_view.rs"]
 mod lab_view;
 #[path = "tui/limit_rows.rs"]

@@ -8,8 +8,13 @@
 //! Each [`Clock`] made by [`Scheduler::clock`] is a view whose t = 0 is where its call
 //! started, so a call's events read as if it ran alone, while the simulator's view (from
 //! t = 0 of the whole lab) sees every caller on one shared clock.
+//!
+//! A single hedged run (engine/discrete_run.rs) uses the same timeline with a pace: its
+//! driver spends (next − now) / x of wall time before each advance at `Speed::Times(x)`,
+//! moving `now` on within the step ([`Scheduler::pass_to`]) so a cancel or a skip mid-step
+//! is stamped where it happened. The lab never sets a pace (`Speed::Max`).
 
-use super::{Clock, Fired, Inner};
+use super::{Clock, Fired, Inner, Speed};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -33,6 +38,8 @@ pub(super) struct Timeline {
     /// Passive deadlines: request timeouts.
     deadlines: Due,
     next_id: u64,
+    /// The pace a driver plays the timeline at (`None`: `Speed::Max`, the lab's).
+    speed: Option<Speed>,
 }
 
 impl Scheduler {
@@ -50,6 +57,32 @@ impl Scheduler {
     /// Time since the lab started.
     pub fn now(&self) -> Duration {
         self.lock().now
+    }
+
+    /// The pace a driver should play the timeline at; the lab's is `Speed::Max`.
+    pub fn speed(&self) -> Speed {
+        self.lock().speed.unwrap_or(Speed::Max)
+    }
+
+    pub(super) fn set_speed(&self, speed: Speed) {
+        self.lock().speed = Some(speed);
+    }
+
+    /// When the next wake-up is due (a deadline or a sleeper), if any.
+    pub fn next_wake(&self) -> Option<Duration> {
+        let t = self.lock();
+        let d = t.deadlines.keys().next().map(|k| k.0);
+        let s = t.sleepers.keys().next().map(|k| k.0);
+        d.into_iter().chain(s).min()
+    }
+
+    /// Moves time on to `at` without waking anything: only up to the next wake-up (which
+    /// only [`Scheduler::advance`] reaches), never back.
+    pub fn pass_to(&self, at: Duration) {
+        let next = self.next_wake();
+        let mut t = self.lock();
+        let at = next.map_or(at, |n| at.min(n));
+        t.now = t.now.max(at);
     }
 
     /// A clock whose t = 0 is `start` on this timeline.
@@ -123,6 +156,14 @@ pub(super) struct View {
 impl View {
     pub(super) fn now(&self) -> Duration {
         self.scheduler.now().saturating_sub(self.start)
+    }
+
+    pub(super) fn speed(&self) -> Speed {
+        self.scheduler.speed()
+    }
+
+    pub(super) fn set_speed(&self, speed: Speed) {
+        self.scheduler.set_speed(speed);
     }
 
     /// An active sleep of `d` (`None`: forever, a stall; time moves on without it).
@@ -246,6 +287,27 @@ mod tests {
         assert_eq!(call.now(), Duration::from_secs(1));
         assert_eq!(lab.now(), Duration::from_secs(4));
         assert!(!s.advance(), "the dropped deadline is gone");
+    }
+
+    #[test]
+    fn pass_to_moves_time_within_a_step_but_never_past_the_next_wake_up() {
+        let s = Scheduler::new();
+        let c = s.clock(Duration::ZERO);
+        assert_eq!(s.speed(), Speed::Max, "the lab's pace");
+        let mut sleep = Box::pin(c.sleep(Duration::from_secs(2)));
+        assert!(!ready(&mut sleep));
+        assert_eq!(s.next_wake(), Some(Duration::from_secs(2)));
+        s.pass_to(Duration::from_millis(700));
+        assert_eq!(c.now(), Duration::from_millis(700));
+        assert!(!ready(&mut sleep), "passing time wakes nothing");
+        s.pass_to(Duration::from_millis(100));
+        assert_eq!(c.now(), Duration::from_millis(700), "never back");
+        s.pass_to(Duration::from_secs(9));
+        assert_eq!(c.now(), Duration::from_secs(2), "held at the next wake-up");
+        assert!(!ready(&mut sleep), "only advance wakes it");
+        assert!(s.advance());
+        assert!(ready(&mut sleep));
+        assert_eq!(s.next_wake(), None);
     }
 
     #[test]

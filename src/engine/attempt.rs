@@ -97,8 +97,15 @@ async fn exchange(
             delta(scrub.push(text));
         }
     };
-    let leg = super::sdk_layer::Leg::first(hop, attempt);
-    let send = super::sdk_layer::send(prep, endpoint, request, &timeouts, leg, em, &mut on_delta);
+    let send = super::hedge::send(
+        prep,
+        endpoint,
+        request,
+        &timeouts,
+        (hop, attempt),
+        em,
+        &mut on_delta,
+    );
     let sent = match tripped {
         Some(tripped) => tokio::select! {
             biased;

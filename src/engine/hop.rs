@@ -251,7 +251,8 @@ impl Hop<'_> {
         for c in &resp.tool_calls {
             reply.push_str(&c.args);
         }
-        let model = &prep.targets[self.idx()].model;
+        // A hedge leg to the next hop is priced at its model.
+        let model = &prep.targets[prep.hedge.priced(self.idx())].model;
         let cost = request
             .and_then(|request| cost::succeeded(&prep.prices, model, request, resp.usage, &reply));
         prep.add_cost(cost);
@@ -282,7 +283,8 @@ impl Hop<'_> {
         latency_ms: u64,
     ) -> Next {
         let (prep, em, hop) = (self.prep, self.em, self.hop);
-        let cost = request.and_then(|request| prep.failed_cost(self.idx(), request, &failure));
+        let priced = prep.hedge.priced(self.idx());
+        let cost = request.and_then(|request| prep.failed_cost(priced, request, &failure));
         prep.add_cost(cost);
         let tokens = limits::attempt_tokens(
             request,

@@ -2,7 +2,9 @@
 
 mod attempt;
 mod control;
+mod discrete_run;
 pub mod endpoints;
+mod hedge;
 mod hop;
 mod limits;
 mod prepare;

@@ -49,6 +49,8 @@ pub(super) struct Prepared {
     pub(super) call_limits: super::limits::CallLimits,
     /// `[fallback].on_result`: the replies rejected without a retry.
     pub(super) on_result: Vec<crate::policy::on_result::ResultKind>,
+    /// `[hedge]`: the legs each attempt may send (hedge.rs).
+    pub(super) hedge: super::hedge::Hedging,
     /// Kept alive for the run (none on a shared in-process simulator).
     _sim: Option<SimServer>,
 }
@@ -208,6 +210,7 @@ pub(super) async fn prepare(
         requests_sent: std::sync::atomic::AtomicU32::new(0),
         call_limits: super::limits::CallLimits::new(s, clock.now()),
         on_result: super::results::on_result_of(s),
+        hedge: super::hedge::Hedging::new(s),
         _sim: sim,
     })
 }

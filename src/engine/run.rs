@@ -87,6 +87,10 @@ pub async fn run_with_control(
     sink: EventSink,
     control: RunControl,
 ) -> RunSummary {
+    // Hedge legs overlap: the single-sleeper virtual clock cannot play them.
+    if opts.mode == Mode::Sim && scenario.hedge.is_some() {
+        return super::discrete_run::run(scenario, opts, sink, control).await;
+    }
     let clock = match opts.mode {
         Mode::Sim => {
             let clock = Clock::virtual_time(opts.speed);
@@ -157,7 +161,7 @@ pub async fn run_on_local_sim(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn run_on(
+pub(super) async fn run_on(
     scenario: Arc<Scenario>,
     mode: Mode,
     cfg: Arc<Config>,

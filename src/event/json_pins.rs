@@ -223,8 +223,10 @@ fn full() -> Vec<(Event, &'static str)> {
                 attempt: 1,
                 leg: 1,
                 why: "leg 2 answered first".into(),
+                cost_usd: Some(0.000_15),
+                cost_estimated: true,
             }),
-            r#"{"t_ms":7,"event":"hedge_cancelled","hop":0,"attempt":1,"leg":1,"why":"leg 2 answered first"}"#,
+            r#"{"t_ms":7,"event":"hedge_cancelled","hop":0,"attempt":1,"leg":1,"why":"leg 2 answered first","cost_usd":0.00015,"cost_estimated":true}"#,
         ),
         (
             Event::SharedState(SharedState {
@@ -393,6 +395,17 @@ fn bare() -> Vec<(Event, &'static str)> {
                 why: String::new(),
             }),
             r#"{"t_ms":7,"event":"limit_reached","limit":"max_cost_usd","value":0.05,"spent":0.0512,"on_exhausted":"message","why":""}"#,
+        ),
+        (
+            Event::HedgeCancelled(HedgeCancelled {
+                hop: 0,
+                attempt: 1,
+                leg: 2,
+                why: "the attempt ended".into(),
+                cost_usd: None,
+                cost_estimated: false,
+            }),
+            r#"{"t_ms":7,"event":"hedge_cancelled","hop":0,"attempt":1,"leg":2,"why":"the attempt ended"}"#,
         ),
     ]
 }

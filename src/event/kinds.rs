@@ -273,13 +273,19 @@ pub struct HedgeStarted {
     pub model: String,
 }
 
-/// A hedge leg given up: another answered first (or the attempt ended).
+/// A hedge leg given up: another answered first, it failed while another was still in
+/// flight, or the attempt ended (`why` says which).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HedgeCancelled {
     pub hop: u32,
     pub attempt: u32,
     pub leg: u32,
     pub why: String,
+    /// What the leg's request cost (a cancelled one: its prompt, estimated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cost_estimated: bool,
 }
 
 fn first_leg() -> u32 {

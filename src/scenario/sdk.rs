@@ -129,9 +129,6 @@ pub fn layer_plan(s: &Scenario, attempts: &[u32]) -> LayerPlan {
             h.max,
             h.max
         ));
-        plan.warnings.push(
-            "[hedge] is checked and planned, but this version's engine does not send hedge legs yet: each attempt is one request".into(),
-        );
     }
     plan
 }

@@ -211,7 +211,31 @@ pub enum Row {
         limit: Box<str>,
         why: Box<str>,
     },
+    /// A hedge leg started or given up (DESIGN §15).
+    Hedge(Box<HedgeRow>),
     Outcome,
+}
+
+/// A hedge row: which leg of which attempt, and what happened to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HedgeRow {
+    pub hop: u32,
+    pub attempt: u32,
+    pub leg: u32,
+    pub t_ms: u64,
+    pub what: HedgeWhat,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum HedgeWhat {
+    /// Sent to `provider/model`.
+    Started { target: String },
+    /// Given up: `why` (another answered first, it failed, or the attempt ended).
+    Cancelled {
+        why: String,
+        cost_usd: Option<f64>,
+        cost_estimated: bool,
+    },
 }
 
 /// The run as the panes see it.
@@ -262,6 +286,7 @@ impl RunView {
             Row::Exhausted { hop, attempts, .. } => self.attempt_index(*hop, *attempts),
             Row::Across(a) => self.attempt_index(a.hop, a.attempt),
             Row::Rejected { hop, attempt, .. } => self.attempt_index(*hop, *attempt),
+            Row::Hedge(h) => self.attempt_index(h.hop, h.attempt),
             Row::Fallback { .. } | Row::Limit { .. } | Row::Outcome => self.final_attempt(),
         }
     }

@@ -501,3 +501,66 @@ fn a_deadline_caps_every_calls_latency_and_max_requests_its_requests_under_an_ou
     assert_eq!((requests.requests.mean, requests.requests.max), (4.0, 4));
     assert_eq!(requests.latency_ms.max, 9_000);
 }
+
+#[test]
+fn hedging_after_1s_cuts_the_p99_of_a_bimodal_latency_to_after_plus_the_fast_reply() {
+    // 5% of requests stall 5 s before their first byte (then 0.2 s to the answer), each
+    // request drawn on its own. Without a hedge the slowest 5% of calls take 5.2 s, so
+    // p99 = 5.2 s. With a second leg after 1 s, a call is slow only when both legs are
+    // (0.25% < 1%), so p99 = 1 s + 0.2 s = 1.2 s exactly, for 1 + 5% requests per call.
+    let faults = "[sim]\nfirst_token_ms = 200\ntokens_per_second = 1e9\nreply = \"ok\"\nchaos = { slow_first_byte = 0.05 }\n";
+    let calls = 1000;
+    let reports = lab(&plan(
+        &[
+            scenario("", ""),
+            scenario("", "[hedge]\nafter = \"1s\"\nmax = 2"),
+        ],
+        faults,
+        calls,
+    ));
+    let (plain, hedged) = (&reports[0], &reports[1]);
+    assert_eq!((plain.success_rate, hedged.success_rate), (1.0, 1.0));
+    assert_eq!(plain.latency_ms.p50, 200);
+    assert_eq!(plain.latency_ms.p99, 5200);
+    assert_eq!(hedged.latency_ms.p50, 200);
+    assert_eq!(hedged.latency_ms.p99, 1200);
+    assert_eq!((plain.requests.mean, plain.requests.max), (1.0, 1));
+    assert_eq!(hedged.requests.max, 2);
+    // Requests per call: 1 + P(the first leg is slow) = 1.05, within 4 standard errors.
+    let se = (0.05_f64 * 0.95 / calls as f64).sqrt();
+    assert!(
+        (hedged.requests.mean - 1.05).abs() < 4.0 * se,
+        "{}",
+        hedged.requests.mean
+    );
+}
+
+#[test]
+fn hedging_cuts_the_p99_of_a_lognormal_latency_with_a_long_tail() {
+    // First token ~ lognormal(median 0.3 s, p99 5 s): sigma = ln(5 / 0.3) / 2.3263 = 1.209.
+    // Hedged after 1 s, a call takes min(X1, 1 s + X2); P(X > 1 s) = P(Z > 0.996) = 0.16,
+    // so about 1.16 requests a call, and P(min > t) = P(X1 > t) P(X2 > t - 1) is 1% near
+    // t = 1.97 s (P(X > 2 s) = 0.058, times 0.16 = 0.0093): p99 drops from ~5 s to ~2 s.
+    let faults = "[sim]\ntokens_per_second = 1e9\nreply = \"ok\"\nlatency = { first_token = { lognormal = { median = \"300ms\", p99 = \"5s\" } } }\n";
+    let calls = 2000;
+    let reports = lab(&plan(
+        &[
+            scenario("", ""),
+            scenario("", "[hedge]\nafter = \"1s\"\nmax = 2"),
+        ],
+        faults,
+        calls,
+    ));
+    let (plain, hedged) = (&reports[0], &reports[1]);
+    let (before, after) = (plain.latency_ms.p99, hedged.latency_ms.p99);
+    assert!((4000..=6500).contains(&before), "unhedged p99 {before} ms");
+    assert!((1700..=2300).contains(&after), "hedged p99 {after} ms");
+    // The median is untouched (below `after`, no hedge starts).
+    assert!(hedged.latency_ms.p50.abs_diff(plain.latency_ms.p50) <= 1);
+    let se = (0.16_f64 * 0.84 / calls as f64).sqrt();
+    assert!(
+        (hedged.requests.mean - 1.16).abs() < 4.0 * se + 0.01,
+        "{}",
+        hedged.requests.mean
+    );
+}

@@ -258,7 +258,10 @@ async fn real_time_streams_take_their_nominal_time() {
         let mut tries = Vec::new();
         for _ in 0..3 {
             let took = real_time_stream(tokens, tps).await;
-            assert!(took >= lo, "{tokens} tokens at {tps}/s took {took:?}; nominal {nominal:?}");
+            assert!(
+                took >= lo,
+                "{tokens} tokens at {tps}/s took {took:?}; nominal {nominal:?}"
+            );
             tries.push(took);
             if took <= hi {
                 break;
@@ -308,7 +311,10 @@ async fn real_clock_streams_take_their_nominal_time() {
             401,
             "400 words and the role frame"
         );
-        assert!(took >= Duration::from_millis(190), "400 tokens at 2000/s took {took:?}");
+        assert!(
+            took >= Duration::from_millis(190),
+            "400 tokens at 2000/s took {took:?}"
+        );
         tries.push(took);
         if took <= Duration::from_millis(210) {
             break;

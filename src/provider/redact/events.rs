@@ -87,6 +87,8 @@ impl Scrub for HedgeCancelled {
             attempt: _,
             leg: _,
             why,
+            cost_usd: _,
+            cost_estimated: _,
         } = self;
         why.scrub(s)
     }

@@ -99,11 +99,11 @@ fn ms(ms: u64) -> String {
     format_secs(ms as f64 / 1000.0)
 }
 
-fn heading(text: &str, theme: &Theme) -> Line<'static> {
+pub(super) fn heading(text: &str, theme: &Theme) -> Line<'static> {
     Line::from(Span::styled(text.to_string(), theme.style(Meaning::Title)))
 }
 
-fn field(name: &str, value: String, theme: &Theme, style: Style) -> Line<'static> {
+pub(super) fn field(name: &str, value: String, theme: &Theme, style: Style) -> Line<'static> {
     Line::from(vec![
         Span::styled(format!("{name:<10} "), theme.style(Meaning::Muted)),
         Span::styled(value, style),
@@ -140,6 +140,7 @@ pub fn row_details(run: &RunView, row: usize, theme: &Theme) -> Vec<Line<'static
             why,
         }) => rows::rejected((*hop, *attempt), result, why, theme, &mut out),
         Some(Row::Limit { limit, why }) => rows::limit(limit, why, theme, &mut out),
+        Some(Row::Hedge(h)) => super::hedge_rows::details(h, theme, &mut out),
         Some(Row::Outcome) => rows::outcome(run, theme, &mut out),
     }
     out

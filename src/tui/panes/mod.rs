@@ -3,6 +3,7 @@
 
 pub mod editor;
 pub mod export;
+mod hedge_rows;
 pub mod help;
 pub mod inspector;
 pub mod output;

@@ -367,6 +367,7 @@ pub fn row_line(run: &RunView, i: usize, ctx: &Ctx, width: usize) -> Line<'stati
             ],
             width,
         ),
+        Row::Hedge(h) => super::hedge_rows::line(h, ctx, width),
         Row::Outcome => {
             let Some(f) = &run.finished else {
                 return Line::default();
@@ -529,7 +530,7 @@ fn spans_width(spans: &[Span]) -> usize {
 }
 
 /// Cuts a line of spans to `width` columns.
-fn fit_spans(spans: Vec<Span<'static>>, width: usize) -> Line<'static> {
+pub(super) fn fit_spans(spans: Vec<Span<'static>>, width: usize) -> Line<'static> {
     let mut out = Vec::new();
     let mut used = 0;
     for s in spans {

@@ -1,14 +1,14 @@
 //! How each event changes the run view: one [`Observer`] method per event kind.
 
 use super::{
-    AttemptState, AttemptView, DETAIL_KEPT, Finished, RequestJson, Row, RunView, ToolCallView,
-    WaitView,
+    AttemptState, AttemptView, DETAIL_KEPT, Finished, HedgeRow, HedgeWhat, RequestJson, Row,
+    RunView, ToolCallView, WaitView,
 };
 use crate::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, BreakerChanged, BreakerTo, BudgetDecided,
-    Delta, ErrorReinserted, FallbackHop, LimitReached, Observer, Outcome, ResultRejected,
-    RetryExhausted, RunFinished, RunStarted, SharedState, ToolCall, WaitEnd, WaitFinished,
-    WaitStarted,
+    Delta, ErrorReinserted, FallbackHop, HedgeCancelled, HedgeStarted, LimitReached, Observer,
+    Outcome, ResultRejected, RetryExhausted, RunFinished, RunStarted, SharedState, ToolCall,
+    WaitEnd, WaitFinished, WaitStarted,
 };
 use crate::tui::output_buf::OutputBuf;
 
@@ -166,6 +166,32 @@ impl Observer for RunView {
             w.ended = e.ended;
             w.waited_ms = e.waited_ms;
         }
+    }
+
+    fn hedge_started(&mut self, t_ms: u64, e: &HedgeStarted) {
+        self.rows.push(Row::Hedge(Box::new(HedgeRow {
+            hop: e.hop,
+            attempt: e.attempt,
+            leg: e.leg,
+            t_ms,
+            what: HedgeWhat::Started {
+                target: format!("{}/{}", e.provider, e.model),
+            },
+        })));
+    }
+
+    fn hedge_cancelled(&mut self, t_ms: u64, e: &HedgeCancelled) {
+        self.rows.push(Row::Hedge(Box::new(HedgeRow {
+            hop: e.hop,
+            attempt: e.attempt,
+            leg: e.leg,
+            t_ms,
+            what: HedgeWhat::Cancelled {
+                why: e.why.clone(),
+                cost_usd: e.cost_usd,
+                cost_estimated: e.cost_estimated,
+            },
+        })));
     }
 
     fn retry_exhausted(&mut self, _t_ms: u64, e: &RetryExhausted) {
