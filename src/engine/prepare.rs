@@ -110,17 +110,29 @@ impl Prepared {
         f: &Failure,
     ) -> Option<cost::Cost> {
         let status = f.response.as_ref().and_then(|x| x.status);
+        self.request_cost(hop, req, status, &f.error, f.usage, &f.partial_output)
+    }
+
+    /// What one failed request to hop `hop` cost (an attempt's, or one the SDK retried):
+    /// priced alike, so an SDK retry costs what the same failed attempt would.
+    pub(super) fn request_cost(
+        &self,
+        hop: usize,
+        req: &ChatRequest,
+        status: Option<u16>,
+        error: &CallError,
+        usage: Option<crate::event::Usage>,
+        partial_output: &str,
+    ) -> Option<cost::Cost> {
         let processed = match status {
             Some(s) => (200..300).contains(&s),
             // A timeout after the request went out: the server may have worked on it.
-            None => {
-                f.error.kind == ErrorKind::Timeout && f.error.timeout.as_deref() != Some("connect")
-            }
+            None => error.kind == ErrorKind::Timeout && error.timeout.as_deref() != Some("connect"),
         };
         let at = if processed {
             FailedAt::Processed {
-                usage: f.usage,
-                partial_output: &f.partial_output,
+                usage,
+                partial_output,
             }
         } else {
             FailedAt::Rejected
