@@ -3,6 +3,7 @@
 //!
 //! - `style.rs`: ANSI colours, or none; `text.rs`: the pieces of a line.
 
+mod sdk;
 mod style;
 mod text;
 
@@ -11,8 +12,8 @@ pub use style::Style;
 use crate::cost::format_usd;
 use crate::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, Event, FallbackHop,
-    Observer, Outcome, RetryExhausted, RunFinished, RunStarted, TimedEvent, ToolCall, WaitEnd,
-    WaitFinished, WaitStarted, dispatch,
+    Observer, Outcome, RetryExhausted, RunFinished, RunStarted, SdkRetry, TimedEvent, ToolCall,
+    WaitEnd, WaitFinished, WaitStarted, dispatch,
 };
 use crate::policy::duration::format_secs;
 use crate::words::{self, WaitWords};
@@ -269,6 +270,15 @@ impl<W: Write> Observer for Printer<W> {
         if !e.ended.is_elapsed() {
             self.wait_cut(t_ms, e.ended, e.waited_ms, delay_ms);
         }
+    }
+
+    /// `↳ sdk retry 1: 500 server_error, wait 0.42 s (backoff), $0`: nested under its
+    /// attempt, like the TUI's row.
+    fn sdk_retry(&mut self, t_ms: u64, e: &SdkRetry) {
+        let (t, st) = (self.stamp(t_ms), self.style);
+        let text = sdk::retry_text(e);
+        let word = st.muted(&sdk::retry_note(e));
+        self.line(format_args!("{t}      {text}{word}"));
     }
 
     fn retry_exhausted(&mut self, t_ms: u64, e: &RetryExhausted) {

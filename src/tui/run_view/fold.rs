@@ -6,7 +6,8 @@ use super::{
 };
 use crate::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, FallbackHop, Observer,
-    Outcome, RetryExhausted, RunFinished, RunStarted, ToolCall, WaitEnd, WaitFinished, WaitStarted,
+    Outcome, RetryExhausted, RunFinished, RunStarted, SdkRetry, ToolCall, WaitEnd, WaitFinished,
+    WaitStarted,
 };
 use crate::tui::output_buf::OutputBuf;
 
@@ -162,6 +163,10 @@ impl Observer for RunView {
             w.ended = e.ended;
             w.waited_ms = e.waited_ms;
         }
+    }
+
+    fn sdk_retry(&mut self, t_ms: u64, e: &SdkRetry) {
+        self.push_sdk_retry(t_ms, e);
     }
 
     fn retry_exhausted(&mut self, _t_ms: u64, e: &RetryExhausted) {
