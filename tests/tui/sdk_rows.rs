@@ -38,13 +38,14 @@ fn sdk_retries_are_nested_rows_whose_wait_drains_at_100x32() {
     let dir = tempfile::tempdir().unwrap();
     let pg = sdk_amplification(dir.path(), 100, 32);
     let s = pg.screen();
-    // The first wait is over; the second has 0.9 s of 1.5 s left (6 cells: 4 full).
+    // The first wait is over; the second has 0.9 s of 1.5 s left (6 cells: 4 full). The
+    // pane is 50 columns: the rows take their shorter form.
     assert!(
-        s.contains("↳ sdk retry 1: 500 server_error, wait 420 ms (backoff)"),
+        s.contains("↳ sdk retry 1: 500, wait 420 ms (backoff)"),
         "{s}"
     );
     assert!(
-        s.contains("↳ sdk retry 2: 429 rate_limit, wait ▕████░░▏"),
+        s.contains("↳ sdk retry 2: 429, wait ▕████░░▏ 0.9 s left"),
         "{s}"
     );
     // The Inspector follows the newest row: the request the SDK retried.
@@ -58,8 +59,8 @@ fn sdk_retries_fit_at_80x24() {
     let dir = tempfile::tempdir().unwrap();
     let pg = sdk_amplification(dir.path(), 80, 24);
     let s = pg.screen();
-    assert!(s.contains("↳ sdk retry 1: 500"), "{s}");
-    assert!(s.contains("↳ sdk retry 2: 429"), "{s}");
+    assert!(s.contains("↳ sdk #1 500 420 ms (backoff)"), "{s}");
+    assert!(s.contains("↳ sdk #2 429 ▕████░░▏ 0.9 s left"), "{s}");
     insta::assert_snapshot!("sdk_amplification_80x24", s);
 }
 
