@@ -84,10 +84,9 @@ struct Open {
     attempt: u32,
     provider: ProviderKind,
     model: String,
-    start_ms: u64,
     sent: bool,
     /// Requests the SDK retried inside this attempt so far (each its own scripted request),
-    /// and when the next one went out.
+    /// and when the next request went out (the attempt's start, before any).
     sdk_retries: u32,
     next_start_ms: u64,
 }
@@ -243,7 +242,6 @@ impl Reader {
                     attempt: a.attempt,
                     provider,
                     model: a.model.clone(),
-                    start_ms: ev.t_ms,
                     sent: !a.request.is_null(),
                     sdk_retries: 0,
                     next_start_ms: ev.t_ms,
