@@ -380,7 +380,7 @@ fn a_priced_sdk_retry_carries_its_cost() {
             cost_estimated: true,
         }),
     };
-    let want = r#"{"t_ms":7,"event":"sdk_retry","hop":0,"attempt":1,"retry":1,"error":{"kind":"timeout","message":"no byte in 5 s"},"delay_ms":412,"source":"backoff","cost_usd":2.1e-5,"cost_estimated":true}"#;
+    let want = r#"{"t_ms":7,"event":"sdk_retry","hop":0,"attempt":1,"retry":1,"error":{"kind":"timeout","message":"no byte in 5 s"},"delay_ms":412,"source":"backoff","cost_usd":0.000021,"cost_estimated":true}"#;
     assert_eq!(e.to_json_line(), want);
     assert_eq!(TimedEvent::from_json_line(want).unwrap(), e);
 }
