@@ -73,6 +73,16 @@ pub fn wait_left_short(left_ms: u64) -> String {
     format!("{:.1} s left", left_ms as f64 / 1000.0)
 }
 
+/// Where an SDK retry's delay came from (`sdk_retry.source`), as the timeline, the
+/// printer and the Inspector say it: `backoff`, `retry-after-ms`, `Retry-After`.
+pub fn sdk_delay_source(source: &str) -> &str {
+    match source {
+        "retry_after_ms" => "retry-after-ms",
+        "retry_after" => "Retry-After",
+        other => other,
+    }
+}
+
 /// The facts of a wait, to say where it came from in each consumer's words.
 #[derive(Debug, Clone, Copy)]
 pub struct WaitWords<'a> {

@@ -16,6 +16,8 @@ mod limit_rows;
 mod robustness_tui;
 #[path = "tui/run_panes.rs"]
 mod run_panes;
+#[path = "tui/sdk_rows.rs"]
+mod sdk_rows;
 #[path = "tui/tui_app.rs"]
 mod tui_app;
 #[path = "tui/tui_controls.rs"]

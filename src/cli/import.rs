@@ -39,6 +39,10 @@ pub fn execute(args: &ImportArgs) -> ExitCode {
     for d in &imported.dropped {
         eprintln!("{}", d.show(&origin));
     }
+    // Said, not dropped: what the program does that the scenario leaves out on purpose.
+    for n in &imported.notes {
+        eprintln!("{origin}:{}: note: {}: {}", n.line, n.what, n.why);
+    }
     let Some(out) = &args.output else {
         print!("{}", imported.scenario_toml);
         summary(&origin, "stdout", imported.dropped.len());

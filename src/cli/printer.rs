@@ -3,6 +3,7 @@
 //!
 //! - `style.rs`: ANSI colours, or none; `text.rs`: the pieces of a line.
 
+mod sdk;
 mod style;
 mod text;
 
@@ -12,7 +13,7 @@ use crate::cost::format_usd;
 use crate::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, BreakerChanged, BreakerTo, BudgetDecided,
     Delta, ErrorReinserted, Event, FallbackHop, LimitReached, Observer, Outcome, ResultRejected,
-    RetryExhausted, RunFinished, RunStarted, SharedState, TimedEvent, ToolCall, WaitEnd,
+    RetryExhausted, RunFinished, RunStarted, SdkRetry, SharedState, TimedEvent, ToolCall, WaitEnd,
     WaitFinished, WaitStarted, dispatch,
 };
 use crate::policy::duration::format_secs;
@@ -286,6 +287,15 @@ impl<W: Write> Observer for Printer<W> {
         if !e.ended.is_elapsed() {
             self.wait_cut(t_ms, e.ended, e.waited_ms, delay_ms);
         }
+    }
+
+    /// `↳ sdk retry 1: 500 server_error, wait 0.42 s (backoff), $0`: nested under its
+    /// attempt, like the TUI's row.
+    fn sdk_retry(&mut self, t_ms: u64, e: &SdkRetry) {
+        let (t, st) = (self.stamp(t_ms), self.style);
+        let text = sdk::retry_text(e);
+        let word = st.muted(&sdk::retry_note(e));
+        self.line(format_args!("{t}      {text}{word}"));
     }
 
     fn retry_exhausted(&mut self, t_ms: u64, e: &RetryExhausted) {

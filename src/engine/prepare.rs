@@ -116,10 +116,25 @@ impl Prepared {
         req: &ChatRequest,
         f: &Failure,
     ) -> Option<cost::Cost> {
-        let at = if processed(f) {
+        let status = f.response.as_ref().and_then(|x| x.status);
+        self.request_cost(hop, req, status, &f.error, f.usage, &f.partial_output)
+    }
+
+    /// What one failed request to hop `hop` cost (an attempt's, or one the SDK retried):
+    /// priced alike, so an SDK retry costs what the same failed attempt would.
+    pub(super) fn request_cost(
+        &self,
+        hop: usize,
+        req: &ChatRequest,
+        status: Option<u16>,
+        error: &CallError,
+        usage: Option<crate::event::Usage>,
+        partial_output: &str,
+    ) -> Option<cost::Cost> {
+        let at = if processed_by(status, error) {
             FailedAt::Processed {
-                usage: f.usage,
-                partial_output: &f.partial_output,
+                usage,
+                partial_output,
             }
         } else {
             FailedAt::Rejected
@@ -131,9 +146,15 @@ impl Prepared {
 /// Whether the server may have worked on a failed attempt (and bills it): a 2xx reply, or
 /// a timeout after the request went out.
 pub(super) fn processed(f: &Failure) -> bool {
-    match f.response.as_ref().and_then(|x| x.status) {
+    processed_by(f.response.as_ref().and_then(|x| x.status), &f.error)
+}
+
+/// Whether the server worked on a request that failed with `error` (HTTP `status`): a 2xx
+/// that failed later, or a timeout after the request went out.
+fn processed_by(status: Option<u16>, error: &CallError) -> bool {
+    match status {
         Some(s) => (200..300).contains(&s),
-        None => f.error.kind == ErrorKind::Timeout && f.error.timeout.as_deref() != Some("connect"),
+        None => error.kind == ErrorKind::Timeout && error.timeout.as_deref() != Some("connect"),
     }
 }
 

@@ -105,6 +105,17 @@ pub(super) async fn send(
         // 4,294,967 s).
         let secs = Secs(delay.secs.min(MAX_WAIT.0));
         retries += 1;
+        // Priced like a failed attempt, and added to the run's total here: the attempt's
+        // own cost is its last request's.
+        let cost = prep.request_cost(
+            leg.target,
+            request,
+            status,
+            &failure.error,
+            None,
+            &failure.partial_output,
+        );
+        prep.add_cost(cost);
         em.emit(Event::SdkRetry(SdkRetry {
             hop: leg.hop,
             attempt: leg.attempt,
@@ -117,6 +128,8 @@ pub(super) async fn send(
             sdk: sdk.row.label().to_string(),
             why: format!("{}; delay = {}", verdict.why, delay.text),
             response: failure.exchange,
+            cost_usd: cost.map(|c| c.usd),
+            cost_estimated: cost.is_some_and(|c| c.estimated),
         }));
         // Whole milliseconds, as the event says, so the run's clock and the event agree.
         clock

@@ -204,6 +204,8 @@ fn full() -> Vec<(Event, &'static str)> {
                 sdk: "openai 3.x".into(),
                 why: "429 is retried by openai 3.x".into(),
                 response: Some(exchange()),
+                cost_usd: None,
+                cost_estimated: false,
             }),
             r#"{"t_ms":7,"event":"sdk_retry","hop":0,"attempt":2,"leg":2,"retry":1,"error":{"kind":"timeout","message":"no byte in 5 s","status":504,"provider_type":"gateway_timeout","retry_after_ms":1500,"request_id":"req_1","timeout":"first_byte"},"delay_ms":1500,"source":"retry_after_ms","status":429,"sdk":"openai 3.x","why":"429 is retried by openai 3.x","response":{"url":"http://127.0.0.1:1/v1/chat/completions","status":429,"headers":[["retry-after","1"]],"body":"{}"}}"#,
         ),
@@ -381,6 +383,8 @@ fn bare() -> Vec<(Event, &'static str)> {
                 sdk: String::new(),
                 why: String::new(),
                 response: None,
+                cost_usd: None,
+                cost_estimated: false,
             }),
             r#"{"t_ms":7,"event":"sdk_retry","hop":0,"attempt":1,"retry":1,"error":{"kind":"connection","message":"reset"},"delay_ms":412,"source":"backoff"}"#,
         ),
@@ -469,4 +473,30 @@ fn old_lines_parse_with_defaults() {
     // A source this version does not know still parses (a trace from elsewhere).
     let odd = r#"{"t_ms":7,"event":"wait_started","hop":0,"attempt":1,"delay_ms":0,"strategy":"s","source":"???"}"#;
     assert!(TimedEvent::from_json_line(odd).is_ok());
+}
+
+/// A priced SDK retry carries its own cost (the run's total adds it; the attempt's does not).
+#[test]
+fn a_priced_sdk_retry_carries_its_cost() {
+    let e = TimedEvent {
+        t_ms: 7,
+        event: Event::SdkRetry(SdkRetry {
+            hop: 0,
+            attempt: 1,
+            leg: 1,
+            retry: 1,
+            error: CallError::new(ErrorKind::Timeout, "no byte in 5 s"),
+            delay_ms: 412,
+            source: "backoff".into(),
+            status: None,
+            sdk: String::new(),
+            why: String::new(),
+            response: None,
+            cost_usd: Some(0.000_021),
+            cost_estimated: true,
+        }),
+    };
+    let want = r#"{"t_ms":7,"event":"sdk_retry","hop":0,"attempt":1,"retry":1,"error":{"kind":"timeout","message":"no byte in 5 s"},"delay_ms":412,"source":"backoff","cost_usd":0.000021,"cost_estimated":true}"#;
+    assert_eq!(e.to_json_line(), want);
+    assert_eq!(TimedEvent::from_json_line(want).unwrap(), e);
 }

@@ -260,6 +260,13 @@ pub struct SdkRetry {
     /// What the failed request got back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<HttpExchange>,
+    /// What this failed request cost, priced like a failed attempt (0 when the server
+    /// refused it); not in the attempt's own `cost_usd`, in the run's total. `None` when
+    /// the model has no price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cost_estimated: bool,
 }
 
 /// A hedge: the attempt's earlier requests have not answered, so another starts.

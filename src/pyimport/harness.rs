@@ -176,7 +176,11 @@ pub fn client(cx: &mut Ctx, name: &Expr) -> Option<Client> {
     };
     c.base_url = text(cx, args.get(Some(1), "base_url"));
     c.api_key_env = text(cx, args.get(Some(4), "api_key_env"));
-    if let Some(v) = args.get(Some(3), "max_retries") {
+    let max_retries = args.get(Some(3), "max_retries");
+    if max_retries.is_none() {
+        super::sdk_default::note(cx, e.line, format!("{} (no max_retries)", e.show()));
+    }
+    if let Some(v) = max_retries {
         let max = f64::from(crate::scenario::load::MAX_SDK_RETRIES);
         match cx.number(v) {
             Ok(0.0) => {}

@@ -188,6 +188,9 @@ pub fn read_call<'e>(cx: &mut Ctx, e: &'e Expr, fixed: Option<String>) -> CallDe
             other => cx.drop(v.line, format!("{other}={}", v.show()), "not an argument retrylab maps"),
         }
     }
+    if !args.kwargs.iter().any(|(k, _)| k == "client") {
+        super::sdk_default::note(cx, e.line, "the call's default client (no client=)");
+    }
     decl.call = call;
     decl
 }

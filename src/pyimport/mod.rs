@@ -14,6 +14,7 @@ pub mod module;
 mod plain;
 mod read;
 pub mod sdk;
+pub mod sdk_default;
 pub mod template;
 pub mod tenacity;
 pub mod write;
@@ -53,6 +54,9 @@ pub struct Imported {
     /// A scenario file `retrylab check` accepts.
     pub scenario_toml: String,
     pub dropped: Vec<Dropped>,
+    /// What the program does that the scenario leaves out on purpose (e.g. the SDK's
+    /// default retries, [`sdk_default::NOTE`]); printed with the pieces not mapped.
+    pub notes: Vec<Dropped>,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -82,6 +86,7 @@ pub fn import_python(source: &str, origin: &str) -> Result<Imported, ImportError
     let mut cx = Ctx {
         m: &m,
         dropped: Vec::new(),
+        notes: Vec::new(),
         harness: harness::detect(source),
     };
     for u in &m.unreadable {
@@ -105,12 +110,16 @@ pub fn import_python(source: &str, origin: &str) -> Result<Imported, ImportError
     let mut dropped = cx.dropped;
     dropped.sort_by_key(|d| d.line);
     dropped.dedup();
-    let scenario_toml = write::scenario_toml(&draft, origin, &dropped);
+    let mut notes = cx.notes;
+    notes.sort_by_key(|d| d.line);
+    notes.dedup();
+    let scenario_toml = write::scenario_toml(&draft, origin, &dropped, &notes);
     crate::scenario::load::parse(&scenario_toml, "imported scenario")
         .map_err(|e| ImportError::Invalid(e.to_string()))?;
     Ok(Imported {
         scenario_toml,
         dropped,
+        notes,
     })
 }
 

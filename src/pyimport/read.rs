@@ -8,6 +8,9 @@ use super::module::Module;
 pub struct Ctx<'a> {
     pub m: &'a Module,
     pub dropped: Vec<Dropped>,
+    /// What the program does that the scenario leaves out on purpose (the SDK's default
+    /// retries): said, not dropped.
+    pub notes: Vec<Dropped>,
     /// Set when retrylab's exporter wrote the file: its harness's idioms then map.
     pub harness: Option<super::harness::Harness>,
 }
@@ -43,6 +46,15 @@ pub fn call_parts(e: &Expr) -> Option<(&Expr, Args<'_>, bool)> {
 }
 
 impl Ctx<'_> {
+    /// Notes what the program does that the scenario leaves out on purpose.
+    pub fn note(&mut self, line: u32, what: impl Into<String>, why: impl Into<String>) {
+        self.notes.push(Dropped {
+            line,
+            what: bounded(what.into()),
+            why: bounded(why.into()),
+        });
+    }
+
     /// Notes a piece that was not mapped; each text at most [`NOTE_CHARS`] (a literal of
     /// 300 digits must not make a 300-digit message).
     pub fn drop(&mut self, line: u32, what: impl Into<String>, why: impl Into<String>) {

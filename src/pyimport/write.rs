@@ -166,8 +166,8 @@ fn retry_lines(r: &RetryDraft) -> Vec<String> {
     out
 }
 
-/// The scenario TOML of `d`, with `dropped` listed in comments on top.
-pub fn scenario_toml(d: &Draft, origin: &str, dropped: &[Dropped]) -> String {
+/// The scenario TOML of `d`, with `dropped` (then `notes`) listed in comments on top.
+pub fn scenario_toml(d: &Draft, origin: &str, dropped: &[Dropped], notes: &[Dropped]) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
@@ -181,6 +181,10 @@ pub fn scenario_toml(d: &Draft, origin: &str, dropped: &[Dropped]) -> String {
             let text = format!("line {}: {}: {}", x.line, x.what, x.why);
             let _ = writeln!(o, "#   {}", text.replace(['\n', '\r'], " "));
         }
+    }
+    for x in notes {
+        let text = format!("line {}: {}: {}", x.line, x.what, x.why);
+        let _ = writeln!(o, "# Note: {}", text.replace(['\n', '\r'], " "));
     }
     let _ = writeln!(o, "name = {}", string(&d.name));
     let _ = writeln!(o, "about = {}", string(&d.about));

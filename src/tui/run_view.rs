@@ -8,6 +8,7 @@
 mod clock;
 mod fold;
 mod request;
+mod sdk;
 mod shared;
 
 #[doc(hidden)]
@@ -16,6 +17,7 @@ pub mod fixtures;
 
 pub use clock::RunClock;
 pub use request::RequestJson;
+pub use sdk::SdkRetryView;
 pub use shared::{AcrossRow, SharedView};
 
 use super::output_buf::OutputBuf;
@@ -178,6 +180,8 @@ pub enum Row {
     Attempt(usize),
     /// Index into `waits`.
     Wait(usize),
+    /// Index into `sdk_retries`: nested under its attempt.
+    SdkRetry(usize),
     Reinserted {
         hop: u32,
         attempt: u32,
@@ -245,6 +249,8 @@ pub struct RunView {
     pub mode: Option<Mode>,
     pub attempts: Vec<AttemptView>,
     pub waits: Vec<WaitView>,
+    /// The SDK's own retries inside attempts (DESIGN §15).
+    pub sdk_retries: Vec<SdkRetryView>,
     pub rows: Vec<Row>,
     pub finished: Option<Finished>,
     /// The newest `t_ms` seen.
@@ -280,6 +286,7 @@ impl RunView {
                 let w = &self.waits[*w];
                 self.attempt_index(w.hop, w.attempt)
             }
+            Row::SdkRetry(r) => Some(self.sdk_retries[*r].attempt_ix),
             Row::Reinserted { hop, attempt, .. } => self
                 .attempt_index(*hop, *attempt)
                 .or_else(|| self.attempt_index(*hop, attempt.saturating_sub(1))),

@@ -78,13 +78,17 @@ impl Recording {
 }
 
 /// The attempt being read: started, not yet ended.
+#[derive(Clone)]
 struct Open {
     hop: u32,
     attempt: u32,
     provider: ProviderKind,
     model: String,
-    start_ms: u64,
     sent: bool,
+    /// Requests the SDK retried inside this attempt so far (each its own scripted request),
+    /// and when the next request went out (the attempt's start, before any).
+    sdk_retries: u32,
+    next_start_ms: u64,
 }
 
 /// Reads and checks the trace at `path`.
@@ -238,12 +242,19 @@ impl Reader {
                     attempt: a.attempt,
                     provider,
                     model: a.model.clone(),
-                    start_ms: ev.t_ms,
                     sent: !a.request.is_null(),
+                    sdk_retries: 0,
+                    next_start_ms: ev.t_ms,
                 });
             }
-            // The SDK's retries and hedge legs are requests inside the attempt; what-if
-            // replays the attempt's last outcome only.
+            // Each request the SDK retried (on the attempt's first leg) is a request of its
+            // own, scripted in order, so a policy with the same SDK loop meets each again.
+            Event::SdkRetry(r) if r.leg == 1 => {
+                self.inside(ev)?;
+                self.sdk_retry(ev.t_ms, r)?;
+            }
+            // Hedge legs are requests inside the attempt; what-if replays the attempt's
+            // last outcome only.
             Event::Delta(_)
             | Event::ToolCall(_)
             | Event::SdkRetry(_)
@@ -339,6 +350,31 @@ impl Reader {
             .ok_or_else(|| self.bad("an attempt ends that never started"))
     }
 
+    /// A request of the open attempt failed and the SDK retried: recorded as a request of
+    /// its own (sent when the one before it was, or the SDK's wait before it ended), the
+    /// attempt's next request going out after the SDK's wait.
+    fn sdk_retry(&mut self, t_ms: u64, r: &crate::event::SdkRetry) -> Result<(), WhatifError> {
+        let Some(open) = self.open.clone() else {
+            return Err(self.bad("sdk_retry outside an attempt"));
+        };
+        let came = Came::Failed {
+            error: r.error.clone(),
+            partial_output: String::new(),
+            headers: r
+                .response
+                .as_ref()
+                .map(|x| x.headers.clone())
+                .unwrap_or_default(),
+        };
+        let latency_ms = t_ms.saturating_sub(open.next_start_ms);
+        self.record(open, t_ms, latency_ms, came)?;
+        if let Some(o) = self.open.as_mut() {
+            o.sdk_retries += 1;
+            o.next_start_ms = t_ms.saturating_add(r.delay_ms);
+        }
+        Ok(())
+    }
+
     fn record(
         &mut self,
         open: Open,
@@ -383,16 +419,19 @@ impl Reader {
             .iter()
             .filter(|r| r.provider == open.provider && r.model == open.model)
             .count() as u32;
-        let latency_ms = if latency_ms > 0 {
+        // After the SDK retried, the attempt's last request went out after its wait: its
+        // own latency, not the attempt's.
+        let start_ms = open.next_start_ms;
+        let latency_ms = if latency_ms > 0 && open.sdk_retries == 0 {
             latency_ms
         } else {
-            end_ms.saturating_sub(open.start_ms)
+            end_ms.saturating_sub(start_ms)
         };
         self.requests.push(Recorded {
             provider: open.provider,
             model: open.model,
             number,
-            start_ms: open.start_ms,
+            start_ms,
             latency_ms,
             outcome: came,
             line: self.line,

@@ -53,6 +53,9 @@ impl Side {
                     ended: String::new(),
                 });
             }
+            // Each request the SDK retried inside an attempt is a request too (as the lab
+            // counts them).
+            Event::SdkRetry(_) => self.requests += 1,
             Event::AttemptFailed(f) => self.end(f.error.kind.as_str()),
             Event::AttemptSucceeded(_) => self.end("ok"),
             Event::WaitStarted(w) => {

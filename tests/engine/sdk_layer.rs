@@ -317,3 +317,61 @@ async fn the_simulator_logs_the_retry_count_of_each_request() {
     assert!(live.summary.error.is_none(), "{:#?}", live.transcript());
     assert_eq!(*seen.lock().unwrap(), [Some(0), Some(1), Some(2)]);
 }
+
+/// Every request the SDK retried is priced like a failed attempt, on its own `sdk_retry`
+/// event; the attempt's cost is its last request's; the run's total adds them all.
+#[tokio::test]
+async fn each_sdk_retried_request_is_priced_and_counted_in_the_total() {
+    let s = "name = \"t\"\n[prompt]\ntemplate = \"Recommend a fantasy book\"\n[call]\n\
+             provider = \"openai\"\nmodel = \"gpt-4o-mini\"\nsdk_max_retries = 2\n\
+             timeout = \"2s\"\n";
+    let (summary, events) = run_sim(scenario(&format!(
+        "{s}[sim]\n{INSTANT}faults = [{{ fault = \"timeout\", times = 3 }}]"
+    )))
+    .await;
+    // A timeout after the request went out may have been worked on: its input is estimated
+    // at ≈ 4 characters a token, "Recommend a fantasy book" (24) = 6 tokens, at gpt-4o-mini's
+    // $0.15 per million: $0.0000009 a request.
+    let each = 6.0 * 0.15 / 1e6;
+    let r = sdk_retries(&events);
+    assert_eq!(r.len(), 2);
+    for x in &r {
+        assert_eq!(x.cost_usd, Some(each), "{x:?}");
+        assert!(x.cost_estimated);
+    }
+    let failed = events
+        .iter()
+        .find_map(|e| match &e.event {
+            Event::AttemptFailed(f) => Some(f),
+            _ => None,
+        })
+        .expect("the attempt failed");
+    assert_eq!(failed.cost_usd, Some(each));
+    let total = events
+        .iter()
+        .find_map(|e| match &e.event {
+            Event::RunFinished(f) => Some(f),
+            _ => None,
+        })
+        .expect("the run finished");
+    // Three requests: 3 x $0.0000009.
+    assert_eq!(total.total_cost_usd, Some(0.000_002_7));
+    assert!(total.total_cost_estimated);
+    assert_eq!(summary.error.map(|e| e.kind), Some(ErrorKind::Timeout));
+}
+
+/// A refused request (a 500) is not billed: SDK retries of 500s cost $0, priced all the same.
+#[tokio::test]
+async fn sdk_retries_of_refused_requests_cost_nothing() {
+    let (_, events) = run_sim(scenario(&src(
+        "sdk_max_retries = 2",
+        &format!("[sim]\n{INSTANT}faults = [{{ fault = \"server_error\", times = 2 }}]"),
+    )))
+    .await;
+    let r = sdk_retries(&events);
+    assert_eq!(r.len(), 2);
+    assert!(
+        r.iter()
+            .all(|x| x.cost_usd == Some(0.0) && !x.cost_estimated)
+    );
+}

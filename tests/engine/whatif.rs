@@ -250,3 +250,52 @@ async fn a_trace_whose_texts_pass_64_mib_in_all_is_refused_naming_the_line() {
         &e[..e.len().min(300)]
     );
 }
+
+/// A trace whose attempts the SDK retried inside (`sdk_retry` events) replays under its own
+/// policy to the same attempts, waits, requests and outcome: each request the SDK retried is
+/// a scripted request of its own.
+#[tokio::test]
+async fn a_run_the_sdk_retried_inside_replays_under_its_own_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = Arc::new(Config::isolated());
+    // The built-in fails for good; this one's second attempt answers on its second request.
+    let recovers = policy_of(
+        "name = \"t\"\n[prompt]\ntemplate = \"Q\"\n[call]\nprovider = \"openai\"\n\
+         model = \"gpt-4o-mini\"\nsdk_max_retries = 2\n[retry]\nstop = { after_attempt = 3 }\n\
+         wait = { fixed = 1 }\n[sim]\nerror_ms = 150\nfaults = [{ fault = \"server_error\", times = 4 }]\n",
+    );
+    let cases = [
+        ("sdk-amplification", builtin("sdk-amplification")),
+        ("recovers", recovers),
+    ];
+    for (name, p) in cases {
+        let (_, events) = run_sim(p.scenario.clone()).await;
+        let sdk = events
+            .iter()
+            .filter(|e| matches!(e.event, retrylab::event::Event::SdkRetry(_)))
+            .count();
+        let rec = read(&write_trace(dir.path(), name, &events)).unwrap();
+        // Every HTTP request is one recorded request: 9 for the built-in (3 x (1 + 2)), 5
+        // here (3 in attempt 1, 2 in attempt 2).
+        let want = if name == "recovers" { 5 } else { 9 };
+        assert_eq!(rec.requests.len(), want, "{name}");
+        assert_eq!(sdk, if name == "recovers" { 3 } else { 6 }, "{name}");
+        for map in [MapMode::Index, MapMode::Time] {
+            let r = whatif(&rec, map, &p, cfg.clone()).await.unwrap();
+            let (a, b) = (&r.recorded, &r.new);
+            let at = format!("{name} --map {}: {:?}", map.as_str(), r.notes);
+            assert_eq!(a.attempt_list, b.attempt_list, "{at}");
+            assert_eq!(a.waits_ms, b.waits_ms, "{at}");
+            assert_eq!(a.outcome, b.outcome, "{at}");
+            assert_eq!(a.requests, b.requests, "{at}");
+            assert_eq!(a.requests as usize, want, "{at}");
+            let drift = a.total_ms.abs_diff(b.total_ms);
+            assert!(
+                drift <= u64::from(a.attempts),
+                "{at}: {} vs {}",
+                a.total_ms,
+                b.total_ms
+            );
+        }
+    }
+}

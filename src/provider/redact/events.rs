@@ -60,6 +60,8 @@ impl Scrub for SdkRetry {
             sdk,
             why,
             response,
+            cost_usd: _,
+            cost_estimated: _,
         } = self;
         // A failed request has no partial output (the SDK retries before any text).
         let mut none = String::new();

@@ -9,6 +9,7 @@
 mod attempt;
 mod request;
 mod rows;
+mod sdk;
 
 #[cfg(any(test, feature = "test-util"))]
 pub use request::highlight;
@@ -115,7 +116,13 @@ pub fn row_details(run: &RunView, row: usize, theme: &Theme) -> Vec<Line<'static
     let mut out = Vec::new();
     match run.rows.get(row) {
         None => {}
-        Some(Row::Attempt(i)) => attempt::details(&run.attempts[*i], theme, &mut out),
+        Some(Row::Attempt(i)) => {
+            attempt::details(&run.attempts[*i], run.sdk_retries_of(*i), theme, &mut out);
+        }
+        Some(Row::SdkRetry(r)) => {
+            let r = &run.sdk_retries[*r];
+            sdk::retry(run.attempts.get(r.attempt_ix), r, theme, &mut out);
+        }
         Some(Row::Wait(w)) => rows::wait(run, &run.waits[*w], theme, &mut out),
         Some(Row::Reinserted {
             attempt, errors, ..

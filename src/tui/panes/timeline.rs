@@ -14,6 +14,8 @@ use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+mod sdk;
+
 pub const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
 #[derive(Debug, Default)]
@@ -288,6 +290,7 @@ pub fn row_line(run: &RunView, i: usize, ctx: &Ctx, width: usize) -> Line<'stati
             fit_spans(spans, width)
         }
         Row::Wait(wi) => wait_line(&run.waits[*wi], ctx, width),
+        Row::SdkRetry(ri) => sdk::sdk_retry_line(run, &run.sdk_retries[*ri], ctx, width),
         Row::Reinserted {
             attempt, errors, ..
         } => {
@@ -511,10 +514,15 @@ fn wait_state(w: &WaitView, left: u64, theme: &Theme, cells: usize) -> Vec<Span<
 
 /// `▕████░░▏`: full cells for the part of the wait still to go.
 fn bar(w: &WaitView, left: u64, theme: &Theme, cells: usize) -> Vec<Span<'static>> {
-    let full = if w.delay_ms == 0 {
+    drain_bar(w.delay_ms, left, theme, cells)
+}
+
+/// The bar of a wait of `delay_ms` with `left` to go (an SDK retry's wait too).
+fn drain_bar(delay_ms: u64, left: u64, theme: &Theme, cells: usize) -> Vec<Span<'static>> {
+    let full = if delay_ms == 0 {
         0
     } else {
-        ((left as f64 / w.delay_ms as f64) * cells as f64).ceil() as usize
+        ((left as f64 / delay_ms as f64) * cells as f64).ceil() as usize
     }
     .min(cells);
     vec![

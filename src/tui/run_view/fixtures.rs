@@ -384,3 +384,58 @@ pub fn retry_after_wait() -> Vec<TimedEvent> {
     ));
     v
 }
+
+/// One SDK retry inside attempt 1 (`t`): a 500 at `t_ms`, retried after `delay_ms`.
+fn sdk_retry(t_ms: u64, retry: u32, error: CallError, delay_ms: u64, source: &str) -> TimedEvent {
+    ev(
+        t_ms,
+        Event::SdkRetry(crate::event::SdkRetry {
+            hop: 0,
+            attempt: 1,
+            leg: 1,
+            retry,
+            status: error.status,
+            error,
+            delay_ms,
+            source: source.into(),
+            sdk: "openai 1.x".into(),
+            why: format!("the SDK retries (retry {retry} of 2)"),
+            response: None,
+            cost_usd: Some(0.0),
+            cost_estimated: false,
+        }),
+    )
+}
+
+/// The OpenAI SDK's own loop inside attempt 1 (`sdk_max_retries = 2`): a 500 retried after
+/// a 420 ms back-off, then a 429 whose `retry-after-ms: 1500` the SDK honours; the state
+/// 600 ms into that second wait (at 1.2 s).
+pub fn sdk_mid_retry() -> Vec<TimedEvent> {
+    let server = CallError::new(ErrorKind::ServerError, "The server had an error").with_status(500);
+    vec![
+        ev(
+            0,
+            Event::RunStarted(RunStarted {
+                scenario: "SDK amplification".into(),
+                mode: Mode::Sim,
+                speed: "1x".into(),
+            }),
+        ),
+        ev(
+            0,
+            Event::AttemptStarted(AttemptStarted {
+                hop: 0,
+                attempt: 1,
+                provider: "openai".into(),
+                model: "gpt-4o-mini".into(),
+                request: request("Recommend a fantasy book"),
+                prompt: None,
+                url: OPENAI_URL.into(),
+                headers: openai_headers(),
+                deadline_clip: None,
+            }),
+        ),
+        sdk_retry(150, 1, server, 420, "backoff"),
+        sdk_retry(600, 2, rate_limited(), 1500, "retry_after_ms"),
+    ]
+}

@@ -7,8 +7,8 @@ use super::{
 use crate::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, BreakerChanged, BreakerTo, BudgetDecided,
     Delta, ErrorReinserted, FallbackHop, HedgeCancelled, HedgeStarted, LimitReached, Observer,
-    Outcome, ResultRejected, RetryExhausted, RunFinished, RunStarted, SharedState, ToolCall,
-    WaitEnd, WaitFinished, WaitStarted,
+    Outcome, ResultRejected, RetryExhausted, RunFinished, RunStarted, SdkRetry, SharedState,
+    ToolCall, WaitEnd, WaitFinished, WaitStarted,
 };
 use crate::tui::output_buf::OutputBuf;
 
@@ -192,6 +192,10 @@ impl Observer for RunView {
                 cost_estimated: e.cost_estimated,
             },
         })));
+    }
+
+    fn sdk_retry(&mut self, t_ms: u64, e: &SdkRetry) {
+        self.push_sdk_retry(t_ms, e);
     }
 
     fn retry_exhausted(&mut self, _t_ms: u64, e: &RetryExhausted) {

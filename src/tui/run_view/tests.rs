@@ -155,3 +155,49 @@ fn retries_with_the_same_body_share_its_text() {
     );
     assert!(v.attempts[3].request.to_string().starts_with('{'));
 }
+
+#[test]
+fn sdk_retries_fold_into_nested_rows_under_their_attempt() {
+    let mut v = RunView::new();
+    for e in sdk_mid_retry() {
+        v.apply(&e);
+    }
+    assert_eq!(
+        v.rows,
+        [Row::Attempt(0), Row::SdkRetry(0), Row::SdkRetry(1)]
+    );
+    assert_eq!(v.attempt_of_row(2), Some(0));
+    let nested = v.sdk_retries_of(0);
+    assert_eq!(nested.len(), 2);
+    assert!(v.sdk_retries_of(1).is_empty());
+    let (first, second) = (&nested[0], &nested[1]);
+    assert_eq!(
+        (first.retry_count_sent(), second.retry_count_sent()),
+        (0, 1)
+    );
+    assert_eq!((first.end_t(), second.end_t()), (570, 2100));
+    assert_eq!(second.source_label(), "retry-after-ms");
+    assert_eq!(first.failure_label(), "500 server_error");
+    // At 1.2 s the first wait is over and the second runs.
+    assert_eq!(first.ended(&v, 1200), Some((WaitEnd::Elapsed, None)));
+    assert_eq!(second.ended(&v, 1200), None);
+    assert!(v.any_running());
+    // The run cancelled at 1.5 s: the second wait lasted 900 ms of its 1.5 s.
+    v.apply(&ev(
+        1500,
+        Event::RunFinished(crate::event::RunFinished {
+            outcome: Outcome::Cancelled,
+            content: None,
+            error: None,
+            caught: vec![],
+            total_cost_usd: None,
+            total_cost_estimated: false,
+            degraded: false,
+        }),
+    ));
+    let second = &v.sdk_retries[1];
+    assert_eq!(
+        second.ended(&v, 1500),
+        Some((WaitEnd::Cancelled, Some(900)))
+    );
+}

@@ -9,13 +9,19 @@ use super::{BODY_LINES, MESSAGE_LINES, cost_text, field, heading, ms, pretty_jso
 /// A body too big to pretty-print shows this many bytes; a pretty line at most this many.
 const BODY_CUT: usize = 4 * 1024;
 const LINE_CUT: usize = 4 * 1024;
-use crate::tui::run_view::{AttemptView, DETAIL_KEPT};
+use crate::tui::run_view::{AttemptView, DETAIL_KEPT, SdkRetryView};
 use crate::tui::theme::{Meaning, Theme};
 use crate::words::hop_label;
 use ratatui::text::{Line, Span};
 
-pub(super) fn details(a: &AttemptView, theme: &Theme, out: &mut Vec<Line<'static>>) {
+pub(super) fn details(
+    a: &AttemptView,
+    sdk_retries: &[SdkRetryView],
+    theme: &Theme,
+    out: &mut Vec<Line<'static>>,
+) {
     summary(a, theme, out);
+    super::sdk::requests(a, sdk_retries, theme, out);
     out.push(Line::default());
     request(a, theme, out);
     response(a, theme, out);
