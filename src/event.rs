@@ -16,7 +16,7 @@ pub mod types;
 
 pub use kinds::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, FallbackHop,
-    RetryExhausted, RunFinished, RunStarted, ToolCall, WaitFinished, WaitStarted,
+    RetryExhausted, RunFinished, RunStarted, StreamResumed, ToolCall, WaitFinished, WaitStarted,
 };
 pub use observe::{Observer, dispatch};
 pub use types::{HttpExchange, Mode, Outcome, Target, ToolCallRecord, Usage, WaitEnd, WaitSource};
@@ -61,6 +61,7 @@ pub enum Event {
     FallbackHop(FallbackHop),
     AttemptSucceeded(AttemptSucceeded),
     RunFinished(RunFinished),
+    StreamResumed(StreamResumed),
 }
 
 impl Event {
@@ -79,6 +80,7 @@ impl Event {
             Event::FallbackHop(_) => "fallback_hop",
             Event::AttemptSucceeded(_) => "attempt_succeeded",
             Event::RunFinished(_) => "run_finished",
+            Event::StreamResumed(_) => "stream_resumed",
         }
     }
 
@@ -92,9 +94,8 @@ impl Event {
             | Event::ErrorReinserted(ErrorReinserted { hop, attempt, .. })
             | Event::WaitStarted(WaitStarted { hop, attempt, .. })
             | Event::WaitFinished(WaitFinished { hop, attempt, .. })
-            | Event::AttemptSucceeded(AttemptSucceeded { hop, attempt, .. }) => {
-                Some((*hop, *attempt))
-            }
+            | Event::AttemptSucceeded(AttemptSucceeded { hop, attempt, .. })
+            | Event::StreamResumed(StreamResumed { hop, attempt, .. }) => Some((*hop, *attempt)),
             Event::RunStarted(_)
             | Event::RetryExhausted(_)
             | Event::FallbackHop(_)
@@ -123,6 +124,7 @@ mod tests {
                 retry_after_ms: Some(1000),
                 computed_ms: 4000,
                 source: WaitSource::Backoff,
+                retry_after_jitter_ms: None,
             }),
         };
         let v: serde_json::Value = serde_json::from_str(&e.to_json_line()).unwrap();

@@ -5,5 +5,6 @@ mod control;
 pub mod endpoints;
 mod hop;
 mod prepare;
+mod resume;
 pub mod run;
 pub mod sink;

@@ -10,13 +10,14 @@ use crate::config::{self, Config, LiveTarget};
 use crate::cost::{self, FailedAt, PriceTable};
 use crate::error::{CallError, ErrorKind};
 use crate::event::Mode;
+use crate::policy::RetryExtras;
 use crate::policy::Secs;
 use crate::policy::fallback::FallbackPolicy;
 use crate::policy::retry_on::RetryPolicy;
 use crate::provider::client::ReplyLimits;
 use crate::provider::redact::{Secrets, redact_failure};
 use crate::provider::{ChatRequest, Client, Endpoint, Timeouts, key_env};
-use crate::scenario::plan::{fallback_policy, hop_policies};
+use crate::scenario::plan::{fallback_policy, hop_extras, hop_policies};
 use crate::scenario::types::Scenario;
 use crate::sim::{LocalSim, SimServer};
 use crate::tools::Toolbox;
@@ -32,6 +33,8 @@ pub(super) struct Prepared {
     pub(super) timeouts: Timeouts,
     pub(super) limits: ReplyLimits,
     pub(super) policies: Vec<Option<RetryPolicy>>,
+    /// Each hop's `[retry]` keys beyond Tenacity.
+    pub(super) extras: Vec<RetryExtras>,
     pub(super) fallback: Option<FallbackPolicy>,
     pub(super) targets: Vec<HopTarget>,
     /// Prices for each attempt's cost (sim mode too: what the run would cost live).
@@ -179,6 +182,7 @@ pub(super) async fn prepare(
         timeouts,
         limits,
         policies: hop_policies(s),
+        extras: hop_extras(s),
         fallback: s.fallback.as_ref().map(fallback_policy),
         targets,
         prices: cfg.prices(),

@@ -212,6 +212,14 @@ async fn run_hops(s: &Scenario, prep: &Prepared, em: &Emitter, control: &RunCont
                     caught,
                 };
             }
+            HopEnd::Surfaced { error, partial } => {
+                return RunSummary {
+                    outcome: Outcome::Error,
+                    content: Some(partial),
+                    error: Some(error),
+                    caught,
+                };
+            }
             HopEnd::Failed { error, fallback } => (error, fallback),
         };
         let (error, fallback) = end;

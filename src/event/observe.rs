@@ -4,7 +4,7 @@
 
 use super::kinds::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, FallbackHop,
-    RetryExhausted, RunFinished, RunStarted, ToolCall, WaitFinished, WaitStarted,
+    RetryExhausted, RunFinished, RunStarted, StreamResumed, ToolCall, WaitFinished, WaitStarted,
 };
 use super::{Event, TimedEvent};
 
@@ -24,6 +24,7 @@ pub trait Observer {
     fn fallback_hop(&mut self, _t_ms: u64, _e: &FallbackHop) {}
     fn attempt_succeeded(&mut self, _t_ms: u64, _e: &AttemptSucceeded) {}
     fn run_finished(&mut self, _t_ms: u64, _e: &RunFinished) {}
+    fn stream_resumed(&mut self, _t_ms: u64, _e: &StreamResumed) {}
 }
 
 /// Hands `ev` to `o`: [`Observer::any_event`], then the method of its kind.
@@ -43,6 +44,7 @@ pub fn dispatch<O: Observer + ?Sized>(o: &mut O, ev: &TimedEvent) {
         Event::FallbackHop(e) => o.fallback_hop(t, e),
         Event::AttemptSucceeded(e) => o.attempt_succeeded(t, e),
         Event::RunFinished(e) => o.run_finished(t, e),
+        Event::StreamResumed(e) => o.stream_resumed(t, e),
     }
 }
 

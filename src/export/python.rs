@@ -282,6 +282,14 @@ pub fn wait(w: &Wait) -> String {
         Wait::Chain(l) => format!("wait_chain({})", join(l.iter().map(wait), ", ")),
         Wait::Sum(l) if l.is_empty() => "wait_none()".into(),
         Wait::Sum(l) => join(l.iter().map(wait), " + "),
+        // Tenacity has none: the harness's small wait callable (AWS's formula).
+        Wait::DecorrelatedJitter(p) => {
+            let args = kw(vec![
+                Some(format!("base={}", secs(p.base))),
+                opt("max", p.max, Secs::INF),
+            ]);
+            format!("wait_decorrelated_jitter({args})")
+        }
     }
 }
 

@@ -178,6 +178,7 @@ mod tests {
                 retry_after_ms: None,
                 computed_ms: delay_ms,
                 source: WaitSource::Backoff,
+                retry_after_jitter_ms: None,
             }),
         };
         t.observe(&started(4000), cap);

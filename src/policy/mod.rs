@@ -2,14 +2,18 @@
 //! `retry_on`, Retry-After handling, error reinsertion and Mirascope's fallback, plus the
 //! planned schedule for the preview. Jitter comes from a seeded RNG passed in by the caller.
 
+pub mod decorrelated;
 pub mod duration;
+pub mod extras;
 pub mod fallback;
+pub mod retry_after;
 pub mod retry_on;
 pub mod schedule;
 pub mod stop;
 pub mod wait;
 
 pub use duration::Secs;
+pub use extras::{OverMax, ReinsertKeep, RetryExtras, StreamRecovery};
 pub use fallback::{FallbackDecision, FallbackPolicy, decide_after_hop};
 pub use retry_on::{Decision, RetryPolicy, WaitDecision, WaitSource};
 pub use schedule::{Schedule, plan};

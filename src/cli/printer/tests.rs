@@ -103,6 +103,7 @@ fn prints_a_readable_plain_timeline() {
                 retry_after_ms: Some(1000),
                 computed_ms: 4000,
                 source: WaitSource::Backoff,
+                retry_after_jitter_ms: None,
             }),
         ),
         ev(

@@ -5,7 +5,7 @@
 use super::{Scrub, Secrets, scrub_failure, withhold};
 use crate::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, Event, FallbackHop,
-    RetryExhausted, RunFinished, RunStarted, ToolCall, WaitFinished, WaitStarted,
+    RetryExhausted, RunFinished, RunStarted, StreamResumed, ToolCall, WaitFinished, WaitStarted,
 };
 
 /// Scrubs every string of `ev` (see the module docs).
@@ -30,6 +30,7 @@ impl Scrub for Event {
             Event::FallbackHop(e) => e.scrub(s),
             Event::AttemptSucceeded(e) => e.scrub(s),
             Event::RunFinished(e) => e.scrub(s),
+            Event::StreamResumed(e) => e.scrub(s),
         }
     }
 }
@@ -130,8 +131,21 @@ impl Scrub for WaitStarted {
             retry_after_ms: _,
             computed_ms: _,
             source: _,
+            retry_after_jitter_ms: _,
         } = self;
         strategy.scrub(s)
+    }
+}
+
+impl Scrub for StreamResumed {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        let StreamResumed {
+            hop: _,
+            attempt: _,
+            replayed_chars: _,
+            text,
+        } = self;
+        text.scrub(s)
     }
 }
 
@@ -292,6 +306,13 @@ mod tests {
                 retry_after_ms: None,
                 computed_ms: 1,
                 source: crate::event::WaitSource::RetryAfter,
+                retry_after_jitter_ms: Some(1),
+            }),
+            Event::StreamResumed(StreamResumed {
+                hop: 0,
+                attempt: 2,
+                replayed_chars: 1,
+                text: k(),
             }),
             Event::RetryExhausted(RetryExhausted {
                 hop: 0,

@@ -71,6 +71,13 @@ pub trait WireFormat: Sync {
     /// kind each means. Every format's names are understood on every endpoint (a compatible
     /// server or a proxy may send another API's names).
     fn error_types(&self) -> &'static [(&'static str, ErrorKind)];
+
+    /// Whether the API continues a trailing assistant message (a prefill) as the start of
+    /// its reply; a format without it is asked to continue in a user message instead
+    /// (`stream_recovery = "continue"`, see `provider::resume`).
+    fn takes_prefill(&self) -> bool {
+        false
+    }
 }
 
 /// Accumulates one streamed reply, an SSE event at a time.

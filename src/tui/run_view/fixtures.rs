@@ -98,6 +98,7 @@ pub fn mid_wait() -> Vec<TimedEvent> {
                 retry_after_ms: Some(1000),
                 computed_ms: 4000,
                 source: WaitSource::Backoff,
+                retry_after_jitter_ms: None,
             }),
         ),
     ]
@@ -152,6 +153,7 @@ pub fn full_fallback() -> Vec<TimedEvent> {
                     retry_after_ms: Some(1000),
                     computed_ms: 4000,
                     source: WaitSource::Backoff,
+                    retry_after_jitter_ms: None,
                 }),
             ));
             t += 4000;
@@ -370,6 +372,7 @@ pub fn retry_after_wait() -> Vec<TimedEvent> {
             retry_after_ms: Some(15_000),
             computed_ms: 1000,
             source: WaitSource::RetryAfter,
+            retry_after_jitter_ms: None,
         }),
     ));
     v
