@@ -11,8 +11,8 @@ pub use style::Style;
 use crate::cost::format_usd;
 use crate::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, Event, FallbackHop,
-    Observer, Outcome, RetryExhausted, RunFinished, RunStarted, TimedEvent, ToolCall, WaitEnd,
-    WaitFinished, WaitStarted, dispatch,
+    Observer, Outcome, RetryExhausted, RunFinished, RunStarted, StreamResumed, TimedEvent,
+    ToolCall, WaitEnd, WaitFinished, WaitStarted, dispatch,
 };
 use crate::policy::duration::format_secs;
 use crate::words::{self, WaitWords};
@@ -249,6 +249,16 @@ impl<W: Write> Observer for Printer<W> {
             "{t}    {word} into attempt {} ({} so far): {last}",
             e.attempt,
             e.errors.len()
+        ));
+    }
+
+    /// `↻ continued: 17 characters sent back as the start of the reply`.
+    fn stream_resumed(&mut self, t_ms: u64, e: &StreamResumed) {
+        let t = self.stamp(t_ms);
+        let word = self.style.reinsert("↻ continued");
+        self.line(format_args!(
+            "{t}    {word}: {} characters sent back as the start of the reply",
+            e.replayed_chars
         ));
     }
 

@@ -7,8 +7,8 @@
 
 use retrylab::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, Event, FallbackHop,
-    Observer, RetryExhausted, RunFinished, RunStarted, TimedEvent, ToolCall, WaitFinished,
-    WaitStarted, dispatch,
+    Observer, RetryExhausted, RunFinished, RunStarted, StreamResumed, TimedEvent, ToolCall,
+    WaitFinished, WaitStarted, dispatch,
 };
 
 /// The sim flavour of [`Transcript`].
@@ -158,9 +158,13 @@ impl Observer for Transcript {
 
     fn wait_started(&mut self, t: u64, e: &WaitStarted) {
         let (hop, attempt, delay_ms, source) = (e.hop, e.attempt, e.delay_ms, e.source);
+        let jitter = e
+            .retry_after_jitter_ms
+            .map(|j| format!(" jitter={j}ms"))
+            .unwrap_or_default();
         self.line(
             t,
-            format!("wait_started {hop}/{attempt} {delay_ms}ms {source}"),
+            format!("wait_started {hop}/{attempt} {delay_ms}ms {source}{jitter}"),
         );
     }
 
@@ -203,6 +207,14 @@ impl Observer for Transcript {
         self.line(
             t,
             format!("attempt_succeeded {hop}/{attempt} {content:?}{usage}"),
+        );
+    }
+
+    fn stream_resumed(&mut self, t: u64, e: &StreamResumed) {
+        let (hop, attempt, n, text) = (e.hop, e.attempt, e.replayed_chars, &e.text);
+        self.line(
+            t,
+            format!("stream_resumed {hop}/{attempt} replayed={n} {text:?}"),
         );
     }
 

@@ -64,6 +64,7 @@ pub fn check(s: &Scenario) -> Result<(), Problem> {
     check_prompt(s)?;
     check_call(s)?;
     check_retry(s)?;
+    super::beyond::check_beyond(s)?;
     check_fallback(s)?;
     check_validators(s)?;
     check_tools(s)?;

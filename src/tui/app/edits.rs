@@ -6,7 +6,7 @@ use super::dialogs::Dialog;
 use super::files::Files;
 use super::{App, Origin};
 use crate::policy::schedule::plan;
-use crate::scenario::plan::hop_policies;
+use crate::scenario::plan::{hop_extras, hop_policies};
 use crate::tui::panes::overlay::PickItem;
 use crate::tui::panes::schedule::Preview;
 use crate::tui::panes::status::Level;
@@ -37,7 +37,12 @@ impl App {
             Ok(s) => {
                 let schedule = plan(&hop_policies(s), 0.0);
                 let targets = crate::engine::run::hop_labels(s);
-                self.views.schedule.preview = Preview::Plan { schedule, targets };
+                let notes = hop_extras(s).iter().map(|e| e.notes()).collect();
+                self.views.schedule.preview = Preview::Plan {
+                    schedule,
+                    targets,
+                    notes,
+                };
                 self.views.timeline.about =
                     s.about.split_whitespace().collect::<Vec<_>>().join(" ");
             }

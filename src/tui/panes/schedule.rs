@@ -49,6 +49,8 @@ pub enum Preview {
         schedule: Schedule,
         /// `provider/model` per hop.
         targets: Vec<String>,
+        /// Per hop, the `[retry]` keys beyond Tenacity that are set (`RetryExtras::notes`).
+        notes: Vec<Vec<String>>,
     },
     Error(PlacedError),
 }
@@ -79,7 +81,11 @@ impl SchedulePane {
         let width = width.max(8);
         match &self.preview {
             Preview::Empty => vec![vec![("…".into(), Meaning::Muted)]],
-            Preview::Plan { schedule, targets } => plan_rows(schedule, targets, width),
+            Preview::Plan {
+                schedule,
+                targets,
+                notes,
+            } => plan_rows(schedule, targets, notes, width),
             Preview::Error(e) => {
                 let mut rows = wrap(
                     words(&format!("✗ {}", e.headline()), Meaning::Error),
@@ -252,7 +258,7 @@ fn hop_units(h: &HopPlan) -> Vec<Unit> {
     units
 }
 
-fn plan_rows(s: &Schedule, targets: &[String], width: usize) -> Vec<Row> {
+fn plan_rows(s: &Schedule, targets: &[String], notes: &[Vec<String>], width: usize) -> Vec<Row> {
     let attempts = s.worst_attempts();
     let plural = if attempts == 1 { "" } else { "s" };
     let wait = secs(s.worst_total_wait());
@@ -294,6 +300,10 @@ fn plan_rows(s: &Schedule, targets: &[String], width: usize) -> Vec<Row> {
         }
         let indent = units.iter().map(|u| u.0.width()).sum();
         units.extend(hop_units(h));
+        // Each note is one unit: it wraps whole, never split.
+        for note in notes.get(i).into_iter().flatten() {
+            units.push((format!(" · {note}"), Meaning::Muted));
+        }
         rows.extend(wrap(units, width, indent));
     }
     rows

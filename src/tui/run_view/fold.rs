@@ -6,7 +6,8 @@ use super::{
 };
 use crate::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, Delta, ErrorReinserted, FallbackHop, Observer,
-    Outcome, RetryExhausted, RunFinished, RunStarted, ToolCall, WaitEnd, WaitFinished, WaitStarted,
+    Outcome, RetryExhausted, RunFinished, RunStarted, StreamResumed, ToolCall, WaitEnd,
+    WaitFinished, WaitStarted,
 };
 use crate::tui::output_buf::OutputBuf;
 
@@ -82,10 +83,19 @@ impl Observer for RunView {
             cost_usd: None,
             cost_estimated: false,
             reinserted,
+            replayed: 0,
             detail_dropped: false,
         });
         self.rows.push(Row::Attempt(self.attempts.len() - 1));
         self.drop_old_detail();
+    }
+
+    /// The replayed start of a continued answer: the text before the new deltas.
+    fn stream_resumed(&mut self, _t_ms: u64, e: &StreamResumed) {
+        if let Some(a) = self.attempt_mut(e.hop, e.attempt) {
+            a.output.push(&e.text);
+            a.replayed = a.output.len();
+        }
     }
 
     fn delta(&mut self, _t_ms: u64, e: &Delta) {
@@ -144,6 +154,7 @@ impl Observer for RunView {
             retry_after_ms: e.retry_after_ms,
             computed_ms: e.computed_ms,
             source: e.source,
+            jitter_ms: e.retry_after_jitter_ms,
             finished: false,
             ended: WaitEnd::Elapsed,
             waited_ms: None,
