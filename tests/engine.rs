@@ -19,6 +19,8 @@ mod engine_semantics;
 mod engine_why;
 #[path = "engine/lab.rs"]
 mod lab;
+#[path = "engine/retry_beyond.rs"]
+mod retry_beyond;
 #[path = "engine/sim_faults.rs"]
 mod sim_faults;
 #[path = "engine/sim_over_time.rs"]
@@ -29,5 +31,7 @@ mod sim_recorded;
 mod sim_script;
 #[path = "engine/sim_stream.rs"]
 mod sim_stream;
+#[path = "engine/stream_recovery.rs"]
+mod stream_recovery;
 #[path = "engine/whatif.rs"]
 mod whatif;
