@@ -4,6 +4,7 @@
 //! approximated, listed at the top of the output (and printed on stderr by the CLI).
 //! Pure text from a scenario: no I/O, nothing run.
 
+mod beyond;
 pub mod litellm;
 pub mod mirascope;
 pub mod mirascope_v2;
@@ -100,6 +101,8 @@ pub struct Exported {
 /// The scenario as code for `target`.
 pub fn export(s: &Scenario, scenario_arg: &str, target: Target) -> Exported {
     let mut findings = Findings::default();
+    // Before the writers: each lists the findings at the top of what it writes.
+    beyond::findings(s, target, &mut findings);
     let code = match target {
         Target::Mirascope => mirascope::write(s, scenario_arg, &mut findings),
         Target::Tenacity => tenacity::write(s, scenario_arg, &mut findings),
