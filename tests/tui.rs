@@ -6,6 +6,8 @@ mod support;
 mod export_dialog;
 #[path = "tui/lab_view.rs"]
 mod lab_view;
+#[path = "tui/replayed_output.rs"]
+mod replayed_output;
 #[path = "tui/robustness_tui.rs"]
 mod robustness_tui;
 #[path = "tui/run_panes.rs"]

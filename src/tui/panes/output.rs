@@ -115,10 +115,7 @@ impl Pane for OutputPane {
             head.push(Line::from(vec![
                 Span::styled("↻ ", theme.style(Meaning::Reinserted)),
                 Span::styled(
-                    fit(
-                        "continued: the marked start was sent back, the rest is new",
-                        w.saturating_sub(2),
-                    ),
+                    fit("continued: start replayed", w.saturating_sub(2)),
                     theme.style(Meaning::Muted),
                 ),
             ]));
