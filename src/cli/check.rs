@@ -162,7 +162,7 @@ mod tests {
     #[test]
     fn decorrelated_jitter_and_the_keys_beyond_tenacity_are_shown() {
         let s = parse(
-            "name = \"x\"\n[prompt]\ntemplate = \"hi\"\n[call]\nprovider = \"openai\"\nmodel = \"m\"\n[retry]\nstop = { after_attempt = 4 }\nwait = { decorrelated_jitter = { base = 1, max = 20 } }\nretry_after_jitter = \"500ms\"\nretry_after_over_max = \"fail\"\nstream_recovery = \"continue\"\nreinsert_keep = \"last\"\n",
+            "name = \"x\"\n[prompt]\ntemplate = \"hi\"\n[call]\nprovider = \"openai\"\nmodel = \"m\"\nstream = true\n[retry]\nstop = { after_attempt = 4 }\nreinsert = [\"validation\"]\nwait = { decorrelated_jitter = { base = 1, max = 20 } }\nretry_after_jitter = \"500ms\"\nretry_after_over_max = \"fail\"\nstream_recovery = \"continue\"\nreinsert_keep = \"last\"\n",
             "x",
         )
         .unwrap();
