@@ -295,13 +295,9 @@ pub fn wait(w: &Wait) -> String {
 
 /// The wait of a policy, Retry-After included when honoured (Tenacity lacks it: the
 /// harness's `wait_retry_after`).
-pub fn policy_wait(p: &RetryPolicy) -> Option<String> {
-    policy_wait_with(p, Secs::ZERO)
-}
-
-/// [`policy_wait`] with `retry_after_jitter` (uniform(0, jitter) on top of the Retry-After,
-/// as the harness's `wait_retry_after` draws it).
-pub fn policy_wait_with(p: &RetryPolicy, jitter: Secs) -> Option<String> {
+/// `jitter` is `retry_after_jitter` (uniform(0, jitter) on top of the Retry-After, as the
+/// harness's `wait_retry_after` draws it).
+pub fn policy_wait(p: &RetryPolicy, jitter: Secs) -> Option<String> {
     let backoff = p.wait.as_ref().map(wait);
     if p.honor_retry_after {
         let inner = backoff.unwrap_or_else(|| "None".into());

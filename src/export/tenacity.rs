@@ -156,7 +156,7 @@ fn retry_decorator(p: &RetryPolicy, jitter: Secs, sdk: Sdk, f: &mut Findings) ->
     if let Some(stop) = &p.stop {
         args.push(format!("stop={}", python::stop(stop)));
     }
-    if let Some(w) = python::policy_wait_with(p, jitter) {
+    if let Some(w) = python::policy_wait(p, jitter) {
         args.push(format!("wait={w}"));
     }
     if !p.retry_on.contains(&ErrorKind::Any) {

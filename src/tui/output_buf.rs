@@ -146,6 +146,7 @@ impl OutputBuf {
     }
 
     /// The visual rows `top..top+height` (call `ensure_wrapped(width)` first).
+    #[cfg(any(test, feature = "test-util"))]
     pub fn rows(&self, top: usize, height: usize) -> Vec<&str> {
         self.rows_at(top, height)
             .into_iter()
