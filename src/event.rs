@@ -17,8 +17,8 @@ pub mod types;
 pub use kinds::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, BreakerChanged, BreakerSeen, BudgetDecided,
     Clip, Delta, ErrorReinserted, FallbackHop, HedgeCancelled, HedgeStarted, LimitReached,
-    ResultRejected, RetryExhausted, RunFinished, RunStarted, SdkRetry, SharedState, ToolCall,
-    WaitFinished, WaitStarted,
+    ResultRejected, RetryExhausted, RunFinished, RunStarted, SdkRetry, SharedState, StreamResumed,
+    ToolCall, WaitFinished, WaitStarted,
 };
 pub use observe::{BreakerTo, Observer, dispatch};
 pub use types::{HttpExchange, Mode, Outcome, Target, ToolCallRecord, Usage, WaitEnd, WaitSource};
@@ -74,6 +74,7 @@ pub enum Event {
     BudgetDenied(BudgetDecided),
     LimitReached(LimitReached),
     ResultRejected(ResultRejected),
+    StreamResumed(StreamResumed),
 }
 
 impl Event {
@@ -103,6 +104,7 @@ impl Event {
             Event::BudgetDenied(_) => "budget_denied",
             Event::LimitReached(_) => "limit_reached",
             Event::ResultRejected(_) => "result_rejected",
+            Event::StreamResumed(_) => "stream_resumed",
         }
     }
 
@@ -125,7 +127,8 @@ impl Event {
             | Event::BreakerClosed(BreakerChanged { hop, attempt, .. })
             | Event::BudgetWithdrawn(BudgetDecided { hop, attempt, .. })
             | Event::BudgetDenied(BudgetDecided { hop, attempt, .. })
-            | Event::ResultRejected(ResultRejected { hop, attempt, .. }) => Some((*hop, *attempt)),
+            | Event::ResultRejected(ResultRejected { hop, attempt, .. })
+            | Event::StreamResumed(StreamResumed { hop, attempt, .. }) => Some((*hop, *attempt)),
             // After the attempt that reached it (or before any): the call's, not an attempt's.
             Event::LimitReached(_)
             | Event::SharedState(_)
@@ -158,6 +161,7 @@ mod tests {
                 computed_ms: 4000,
                 source: WaitSource::Backoff,
                 clipped_from_ms: None,
+                retry_after_jitter_ms: None,
             }),
         };
         let v: serde_json::Value = serde_json::from_str(&e.to_json_line()).unwrap();

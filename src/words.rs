@@ -91,6 +91,8 @@ pub struct WaitWords<'a> {
     pub delay_ms: u64,
     pub retry_after_ms: Option<u64>,
     pub computed_ms: u64,
+    /// `retry_after_jitter`'s part, on top of the Retry-After.
+    pub jitter_ms: Option<u64>,
 }
 
 impl<'a> From<&'a WaitStarted> for WaitWords<'a> {
@@ -101,6 +103,7 @@ impl<'a> From<&'a WaitStarted> for WaitWords<'a> {
             delay_ms: w.delay_ms,
             retry_after_ms: w.retry_after_ms,
             computed_ms: w.computed_ms,
+            jitter_ms: w.retry_after_jitter_ms,
         }
     }
 }
@@ -110,11 +113,15 @@ impl WaitWords<'_> {
     pub fn origin(&self) -> String {
         match (self.source, self.retry_after_ms) {
             (WaitSource::RetryAfter, Some(ra)) => format!(
-                "Retry-After {} > back-off {}",
-                secs(ra),
+                "{} > back-off {}",
+                self.retry_after_text(ra),
                 secs(self.computed_ms)
             ),
-            (_, Some(ra)) => format!("{}; Retry-After {} was shorter", self.strategy, secs(ra)),
+            (_, Some(ra)) => format!(
+                "{}; {} was shorter",
+                self.strategy,
+                self.retry_after_text(ra)
+            ),
             _ => self.strategy.to_string(),
         }
     }
@@ -126,10 +133,10 @@ impl WaitWords<'_> {
         } else {
             match self.retry_after_ms {
                 Some(ra) => format!(
-                    "{} = {} (Retry-After {} is shorter)",
+                    "{} = {} ({} is shorter)",
                     self.strategy,
                     secs(self.computed_ms),
-                    secs(ra)
+                    self.retry_after_text(ra)
                 ),
                 None => format!("{} = {}", self.strategy, secs(self.delay_ms)),
             }
@@ -139,12 +146,16 @@ impl WaitWords<'_> {
     /// The server's Retry-After, when it set the wait: `Retry-After 15 s`. A short timeline
     /// row leads with it, so a cut drops the formula, not the reason.
     pub fn reason(&self) -> Option<String> {
-        (self.source == WaitSource::RetryAfter).then(|| {
-            format!(
-                "Retry-After {}",
-                secs(self.retry_after_ms.unwrap_or(self.delay_ms))
-            )
-        })
+        (self.source == WaitSource::RetryAfter)
+            .then(|| self.retry_after_text(self.retry_after_ms.unwrap_or(self.delay_ms)))
+    }
+
+    /// `Retry-After 2 s`, or with `retry_after_jitter` `Retry-After 2 s + jitter 310 ms`.
+    fn retry_after_text(&self, ra_ms: u64) -> String {
+        match self.jitter_ms {
+            Some(j) => format!("Retry-After {} + jitter {}", secs(ra_ms), secs(j)),
+            None => format!("Retry-After {}", secs(ra_ms)),
+        }
     }
 
     /// What the formula gave beside a Retry-After reason: `back-off gave 4 s`.
@@ -272,6 +283,37 @@ mod tests {
     }
 
     #[test]
+    fn a_jittered_retry_after_names_both_parts() {
+        let w = WaitWords {
+            source: WaitSource::RetryAfter,
+            strategy: "wait_fixed(1 s)",
+            delay_ms: 2310,
+            retry_after_ms: Some(2000),
+            computed_ms: 1000,
+            jitter_ms: Some(310),
+        };
+        assert_eq!(
+            w.reason().as_deref(),
+            Some("Retry-After 2 s + jitter 310 ms")
+        );
+        assert_eq!(
+            w.label(),
+            "Retry-After 2 s + jitter 310 ms (back-off gave 1 s)"
+        );
+        assert_eq!(w.origin(), "Retry-After 2 s + jitter 310 ms > back-off 1 s");
+        let shorter = WaitWords {
+            source: WaitSource::Backoff,
+            delay_ms: 4000,
+            computed_ms: 4000,
+            ..w
+        };
+        assert_eq!(
+            shorter.label(),
+            "wait_fixed(1 s) = 4 s (Retry-After 2 s + jitter 310 ms is shorter)"
+        );
+    }
+
+    #[test]
     fn a_wait_in_each_consumers_words() {
         let w = WaitWords {
             source: WaitSource::Backoff,
@@ -279,6 +321,7 @@ mod tests {
             delay_ms: 4000,
             retry_after_ms: Some(1000),
             computed_ms: 4000,
+            jitter_ms: None,
         };
         assert_eq!(
             w.origin(),

@@ -27,6 +27,8 @@ mod lab;
 mod limits;
 #[path = "engine/on_result.rs"]
 mod on_result;
+#[path = "engine/retry_beyond.rs"]
+mod retry_beyond;
 #[path = "engine/sdk_layer.rs"]
 mod sdk_layer;
 #[path = "engine/sim_faults.rs"]
@@ -39,5 +41,7 @@ mod sim_recorded;
 mod sim_script;
 #[path = "engine/sim_stream.rs"]
 mod sim_stream;
+#[path = "engine/stream_recovery.rs"]
+mod stream_recovery;
 #[path = "engine/whatif.rs"]
 mod whatif;

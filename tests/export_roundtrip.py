@@ -72,6 +72,11 @@ def wait_range(w: dict | None, attempt: int) -> tuple[float, float]:
     if name == "sum":
         parts = [wait_range(x, attempt) for x in p]
         return (sum(a for a, _ in parts), sum(b for _, b in parts))
+    if name == "decorrelated_jitter":
+        # min(max, uniform(base, 3 * previous)), previous being the whole last wait (a
+        # Retry-After's too): anywhere in [base, max].
+        base, top = secs(p.get("base", 1)), secs(p.get("max", "inf"))
+        return (min(base, top), top)
     raise ValueError(f"wait {name}")
 
 
@@ -210,7 +215,8 @@ def compare(spec: dict, want: list[dict], got: list[dict]) -> list[str]:
     for w, g in zip(w_waits, g_waits):
         wait_spec = (hop_retry(spec, w["hop"]) or {}).get("wait")
         lo, hi = wait_range(wait_spec, w["attempt"])
-        jittered = hi - lo > 1e-9
+        ra_jitter = (hop_retry(spec, w["hop"]) or {}).get("retry_after_jitter")
+        jittered = hi - lo > 1e-9 or bool(ra_jitter)
         ra_w, ra_g = w.get("retry_after_ms"), g.get("retry_after_ms")
         tol = LIMIT_TOLERANCE_MS if limited else 0
         if (ra_w is None) != (ra_g is None) or (ra_w is not None and abs(ra_w - ra_g) > tol):
@@ -218,8 +224,12 @@ def compare(spec: dict, want: list[dict], got: list[dict]) -> list[str]:
         if jittered:
             if not (round(lo * 1000) - 1 <= g["computed_ms"] <= round(hi * 1000) + 1):
                 problems.append(f"wait after attempt {w['attempt']}: back-off {g['computed_ms']} ms outside [{lo * 1000:.0f}, {hi * 1000:.0f}]")
-            if abs(g["delay_ms"] - max(g["computed_ms"], ra_g or 0)) > 1:
-                problems.append(f"wait after attempt {w['attempt']}: {g['delay_ms']} ms is not max(back-off, retry-after)")
+            # A Retry-After's jitter (retry_after_jitter) lands on top of it, within its bound.
+            j = g.get("retry_after_jitter_ms") or 0
+            if ra_jitter and j > round(secs(ra_jitter) * 1000):
+                problems.append(f"wait after attempt {w['attempt']}: jitter {j} ms beyond {ra_jitter}")
+            if abs(g["delay_ms"] - max(g["computed_ms"], (ra_g or 0) + j if ra_g is not None else 0)) > 1:
+                problems.append(f"wait after attempt {w['attempt']}: {g['delay_ms']} ms is not max(back-off, retry-after + jitter)")
         elif abs(w["delay_ms"] - g["delay_ms"]) > tol or (tol == 0 and w["delay_ms"] != g["delay_ms"]):
             problems.append(f"wait after attempt {w['attempt']}: retrylab {w['delay_ms']} ms, exported {g['delay_ms']} ms")
     # Reinserted error texts.

@@ -12,6 +12,8 @@ mod hedge_rows;
 mod lab_view;
 #[path = "tui/limit_rows.rs"]
 mod limit_rows;
+#[path = "tui/replayed_output.rs"]
+mod replayed_output;
 #[path = "tui/robustness_tui.rs"]
 mod robustness_tui;
 #[path = "tui/run_panes.rs"]

@@ -8,7 +8,7 @@ use crate::policy::duration::format_secs;
 use crate::policy::schedule::{Schedule, Step, plan};
 use crate::scenario::Scenario;
 use crate::scenario::builtin::resolve;
-use crate::scenario::plan::hop_policies;
+use crate::scenario::plan::{hop_extras, hop_policies};
 use crate::scenario::sdk::layer_plan;
 use crate::words::hop_label;
 use std::fmt::Write as _;
@@ -61,6 +61,7 @@ pub fn report(s: &Scenario, origin: &str) -> String {
     let _ = writeln!(out, "ok: {origin} — {}", s.name);
     let _ = writeln!(out, "planned, if every attempt fails (no Retry-After):");
     let targets = hop_labels(s);
+    let extras = hop_extras(s);
     for (i, hop) in schedule.hops.iter().enumerate() {
         let label = hop_label(u32::try_from(i).unwrap_or(u32::MAX));
         let ends = match (&policies[i], hop.ends_with) {
@@ -74,6 +75,11 @@ pub fn report(s: &Scenario, origin: &str) -> String {
             targets.get(i).map_or("?", String::as_str),
             hop_line(&hop.steps, &ends, hop.unbounded)
         );
+        // The keys beyond Tenacity that change what a failure leads to.
+        let notes = extras.get(i).map(|e| e.notes()).unwrap_or_default();
+        if !notes.is_empty() {
+            let _ = writeln!(out, "  {:<8} {}", "", notes.join(" · "));
+        }
     }
     let attempts = schedule.worst_attempts();
     let per_hop: Vec<u32> = schedule.hops.iter().map(|h| h.attempts).collect();
@@ -242,6 +248,28 @@ mod tests {
             r.contains("  a limit reached ends the call with limit_exceeded\n"),
             "{r}"
         );
+    }
+
+    #[test]
+    fn decorrelated_jitter_and_the_keys_beyond_tenacity_are_shown() {
+        let s = parse(
+            "name = \"x\"\n[prompt]\ntemplate = \"hi\"\n[call]\nprovider = \"openai\"\nmodel = \"m\"\nstream = true\n[retry]\nstop = { after_attempt = 4 }\nreinsert = [\"validation\"]\nwait = { decorrelated_jitter = { base = 1, max = 20 } }\nretry_after_jitter = \"500ms\"\nretry_after_over_max = \"fail\"\nstream_recovery = \"continue\"\nreinsert_keep = \"last\"\n",
+            "x",
+        )
+        .unwrap();
+        let r = report(&s, "x");
+        assert!(r.contains("(jitter 1 s–3 s)"), "{r}");
+        assert!(r.contains("(jitter 1 s–9 s)"), "{r}");
+        assert!(
+            r.contains("(jitter 1 s–20 s), attempt 4, then retry_error"),
+            "{r}"
+        );
+        assert!(
+            r.contains("           Retry-After + jitter 0–500 ms · Retry-After over max: fail · broken stream: continue · reinsert: last only\n"),
+            "{r}"
+        );
+        // 3 + 9 + 20 s at most.
+        assert!(r.contains("32 s of waiting"), "{r}");
     }
 
     #[test]

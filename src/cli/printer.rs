@@ -13,8 +13,8 @@ use crate::cost::format_usd;
 use crate::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, BreakerChanged, BreakerTo, BudgetDecided,
     Delta, ErrorReinserted, Event, FallbackHop, LimitReached, Observer, Outcome, ResultRejected,
-    RetryExhausted, RunFinished, RunStarted, SdkRetry, SharedState, TimedEvent, ToolCall, WaitEnd,
-    WaitFinished, WaitStarted, dispatch,
+    RetryExhausted, RunFinished, RunStarted, SdkRetry, SharedState, StreamResumed, TimedEvent,
+    ToolCall, WaitEnd, WaitFinished, WaitStarted, dispatch,
 };
 use crate::policy::duration::format_secs;
 use crate::words::{self, WaitWords};
@@ -264,6 +264,16 @@ impl<W: Write> Observer for Printer<W> {
             "{t}    {word} into attempt {} ({} so far): {last}",
             e.attempt,
             e.errors.len()
+        ));
+    }
+
+    /// `↻ continued: 17 characters sent back as the start of the reply`.
+    fn stream_resumed(&mut self, t_ms: u64, e: &StreamResumed) {
+        let t = self.stamp(t_ms);
+        let word = self.style.reinsert("↻ continued");
+        self.line(format_args!(
+            "{t}    {word}: {} characters sent back as the start of the reply",
+            e.replayed_chars
         ));
     }
 

@@ -50,15 +50,23 @@ pub(super) fn ms(d: Duration) -> u64 {
 }
 
 /// One HTTP exchange, then tools and validation: the attempt's content, or why it failed.
+/// `replayed` is the text a continued attempt sent back as the start of its reply
+/// (`stream_recovery = "continue"`): its answer, validated and kept, is that + the new text.
 pub(super) async fn attempt_once(
     prep: &Prepared,
     endpoint: &Endpoint,
     request: &ChatRequest,
-    hop: u32,
-    attempt: u32,
+    (hop, attempt): (u32, u32),
+    replayed: &str,
     em: &Emitter,
 ) -> Result<(String, ChatResponse), Failure> {
-    let resp = exchange(prep, endpoint, request, (hop, attempt), em).await?;
+    let mut resp = exchange(prep, endpoint, request, (hop, attempt), em)
+        .await
+        .map_err(|mut f| {
+            f.partial_output.insert_str(0, replayed);
+            f
+        })?;
+    resp.content.insert_str(0, replayed);
     // `[fallback].on_result`: a reply cut at max tokens or empty is rejected before tools
     // and validation read it.
     if let Some(rejected) = super::results::reject_reply(prep, endpoint.kind, &resp) {

@@ -9,18 +9,20 @@ use super::control::RunControl;
 use super::limits;
 use super::prepare::{Prepared, processed};
 use super::results;
+use super::resume::{Resume, broke_mid_stream, continue_why, surface_why};
 use super::run::Emitter;
 use super::shared::SharedState;
 use crate::cost;
 use crate::error::CallError;
 use crate::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, ErrorReinserted, Event, RetryExhausted,
-    WaitEnd, WaitFinished, WaitSource, WaitStarted,
+    StreamResumed, WaitEnd, WaitFinished, WaitSource, WaitStarted,
 };
 use crate::policy::fallback::{FallbackDecision, decide_after_hop};
 use crate::policy::on_result;
-use crate::policy::retry_on::{Decision, RetryPolicy, WaitDecision, decide};
-use crate::policy::{ReinsertMode, Secs};
+use crate::policy::retry_after::{Failed, Verdict, judge, over_max_fallback};
+use crate::policy::retry_on::{Decision, RetryPolicy, WaitDecision};
+use crate::policy::{ReinsertKeep, ReinsertMode, RetryExtras, Secs, StreamRecovery};
 use crate::provider::{ChatRequest, Client, Message};
 use crate::scenario::types::Scenario;
 use crate::words::WHY_NO_RETRY_TABLE;
@@ -35,6 +37,12 @@ pub(super) enum HopEnd {
     Failed {
         error: CallError,
         fallback: FallbackDecision,
+    },
+    /// `stream_recovery = "surface"`: the call ends at once with the partial output and
+    /// the error (no retry, no fallback).
+    Surfaced {
+        error: CallError,
+        partial: String,
     },
     Cancelled,
     /// A `[limits]` limit was reached (`limit_reached` emitted): the run ends.
@@ -64,23 +72,27 @@ enum Follows {
 }
 
 impl Follows {
-    /// From the policy's decision on `error` (none without a `[retry]` table); `fallback`
-    /// decides what follows the hop's end.
+    /// From the policy's verdict on `error` (none without a `[retry]` table); `fallback`
+    /// decides what follows the hop's end (`true`: caught whatever `catch` lists, as
+    /// `retry_after_over_max = "fallback"` asks).
     fn from(
-        decision: Option<Decision>,
+        verdict: Option<Verdict>,
         attempt: u32,
         error: &CallError,
-        fallback: impl Fn(&CallError) -> FallbackDecision,
+        fallback: impl Fn(&CallError, bool) -> FallbackDecision,
     ) -> Follows {
-        let (error, exhausted) = match decision {
-            Some(Decision::Retry { wait, reinsert, .. }) => {
+        let (error, exhausted, forced) = match verdict {
+            Some(Verdict::Policy(Decision::Retry { wait, reinsert, .. })) => {
                 return Follows::Retry { wait, reinsert };
             }
-            Some(Decision::Stop { .. }) => (CallError::retry_error(attempt, error.clone()), true),
-            None | Some(Decision::Reraise { .. }) => (error.clone(), false),
+            Some(Verdict::Policy(Decision::Stop { .. })) => {
+                (CallError::retry_error(attempt, error.clone()), true, false)
+            }
+            Some(Verdict::OverMax { fallback, .. }) => (error.clone(), false, fallback),
+            None | Some(Verdict::Policy(Decision::Reraise { .. })) => (error.clone(), false, false),
         };
         Follows::End {
-            fallback: fallback(&error),
+            fallback: fallback(&error, forced),
             error,
             exhausted,
         }
@@ -97,8 +109,13 @@ struct Hop<'a> {
     /// The breakers and budget shared across calls.
     shared: &'a SharedState,
     policy: Option<&'a RetryPolicy>,
+    /// The `[retry]` keys beyond Tenacity (defaults without a table).
+    extras: RetryExtras,
     rng: ChaCha8Rng,
     carried: Carried,
+    /// The last wait, which a decorrelated jitter grows from.
+    previous_wait: Option<f64>,
+    resume: Resume,
     start: Duration,
 }
 
@@ -120,8 +137,11 @@ pub(super) async fn run_hop(
         control,
         shared,
         policy,
+        extras: prep.extras[hop as usize],
         rng: ChaCha8Rng::seed_from_u64(policy.map_or(0, |p| p.seed)),
         carried: Carried::default(),
+        previous_wait: None,
+        resume: Resume::default(),
         start: em.clock.now(),
     };
     let mut attempt: u32 = 1;
@@ -133,6 +153,7 @@ pub(super) async fn run_hop(
         if h.wait(attempt, &wait).await == WaitEnd::Cancelled {
             return HopEnd::Cancelled;
         }
+        h.previous_wait = Some(wait.delay);
         attempt = attempt.saturating_add(1);
         // An attempt that does no I/O (a prompt that does not render) and a zero wait never
         // yield: give the task's other futures (a consumer, a cancel) their turn, on any
@@ -177,14 +198,28 @@ impl Hop<'_> {
         let template_errors = self
             .carried
             .template_errors(self.policy.map(|p| p.reinsert_mode));
-        let built = build_request(self.s, prep, idx, template_errors, &self.carried.reask);
+        let mut built = build_request(self.s, prep, idx, template_errors, &self.carried.reask);
+        let replayed = match &mut built {
+            Ok((request, _)) if self.extras.stream_recovery == StreamRecovery::Continue => {
+                self.resume.apply(prep.endpoints[idx].kind, request)
+            }
+            _ => String::new(),
+        };
         self.announce(attempt, &built);
+        if !replayed.is_empty() {
+            em.emit(Event::StreamResumed(StreamResumed {
+                hop: self.hop,
+                attempt,
+                replayed_chars: replayed.chars().count() as u64,
+                text: replayed.clone(),
+            }));
+        }
         let started = em.clock.now();
         let result = match &built {
             Ok((request, _)) => tokio::select! {
                 biased;
                 () = self.control.cancel_token().cancelled() => return Next::End(HopEnd::Cancelled),
-                r = attempt_once(prep, &prep.endpoints[idx], request, self.hop, attempt, em) => r,
+                r = attempt_once(prep, &prep.endpoints[idx], request, (self.hop, attempt), &replayed, em) => r,
             },
             Err(error) => Err(Failure {
                 error: error.clone(),
@@ -298,6 +333,10 @@ impl Hop<'_> {
             &failure.partial_output,
             Some(&failure.error),
         );
+        let broke = broke_mid_stream(request, &failure);
+        if broke && self.extras.stream_recovery == StreamRecovery::Surface {
+            return self.surface(attempt, failure, latency_ms, cost);
+        }
         // `[fallback].on_result`: a rejected reply is never retried on the same model.
         let rejected = results::rejected(prep, &failure.error);
         let (mut why, mut will_retry, mut follows) = match rejected {
@@ -316,17 +355,31 @@ impl Hop<'_> {
                 },
             ),
             None => {
-                let decision = self.policy.map(|policy| {
-                    let elapsed = em.clock.now().saturating_sub(self.start).as_secs_f64();
-                    decide(policy, attempt, elapsed, &failure.error, &mut self.rng)
+                let verdict = self.policy.map(|policy| {
+                    let failed = Failed {
+                        attempt,
+                        elapsed: em.clock.now().saturating_sub(self.start).as_secs_f64(),
+                        previous_wait: self.previous_wait,
+                    };
+                    judge(policy, &self.extras, failed, &failure.error, &mut self.rng)
                 });
-                let why = decision
+                let mut why = verdict
                     .as_ref()
-                    .map_or(WHY_NO_RETRY_TABLE, Decision::why)
+                    .map_or(WHY_NO_RETRY_TABLE, Verdict::why)
                     .to_string();
-                let will_retry = matches!(decision, Some(Decision::Retry { .. }));
-                let follows = Follows::from(decision, attempt, &failure.error, |e| {
-                    decide_after_hop(prep.fallback.as_ref(), hop, e)
+                let will_retry = matches!(verdict, Some(Verdict::Policy(Decision::Retry { .. })));
+                if self.extras.stream_recovery == StreamRecovery::Continue {
+                    self.resume.after(broke, &failure);
+                    if broke && will_retry {
+                        why.push_str(&continue_why(&failure.partial_output));
+                    }
+                }
+                let follows = Follows::from(verdict, attempt, &failure.error, |e, forced| {
+                    if forced {
+                        over_max_fallback(prep.fallback.as_ref(), hop, e)
+                    } else {
+                        decide_after_hop(prep.fallback.as_ref(), hop, e)
+                    }
                 });
                 (why, will_retry, follows)
             }
@@ -413,9 +466,40 @@ impl Hop<'_> {
 }
 
 impl Hop<'_> {
+    /// `stream_recovery = "surface"` after a broken stream: `attempt_failed` saying so, and
+    /// the call ends with the partial output and the error.
+    fn surface(
+        &self,
+        attempt: u32,
+        failure: Failure,
+        latency_ms: u64,
+        cost: Option<cost::Cost>,
+    ) -> Next {
+        self.em.emit(Event::AttemptFailed(AttemptFailed {
+            hop: self.hop,
+            attempt,
+            error: failure.error.clone(),
+            partial_output: failure.partial_output.clone(),
+            will_retry: false,
+            latency_ms,
+            why: surface_why(&failure.error, &failure.partial_output),
+            fallback_why: String::new(),
+            response: failure.response,
+            cost_usd: cost.map(|c| c.usd),
+            cost_estimated: cost.is_some_and(|c| c.estimated),
+        }));
+        Next::End(HopEnd::Surfaced {
+            error: failure.error,
+            partial: failure.partial_output,
+        })
+    }
+
     /// Carries the failed attempt's text into the next one and says so.
     fn reinsert(&mut self, attempt: u32, error: &CallError, partial_output: &str) {
         let Some(policy) = self.policy else { return };
+        if self.extras.reinsert_keep == ReinsertKeep::Last {
+            self.carried = Carried::default();
+        }
         self.carried
             .add(policy.reinsert_mode, error, partial_output);
         self.em.emit(Event::ErrorReinserted(ErrorReinserted {
@@ -525,6 +609,7 @@ fn wait_started(hop: u32, attempt: u32, policy: &RetryPolicy, wait: &WaitDecisio
         strategy: policy.strategy(),
         retry_after_ms: wait.retry_after.map(|r| Secs(r).as_ms()),
         computed_ms: Secs(wait.computed).as_ms(),
+        retry_after_jitter_ms: (wait.jitter > 0.0).then(|| Secs(wait.jitter).as_ms()),
         source: match wait.source {
             From::Backoff => WaitSource::Backoff,
             From::RetryAfter => WaitSource::RetryAfter,

@@ -9,6 +9,7 @@ mod hop;
 mod limits;
 mod prepare;
 mod results;
+mod resume;
 pub mod run;
 mod sdk_layer;
 pub mod shared;

@@ -10,13 +10,14 @@ use crate::config::{self, Config, LiveTarget};
 use crate::cost::{self, FailedAt, PriceTable};
 use crate::error::{CallError, ErrorKind};
 use crate::event::Mode;
+use crate::policy::RetryExtras;
 use crate::policy::Secs;
 use crate::policy::fallback::FallbackPolicy;
 use crate::policy::retry_on::RetryPolicy;
 use crate::provider::client::ReplyLimits;
 use crate::provider::redact::{Secrets, redact_failure};
 use crate::provider::{ChatRequest, Client, Endpoint, Timeouts, key_env};
-use crate::scenario::plan::{fallback_policy, hop_policies};
+use crate::scenario::plan::{fallback_policy, hop_extras, hop_policies};
 use crate::scenario::sdk::{SdkLoop, hop_sdk_loops};
 use crate::scenario::types::Scenario;
 use crate::sim::{LocalSim, SimServer};
@@ -33,6 +34,8 @@ pub(super) struct Prepared {
     pub(super) timeouts: Timeouts,
     pub(super) limits: ReplyLimits,
     pub(super) policies: Vec<Option<RetryPolicy>>,
+    /// Each hop's `[retry]` keys beyond Tenacity.
+    pub(super) extras: Vec<RetryExtras>,
     pub(super) fallback: Option<FallbackPolicy>,
     pub(super) targets: Vec<HopTarget>,
     /// Prices for each attempt's cost (sim mode too: what the run would cost live).
@@ -222,6 +225,7 @@ pub(super) async fn prepare(
         timeouts,
         limits,
         policies: hop_policies(s),
+        extras: hop_extras(s),
         fallback: s.fallback.as_ref().map(fallback_policy),
         targets,
         prices: cfg.prices(),

@@ -254,6 +254,15 @@ async fn run_hops(
                 };
             }
             HopEnd::Limit(exhausted) => return prep.call_limits.finish(&exhausted, caught),
+            HopEnd::Surfaced { error, partial } => {
+                return RunSummary {
+                    outcome: Outcome::Error,
+                    content: Some(partial),
+                    error: Some(error),
+                    caught,
+                    degraded: false,
+                };
+            }
             HopEnd::Failed { error, fallback } => (error, fallback),
         };
         let (error, fallback) = end;

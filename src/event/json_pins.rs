@@ -112,8 +112,18 @@ fn full() -> Vec<(Event, &'static str)> {
                 computed_ms: 4000,
                 source: WaitSource::RetryAfter,
                 clipped_from_ms: Some(8000),
+                retry_after_jitter_ms: Some(310),
             }),
-            r#"{"t_ms":7,"event":"wait_started","hop":0,"attempt":1,"delay_ms":4000,"strategy":"exponential(multiplier=1, min=4, max=10)","retry_after_ms":30000,"computed_ms":4000,"source":"retry_after","clipped_from_ms":8000}"#,
+            r#"{"t_ms":7,"event":"wait_started","hop":0,"attempt":1,"delay_ms":4000,"strategy":"exponential(multiplier=1, min=4, max=10)","retry_after_ms":30000,"computed_ms":4000,"source":"retry_after","clipped_from_ms":8000,"retry_after_jitter_ms":310}"#,
+        ),
+        (
+            Event::StreamResumed(StreamResumed {
+                hop: 0,
+                attempt: 2,
+                replayed_chars: 8,
+                text: "Patrick ".into(),
+            }),
+            r#"{"t_ms":7,"event":"stream_resumed","hop":0,"attempt":2,"replayed_chars":8,"text":"Patrick "}"#,
         ),
         (
             Event::WaitFinished(WaitFinished::cut(0, 1, WaitEnd::Cancelled, 1350)),
@@ -337,6 +347,7 @@ fn bare() -> Vec<(Event, &'static str)> {
                 computed_ms: 0,
                 source: WaitSource::Backoff,
                 clipped_from_ms: None,
+                retry_after_jitter_ms: None,
             }),
             r#"{"t_ms":7,"event":"wait_started","hop":0,"attempt":1,"delay_ms":0,"strategy":"wait_none","retry_after_ms":null,"computed_ms":0,"source":"backoff"}"#,
         ),
@@ -426,7 +437,7 @@ fn every_event_encodes_as_pinned_and_parses_back() {
 #[test]
 fn every_variant_is_pinned() {
     let names: std::collections::BTreeSet<&str> = full().iter().map(|(e, _)| e.name()).collect();
-    assert_eq!(names.len(), 23, "{names:?}");
+    assert_eq!(names.len(), 24, "{names:?}");
 }
 
 /// Lines as older versions wrote them: the fields added since take their defaults, and the

@@ -85,6 +85,19 @@ pub struct AttemptFailed {
     pub cost_estimated: bool,
 }
 
+/// `stream_recovery = "continue"`: this attempt sent back the text a broken stream had
+/// delivered as the start of its reply (Anthropic: an assistant prefill; OpenAI: the partial
+/// answer and a request to continue). Its deltas carry only the new text; its content is
+/// `text` + those deltas.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamResumed {
+    pub hop: u32,
+    pub attempt: u32,
+    /// Characters (not bytes) of `text`.
+    pub replayed_chars: u64,
+    pub text: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorReinserted {
     pub hop: u32,
@@ -110,6 +123,9 @@ pub struct WaitStarted {
     /// The wait before `[limits].deadline` cut it to the time left (`delay_ms`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clipped_from_ms: Option<u64>,
+    /// `retry_after_jitter`'s part of the wait, drawn on top of the Retry-After.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_jitter_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

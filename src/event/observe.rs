@@ -5,8 +5,8 @@
 use super::kinds::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, BreakerChanged, BudgetDecided, Delta,
     ErrorReinserted, FallbackHop, HedgeCancelled, HedgeStarted, LimitReached, ResultRejected,
-    RetryExhausted, RunFinished, RunStarted, SdkRetry, SharedState, ToolCall, WaitFinished,
-    WaitStarted,
+    RetryExhausted, RunFinished, RunStarted, SdkRetry, SharedState, StreamResumed, ToolCall,
+    WaitFinished, WaitStarted,
 };
 use super::{Event, TimedEvent};
 
@@ -36,6 +36,7 @@ pub trait Observer {
     fn budget_decided(&mut self, _t_ms: u64, _denied: bool, _e: &BudgetDecided) {}
     fn limit_reached(&mut self, _t_ms: u64, _e: &LimitReached) {}
     fn result_rejected(&mut self, _t_ms: u64, _e: &ResultRejected) {}
+    fn stream_resumed(&mut self, _t_ms: u64, _e: &StreamResumed) {}
 }
 
 /// The state a `breaker_*` event says its breaker went to.
@@ -85,6 +86,7 @@ pub fn dispatch<O: Observer + ?Sized>(o: &mut O, ev: &TimedEvent) {
         Event::BudgetDenied(e) => o.budget_decided(t, true, e),
         Event::LimitReached(e) => o.limit_reached(t, e),
         Event::ResultRejected(e) => o.result_rejected(t, e),
+        Event::StreamResumed(e) => o.stream_resumed(t, e),
     }
 }
 

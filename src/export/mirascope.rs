@@ -8,9 +8,10 @@ use super::python::{self, Flavour, lit};
 use super::{Findings, Target};
 use crate::error::ErrorKind;
 use crate::policy::RetryPolicy;
+use crate::policy::Secs;
 use crate::pyimport::sdk::Sdk;
 use crate::scenario::Scenario;
-use crate::scenario::plan::hop_policies;
+use crate::scenario::plan::{hop_extras, hop_policies};
 use std::fmt::Write as _;
 
 pub const NEEDS: &str = "\"mirascope[openai,anthropic,tenacity]<2\"";
@@ -80,6 +81,7 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
     body.push_str(&pyprog::prompt_body(
         s,
         primary.as_ref().map(|p| p.reinsert_mode),
+        hop_extras(s)[0].reinsert_keep,
         f,
     ));
 
@@ -131,7 +133,8 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
     }
     body.push_str("@trace_hop  # retrylab's trace: a JSON line when a hop fails\n");
     if let Some(p) = &primary {
-        body.push_str(&retry_decorator(p, &python::sdks(s), f));
+        let jitter = hop_extras(s)[0].retry_after_jitter;
+        body.push_str(&retry_decorator(p, jitter, &python::sdks(s), f));
     }
     let _ = writeln!(
         body,
@@ -161,12 +164,12 @@ pub fn call_params(s: &Scenario) -> Option<String> {
 }
 
 /// `@retry(...)` for a policy: stop, wait (Retry-After included), retry_on, reinsertion.
-fn retry_decorator(p: &RetryPolicy, sdks: &[Sdk], f: &mut Findings) -> String {
+fn retry_decorator(p: &RetryPolicy, jitter: Secs, sdks: &[Sdk], f: &mut Findings) -> String {
     let mut args = Vec::new();
     if let Some(stop) = &p.stop {
         args.push(format!("stop={}", python::stop(stop)));
     }
-    if let Some(w) = python::policy_wait(p) {
+    if let Some(w) = python::policy_wait(p, jitter) {
         args.push(format!("wait={w}"));
     }
     if !(p.retry_on.contains(&ErrorKind::Any)) {

@@ -5,6 +5,7 @@
 //! Pure text from a scenario: no I/O, nothing run.
 
 mod across;
+mod beyond;
 pub mod layers;
 mod limits;
 pub mod litellm;
@@ -112,6 +113,8 @@ pub fn export(s: &Scenario, scenario_arg: &str, target: Target) -> Exported {
         across::python(s, target, &mut findings);
     }
     limits::findings(s, target, &mut findings);
+    // Before the writers: each lists the findings at the top of what it writes.
+    beyond::findings(s, target, &mut findings);
     let code = match target {
         Target::Mirascope => mirascope::write(s, scenario_arg, &mut findings),
         Target::Tenacity => tenacity::write(s, scenario_arg, &mut findings),

@@ -3,7 +3,7 @@
 
 use super::python::{self, ident, lit};
 use super::{Findings, Target};
-use crate::policy::ReinsertMode;
+use crate::policy::{ReinsertKeep, ReinsertMode};
 use crate::scenario::{ProviderKind, Scenario, ToolSpec};
 use std::fmt::Write as _;
 
@@ -212,8 +212,17 @@ fn tool(t: &ToolSpec) -> String {
 
 /// The prompt function's body: reinserted texts traced, the template rendered, and the
 /// messages (a plain string when there is neither a system prompt nor a reask turn).
-pub fn prompt_body(s: &Scenario, mode: Option<ReinsertMode>, f: &mut Findings) -> String {
-    let mut out = String::from("    texts = reinserted(errors)\n");
+pub fn prompt_body(
+    s: &Scenario,
+    mode: Option<ReinsertMode>,
+    keep: ReinsertKeep,
+    f: &mut Findings,
+) -> String {
+    let mut out = String::new();
+    if keep == ReinsertKeep::Last {
+        out.push_str("    errors = (errors or [])[-1:]  # reinsert_keep = \"last\"\n");
+    }
+    out.push_str("    texts = reinserted(errors)\n");
     let reask = mode == Some(ReinsertMode::Reask);
     // In reask mode the template renders without `errors` (the correction is in the turns).
     let errors_var = if reask { "[]" } else { "texts" };

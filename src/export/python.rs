@@ -282,17 +282,32 @@ pub fn wait(w: &Wait) -> String {
         Wait::Chain(l) => format!("wait_chain({})", join(l.iter().map(wait), ", ")),
         Wait::Sum(l) if l.is_empty() => "wait_none()".into(),
         Wait::Sum(l) => join(l.iter().map(wait), " + "),
+        // Tenacity has none: the harness's small wait callable (AWS's formula).
+        Wait::DecorrelatedJitter(p) => {
+            let args = kw(vec![
+                Some(format!("base={}", secs(p.base))),
+                opt("max", p.max, Secs::INF),
+            ]);
+            format!("wait_decorrelated_jitter({args})")
+        }
     }
 }
 
 /// The wait of a policy, Retry-After included when honoured (Tenacity lacks it: the
 /// harness's `wait_retry_after`).
-pub fn policy_wait(p: &RetryPolicy) -> Option<String> {
+/// `jitter` is `retry_after_jitter` (uniform(0, jitter) on top of the Retry-After, as the
+/// harness's `wait_retry_after` draws it).
+pub fn policy_wait(p: &RetryPolicy, jitter: Secs) -> Option<String> {
     let backoff = p.wait.as_ref().map(wait);
     if p.honor_retry_after {
         let inner = backoff.unwrap_or_else(|| "None".into());
+        let jitter = if jitter.0 > 0.0 {
+            format!(", jitter={}", secs(jitter))
+        } else {
+            String::new()
+        };
         Some(format!(
-            "wait_retry_after({inner}, cap={})",
+            "wait_retry_after({inner}, cap={}{jitter})",
             secs(p.retry_after_max)
         ))
     } else {

@@ -5,6 +5,7 @@ import email.utils
 import json
 import math
 import os
+import random
 import re
 import time
 from typing import Any
@@ -216,23 +217,38 @@ def retry_after_ms(e: BaseException | None) -> int | None:
 
 class wait_retry_after(wait_base):
     """Tenacity has no Retry-After: wait the longer of the back-off and the server's
-    Retry-After, the latter capped at `cap` seconds (retry_after_max)."""
+    Retry-After, the latter capped at `cap` seconds (retry_after_max), plus uniform(0, jitter)
+    on top of it (retry_after_jitter, rounded to the ms)."""
 
-    def __init__(self, backoff: wait_base | None, cap: float) -> None:
-        self.backoff, self.cap = backoff, cap
+    def __init__(self, backoff: wait_base | None, cap: float, jitter: float = 0.0) -> None:
+        self.backoff, self.cap, self.jitter = backoff, cap, jitter
 
     def __call__(self, retry_state: RetryCallState) -> float:
         computed = self.backoff(retry_state) if self.backoff else 0.0
         ra = retry_after_ms(retry_state.outcome.exception() if retry_state.outcome else None)
         capped = None if ra is None else min(ra / 1000, self.cap)
-        retry_state.retrylab_wait = (computed, capped)
-        return computed if capped is None else max(computed, capped)
+        jitter = round(random.uniform(0, self.jitter), 3) if capped is not None and self.jitter > 0 else 0.0
+        retry_state.retrylab_wait = (computed, capped, jitter)
+        return computed if capped is None else max(computed, capped + jitter)
+
+
+class wait_decorrelated_jitter(wait_base):
+    """AWS's decorrelated jitter, which Tenacity lacks: min(max, uniform(base, 3 * previous)),
+    previous being the hop's last wait (base before the first)."""
+
+    def __init__(self, base: float = 1.0, max: float = math.inf) -> None:
+        self.base, self.max = base, max
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        # Tenacity keeps the last sleep in upcoming_sleep until the next one is decided.
+        previous = self.base if retry_state.attempt_number <= 1 else retry_state.upcoming_sleep
+        return min(self.max, random.uniform(self.base, 3 * previous))
 
 
 def trace_wait(retry_state: RetryCallState) -> None:
     """Tenacity's before_sleep: the wait about to start, and the failure that caused it."""
     sleep = retry_state.upcoming_sleep
-    computed, ra = getattr(retry_state, "retrylab_wait", (sleep, None))
+    computed, ra, jitter = getattr(retry_state, "retrylab_wait", (sleep, None, 0.0))
     error = retry_state.outcome.exception() if retry_state.outcome else None
     emit(
         "wait_started",
@@ -240,6 +256,7 @@ def trace_wait(retry_state: RetryCallState) -> None:
         delay_ms=round(sleep * 1000),
         computed_ms=round(computed * 1000),
         retry_after_ms=None if ra is None else round(ra * 1000),
+        retry_after_jitter_ms=round(jitter * 1000) if jitter else None,
         kind=kind_of(error) if error else None,
     )
 

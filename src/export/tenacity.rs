@@ -8,9 +8,10 @@ use super::python::{self, Flavour, lit};
 use super::{Findings, Target};
 use crate::error::ErrorKind;
 use crate::policy::RetryPolicy;
+use crate::policy::Secs;
 use crate::pyimport::sdk::Sdk;
 use crate::scenario::Scenario;
-use crate::scenario::plan::hop_policies;
+use crate::scenario::plan::{hop_extras, hop_policies};
 use std::fmt::Write as _;
 
 const NEEDS: &str = "openai anthropic tenacity";
@@ -19,6 +20,7 @@ pub(super) const SDK_CALLS: &str = include_str!("sdk_calls.py");
 pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
     super::common_findings(s, f);
     let policies = hop_policies(s);
+    let extras = hop_extras(s);
     let mut body = String::new();
     body.push_str(python::RUNTIME);
     body.push('\n');
@@ -65,7 +67,7 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
     sig.push("errors: list[Exception] | None = None".into());
     let _ = writeln!(body, "\n\ndef {name}({}):", sig.join(", "));
     let mode = policies.first().cloned().flatten().map(|p| p.reinsert_mode);
-    body.push_str(&pyprog::prompt_body(s, mode, f));
+    body.push_str(&pyprog::prompt_body(s, mode, extras[0].reinsert_keep, f));
 
     let params_dict = call_params(s).unwrap_or_else(|| "{}".into());
     let mut call_vars = args;
@@ -74,7 +76,8 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
     for (i, (h, p)) in hops.iter().zip(&policies).enumerate() {
         body.push_str("\n\n@trace_hop  # retrylab's trace: a JSON line when a hop fails\n");
         if let Some(p) = p {
-            body.push_str(&retry_decorator(p, python::sdk_of(h.provider), f));
+            let jitter = extras[i].retry_after_jitter;
+            body.push_str(&retry_decorator(p, jitter, python::sdk_of(h.provider), f));
         }
         let _ = writeln!(
             body,
@@ -148,12 +151,12 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
     out
 }
 
-fn retry_decorator(p: &RetryPolicy, sdk: Sdk, f: &mut Findings) -> String {
+fn retry_decorator(p: &RetryPolicy, jitter: Secs, sdk: Sdk, f: &mut Findings) -> String {
     let mut args = Vec::new();
     if let Some(stop) = &p.stop {
         args.push(format!("stop={}", python::stop(stop)));
     }
-    if let Some(w) = python::policy_wait(p) {
+    if let Some(w) = python::policy_wait(p, jitter) {
         args.push(format!("wait={w}"));
     }
     if !p.retry_on.contains(&ErrorKind::Any) {

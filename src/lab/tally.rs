@@ -201,6 +201,7 @@ mod tests {
                 computed_ms: delay_ms,
                 source: WaitSource::Backoff,
                 clipped_from_ms: None,
+                retry_after_jitter_ms: None,
             }),
         };
         t.observe(&started(4000), cap);

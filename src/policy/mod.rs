@@ -4,10 +4,13 @@
 
 pub mod breaker;
 pub mod budget;
+pub mod decorrelated;
 pub mod duration;
+pub mod extras;
 pub mod fallback;
 pub mod limits;
 pub mod on_result;
+pub mod retry_after;
 pub mod retry_on;
 pub mod schedule;
 pub mod stainless;
@@ -15,6 +18,7 @@ pub mod stop;
 pub mod wait;
 
 pub use duration::Secs;
+pub use extras::{OverMax, ReinsertKeep, RetryExtras, StreamRecovery};
 pub use fallback::{FallbackDecision, FallbackPolicy, decide_after_hop};
 pub use retry_on::{Decision, RetryPolicy, WaitDecision, WaitSource};
 pub use schedule::{Schedule, plan};

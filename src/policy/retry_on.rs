@@ -1,6 +1,8 @@
 //! One decision after a failed attempt, in Tenacity's order: the retry predicate
 //! (`retry_on`), then the wait (with Retry-After), then the stop check.
 
+use super::extras::RetryExtras;
+use super::retry_after::{Failed, jitter};
 use super::{ReinsertMode, Secs, Stop, Wait, duration::MAX_WAIT, stop::StopState};
 use crate::error::{CallError, ErrorKind};
 use rand::Rng;
@@ -69,6 +71,8 @@ pub struct WaitDecision {
     pub computed: f64,
     /// The server's Retry-After, capped by `retry_after_max`, when honoured.
     pub retry_after: Option<f64>,
+    /// `retry_after_jitter`'s draw added on top of that Retry-After (0 when none).
+    pub jitter: f64,
     pub source: WaitSource,
     /// `wait = max(exponential 4 s, retry-after 1 s) = 4 s`.
     pub text: String,
@@ -106,7 +110,20 @@ pub fn compute_wait<R: Rng + ?Sized>(
     error: &CallError,
     rng: &mut R,
 ) -> WaitDecision {
-    let mut w = unclamped_wait(policy, attempt, error, rng);
+    compute_wait_with(policy, &RetryExtras::default(), attempt, None, error, rng)
+}
+
+/// [`compute_wait`] with the keys beyond Tenacity (Retry-After jitter) and the hop's
+/// previous wait (for a decorrelated jitter).
+pub fn compute_wait_with<R: Rng + ?Sized>(
+    policy: &RetryPolicy,
+    extras: &RetryExtras,
+    attempt: u32,
+    previous: Option<f64>,
+    error: &CallError,
+    rng: &mut R,
+) -> WaitDecision {
+    let mut w = unclamped_wait(policy, extras, (attempt, previous), error, rng);
     if Secs(w.delay).beyond_max_wait() || w.delay.is_nan() {
         w.text = format!(
             "{}, clamped to {} (the longest wait)",
@@ -120,18 +137,19 @@ pub fn compute_wait<R: Rng + ?Sized>(
 
 fn unclamped_wait<R: Rng + ?Sized>(
     policy: &RetryPolicy,
-    attempt: u32,
+    extras: &RetryExtras,
+    (attempt, previous): (u32, Option<f64>),
     error: &CallError,
     rng: &mut R,
 ) -> WaitDecision {
     let computed = policy
         .wait
         .as_ref()
-        .map_or(0.0, |w| w.compute(attempt, rng));
-    let formula = policy
-        .wait
-        .as_ref()
-        .map_or_else(|| "no wait".to_string(), |w| w.explain(attempt, computed));
+        .map_or(0.0, |w| w.compute_after(attempt, previous, rng));
+    let formula = policy.wait.as_ref().map_or_else(
+        || "no wait".to_string(),
+        |w| w.explain_after(attempt, previous, computed),
+    );
     let retry_after = if policy.honor_retry_after {
         error
             .retry_after_ms
@@ -144,7 +162,7 @@ fn unclamped_wait<R: Rng + ?Sized>(
             let capped = error
                 .retry_after_ms
                 .is_some_and(|ms| Secs::from_ms(ms).0 > policy.retry_after_max.0);
-            let ra_text = if capped {
+            let mut ra_text = if capped {
                 format!(
                     "retry-after {} (capped by retry_after_max)",
                     Secs(ra).human()
@@ -152,8 +170,13 @@ fn unclamped_wait<R: Rng + ?Sized>(
             } else {
                 format!("retry-after {}", Secs(ra).human())
             };
-            let (delay, source) = if ra > computed {
-                (ra, WaitSource::RetryAfter)
+            // On top of the (capped) server value: it spreads callers told the same time.
+            let jitter = jitter(extras, rng);
+            if jitter > 0.0 {
+                ra_text = format!("{ra_text} + jitter {}", Secs(jitter).human());
+            }
+            let (delay, source) = if ra + jitter > computed {
+                (ra + jitter, WaitSource::RetryAfter)
             } else {
                 (computed, WaitSource::Backoff)
             };
@@ -161,6 +184,7 @@ fn unclamped_wait<R: Rng + ?Sized>(
                 delay,
                 computed,
                 retry_after: Some(ra),
+                jitter,
                 source,
                 text: format!("wait = max({formula}, {ra_text}) = {}", Secs(delay).human()),
             }
@@ -175,6 +199,7 @@ fn unclamped_wait<R: Rng + ?Sized>(
                 delay: computed,
                 computed,
                 retry_after: None,
+                jitter: 0.0,
                 source: WaitSource::Backoff,
                 text: format!("wait = {formula}{ignored}"),
             }
@@ -191,6 +216,28 @@ pub fn decide<R: Rng + ?Sized>(
     error: &CallError,
     rng: &mut R,
 ) -> Decision {
+    let failed = Failed {
+        attempt,
+        elapsed,
+        previous_wait: None,
+    };
+    decide_with(policy, &RetryExtras::default(), failed, error, rng)
+}
+
+/// [`decide`] with the keys beyond Tenacity that shape the wait (Retry-After jitter) and
+/// the hop's previous wait; [`super::retry_after::judge`] adds `retry_after_over_max`.
+pub fn decide_with<R: Rng + ?Sized>(
+    policy: &RetryPolicy,
+    extras: &RetryExtras,
+    failed: Failed,
+    error: &CallError,
+    rng: &mut R,
+) -> Decision {
+    let Failed {
+        attempt,
+        elapsed,
+        previous_wait,
+    } = failed;
     if !error.kind.is_in(&policy.retry_on) {
         let why = format!(
             "{} is not in retry_on {}: re-raised as is, no retry",
@@ -199,7 +246,7 @@ pub fn decide<R: Rng + ?Sized>(
         );
         return Decision::Reraise { why };
     }
-    let wait = compute_wait(policy, attempt, error, rng);
+    let wait = compute_wait_with(policy, extras, attempt, previous_wait, error, rng);
     let state = StopState {
         attempt,
         elapsed,

@@ -2,7 +2,9 @@
 //! makes when every attempt fails with a retryable error and no Retry-After, computed with
 //! the same decision code and seed as a run, plus each wait's jitter range and the worst case.
 
-use super::retry_on::{Decision, RetryPolicy, decide};
+use super::extras::RetryExtras;
+use super::retry_after::Failed;
+use super::retry_on::{Decision, RetryPolicy, decide_with};
 use crate::error::{CallError, ErrorKind};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -89,15 +91,24 @@ pub fn plan_hop(policy: Option<&RetryPolicy>, attempt_secs: f64) -> HopPlan {
     let mut steps = Vec::new();
     let mut elapsed = 0.0;
     let (mut total, mut total_max) = (0.0, 0.0);
+    // The previous wait and its range: a decorrelated jitter grows from it.
+    let (mut previous_wait, mut previous_range) = (None, None);
     for attempt in 1..=PLAN_LIMIT {
         steps.push(Step::Attempt(attempt));
         elapsed += attempt_secs;
-        match decide(policy, attempt, elapsed, &error, &mut rng) {
+        let failed = Failed {
+            attempt,
+            elapsed,
+            previous_wait,
+        };
+        match decide_with(policy, &RetryExtras::default(), failed, &error, &mut rng) {
             Decision::Retry { wait, .. } => {
                 let (lo, hi) = policy
                     .wait
                     .as_ref()
-                    .map_or((0.0, 0.0), |w| w.range(attempt));
+                    .map_or((0.0, 0.0), |w| w.range_after(attempt, previous_range));
+                previous_wait = Some(wait.delay);
+                previous_range = Some((lo, hi));
                 steps.push(Step::Wait {
                     after_attempt: attempt,
                     secs: wait.delay,
@@ -270,5 +281,40 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn decorrelated_jitter_plans_its_range_per_attempt() {
+        let mut p = basic();
+        p.stop = Some(Stop::AfterAttempt(5));
+        p.wait = Some(Wait::DecorrelatedJitter(
+            crate::policy::wait::DecorrelatedParams {
+                base: Secs(1.0),
+                max: Secs(20.0),
+            },
+        ));
+        let h = plan_hop(Some(&p), 0.0);
+        let waits: Vec<(f64, f64, f64)> = h
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Wait { secs, lo, hi, .. } => Some((*secs, *lo, *hi)),
+                Step::Attempt(_) => None,
+            })
+            .collect();
+        // 1-3 s, 1-9 s, 1-20 s (27 capped), 1-20 s; each draw inside its range and at most
+        // three times the one before (the plan feeds each wait into the next, as a run does).
+        let ranges: Vec<(f64, f64)> = waits.iter().map(|w| (w.1, w.2)).collect();
+        assert_eq!(
+            ranges,
+            vec![(1.0, 3.0), (1.0, 9.0), (1.0, 20.0), (1.0, 20.0)]
+        );
+        for (i, (secs, lo, hi)) in waits.iter().enumerate() {
+            assert!(secs >= lo && secs <= hi, "wait {i}: {secs}");
+            if i > 0 {
+                assert!(*secs <= 3.0 * waits[i - 1].0 + 1e-12);
+            }
+        }
+        assert_eq!(h.total_wait_max, 3.0 + 9.0 + 20.0 + 20.0);
     }
 }

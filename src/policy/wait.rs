@@ -9,7 +9,8 @@ use serde::Deserialize;
 /// Written as a one-key table: `{ fixed = 2 }`, `{ random = { min = 1, max = 3 } }`,
 /// `{ exponential = { multiplier = 1, min = 4, max = 10 } }`, `{ random_exponential = {..} }`,
 /// `{ exponential_jitter = { initial = 1, jitter = 1 } }`, `{ incrementing = {..} }`,
-/// `{ chain = [w1, w2] }` (the last repeats), `{ sum = [w1, w2] }`.
+/// `{ chain = [w1, w2] }` (the last repeats), `{ sum = [w1, w2] }`, and beyond Tenacity
+/// `{ decorrelated_jitter = { base = 1, max = 20 } }` (AWS's, see [`super::decorrelated`]).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Wait {
@@ -22,6 +23,8 @@ pub enum Wait {
     Incrementing(IncrementingParams),
     Chain(Vec<Wait>),
     Sum(Vec<Wait>),
+    /// AWS's decorrelated jitter: `min(max, uniform(base, 3 * previous))`.
+    DecorrelatedJitter(DecorrelatedParams),
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -70,6 +73,15 @@ pub struct IncrementingParams {
     pub max: Secs,
 }
 
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecorrelatedParams {
+    #[serde(default = "one")]
+    pub base: Secs,
+    #[serde(default = "inf")]
+    pub max: Secs,
+}
+
 fn one() -> Secs {
     Secs(1.0)
 }
@@ -84,7 +96,7 @@ fn two_f() -> f64 {
 }
 
 /// Python's `random.uniform(a, b)`.
-fn uniform<R: Rng + ?Sized>(rng: &mut R, a: f64, b: f64) -> f64 {
+pub(super) fn uniform<R: Rng + ?Sized>(rng: &mut R, a: f64, b: f64) -> f64 {
     a + (b - a) * rng.random::<f64>()
 }
 
@@ -127,8 +139,20 @@ impl IncrementingParams {
 }
 
 impl Wait {
-    /// The wait in seconds after `attempt` failed.
+    /// The wait in seconds after `attempt` failed, as the hop's first wait would be (a
+    /// decorrelated jitter's previous wait taken as its base).
     pub fn compute<R: Rng + ?Sized>(&self, attempt: u32, rng: &mut R) -> f64 {
+        self.compute_after(attempt, None, rng)
+    }
+
+    /// The wait after `attempt` failed, `previous` being the hop's last wait (`None` before
+    /// the first): only a decorrelated jitter reads it, which keeps the strategy pure.
+    pub fn compute_after<R: Rng + ?Sized>(
+        &self,
+        attempt: u32,
+        previous: Option<f64>,
+        rng: &mut R,
+    ) -> f64 {
         match self {
             Wait::Fixed(w) => w.0,
             Wait::Random(p) => uniform(rng, p.min.0, p.max.0),
@@ -143,10 +167,14 @@ impl Wait {
             }
             Wait::Incrementing(p) => p.value(attempt),
             Wait::Chain(list) => match Self::chain_pick(list, attempt) {
-                Some(w) => w.compute(attempt, rng),
+                Some(w) => w.compute_after(attempt, previous, rng),
                 None => 0.0,
             },
-            Wait::Sum(list) => list.iter().map(|w| w.compute(attempt, rng)).sum(),
+            Wait::Sum(list) => list
+                .iter()
+                .map(|w| w.compute_after(attempt, previous, rng))
+                .sum(),
+            Wait::DecorrelatedJitter(p) => p.draw(previous, rng),
         }
     }
 
@@ -159,8 +187,15 @@ impl Wait {
         list.get(n - 1)
     }
 
-    /// The lowest and highest wait after `attempt` (equal when there is no jitter).
+    /// The lowest and highest wait after `attempt` (equal when there is no jitter); a
+    /// decorrelated jitter's is the widest its own draws reach by then.
     pub fn range(&self, attempt: u32) -> (f64, f64) {
+        self.range_after(attempt, None)
+    }
+
+    /// [`Wait::range`] given the range the hop's previous wait was in (`None`: a
+    /// decorrelated jitter's own reach), so a plan chains one wait's range into the next.
+    pub fn range_after(&self, attempt: u32, previous: Option<(f64, f64)>) -> (f64, f64) {
         match self {
             Wait::Fixed(w) => (w.0, w.0),
             Wait::Random(p) => (p.min.0.min(p.max.0), p.min.0.max(p.max.0)),
@@ -177,20 +212,26 @@ impl Wait {
                 let v = p.value(attempt);
                 (v, v)
             }
-            Wait::Chain(list) => {
-                Self::chain_pick(list, attempt).map_or((0.0, 0.0), |w| w.range(attempt))
-            }
+            Wait::Chain(list) => Self::chain_pick(list, attempt)
+                .map_or((0.0, 0.0), |w| w.range_after(attempt, previous)),
             Wait::Sum(list) => list
                 .iter()
-                .map(|w| w.range(attempt))
+                .map(|w| w.range_after(attempt, previous))
                 .fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1)),
+            Wait::DecorrelatedJitter(p) => match previous {
+                Some(prev) => p.range_after(prev),
+                None => p.reach(attempt),
+            },
         }
     }
 
     /// True when the strategy draws random numbers.
     pub fn is_random(&self) -> bool {
         match self {
-            Wait::Random(_) | Wait::RandomExponential(_) | Wait::ExponentialJitter(_) => true,
+            Wait::Random(_)
+            | Wait::RandomExponential(_)
+            | Wait::ExponentialJitter(_)
+            | Wait::DecorrelatedJitter(_) => true,
             Wait::Fixed(_) | Wait::Exponential(_) | Wait::Incrementing(_) => false,
             Wait::Chain(l) | Wait::Sum(l) => l.iter().any(Wait::is_random),
         }
@@ -245,11 +286,21 @@ impl Wait {
                 l.iter().map(Wait::describe).collect::<Vec<_>>().join(", ")
             ),
             Wait::Sum(l) => l.iter().map(Wait::describe).collect::<Vec<_>>().join(" + "),
+            Wait::DecorrelatedJitter(p) => format!(
+                "wait_decorrelated_jitter(base={}, max={})",
+                p.base.human(),
+                p.max.human()
+            ),
         }
     }
 
     /// The formula with this attempt's numbers, for the "why" line.
     pub fn explain(&self, attempt: u32, value: f64) -> String {
+        self.explain_after(attempt, None, value)
+    }
+
+    /// [`Wait::explain`] knowing the hop's previous wait (a decorrelated jitter names it).
+    pub fn explain_after(&self, attempt: u32, previous: Option<f64>, value: f64) -> String {
         match self {
             Wait::Exponential(p) => {
                 let raw = exp_term(p.multiplier, p.exp_base, attempt).unwrap_or(f64::INFINITY);
@@ -294,11 +345,12 @@ impl Wait {
                 Some(w) => format!(
                     "chain step {}: {}",
                     (attempt.max(1) as usize).min(l.len()),
-                    w.explain(attempt, value)
+                    w.explain_after(attempt, previous, value)
                 ),
                 None => "empty chain 0 s".into(),
             },
             Wait::Sum(_) => format!("sum {}", Secs(value).human()),
+            Wait::DecorrelatedJitter(p) => p.explain(previous, value),
         }
     }
 }

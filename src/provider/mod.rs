@@ -160,6 +160,7 @@ pub mod classify;
 pub mod client;
 pub mod headers;
 pub mod redact;
+pub mod resume;
 pub mod sse;
 pub mod wire;
 

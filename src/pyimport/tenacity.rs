@@ -490,6 +490,13 @@ fn wait(cx: &mut Ctx, e: &Expr) -> Option<Wait> {
             exp_base: num(cx, Some(2), "exp_base", 2.0),
             jitter: secs(cx, Some(3), "jitter", 1.0, false),
         })),
+        // The exporter's harness callable (Tenacity has none): AWS's decorrelated jitter.
+        Some("wait_decorrelated_jitter") if cx.harness.is_some() => Some(Wait::DecorrelatedJitter(
+            crate::policy::wait::DecorrelatedParams {
+                base: secs(cx, Some(0), "base", 1.0, false),
+                max: secs(cx, Some(1), "max", inf, true),
+            },
+        )),
         Some("wait_incrementing") => Some(Wait::Incrementing(IncrementingParams {
             start: secs(cx, Some(0), "start", 0.0, false),
             increment: secs(cx, Some(1), "increment", 100.0, false),

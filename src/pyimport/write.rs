@@ -130,6 +130,13 @@ pub fn wait(w: &Wait) -> String {
         }
         Wait::Chain(v) => format!("{{ chain = [{}] }}", list(v)),
         Wait::Sum(v) => format!("{{ sum = [{}] }}", list(v)),
+        Wait::DecorrelatedJitter(p) => {
+            let mut f = vec![format!("base = {}", secs(p.base))];
+            if p.max.0.is_finite() {
+                f.push(format!("max = {}", secs(p.max)));
+            }
+            format!("{{ decorrelated_jitter = {{ {} }} }}", f.join(", "))
+        }
     }
 }
 

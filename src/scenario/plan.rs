@@ -6,7 +6,7 @@ pub mod limits;
 use crate::error::ErrorKind;
 use crate::policy::breaker::{BreakerPolicy, Trip};
 use crate::policy::budget::BudgetPolicy;
-use crate::policy::{FallbackPolicy, RetryPolicy, Secs};
+use crate::policy::{FallbackPolicy, RetryExtras, RetryPolicy, Secs};
 use crate::scenario::types::{BreakerSpec, BudgetSpec, FallbackSpec, RetrySpec, Scenario};
 
 /// A `[retry]` table as a policy: `retry_on` defaults to any error, `retry_after_max` to 60 s.
@@ -24,6 +24,30 @@ pub fn retry_policy(spec: &RetrySpec) -> RetryPolicy {
         retry_after_max: spec.retry_after_max.unwrap_or(Secs(60.0)),
         seed: spec.seed.unwrap_or(0),
     }
+}
+
+/// A `[retry]` table's keys beyond Tenacity (DESIGN §15).
+pub fn retry_extras(spec: &RetrySpec) -> RetryExtras {
+    RetryExtras {
+        retry_after_jitter: spec.retry_after_jitter.unwrap_or(Secs::ZERO),
+        retry_after_over_max: spec.retry_after_over_max,
+        stream_recovery: spec.stream_recovery,
+        reinsert_keep: spec.reinsert_keep,
+    }
+}
+
+/// Each hop's [`retry_extras`], as [`hop_policies`] picks its table (defaults without one).
+pub fn hop_extras(s: &Scenario) -> Vec<RetryExtras> {
+    let primary = s.retry.as_ref().map(retry_extras).unwrap_or_default();
+    let mut out = vec![primary];
+    if let Some(fb) = &s.fallback {
+        out.extend(
+            fb.hops
+                .iter()
+                .map(|hop| hop.retry.as_ref().map_or(primary, retry_extras)),
+        );
+    }
+    out
 }
 
 /// The `[fallback]` table's catch lists: the primary's, then each hop's own.

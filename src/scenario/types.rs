@@ -3,7 +3,7 @@
 use crate::error::ErrorKind;
 pub use crate::policy::on_result::ResultKind;
 use crate::policy::stainless::SdkVersion;
-use crate::policy::{ReinsertMode, Secs, Stop, Wait};
+use crate::policy::{OverMax, ReinsertKeep, ReinsertMode, Secs, Stop, StreamRecovery, Wait};
 /// Validator specs live with the validators (`validate` never imports the scenario).
 pub use crate::validate::ValidatorSpec;
 use serde::Deserialize;
@@ -177,6 +177,18 @@ pub struct RetrySpec {
     /// Seed for jitter; default 0.
     #[serde(default)]
     pub seed: Option<u64>,
+    /// uniform(0, x) on top of a honoured Retry-After; default none (DESIGN §15).
+    #[serde(default)]
+    pub retry_after_jitter: Option<Secs>,
+    /// cap | fail | fallback, when the server's Retry-After exceeds retry_after_max.
+    #[serde(default)]
+    pub retry_after_over_max: OverMax,
+    /// restart | continue | surface, when a streamed attempt breaks after some text.
+    #[serde(default)]
+    pub stream_recovery: StreamRecovery,
+    /// all | last: how many failed attempts' texts the next call carries.
+    #[serde(default)]
+    pub reinsert_keep: ReinsertKeep,
 }
 
 fn default_true() -> bool {

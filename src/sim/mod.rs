@@ -20,6 +20,7 @@
 
 pub mod latency;
 pub mod limits;
+pub mod resume;
 pub mod script;
 mod server;
 pub mod tokens;

@@ -254,7 +254,11 @@ async fn handle(
     };
     let request_id = wire.request_id(&meta);
     let mut answer = match &decision.content {
-        Content::Text(text) => Answer::text(text, req.max_tokens),
+        // A continued answer gets only what follows the text it sent back.
+        Content::Text(text) => Answer::text(
+            super::resume::remainder(text, incoming.body),
+            req.max_tokens,
+        ),
         Content::ToolCall(call) => Answer::tool(&call.name, &call.args),
     };
     if let Some(fault) = &decision.fault {

@@ -43,7 +43,7 @@ impl OutputBuf {
         self.text.is_empty()
     }
 
-    #[cfg(any(test, feature = "test-util"))]
+    /// Bytes of text held.
     pub fn len(&self) -> usize {
         self.text.len()
     }
@@ -146,7 +146,17 @@ impl OutputBuf {
     }
 
     /// The visual rows `top..top+height` (call `ensure_wrapped(width)` first).
+    #[cfg(any(test, feature = "test-util"))]
     pub fn rows(&self, top: usize, height: usize) -> Vec<&str> {
+        self.rows_at(top, height)
+            .into_iter()
+            .map(|(_, row)| row)
+            .collect()
+    }
+
+    /// [`rows`](Self::rows), each with the byte offset it starts at in the text (to style
+    /// a part of the text, say the replayed start of a continued answer).
+    pub fn rows_at(&self, top: usize, height: usize) -> Vec<(usize, &str)> {
         let end = (top.saturating_add(height)).min(self.row_starts.len());
         (top.min(end)..end)
             .map(|r| {
@@ -156,7 +166,7 @@ impl OutputBuf {
                     .get(r + 1)
                     .copied()
                     .unwrap_or(self.text.len());
-                self.text[s..e].trim_end_matches('\n')
+                (s, self.text[s..e].trim_end_matches('\n'))
             })
             .collect()
     }

@@ -73,6 +73,9 @@ pub struct AttemptView {
     pub cost_estimated: bool,
     /// The error texts this attempt's request carries (error reinsertion).
     pub reinserted: Vec<String>,
+    /// Bytes at the start of `output` replayed from the attempt before
+    /// (`stream_recovery = "continue"`): shown apart from the new text.
+    pub replayed: usize,
     /// Its response was let go to bound memory (see [`DETAIL_KEPT`]).
     pub detail_dropped: bool,
     /// Its whole timeout, when `[limits].deadline` cut it: `(from_ms, to_ms)`.
@@ -93,6 +96,8 @@ pub struct WaitView {
     pub retry_after_ms: Option<u64>,
     pub computed_ms: u64,
     pub source: WaitSource,
+    /// `retry_after_jitter`'s part of the wait.
+    pub jitter_ms: Option<u64>,
     pub finished: bool,
     /// How it ended (once finished): in full, skipped or cancelled.
     pub ended: WaitEnd,
@@ -117,6 +122,7 @@ impl WaitView {
             delay_ms: self.delay_ms,
             retry_after_ms: self.retry_after_ms,
             computed_ms: self.computed_ms,
+            jitter_ms: self.jitter_ms,
         }
     }
 

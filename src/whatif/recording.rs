@@ -316,6 +316,7 @@ impl Reader {
                 self.finished = Some((ev.t_ms, self.line));
             }
             Event::ErrorReinserted(_)
+            | Event::StreamResumed(_)
             | Event::WaitStarted(_)
             | Event::WaitFinished(_)
             | Event::RetryExhausted(_)

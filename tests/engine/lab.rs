@@ -564,3 +564,70 @@ fn hedging_cuts_the_p99_of_a_lognormal_latency_with_a_long_tail() {
         hedged.requests.mean
     );
 }
+
+#[test]
+fn retry_after_jitter_spreads_the_herd_a_shared_retry_after_makes() {
+    // As above: 100 calls at 50/s against 60 rpm; each 429's Retry-After is the time until
+    // the next token, so every waiting caller comes back at that same instant (the herd:
+    // at least 50 of them by t = 1 s). With retry_after_jitter = 1 s each comes back at
+    // that instant + U(0, 1 s): a given 100 ms window gets each waiting caller with
+    // probability at most 0.1, so of at most 100 waiting callers 10 expected (sd 3), plus
+    // the window's new arrivals, Poisson(5) (sd 2.2): 15 expected, under 30 even 4 sd up.
+    let herd = scenario("[retry]\nstop = { after_attempt = 99 }", "");
+    let jittered = scenario(
+        "[retry]\nstop = { after_attempt = 99 }\nretry_after_jitter = \"1s\"",
+        "",
+    );
+    let r = lab(&load_plan(
+        &[herd, jittered],
+        &bucket(60, 10),
+        100,
+        100,
+        "poisson:50",
+    ));
+    let herd = r[0].load.as_ref().expect("load").herd_max_per_100ms;
+    let spread = r[1].load.as_ref().expect("load").herd_max_per_100ms;
+    assert!(
+        herd >= 50,
+        "no jitter: {herd} requests in one 100 ms window"
+    );
+    assert!(
+        spread <= 30,
+        "retry_after_jitter = 1 s: {spread} in the busiest window (herd {herd})"
+    );
+    // Still honouring the Retry-After: every call succeeds.
+    assert_eq!(r[1].success_rate, 1.0, "{:?}", r[1].outcomes);
+}
+
+#[test]
+fn decorrelated_jitter_waits_stay_between_base_and_max_in_the_lab() {
+    let policy = scenario(
+        "[retry]\nstop = { after_attempt = 8 }\nwait = { decorrelated_jitter = { base = 1, max = 20 } }",
+        "",
+    );
+    let faults = format!("[sim]\n{INSTANT}chaos = {{ server_error = 0.7 }}\n");
+    let p = plan(&[policy], &faults, 1);
+    let mut seen = 0;
+    for k in 0..60 {
+        let mut previous = 1000u64;
+        for e in one_call_events(&p, 0, k) {
+            if let retrylab::Event::WaitStarted(w) = e.event {
+                assert!(
+                    (1000..=20_000).contains(&w.delay_ms),
+                    "call {k}: {} ms",
+                    w.delay_ms
+                );
+                // uniform(base, 3 x previous): never past three times the wait before (±1 ms
+                // of rounding).
+                assert!(
+                    w.delay_ms <= 3 * previous + 1,
+                    "call {k}: {} after {previous}",
+                    w.delay_ms
+                );
+                previous = w.delay_ms;
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen > 60, "only {seen} waits");
+}

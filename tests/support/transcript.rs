@@ -9,7 +9,7 @@ use retrylab::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, BreakerChanged, BreakerTo, BudgetDecided,
     Delta, ErrorReinserted, Event, FallbackHop, HedgeCancelled, HedgeStarted, LimitReached,
     Observer, ResultRejected, RetryExhausted, RunFinished, RunStarted, SdkRetry, SharedState,
-    TimedEvent, ToolCall, WaitFinished, WaitStarted, dispatch,
+    StreamResumed, TimedEvent, ToolCall, WaitFinished, WaitStarted, dispatch,
 };
 
 /// The sim flavour of [`Transcript`].
@@ -167,9 +167,13 @@ impl Observer for Transcript {
             .clipped_from_ms
             .map(|from| format!(" clipped from {from}ms"))
             .unwrap_or_default();
+        let jitter = e
+            .retry_after_jitter_ms
+            .map(|j| format!(" jitter={j}ms"))
+            .unwrap_or_default();
         self.line(
             t,
-            format!("wait_started {hop}/{attempt} {delay_ms}ms {source}{clip}"),
+            format!("wait_started {hop}/{attempt} {delay_ms}ms {source}{clip}{jitter}"),
         );
     }
 
@@ -307,6 +311,14 @@ impl Observer for Transcript {
         self.line(
             t,
             format!("result_rejected {}/{} {}", e.hop, e.attempt, e.result),
+        );
+    }
+
+    fn stream_resumed(&mut self, t: u64, e: &StreamResumed) {
+        let (hop, attempt, n, text) = (e.hop, e.attempt, e.replayed_chars, &e.text);
+        self.line(
+            t,
+            format!("stream_resumed {hop}/{attempt} replayed={n} {text:?}"),
         );
     }
 

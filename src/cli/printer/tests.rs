@@ -105,6 +105,7 @@ fn prints_a_readable_plain_timeline() {
                 computed_ms: 4000,
                 source: WaitSource::Backoff,
                 clipped_from_ms: None,
+                retry_after_jitter_ms: None,
             }),
         ),
         ev(

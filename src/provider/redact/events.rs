@@ -6,8 +6,8 @@ use super::{Scrub, Secrets, scrub_failure, withhold};
 use crate::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, BreakerChanged, BreakerSeen, BudgetDecided,
     Delta, ErrorReinserted, Event, FallbackHop, HedgeCancelled, HedgeStarted, LimitReached,
-    ResultRejected, RetryExhausted, RunFinished, RunStarted, SdkRetry, SharedState, ToolCall,
-    WaitFinished, WaitStarted,
+    ResultRejected, RetryExhausted, RunFinished, RunStarted, SdkRetry, SharedState, StreamResumed,
+    ToolCall, WaitFinished, WaitStarted,
 };
 
 /// Scrubs every string of `ev` (see the module docs).
@@ -42,6 +42,7 @@ impl Scrub for Event {
             Event::BudgetWithdrawn(e) | Event::BudgetDenied(e) => e.scrub(s),
             Event::LimitReached(e) => e.scrub(s),
             Event::ResultRejected(e) => e.scrub(s),
+            Event::StreamResumed(e) => e.scrub(s),
         }
     }
 }
@@ -236,8 +237,21 @@ impl Scrub for WaitStarted {
             computed_ms: _,
             source: _,
             clipped_from_ms: _,
+            retry_after_jitter_ms: _,
         } = self;
         strategy.scrub(s)
+    }
+}
+
+impl Scrub for StreamResumed {
+    fn scrub(&mut self, s: &Secrets) -> bool {
+        let StreamResumed {
+            hop: _,
+            attempt: _,
+            replayed_chars: _,
+            text,
+        } = self;
+        text.scrub(s)
     }
 }
 
@@ -428,6 +442,13 @@ mod tests {
                 computed_ms: 1,
                 source: crate::event::WaitSource::RetryAfter,
                 clipped_from_ms: None,
+                retry_after_jitter_ms: Some(1),
+            }),
+            Event::StreamResumed(StreamResumed {
+                hop: 0,
+                attempt: 2,
+                replayed_chars: 1,
+                text: k(),
             }),
             Event::RetryExhausted(RetryExhausted {
                 hop: 0,

@@ -33,6 +33,10 @@ pub struct Anthropic;
 pub static ANTHROPIC: Anthropic = Anthropic;
 
 impl WireFormat for Anthropic {
+    fn takes_prefill(&self) -> bool {
+        true
+    }
+
     fn provider(&self) -> ProviderKind {
         ProviderKind::Anthropic
     }

@@ -77,6 +77,13 @@ pub trait WireFormat: Sync {
     fn cut_at_max_tokens(&self, finish_reason: &str) -> bool {
         matches!(finish_reason, "length" | "max_tokens")
     }
+
+    /// Whether the API continues a trailing assistant message (a prefill) as the start of
+    /// its reply; a format without it is asked to continue in a user message instead
+    /// (`stream_recovery = "continue"`, see `provider::resume`).
+    fn takes_prefill(&self) -> bool {
+        false
+    }
 }
 
 /// Accumulates one streamed reply, an SSE event at a time.

@@ -64,6 +64,7 @@ pub fn check(s: &Scenario) -> Result<(), Problem> {
     check_prompt(s)?;
     check_call(s)?;
     check_retry(s)?;
+    super::beyond::check_beyond(s)?;
     check_fallback(s)?;
     super::limits::check_verdict_kinds(s)?;
     check_validators(s)?;

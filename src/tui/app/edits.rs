@@ -6,7 +6,7 @@ use super::dialogs::Dialog;
 use super::files::Files;
 use super::{App, Origin};
 use crate::policy::schedule::plan;
-use crate::scenario::plan::hop_policies;
+use crate::scenario::plan::{hop_extras, hop_policies};
 use crate::tui::panes::overlay::PickItem;
 use crate::tui::panes::schedule::Preview;
 use crate::tui::panes::status::Level;
@@ -47,9 +47,11 @@ impl App {
                         unbounded: schedule.unbounded(),
                     },
                 );
+                let notes = hop_extras(s).iter().map(|e| e.notes()).collect();
                 self.views.schedule.preview = Preview::Plan {
                     schedule,
                     targets,
+                    notes,
                     layers,
                     limits,
                 };

@@ -111,6 +111,15 @@ impl Pane for OutputPane {
             }
             _ => {}
         }
+        if a.replayed > 0 {
+            head.push(Line::from(vec![
+                Span::styled("↻ ", theme.style(Meaning::Reinserted)),
+                Span::styled(
+                    fit("continued: start replayed", w.saturating_sub(2)),
+                    theme.style(Meaning::Muted),
+                ),
+            ]));
+        }
         for t in a.tool_calls.iter().take(6) {
             head.push(Line::from(vec![
                 Span::styled("⚙ ", theme.style(Meaning::Attempt)),
@@ -146,12 +155,14 @@ impl Pane for OutputPane {
         } else {
             theme.style(Meaning::Text)
         };
+        // A continued answer's replayed start is marked apart from the new text.
+        let replayed = theme.style(Meaning::Reinserted);
         let mut lines = head;
         lines.extend(
             a.output
-                .rows(top, text_h)
+                .rows_at(top, text_h)
                 .into_iter()
-                .map(|r| Line::from(Span::styled(r.to_string(), style))),
+                .map(|(at, r)| marked_row(at, r, a.replayed, replayed, style)),
         );
         frame.render_widget(Paragraph::new(lines), inner);
     }
@@ -177,4 +188,30 @@ impl Pane for OutputPane {
     fn hints(&self) -> &'static [Action] {
         &[Action::Down, Action::PageDown, Action::Bottom]
     }
+}
+
+/// A row starting at byte `at` of the text, its part before byte `replayed` in `old` and
+/// the rest in `new`.
+fn marked_row(
+    at: usize,
+    row: &str,
+    replayed: usize,
+    old: ratatui::style::Style,
+    new: ratatui::style::Style,
+) -> Line<'static> {
+    let split = replayed.saturating_sub(at).min(row.len());
+    // A boundary inside a character (never, as the text is whole) falls back to its start.
+    let split = (0..=split)
+        .rev()
+        .find(|i| row.is_char_boundary(*i))
+        .unwrap_or(0);
+    let (before, after) = row.split_at(split);
+    let mut spans = Vec::with_capacity(2);
+    if !before.is_empty() {
+        spans.push(Span::styled(before.to_string(), old));
+    }
+    if !after.is_empty() || spans.is_empty() {
+        spans.push(Span::styled(after.to_string(), new));
+    }
+    Line::from(spans)
 }

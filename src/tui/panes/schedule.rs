@@ -50,6 +50,8 @@ pub enum Preview {
         schedule: Schedule,
         /// `provider/model` per hop.
         targets: Vec<String>,
+        /// Per hop, the `[retry]` keys beyond Tenacity that are set (`RetryExtras::notes`).
+        notes: Vec<Vec<String>>,
         /// What the SDK layer and hedging add (requests, back-off, warnings).
         layers: LayerPlan,
         /// How `[limits]` and `on_result` cut the worst case, a line each.
@@ -89,10 +91,11 @@ impl SchedulePane {
             Preview::Plan {
                 schedule,
                 targets,
+                notes,
                 layers,
                 limits,
             } => {
-                let mut rows = plan_rows(schedule, targets, width);
+                let mut rows = plan_rows(schedule, targets, notes, width);
                 rows.extend(layer_rows(layers, width));
                 for line in &self.across {
                     let (key, rest) = line.split_once(": ").unwrap_or(("", line));
@@ -308,7 +311,7 @@ fn layer_rows(layers: &LayerPlan, width: usize) -> Vec<Row> {
     rows
 }
 
-fn plan_rows(s: &Schedule, targets: &[String], width: usize) -> Vec<Row> {
+fn plan_rows(s: &Schedule, targets: &[String], notes: &[Vec<String>], width: usize) -> Vec<Row> {
     let attempts = s.worst_attempts();
     let plural = if attempts == 1 { "" } else { "s" };
     let wait = secs(s.worst_total_wait());
@@ -350,6 +353,10 @@ fn plan_rows(s: &Schedule, targets: &[String], width: usize) -> Vec<Row> {
         }
         let indent = units.iter().map(|u| u.0.width()).sum();
         units.extend(hop_units(h));
+        // Each note is one unit: it wraps whole, never split.
+        for note in notes.get(i).into_iter().flatten() {
+            units.push((format!(" · {note}"), Meaning::Muted));
+        }
         rows.extend(wrap(units, width, indent));
     }
     rows

@@ -99,7 +99,7 @@ pub fn mid_wait() -> Vec<TimedEvent> {
                 retry_after_ms: Some(1000),
                 computed_ms: 4000,
                 source: WaitSource::Backoff,
-                clipped_from_ms: None,
+    clipped_from_ms: None, retry_after_jitter_ms: None,
             }),
         ),
     ]
@@ -156,6 +156,7 @@ pub fn full_fallback() -> Vec<TimedEvent> {
                     computed_ms: 4000,
                     source: WaitSource::Backoff,
                     clipped_from_ms: None,
+                    retry_after_jitter_ms: None,
                 }),
             ));
             t += 4000;
@@ -380,6 +381,7 @@ pub fn retry_after_wait() -> Vec<TimedEvent> {
             computed_ms: 1000,
             source: WaitSource::RetryAfter,
             clipped_from_ms: None,
+            retry_after_jitter_ms: None,
         }),
     ));
     v

@@ -8,7 +8,7 @@ use crate::event::{
     AttemptFailed, AttemptStarted, AttemptSucceeded, BreakerChanged, BreakerTo, BudgetDecided,
     Delta, ErrorReinserted, FallbackHop, HedgeCancelled, HedgeStarted, LimitReached, Observer,
     Outcome, ResultRejected, RetryExhausted, RunFinished, RunStarted, SdkRetry, SharedState,
-    ToolCall, WaitEnd, WaitFinished, WaitStarted,
+    StreamResumed, ToolCall, WaitEnd, WaitFinished, WaitStarted,
 };
 use crate::tui::output_buf::OutputBuf;
 
@@ -84,11 +84,20 @@ impl Observer for RunView {
             cost_usd: None,
             cost_estimated: false,
             reinserted,
+            replayed: 0,
             detail_dropped: false,
             deadline_clip: e.deadline_clip.map(|c| (c.from_ms, c.to_ms)),
         });
         self.rows.push(Row::Attempt(self.attempts.len() - 1));
         self.drop_old_detail();
+    }
+
+    /// The replayed start of a continued answer: the text before the new deltas.
+    fn stream_resumed(&mut self, _t_ms: u64, e: &StreamResumed) {
+        if let Some(a) = self.attempt_mut(e.hop, e.attempt) {
+            a.output.push(&e.text);
+            a.replayed = a.output.len();
+        }
     }
 
     fn delta(&mut self, _t_ms: u64, e: &Delta) {
@@ -147,6 +156,7 @@ impl Observer for RunView {
             retry_after_ms: e.retry_after_ms,
             computed_ms: e.computed_ms,
             source: e.source,
+            jitter_ms: e.retry_after_jitter_ms,
             finished: false,
             ended: WaitEnd::Elapsed,
             waited_ms: None,

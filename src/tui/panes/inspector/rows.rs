@@ -23,6 +23,14 @@ pub(super) fn wait(run: &RunView, w: &WaitView, theme: &Theme, out: &mut Vec<Lin
     out.push(field("formula", ms(w.computed_ms), theme, text));
     let retry_after = w.retry_after_ms.map_or("none sent".into(), ms);
     out.push(field("retry-after", retry_after, theme, text));
+    if let Some(j) = w.jitter_ms {
+        out.push(field(
+            "jitter",
+            format!("+ {} (retry_after_jitter)", ms(j)),
+            theme,
+            text,
+        ));
+    }
     out.push(field("set by", w.words().set_by().to_string(), theme, text));
     if let Some(from) = w.clipped_from_ms {
         let clip = format!("wait {}", words::clipped(from, w.delay_ms));
