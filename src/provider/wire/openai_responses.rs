@@ -707,3 +707,538 @@ impl StreamParser for StreamState {
         StreamState::finish(*self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::sse::decode_all;
+    use crate::provider::{Message, ToolDef};
+
+    fn req() -> ChatRequest {
+        ChatRequest {
+            model: "gpt-4o-mini".into(),
+            system: Some("Be brief.".into()),
+            messages: vec![Message::user("Who wrote The Name of the Wind?")],
+            temperature: Some(0.5),
+            max_tokens: Some(100),
+            stream: false,
+            tools: vec![],
+        }
+    }
+
+    #[test]
+    fn plain_body() {
+        assert_eq!(
+            body(&req()),
+            json!({
+                "model": "gpt-4o-mini",
+                "instructions": "Be brief.",
+                "input": [{"role": "user", "content": "Who wrote The Name of the Wind?"}],
+                "temperature": 0.5,
+                "max_output_tokens": 100,
+            })
+        );
+    }
+
+    #[test]
+    fn streamed_tool_body_with_a_tool_turn() {
+        let mut r = req();
+        r.system = None;
+        r.temperature = None;
+        r.max_tokens = None;
+        r.stream = true;
+        r.tools = vec![ToolDef {
+            name: "get_book_author".into(),
+            description: "Look up who wrote a book".into(),
+            parameters: json!({"type": "object", "properties": {"title": {"type": "string"}}}),
+        }];
+        r.messages.push(Message {
+            role: Role::Assistant,
+            content: String::new(),
+            tool_calls: vec![ToolCallRecord {
+                id: "call_1".into(),
+                name: "get_book_author".into(),
+                args: "{\"title\":\"The Name of the Wind\"}".into(),
+            }],
+            tool_call_id: None,
+        });
+        r.messages.push(Message {
+            role: Role::Tool,
+            content: "Patrick Rothfuss".into(),
+            tool_calls: vec![],
+            tool_call_id: Some("call_1".into()),
+        });
+        let b = body(&r);
+        assert_eq!(b["stream"], json!(true));
+        assert!(b.get("instructions").is_none());
+        assert_eq!(
+            b["input"],
+            json!([
+                {"role": "user", "content": "Who wrote The Name of the Wind?"},
+                {"type": "function_call", "call_id": "call_1", "name": "get_book_author",
+                 "arguments": "{\"title\":\"The Name of the Wind\"}"},
+                {"type": "function_call_output", "call_id": "call_1", "output": "Patrick Rothfuss"},
+            ])
+        );
+        assert_eq!(
+            b["tools"],
+            json!([{
+                "type": "function",
+                "name": "get_book_author",
+                "description": "Look up who wrote a book",
+                "parameters": {"type": "object", "properties": {"title": {"type": "string"}}},
+                "strict": false,
+            }])
+        );
+    }
+
+    const PLAIN: &str = r#"{"id":"resp_1","object":"response","created_at":1741476542,"status":"completed","error":null,"incomplete_details":null,"model":"gpt-4o-mini-2024-07-18","output":[{"type":"reasoning","id":"rs_1","summary":[]},{"type":"message","id":"msg_1","status":"completed","role":"assistant","content":[{"type":"output_text","text":"Patrick ","annotations":[]},{"type":"output_text","text":"Rothfuss.","annotations":[]}]},{"type":"function_call","id":"fc_1","call_id":"call_a","name":"f","arguments":"{\"x\": 1}","status":"completed"}],"parallel_tool_calls":true,"tool_choice":"auto","tools":[],"usage":{"input_tokens":36,"input_tokens_details":{"cached_tokens":0},"output_tokens":87,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":123}}"#;
+
+    #[test]
+    fn plain_reply_with_text_and_a_tool_call() {
+        let r = parse_reply(PLAIN.as_bytes(), &[]).unwrap();
+        assert_eq!(r.content, "Patrick Rothfuss.");
+        assert_eq!(
+            r.tool_calls,
+            vec![ToolCallRecord {
+                id: "call_a".into(),
+                name: "f".into(),
+                args: "{\"x\": 1}".into()
+            }]
+        );
+        assert_eq!(
+            r.usage,
+            Usage {
+                input_tokens: 36,
+                output_tokens: 87
+            }
+        );
+        assert_eq!(r.finish_reason.as_deref(), Some("tool_calls"));
+    }
+
+    #[test]
+    fn plain_replies_that_end_otherwise() {
+        let with = |status: &str, rest: &str| {
+            format!(
+                r#"{{"id":"resp_1","object":"response","status":"{status}","output":[{{"type":"message","content":[{{"type":"output_text","text":"Patrick"}}]}}]{rest}}}"#
+            )
+        };
+        // Cut at max_output_tokens: the answer so far, finish reason `length`.
+        let r = parse_reply(
+            with(
+                "incomplete",
+                r#","incomplete_details":{"reason":"max_output_tokens"}"#,
+            )
+            .as_bytes(),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            (r.content.as_str(), r.finish_reason.as_deref()),
+            ("Patrick", Some("length"))
+        );
+        let e = parse_reply(
+            with(
+                "incomplete",
+                r#","incomplete_details":{"reason":"content_filter"}"#,
+            )
+            .as_bytes(),
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::ContentFilter);
+        let e = parse_reply(
+            with(
+                "failed",
+                r#","error":{"code":"rate_limit_exceeded","message":"Rate limit reached for gpt-4o-mini"}"#,
+            )
+            .as_bytes(),
+            &[("x-request-id".into(), "req_9".into())],
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.kind, e.message.as_str(), e.status),
+            (
+                ErrorKind::RateLimit,
+                "Rate limit reached for gpt-4o-mini",
+                Some(200)
+            )
+        );
+        assert_eq!(e.provider_type.as_deref(), Some("rate_limit_exceeded"));
+        assert_eq!(e.request_id.as_deref(), Some("req_9"));
+        let e = parse_reply(with("failed", r#","error":null"#).as_bytes(), &[]).unwrap_err();
+        assert_eq!(
+            (e.kind, e.message.as_str()),
+            (
+                ErrorKind::ServerError,
+                "the response failed (status: failed) without an error object"
+            )
+        );
+        let e = parse_reply(with("queued", "").as_bytes(), &[]).unwrap_err();
+        assert_eq!(
+            e.message,
+            "the response ended with status `queued`, not completed"
+        );
+        let refused = r#"{"status":"completed","output":[{"type":"message","content":[{"type":"refusal","refusal":"I can't help with that."}]}]}"#;
+        let e = parse_reply(refused.as_bytes(), &[]).unwrap_err();
+        assert_eq!(
+            (e.kind, e.message.as_str()),
+            (
+                ErrorKind::ContentFilter,
+                "the model refused to answer: I can't help with that."
+            )
+        );
+    }
+
+    #[test]
+    fn bad_plain_replies() {
+        let e = parse_reply(br#"{"output": 5}"#, &[]).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::ServerError);
+        assert!(
+            e.message.starts_with("HTTP 200 reply is not a response ("),
+            "{}",
+            e.message
+        );
+        let e = parse_reply(br#"{"id": "resp_1"}"#, &[]).unwrap_err();
+        assert_eq!(
+            e.message,
+            "HTTP 200 reply is not a response (missing field `output`)"
+        );
+        // An error body under HTTP 200 (a gateway) is classified as the error it is.
+        let e = parse_reply(
+            br#"{"error":{"message":"boom","type":"server_error","code":null}}"#,
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.kind, e.message.as_str()),
+            (ErrorKind::ServerError, "boom")
+        );
+        let huge = format!("{{\"output\": \"{}\"}}", "x".repeat(1 << 20));
+        let e = parse_reply(huge.as_bytes(), &[]).unwrap_err();
+        assert!(e.message.chars().count() < 600, "{}", e.message.len());
+    }
+
+    /// Reads an SSE byte stream to its end: the reply, or the error that stopped it, and
+    /// the deltas seen.
+    fn read(sse: &str) -> (Result<ChatResponse, CallError>, Vec<String>) {
+        let mut s = StreamState::new();
+        let mut seen = Vec::new();
+        for ev in decode_all(sse.as_bytes()) {
+            match s.event(&ev, &[], &mut |t| seen.push(t.to_owned())) {
+                Ok(Step::Done) => return (Ok(s.finish()), seen),
+                Ok(Step::Continue) => {}
+                Err(e) => return (Err(e), seen),
+            }
+        }
+        panic!("the stream never ended: {:?}", s.content());
+    }
+
+    fn ev(kind: &str, fields: &str) -> String {
+        format!("event: {kind}\ndata: {{\"type\":\"{kind}\",{fields}}}\n\n")
+    }
+
+    const COMPLETED: &str = r#""response":{"id":"resp_1","object":"response","status":"completed","output":[],"usage":{"input_tokens":9,"output_tokens":4,"total_tokens":13}}"#;
+
+    #[test]
+    fn a_text_stream_with_usage_from_the_completed_event() {
+        let sse = [
+            ev(
+                "response.created",
+                r#""response":{"id":"resp_1","status":"in_progress","output":[],"usage":null}"#,
+            ),
+            ev(
+                "response.output_item.added",
+                r#""output_index":0,"item":{"id":"msg_1","type":"message","status":"in_progress","content":[],"role":"assistant"}"#,
+            ),
+            ev(
+                "response.output_text.delta",
+                r#""item_id":"msg_1","output_index":0,"content_index":0,"delta":"a\n\"b\" \u00e9","logprobs":[]"#,
+            ),
+            ev(
+                "response.output_text.delta",
+                r#""item_id":"msg_1","output_index":0,"content_index":0,"delta":" c","logprobs":[]"#,
+            ),
+            ev(
+                "response.output_text.done",
+                r#""item_id":"msg_1","output_index":0,"content_index":0,"text":"a\n\"b\" \u00e9 c""#,
+            ),
+            ev("response.completed", COMPLETED),
+        ]
+        .concat();
+        let (r, seen) = read(&sse);
+        let r = r.unwrap();
+        assert_eq!(seen, ["a\n\"b\" \u{e9}", " c"]);
+        assert_eq!(r.content, "a\n\"b\" \u{e9} c");
+        assert_eq!(
+            r.usage,
+            Usage {
+                input_tokens: 9,
+                output_tokens: 4
+            }
+        );
+        assert_eq!(r.finish_reason.as_deref(), Some("stop"));
+    }
+
+    #[test]
+    fn tool_arguments_split_across_deltas_are_reassembled_by_output_index() {
+        let sse = [
+            ev(
+                "response.output_item.added",
+                r#""output_index":0,"item":{"id":"fc_1","type":"function_call","status":"in_progress","arguments":"","call_id":"call_a","name":"f"}"#,
+            ),
+            ev(
+                "response.output_item.added",
+                r#""output_index":1,"item":{"id":"fc_2","type":"function_call","status":"in_progress","arguments":"","call_id":"call_b","name":"g"}"#,
+            ),
+            ev(
+                "response.function_call_arguments.delta",
+                r#""item_id":"fc_1","output_index":0,"delta":"{\"x\":""#,
+            ),
+            ev(
+                "response.function_call_arguments.delta",
+                r#""item_id":"fc_2","output_index":1,"delta":"{\"y\": 2}""#,
+            ),
+            ev(
+                "response.function_call_arguments.delta",
+                r#""item_id":"fc_1","output_index":0,"delta":" 1}""#,
+            ),
+            ev(
+                "response.function_call_arguments.done",
+                r#""item_id":"fc_1","output_index":0,"arguments":"{\"x\": 1}""#,
+            ),
+            // A server that streams no deltas: the done event holds the arguments.
+            ev(
+                "response.output_item.added",
+                r#""output_index":2,"item":{"id":"fc_3","type":"function_call","arguments":"","call_id":"","name":"h"}"#,
+            ),
+            ev(
+                "response.function_call_arguments.done",
+                r#""item_id":"fc_3","output_index":2,"arguments":"{}""#,
+            ),
+            ev("response.completed", COMPLETED),
+        ]
+        .concat();
+        let (r, seen) = read(&sse);
+        let r = r.unwrap();
+        assert!(seen.is_empty());
+        let calls: Vec<(&str, &str, &str)> = r
+            .tool_calls
+            .iter()
+            .map(|c| (c.id.as_str(), c.name.as_str(), c.args.as_str()))
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                ("call_a", "f", "{\"x\": 1}"),
+                ("call_b", "g", "{\"y\": 2}"),
+                // No call id: the item id stands in.
+                ("fc_3", "h", "{}"),
+            ]
+        );
+        assert_eq!(r.finish_reason.as_deref(), Some("tool_calls"));
+    }
+
+    #[test]
+    fn response_failed_is_classified_by_its_code() {
+        let failed = |code: &str| {
+            [
+                ev(
+                    "response.output_text.delta",
+                    r#""output_index":0,"content_index":0,"delta":"Patrick""#,
+                ),
+                ev(
+                    "response.failed",
+                    &format!(
+                        r#""response":{{"id":"resp_1","status":"failed","error":{{"code":"{code}","message":"it broke"}},"output":[]}}"#
+                    ),
+                ),
+            ]
+            .concat()
+        };
+        for (code, kind) in [
+            ("server_error", ErrorKind::ServerError),
+            ("rate_limit_exceeded", ErrorKind::RateLimit),
+            ("server_is_overloaded", ErrorKind::Overloaded),
+            ("invalid_prompt", ErrorKind::BadRequest),
+            ("vector_store_timeout", ErrorKind::ServerError),
+            ("image_content_policy_violation", ErrorKind::ContentFilter),
+            // A code no table names: the server's fault.
+            ("something_new", ErrorKind::ServerError),
+        ] {
+            let (r, seen) = read(&failed(code));
+            let e = r.unwrap_err();
+            assert_eq!(e.kind, kind, "{code}");
+            assert_eq!(e.message, "it broke");
+            assert_eq!(e.status, Some(200));
+            assert_eq!(e.provider_type.as_deref(), Some(code));
+            assert_eq!(seen, ["Patrick"]);
+        }
+        let (r, _) = read(&ev(
+            "response.failed",
+            r#""response":{"status":"failed","error":null}"#,
+        ));
+        assert_eq!(r.unwrap_err().kind, ErrorKind::ServerError);
+    }
+
+    #[test]
+    fn error_events_in_both_shapes() {
+        // The API reference's shape: code and message at the top.
+        let (r, _) = read(&ev(
+            "error",
+            r#""sequence_number":3,"code":"rate_limit_exceeded","message":"Rate limit reached","param":null"#,
+        ));
+        let e = r.unwrap_err();
+        assert_eq!(
+            (e.kind, e.message.as_str(), e.provider_type.as_deref()),
+            (
+                ErrorKind::RateLimit,
+                "Rate limit reached",
+                Some("rate_limit_exceeded")
+            )
+        );
+        // The shape the API also sends: a nested error object.
+        let (r, _) = read(&ev(
+            "error",
+            r#""sequence_number":2,"error":{"type":"service_unavailable_error","code":"server_is_overloaded","message":"Our servers are currently overloaded. Please try again later.","param":null}"#,
+        ));
+        let e = r.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Overloaded);
+        assert_eq!(e.status, Some(200));
+        // No code at all.
+        let (r, _) = read(&ev("error", r#""message":"boom""#));
+        assert_eq!(
+            (r.as_ref().unwrap_err().kind, r.unwrap_err().message),
+            (ErrorKind::ServerError, "boom".to_owned())
+        );
+    }
+
+    #[test]
+    fn incomplete_streams_end_as_the_plain_reply_does() {
+        let incomplete = |reason: &str| {
+            [
+                ev("response.output_text.delta", r#""delta":"Patrick""#),
+                ev(
+                    "response.incomplete",
+                    &format!(
+                        r#""response":{{"status":"incomplete","incomplete_details":{{"reason":"{reason}"}},"usage":{{"input_tokens":3,"output_tokens":1}}}}"#
+                    ),
+                ),
+            ]
+            .concat()
+        };
+        let (r, _) = read(&incomplete("max_output_tokens"));
+        let r = r.unwrap();
+        assert_eq!(
+            (r.content.as_str(), r.finish_reason.as_deref()),
+            ("Patrick", Some("length"))
+        );
+        assert_eq!(r.usage.output_tokens, 1);
+        let (r, _) = read(&incomplete("content_filter"));
+        assert_eq!(r.unwrap_err().kind, ErrorKind::ContentFilter);
+        let refused = [
+            ev("response.refusal.delta", r#""delta":"No.""#),
+            ev("response.completed", COMPLETED),
+        ]
+        .concat();
+        let (r, _) = read(&refused);
+        assert_eq!(r.unwrap_err().message, "the model refused to answer: No.");
+    }
+
+    #[test]
+    fn unknown_events_are_skipped_and_names_follow_the_data() {
+        let sse = [
+            // Types this client does not read, one with a delta that is not text.
+            ev(
+                "response.reasoning_summary_text.delta",
+                r#""delta":"thinking""#,
+            ),
+            ev("response.future_thing", r#""delta":{"x":[1,2]},"item":7"#),
+            "event: keepalive\ndata: {}\n\n".to_owned(),
+            // No event name (a proxy dropped it): the data's type decides.
+            "data: {\"type\":\"response.output_text.delta\",\"delta\":\"a\"}\n\n".to_owned(),
+            // Named wrongly: the data's type decides, as the SDK reads it.
+            "event: response.output_text.delta\ndata: {\"type\":\"response.in_progress\",\"response\":{}}\n\n"
+                .to_owned(),
+            "event: response.created\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"b\"}\n\n"
+                .to_owned(),
+            "data: {\"type\":\"response.completed\",\"response\":{\"status\":\"completed\"}}\n\n"
+                .to_owned(),
+        ]
+        .concat();
+        let (r, seen) = read(&sse);
+        assert_eq!(r.unwrap().content, "ab");
+        assert_eq!(seen, ["a", "b"]);
+    }
+
+    #[test]
+    fn malformed_frames_and_a_done_marker_end_the_stream() {
+        let mut s = StreamState::new();
+        let data = |name: &str, d: &str| SseEvent {
+            event: name.into(),
+            data: d.into(),
+            id: None,
+        };
+        for (name, bad) in [
+            (
+                "response.output_text.delta",
+                "{\"type\":\"response.output_text.delta\",\"delta\":\"x",
+            ),
+            // The right JSON of the wrong shape: its delta is not text.
+            (
+                "response.output_text.delta",
+                "{\"type\":\"response.output_text.delta\",\"delta\":5}",
+            ),
+            ("", "not json"),
+            ("response.created", "[1, 2]"),
+            ("error", "{oops"),
+        ] {
+            let e = s.event(&data(name, bad), &[], &mut |_| {}).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::StreamInterrupted, "{bad}");
+            assert!(
+                e.message.starts_with("malformed stream frame ("),
+                "{}",
+                e.message
+            );
+            assert_eq!(e.status, Some(200));
+        }
+        let e = s.event(&data("", "[DONE]"), &[], &mut |_| {}).unwrap_err();
+        assert_eq!(
+            (e.kind, e.message.as_str()),
+            (
+                ErrorKind::StreamInterrupted,
+                "the stream sent `data: [DONE]` without `response.completed`"
+            )
+        );
+        // A huge wrong value is quoted short.
+        let huge = format!(
+            "{{\"type\":\"response.output_text.delta\",\"delta\":[\"{}\"]}}",
+            "x".repeat(1 << 20)
+        );
+        let e = s
+            .event(&data("response.output_text.delta", &huge), &[], &mut |_| {})
+            .unwrap_err();
+        assert!(e.message.chars().count() < 600, "{}", e.message.len());
+        assert_eq!(s.terminal(), "response.completed");
+    }
+
+    #[test]
+    fn urls_keys_and_names() {
+        let u = |base: &str| OPENAI_RESPONSES.url(base, &req());
+        assert_eq!(
+            u("https://api.openai.com/v1/"),
+            "https://api.openai.com/v1/responses"
+        );
+        assert_eq!(u("http://h/v1/responses"), "http://h/v1/responses");
+        assert_eq!(
+            OPENAI_RESPONSES.default_base_url(),
+            Some("https://api.openai.com/v1")
+        );
+        assert_eq!(OPENAI_RESPONSES.key_env(), Some("OPENAI_API_KEY"));
+        let mut h = HeaderMap::new();
+        OPENAI_RESPONSES.headers(Some("sk-x"), &mut h).unwrap();
+        let auth = &h[AUTHORIZATION];
+        assert!(auth.is_sensitive());
+        assert_eq!(auth.to_str().unwrap(), "Bearer sk-x");
+    }
+}
