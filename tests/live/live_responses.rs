@@ -30,7 +30,7 @@ retry_after_max = "5s"
 /// last chunk): a stream that never sends `response.completed`.
 fn ended_after(name: &str, events: usize) -> Reply {
     let mut steps = steps_of(&fixture(name));
-    let end = steps.pop().unwrap();
+    let end = steps.pop().expect("a recorded stream has its last chunk");
     steps.truncate(1 + events);
     steps.push(end);
     Reply::Steps(steps)
