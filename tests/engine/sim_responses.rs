@@ -28,11 +28,11 @@ async fn send(sim: &Sim, body: &Value) -> Got {
         .json(body)
         .send()
         .await
-        .unwrap();
+        .expect("the simulator answers");
     Got {
         status: resp.status().as_u16(),
         headers: resp.headers().clone(),
-        body: resp.text().await.unwrap(),
+        body: resp.text().await.expect("a whole body"),
     }
 }
 
