@@ -55,6 +55,16 @@ const BUILTIN: &[(&str, Price)] = &[
     ("o3", Price::new(2.00, 8.00)),
     ("o3-mini", Price::new(1.10, 4.40)),
     ("o4-mini", Price::new(1.10, 4.40)),
+    // OpenAI, served by the Responses API only (`openai-responses`; the models above are
+    // priced the same on both APIs)
+    ("gpt-5-pro", Price::new(15.00, 120.00)),
+    ("gpt-5-codex", Price::new(1.25, 10.00)),
+    ("codex-mini-latest", Price::new(1.50, 6.00)),
+    ("o1-pro", Price::new(150.00, 600.00)),
+    ("o3-pro", Price::new(20.00, 80.00)),
+    ("o3-deep-research", Price::new(10.00, 40.00)),
+    ("o4-mini-deep-research", Price::new(2.00, 8.00)),
+    ("computer-use-preview", Price::new(3.00, 12.00)),
     // Anthropic
     ("claude-3-haiku", Price::new(0.25, 1.25)),
     ("claude-3-opus", Price::new(15.00, 75.00)),
@@ -338,6 +348,26 @@ mod tests {
         ] {
             assert_eq!(t.price(unknown), None, "{unknown}");
         }
+    }
+
+    #[test]
+    fn responses_only_models_are_priced() {
+        let t = PriceTable::builtin();
+        for (model, (i, o)) in [
+            ("o3-pro", (20.0, 80.0)),
+            ("o3-pro-2025-06-10", (20.0, 80.0)),
+            ("o1-pro", (150.0, 600.0)),
+            ("gpt-5-pro", (15.0, 120.0)),
+            ("gpt-5-codex", (1.25, 10.0)),
+            ("codex-mini-latest", (1.5, 6.0)),
+            ("o4-mini-deep-research-2025-06-26", (2.0, 8.0)),
+            ("computer-use-preview", (3.0, 12.0)),
+        ] {
+            assert_eq!(t.price(model), Some(Price::new(i, o)), "{model}");
+        }
+        // 1,000 tokens in and 500 out of o3-pro: (1000 × 20 + 500 × 80) / 1e6 dollars.
+        let p = t.price("o3-pro").unwrap();
+        assert!((p.of(usage(1000, 500)) - 0.06).abs() < 1e-12);
     }
 
     #[test]

@@ -37,6 +37,8 @@ mod sim_faults;
 mod sim_over_time;
 #[path = "engine/sim_recorded.rs"]
 mod sim_recorded;
+#[path = "engine/sim_responses.rs"]
+mod sim_responses;
 #[path = "engine/sim_script.rs"]
 mod sim_script;
 #[path = "engine/sim_stream.rs"]

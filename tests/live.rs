@@ -10,6 +10,8 @@ mod live_cli;
 mod live_cost;
 #[path = "live/live_keys.rs"]
 mod live_keys;
+#[path = "live/live_responses.rs"]
+mod live_responses;
 #[path = "live/live_whatif.rs"]
 mod live_whatif;
 #[path = "live/live_wire.rs"]

@@ -74,6 +74,8 @@ export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}"
 export no_proxy="$NO_PROXY"
 "$py" tests/sdk_compat.py --addr "$addr" "$@"
 status=$?
+# The Responses API (client.responses), against the same simulator.
+"$py" tests/sdk_compat_responses.py --addr "$addr" "$@" || status=1
 if ! kill -0 "$pid" 2>/dev/null; then
     cat "$log" >&2
     echo "sdk_compat: the simulator died during the run" >&2

@@ -311,6 +311,13 @@ impl Config {
         {
             return Config::found(&var, entry(provider.as_str()), k.clone());
         }
+        // The Responses API takes the OpenAI key: `[keys].openai` serves it too.
+        if custom.is_none()
+            && provider == ProviderKind::OpenaiResponses
+            && let Some(k) = self.keys.get(ProviderKind::Openai.as_str())
+        {
+            return Config::found(&var, entry(ProviderKind::Openai.as_str()), k.clone());
+        }
         KeyLookup::Missing { var }
     }
 
@@ -547,6 +554,32 @@ mod tests {
         // An empty variable counts as unset.
         let cfg = Config::isolated().with_env([("OPENAI_API_KEY", "  ")]);
         assert!(matches!(openai(&cfg), KeyLookup::Missing { .. }));
+    }
+
+    #[test]
+    fn the_responses_api_takes_the_openai_key() {
+        let responses = |c: &Config| c.key(ProviderKind::OpenaiResponses, None);
+        let cfg = Config::isolated().with_env([("OPENAI_API_KEY", "sk-env-0123456789")]);
+        assert_eq!(
+            responses(&cfg),
+            KeyLookup::Found(Secret::new("sk-env-0123456789"))
+        );
+        let cfg = Config::parse(&format!("[keys]\nopenai = \"{SENTINEL}\"\n"), None)
+            .with_env(Vec::<(String, String)>::new());
+        assert_eq!(responses(&cfg), KeyLookup::Found(Secret::new(SENTINEL)));
+        // Never for a scenario's own variable.
+        assert_eq!(
+            cfg.key(ProviderKind::OpenaiResponses, Some("OTHER_KEY")),
+            KeyLookup::Missing {
+                var: "OTHER_KEY".into()
+            }
+        );
+        assert_eq!(
+            responses(&Config::isolated().with_env(Vec::<(String, String)>::new())),
+            KeyLookup::Missing {
+                var: "OPENAI_API_KEY".into()
+            }
+        );
     }
 
     #[test]

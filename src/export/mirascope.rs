@@ -18,6 +18,7 @@ pub const NEEDS: &str = "\"mirascope[openai,anthropic,tenacity]<2\"";
 
 pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
     super::common_findings(s, f);
+    super::responses::mirascope_v1(s, f);
     let policies = hop_policies(s);
     let primary = policies.first().cloned().flatten();
     if policies.iter().skip(1).any(|p| *p != primary) {

@@ -40,6 +40,7 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
     let models: Vec<String> = super::pyprog::hops(s)
         .iter()
         .map(|h| match super::pyprog::sdk(h.provider) {
+            _ if let Some(id) = super::responses::v2_model(h.provider, h.model) => id,
             // v2 speaks the Responses API to OpenAI unless told `:completions`.
             "openai" => format!("openai/{}:completions", h.model),
             sdk => format!("{sdk}/{}", h.model),

@@ -14,6 +14,7 @@ pub mod mirascope_v2;
 pub mod portkey;
 pub mod pyprog;
 pub mod python;
+pub mod responses;
 pub mod tenacity;
 
 use crate::scenario::Scenario;

@@ -124,6 +124,8 @@ def kind_of(e: BaseException) -> str:
         if 300 <= status < 400:
             return "redirect"
         return "bad_request"
+    if (kind := _in_stream_kind(e)) is not None:
+        return kind
     if isinstance(e, (httpx.TimeoutException,)):
         return "timeout"
     if isinstance(e, (httpx.TransportError, ValueError)):
@@ -183,9 +185,26 @@ def kind_in(*kinds: str):
 
 
 def overloaded_in_stream(e: BaseException) -> bool:
-    """Anthropic's overloaded_error inside an HTTP 200 stream: the SDK raises the bare
-    APIStatusError (status 200), which no status-keyed class catches."""
-    return isinstance(e, anthropic.APIStatusError) and _error_body(e).get("type") == "overloaded_error"
+    """An overload inside an HTTP 200 stream, which no status-keyed class catches: Anthropic's
+    overloaded_error (the SDK raises the bare APIStatusError, status 200), or OpenAI's
+    server_is_overloaded (a bare APIError: a chat completions error frame, a Responses API
+    failure)."""
+    if isinstance(e, anthropic.APIStatusError) and _error_body(e).get("type") == "overloaded_error":
+        return True
+    return _in_stream_kind(e) == "overloaded"
+
+
+def _in_stream_kind(e: BaseException) -> str | None:
+    """The kind of an OpenAI error inside an HTTP 200 stream (a bare APIError), by its code."""
+    if not isinstance(e, openai.APIError) or isinstance(e, openai.APIStatusError):
+        return None
+    body = _error_body(e)
+    name = str(body.get("code") or body.get("type") or "")
+    if name in ("server_is_overloaded", "service_unavailable_error"):
+        return "overloaded"
+    if name in ("rate_limit_exceeded", "requests", "tokens"):
+        return "rate_limit"
+    return "server_error"
 
 
 def jinja_list(texts: list) -> str:

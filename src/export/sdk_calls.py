@@ -23,6 +23,53 @@ def collect_errors(*types: type) -> Any:
     return inner
 
 
+def ask_responses(client, model: str, messages, *, stream: bool, tools: dict, params: dict):
+    """One request to the Responses API: (text, calls, finish reasons). A `response.failed`
+    or `error` event, which the SDK yields without raising, raises the APIError the chat
+    completions stream would."""
+    kwargs = {"model": model, "input": [m for m in messages if m["role"] != "system"]}
+    system = "\n".join(m["content"] for m in messages if m["role"] == "system")
+    if system:
+        kwargs["instructions"] = system
+    if "temperature" in params:
+        kwargs["temperature"] = params["temperature"]
+    if "max_tokens" in params:
+        kwargs["max_output_tokens"] = params["max_tokens"]
+    if tools:
+        kwargs["tools"] = [{"type": "function", "name": n, "description": d, "parameters": s, "strict": False}
+                           for n, (_, s, d) in tools.items()]
+
+    def ended(r, request=None) -> list:
+        if r.status == "failed":
+            error = r.error.model_dump() if r.error else {}
+            raise openai.APIError(error.get("message") or "the response failed", request, body=error)
+        if r.status == "incomplete" and r.incomplete_details:
+            return [r.incomplete_details.reason]
+        return ["stop"]
+
+    content, calls, finish = "", {}, []
+    if stream:
+        events = client.responses.create(stream=True, **kwargs)
+        for event in events:
+            if event.type == "response.output_text.delta":
+                content += event.delta
+            elif event.type == "response.output_item.added" and event.item.type == "function_call":
+                calls[event.output_index] = [event.item.name, ""]
+            elif event.type == "response.function_call_arguments.delta":
+                calls.setdefault(event.output_index, ["", ""])[1] += event.delta
+            elif event.type == "error":
+                body = {"code": event.code, "message": event.message}
+                raise openai.APIError(event.message, events.response.request, body=body)
+            elif event.type in ("response.completed", "response.incomplete", "response.failed"):
+                finish = ended(event.response, events.response.request)
+    else:
+        r = client.responses.create(**kwargs)
+        finish = ended(r)
+        content = r.output_text
+        calls = {i: [o.name, o.arguments] for i, o in enumerate(o for o in r.output if o.type == "function_call")}
+    return content, calls, finish
+
+
 def ask(client, provider: str, model: str, messages, *, stream: bool, tools: dict, params: dict) -> str:
     """One request; the answer's text, or the tools' results. A stream without its terminal
     event, a filtered reply and bad tool arguments raise (the SDKs accept the first two)."""
@@ -55,6 +102,8 @@ def ask(client, provider: str, model: str, messages, *, stream: bool, tools: dic
             content = "".join(b.text for b in r.content if b.type == "text")
             calls = {i: [b.name, json.dumps(b.input)] for i, b in enumerate(r.content) if b.type == "tool_use"}
             finish = [r.stop_reason] if r.stop_reason else []
+    elif provider == "openai-responses":
+        content, calls, finish = ask_responses(client, model, messages, stream=stream, tools=tools, params=params)
     else:
         kwargs = {"model": model, "messages": messages, **params}
         if tools:

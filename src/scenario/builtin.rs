@@ -37,6 +37,7 @@ static ALL: &[Builtin] = &[
     builtin!("json-reask"),
     builtin!("outage-then-recovery"),
     builtin!("sdk-amplification"),
+    builtin!("responses-failed-in-stream"),
 ];
 
 /// The scenario the playground opens with.

@@ -94,6 +94,8 @@ pub enum ProviderKind {
     Openai,
     Anthropic,
     OpenaiCompatible,
+    /// The OpenAI Responses API (`/v1/responses`).
+    OpenaiResponses,
 }
 
 impl ProviderKind {
@@ -102,6 +104,7 @@ impl ProviderKind {
             ProviderKind::Openai => "openai",
             ProviderKind::Anthropic => "anthropic",
             ProviderKind::OpenaiCompatible => "openai-compatible",
+            ProviderKind::OpenaiResponses => "openai-responses",
         }
     }
 }

@@ -2,7 +2,8 @@
 //! and Anthropic messages wire formats byte for byte and plays a scenario's `[sim]` script.
 //!
 //! Routes: `POST /v1/chat/completions` (provider `openai`), `POST /compat/v1/chat/completions`
-//! (`openai-compatible`), `POST /v1/messages` (`anthropic`): one file each under `wire/`,
+//! (`openai-compatible`), `POST /v1/messages` (`anthropic`), `POST /v1/responses`
+//! (`openai-responses`): one file each under `wire/`,
 //! served by one generic route. Any API key is accepted.
 //!
 //! Each request is counted per (provider, model), 1-based. The first `faults` entry that

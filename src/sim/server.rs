@@ -414,7 +414,10 @@ impl Reply<'_> {
             let k = f.after_tokens.map_or(n / 2, |k| k as usize);
             let frame = match f.fault {
                 FaultKind::MalformedStream => self.wire.malformed_frame(self.meta),
-                FaultKind::OverloadedInStream => self.wire.stream_error(f),
+                FaultKind::OverloadedInStream => {
+                    self.wire
+                        .stream_error_after(self.meta, self.answer, k.min(n), f)
+                }
                 _ => String::new(),
             };
             (k, frame)

@@ -232,7 +232,7 @@ impl Reader {
                 }
                 let provider = provider_of(&a.provider).ok_or_else(|| {
                     self.bad(format!(
-                        "unknown provider `{}` (this version knows openai, anthropic, openai-compatible)",
+                        "unknown provider `{}` (this version knows openai, anthropic, openai-compatible, openai-responses)",
                         a.provider
                     ))
                 })?;
@@ -478,6 +478,7 @@ fn provider_of(name: &str) -> Option<ProviderKind> {
         ProviderKind::Openai,
         ProviderKind::Anthropic,
         ProviderKind::OpenaiCompatible,
+        ProviderKind::OpenaiResponses,
     ]
     .into_iter()
     .find(|p| p.as_str() == name)

@@ -380,3 +380,25 @@ async fn sdk_amplification() {
         .count();
     assert_eq!(starts + sdk.len(), 9);
 }
+
+#[tokio::test]
+async fn responses_failed_in_stream() {
+    // `response.failed` (code server_is_overloaded) after 4 deltas, inside HTTP 200: 4
+    // tokens at 50 ms from 200 ms, the failure in the next slot; then exponential 1 s.
+    assert_walk(
+        "responses-failed-in-stream",
+        &[
+            "0 run_started Sim",
+            "0 attempt_started 0/1 openai-responses/gpt-4o-mini",
+            "200..350 delta 0/1 x4 \"Because a server that\"",
+            "400 attempt_failed 0/1 overloaded(200) retry=true partial=\"Because a server that\"",
+            "400 wait_started 0/1 1000ms backoff",
+            "1400 wait_finished 0/1",
+            "1400 attempt_started 0/2 openai-responses/gpt-4o-mini",
+            "1600..2400 delta 0/2 x17 \"Because a server that is already struggling needs room to recover, not a stampede of instant retries.\"",
+            "2450 attempt_succeeded 0/2 \"Because a server that is already struggling needs room to recover, not a stampede of instant retries.\"",
+            "2450 run_finished Ok caught=[]",
+        ],
+    )
+    .await;
+}

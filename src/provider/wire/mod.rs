@@ -12,6 +12,7 @@
 
 pub mod anthropic;
 pub mod openai;
+pub mod openai_responses;
 
 use super::classify::{self, snippet};
 use super::headers;
@@ -116,12 +117,17 @@ pub fn format(kind: ProviderKind) -> &'static dyn WireFormat {
         ProviderKind::Openai => &openai::OPENAI,
         ProviderKind::OpenaiCompatible => &openai::COMPATIBLE,
         ProviderKind::Anthropic => &anthropic::ANTHROPIC,
+        ProviderKind::OpenaiResponses => &openai_responses::OPENAI_RESPONSES,
     }
 }
 
 /// Every registered format (whose error names every endpoint understands).
-pub const FORMATS: &[&dyn WireFormat] =
-    &[&openai::OPENAI, &anthropic::ANTHROPIC, &openai::COMPATIBLE];
+pub const FORMATS: &[&dyn WireFormat] = &[
+    &openai::OPENAI,
+    &anthropic::ANTHROPIC,
+    &openai::COMPATIBLE,
+    &openai_responses::OPENAI_RESPONSES,
+];
 
 /// The kind a provider error type or code names, in any registered format's table.
 pub(crate) fn kind_for_type(t: &str) -> Option<ErrorKind> {
@@ -187,6 +193,7 @@ mod tests {
             ProviderKind::Openai,
             ProviderKind::OpenaiCompatible,
             ProviderKind::Anthropic,
+            ProviderKind::OpenaiResponses,
         ] {
             assert!(FORMATS.iter().any(|f| f.provider() == kind), "{kind}");
         }

@@ -9,6 +9,7 @@
 
 pub mod anthropic;
 pub mod openai;
+pub mod openai_responses;
 
 use super::limits::LimitInfo;
 use crate::scenario::types::{FaultKind, FaultSpec, ProviderKind, RetryAfterFormat};
@@ -61,6 +62,20 @@ pub trait SimFormat: Sync {
     /// The error frame sent inside an HTTP 200 stream: `overloaded_in_stream`.
     fn stream_error(&self, fault: &FaultSpec) -> String;
 
+    /// The error frame of `overloaded_in_stream` after `sent` tokens of `answer`, for a
+    /// format whose error event names the response or counts the events before it
+    /// (default: [`SimFormat::stream_error`]).
+    fn stream_error_after(
+        &self,
+        meta: &Meta,
+        answer: &Answer,
+        sent: usize,
+        fault: &FaultSpec,
+    ) -> String {
+        let _ = (meta, answer, sent);
+        self.stream_error(fault)
+    }
+
     /// The HTTP error reply of a fault (for the faults that are one).
     fn error(&self, fault: &FaultSpec, model: &str) -> ErrorReply;
 
@@ -86,8 +101,12 @@ pub struct Incoming<'a> {
 
 /// The registration: every format the simulator serves, in the order the not-found reply
 /// lists them.
-pub const FORMATS: &[&dyn SimFormat] =
-    &[&openai::OPENAI, &openai::COMPATIBLE, &anthropic::ANTHROPIC];
+pub const FORMATS: &[&dyn SimFormat] = &[
+    &openai::OPENAI,
+    &openai::COMPATIBLE,
+    &anthropic::ANTHROPIC,
+    &openai_responses::OPENAI_RESPONSES,
+];
 
 /// The format serving `path`.
 pub fn for_path(path: &str) -> Option<&'static dyn SimFormat> {
@@ -440,6 +459,7 @@ mod tests {
             ProviderKind::Openai,
             ProviderKind::OpenaiCompatible,
             ProviderKind::Anthropic,
+            ProviderKind::OpenaiResponses,
         ] {
             let f = for_provider(kind).unwrap();
             assert_eq!(for_path(f.route()).map(|f| f.provider()), Some(kind));
