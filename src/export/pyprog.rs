@@ -40,7 +40,9 @@ pub fn hops(s: &Scenario) -> Vec<Hop<'_>> {
 pub fn sdk(p: ProviderKind) -> &'static str {
     match p {
         ProviderKind::Anthropic => "anthropic",
-        ProviderKind::Openai | ProviderKind::OpenaiCompatible => "openai",
+        ProviderKind::Openai | ProviderKind::OpenaiCompatible | ProviderKind::AzureOpenai => {
+            "openai"
+        }
     }
 }
 

@@ -117,7 +117,9 @@ pub fn import_python(source: &str, origin: &str) -> Result<Imported, ImportError
 fn sdk_of(p: ProviderKind) -> Sdk {
     match p {
         ProviderKind::Anthropic => Sdk::Anthropic,
-        ProviderKind::Openai | ProviderKind::OpenaiCompatible => Sdk::Openai,
+        ProviderKind::Openai | ProviderKind::OpenaiCompatible | ProviderKind::AzureOpenai => {
+            Sdk::Openai
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! (`sim.faults[2].times`) and the loader looks that value up in the tree (see
 //! [`locate`]); template errors are the template's first line plus the line inside it.
 
+mod azure;
 pub(crate) mod checks;
 mod explain;
 pub mod locate;

@@ -45,6 +45,8 @@ pub enum ProviderKind {
     Openai,
     Anthropic,
     OpenaiCompatible,
+    /// Azure OpenAI chat completions: `model` is the deployment name (DESIGN §16).
+    AzureOpenai,
 }
 
 impl ProviderKind {
@@ -53,6 +55,7 @@ impl ProviderKind {
             ProviderKind::Openai => "openai",
             ProviderKind::Anthropic => "anthropic",
             ProviderKind::OpenaiCompatible => "openai-compatible",
+            ProviderKind::AzureOpenai => "azure-openai",
         }
     }
 }
@@ -74,6 +77,9 @@ pub struct CallSpec {
     pub base_url: Option<String>,
     #[serde(default)]
     pub api_key_env: Option<String>,
+    /// Azure OpenAI's `api-version` query parameter (required there, refused elsewhere).
+    #[serde(default)]
+    pub api_version: Option<String>,
     #[serde(default)]
     pub temperature: Option<f64>,
     #[serde(default)]
@@ -151,6 +157,9 @@ pub struct HopSpec {
     pub base_url: Option<String>,
     #[serde(default)]
     pub api_key_env: Option<String>,
+    /// Azure OpenAI's `api-version` query parameter (required there, refused elsewhere).
+    #[serde(default)]
+    pub api_version: Option<String>,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
 }

@@ -8,6 +8,7 @@
 //! the client's side is `provider/wire/`.
 
 pub mod anthropic;
+pub mod azure_openai;
 pub mod openai;
 
 use super::limits::LimitInfo;
@@ -61,6 +62,13 @@ pub trait SimFormat: Sync {
     /// The error frame sent inside an HTTP 200 stream: `overloaded_in_stream`.
     fn stream_error(&self, fault: &FaultSpec) -> String;
 
+    /// Whether this format answers `fault`, which elsewhere ends an answer early, with its
+    /// HTTP error reply instead ([`SimFormat::error`]): Azure refuses a prompt with a 400.
+    fn refuses(&self, fault: &FaultSpec) -> bool {
+        let _ = fault;
+        false
+    }
+
     /// The HTTP error reply of a fault (for the faults that are one).
     fn error(&self, fault: &FaultSpec, model: &str) -> ErrorReply;
 
@@ -86,8 +94,12 @@ pub struct Incoming<'a> {
 
 /// The registration: every format the simulator serves, in the order the not-found reply
 /// lists them.
-pub const FORMATS: &[&dyn SimFormat] =
-    &[&openai::OPENAI, &openai::COMPATIBLE, &anthropic::ANTHROPIC];
+pub const FORMATS: &[&dyn SimFormat] = &[
+    &openai::OPENAI,
+    &openai::COMPATIBLE,
+    &anthropic::ANTHROPIC,
+    &azure_openai::AZURE_OPENAI,
+];
 
 /// The format serving `path`.
 pub fn for_path(path: &str) -> Option<&'static dyn SimFormat> {
@@ -440,6 +452,7 @@ mod tests {
             ProviderKind::Openai,
             ProviderKind::OpenaiCompatible,
             ProviderKind::Anthropic,
+            ProviderKind::AzureOpenai,
         ] {
             let f = for_provider(kind).unwrap();
             assert_eq!(for_path(f.route()).map(|f| f.provider()), Some(kind));
