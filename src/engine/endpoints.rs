@@ -9,11 +9,15 @@ use crate::provider::{Endpoint, default_base_url, wire};
 use crate::scenario::types::{ProviderKind, Scenario};
 use std::collections::BTreeMap;
 
-/// `provider/model` of each hop (index 0 = primary), for plans and labels.
+/// `provider/model` of each hop (index 0 = primary), for plans and labels; an Azure hop
+/// adds ` (api-version V)`.
 pub fn hop_labels(s: &Scenario) -> Vec<String> {
     hop_targets(s)
         .iter()
-        .map(|t| format!("{}/{}", t.provider, t.model))
+        .map(|t| match &t.api_version {
+            Some(v) => format!("{}/{} (api-version {v})", t.provider, t.model),
+            None => format!("{}/{}", t.provider, t.model),
+        })
         .collect()
 }
 

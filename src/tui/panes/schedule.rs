@@ -292,6 +292,12 @@ fn plan_rows(s: &Schedule, targets: &[String], width: usize) -> Vec<Row> {
         if width >= 50 {
             units.push((format!("{provider:<9} "), Meaning::Text));
         }
+        // Azure's api-version, where the row has room for it.
+        if width >= 90
+            && let Some((_, v)) = targets.get(i).and_then(|t| t.split_once(" (api-version "))
+        {
+            units.push((format!("{} ", v.trim_end_matches(')')), Meaning::Muted));
+        }
         let indent = units.iter().map(|u| u.0.width()).sum();
         units.extend(hop_units(h));
         rows.extend(wrap(units, width, indent));
