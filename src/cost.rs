@@ -55,6 +55,10 @@ const BUILTIN: &[(&str, Price)] = &[
     ("o3", Price::new(2.00, 8.00)),
     ("o3-mini", Price::new(1.10, 4.40)),
     ("o4-mini", Price::new(1.10, 4.40)),
+    // Azure OpenAI's names for OpenAI's models (a deployment named after its model is
+    // priced by it; any other deployment name takes a [prices] entry in config.toml).
+    ("gpt-35-turbo", Price::new(0.50, 1.50)),
+    ("gpt-35-turbo-16k", Price::new(0.50, 1.50)),
     // Anthropic
     ("claude-3-haiku", Price::new(0.25, 1.25)),
     ("claude-3-opus", Price::new(15.00, 75.00)),

@@ -44,10 +44,22 @@ def sdk_client(
     max_retries: int,
     api_key_env: str | None = None,
     headers: dict[str, str] | None = None,
+    api_version: str | None = None,
 ):
     """The official SDK's client: its own retries off unless the scenario sets them, every
-    request traced. The OpenAI convention puts /v1 in the base URL; Anthropic's does not."""
+    request traced. The OpenAI convention puts /v1 in the base URL; Anthropic's does not;
+    Azure OpenAI (an `api_version`) is given the resource's endpoint."""
     http = httpx.Client(event_hooks={"request": [_trace_request(provider)]})
+    if api_version is not None:
+        return openai.AzureOpenAI(
+            azure_endpoint=base_url or os.environ.get("AZURE_OPENAI_ENDPOINT") or BASE_URL,
+            api_version=api_version,
+            api_key=os.environ.get(api_key_env or "AZURE_OPENAI_API_KEY", "retrylab-sim-azure-key"),
+            max_retries=max_retries,
+            timeout=timeout,
+            default_headers=headers,
+            http_client=http,
+        )
     if provider == "anthropic":
         return anthropic.Anthropic(
             base_url=base_url or BASE_URL,

@@ -7,7 +7,6 @@
 
 use crate::support::live::{KEY, assert_transcript, run_live};
 use crate::support::live_server::{Step, cut, play, serve};
-use retrylab::ErrorKind;
 use retrylab::config::Config;
 use retrylab::engine::run::check_live_keys_with;
 use retrylab::event::{AttemptStarted, Event};
