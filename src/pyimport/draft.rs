@@ -14,6 +14,8 @@ pub struct CallDraft {
     pub base_url: Option<String>,
     pub api_key_env: Option<String>,
     pub headers: Vec<(String, String)>,
+    /// Azure OpenAI's `api_version` (provider `azure-openai`).
+    pub api_version: Option<String>,
     pub temperature: Option<f64>,
     pub max_tokens: Option<u32>,
 }
@@ -40,6 +42,8 @@ pub struct HopDraft {
     pub base_url: Option<String>,
     pub api_key_env: Option<String>,
     pub headers: Vec<(String, String)>,
+    /// Azure OpenAI's `api_version` (provider `azure-openai`).
+    pub api_version: Option<String>,
     pub catch: Vec<ErrorKind>,
     /// Written only when it differs from the primary's.
     pub retry: Option<RetryDraft>,

@@ -153,6 +153,8 @@ pub struct Client {
     pub base_url: Option<String>,
     pub api_key_env: Option<String>,
     pub headers: Vec<(String, String)>,
+    /// Azure OpenAI's `api_version` (the client is then `AzureOpenAI`).
+    pub api_version: Option<String>,
 }
 
 /// The client a name (`CLIENT_0`) is assigned to at module level, in a harness file.
@@ -174,6 +176,7 @@ pub fn client(cx: &mut Ctx, name: &Expr) -> Option<Client> {
     };
     c.base_url = text(cx, args.get(Some(1), "base_url"));
     c.api_key_env = text(cx, args.get(Some(4), "api_key_env"));
+    c.api_version = text(cx, args.get(Some(6), "api_version"));
     if let Some(v) = args.get(Some(3), "max_retries") {
         match cx.number(v) {
             Ok(0.0) => {}

@@ -326,11 +326,15 @@ fn build(cx: &mut Ctx, origin: &str) -> Option<Draft> {
                 reraised(stack.retry.as_ref(), sdk, &mut catch);
                 let client = h.client.clone().unwrap_or_default();
                 HopDraft {
-                    provider: h.provider,
+                    provider: match client.api_version {
+                        Some(_) => ProviderKind::AzureOpenai,
+                        None => h.provider,
+                    },
                     model: h.model.clone(),
                     base_url: client.base_url.or_else(|| h.base_url.clone()),
                     api_key_env: client.api_key_env,
                     headers: client.headers,
+                    api_version: client.api_version,
                     catch,
                     retry: own,
                 }
@@ -396,6 +400,7 @@ fn retry_only(cx: &mut Ctx, origin: &str) -> Option<Draft> {
             base_url: None,
             api_key_env: None,
             headers: Vec::new(),
+            api_version: None,
             temperature: None,
             max_tokens: None,
         },

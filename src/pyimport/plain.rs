@@ -55,6 +55,11 @@ fn call(cx: &mut Ctx, ask: &Expr) -> Option<CallDraft> {
     } else {
         ProviderKind::Openai
     };
+    // An Azure client (`api_version=`) is the OpenAI SDK's AzureOpenAI.
+    let provider = match client.api_version {
+        Some(_) => ProviderKind::AzureOpenai,
+        None => provider,
+    };
     let mut call = CallDraft {
         provider,
         model,
@@ -64,6 +69,7 @@ fn call(cx: &mut Ctx, ask: &Expr) -> Option<CallDraft> {
         base_url: client.base_url,
         api_key_env: client.api_key_env,
         headers: client.headers,
+        api_version: client.api_version,
         temperature: None,
         max_tokens: None,
     };
@@ -161,6 +167,7 @@ pub fn draft(cx: &mut Ctx, origin: &str) -> Option<Draft> {
                 base_url: c.base_url,
                 api_key_env: c.api_key_env,
                 headers: c.headers,
+                api_version: c.api_version,
                 catch: super::kinds_of(catches.get(i).map_or(&[][..], |v| v), sdk),
                 retry: own.filter(|r| Some(r) != retry.as_ref()),
             });
