@@ -7,9 +7,10 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use retrylab::event::{Delta, Event};
 use retrylab::provider::redact::{Secrets, redact_event};
 use retrylab::provider::sse::{SseDecoder, Step};
-use retrylab::provider::wire::StreamParser;
 use retrylab::provider::wire::openai::StreamState;
 use retrylab::provider::wire::openai_responses::StreamState as ResponsesState;
+use retrylab::provider::wire::{StreamParser, format};
+use retrylab::scenario::types::ProviderKind;
 use std::hint::black_box;
 
 const TARGET: usize = 20_000_000;
@@ -112,6 +113,48 @@ data: {{"type":"response.output_text.delta","sequence_number":{},"item_id":"msg_
     s.into_bytes()
 }
 
+/// Azure OpenAI's stream of the same text: its `prompt_filter_results` frame first, then
+/// chunks whose choice carries `content_filter_results` (skipped by the parser) before the
+/// delta, as Azure writes them.
+fn azure_stream() -> Vec<u8> {
+    let openai = String::from_utf8(openai_stream()).unwrap_or_default();
+    let mut s = String::with_capacity(TARGET * 2);
+    s.push_str("data: {\"choices\":[],\"created\":0,\"id\":\"\",\"model\":\"\",\"object\":\"\",\"prompt_filter_results\":[{\"prompt_index\":0,\"content_filter_results\":{\"hate\":{\"filtered\":false,\"severity\":\"safe\"},\"self_harm\":{\"filtered\":false,\"severity\":\"safe\"},\"sexual\":{\"filtered\":false,\"severity\":\"safe\"},\"violence\":{\"filtered\":false,\"severity\":\"safe\"}}}]}\n\n");
+    let filter = r#""content_filter_results":{"hate":{"filtered":false,"severity":"safe"},"self_harm":{"filtered":false,"severity":"safe"},"sexual":{"filtered":false,"severity":"safe"},"violence":{"filtered":false,"severity":"safe"}},"#;
+    for frame in openai.split_inclusive("\n\n") {
+        if s.len() >= TARGET {
+            break;
+        }
+        s.push_str(&frame.replacen(
+            "\"choices\":[{\"index\":0,",
+            &format!("\"choices\":[{{{filter}\"index\":0,"),
+            1,
+        ));
+    }
+    s.push_str("data: {\"choices\":[],\"created\":1,\"id\":\"c\",\"model\":\"gpt-4o\",\"object\":\"chat.completion.chunk\",\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":99,\"total_tokens\":108}}\n\n");
+    s.push_str("data: [DONE]\n\n");
+    s.into_bytes()
+}
+
+/// Decodes `data` in socket-sized reads with `parser`, to its reply.
+fn decode_with(data: &[u8], mut parser: Box<dyn StreamParser>) -> usize {
+    let mut d = SseDecoder::new();
+    let mut out = Vec::with_capacity(64);
+    let mut pieces = 0usize;
+    let mut on_delta = |t: &str| pieces += t.len();
+    let mut done = false;
+    for piece in data.chunks(READ) {
+        d.push(piece, &mut out);
+        for ev in out.drain(..) {
+            if parser.event(&ev, &[], &mut on_delta).expect("valid frames") == Step::Done {
+                done = true;
+            }
+        }
+    }
+    assert!(done);
+    parser.finish().content.len() + pieces
+}
+
 fn bench(c: &mut Criterion) {
     let data = openai_stream();
     let mut g = c.benchmark_group("sse");
@@ -173,6 +216,18 @@ fn bench(c: &mut Criterion) {
             }
             assert!(done);
             black_box(s.finish())
+        })
+    });
+    g.finish();
+
+    let azure = azure_stream();
+    let mut g = c.benchmark_group("sse");
+    g.throughput(Throughput::Bytes(azure.len() as u64));
+    g.sample_size(20);
+    g.bench_function("decode_azure_reply_20MB", |b| {
+        b.iter(|| {
+            let parser = format(ProviderKind::AzureOpenai).stream_parser();
+            black_box(decode_with(&azure, parser))
         })
     });
     g.finish();

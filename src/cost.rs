@@ -65,6 +65,10 @@ const BUILTIN: &[(&str, Price)] = &[
     ("o3-deep-research", Price::new(10.00, 40.00)),
     ("o4-mini-deep-research", Price::new(2.00, 8.00)),
     ("computer-use-preview", Price::new(3.00, 12.00)),
+    // Azure OpenAI's names for OpenAI's models (a deployment named after its model is
+    // priced by it; any other deployment name takes a [prices] entry in config.toml).
+    ("gpt-35-turbo", Price::new(0.50, 1.50)),
+    ("gpt-35-turbo-16k", Price::new(0.50, 1.50)),
     // Anthropic
     ("claude-3-haiku", Price::new(0.25, 1.25)),
     ("claude-3-opus", Price::new(15.00, 75.00)),

@@ -2,6 +2,8 @@
 
 mod support;
 
+#[path = "live/live_azure.rs"]
+mod live_azure;
 #[path = "live/live_bad_input.rs"]
 mod live_bad_input;
 #[path = "live/live_cli.rs"]

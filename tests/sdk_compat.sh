@@ -81,4 +81,26 @@ if ! kill -0 "$pid" 2>/dev/null; then
     echo "sdk_compat: the simulator died during the run" >&2
     status=1
 fi
+
+# Azure OpenAI: the openai SDK's AzureOpenAI client (tests/sdk_compat_azure.py) against a
+# second simulator serving its own fixture.
+azure_log=$(mktemp)
+"${server[@]}" --addr 127.0.0.1:0 tests/fixtures/sim/sdk_compat_azure.toml >"$azure_log" 2>&1 &
+azure_pid=$!
+azure_addr=""
+for _ in $(seq 1 200); do
+    azure_addr=$(sed -n 's/.*listening on \([0-9.]*:[0-9]*\).*/\1/p' "$azure_log" | head -n 1)
+    [ -n "$azure_addr" ] || ! kill -0 "$azure_pid" 2>/dev/null && break
+    sleep 0.05
+done
+if [ -n "$azure_addr" ]; then
+    "$py" tests/sdk_compat_azure.py --addr "$azure_addr" "$@" || status=1
+else
+    cat "$azure_log" >&2
+    echo "sdk_compat: the Azure simulator did not start" >&2
+    status=1
+fi
+kill "$azure_pid" 2>/dev/null
+wait "$azure_pid" 2>/dev/null
+rm -f "$azure_log"
 exit "$status"

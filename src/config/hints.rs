@@ -30,6 +30,12 @@ pub fn fix_hint(e: &CallError, t: &LiveTarget<'_>) -> Option<String> {
                 t.base_url
             ),
         },
+        ErrorKind::BadRequest if e.provider_type.as_deref() == Some("DeploymentNotFound") => {
+            format!(
+                "check model = \"{}\": it is the Azure deployment's name (not the model's), and the resource at {} has none of that name (a new deployment can take 5 minutes)",
+                t.model, t.base_url
+            )
+        }
         ErrorKind::BadRequest if e.status == Some(404) && !html => {
             let named_model = e
                 .provider_type
@@ -126,6 +132,29 @@ mod tests {
         let mut idle = CallError::new(ErrorKind::Timeout, "idle timeout (200ms)");
         idle.timeout = Some("idle".into());
         assert!(fix_hint(&idle, &t).unwrap().contains("raise idle_timeout"));
+        let azure = LiveTarget {
+            provider: ProviderKind::AzureOpenai,
+            model: "gpt-4o-prod",
+            base_url: "https://res.openai.azure.com?api-version=2024-10-21",
+            key_var: Some("AZURE_OPENAI_API_KEY"),
+        };
+        let missing = CallError::new(
+            ErrorKind::BadRequest,
+            "The API deployment for this resource does not exist.",
+        )
+        .with_status(404)
+        .with_provider_type("DeploymentNotFound");
+        assert!(
+            fix_hint(&missing, &azure)
+                .unwrap()
+                .starts_with("check model = \"gpt-4o-prod\": it is the Azure deployment's name")
+        );
+        let bare = CallError::new(ErrorKind::BadRequest, "Resource not found").with_status(404);
+        assert!(
+            fix_hint(&bare, &azure)
+                .unwrap()
+                .contains("?api-version=<api_version>")
+        );
         let open = LiveTarget { key_var: None, ..t };
         assert!(fix_hint(&auth, &open).unwrap().contains("set api_key_env"));
     }

@@ -321,6 +321,16 @@ impl Config {
         KeyLookup::Missing { var }
     }
 
+    /// A setting that is no secret (Azure's endpoint): the variable `var` from the
+    /// environment, else `[keys].<var>`; trimmed, `None` when unset or blank.
+    pub fn setting(&self, var: &str) -> Option<String> {
+        let from_env = self.env_var(var).ok().flatten();
+        from_env
+            .or_else(|| self.keys.get(var).cloned())
+            .map(|v| v.expose().trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
     fn shown_path(&self) -> String {
         self.path
             .as_ref()

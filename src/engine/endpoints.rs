@@ -5,15 +5,19 @@ use super::run::setup_error;
 use crate::config::{Config, KeyLookup};
 use crate::error::{CallError, ErrorKind};
 use crate::event::Target;
-use crate::provider::{Endpoint, default_base_url};
+use crate::provider::{Endpoint, default_base_url, wire};
 use crate::scenario::types::{ProviderKind, Scenario};
 use std::collections::BTreeMap;
 
-/// `provider/model` of each hop (index 0 = primary), for plans and labels.
+/// `provider/model` of each hop (index 0 = primary), for plans and labels; an Azure hop
+/// adds ` (api-version V)`.
 pub fn hop_labels(s: &Scenario) -> Vec<String> {
     hop_targets(s)
         .iter()
-        .map(|t| format!("{}/{}", t.provider, t.model))
+        .map(|t| match &t.api_version {
+            Some(v) => format!("{}/{} (api-version {v})", t.provider, t.model),
+            None => format!("{}/{}", t.provider, t.model),
+        })
         .collect()
 }
 
@@ -24,6 +28,8 @@ pub(super) struct HopTarget {
     pub(super) model: String,
     pub(super) base_url: Option<String>,
     pub(super) api_key_env: Option<String>,
+    /// Azure's `api-version` (the format puts it in the URL).
+    pub(super) api_version: Option<String>,
     pub(super) headers: BTreeMap<String, String>,
 }
 
@@ -42,6 +48,7 @@ pub(super) fn hop_targets(s: &Scenario) -> Vec<HopTarget> {
         model: s.call.model.clone(),
         base_url: s.call.base_url.clone(),
         api_key_env: s.call.api_key_env.clone(),
+        api_version: s.call.api_version.clone(),
         headers: s.call.headers.clone(),
     }];
     if let Some(fb) = &s.fallback {
@@ -50,6 +57,7 @@ pub(super) fn hop_targets(s: &Scenario) -> Vec<HopTarget> {
             model: h.model.clone(),
             base_url: h.base_url.clone(),
             api_key_env: h.api_key_env.clone(),
+            api_version: h.api_version.clone(),
             headers: h.headers.clone(),
         }));
     }
@@ -75,7 +83,7 @@ fn hop_headers(t: &HopTarget) -> Vec<(String, String)> {
 pub(super) fn sim_endpoint(t: &HopTarget, base_url: String) -> Endpoint {
     Endpoint {
         kind: t.provider,
-        base_url,
+        base_url: wire::format(t.provider).endpoint_base(base_url, t.api_version.as_deref()),
         // Not a secret: the simulator accepts any key.
         api_key: Some("sim-key".into()),
         headers: hop_headers(t),
@@ -91,12 +99,22 @@ fn endpoint_for(t: &HopTarget, hop: usize, cfg: &Config) -> Result<Endpoint, Unr
     } else {
         format!("fallback hop {hop}")
     };
+    let format = wire::format(t.provider);
     let base_url = match (
         t.base_url.as_deref().map(str::trim),
         default_base_url(t.provider),
     ) {
         (Some(u), _) if !u.is_empty() => u.to_string(),
         (_, Some(u)) => u.to_string(),
+        // Azure's endpoint: its variable, else that name under [keys].
+        (_, None) if let Some(u) = format.base_url_env().and_then(|v| cfg.setting(v)) => u,
+        (_, None) if let Some(var) = format.base_url_env() => {
+            return Err(Unready::Setup(setup_error(format!(
+                "provider `{}` needs its endpoint: set {var} (e.g. https://<resource>.openai.azure.com), add base_url = \"https://<resource>.openai.azure.com\" to {table}, or add {var} = \"...\" {}",
+                t.provider,
+                cfg.keys_location()
+            ))));
+        }
         (_, None) => {
             return Err(Unready::Setup(setup_error(format!(
                 "provider `{}` needs a base_url: add base_url = \"http://localhost:11434/v1\" (the server's OpenAI-style URL, ending in /v1) to {table}",
@@ -119,7 +137,7 @@ fn endpoint_for(t: &HopTarget, hop: usize, cfg: &Config) -> Result<Endpoint, Unr
     };
     Ok(Endpoint {
         kind: t.provider,
-        base_url,
+        base_url: format.endpoint_base(base_url, t.api_version.as_deref()),
         api_key,
         headers,
     })

@@ -5,8 +5,8 @@
 use super::{Findings, Target};
 use crate::error::ErrorKind;
 use crate::policy::{RetryPolicy, Stop};
-use crate::scenario::Scenario;
 use crate::scenario::plan::hop_policies;
+use crate::scenario::{ProviderKind, Scenario};
 use std::fmt::Write as _;
 
 /// The HTTP statuses a kind arrives with (the config targets key retries on statuses).
@@ -80,12 +80,22 @@ pub fn write(s: &Scenario, f: &mut Findings) -> String {
         } else {
             format!("hop-{i}")
         };
-        let sdk = super::pyprog::sdk(h.provider);
+        // LiteLLM's Azure OpenAI models are `azure/<deployment>`.
+        let sdk = match h.provider {
+            ProviderKind::AzureOpenai => "azure",
+            p => super::pyprog::sdk(p),
+        };
         let _ = writeln!(
             models,
             "  - model_name: {name}\n    litellm_params:\n      model: {}",
             yaml_str(&format!("{sdk}/{}", h.model))
         );
+        if let Some(v) = h.api_version {
+            let _ = writeln!(models, "      api_version: {}", yaml_str(v));
+            if h.api_key_env.is_none() {
+                let _ = writeln!(models, "      api_key: os.environ/AZURE_OPENAI_API_KEY");
+            }
+        }
         match h.base_url {
             Some(url) => {
                 let _ = writeln!(models, "      api_base: {}", yaml_str(url));

@@ -37,7 +37,11 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
     if let Some(p) = &primary {
         args.extend(retry_args(p, f));
     }
-    let models: Vec<String> = super::pyprog::hops(s)
+    let hops = super::pyprog::hops(s);
+    if hops.iter().any(|h| h.api_version.is_some()) {
+        f.note("Mirascope v2: azure-openai has no provider of its own here; exported as openai/<deployment>:completions at the OpenAI base URL (the deployment URL, api-version and api-key header are not expressed)");
+    }
+    let models: Vec<String> = hops
         .iter()
         .map(|h| match super::pyprog::sdk(h.provider) {
             _ if let Some(id) = super::responses::v2_model(h.provider, h.model) => id,

@@ -25,6 +25,10 @@ pub fn write(s: &Scenario, f: &mut Findings) -> String {
         if let Some(url) = h.base_url {
             t["custom_host"] = json!(url);
         }
+        if h.api_version.is_some() {
+            t["provider"] = json!("azure-openai");
+            f.note("Portkey: azure-openai's resource, deployment and api-version live in its Azure virtual key, not in this config");
+        }
         if let Some(timeout) = s.call.timeout.or(s.call.first_byte_timeout) {
             t["request_timeout"] = json!((timeout.0 * 1000.0).round() as u64);
         }

@@ -13,6 +13,8 @@ pub struct Hop<'a> {
     pub model: &'a str,
     pub base_url: Option<&'a str>,
     pub api_key_env: Option<&'a str>,
+    /// Azure's `api-version` (its hops only).
+    pub api_version: Option<&'a str>,
     pub headers: &'a std::collections::BTreeMap<String, String>,
 }
 
@@ -22,6 +24,7 @@ pub fn hops(s: &Scenario) -> Vec<Hop<'_>> {
         model: &s.call.model,
         base_url: s.call.base_url.as_deref(),
         api_key_env: s.call.api_key_env.as_deref(),
+        api_version: s.call.api_version.as_deref(),
         headers: &s.call.headers,
     }];
     if let Some(fb) = &s.fallback {
@@ -30,6 +33,7 @@ pub fn hops(s: &Scenario) -> Vec<Hop<'_>> {
             model: &h.model,
             base_url: h.base_url.as_deref(),
             api_key_env: h.api_key_env.as_deref(),
+            api_version: h.api_version.as_deref(),
             headers: &h.headers,
         }));
     }
@@ -40,9 +44,10 @@ pub fn hops(s: &Scenario) -> Vec<Hop<'_>> {
 pub fn sdk(p: ProviderKind) -> &'static str {
     match p {
         ProviderKind::Anthropic => "anthropic",
-        ProviderKind::Openai | ProviderKind::OpenaiCompatible | ProviderKind::OpenaiResponses => {
-            "openai"
-        }
+        ProviderKind::Openai
+        | ProviderKind::OpenaiCompatible
+        | ProviderKind::OpenaiResponses
+        | ProviderKind::AzureOpenai => "openai",
     }
 }
 
@@ -88,6 +93,10 @@ pub fn clients(s: &Scenario, f: &mut Findings) -> String {
         let mut extra = String::new();
         if let Some(env) = h.api_key_env {
             let _ = write!(extra, ", api_key_env={}", lit(env));
+        }
+        // Azure: the SDK's AzureOpenAI client (an OpenAI client to Mirascope and Tenacity).
+        if let Some(v) = h.api_version {
+            let _ = write!(extra, ", api_version={}", lit(v));
         }
         if !h.headers.is_empty() {
             let pairs: Vec<String> = h

@@ -45,10 +45,22 @@ def sdk_client(
     max_retries: int,
     api_key_env: str | None = None,
     headers: dict[str, str] | None = None,
+    api_version: str | None = None,
 ):
     """The official SDK's client: its own retries off unless the scenario sets them, every
-    request traced. The OpenAI convention puts /v1 in the base URL; Anthropic's does not."""
+    request traced. The OpenAI convention puts /v1 in the base URL; Anthropic's does not;
+    Azure OpenAI (an `api_version`) is given the resource's endpoint."""
     http = httpx.Client(event_hooks={"request": [_trace_request(provider)]})
+    if api_version is not None:
+        return _AzureOpenAI(
+            azure_endpoint=base_url or os.environ.get("AZURE_OPENAI_ENDPOINT") or BASE_URL,
+            api_version=api_version,
+            api_key=os.environ.get(api_key_env or "AZURE_OPENAI_API_KEY", "retrylab-sim-azure-key"),
+            max_retries=max_retries,
+            timeout=timeout,
+            default_headers=headers,
+            http_client=http,
+        )
     if provider == "anthropic":
         return anthropic.Anthropic(
             base_url=base_url or BASE_URL,
@@ -68,12 +80,27 @@ def sdk_client(
     )
 
 
+class _AzureOpenAI(openai.AzureOpenAI):
+    """Azure's prompt filter answers HTTP 400 (code content_filter): raised as content_filter,
+    as retrylab classifies it, and still an openai.BadRequestError."""
+
+    def _make_status_error(self, err_msg, *, body, response):
+        err = super()._make_status_error(err_msg, body=body, response=response)
+        if isinstance(err, openai.BadRequestError) and err.code == "content_filter":
+            return AzurePromptFiltered(err_msg, response=response, body=body)
+        return err
+
+
 class StreamInterrupted(Exception):
     """A stream that ended without its terminal event: the SDKs accept it as a success."""
 
 
 class ContentFiltered(Exception):
     """The reply stopped because the provider's content filter flagged it."""
+
+
+class AzurePromptFiltered(ContentFiltered, openai.BadRequestError):
+    """Azure OpenAI refused the prompt (its content filter's HTTP 400)."""
 
 
 class ToolArgumentsInvalid(Exception):

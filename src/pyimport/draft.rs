@@ -16,6 +16,8 @@ pub struct CallDraft {
     pub headers: Vec<(String, String)>,
     /// The SDK client's `max_retries`, when above 0.
     pub sdk_max_retries: Option<u32>,
+    /// Azure OpenAI's `api_version` (provider `azure-openai`).
+    pub api_version: Option<String>,
     pub temperature: Option<f64>,
     pub max_tokens: Option<u32>,
 }
@@ -44,6 +46,8 @@ pub struct HopDraft {
     pub headers: Vec<(String, String)>,
     /// This hop's client's `max_retries`, when above 0.
     pub sdk_max_retries: Option<u32>,
+    /// Azure OpenAI's `api_version` (provider `azure-openai`).
+    pub api_version: Option<String>,
     pub catch: Vec<ErrorKind>,
     /// Written only when it differs from the primary's.
     pub retry: Option<RetryDraft>,

@@ -155,6 +155,8 @@ pub struct Client {
     pub headers: Vec<(String, String)>,
     /// `max_retries=K`, K > 0: the SDK's own retries (`sdk_max_retries`).
     pub sdk_max_retries: Option<u32>,
+    /// Azure OpenAI's `api_version` (the client is then `AzureOpenAI`).
+    pub api_version: Option<String>,
 }
 
 /// The client a name (`CLIENT_0`) is assigned to at module level, in a harness file.
@@ -176,6 +178,7 @@ pub fn client(cx: &mut Ctx, name: &Expr) -> Option<Client> {
     };
     c.base_url = text(cx, args.get(Some(1), "base_url"));
     c.api_key_env = text(cx, args.get(Some(4), "api_key_env"));
+    c.api_version = text(cx, args.get(Some(6), "api_version"));
     let max_retries = args.get(Some(3), "max_retries");
     if max_retries.is_none() {
         super::sdk_default::note(cx, e.line, format!("{} (no max_retries)", e.show()));

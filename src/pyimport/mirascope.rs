@@ -141,6 +141,7 @@ pub fn read_call<'e>(cx: &mut Ctx, e: &'e Expr, fixed: Option<String>) -> CallDe
         base_url,
         api_key_env: None,
         headers: Vec::new(),
+        api_version: None,
         sdk_max_retries: None,
         temperature: None,
         max_tokens: None,
@@ -168,6 +169,10 @@ pub fn read_call<'e>(cx: &mut Ctx, e: &'e Expr, fixed: Option<String>) -> CallDe
                     call.api_key_env = c.api_key_env;
                     call.headers = c.headers;
                     call.sdk_max_retries = c.sdk_max_retries;
+                    if c.api_version.is_some() {
+                        call.provider = ProviderKind::AzureOpenai;
+                        call.api_version = c.api_version;
+                    }
                 }
             }
             "client" => cx.drop(

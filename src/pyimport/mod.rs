@@ -126,9 +126,10 @@ pub fn import_python(source: &str, origin: &str) -> Result<Imported, ImportError
 fn sdk_of(p: ProviderKind) -> Sdk {
     match p {
         ProviderKind::Anthropic => Sdk::Anthropic,
-        ProviderKind::Openai | ProviderKind::OpenaiCompatible | ProviderKind::OpenaiResponses => {
-            Sdk::Openai
-        }
+        ProviderKind::Openai
+        | ProviderKind::OpenaiCompatible
+        | ProviderKind::OpenaiResponses
+        | ProviderKind::AzureOpenai => Sdk::Openai,
     }
 }
 
@@ -335,12 +336,16 @@ fn build(cx: &mut Ctx, origin: &str) -> Option<Draft> {
                 reraised(stack.retry.as_ref(), sdk, &mut catch);
                 let client = h.client.clone().unwrap_or_default();
                 HopDraft {
-                    provider: h.provider,
+                    provider: match client.api_version {
+                        Some(_) => ProviderKind::AzureOpenai,
+                        None => h.provider,
+                    },
                     model: h.model.clone(),
                     base_url: client.base_url.or_else(|| h.base_url.clone()),
                     api_key_env: client.api_key_env,
                     headers: client.headers,
                     sdk_max_retries: client.sdk_max_retries,
+                    api_version: client.api_version,
                     catch,
                     retry: own,
                 }
@@ -406,6 +411,7 @@ fn retry_only(cx: &mut Ctx, origin: &str) -> Option<Draft> {
             base_url: None,
             api_key_env: None,
             headers: Vec::new(),
+            api_version: None,
             sdk_max_retries: None,
             temperature: None,
             max_tokens: None,

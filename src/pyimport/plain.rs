@@ -55,6 +55,11 @@ fn call(cx: &mut Ctx, ask: &Expr) -> Option<CallDraft> {
         "openai-responses" => ProviderKind::OpenaiResponses,
         _ => ProviderKind::Openai,
     };
+    // An Azure client (`api_version=`) is the OpenAI SDK's AzureOpenAI.
+    let provider = match client.api_version {
+        Some(_) => ProviderKind::AzureOpenai,
+        None => provider,
+    };
     let mut call = CallDraft {
         provider,
         model,
@@ -65,6 +70,7 @@ fn call(cx: &mut Ctx, ask: &Expr) -> Option<CallDraft> {
         api_key_env: client.api_key_env,
         headers: client.headers,
         sdk_max_retries: client.sdk_max_retries,
+        api_version: client.api_version,
         temperature: None,
         max_tokens: None,
     };
@@ -163,6 +169,7 @@ pub fn draft(cx: &mut Ctx, origin: &str) -> Option<Draft> {
                 api_key_env: c.api_key_env,
                 headers: c.headers,
                 sdk_max_retries: c.sdk_max_retries,
+                api_version: c.api_version,
                 catch: super::kinds_of(catches.get(i).map_or(&[][..], |v| v), sdk),
                 retry: own.filter(|r| Some(r) != retry.as_ref()),
             });

@@ -221,6 +221,9 @@ pub fn scenario_toml(d: &Draft, origin: &str, dropped: &[Dropped], notes: &[Drop
     if let Some(k) = &c.api_key_env {
         let _ = writeln!(o, "api_key_env = {}", string(k));
     }
+    if let Some(v) = &c.api_version {
+        let _ = writeln!(o, "api_version = {}", string(v));
+    }
     if !c.headers.is_empty() {
         let _ = writeln!(o, "headers = {}", headers(&c.headers));
     }
@@ -253,6 +256,9 @@ pub fn scenario_toml(d: &Draft, origin: &str, dropped: &[Dropped], notes: &[Drop
             }
             if let Some(k) = &h.api_key_env {
                 let _ = writeln!(o, "api_key_env = {}", string(k));
+            }
+            if let Some(v) = &h.api_version {
+                let _ = writeln!(o, "api_version = {}", string(v));
             }
             if !h.headers.is_empty() {
                 let _ = writeln!(o, "headers = {}", headers(&h.headers));

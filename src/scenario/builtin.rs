@@ -38,6 +38,7 @@ static ALL: &[Builtin] = &[
     builtin!("outage-then-recovery"),
     builtin!("sdk-amplification"),
     builtin!("responses-failed-in-stream"),
+    builtin!("azure-content-filter-fallback"),
 ];
 
 /// The scenario the playground opens with.

@@ -7,6 +7,7 @@
 //! [`locate`]); template errors are the template's first line plus the line inside it.
 
 mod across;
+mod azure;
 mod beyond;
 pub(crate) mod checks;
 pub use sdk_hedge::MAX_SDK_RETRIES;

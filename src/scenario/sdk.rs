@@ -9,9 +9,11 @@ use crate::scenario::types::{HedgeTo, ProviderKind, Scenario};
 /// Stainless loop, so `sdk_max_retries` cannot be emulated there (refused at load).
 pub fn sdk_family(kind: ProviderKind) -> Option<SdkFamily> {
     match kind {
-        ProviderKind::Openai | ProviderKind::OpenaiCompatible | ProviderKind::OpenaiResponses => {
-            Some(SdkFamily::OpenAi)
-        }
+        // AzureOpenAI is the openai SDK's client: the same loop.
+        ProviderKind::Openai
+        | ProviderKind::OpenaiCompatible
+        | ProviderKind::OpenaiResponses
+        | ProviderKind::AzureOpenai => Some(SdkFamily::OpenAi),
         ProviderKind::Anthropic => Some(SdkFamily::Anthropic),
     }
 }

@@ -96,6 +96,8 @@ pub enum ProviderKind {
     OpenaiCompatible,
     /// The OpenAI Responses API (`/v1/responses`).
     OpenaiResponses,
+    /// Azure OpenAI chat completions: `model` is the deployment name (DESIGN §16).
+    AzureOpenai,
 }
 
 impl ProviderKind {
@@ -105,6 +107,7 @@ impl ProviderKind {
             ProviderKind::Anthropic => "anthropic",
             ProviderKind::OpenaiCompatible => "openai-compatible",
             ProviderKind::OpenaiResponses => "openai-responses",
+            ProviderKind::AzureOpenai => "azure-openai",
         }
     }
 }
@@ -126,6 +129,9 @@ pub struct CallSpec {
     pub base_url: Option<String>,
     #[serde(default)]
     pub api_key_env: Option<String>,
+    /// Azure OpenAI's `api-version` query parameter (required there, refused elsewhere).
+    #[serde(default)]
+    pub api_version: Option<String>,
     #[serde(default)]
     pub temperature: Option<f64>,
     #[serde(default)]
@@ -224,6 +230,9 @@ pub struct HopSpec {
     pub base_url: Option<String>,
     #[serde(default)]
     pub api_key_env: Option<String>,
+    /// Azure OpenAI's `api-version` query parameter (required there, refused elsewhere).
+    #[serde(default)]
+    pub api_version: Option<String>,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     /// This hop's SDK retries; default: `[call].sdk_max_retries`.

@@ -291,6 +291,9 @@ async fn handle(
             | FaultKind::MalformedStream
             | FaultKind::Stall
     ) || (fault.fault == FaultKind::OverloadedInStream && req.stream);
+    // A format may refuse what others answer (Azure's content filter: a 400).
+    let refused = wire.refuses(&fault);
+    let answers = answers && !refused;
     if let Some(lead) = fault.delay.filter(|_| answers)
         && !s.pause(lead.as_duration()).await
     {
@@ -322,7 +325,7 @@ async fn handle(
             reply.normal(s, None).await
         }
         // The answer already ends as the fault says (`Answer::ended_by`).
-        FaultKind::ContentFilter | FaultKind::Length | FaultKind::Empty => {
+        FaultKind::ContentFilter | FaultKind::Length | FaultKind::Empty if !refused => {
             reply.normal(s, None).await
         }
         FaultKind::CutStream | FaultKind::MalformedStream if !req.stream => {

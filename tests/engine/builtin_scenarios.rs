@@ -402,3 +402,26 @@ async fn responses_failed_in_stream() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn azure_content_filter_fallback() {
+    assert_walk(
+        "azure-content-filter-fallback",
+        &[
+            "0 run_started Sim",
+            "0 attempt_started 0/1 azure-openai/gpt-4o",
+            "120 attempt_failed 0/1 rate_limit(429) retry=true",
+            // max(exponential 1 s, retry-after-ms 1500) = 1.5 s.
+            "120 wait_started 0/1 1500ms retry_after",
+            "1620 wait_finished 0/1",
+            "1620 attempt_started 0/2 azure-openai/gpt-4o",
+            // Azure's content-filter 400: not in retry_on, caught by the fallback.
+            "1740 attempt_failed 0/2 content_filter(400) retry=false",
+            "1740 fallback_hop 1 azure-openai/gpt-4o -> anthropic/claude-3-5-haiku-latest caught content_filter",
+            "1740 attempt_started 1/1 anthropic/claude-3-5-haiku-latest",
+            "2265 attempt_succeeded 1/1 \"Kvothe faces Ambrose with sympathy bindings; the chapter turns on wit, not blood.\"",
+            "2265 run_finished Ok caught=[content_filter]",
+        ],
+    )
+    .await;
+}

@@ -282,6 +282,10 @@ mod tests {
         let h = headers(&ep(ProviderKind::Openai), false).unwrap();
         assert_eq!(h[AUTHORIZATION], "Bearer sk-test-0123456789");
         assert!(h.get("x-api-key").is_none());
+        let h = headers(&ep(ProviderKind::AzureOpenai), false).unwrap();
+        assert_eq!(h["api-key"], "sk-test-0123456789");
+        assert!(h["api-key"].is_sensitive());
+        assert!(h.get(AUTHORIZATION).is_none());
         // A bad header never echoes its value.
         let mut e = ep(ProviderKind::Openai);
         e.headers = vec![("x-secret".into(), "line\nbreak-secret".into())];

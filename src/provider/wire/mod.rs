@@ -11,6 +11,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod anthropic;
+pub mod azure_openai;
 pub mod openai;
 pub mod openai_responses;
 
@@ -40,6 +41,19 @@ pub trait WireFormat: Sync {
 
     /// The environment variable a live key is read from, unless the hop names its own.
     fn key_env(&self) -> Option<&'static str>;
+
+    /// The variable (or `[keys]` entry) a live base URL is read from when the scenario gives
+    /// none and there is no default (Azure's AZURE_OPENAI_ENDPOINT).
+    fn base_url_env(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The endpoint's `base_url` from the hop's base URL and its `api_version` (Azure puts
+    /// it in the query); the base URL as it is for formats without one.
+    fn endpoint_base(&self, base_url: String, api_version: Option<&str>) -> String {
+        let _ = api_version;
+        base_url
+    }
 
     /// The URL a request goes to, from the endpoint's `base_url` (the request, for formats
     /// whose URL names the model or the stream mode).
@@ -118,6 +132,7 @@ pub fn format(kind: ProviderKind) -> &'static dyn WireFormat {
         ProviderKind::OpenaiCompatible => &openai::COMPATIBLE,
         ProviderKind::Anthropic => &anthropic::ANTHROPIC,
         ProviderKind::OpenaiResponses => &openai_responses::OPENAI_RESPONSES,
+        ProviderKind::AzureOpenai => &azure_openai::AZURE_OPENAI,
     }
 }
 
@@ -127,6 +142,7 @@ pub const FORMATS: &[&dyn WireFormat] = &[
     &anthropic::ANTHROPIC,
     &openai::COMPATIBLE,
     &openai_responses::OPENAI_RESPONSES,
+    &azure_openai::AZURE_OPENAI,
 ];
 
 /// The kind a provider error type or code names, in any registered format's table.
@@ -193,6 +209,7 @@ mod tests {
             ProviderKind::Openai,
             ProviderKind::OpenaiCompatible,
             ProviderKind::Anthropic,
+            ProviderKind::AzureOpenai,
             ProviderKind::OpenaiResponses,
         ] {
             assert!(FORMATS.iter().any(|f| f.provider() == kind), "{kind}");

@@ -205,7 +205,7 @@ fn check_call(s: &Scenario) -> Result<(), Problem> {
             check_endpoint(hop.base_url.as_deref(), &hop.headers, &path)?;
         }
     }
-    Ok(())
+    super::azure::check(s)
 }
 
 /// What would fail only when the request is built: a `base_url` that is not an http(s) URL,

@@ -8,6 +8,7 @@
 //! the client's side is `provider/wire/`.
 
 pub mod anthropic;
+pub mod azure_openai;
 pub mod openai;
 pub mod openai_responses;
 
@@ -76,6 +77,13 @@ pub trait SimFormat: Sync {
         self.stream_error(fault)
     }
 
+    /// Whether this format answers `fault`, which elsewhere ends an answer early, with its
+    /// HTTP error reply instead ([`SimFormat::error`]): Azure refuses a prompt with a 400.
+    fn refuses(&self, fault: &FaultSpec) -> bool {
+        let _ = fault;
+        false
+    }
+
     /// The HTTP error reply of a fault (for the faults that are one).
     fn error(&self, fault: &FaultSpec, model: &str) -> ErrorReply;
 
@@ -106,6 +114,7 @@ pub const FORMATS: &[&dyn SimFormat] = &[
     &openai::COMPATIBLE,
     &anthropic::ANTHROPIC,
     &openai_responses::OPENAI_RESPONSES,
+    &azure_openai::AZURE_OPENAI,
 ];
 
 /// The format serving `path`.
@@ -459,6 +468,7 @@ mod tests {
             ProviderKind::Openai,
             ProviderKind::OpenaiCompatible,
             ProviderKind::Anthropic,
+            ProviderKind::AzureOpenai,
             ProviderKind::OpenaiResponses,
         ] {
             let f = for_provider(kind).unwrap();

@@ -351,6 +351,12 @@ fn plan_rows(s: &Schedule, targets: &[String], notes: &[Vec<String>], width: usi
         if width >= 50 {
             units.push((format!("{provider:<9} "), Meaning::Text));
         }
+        // Azure's api-version, where the row has room for it.
+        if width >= 90
+            && let Some((_, v)) = targets.get(i).and_then(|t| t.split_once(" (api-version "))
+        {
+            units.push((format!("{} ", v.trim_end_matches(')')), Meaning::Muted));
+        }
         let indent = units.iter().map(|u| u.0.width()).sum();
         units.extend(hop_units(h));
         // Each note is one unit: it wraps whole, never split.
