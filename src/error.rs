@@ -109,6 +109,10 @@ pub struct CallError {
     pub provider_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_ms: Option<u64>,
+    /// Where `retry_after_ms` came from when no header gave it: `retry_info` (Gemini's
+    /// `RetryInfo.retryDelay` inside the error body). Absent: a `retry-after(-ms)` header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_from: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
     /// Which timeout fired (`connect`, `first_byte`, `idle`, `total`), for `timeout` errors.
@@ -131,6 +135,7 @@ impl CallError {
             status: None,
             provider_type: None,
             retry_after_ms: None,
+            retry_after_from: None,
             request_id: None,
             timeout: None,
             last_error: None,

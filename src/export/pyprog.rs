@@ -41,6 +41,8 @@ pub fn sdk(p: ProviderKind) -> &'static str {
     match p {
         ProviderKind::Anthropic => "anthropic",
         ProviderKind::Openai | ProviderKind::OpenaiCompatible => "openai",
+        // Mirascope's and Portkey's name for Gemini (the google-genai SDK).
+        ProviderKind::Gemini => "google",
     }
 }
 

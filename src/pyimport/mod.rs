@@ -117,7 +117,9 @@ pub fn import_python(source: &str, origin: &str) -> Result<Imported, ImportError
 fn sdk_of(p: ProviderKind) -> Sdk {
     match p {
         ProviderKind::Anthropic => Sdk::Anthropic,
-        ProviderKind::Openai | ProviderKind::OpenaiCompatible => Sdk::Openai,
+        // An import never makes a gemini hop (Mirascope's `google` is read as openai, and
+        // said so); were it to, its exception names are not in the tables.
+        ProviderKind::Openai | ProviderKind::OpenaiCompatible | ProviderKind::Gemini => Sdk::Openai,
     }
 }
 

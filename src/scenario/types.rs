@@ -45,6 +45,8 @@ pub enum ProviderKind {
     Openai,
     Anthropic,
     OpenaiCompatible,
+    /// Google's Gemini API (`generateContent`, DESIGN §16).
+    Gemini,
 }
 
 impl ProviderKind {
@@ -53,6 +55,7 @@ impl ProviderKind {
             ProviderKind::Openai => "openai",
             ProviderKind::Anthropic => "anthropic",
             ProviderKind::OpenaiCompatible => "openai-compatible",
+            ProviderKind::Gemini => "gemini",
         }
     }
 }

@@ -11,6 +11,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod anthropic;
+pub mod gemini;
 pub mod openai;
 
 use super::classify::{self, snippet};
@@ -39,6 +40,12 @@ pub trait WireFormat: Sync {
 
     /// The environment variable a live key is read from, unless the hop names its own.
     fn key_env(&self) -> Option<&'static str>;
+
+    /// A variable that wins over [`WireFormat::key_env`] when it is set (Gemini's SDK reads
+    /// `GOOGLE_API_KEY` before `GEMINI_API_KEY`); a missing key is asked for by `key_env`.
+    fn key_env_first(&self) -> Option<&'static str> {
+        None
+    }
 
     /// The URL a request goes to, from the endpoint's `base_url` (the request, for formats
     /// whose URL names the model or the stream mode).
@@ -103,12 +110,17 @@ pub fn format(kind: ProviderKind) -> &'static dyn WireFormat {
         ProviderKind::Openai => &openai::OPENAI,
         ProviderKind::OpenaiCompatible => &openai::COMPATIBLE,
         ProviderKind::Anthropic => &anthropic::ANTHROPIC,
+        ProviderKind::Gemini => &gemini::GEMINI,
     }
 }
 
 /// Every registered format (whose error names every endpoint understands).
-pub const FORMATS: &[&dyn WireFormat] =
-    &[&openai::OPENAI, &anthropic::ANTHROPIC, &openai::COMPATIBLE];
+pub const FORMATS: &[&dyn WireFormat] = &[
+    &openai::OPENAI,
+    &anthropic::ANTHROPIC,
+    &openai::COMPATIBLE,
+    &gemini::GEMINI,
+];
 
 /// The kind a provider error type or code names, in any registered format's table.
 pub(crate) fn kind_for_type(t: &str) -> Option<ErrorKind> {
@@ -174,6 +186,7 @@ mod tests {
             ProviderKind::Openai,
             ProviderKind::OpenaiCompatible,
             ProviderKind::Anthropic,
+            ProviderKind::Gemini,
         ] {
             assert!(FORMATS.iter().any(|f| f.provider() == kind), "{kind}");
         }
