@@ -8,6 +8,10 @@ use std::fmt;
 /// (see [`CallError::shown_message`]); the printer shows them apart again.
 pub const HINT_SEP: &str = " — to fix: ";
 
+/// `CallError.retry_after_from` of a wait asked for in the error body's `RetryInfo`
+/// (Gemini's `details[].retryDelay`) rather than in a header.
+pub const RETRY_INFO: &str = "retry_info";
+
 /// The kind of a failure, as named in scenarios (`retry_on`, `reinsert`, `catch`) and events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]

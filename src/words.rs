@@ -91,11 +91,22 @@ impl<'a> From<&'a WaitStarted> for WaitWords<'a> {
 }
 
 impl WaitWords<'_> {
+    /// What the server's wait is called where it came from: the `Retry-After` header, or
+    /// the `RetryInfo.retryDelay` of a Gemini error body.
+    fn server_wait(&self) -> &'static str {
+        if self.source == WaitSource::RetryInfo {
+            "RetryInfo retryDelay"
+        } else {
+            "Retry-After"
+        }
+    }
+
     /// The printer's `(…)` after the wait: `Retry-After 30 s > back-off 4 s`.
     pub fn origin(&self) -> String {
         match (self.source, self.retry_after_ms) {
-            (WaitSource::RetryAfter, Some(ra)) => format!(
-                "Retry-After {} > back-off {}",
+            (s, Some(ra)) if s.is_server() => format!(
+                "{} {} > back-off {}",
+                self.server_wait(),
                 secs(ra),
                 secs(self.computed_ms)
             ),
@@ -124,9 +135,10 @@ impl WaitWords<'_> {
     /// The server's Retry-After, when it set the wait: `Retry-After 15 s`. A short timeline
     /// row leads with it, so a cut drops the formula, not the reason.
     pub fn reason(&self) -> Option<String> {
-        (self.source == WaitSource::RetryAfter).then(|| {
+        self.source.is_server().then(|| {
             format!(
-                "Retry-After {}",
+                "{} {}",
+                self.server_wait(),
                 secs(self.retry_after_ms.unwrap_or(self.delay_ms))
             )
         })
@@ -139,7 +151,9 @@ impl WaitWords<'_> {
 
     /// The Inspector's `set by`.
     pub fn set_by(&self) -> &'static str {
-        if self.source == WaitSource::RetryAfter {
+        if self.source == WaitSource::RetryInfo {
+            "the server's RetryInfo.retryDelay, in the error body (longer than the formula)"
+        } else if self.source == WaitSource::RetryAfter {
             "the server's Retry-After (longer than the formula)"
         } else {
             "the back-off formula"
@@ -187,6 +201,16 @@ mod tests {
             ..w
         };
         assert_eq!(unknown.origin(), "exponential(multiplier=1)");
+        let info = WaitWords {
+            source: WaitSource::RetryInfo,
+            ..ra
+        };
+        assert_eq!(info.origin(), "RetryInfo retryDelay 30 s > back-off 4 s");
+        assert_eq!(
+            info.label(),
+            "RetryInfo retryDelay 30 s (back-off gave 4 s)"
+        );
+        assert!(info.set_by().contains("RetryInfo.retryDelay"));
         assert_eq!(unknown.label(), "exponential(multiplier=1) = 4 s");
         assert_eq!(wait_end(WaitEnd::Elapsed, None, 4000), "waited 4 s");
         assert_eq!(

@@ -49,6 +49,8 @@ pub enum WaitSource {
     Backoff,
     /// The server's Retry-After was longer and set it.
     RetryAfter,
+    /// The server's `RetryInfo.retryDelay` (in a Gemini error body) was longer and set it.
+    RetryInfo,
 }
 
 impl WaitSource {
@@ -56,6 +58,7 @@ impl WaitSource {
         match self {
             WaitSource::Backoff => "backoff",
             WaitSource::RetryAfter => "retry_after",
+            WaitSource::RetryInfo => "retry_info",
         }
     }
 }
@@ -144,16 +147,19 @@ fn unclamped_wait<R: Rng + ?Sized>(
             let capped = error
                 .retry_after_ms
                 .is_some_and(|ms| Secs::from_ms(ms).0 > policy.retry_after_max.0);
-            let ra_text = if capped {
-                format!(
-                    "retry-after {} (capped by retry_after_max)",
-                    Secs(ra).human()
-                )
+            let in_body = error.retry_after_from.as_deref() == Some(crate::error::RETRY_INFO);
+            let (name, server) = if in_body {
+                ("RetryInfo retryDelay", WaitSource::RetryInfo)
             } else {
-                format!("retry-after {}", Secs(ra).human())
+                ("retry-after", WaitSource::RetryAfter)
+            };
+            let ra_text = if capped {
+                format!("{name} {} (capped by retry_after_max)", Secs(ra).human())
+            } else {
+                format!("{name} {}", Secs(ra).human())
             };
             let (delay, source) = if ra > computed {
-                (ra, WaitSource::RetryAfter)
+                (ra, server)
             } else {
                 (computed, WaitSource::Backoff)
             };
@@ -338,6 +344,31 @@ mod tests {
         assert_eq!(wait.computed, 4.0);
         assert_eq!(wait.source, WaitSource::RetryAfter);
         assert_eq!(wait.retry_after, Some(7.0));
+    }
+
+    #[test]
+    fn a_retry_delay_from_the_body_sets_the_wait_and_says_so() {
+        let mut e = rl(Some(27_000));
+        e.retry_after_from = Some(crate::error::RETRY_INFO.into());
+        let d = decide(&policy(), 1, 0.0, &e, &mut rng());
+        let Decision::Retry { wait, why, .. } = d else {
+            panic!()
+        };
+        // max(exponential 4 s, 27 s), under retry_after_max's 60 s.
+        assert_eq!((wait.delay, wait.computed), (27.0, 4.0));
+        assert_eq!(wait.source, WaitSource::RetryInfo);
+        assert!(
+            why.contains("clamped to [4 s, 10 s]), RetryInfo retryDelay 27 s) = 27 s"),
+            "{why}"
+        );
+        // Shorter than the formula: the formula's wait, the delay still named.
+        e.retry_after_ms = Some(1000);
+        let d = decide(&policy(), 1, 0.0, &e, &mut rng());
+        assert!(
+            d.why().contains("RetryInfo retryDelay 1 s) = 4 s"),
+            "{}",
+            d.why()
+        );
     }
 
     #[test]

@@ -4,9 +4,7 @@
 
 use super::script::{Content, Script, Source};
 use super::tokens::Pace;
-use super::wire::{
-    self, Answer, ErrorReply, Incoming, Meta, Request, SimFormat, StreamParts, retry_after_header,
-};
+use super::wire::{self, Answer, ErrorReply, Incoming, Meta, Request, SimFormat, StreamParts};
 use crate::clock::Clock;
 use crate::provider::client::{LocalReply, LocalRequest};
 use crate::scenario::types::{FaultKind, FaultSpec, SimSpec};
@@ -336,7 +334,7 @@ async fn handle(
                 (Some(Source::Limit), Some(info)) => wire.rate_limited(&info, &req.model),
                 _ => {
                     let mut e = wire.error(&fault, &req.model);
-                    e.headers.extend(retry_after_header(&fault));
+                    e.headers.extend(wire.wait_header(&fault));
                     e.status = fault.status.unwrap_or(e.status);
                     e
                 }
@@ -490,7 +488,7 @@ fn paced(
                 if !frame.is_empty() {
                     // One acknowledgement per SSE event, so the next sleep waits for the
                     // client to have parsed it (see src/clock.rs).
-                    for _ in 0..frame.matches("\n\n").count() {
+                    for _ in 0..sse_events(&frame) {
                         clock.frame_sent();
                     }
                     return Some((Ok(Bytes::from(frame)), (frames, Some(start), clock, cancel)));
@@ -509,6 +507,11 @@ fn paced(
             None
         },
     )
+}
+
+/// How many SSE events a frame holds: each ends in a blank line, LF- or CRLF-framed.
+fn sse_events(frame: &str) -> usize {
+    frame.matches("\n\n").count() + frame.matches("\r\n\r\n").count()
 }
 
 fn add_header(resp: &mut Response, name: &str, value: &str) {

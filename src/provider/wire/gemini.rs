@@ -477,7 +477,13 @@ impl StreamState {
         };
         for part in c.content.into_iter().flat_map(|c| c.parts) {
             if let Some(call) = part.function_call {
-                let args = call.args.map_or_else(|| "{}".to_owned(), |a| a.to_string());
+                // An object, as the API sends; a string (a proxy's, or broken JSON a
+                // server could not parse) is the arguments' text itself.
+                let args = match call.args {
+                    None | Some(Value::Null) => "{}".to_owned(),
+                    Some(Value::String(text)) => text,
+                    Some(a) => a.to_string(),
+                };
                 self.answer_bytes += args.len();
                 self.tools.push(ToolCallRecord {
                     id: call.id.unwrap_or_default(),

@@ -8,6 +8,7 @@
 //! the client's side is `provider/wire/`.
 
 pub mod anthropic;
+pub mod gemini;
 pub mod openai;
 
 use super::limits::LimitInfo;
@@ -64,6 +65,12 @@ pub trait SimFormat: Sync {
     /// The HTTP error reply of a fault (for the faults that are one).
     fn error(&self, fault: &FaultSpec, model: &str) -> ErrorReply;
 
+    /// The header a fault's error reply says how long to wait in (default: Retry-After in
+    /// its `retry_after_format`); `None` for a format that says it in the body only.
+    fn wait_header(&self, fault: &FaultSpec) -> Option<(&'static str, String)> {
+        retry_after_header(fault)
+    }
+
     /// The 429 of an empty `[sim].limits` bucket: Retry-After is `info.retry_after`, written
     /// as this API writes it, with its rate-limit headers.
     fn rate_limited(&self, info: &LimitInfo, model: &str) -> ErrorReply;
@@ -86,8 +93,12 @@ pub struct Incoming<'a> {
 
 /// The registration: every format the simulator serves, in the order the not-found reply
 /// lists them.
-pub const FORMATS: &[&dyn SimFormat] =
-    &[&openai::OPENAI, &openai::COMPATIBLE, &anthropic::ANTHROPIC];
+pub const FORMATS: &[&dyn SimFormat] = &[
+    &openai::OPENAI,
+    &openai::COMPATIBLE,
+    &anthropic::ANTHROPIC,
+    &gemini::GEMINI,
+];
 
 /// The format serving `path`.
 pub fn for_path(path: &str) -> Option<&'static dyn SimFormat> {
@@ -440,6 +451,7 @@ mod tests {
             ProviderKind::Openai,
             ProviderKind::OpenaiCompatible,
             ProviderKind::Anthropic,
+            ProviderKind::Gemini,
         ] {
             let f = for_provider(kind).unwrap();
             assert_eq!(for_path(f.route()).map(|f| f.provider()), Some(kind));

@@ -10,8 +10,7 @@ use crate::provider::classify::{self, kind_for_status, printable, snippet};
 use crate::provider::headers;
 use serde_json::Value;
 
-/// What `CallError.retry_after_from` says when the wait came from `RetryInfo`.
-pub const RETRY_INFO: &str = "retry_info";
+pub use crate::error::RETRY_INFO;
 
 /// The `@type` of the detail that carries the server's wait.
 const RETRY_INFO_TYPE: &str = "type.googleapis.com/google.rpc.RetryInfo";
