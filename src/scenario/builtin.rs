@@ -36,6 +36,7 @@ static ALL: &[Builtin] = &[
     builtin!("chaos"),
     builtin!("json-reask"),
     builtin!("outage-then-recovery"),
+    builtin!("gemini-retry-delay"),
 ];
 
 /// The scenario the playground opens with.

@@ -508,14 +508,14 @@ impl StreamState {
     }
 }
 
-/// A stream frame that is not a response: cut mid-JSON (the stream ended inside it), or not
-/// JSON at all.
+/// A stream frame that is not a response: cut mid-JSON (the stream ended inside it, or the
+/// server sent half a document), or not JSON at all.
 fn frame_error(data: &str, e: &serde_json::Error, headers: &[(String, String)]) -> CallError {
     if e.is_eof() {
         return CallError::new(
             ErrorKind::StreamInterrupted,
             format!(
-                "the stream ended mid-JSON: a frame was cut off after {} bytes (`…{}`)",
+                "a stream frame ends mid-JSON, cut off after {} bytes: `…{}`",
                 data.len(),
                 snippet(&tail(data))
             ),

@@ -266,7 +266,8 @@ fn stream_errors_cuts_and_filters() {
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::StreamInterrupted);
     assert!(
-        e.message.starts_with("the stream ended mid-JSON"),
+        e.message
+            .starts_with("a stream frame ends mid-JSON, cut off after 52 bytes"),
         "{}",
         e.message
     );
