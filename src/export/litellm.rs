@@ -79,7 +79,11 @@ pub fn write(s: &Scenario, f: &mut Findings) -> String {
         } else {
             format!("hop-{i}")
         };
-        let sdk = super::pyprog::sdk(h.provider);
+        // LiteLLM's own name for the Gemini API (Google AI Studio).
+        let sdk = match h.provider {
+            crate::scenario::ProviderKind::Gemini => "gemini",
+            p => super::pyprog::sdk(p),
+        };
         let _ = writeln!(
             models,
             "  - model_name: {name}\n    litellm_params:\n      model: {}",

@@ -38,6 +38,10 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
     let models: Vec<String> = super::pyprog::hops(s)
         .iter()
         .map(|h| match super::pyprog::sdk(h.provider) {
+            // v2's model ids name Gemini `google/…`.
+            _ if h.provider == crate::scenario::ProviderKind::Gemini => {
+                format!("google/{}", h.model)
+            }
             // v2 speaks the Responses API to OpenAI unless told `:completions`.
             "openai" => format!("openai/{}:completions", h.model),
             sdk => format!("{sdk}/{}", h.model),

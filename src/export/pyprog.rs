@@ -41,8 +41,9 @@ pub fn sdk(p: ProviderKind) -> &'static str {
     match p {
         ProviderKind::Anthropic => "anthropic",
         ProviderKind::Openai | ProviderKind::OpenaiCompatible => "openai",
-        // Mirascope's and Portkey's name for Gemini (the google-genai SDK).
-        ProviderKind::Gemini => "google",
+        // The exported runtime speaks the openai and anthropic SDKs only: a gemini hop goes
+        // through the OpenAI SDK (see `clients`' finding).
+        ProviderKind::Gemini => "openai",
     }
 }
 
@@ -78,6 +79,9 @@ pub fn clients(s: &Scenario, f: &mut Findings) -> String {
     let timeout = python::timeout(s, f);
     let mut out = format!("TIMEOUT = {timeout}\n");
     for (i, h) in hops(s).iter().enumerate() {
+        if h.provider == ProviderKind::Gemini {
+            f.note("provider gemini: the program's SDK layer speaks openai and anthropic only, so the gemini hop is an OpenAI-SDK call (Gemini's OpenAI-compatible endpoint serves it live: set its base_url to https://generativelanguage.googleapis.com/v1beta/openai); against `retrylab sim` it reaches the simulator's OpenAI route, so faults scripted for provider gemini do not apply, and RetryInfo.retryDelay is not read");
+        }
         if h.provider == ProviderKind::OpenaiCompatible {
             f.note("provider openai-compatible: spoken through the OpenAI SDK (provider \"openai\" and its base_url), so `retrylab import` reads it back as openai");
         }
