@@ -39,6 +39,6 @@ fn python_programs_say_how_the_gemini_hop_is_approximated() {
             .find(|f| f.starts_with("provider gemini:"))
             .unwrap_or_else(|| panic!("{target:?}: {:?}", e.findings));
         assert!(finding.contains("OpenAI-compatible endpoint"), "{finding}");
-        assert!(e.code.contains("sdk_client(\"openai\""), "{target:?}");
+        assert!(e.code.contains("sdk_client(\"gemini\""), "{target:?}");
     }
 }

@@ -47,6 +47,16 @@ pub fn sdk(p: ProviderKind) -> &'static str {
     }
 }
 
+/// The harness's name for a hop's client (`sdk_client(NAME, …)`, `ask(CLIENT_i, NAME, …)`):
+/// the SDK, or `gemini`, which the harness serves with the OpenAI SDK and `retrylab import`
+/// reads back as gemini.
+pub fn client_sdk(p: ProviderKind) -> &'static str {
+    match p {
+        ProviderKind::Gemini => "gemini",
+        p => sdk(p),
+    }
+}
+
 /// The module docstring: what this is, the findings, how to run it. `findings` is complete
 /// by the time this is called (the header is written last).
 pub fn header(s: &Scenario, arg: &str, target: Target, needs: &str, f: &Findings) -> String {
@@ -106,7 +116,7 @@ pub fn clients(s: &Scenario, f: &mut Findings) -> String {
         let _ = writeln!(
             out,
             "CLIENT_{i} = sdk_client({}, {base}, TIMEOUT, max_retries=0{extra})  # {label}: {} {}",
-            lit(sdk(h.provider)),
+            lit(client_sdk(h.provider)),
             h.provider,
             super::comment_text(h.model)
         );

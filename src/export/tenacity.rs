@@ -3,7 +3,7 @@
 //! hops with each one's `catch`, validators as pydantic `AfterValidator`s.
 
 use super::mirascope::{call_params, collected};
-use super::pyprog::{self, sdk};
+use super::pyprog;
 use super::python::{self, Flavour, lit};
 use super::{Findings, Target};
 use crate::error::ErrorKind;
@@ -83,7 +83,7 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
         let _ = writeln!(
             body,
             "    content = ask(\n        CLIENT_{i},\n        {},\n        {},\n        {name}({}),\n        stream={},\n        tools={tool_table},\n        params={params_dict},\n    )",
-            lit(sdk(h.provider)),
+            lit(pyprog::client_sdk(h.provider)),
             lit(h.model),
             call_vars.join(", "),
             if s.call.stream { "True" } else { "False" },

@@ -50,10 +50,11 @@ fn call(cx: &mut Ctx, ask: &Expr) -> Option<CallDraft> {
     let client = harness::client(cx, a.args.first()?).unwrap_or_default();
     let sdk = cx.string(a.args.get(1)?).ok()?;
     let model = cx.string(a.args.get(2)?).ok()?;
-    let provider = if sdk == "anthropic" {
-        ProviderKind::Anthropic
-    } else {
-        ProviderKind::Openai
+    let provider = match sdk.as_str() {
+        "anthropic" => ProviderKind::Anthropic,
+        // The exporter's gemini hop (spoken through the OpenAI SDK).
+        "gemini" => ProviderKind::Gemini,
+        _ => ProviderKind::Openai,
     };
     let mut call = CallDraft {
         provider,
