@@ -8,9 +8,16 @@ use std::fmt;
 /// (see [`CallError::shown_message`]); the printer shows them apart again.
 pub const HINT_SEP: &str = " — to fix: ";
 
-/// `CallError.retry_after_from` of a wait asked for in the error body's `RetryInfo`
-/// (Gemini's `details[].retryDelay`) rather than in a header.
-pub const RETRY_INFO: &str = "retry_info";
+/// Where an error's `retry_after_ms` came from, when not from a header (DESIGN §16).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetryAfterFrom {
+    /// The error body's `RetryInfo.retryDelay` (Gemini's `details[]`).
+    RetryInfo,
+    /// A word this version does not know (a newer trace).
+    #[serde(other)]
+    Unknown,
+}
 
 /// The kind of a failure, as named in scenarios (`retry_on`, `reinsert`, `catch`) and events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
@@ -116,7 +123,7 @@ pub struct CallError {
     /// Where `retry_after_ms` came from when no header gave it: `retry_info` (Gemini's
     /// `RetryInfo.retryDelay` inside the error body). Absent: a `retry-after(-ms)` header.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retry_after_from: Option<String>,
+    pub retry_after_from: Option<RetryAfterFrom>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
     /// Which timeout fired (`connect`, `first_byte`, `idle`, `total`), for `timeout` errors.

@@ -147,7 +147,7 @@ fn unclamped_wait<R: Rng + ?Sized>(
             let capped = error
                 .retry_after_ms
                 .is_some_and(|ms| Secs::from_ms(ms).0 > policy.retry_after_max.0);
-            let in_body = error.retry_after_from.as_deref() == Some(crate::error::RETRY_INFO);
+            let in_body = error.retry_after_from == Some(crate::error::RetryAfterFrom::RetryInfo);
             let (name, server) = if in_body {
                 ("RetryInfo retryDelay", WaitSource::RetryInfo)
             } else {
@@ -349,7 +349,7 @@ mod tests {
     #[test]
     fn a_retry_delay_from_the_body_sets_the_wait_and_says_so() {
         let mut e = rl(Some(27_000));
-        e.retry_after_from = Some(crate::error::RETRY_INFO.into());
+        e.retry_after_from = Some(crate::error::RetryAfterFrom::RetryInfo);
         let d = decide(&policy(), 1, 0.0, &e, &mut rng());
         let Decision::Retry { wait, why, .. } = d else {
             panic!()

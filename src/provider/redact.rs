@@ -358,7 +358,7 @@ impl Scrub for CallError {
             status: _,
             provider_type,
             retry_after_ms: _,
-            // One of our own words (`retry_info`), never server text.
+            // One of our own words, never server text.
             retry_after_from: _,
             request_id,
             timeout,

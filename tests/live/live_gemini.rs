@@ -138,7 +138,10 @@ async fn retry_info_is_honoured_then_an_error_in_the_stream_then_a_cut_one() {
         ],
     );
     let errors = live.errors();
-    assert_eq!(errors[0].retry_after_from.as_deref(), Some("retry_info"));
+    assert_eq!(
+        errors[0].retry_after_from,
+        Some(retrylab::error::RetryAfterFrom::RetryInfo)
+    );
     assert_eq!(
         errors[0].provider_type.as_deref(),
         Some("RESOURCE_EXHAUSTED")

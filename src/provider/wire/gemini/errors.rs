@@ -10,7 +10,7 @@ use crate::provider::classify::{self, kind_for_status, printable, snippet};
 use crate::provider::headers;
 use serde_json::Value;
 
-pub use crate::error::RETRY_INFO;
+use crate::error::RetryAfterFrom;
 
 /// The `@type` of the detail that carries the server's wait.
 const RETRY_INFO_TYPE: &str = "type.googleapis.com/google.rpc.RetryInfo";
@@ -125,7 +125,7 @@ fn refine(e: &mut CallError, err: impl std::borrow::Borrow<Value>) {
         && let Some(ms) = retry_delay_ms(details)
     {
         e.retry_after_ms = Some(ms);
-        e.retry_after_from = Some(RETRY_INFO.to_owned());
+        e.retry_after_from = Some(RetryAfterFrom::RetryInfo);
     }
 }
 
@@ -210,12 +210,24 @@ mod tests {
         assert_eq!(e.status, Some(429));
         assert_eq!(e.provider_type.as_deref(), Some("RESOURCE_EXHAUSTED"));
         assert_eq!(e.retry_after_ms, Some(27_000));
-        assert_eq!(e.retry_after_from.as_deref(), Some(RETRY_INFO));
+        assert_eq!(e.retry_after_from, Some(RetryAfterFrom::RetryInfo));
         assert!(e.message.starts_with("You exceeded your current quota"));
+        // In the event stream's error object, beside retry_after_ms.
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            (&v["retry_after_ms"], &v["retry_after_from"]),
+            (&json_num(27_000), &Value::from("retry_info"))
+        );
+        let back: CallError = serde_json::from_value(v).unwrap();
+        assert_eq!(back, e);
         // A Retry-After header wins (a proxy's word is the one it will enforce).
         let hdr = vec![("retry-after".to_owned(), "3".to_owned())];
         let e = classify_http(429, &hdr, RATE_LIMITED);
         assert_eq!((e.retry_after_ms, e.retry_after_from), (Some(3000), None));
+    }
+
+    fn json_num(n: u64) -> Value {
+        Value::from(n)
     }
 
     #[test]

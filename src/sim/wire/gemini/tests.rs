@@ -234,8 +234,8 @@ fn an_empty_bucket_says_when_in_retry_info() {
     assert!(r.headers.is_empty());
     let e = client::errors::classify_http(429, &[], &r.body);
     assert_eq!(
-        (e.retry_after_ms, e.retry_after_from.as_deref()),
-        (Some(1500), Some("retry_info"))
+        (e.retry_after_ms, e.retry_after_from),
+        (Some(1500), Some(crate::error::RetryAfterFrom::RetryInfo))
     );
     assert!(GEMINI.limit_headers(&info).is_empty());
 }
