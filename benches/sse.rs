@@ -1,7 +1,7 @@
 //! SSE decoding throughput (issue 2: at least 200 MB/s; issue 13: 300 MB/s for each new
 //! format): a 20 MB OpenAI chat completion stream, read in 16 KiB socket-sized pieces,
 //! decoded into events alone, and all the way to the reassembled reply (JSON frames parsed,
-//! text and tool-call deltas accumulated); likewise a 20 MB OpenAI Responses API stream.
+//! text and tool-call deltas accumulated); likewise a 20 MB OpenAI Responses API stream, an Azure stream and a Gemini stream.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use retrylab::event::{Delta, Event};
@@ -136,6 +136,52 @@ fn azure_stream() -> Vec<u8> {
     s.into_bytes()
 }
 
+/// A Gemini `streamGenerateContent?alt=sse` stream: each CRLF-framed frame a whole
+/// GenerateContentResponse (one short text part, the running usage, the model version and
+/// response id), a function call every so often, and the last frame with `finishReason`.
+fn gemini_stream() -> Vec<u8> {
+    let words = [
+        "The",
+        " quick",
+        " brown",
+        " fox",
+        " jumps",
+        " over",
+        " the",
+        " lazy",
+        " dog",
+        ".",
+        "\\n",
+        " \\\"Quoted\\\"",
+        " caf\u{e9}",
+        " \u{1F600}",
+        " retry",
+        " with",
+        " back-off",
+    ];
+    let mut s = String::with_capacity(TARGET + 4096);
+    let mut i = 0usize;
+    while s.len() < TARGET {
+        let part = if i % 500 == 499 {
+            format!(
+                r#"{{"functionCall": {{"name": "f{}","args": {{"k": {i}}}}}}}"#,
+                i % 3
+            )
+        } else {
+            format!(r#"{{"text": "{}"}}"#, words[i % words.len()])
+        };
+        s.push_str(&format!(
+            r#"data: {{"candidates": [{{"content": {{"parts": [{part}],"role": "model"}},"index": 0}}],"usageMetadata": {{"promptTokenCount": 9,"candidatesTokenCount": {},"totalTokenCount": {}}},"modelVersion": "gemini-2.5-flash","responseId": "Zz2GaKmJL6Gq1MkP4qW_gAk"}}"#,
+            i + 1,
+            i + 10
+        ));
+        s.push_str("\r\n\r\n");
+        i += 1;
+    }
+    s.push_str("data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"\"}],\"role\": \"model\"},\"finishReason\": \"STOP\",\"index\": 0}],\"usageMetadata\": {\"promptTokenCount\": 9,\"candidatesTokenCount\": 99}}\r\n\r\n");
+    s.into_bytes()
+}
+
 /// Decodes `data` in socket-sized reads with `parser`, to its reply.
 fn decode_with(data: &[u8], mut parser: Box<dyn StreamParser>) -> usize {
     let mut d = SseDecoder::new();
@@ -228,6 +274,18 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let parser = format(ProviderKind::AzureOpenai).stream_parser();
             black_box(decode_with(&azure, parser))
+        })
+    });
+    g.finish();
+
+    let gemini = gemini_stream();
+    let mut g = c.benchmark_group("sse");
+    g.throughput(Throughput::Bytes(gemini.len() as u64));
+    g.sample_size(20);
+    g.bench_function("decode_gemini_reply_20MB", |b| {
+        b.iter(|| {
+            let parser = format(ProviderKind::Gemini).stream_parser();
+            black_box(decode_with(&gemini, parser))
         })
     });
     g.finish();

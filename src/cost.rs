@@ -81,6 +81,13 @@ const BUILTIN: &[(&str, Price)] = &[
     ("claude-opus-4", Price::new(15.00, 75.00)),
     ("claude-opus-4-1", Price::new(15.00, 75.00)),
     ("claude-opus-4-5", Price::new(5.00, 25.00)),
+    // Google Gemini (paid tier, prompts up to 200k tokens; thinking tokens bill as output)
+    ("gemini-2.5-pro", Price::new(1.25, 10.00)),
+    ("gemini-2.5-flash", Price::new(0.30, 2.50)),
+    ("gemini-2.5-flash-lite", Price::new(0.10, 0.40)),
+    ("gemini-2.0-flash", Price::new(0.10, 0.40)),
+    ("gemini-2.0-flash-001", Price::new(0.10, 0.40)),
+    ("gemini-2.0-flash-lite", Price::new(0.075, 0.30)),
 ];
 
 /// The built-in prices, then the user's (which win).
@@ -372,6 +379,29 @@ mod tests {
         // 1,000 tokens in and 500 out of o3-pro: (1000 × 20 + 500 × 80) / 1e6 dollars.
         let p = t.price("o3-pro").unwrap();
         assert!((p.of(usage(1000, 500)) - 0.06).abs() < 1e-12);
+    }
+
+    #[test]
+    fn gemini_models_have_their_list_prices() {
+        let t = PriceTable::builtin();
+        assert_eq!(t.price("gemini-2.5-flash"), Some(Price::new(0.30, 2.50)));
+        assert_eq!(
+            t.price("models/gemini-2.5-pro"),
+            Some(Price::new(1.25, 10.0))
+        );
+        assert_eq!(
+            t.price("gemini-2.0-flash-001"),
+            Some(Price::new(0.10, 0.40))
+        );
+        // A lite model is another model, not a variant of its full one.
+        assert_eq!(
+            t.price("gemini-2.5-flash-lite"),
+            Some(Price::new(0.10, 0.40))
+        );
+        assert_eq!(t.price("gemini-2.5-flash-x"), None);
+        // 1000 in at $0.30/M + 500 out at $2.50/M = $0.0003 + $0.00125.
+        let p = t.price("gemini-2.5-flash").unwrap();
+        assert!((p.of(usage(1000, 500)) - 0.00155).abs() < 1e-12);
     }
 
     #[test]

@@ -8,6 +8,17 @@ use std::fmt;
 /// (see [`CallError::shown_message`]); the printer shows them apart again.
 pub const HINT_SEP: &str = " — to fix: ";
 
+/// Where an error's `retry_after_ms` came from, when not from a header (DESIGN §16).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetryAfterFrom {
+    /// The error body's `RetryInfo.retryDelay` (Gemini's `details[]`).
+    RetryInfo,
+    /// A word this version does not know (a newer trace).
+    #[serde(other)]
+    Unknown,
+}
+
 /// The kind of a failure, as named in scenarios (`retry_on`, `reinsert`, `catch`) and events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
@@ -141,6 +152,10 @@ pub struct CallError {
     pub provider_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_ms: Option<u64>,
+    /// Where `retry_after_ms` came from when no header gave it: `retry_info` (Gemini's
+    /// `RetryInfo.retryDelay` inside the error body). Absent: a `retry-after(-ms)` header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_from: Option<RetryAfterFrom>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
     /// Which timeout fired (`connect`, `first_byte`, `idle`, `total`), for `timeout` errors.
@@ -163,6 +178,7 @@ impl CallError {
             status: None,
             provider_type: None,
             retry_after_ms: None,
+            retry_after_from: None,
             request_id: None,
             timeout: None,
             last_error: None,

@@ -109,10 +109,20 @@ impl<'a> From<&'a WaitStarted> for WaitWords<'a> {
 }
 
 impl WaitWords<'_> {
+    /// What the server's wait is called where it came from: the `Retry-After` header, or
+    /// the `RetryInfo.retryDelay` of a Gemini error body.
+    fn server_wait(&self) -> &'static str {
+        if self.source == WaitSource::RetryInfo {
+            "RetryInfo retryDelay"
+        } else {
+            "Retry-After"
+        }
+    }
+
     /// The printer's `(…)` after the wait: `Retry-After 30 s > back-off 4 s`.
     pub fn origin(&self) -> String {
         match (self.source, self.retry_after_ms) {
-            (WaitSource::RetryAfter, Some(ra)) => format!(
+            (s, Some(ra)) if s.is_server() => format!(
                 "{} > back-off {}",
                 self.retry_after_text(ra),
                 secs(self.computed_ms)
@@ -146,15 +156,18 @@ impl WaitWords<'_> {
     /// The server's Retry-After, when it set the wait: `Retry-After 15 s`. A short timeline
     /// row leads with it, so a cut drops the formula, not the reason.
     pub fn reason(&self) -> Option<String> {
-        (self.source == WaitSource::RetryAfter)
+        self.source
+            .is_server()
             .then(|| self.retry_after_text(self.retry_after_ms.unwrap_or(self.delay_ms)))
     }
 
-    /// `Retry-After 2 s`, or with `retry_after_jitter` `Retry-After 2 s + jitter 310 ms`.
+    /// `Retry-After 2 s` (or `RetryInfo retryDelay 2 s`), with `retry_after_jitter`
+    /// `Retry-After 2 s + jitter 310 ms`.
     fn retry_after_text(&self, ra_ms: u64) -> String {
+        let name = self.server_wait();
         match self.jitter_ms {
-            Some(j) => format!("Retry-After {} + jitter {}", secs(ra_ms), secs(j)),
-            None => format!("Retry-After {}", secs(ra_ms)),
+            Some(j) => format!("{name} {} + jitter {}", secs(ra_ms), secs(j)),
+            None => format!("{name} {}", secs(ra_ms)),
         }
     }
 
@@ -165,7 +178,9 @@ impl WaitWords<'_> {
 
     /// The Inspector's `set by`.
     pub fn set_by(&self) -> &'static str {
-        if self.source == WaitSource::RetryAfter {
+        if self.source == WaitSource::RetryInfo {
+            "the server's RetryInfo.retryDelay, in the error body (longer than the formula)"
+        } else if self.source == WaitSource::RetryAfter {
             "the server's Retry-After (longer than the formula)"
         } else {
             "the back-off formula"
@@ -350,6 +365,16 @@ mod tests {
             ..w
         };
         assert_eq!(unknown.origin(), "exponential(multiplier=1)");
+        let info = WaitWords {
+            source: WaitSource::RetryInfo,
+            ..ra
+        };
+        assert_eq!(info.origin(), "RetryInfo retryDelay 30 s > back-off 4 s");
+        assert_eq!(
+            info.label(),
+            "RetryInfo retryDelay 30 s (back-off gave 4 s)"
+        );
+        assert!(info.set_by().contains("RetryInfo.retryDelay"));
         assert_eq!(unknown.label(), "exponential(multiplier=1) = 4 s");
         assert_eq!(wait_end(WaitEnd::Elapsed, None, 4000), "waited 4 s");
         assert_eq!(

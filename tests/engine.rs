@@ -33,6 +33,8 @@ mod retry_beyond;
 mod sdk_layer;
 #[path = "engine/sim_faults.rs"]
 mod sim_faults;
+#[path = "engine/sim_gemini.rs"]
+mod sim_gemini;
 #[path = "engine/sim_over_time.rs"]
 mod sim_over_time;
 #[path = "engine/sim_recorded.rs"]

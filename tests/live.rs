@@ -10,6 +10,8 @@ mod live_bad_input;
 mod live_cli;
 #[path = "live/live_cost.rs"]
 mod live_cost;
+#[path = "live/live_gemini.rs"]
+mod live_gemini;
 #[path = "live/live_keys.rs"]
 mod live_keys;
 #[path = "live/live_responses.rs"]

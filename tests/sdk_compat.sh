@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The official openai and anthropic Python SDKs against the simulator (tests/sdk_compat.py).
+# The official openai, anthropic and google-genai Python SDKs against the simulator
+# (tests/sdk_compat.py, tests/sdk_compat_gemini.py).
 #
 # Skips (exit 0) when python3 is missing. Installs the SDKs with pip when they are not
 # importable (into a venv under target/ when plain pip is refused), starts the simulator on a
@@ -76,6 +77,13 @@ export no_proxy="$NO_PROXY"
 status=$?
 # The Responses API (client.responses), against the same simulator.
 "$py" tests/sdk_compat_responses.py --addr "$addr" "$@" || status=1
+
+# google-genai (tests/sdk_compat_gemini.py) on the same server, in the same Python.
+if ! "$py" -c 'from google import genai' >/dev/null 2>&1; then
+    "$py" -m pip install --quiet --disable-pip-version-check google-genai >/dev/null 2>&1 \
+        || fail "pip could not install google-genai"
+fi
+"$py" tests/sdk_compat_gemini.py --addr "$addr" "$@" || status=1
 if ! kill -0 "$pid" 2>/dev/null; then
     cat "$log" >&2
     echo "sdk_compat: the simulator died during the run" >&2

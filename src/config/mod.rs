@@ -9,6 +9,7 @@
 //! [keys]
 //! openai = "sk-..."            # used for OPENAI_API_KEY when the environment lacks it
 //! anthropic = "sk-ant-..."     # likewise ANTHROPIC_API_KEY
+//! gemini = "AIza..."           # likewise GEMINI_API_KEY (GOOGLE_API_KEY, when set, wins)
 //! GROQ_API_KEY = "gsk_..."     # any variable a scenario names in `api_key_env`
 //!
 //! [prices."gpt-4o-mini"]       # dollars per million tokens; wins over the built-in table
@@ -288,6 +289,15 @@ impl Config {
         let Some(var) = crate::provider::key_env(provider, custom) else {
             return KeyLookup::NotNeeded;
         };
+        // A variable the provider's SDK reads first (Gemini: GOOGLE_API_KEY), when set.
+        let first = crate::provider::wire::format(provider)
+            .key_env_first()
+            .filter(|_| custom.is_none());
+        if let Some(first) = first
+            && let Ok(Some(k)) = self.env_var(first)
+        {
+            return Config::found(first, format!("the variable {first}"), k);
+        }
         match self.env_var(&var) {
             Ok(Some(k)) => return Config::found(&var, format!("the variable {var}"), k),
             Ok(None) => {}
@@ -588,6 +598,42 @@ mod tests {
             responses(&Config::isolated().with_env(Vec::<(String, String)>::new())),
             KeyLookup::Missing {
                 var: "OPENAI_API_KEY".into()
+            }
+        );
+    }
+
+    #[test]
+    fn gemini_reads_google_api_key_first_as_its_sdk_does() {
+        let gemini = |c: &Config| c.key(ProviderKind::Gemini, None);
+        let both = Config::isolated().with_env([
+            ("GEMINI_API_KEY", "gemini-0123456789"),
+            ("GOOGLE_API_KEY", "google-0123456789"),
+        ]);
+        assert_eq!(
+            gemini(&both),
+            KeyLookup::Found(Secret::new("google-0123456789"))
+        );
+        let one = Config::isolated().with_env([("GEMINI_API_KEY", "gemini-0123456789")]);
+        assert_eq!(
+            gemini(&one),
+            KeyLookup::Found(Secret::new("gemini-0123456789"))
+        );
+        let file = Config::isolated().with_key("gemini", "file-0123456789");
+        assert_eq!(
+            gemini(&file),
+            KeyLookup::Found(Secret::new("file-0123456789"))
+        );
+        assert_eq!(
+            gemini(&Config::isolated()),
+            KeyLookup::Missing {
+                var: "GEMINI_API_KEY".into()
+            }
+        );
+        // A hop's own variable is the only one read.
+        assert_eq!(
+            both.key(ProviderKind::Gemini, Some("MY_KEY")),
+            KeyLookup::Missing {
+                var: "MY_KEY".into()
             }
         );
     }

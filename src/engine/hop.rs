@@ -613,6 +613,7 @@ fn wait_started(hop: u32, attempt: u32, policy: &RetryPolicy, wait: &WaitDecisio
         source: match wait.source {
             From::Backoff => WaitSource::Backoff,
             From::RetryAfter => WaitSource::RetryAfter,
+            From::RetryInfo => WaitSource::RetryInfo,
         },
         clipped_from_ms: None,
     }

@@ -126,6 +126,21 @@ fn full() -> Vec<(Event, &'static str)> {
             r#"{"t_ms":7,"event":"stream_resumed","hop":0,"attempt":2,"replayed_chars":8,"text":"Patrick "}"#,
         ),
         (
+            // A Gemini 429's RetryInfo.retryDelay set the wait.
+            Event::WaitStarted(WaitStarted {
+                hop: 0,
+                attempt: 1,
+                delay_ms: 27000,
+                strategy: "exponential(multiplier=1, min=4, max=10)".into(),
+                retry_after_ms: Some(27000),
+                computed_ms: 4000,
+                source: WaitSource::RetryInfo,
+                clipped_from_ms: None,
+                retry_after_jitter_ms: None,
+            }),
+            r#"{"t_ms":7,"event":"wait_started","hop":0,"attempt":1,"delay_ms":27000,"strategy":"exponential(multiplier=1, min=4, max=10)","retry_after_ms":27000,"computed_ms":4000,"source":"retry_info"}"#,
+        ),
+        (
             Event::WaitFinished(WaitFinished::cut(0, 1, WaitEnd::Cancelled, 1350)),
             r#"{"t_ms":7,"event":"wait_finished","hop":0,"attempt":1,"waited_ms":1350,"ended":"cancelled"}"#,
         ),

@@ -81,13 +81,15 @@ impl WaitEnd {
     }
 }
 
-/// Which of the two set a wait: the back-off formula or the server's Retry-After. Written as
-/// `backoff` / `retry_after`; a trace without it (older versions) or with a word this version
+/// What set a wait: the back-off formula, the server's Retry-After, or the server's
+/// `RetryInfo.retryDelay` in the error body (Gemini). Written as `backoff` / `retry_after` /
+/// `retry_info`; a trace without it (older versions) or with a word this version
 /// does not know reads as [`WaitSource::Unknown`] (written `""`), shown as a back-off.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum WaitSource {
     Backoff,
     RetryAfter,
+    RetryInfo,
     #[default]
     Unknown,
 }
@@ -97,8 +99,14 @@ impl WaitSource {
         match self {
             WaitSource::Backoff => "backoff",
             WaitSource::RetryAfter => "retry_after",
+            WaitSource::RetryInfo => "retry_info",
             WaitSource::Unknown => "",
         }
+    }
+
+    /// The server set the wait (a header or the body's RetryInfo), not the formula.
+    pub fn is_server(self) -> bool {
+        matches!(self, WaitSource::RetryAfter | WaitSource::RetryInfo)
     }
 }
 
@@ -120,6 +128,7 @@ impl<'de> Deserialize<'de> for WaitSource {
         Ok(match String::deserialize(d)?.as_str() {
             "backoff" => WaitSource::Backoff,
             "retry_after" => WaitSource::RetryAfter,
+            "retry_info" => WaitSource::RetryInfo,
             _ => WaitSource::Unknown,
         })
     }

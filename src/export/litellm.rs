@@ -80,9 +80,11 @@ pub fn write(s: &Scenario, f: &mut Findings) -> String {
         } else {
             format!("hop-{i}")
         };
-        // LiteLLM's Azure OpenAI models are `azure/<deployment>`.
+        // LiteLLM's Azure OpenAI models are `azure/<deployment>`; its own name for the Gemini
+        // API (Google AI Studio) is `gemini`.
         let sdk = match h.provider {
             ProviderKind::AzureOpenai => "azure",
+            ProviderKind::Gemini => "gemini",
             p => super::pyprog::sdk(p),
         };
         let _ = writeln!(

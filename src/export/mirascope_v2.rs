@@ -45,6 +45,10 @@ pub fn write(s: &Scenario, arg: &str, f: &mut Findings) -> String {
         .iter()
         .map(|h| match super::pyprog::sdk(h.provider) {
             _ if let Some(id) = super::responses::v2_model(h.provider, h.model) => id,
+            // v2's model ids name Gemini `google/…`.
+            _ if h.provider == crate::scenario::ProviderKind::Gemini => {
+                format!("google/{}", h.model)
+            }
             // v2 speaks the Responses API to OpenAI unless told `:completions`.
             "openai" => format!("openai/{}:completions", h.model),
             sdk => format!("{sdk}/{}", h.model),

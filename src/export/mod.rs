@@ -186,3 +186,6 @@ pub(crate) fn comment_text(s: &str) -> String {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod gemini_tests;

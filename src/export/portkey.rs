@@ -19,7 +19,11 @@ pub fn write(s: &Scenario, f: &mut Findings) -> String {
     let mut targets = Vec::new();
     for (i, (h, p)) in hops.iter().zip(&policies).enumerate() {
         let mut t = json!({
-            "provider": super::pyprog::sdk(h.provider),
+            "provider": match h.provider {
+                // Portkey's provider for the Gemini API.
+                crate::scenario::ProviderKind::Gemini => "google",
+                p => super::pyprog::sdk(p),
+            },
             "override_params": { "model": h.model },
         });
         if let Some(url) = h.base_url {

@@ -48,6 +48,19 @@ pub fn sdk(p: ProviderKind) -> &'static str {
         | ProviderKind::OpenaiCompatible
         | ProviderKind::OpenaiResponses
         | ProviderKind::AzureOpenai => "openai",
+        // The exported runtime speaks the openai and anthropic SDKs only: a gemini hop goes
+        // through the OpenAI SDK (see `clients`' finding).
+        ProviderKind::Gemini => "openai",
+    }
+}
+
+/// The harness's name for a hop's client (`sdk_client(NAME, …)`, `ask(CLIENT_i, NAME, …)`):
+/// the SDK, or `gemini`, which the harness serves with the OpenAI SDK and `retrylab import`
+/// reads back as gemini.
+pub fn client_sdk(p: ProviderKind) -> &'static str {
+    match p {
+        ProviderKind::Gemini => "gemini",
+        p => sdk(p),
     }
 }
 
@@ -86,6 +99,9 @@ pub fn clients(s: &Scenario, f: &mut Findings) -> String {
     let sdk_retries = super::layers::sdk_retries(s);
     for (i, h) in hops(s).iter().enumerate() {
         let max_retries = sdk_retries.get(i).copied().unwrap_or(0);
+        if h.provider == ProviderKind::Gemini {
+            f.note("provider gemini: the program's SDK layer speaks openai and anthropic only, so the gemini hop is an OpenAI-SDK call (Gemini's OpenAI-compatible endpoint serves it live: set its base_url to https://generativelanguage.googleapis.com/v1beta/openai); against `retrylab sim` it reaches the simulator's OpenAI route, so faults scripted for provider gemini do not apply, and RetryInfo.retryDelay is not read");
+        }
         if h.provider == ProviderKind::OpenaiCompatible {
             f.note("provider openai-compatible: spoken through the OpenAI SDK (provider \"openai\" and its base_url), so `retrylab import` reads it back as openai");
         }
@@ -114,7 +130,7 @@ pub fn clients(s: &Scenario, f: &mut Findings) -> String {
         let _ = writeln!(
             out,
             "CLIENT_{i} = sdk_client({}, {base}, TIMEOUT, max_retries={max_retries}{extra})  # {label}: {} {}",
-            lit(sdk(h.provider)),
+            lit(client_sdk(h.provider)),
             h.provider,
             super::comment_text(h.model)
         );

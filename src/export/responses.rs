@@ -25,7 +25,7 @@ pub(super) fn mirascope_v1(s: &Scenario, f: &mut Findings) {
 pub(super) fn ask_provider(p: ProviderKind) -> &'static str {
     match p {
         ProviderKind::OpenaiResponses => "openai-responses",
-        _ => super::pyprog::sdk(p),
+        _ => super::pyprog::client_sdk(p),
     }
 }
 

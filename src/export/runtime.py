@@ -70,9 +70,9 @@ def sdk_client(
             default_headers=headers,
             http_client=http,
         )
-    return openai.OpenAI(
+    return openai.OpenAI(  # also "gemini": Gemini's OpenAI-compatible endpoint
         base_url=base_url or BASE_URL + "/v1",
-        api_key=os.environ.get(api_key_env or "OPENAI_API_KEY", "sk-retrylab-sim"),
+        api_key=os.environ.get(api_key_env or f"{'GEMINI' if provider == 'gemini' else 'OPENAI'}_API_KEY", "sk-retrylab-sim"),
         max_retries=max_retries,
         timeout=timeout,
         default_headers=headers,

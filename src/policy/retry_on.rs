@@ -51,6 +51,8 @@ pub enum WaitSource {
     Backoff,
     /// The server's Retry-After was longer and set it.
     RetryAfter,
+    /// The server's `RetryInfo.retryDelay` (in a Gemini error body) was longer and set it.
+    RetryInfo,
 }
 
 impl WaitSource {
@@ -58,6 +60,7 @@ impl WaitSource {
         match self {
             WaitSource::Backoff => "backoff",
             WaitSource::RetryAfter => "retry_after",
+            WaitSource::RetryInfo => "retry_info",
         }
     }
 }
@@ -162,13 +165,16 @@ fn unclamped_wait<R: Rng + ?Sized>(
             let capped = error
                 .retry_after_ms
                 .is_some_and(|ms| Secs::from_ms(ms).0 > policy.retry_after_max.0);
-            let mut ra_text = if capped {
-                format!(
-                    "retry-after {} (capped by retry_after_max)",
-                    Secs(ra).human()
-                )
+            let in_body = error.retry_after_from == Some(crate::error::RetryAfterFrom::RetryInfo);
+            let (name, server) = if in_body {
+                ("RetryInfo retryDelay", WaitSource::RetryInfo)
             } else {
-                format!("retry-after {}", Secs(ra).human())
+                ("retry-after", WaitSource::RetryAfter)
+            };
+            let mut ra_text = if capped {
+                format!("{name} {} (capped by retry_after_max)", Secs(ra).human())
+            } else {
+                format!("{name} {}", Secs(ra).human())
             };
             // On top of the (capped) server value: it spreads callers told the same time.
             let jitter = jitter(extras, rng);
@@ -176,7 +182,7 @@ fn unclamped_wait<R: Rng + ?Sized>(
                 ra_text = format!("{ra_text} + jitter {}", Secs(jitter).human());
             }
             let (delay, source) = if ra + jitter > computed {
-                (ra + jitter, WaitSource::RetryAfter)
+                (ra + jitter, server)
             } else {
                 (computed, WaitSource::Backoff)
             };
@@ -385,6 +391,31 @@ mod tests {
         assert_eq!(wait.computed, 4.0);
         assert_eq!(wait.source, WaitSource::RetryAfter);
         assert_eq!(wait.retry_after, Some(7.0));
+    }
+
+    #[test]
+    fn a_retry_delay_from_the_body_sets_the_wait_and_says_so() {
+        let mut e = rl(Some(27_000));
+        e.retry_after_from = Some(crate::error::RetryAfterFrom::RetryInfo);
+        let d = decide(&policy(), 1, 0.0, &e, &mut rng());
+        let Decision::Retry { wait, why, .. } = d else {
+            panic!()
+        };
+        // max(exponential 4 s, 27 s), under retry_after_max's 60 s.
+        assert_eq!((wait.delay, wait.computed), (27.0, 4.0));
+        assert_eq!(wait.source, WaitSource::RetryInfo);
+        assert!(
+            why.contains("clamped to [4 s, 10 s]), RetryInfo retryDelay 27 s) = 27 s"),
+            "{why}"
+        );
+        // Shorter than the formula: the formula's wait, the delay still named.
+        e.retry_after_ms = Some(1000);
+        let d = decide(&policy(), 1, 0.0, &e, &mut rng());
+        assert!(
+            d.why().contains("RetryInfo retryDelay 1 s) = 4 s"),
+            "{}",
+            d.why()
+        );
     }
 
     #[test]

@@ -358,6 +358,8 @@ impl Scrub for CallError {
             status: _,
             provider_type,
             retry_after_ms: _,
+            // One of our own words, never server text.
+            retry_after_from: _,
             request_id,
             timeout,
             last_error,

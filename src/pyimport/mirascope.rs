@@ -165,6 +165,10 @@ pub fn read_call<'e>(cx: &mut Ctx, e: &'e Expr, fixed: Option<String>) -> CallDe
             "call_params" => call_params(cx, v, &mut call),
             "client" if super::harness::client(cx, v).is_some() => {
                 if let Some(c) = super::harness::client(cx, v) {
+                    // The exporter's gemini hop: an OpenAI-SDK client the harness names gemini.
+                    if c.sdk == "gemini" {
+                        call.provider = ProviderKind::Gemini;
+                    }
                     call.base_url = c.base_url.or(call.base_url.take());
                     call.api_key_env = c.api_key_env;
                     call.headers = c.headers;
@@ -331,6 +335,10 @@ pub fn read_fallback(
                     .map(|c| catch_classes(cx, c))
                     .unwrap_or_default();
                 let client = get("client").and_then(|c| super::harness::client(cx, c));
+                let provider = match &client {
+                    Some(c) if c.sdk == "gemini" => ProviderKind::Gemini,
+                    _ => provider,
+                };
                 for (key, v) in kv {
                     let k = key.str_value().unwrap_or_default();
                     // The exporter repeats the primary's call_params on every hop.

@@ -126,10 +126,13 @@ pub fn import_python(source: &str, origin: &str) -> Result<Imported, ImportError
 fn sdk_of(p: ProviderKind) -> Sdk {
     match p {
         ProviderKind::Anthropic => Sdk::Anthropic,
+        // An import never makes a gemini hop from an SDK class (Mirascope's `google` is read
+        // as openai, and said so); were it to, its exception names are not in the tables.
         ProviderKind::Openai
         | ProviderKind::OpenaiCompatible
         | ProviderKind::OpenaiResponses
-        | ProviderKind::AzureOpenai => Sdk::Openai,
+        | ProviderKind::AzureOpenai
+        | ProviderKind::Gemini => Sdk::Openai,
     }
 }
 

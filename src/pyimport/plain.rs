@@ -53,6 +53,8 @@ fn call(cx: &mut Ctx, ask: &Expr) -> Option<CallDraft> {
     let provider = match sdk.as_str() {
         "anthropic" => ProviderKind::Anthropic,
         "openai-responses" => ProviderKind::OpenaiResponses,
+        // The exporter's gemini hop (spoken through the OpenAI SDK).
+        "gemini" => ProviderKind::Gemini,
         _ => ProviderKind::Openai,
     };
     // An Azure client (`api_version=`) is the OpenAI SDK's AzureOpenAI.

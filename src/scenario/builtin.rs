@@ -39,6 +39,7 @@ static ALL: &[Builtin] = &[
     builtin!("sdk-amplification"),
     builtin!("responses-failed-in-stream"),
     builtin!("azure-content-filter-fallback"),
+    builtin!("gemini-retry-delay"),
 ];
 
 /// The scenario the playground opens with.

@@ -15,6 +15,8 @@ pub fn sdk_family(kind: ProviderKind) -> Option<SdkFamily> {
         | ProviderKind::OpenaiResponses
         | ProviderKind::AzureOpenai => Some(SdkFamily::OpenAi),
         ProviderKind::Anthropic => Some(SdkFamily::Anthropic),
+        // google-genai's own retry loop is off by default and is not Stainless's.
+        ProviderKind::Gemini => None,
     }
 }
 

@@ -98,6 +98,8 @@ pub enum ProviderKind {
     OpenaiResponses,
     /// Azure OpenAI chat completions: `model` is the deployment name (DESIGN §16).
     AzureOpenai,
+    /// Google's Gemini API (`generateContent`, DESIGN §16).
+    Gemini,
 }
 
 impl ProviderKind {
@@ -108,6 +110,7 @@ impl ProviderKind {
             ProviderKind::OpenaiCompatible => "openai-compatible",
             ProviderKind::OpenaiResponses => "openai-responses",
             ProviderKind::AzureOpenai => "azure-openai",
+            ProviderKind::Gemini => "gemini",
         }
     }
 }

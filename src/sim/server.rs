@@ -4,9 +4,7 @@
 
 use super::script::{Content, Script, Source};
 use super::tokens::Pace;
-use super::wire::{
-    self, Answer, ErrorReply, Incoming, Meta, Request, SimFormat, StreamParts, retry_after_header,
-};
+use super::wire::{self, Answer, ErrorReply, Incoming, Meta, Request, SimFormat, StreamParts};
 use crate::clock::Clock;
 use crate::provider::client::{LocalReply, LocalRequest};
 use crate::scenario::types::{FaultKind, FaultSpec, SimSpec};
@@ -348,7 +346,7 @@ async fn handle(
                 (Some(Source::Limit), Some(info)) => wire.rate_limited(&info, &req.model),
                 _ => {
                     let mut e = wire.error(&fault, &req.model);
-                    e.headers.extend(retry_after_header(&fault));
+                    e.headers.extend(wire.wait_header(&fault));
                     e.status = fault.status.unwrap_or(e.status);
                     e
                 }
@@ -505,7 +503,7 @@ fn paced(
                 if !frame.is_empty() {
                     // One acknowledgement per SSE event, so the next sleep waits for the
                     // client to have parsed it (see src/clock.rs).
-                    for _ in 0..frame.matches("\n\n").count() {
+                    for _ in 0..sse_events(&frame) {
                         clock.frame_sent();
                     }
                     return Some((Ok(Bytes::from(frame)), (frames, Some(start), clock, cancel)));
@@ -524,6 +522,11 @@ fn paced(
             None
         },
     )
+}
+
+/// How many SSE events a frame holds: each ends in a blank line, LF- or CRLF-framed.
+fn sse_events(frame: &str) -> usize {
+    frame.matches("\n\n").count() + frame.matches("\r\n\r\n").count()
 }
 
 fn add_header(resp: &mut Response, name: &str, value: &str) {

@@ -425,3 +425,22 @@ async fn azure_content_filter_fallback() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn gemini_retry_delay() {
+    // RetryInfo asks for 20 s, the back-off 1 s: the wait is 20 s, set by retry_info.
+    assert_walk(
+        "gemini-retry-delay",
+        &[
+            "0 run_started Sim",
+            "0 attempt_started 0/1 gemini/gemini-2.5-flash",
+            "120 attempt_failed 0/1 rate_limit(429) retry=true",
+            "120 wait_started 0/1 20000ms retry_info",
+            "20120 wait_finished 0/1",
+            "20120 attempt_started 0/2 gemini/gemini-2.5-flash",
+            "20820 attempt_succeeded 0/2 \"An envoy to a planet of ambisexual people learns to trust a banished politician on a journey across the ice.\"",
+            "20820 run_finished Ok caught=[]",
+        ],
+    )
+    .await;
+}

@@ -12,6 +12,7 @@
 
 pub mod anthropic;
 pub mod azure_openai;
+pub mod gemini;
 pub mod openai;
 pub mod openai_responses;
 
@@ -53,6 +54,12 @@ pub trait WireFormat: Sync {
     fn endpoint_base(&self, base_url: String, api_version: Option<&str>) -> String {
         let _ = api_version;
         base_url
+    }
+
+    /// A variable that wins over [`WireFormat::key_env`] when it is set (Gemini's SDK reads
+    /// `GOOGLE_API_KEY` before `GEMINI_API_KEY`); a missing key is asked for by `key_env`.
+    fn key_env_first(&self) -> Option<&'static str> {
+        None
     }
 
     /// The URL a request goes to, from the endpoint's `base_url` (the request, for formats
@@ -133,6 +140,7 @@ pub fn format(kind: ProviderKind) -> &'static dyn WireFormat {
         ProviderKind::Anthropic => &anthropic::ANTHROPIC,
         ProviderKind::OpenaiResponses => &openai_responses::OPENAI_RESPONSES,
         ProviderKind::AzureOpenai => &azure_openai::AZURE_OPENAI,
+        ProviderKind::Gemini => &gemini::GEMINI,
     }
 }
 
@@ -143,6 +151,7 @@ pub const FORMATS: &[&dyn WireFormat] = &[
     &openai::COMPATIBLE,
     &openai_responses::OPENAI_RESPONSES,
     &azure_openai::AZURE_OPENAI,
+    &gemini::GEMINI,
 ];
 
 /// The kind a provider error type or code names, in any registered format's table.
@@ -210,6 +219,7 @@ mod tests {
             ProviderKind::OpenaiCompatible,
             ProviderKind::Anthropic,
             ProviderKind::AzureOpenai,
+            ProviderKind::Gemini,
             ProviderKind::OpenaiResponses,
         ] {
             assert!(FORMATS.iter().any(|f| f.provider() == kind), "{kind}");

@@ -9,6 +9,7 @@
 
 pub mod anthropic;
 pub mod azure_openai;
+pub mod gemini;
 pub mod openai;
 pub mod openai_responses;
 
@@ -87,6 +88,12 @@ pub trait SimFormat: Sync {
     /// The HTTP error reply of a fault (for the faults that are one).
     fn error(&self, fault: &FaultSpec, model: &str) -> ErrorReply;
 
+    /// The header a fault's error reply says how long to wait in (default: Retry-After in
+    /// its `retry_after_format`); `None` for a format that says it in the body only.
+    fn wait_header(&self, fault: &FaultSpec) -> Option<(&'static str, String)> {
+        retry_after_header(fault)
+    }
+
     /// The 429 of an empty `[sim].limits` bucket: Retry-After is `info.retry_after`, written
     /// as this API writes it, with its rate-limit headers.
     fn rate_limited(&self, info: &LimitInfo, model: &str) -> ErrorReply;
@@ -115,6 +122,7 @@ pub const FORMATS: &[&dyn SimFormat] = &[
     &anthropic::ANTHROPIC,
     &openai_responses::OPENAI_RESPONSES,
     &azure_openai::AZURE_OPENAI,
+    &gemini::GEMINI,
 ];
 
 /// The format serving `path`.
@@ -469,6 +477,7 @@ mod tests {
             ProviderKind::OpenaiCompatible,
             ProviderKind::Anthropic,
             ProviderKind::AzureOpenai,
+            ProviderKind::Gemini,
             ProviderKind::OpenaiResponses,
         ] {
             let f = for_provider(kind).unwrap();
