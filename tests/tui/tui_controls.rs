@@ -110,8 +110,11 @@ fn row_with(pg: &Playground<TestBackend>, text: &str) -> Option<(String, bool)> 
     let line = screen.lines().nth(y)?.to_string();
     // The popup's inner cells: between the corners of its top border.
     let top = screen.lines().position(|l| l.contains("Open a scenario"))?;
-    let corner = |sym: &str| (0..buf.area.width).find(|&x| buf[(x, top as u16)].symbol() == sym);
-    let (left, right) = (corner("┏")?, corner("┓")?);
+    // The popup's own corners: another pane's border may share that row.
+    let title = screen.lines().nth(top)?.chars().collect::<Vec<_>>();
+    let at = (0..title.len()).find(|&i| title[i..].starts_with(&['┏', ' ', 'O', 'p', 'e', 'n']))?;
+    let left = u16::try_from(at).ok()?;
+    let right = (left..buf.area.width).find(|&x| buf[(x, top as u16)].symbol() == "┓")?;
     let cells: Vec<_> = (left + 1..right).map(|x| &buf[(x, y as u16)]).collect();
     let all = cells
         .iter()
@@ -271,11 +274,17 @@ async fn ctrl_o_marks_saved_scenarios_and_one_that_shadows_a_builtin() {
     pg.ctrl('o');
     let s = pg.screen();
     assert!(s.contains("Saved by you"), "{s}");
-    assert!(s.contains("  mine.toml                  saved · "), "{s}");
+    assert!(
+        s.contains(&format!("  {:<29} saved · ", "mine.toml")),
+        "{s}"
+    );
     pg.type_text("shadows");
     let s = pg.screen();
     assert!(
-        s.contains("▶ chaos.toml                 saved, shadows the built-in"),
+        s.contains(&format!(
+            "▶ {:<29} saved, shadows the built-in",
+            "chaos.toml"
+        )),
         "{s}"
     );
     assert!(!s.contains("mine.toml"), "{s}");

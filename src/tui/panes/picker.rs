@@ -294,12 +294,25 @@ impl Picker {
             lines.push(self.empty_line(theme));
         }
         let sel = theme.style(Meaning::Selection).add_modifier(Modifier::BOLD);
+        // The names' column: as wide as the longest (26 to 30 columns), so every about text
+        // starts in the same column.
+        let name_w = self
+            .items()
+            .iter()
+            .map(|it| unicode_width::UnicodeWidthStr::width(it.head().as_str()))
+            .max()
+            .unwrap_or(0)
+            .clamp(26, 30);
         for r in rows.iter().skip(self.offset).take(list_h) {
             lines.push(match r {
                 Row::Header(t) => Line::from(Span::styled(*t, theme.style(Meaning::Title))),
-                Row::Item(i) => {
-                    self.item_line(&self.items()[*i], *i == self.selected, w, sel, theme)
-                }
+                Row::Item(i) => self.item_line(
+                    &self.items()[*i],
+                    *i == self.selected,
+                    (w, name_w),
+                    sel,
+                    theme,
+                ),
             });
         }
         frame.render_widget(Clear, area);
@@ -356,12 +369,12 @@ impl Picker {
         &self,
         it: &PickItem,
         selected: bool,
-        w: usize,
+        (w, name_w): (usize, usize),
         sel: Style,
         theme: &Theme,
     ) -> Line<'static> {
         let marker = if selected { "▶ " } else { "  " };
-        let name = format!("{marker}{:<26} ", it.head());
+        let name = format!("{marker}{:<name_w$} ", fit(&it.head(), name_w));
         let used = unicode_width::UnicodeWidthStr::width(name.as_str());
         let about = fit(&it.about(), w.saturating_sub(used));
         let pad = " "
