@@ -334,7 +334,10 @@ impl Hop<'_> {
             Some(&failure.error),
         );
         let broke = broke_mid_stream(request, &failure);
-        if broke && self.extras.stream_recovery == StreamRecovery::Surface {
+        // A stream a `[limits]` limit cut ends as the limit says (`on_exhausted`), not surfaced.
+        let cut_by_limit =
+            limits::stops(prep, em.clock.now(), spent_usd(prep), &failure.error, false).is_some();
+        if broke && !cut_by_limit && self.extras.stream_recovery == StreamRecovery::Surface {
             return self.surface(attempt, failure, latency_ms, cost);
         }
         // `[fallback].on_result`: a rejected reply is never retried on the same model.
@@ -384,17 +387,6 @@ impl Hop<'_> {
                 (why, will_retry, follows)
             }
         };
-        // A retry the policy chose still needs the budget's leave ([budget]).
-        let spent = will_retry.then(|| self.spend()).flatten();
-        if let Some(crate::policy::budget::Withdrawal::Denied { tokens }) = spent {
-            (why, follows) = self.denied(attempt, tokens, &why, &failure.error);
-            will_retry = false;
-        }
-        // Without a [fallback] there is nothing to say beyond `why`.
-        let mut fallback_why = match (&follows, &prep.fallback) {
-            (Follows::End { fallback, .. }, Some(_)) => fallback.why().to_string(),
-            _ => String::new(),
-        };
         // `[limits]`: a limit reached stops whatever would follow (a retry, the next hop).
         let goes_on = matches!(
             follows,
@@ -411,6 +403,20 @@ impl Hop<'_> {
             &failure.error,
             goes_on,
         );
+        // A retry the policy chose still needs the budget's leave ([budget]); none is asked
+        // for a retry a limit already stopped.
+        let spent = (will_retry && limit.is_none())
+            .then(|| self.spend())
+            .flatten();
+        if let Some(crate::policy::budget::Withdrawal::Denied { tokens }) = spent {
+            (why, follows) = self.denied(attempt, tokens, &why, &failure.error);
+            will_retry = false;
+        }
+        // Without a [fallback] there is nothing to say beyond `why`.
+        let mut fallback_why = match (&follows, &prep.fallback) {
+            (Follows::End { fallback, .. }, Some(_)) => fallback.why().to_string(),
+            _ => String::new(),
+        };
         if let Some(hit) = &limit {
             why = format!("{}: nothing more is sent", hit.words());
             will_retry = false;

@@ -98,8 +98,9 @@ fn percent(rate: f64) -> String {
 /// Whether a failed attempt of this kind counts against its provider+model: the server or
 /// the way to it failed (rate limits, overload, 5xx, timeouts, broken connections and
 /// streams, a spent quota, a rejected key, a redirect). A reply the model got wrong
-/// (validation, tool arguments, a content filter, the context length) or a 400 says the
-/// endpoint answered: a success to the breaker.
+/// (validation, tool arguments, a content filter, the context length), a 400, a 200 that
+/// `on_result` rejected (`length`, `empty`) or that a `[limits]` limit cut says the endpoint
+/// answered: a success to the breaker.
 pub fn counts_as_failure(kind: ErrorKind) -> bool {
     !matches!(
         kind,
@@ -108,6 +109,9 @@ pub fn counts_as_failure(kind: ErrorKind) -> bool {
             | ErrorKind::ContentFilter
             | ErrorKind::ContextLength
             | ErrorKind::BadRequest
+            | ErrorKind::Length
+            | ErrorKind::Empty
+            | ErrorKind::LimitExceeded
     )
 }
 
@@ -605,11 +609,22 @@ mod tests {
                     | ErrorKind::ContentFilter
                     | ErrorKind::ContextLength
                     | ErrorKind::BadRequest
+                    | ErrorKind::Length
+                    | ErrorKind::Empty
+                    | ErrorKind::LimitExceeded
             );
             assert_eq!(counts_as_failure(k), expect, "{k}");
         }
         assert!(counts_as_failure(ErrorKind::RateLimit));
         assert!(counts_as_failure(ErrorKind::Timeout));
+        // A 200 that on_result rejected, or one a call-wide limit cut: the endpoint answered.
+        for k in [
+            ErrorKind::Length,
+            ErrorKind::Empty,
+            ErrorKind::LimitExceeded,
+        ] {
+            assert!(!counts_as_failure(k), "{k}");
+        }
     }
 
     #[test]

@@ -232,7 +232,7 @@ impl Reader {
                 }
                 let provider = provider_of(&a.provider).ok_or_else(|| {
                     self.bad(format!(
-                        "unknown provider `{}` (this version knows openai, anthropic, openai-compatible, openai-responses)",
+                        "unknown provider `{}` (not one this version knows)",
                         a.provider
                     ))
                 })?;
@@ -473,13 +473,32 @@ impl Reader {
     }
 }
 
+/// The provider a trace names, by its scenario name (every provider this version knows).
 fn provider_of(name: &str) -> Option<ProviderKind> {
-    [
-        ProviderKind::Openai,
-        ProviderKind::Anthropic,
-        ProviderKind::OpenaiCompatible,
-        ProviderKind::OpenaiResponses,
-    ]
-    .into_iter()
-    .find(|p| p.as_str() == name)
+    use serde::Deserialize;
+    use serde::de::IntoDeserializer;
+    let name: serde::de::value::StrDeserializer<'_, serde::de::value::Error> =
+        name.into_deserializer();
+    ProviderKind::deserialize(name).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::provider_of;
+    use crate::scenario::types::ProviderKind;
+
+    #[test]
+    fn every_provider_a_trace_names_is_known() {
+        for p in [
+            ProviderKind::Openai,
+            ProviderKind::Anthropic,
+            ProviderKind::OpenaiCompatible,
+            ProviderKind::OpenaiResponses,
+            ProviderKind::AzureOpenai,
+            ProviderKind::Gemini,
+        ] {
+            assert_eq!(provider_of(p.as_str()), Some(p));
+        }
+        assert_eq!(provider_of("bedrock"), None);
+    }
 }

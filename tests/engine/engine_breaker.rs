@@ -292,3 +292,63 @@ faults = [{ fault = "server_error", times = 100 }]
     );
     assert_eq!(summary.error.unwrap().kind, ErrorKind::RetryError);
 }
+
+/// A retry a `[limits]` limit stops takes no token from the budget (found in review: it did,
+/// which drains a budget the lab's calls share).
+#[tokio::test]
+async fn a_retry_a_limit_stops_takes_nothing_from_the_budget() {
+    let (summary, events) = run_sim(scenario(&src(r#"
+[budget]
+retry_ratio = 0.5
+min_retries_per_sec = 1
+[limits]
+max_requests = 2
+[sim]
+faults = [{ fault = "server_error", times = 100 }]
+"#)))
+    .await;
+    let t = transcript(&events);
+    let budget: Vec<&str> = t
+        .iter()
+        .filter(|l| l.contains("budget_") || l.contains("limit_reached"))
+        .map(String::as_str)
+        .collect();
+    // Attempt 1's retry is paid; attempt 2's failure meets max_requests = 2: no withdrawal.
+    assert_eq!(budget.len(), 2, "{t:#?}");
+    assert_eq!(budget[0], "0 budget_withdrawn 0/1 tokens=9.50");
+    assert!(budget[1].contains("limit_reached max_requests 2"), "{t:#?}");
+    assert_eq!(summary.error.unwrap().kind, ErrorKind::LimitExceeded);
+}
+
+/// `stream_recovery = "surface"` does not hide a `[limits]` limit that cut the stream: the
+/// call ends as `on_exhausted` says (found in review).
+#[tokio::test]
+async fn a_stream_a_limit_cut_is_not_surfaced() {
+    let (summary, events) = run_sim(scenario(
+        r#"
+name = "t"
+[prompt]
+template = "Q"
+[call]
+provider = "openai"
+model = "gpt-4o-mini"
+stream = true
+[retry]
+stop = { after_attempt = 3 }
+stream_recovery = "surface"
+[limits]
+max_tokens = 20
+on_exhausted = "last_partial"
+[sim]
+reply = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty twenty-one twenty-two"
+"#,
+    ))
+    .await;
+    let t = transcript(&events);
+    assert!(
+        t.iter().any(|l| l.contains("limit_reached max_tokens 20")),
+        "{t:#?}"
+    );
+    assert_eq!(summary.outcome, Outcome::Ok, "{t:#?}");
+    assert!(summary.degraded, "{t:#?}");
+}
