@@ -252,6 +252,11 @@ impl<'a> Race<'a> {
                     if started < spec.max
                         && self.lock().winner.is_none()
                         && self.prep.call_limits.may_send()
+                        && self
+                            .prep
+                            .call_limits
+                            .hit(self.em.clock.now(), self.prep.total().usd().unwrap_or(0.0))
+                            .is_none()
                     {
                         started += 1;
                         legs.push((started, target, self.start(started, target, request)));
@@ -368,9 +373,21 @@ impl Drop for Race<'_> {
     /// The attempt was dropped with legs in flight (the run was cancelled): say so.
     fn drop(&mut self) {
         let s = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
-        let legs = std::mem::take(&mut s.in_flight);
+        // A stream's winner cut short (a `[limits]` limit, a cancel) is the attempt's own
+        // request, priced and reported there, never a cancelled leg.
+        let (legs, winner_target) = match s.winner {
+            Some(w) => {
+                let target = s.in_flight.iter().find(|l| l.0 == w).map(|l| l.1);
+                (take_others(&mut s.in_flight, w), target)
+            }
+            None => (std::mem::take(&mut s.in_flight), None),
+        };
+        let hedged = s.started > 1;
+        if let Some(target) = winner_target {
+            self.prep.hedge.report(target);
+        }
         // Without a hedge started, the attempt's cancel says it all.
-        if s.started > 1 {
+        if hedged {
             self.cancel(legs, "the attempt ended");
         }
     }

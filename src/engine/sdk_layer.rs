@@ -64,9 +64,11 @@ pub(super) async fn send(
     let (limits, clock) = (prep.limits, &em.clock);
     let Some(sdk) = prep.sdk.get(leg.target).copied().flatten() else {
         prep.request_sent();
+        // A hedge leg starts later than its attempt: clipped to the time left then.
+        let (clipped, _) = prep.call_limits.attempt_timeouts(*timeouts, clock.now());
         return prep
             .client
-            .send_with(endpoint, request, timeouts, limits, clock, on_delta)
+            .send_with(endpoint, request, &clipped, limits, clock, on_delta)
             .await;
     };
     let mut rng = jitter_rng(prep, leg);
@@ -74,13 +76,19 @@ pub(super) async fn send(
     loop {
         prep.request_sent();
         let extra = [(RETRY_COUNT_HEADER, retries.to_string())];
+        // `[limits].deadline` clips each request's timeout to the time left when it starts.
+        let (clipped, _) = prep.call_limits.attempt_timeouts(*timeouts, clock.now());
         let sent = prep
             .client
-            .send_with_headers(endpoint, request, timeouts, limits, clock, &extra, on_delta)
+            .send_with_headers(endpoint, request, &clipped, limits, clock, &extra, on_delta)
             .await;
         let Err(failure) = sent else { return sent };
-        // `[limits].max_requests` counts the SDK's retries too.
-        if retries >= sdk.max_retries || !prep.call_limits.may_send() {
+        // `[limits]` counts the SDK's retries too: none once a limit is reached.
+        let spent_usd = prep.total().usd().unwrap_or(0.0);
+        if retries >= sdk.max_retries
+            || !prep.call_limits.may_send()
+            || prep.call_limits.hit(clock.now(), spent_usd).is_some()
+        {
             return Err(failure);
         }
         let status = failure.exchange.as_ref().and_then(|x| x.status);
@@ -104,6 +112,16 @@ pub(super) async fn send(
         // The run's clock never sleeps past its longest wait (anthropic 2.x takes up to
         // 4,294,967 s).
         let secs = Secs(delay.secs.min(MAX_WAIT.0));
+        // A back-off that would pass `[limits].deadline` leaves no time for the retry.
+        let back_off = std::time::Duration::from_millis(secs.as_ms());
+        if prep
+            .call_limits
+            .clip_wait(back_off, clock.now())
+            .1
+            .is_some()
+        {
+            return Err(failure);
+        }
         retries += 1;
         // Priced like a failed attempt, and added to the run's total here: the attempt's
         // own cost is its last request's.
@@ -132,9 +150,7 @@ pub(super) async fn send(
             cost_estimated: cost.is_some_and(|c| c.estimated),
         }));
         // Whole milliseconds, as the event says, so the run's clock and the event agree.
-        clock
-            .sleep(std::time::Duration::from_millis(secs.as_ms()))
-            .await;
+        clock.sleep(back_off).await;
     }
 }
 

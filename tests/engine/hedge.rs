@@ -352,3 +352,23 @@ async fn a_cancel_with_two_legs_in_flight_gives_both_up_and_ends_the_run() {
     assert_eq!(whys, ["the attempt ended", "the attempt ended"]);
     assert!(wall < Duration::from_secs(5), "{wall:?}");
 }
+
+/// A stream's winner that a `[limits]` limit cuts is the attempt's own request, not a
+/// cancelled leg (found in review: it was reported cancelled and priced twice).
+#[tokio::test]
+async fn a_winner_a_limit_cuts_is_not_reported_as_a_cancelled_leg() {
+    let (_, events) = run_sim(scenario(&src(
+        "stream = true",
+        "after = \"1s\"",
+        "[limits]\nmax_tokens = 3\n[sim]\nfirst_token_ms = 500\ntokens_per_second = 2\nreplies = [\"one two three four five six seven eight nine ten\", \"fast\"]\nfaults = [{ fault = \"slow_first_byte\", delay = \"0.7s\", on_requests = [1] }]",
+    )))
+    .await;
+    let t = transcript(&events);
+    let cancelled: Vec<&String> = t.iter().filter(|l| l.contains("hedge_cancelled")).collect();
+    assert_eq!(cancelled.len(), 1, "only the loser: {t:#?}");
+    assert!(cancelled[0].contains("leg=2"), "{t:#?}");
+    assert!(
+        t.iter().any(|l| l.contains("limit_reached max_tokens")),
+        "{t:#?}"
+    );
+}

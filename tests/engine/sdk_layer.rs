@@ -375,3 +375,28 @@ async fn sdk_retries_of_refused_requests_cost_nothing() {
             .all(|x| x.cost_usd == Some(0.0) && !x.cost_estimated)
     );
 }
+
+/// `[limits].deadline` binds the SDK layer too (found in review): a Retry-After of 60 s
+/// inside the attempt is not slept when the call has 5 s left; nothing more is sent and the
+/// call ends at once with the limit.
+#[tokio::test]
+async fn the_sdk_does_not_sleep_past_the_calls_deadline() {
+    let (summary, events) = run_sim(scenario(&src(
+        "sdk_max_retries = 2",
+        &format!("[limits]\ndeadline = \"5s\"\n[sim]\n{INSTANT}faults = [{{ fault = \"rate_limit\", retry_after = \"60s\", times = 10 }}]"),
+    )))
+    .await;
+    let t = transcript(&events);
+    assert!(sdk_retries(&events).is_empty(), "{t:#?}");
+    let starts = events
+        .iter()
+        .filter(|e| matches!(e.event, Event::AttemptStarted(_)))
+        .count();
+    assert_eq!(starts, 1, "{t:#?}");
+    assert!(events.last().is_some_and(|e| e.t_ms < 5000), "{t:#?}");
+    assert_eq!(
+        summary.error.map(|e| e.kind),
+        Some(ErrorKind::RateLimit),
+        "{t:#?}"
+    );
+}
