@@ -16,28 +16,31 @@ use std::hint::black_box;
 const TARGET: usize = 20_000_000;
 const READ: usize = 16 * 1024;
 
+/// The words every stream is made of (JSON-escaped: a newline, quotes, non-ASCII).
+const WORDS: [&str; 17] = [
+    "The",
+    " quick",
+    " brown",
+    " fox",
+    " jumps",
+    " over",
+    " the",
+    " lazy",
+    " dog",
+    ".",
+    "\\n",
+    " \\\"Quoted\\\"",
+    " caf\u{e9}",
+    " \u{1F600}",
+    " retry",
+    " with",
+    " back-off",
+];
+
 /// A realistic stream: OpenAI `chat.completion.chunk` frames of short text deltas (some with
 /// escapes and non-ASCII), a tool call every so often, usage and `[DONE]` at the end.
 fn openai_stream() -> Vec<u8> {
-    let words = [
-        "The",
-        " quick",
-        " brown",
-        " fox",
-        " jumps",
-        " over",
-        " the",
-        " lazy",
-        " dog",
-        ".",
-        "\\n",
-        " \\\"Quoted\\\"",
-        " caf\u{e9}",
-        " \u{1F600}",
-        " retry",
-        " with",
-        " back-off",
-    ];
+    let words = WORDS;
     let head = r#"data: {"id":"chatcmpl-AqHk9bW3mTqVvXo2ZfJcR7yD4sNeK","object":"chat.completion.chunk","created":1736850074,"model":"gpt-4o-mini-2024-07-18","service_tier":"default","system_fingerprint":"fp_72ed7ab54c","choices":[{"index":0,"delta":"#;
     let tail = r#","logprobs":null,"finish_reason":null}],"usage":null}"#;
     let mut s = String::with_capacity(TARGET + 4096);
@@ -65,25 +68,7 @@ fn openai_stream() -> Vec<u8> {
 /// events (item id, indexes, sequence number, logprobs, obfuscation padding as the API
 /// sends them), function-call argument deltas every so often, `response.completed` last.
 fn responses_stream() -> Vec<u8> {
-    let words = [
-        "The",
-        " quick",
-        " brown",
-        " fox",
-        " jumps",
-        " over",
-        " the",
-        " lazy",
-        " dog",
-        ".",
-        "\\n",
-        " \\\"Quoted\\\"",
-        " caf\u{e9}",
-        " \u{1F600}",
-        " retry",
-        " with",
-        " back-off",
-    ];
+    let words = WORDS;
     let mut s = String::with_capacity(TARGET + 4096);
     s.push_str("event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"resp_68c0a1f2b3d4e5f60718293a4b5c6d7e0e1f2a3b4c5d6e7f\",\"object\":\"response\",\"created_at\":1757495666,\"status\":\"in_progress\",\"error\":null,\"model\":\"gpt-4o-mini-2024-07-18\",\"output\":[],\"usage\":null}}\n\n");
     let mut i = 0usize;
@@ -140,25 +125,7 @@ fn azure_stream() -> Vec<u8> {
 /// GenerateContentResponse (one short text part, the running usage, the model version and
 /// response id), a function call every so often, and the last frame with `finishReason`.
 fn gemini_stream() -> Vec<u8> {
-    let words = [
-        "The",
-        " quick",
-        " brown",
-        " fox",
-        " jumps",
-        " over",
-        " the",
-        " lazy",
-        " dog",
-        ".",
-        "\\n",
-        " \\\"Quoted\\\"",
-        " caf\u{e9}",
-        " \u{1F600}",
-        " retry",
-        " with",
-        " back-off",
-    ];
+    let words = WORDS;
     let mut s = String::with_capacity(TARGET + 4096);
     let mut i = 0usize;
     while s.len() < TARGET {

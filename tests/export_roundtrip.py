@@ -18,8 +18,7 @@ import time
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
 
-SDK = {"openai-compatible": "openai", "openai-responses": "openai"}
-SDK = {"openai-compatible": "openai", "azure-openai": "openai"}
+SDK = {"openai-compatible": "openai", "openai-responses": "openai", "azure-openai": "openai"}
 # A Retry-After from a server-side limit depends on real elapsed time, which drifts by a few
 # ms between a real-time run and the virtual clock.
 LIMIT_TOLERANCE_MS = 300

@@ -33,6 +33,11 @@ def _trace_request(provider: str):
             model = json.loads(request.content or b"{}").get("model")
         except ValueError:
             model = None
+        retry = request.headers.get("x-stainless-retry-count", "0")
+        if retry != "0":
+            # The SDK's own retry inside the attempt (DESIGN §15), not another attempt.
+            emit("sdk_retry", provider=provider, model=model, retry=retry)
+            return
         emit("attempt_started", provider=provider, model=model)
 
     return hook

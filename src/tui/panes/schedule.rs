@@ -95,7 +95,7 @@ impl SchedulePane {
                 layers,
                 limits,
             } => {
-                let mut rows = plan_rows(schedule, targets, notes, width);
+                let mut rows = plan_rows(schedule, targets, notes, layers.requests, width);
                 rows.extend(layer_rows(layers, width));
                 for line in &self.across {
                     let (key, rest) = line.split_once(": ").unwrap_or(("", line));
@@ -311,23 +311,32 @@ fn layer_rows(layers: &LayerPlan, width: usize) -> Vec<Row> {
     rows
 }
 
-fn plan_rows(s: &Schedule, targets: &[String], notes: &[Vec<String>], width: usize) -> Vec<Row> {
+/// `requests`: HTTP requests at worst (the SDK layer and hedging make more than one an
+/// attempt).
+fn plan_rows(
+    s: &Schedule,
+    targets: &[String],
+    notes: &[Vec<String>],
+    requests: u64,
+    width: usize,
+) -> Vec<Row> {
     let attempts = s.worst_attempts();
     let plural = if attempts == 1 { "" } else { "s" };
+    let req_plural = if requests == 1 { "" } else { "s" };
     let wait = secs(s.worst_total_wait());
-    // Each attempt is one request; a narrow pane says it once.
+    // A narrow pane says requests only.
     let (label, text) = if width >= 50 {
         (
             "worst case ",
-            format!("{attempts} attempt{plural} · {attempts} request{plural} · {wait} waiting"),
+            format!("{attempts} attempt{plural} · {requests} request{req_plural} · {wait} waiting"),
         )
     } else if width >= 36 {
         (
             "worst case ",
-            format!("{attempts} request{plural} · {wait} waiting"),
+            format!("{requests} request{req_plural} · {wait} waiting"),
         )
     } else {
-        ("worst ", format!("{attempts} req · {wait} wait"))
+        ("worst ", format!("{requests} req · {wait} wait"))
     };
     let mut worst = vec![(label.to_string(), Meaning::Muted)];
     worst.extend(words(&text, Meaning::Title));
