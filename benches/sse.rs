@@ -8,7 +8,6 @@ use retrylab::event::{Delta, Event};
 use retrylab::provider::redact::{Secrets, redact_event};
 use retrylab::provider::sse::{SseDecoder, Step};
 use retrylab::provider::wire::openai::StreamState;
-use retrylab::provider::wire::openai_responses::StreamState as ResponsesState;
 use retrylab::provider::wire::{StreamParser, format};
 use retrylab::scenario::types::ProviderKind;
 use std::hint::black_box;
@@ -209,52 +208,29 @@ fn bench(c: &mut Criterion) {
         })
     });
 
-    let responses = responses_stream();
-    g.throughput(Throughput::Bytes(responses.len() as u64));
-    g.bench_function("decode_responses_reply_20MB", |b| {
-        b.iter(|| {
-            let mut d = SseDecoder::new();
-            let mut s = ResponsesState::new();
-            let mut out = Vec::with_capacity(64);
-            let mut pieces = 0usize;
-            let mut on_delta = |t: &str| pieces += t.len();
-            let mut done = false;
-            for piece in responses.chunks(READ) {
-                d.push(piece, &mut out);
-                for ev in out.drain(..) {
-                    if s.event(&ev, &[], &mut on_delta).expect("valid frames") == Step::Done {
-                        done = true;
-                    }
-                }
-            }
-            assert!(done);
-            black_box(s.finish())
-        })
-    });
-    g.finish();
-
-    let azure = azure_stream();
-    let mut g = c.benchmark_group("sse");
-    g.throughput(Throughput::Bytes(azure.len() as u64));
-    g.sample_size(20);
-    g.bench_function("decode_azure_reply_20MB", |b| {
-        b.iter(|| {
-            let parser = format(ProviderKind::AzureOpenai).stream_parser();
-            black_box(decode_with(&azure, parser))
-        })
-    });
-    g.finish();
-
-    let gemini = gemini_stream();
-    let mut g = c.benchmark_group("sse");
-    g.throughput(Throughput::Bytes(gemini.len() as u64));
-    g.sample_size(20);
-    g.bench_function("decode_gemini_reply_20MB", |b| {
-        b.iter(|| {
-            let parser = format(ProviderKind::Gemini).stream_parser();
-            black_box(decode_with(&gemini, parser))
-        })
-    });
+    // The formats added since, each through its registered parser, to the reply.
+    for (name, data, kind) in [
+        (
+            "decode_responses_reply_20MB",
+            responses_stream(),
+            ProviderKind::OpenaiResponses,
+        ),
+        (
+            "decode_azure_reply_20MB",
+            azure_stream(),
+            ProviderKind::AzureOpenai,
+        ),
+        (
+            "decode_gemini_reply_20MB",
+            gemini_stream(),
+            ProviderKind::Gemini,
+        ),
+    ] {
+        g.throughput(Throughput::Bytes(data.len() as u64));
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(decode_with(&data, format(kind).stream_parser())))
+        });
+    }
     g.finish();
 
     // The per-event cost of live mode's redaction (provider::redact), which runs on every

@@ -3,10 +3,9 @@
 //! `max_tokens` is reached mid-way, `limit_reached`, and how the run ends (`on_exhausted`).
 //! The arithmetic is `policy::limits`'; hop.rs, attempt.rs and run.rs call in here.
 //!
-//! Requests are counted in ONE place: [`CallLimits::request_sent`], called where an HTTP
-//! request goes out (`attempt.rs`'s `exchange`, just before `send_with`). Anything else that
-//! sends a request (an SDK-layer retry, a hedge leg) calls it there too, and asks
-//! [`CallLimits::may_send`] first.
+//! Requests are counted in ONE place: [`CallLimits::request_sent`], called where every HTTP
+//! request goes out (`sdk_layer.rs`'s `send`, which each attempt and each hedge leg goes
+//! through), which asks [`CallLimits::may_send`] before an SDK retry; hedge.rs before a leg.
 
 use super::attempt::ms;
 use super::run::{Emitter, RunSummary};

@@ -45,9 +45,6 @@ pub(super) struct Prepared {
     pub(super) mode: Mode,
     /// Each hop's SDK retry loop (DESIGN §15), where it makes retries.
     pub(super) sdk: Vec<Option<SdkLoop>>,
-    /// Every HTTP request sent so far: each attempt's first, each SDK retry, each hedge leg.
-    /// Counted in one place, [`Prepared::request_sent`] (call-wide limits read it).
-    pub(super) requests_sent: std::sync::atomic::AtomicU32,
     /// `[limits]`: what the call may spend and has spent (requests are counted there).
     pub(super) call_limits: super::limits::CallLimits,
     /// `[fallback].on_result`: the replies rejected without a retry.
@@ -59,15 +56,6 @@ pub(super) struct Prepared {
 }
 
 impl Prepared {
-    /// Counts one HTTP request about to go out; the count so far, this one included.
-    pub(super) fn request_sent(&self) -> u32 {
-        use std::sync::atomic::Ordering;
-        self.call_limits.request_sent();
-        self.requests_sent
-            .fetch_add(1, Ordering::Relaxed)
-            .saturating_add(1)
-    }
-
     pub(super) fn add_cost(&self, c: Option<cost::Cost>) {
         // Plain data behind the lock; a poisoned lock is still consistent.
         self.total
@@ -232,7 +220,6 @@ pub(super) async fn prepare(
         total: std::sync::Mutex::new(cost::Total::default()),
         mode,
         sdk: hop_sdk_loops(s),
-        requests_sent: std::sync::atomic::AtomicU32::new(0),
         call_limits: super::limits::CallLimits::new(s, clock.now()),
         on_result: super::results::on_result_of(s),
         hedge: super::hedge::Hedging::new(s),

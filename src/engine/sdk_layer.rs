@@ -63,7 +63,7 @@ pub(super) async fn send(
 ) -> Result<ChatResponse, AttemptError> {
     let (limits, clock) = (prep.limits, &em.clock);
     let Some(sdk) = prep.sdk.get(leg.target).copied().flatten() else {
-        prep.request_sent();
+        prep.call_limits.request_sent();
         // A hedge leg starts later than its attempt: clipped to the time left then.
         let (clipped, _) = prep.call_limits.attempt_timeouts(*timeouts, clock.now());
         return prep
@@ -74,7 +74,7 @@ pub(super) async fn send(
     let mut rng = jitter_rng(prep, leg);
     let mut retries: u32 = 0;
     loop {
-        prep.request_sent();
+        prep.call_limits.request_sent();
         let extra = [(RETRY_COUNT_HEADER, retries.to_string())];
         // `[limits].deadline` clips each request's timeout to the time left when it starts.
         let (clipped, _) = prep.call_limits.attempt_timeouts(*timeouts, clock.now());
